@@ -1,0 +1,20 @@
+/**
+ * The one adapter selection mechanism: an app is given adapter instances, one per primitive,
+ * and falls back to memory for any it is not given.
+ */
+import type { CacheStore } from './cache/types.js';
+import type { EventQueueAdapter } from './event-queue/types.js';
+import type { LockAdapter } from './lock/types.js';
+import type { PubSubAdapter } from './pub-sub/types.js';
+
+/**
+ * Adapter instances for one node. Spread several factories' results to mix backends:
+ * `{ ...createRedisAdapters({ url }), ...createRabbitMQAdapters({ url: amqpUrl }) }` — later keys win.
+ */
+export interface ClusterAdapters {
+  eventQueue?: EventQueueAdapter;
+  lock?: LockAdapter;
+  pubSub?: PubSubAdapter;
+  /** Default store of `app.cache` and of `createCache()` without `store`. */
+  cache?: CacheStore;
+}

@@ -1,0 +1,40 @@
+/**
+ * The cache store contract: a string key/value store with TTLs. The cache manager owns
+ * serialization, namespacing, `wrap` single-flight; the managed job layer uses the atomic
+ * primitives (`set` with `nx`, `incr`, `expire`, `scan`) as a portable KV.
+ */
+
+/** Options for {@link CacheStore.set}. */
+export interface StoreSetOptions {
+  /** Time to live in ms; omitted = no expiry. */
+  readonly ttlMs?: number;
+  /** Only set when the key does not exist (SET NX). */
+  readonly nx?: boolean;
+}
+
+/** A key/value backend. One instance per node. */
+export interface CacheStore {
+  /** Short store kind used by `createCache({ store })`: 'memory', 'redis', ... */
+  readonly kind: string;
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  get(key: string): Promise<string | undefined>;
+  mget(keys: readonly string[]): Promise<(string | undefined)[]>;
+  /** Returns false only when `nx` was given and the key existed. */
+  set(key: string, value: string, options?: StoreSetOptions): Promise<boolean>;
+  mset(entries: readonly (readonly [string, string])[], ttlMs?: number): Promise<void>;
+  /** Returns whether the key existed. */
+  del(key: string): Promise<boolean>;
+  /** Returns how many keys existed. */
+  mdel(keys: readonly string[]): Promise<number>;
+  /** Atomically adds `by` to an integer value (missing = 0); sets `ttlMs` when the key is created. */
+  incr(key: string, by?: number, ttlMs?: number): Promise<number>;
+  /** Sets the expiry of an existing key; returns false when it does not exist. */
+  expire(key: string, ttlMs: number): Promise<boolean>;
+  /** Remaining TTL in ms: -1 no expiry, -2 missing. */
+  pttl(key: string): Promise<number>;
+  /** Iterates keys that start with `prefix`, in batches, without blocking the backend (SCAN, never KEYS). */
+  scan(prefix: string): AsyncIterable<string>;
+  /** Deletes every key that starts with `prefix` (SCAN + UNLINK; never FLUSHDB). */
+  clear(prefix: string): Promise<void>;
+}

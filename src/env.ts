@@ -1,0 +1,81 @@
+/**
+ * 12-factor adapter selection: pick each primitive's backend from environment variables, so an
+ * operator switches memory → Redis/RabbitMQ without a code change. See docs/configuration.md.
+ */
+import type { ClusterAdapters } from './adapters.js';
+import { ClusterError, ErrorCodes } from './errors.js';
+import { createMemoryAdapters } from './memory.js';
+
+/** Backends a primitive can be set to. */
+export type BackendName = 'memory' | 'redis' | 'rabbitmq';
+
+const PRIMITIVES = {
+  eventQueue: 'CLUSTERKIT_EVENT_QUEUE_ADAPTER',
+  lock: 'CLUSTERKIT_LOCK_ADAPTER',
+  pubSub: 'CLUSTERKIT_PUBSUB_ADAPTER',
+  cache: 'CLUSTERKIT_CACHE_ADAPTER',
+} as const satisfies Record<keyof ClusterAdapters, string>;
+
+const SUPPORTED: Record<keyof ClusterAdapters, readonly BackendName[]> = {
+  eventQueue: ['memory', 'redis', 'rabbitmq'],
+  lock: ['memory', 'redis'],
+  pubSub: ['memory', 'redis', 'rabbitmq'],
+  cache: ['memory', 'redis'],
+};
+
+/** Which backend each primitive uses, as read from the environment (no connection is made). */
+export function backendsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<keyof ClusterAdapters, BackendName> {
+  const fallback = readBackend('CLUSTERKIT_ADAPTER', env.CLUSTERKIT_ADAPTER) ?? 'memory';
+  const out = {} as Record<keyof ClusterAdapters, BackendName>;
+  for (const [primitive, variable] of Object.entries(PRIMITIVES) as [keyof ClusterAdapters, string][]) {
+    let backend = readBackend(variable, env[variable]) ?? fallback;
+    // RabbitMQ has no lock or cache: those follow Redis when a Redis URL is configured, else memory.
+    if (!SUPPORTED[primitive].includes(backend)) backend = redisUrl(env) ? 'redis' : 'memory';
+    out[primitive] = backend;
+  }
+  return out;
+}
+
+/**
+ * Builds adapters from the environment:
+ * `CLUSTERKIT_ADAPTER` (memory | redis | rabbitmq, default memory) for every primitive, overridden per
+ * primitive by `CLUSTERKIT_EVENT_QUEUE_ADAPTER`, `CLUSTERKIT_LOCK_ADAPTER`, `CLUSTERKIT_PUBSUB_ADAPTER`,
+ * `CLUSTERKIT_CACHE_ADAPTER`; `CLUSTERKIT_REDIS_URL` (or `REDIS_URL`), `CLUSTERKIT_AMQP_URL` (or
+ * `AMQP_URL`), `CLUSTERKIT_REDIS_PREFIX`. Broker clients are loaded only when selected.
+ */
+export async function adaptersFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Required<ClusterAdapters>> {
+  const backends = backendsFromEnv(env);
+  const used = new Set(Object.values(backends));
+  const memory = createMemoryAdapters();
+  const byBackend: Partial<Record<BackendName, ClusterAdapters>> = { memory };
+  if (used.has('redis')) {
+    const url = redisUrl(env);
+    if (!url) throw missing('CLUSTERKIT_REDIS_URL (or REDIS_URL)');
+    const { createRedisAdapters } = await import('clusterkit/redis');
+    byBackend.redis = createRedisAdapters({ url, ...(env.CLUSTERKIT_REDIS_PREFIX ? { prefix: env.CLUSTERKIT_REDIS_PREFIX } : {}) });
+  }
+  if (used.has('rabbitmq')) {
+    const url = env.CLUSTERKIT_AMQP_URL ?? env.AMQP_URL;
+    if (!url) throw missing('CLUSTERKIT_AMQP_URL (or AMQP_URL)');
+    const { createRabbitMQAdapters } = await import('clusterkit/rabbitmq');
+    byBackend.rabbitmq = createRabbitMQAdapters({ url });
+  }
+  const pick = <K extends keyof ClusterAdapters>(k: K) =>
+    (byBackend[backends[k]]?.[k] ?? memory[k]) as Required<ClusterAdapters>[K];
+  return { eventQueue: pick('eventQueue'), lock: pick('lock'), pubSub: pick('pubSub'), cache: pick('cache') };
+}
+
+function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
+  return env.CLUSTERKIT_REDIS_URL ?? env.REDIS_URL;
+}
+
+function readBackend(variable: string, value: string | undefined): BackendName | undefined {
+  if (value === undefined || value === '') return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === 'memory' || v === 'redis' || v === 'rabbitmq') return v;
+  throw new ClusterError(ErrorCodes.INVALID_OPTION, `${variable} must be memory, redis or rabbitmq, got "${value}"`);
+}
+
+function missing(what: string): ClusterError {
+  return new ClusterError(ErrorCodes.INVALID_OPTION, `adaptersFromEnv: ${what} is not set`);
+}

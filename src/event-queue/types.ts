@@ -1,0 +1,117 @@
+/**
+ * The event-queue contract. The manager owns the protocol (names, envelope, serialization,
+ * validation, retry counting, backoff, timeouts); an adapter only stores, orders and moves
+ * opaque records. See docs/adapters.md.
+ */
+import type { SerializedError } from '../errors.js';
+
+/** What an event-queue adapter can do; conformance suites skip by capability, not by adapter name. */
+export interface EventQueueCapabilities {
+  /** Lower `priority` runs first. */
+  readonly priority: boolean;
+  /** `delayMs` is honoured. */
+  readonly delay: boolean;
+  /** Messages survive a restart of every node. */
+  readonly durable: boolean;
+  /** Nodes sharing the backend compete for messages (false: one process only). */
+  readonly distributed: boolean;
+}
+
+/** A record as published to an adapter. */
+export interface QueueRecord {
+  /** Unique within the queue. Publishing an id that still exists (waiting, delayed, active or dead) is a no-op. */
+  readonly id: string;
+  /** Serialized envelope; opaque to the adapter. */
+  readonly body: string;
+  /** 0 = most urgent; ties run in publish order. */
+  readonly priority: number;
+  /** Earliest start, in ms from now; 0 = now. */
+  readonly delayMs: number;
+}
+
+/** A record handed to a consumer. */
+export interface Delivery {
+  readonly id: string;
+  /** The body as stored; the manager dead-letters it if it is not a valid envelope. */
+  readonly body: string;
+  /** Failed attempts so far (0 on the first delivery). Crash redeliveries do not increase it. */
+  readonly attempt: number;
+}
+
+/** What the manager decides after a delivery. */
+export type DeliveryOutcome =
+  /** Done: remove the record. */
+  | { readonly type: 'ack' }
+  /** Failed attempt: make it available again after `delayMs` with `attempt + 1`. */
+  | { readonly type: 'retry'; readonly delayMs: number; readonly error: SerializedError }
+  /** Give up: move it to the dead-letter store with the reason. */
+  | { readonly type: 'dead'; readonly error: SerializedError }
+  /** Hand back untouched (same attempt), available again after `delayMs` (shutdown, missing handler). */
+  | { readonly type: 'release'; readonly delayMs: number };
+
+/** How a consumer takes work. */
+export interface ConsumeOptions {
+  /** Most deliveries in flight at once on this consumer. */
+  readonly concurrency: number;
+  /**
+   * Gate checked before taking each new record; while it returns false the consumer takes nothing
+   * (records stay queued) and checks again at least every `idleRecheckMs`.
+   */
+  readonly isIdle?: () => boolean;
+  /** @default 100 */
+  readonly idleRecheckMs?: number;
+}
+
+/** A running consumer. */
+export interface QueueConsumer {
+  /** Stops taking records and resolves once every in-flight delivery has settled. */
+  close(): Promise<void>;
+}
+
+/** A record that exhausted its attempts or failed permanently. */
+export interface DeadLetter {
+  readonly id: string;
+  readonly body: string;
+  readonly attempt: number;
+  readonly error: SerializedError;
+  /** Epoch ms. */
+  readonly failedAt: number;
+}
+
+/** Record counts of one queue. */
+export interface QueueCounts {
+  readonly waiting: number;
+  readonly delayed: number;
+  readonly active: number;
+  readonly dead: number;
+}
+
+/** The byte-moving half of the event queue. One instance per node. */
+export interface EventQueueAdapter {
+  readonly capabilities: EventQueueCapabilities;
+  /** Opens connections. Called by `app.start()`; factories must not connect earlier. */
+  connect(): Promise<void>;
+  /** Closes connections. Consumers are closed by the manager first. */
+  close(): Promise<void>;
+  /**
+   * Stores a record. Resolves only once the backend has accepted it durably (as durable as the
+   * backend is); rejects with a `ClusterError` (`BACKEND_UNAVAILABLE`) rather than dropping it.
+   * `queue` is any valid name (`<app>:<channel>`); adapters encode characters their backend forbids.
+   */
+  publish(queue: string, record: QueueRecord): Promise<void>;
+  /** Starts delivering records of `queue` to `deliver`, at most `concurrency` at once. */
+  consume(
+    queue: string,
+    options: ConsumeOptions,
+    deliver: (delivery: Delivery) => Promise<DeliveryOutcome>,
+  ): Promise<QueueConsumer>;
+  /** Dead letters, oldest first. */
+  listDeadLetters(queue: string, range: { offset: number; limit: number }): Promise<DeadLetter[]>;
+  /** Moves dead letters (all when `ids` is omitted) back to waiting with attempt 0; returns how many. */
+  redrive(queue: string, ids?: readonly string[]): Promise<number>;
+  /** Deletes dead letters (all when `ids` is omitted); returns how many. */
+  deleteDeadLetters(queue: string, ids?: readonly string[]): Promise<number>;
+  counts(queue: string): Promise<QueueCounts>;
+  /** Removes the queue and everything in it (tests, `clusterkit` CLI). */
+  obliterate(queue: string): Promise<void>;
+}

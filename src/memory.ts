@@ -1,0 +1,23 @@
+import type { ClusterAdapters } from './adapters.js';
+import { MemoryCacheStore } from './cache/memory-store.js';
+import { MemoryEventQueueAdapter } from './event-queue/memory-adapter.js';
+import { MemoryLockAdapter } from './lock/memory-adapter.js';
+import { createMemoryBackend, type MemoryBackend } from './memory-backend.js';
+import { MemoryPubSubAdapter } from './pub-sub/memory-adapter.js';
+
+/** Options of {@link createMemoryAdapters}. */
+export interface MemoryAdaptersOptions {
+  /** Share one backend between apps to make them nodes of one in-process cluster. @default a new backend */
+  backend?: MemoryBackend;
+}
+
+/** In-process adapters for every primitive: zero services, one process. */
+export function createMemoryAdapters(options: MemoryAdaptersOptions = {}): Required<ClusterAdapters> {
+  const backend = options.backend ?? createMemoryBackend();
+  return {
+    eventQueue: new MemoryEventQueueAdapter(backend),
+    lock: new MemoryLockAdapter(backend),
+    pubSub: new MemoryPubSubAdapter(backend),
+    cache: new MemoryCacheStore(backend),
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Input checks shared by every manager. Each refuses bad input with a coded {@link ClusterError}
+ * at the call, before anything reaches a broker.
+ */
+import { ClusterError, ErrorCodes } from './errors.js';
+
+/** Longest channel/queue/key name accepted, in characters. */
+export const MAX_NAME_LENGTH = 512;
+/** Largest duration accepted anywhere, in ms (the largest value `setTimeout` honours, ~24.8 days). */
+export const MAX_DURATION_MS = 2_147_483_647;
+/** Default payload size limit, in bytes of serialized JSON (1 MiB). */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Checks a channel, queue or key name: a non-empty string, no leading/trailing whitespace, no
+ * control characters, at most {@link MAX_NAME_LENGTH} characters. Returns it unchanged.
+ */
+export function assertName(kind: string, value: unknown): string {
+  if (typeof value !== 'string') {
+    throw new ClusterError(ErrorCodes.INVALID_NAME, `${kind} must be a string, got ${describe(value)}`, {
+      details: { kind },
+    });
+  }
+  let problem: string | undefined;
+  if (value.length === 0) problem = 'must not be empty';
+  else if (value.trim().length === 0) problem = 'must not be only whitespace';
+  else if (value.trim() !== value) problem = 'must not start or end with whitespace';
+  else if (CONTROL_CHARS.test(value)) problem = 'must not contain control characters';
+  else if (value.length > MAX_NAME_LENGTH) problem = `must be at most ${MAX_NAME_LENGTH} characters`;
+  if (problem) {
+    throw new ClusterError(ErrorCodes.INVALID_NAME, `${kind} ${problem} (got ${JSON.stringify(value.slice(0, 80))})`, {
+      details: { kind },
+    });
+  }
+  return value;
+}
+
+/**
+ * Serializes a payload to JSON, refusing what JSON cannot carry faithfully: functions, symbols,
+ * BigInt, cycles, NaN/Infinity and a top-level `undefined`. Properties whose value is `undefined`
+ * are dropped, as `JSON.stringify` does. Objects with `toJSON` (Date) are serialized through it.
+ */
+export function serializePayload(kind: string, value: unknown, maxBytes = DEFAULT_MAX_PAYLOAD_BYTES): string {
+  checkJsonSafe(kind, value, '$', new Set());
+  const text = JSON.stringify(value);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > maxBytes) {
+    throw new ClusterError(
+      ErrorCodes.PAYLOAD_TOO_LARGE,
+      `${kind} is ${bytes} bytes of JSON, over the limit of ${maxBytes} bytes`,
+      { details: { bytes, maxBytes } },
+    );
+  }
+  return text;
+}
+
+function checkJsonSafe(kind: string, value: unknown, path: string, seen: Set<object>): void {
+  const fail = (what: string) => {
+    throw new ClusterError(ErrorCodes.INVALID_PAYLOAD, `${kind} is not JSON-serializable: ${what} at ${path}`, {
+      details: { path },
+    });
+  };
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) fail(String(value));
+      return;
+    case 'undefined':
+      if (path === '$') fail('undefined');
+      return;
+    case 'bigint':
+      return fail('a BigInt');
+    case 'function':
+      return fail('a function');
+    case 'symbol':
+      return fail('a symbol');
+  }
+  if (value === null) return;
+  const obj = value as Record<string, unknown>;
+  if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') return;
+  if (seen.has(obj)) fail('a circular reference');
+  seen.add(obj);
+  if (Array.isArray(obj)) {
+    obj.forEach((item, i) => {
+      if (item === undefined) fail('undefined in an array');
+      checkJsonSafe(kind, item, `${path}[${i}]`, seen);
+    });
+  } else {
+    const proto = Object.getPrototypeOf(obj);
+    if (proto !== Object.prototype && proto !== null) {
+      if (obj instanceof Map || obj instanceof Set) fail(`a ${obj instanceof Map ? 'Map' : 'Set'}`);
+    }
+    for (const [k, v] of Object.entries(obj)) checkJsonSafe(kind, v, `${path}.${k}`, seen);
+  }
+  seen.delete(obj);
+}
+
+/** Options for {@link assertDuration}. */
+export interface DurationRule {
+  /** Accept 0. @default false */
+  allowZero?: boolean;
+}
+
+/**
+ * Checks a duration in milliseconds: a finite number, > 0 (or >= 0 with `allowZero`), at most
+ * {@link MAX_DURATION_MS}. Fractions are rounded up to whole milliseconds.
+ */
+export function assertDuration(name: string, value: unknown, rule: DurationRule = {}): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw invalidOption(name, `must be a finite number of milliseconds, got ${describe(value)}`);
+  }
+  if (value < 0 || (value === 0 && !rule.allowZero)) {
+    throw invalidOption(name, `must be ${rule.allowZero ? '>= 0' : '> 0'} ms, got ${value}`);
+  }
+  if (value > MAX_DURATION_MS) throw invalidOption(name, `must be at most ${MAX_DURATION_MS} ms, got ${value}`);
+  return Math.ceil(value);
+}
+
+/** Checks an integer within `[min, max]`. */
+export function assertInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw invalidOption(name, `must be an integer, got ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    throw invalidOption(name, `must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** Checks that `options` is undefined or a plain object whose keys are all in `known`. */
+export function assertOptions<T extends object>(
+  call: string,
+  options: T | undefined,
+  known: readonly string[],
+): Partial<T> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `${call}: options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new ClusterError(
+        ErrorCodes.UNKNOWN_OPTION,
+        `${call}: unknown option "${key}" (known: ${known.join(', ')})`,
+        { details: { option: key } },
+      );
+    }
+  }
+  return options;
+}
+
+/** Checks that a value is a function. */
+export function assertFunction(name: string, value: unknown): void {
+  if (typeof value !== 'function') {
+    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `${name} must be a function, got ${describe(value)}`);
+  }
+}
+
+function invalidOption(name: string, message: string): ClusterError {
+  return new ClusterError(ErrorCodes.INVALID_OPTION, `${name} ${message}`, { details: { option: name } });
+}
+
+/** A short, safe description of a value's type for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  return typeof value;
+}

@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+// The adapters import the core through the package name (`clusterkit`), exactly as a third-party
+// adapter would, and the core is kept external so that `ClusterError` & co. exist once at runtime.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    redis: 'adapters/redis/index.ts',
+    rabbitmq: 'adapters/rabbitmq/index.ts',
+    cli: 'src/cli/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: { entry: { index: 'src/index.ts', redis: 'adapters/redis/index.ts', rabbitmq: 'adapters/rabbitmq/index.ts' } },
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  splitting: false,
+  external: ['clusterkit', 'clusterkit/redis', 'clusterkit/rabbitmq', 'ioredis', 'bullmq', 'amqplib'],
+});
