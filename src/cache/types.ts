@@ -37,4 +37,9 @@ export interface CacheStore {
   scan(prefix: string): AsyncIterable<string>;
   /** Deletes every key that starts with `prefix` (SCAN + UNLINK; never FLUSHDB). */
   clear(prefix: string): Promise<void>;
+  /**
+   * The backend's own client with every key prefixed by `keyPrefix` (Redis: an ioredis client), for
+   * plugins that need native commands. Absent on stores without one (memory).
+   */
+  nativeClient?(keyPrefix: string): unknown;
 }
