@@ -1,0 +1,310 @@
+/**
+ * The pub/sub manager (`app.pubSubManager`): NocoBase's API over any {@link PubSubAdapter}. It owns
+ * the protocol — app-name namespacing, the envelope, skipSelf/onlySelf, debounce, the handler list
+ * and re-subscribing on connect — so an adapter only moves one string per message.
+ */
+import { standaloneContext, type ManagerContext } from '../context.js';
+import { ClusterError, ErrorCodes } from '../errors.js';
+import {
+  assertDuration,
+  assertFunction,
+  assertName,
+  assertOptions,
+  describe,
+  serializePayload,
+} from '../validation.js';
+import { KeyedDebouncer } from './debouncer.js';
+import { decodeEnvelope, encodeEnvelope, type PubSubEnvelope } from './envelope.js';
+import { MemoryPubSubAdapter } from './memory-adapter.js';
+import type { PubSubAdapter } from './types.js';
+
+/** Facts about a delivered message, passed to handlers as their second argument. */
+export interface PubSubMessageMeta {
+  /** The channel as subscribed (without the app-name namespace). */
+  readonly channel: string;
+  /** `nodeId` of the app instance that published it. */
+  readonly from: string;
+  /** When it was published, in ms since the epoch (publisher's clock). */
+  readonly publishedAt: number;
+}
+
+/** A subscriber. A thrown error or rejected promise goes to the app's `error` event. */
+export type PubSubHandler<T = any> = (message: T, meta?: PubSubMessageMeta) => unknown;
+
+/** Options of {@link PubSubManager.subscribe}. */
+export interface PubSubSubscribeOptions {
+  /**
+   * Quiet period in ms: identical messages (same JSON) arriving closer together than this are merged
+   * into one call, made when the period ends with the last of them. Distinct messages debounce
+   * independently. 0 calls the handler for every message. @default 0
+   */
+  debounce?: number;
+}
+
+/** Options of {@link PubSubManager.publish}. */
+export interface PubSubPublishOptions {
+  /** Do not deliver to this app instance's own handlers. @default true */
+  skipSelf?: boolean;
+  /** Deliver only to this app instance's own handlers (nothing goes through the broker). Wins over `skipSelf`. @default false */
+  onlySelf?: boolean;
+}
+
+/** Options of the {@link PubSubManager} constructor. */
+export interface PubSubManagerOptions {
+  /** @default a {@link MemoryPubSubAdapter} on a backend of its own */
+  adapter?: PubSubAdapter;
+  /** @default {@link standaloneContext}() */
+  context?: ManagerContext;
+}
+
+const SUBSCRIBE_OPTIONS = ['debounce'] as const;
+const PUBLISH_OPTIONS = ['skipSelf', 'onlySelf'] as const;
+
+interface Subscription {
+  readonly handler: PubSubHandler;
+  debouncer?: KeyedDebouncer;
+}
+
+interface ChannelState {
+  readonly handlers: Map<PubSubHandler, Subscription>;
+  /** Whether the adapter currently holds a subscription for this channel. */
+  adapterSubscribed: boolean;
+  /** Adapter (un)subscribe calls for this channel run one after another, in call order. */
+  queue: Promise<void>;
+}
+
+type State = 'idle' | 'connecting' | 'connected' | 'closing';
+
+/** Publishes and subscribes to channels shared by every node of the app. NocoBase-compatible. */
+export class PubSubManager {
+  private adapter: PubSubAdapter;
+  private readonly context: ManagerContext;
+  private readonly channels = new Map<string, ChannelState>();
+  private state: State = 'idle';
+  /** Set synchronously by connect()/close(), so calls made back to back queue in order. */
+  private wanted: 'connected' | 'closed' = 'closed';
+  private transition: Promise<void> = Promise.resolve();
+
+  constructor(options: PubSubManagerOptions = {}) {
+    assertOptions('PubSubManager', options, ['adapter', 'context']);
+    this.adapter = options.adapter ?? new MemoryPubSubAdapter();
+    this.context = options.context ?? standaloneContext();
+  }
+
+  /** Replaces the adapter. Refused (`INVALID_STATE`) while connected; allowed again after `close()`. */
+  setAdapter(adapter: PubSubAdapter): void {
+    if (this.wanted === 'connected' || this.state !== 'idle') {
+      throw new ClusterError(ErrorCodes.INVALID_STATE, 'pubSubManager.setAdapter() is not allowed after connect()');
+    }
+    if (typeof adapter !== 'object' || adapter === null) {
+      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `adapter must be a PubSubAdapter, got ${describe(adapter)}`);
+    }
+    this.adapter = adapter;
+  }
+
+  /** True between a finished `connect()` and the start of `close()`. */
+  isConnected(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Connects the adapter and subscribes every channel that has handlers. Calling it again is a no-op. */
+  connect(): Promise<void> {
+    if (this.wanted === 'connected') return this.transition;
+    this.wanted = 'connected';
+    this.transition = this.transition.then(async () => {
+      this.state = 'connecting';
+      try {
+        await this.adapter.connect();
+        this.state = 'connected';
+        await Promise.all([...this.channels.keys()].map((channel) => this.reconcile(channel)));
+      } catch (error) {
+        this.state = 'idle';
+        this.wanted = 'closed';
+        await this.adapter.close().catch(() => {});
+        for (const channel of this.channels.values()) channel.adapterSubscribed = false;
+        throw error;
+      }
+    });
+    return this.transition;
+  }
+
+  /**
+   * Closes the adapter. Handlers stay registered (a later `connect()` subscribes them again);
+   * pending debounced calls are dropped. Calling it again is a no-op.
+   */
+  close(): Promise<void> {
+    if (this.wanted === 'closed') return this.transition;
+    this.wanted = 'closed';
+    this.transition = this.transition.then(async () => {
+      this.state = 'closing';
+      try {
+        for (const channel of this.channels.values()) {
+          for (const sub of channel.handlers.values()) sub.debouncer?.clear();
+        }
+        await Promise.allSettled([...this.channels.values()].map((channel) => channel.queue));
+        await this.adapter.close();
+      } finally {
+        for (const channel of this.channels.values()) channel.adapterSubscribed = false;
+        this.state = 'idle';
+      }
+    });
+    return this.transition;
+  }
+
+  /**
+   * Calls `handler(message, meta)` for every message on `channel`. Subscribing the same handler
+   * twice on one channel is one subscription (the latest options apply). Works before `connect()`:
+   * the subscription takes effect on connect.
+   */
+  async subscribe(channel: string, handler: PubSubHandler, options?: PubSubSubscribeOptions): Promise<void> {
+    assertName('channel', channel);
+    assertFunction('handler', handler);
+    const { debounce } = assertOptions('pubSubManager.subscribe', options, SUBSCRIBE_OPTIONS);
+    const waitMs = debounce === undefined ? 0 : assertDuration('debounce', debounce, { allowZero: true });
+    let state = this.channels.get(channel);
+    if (!state) {
+      state = { handlers: new Map(), adapterSubscribed: false, queue: Promise.resolve() };
+      this.channels.set(channel, state);
+    }
+    const existing = state.handlers.get(handler);
+    if (!existing || (existing.debouncer?.waitMs ?? 0) !== waitMs) {
+      existing?.debouncer?.clear();
+      state.handlers.set(handler, { handler, debouncer: waitMs > 0 ? new KeyedDebouncer(waitMs) : undefined });
+    }
+    await this.reconcile(channel);
+  }
+
+  /** Removes `handler` from `channel`; the adapter unsubscribes when the channel's last handler goes. */
+  async unsubscribe(channel: string, handler: PubSubHandler): Promise<void> {
+    assertName('channel', channel);
+    assertFunction('handler', handler);
+    const state = this.channels.get(channel);
+    const sub = state?.handlers.get(handler);
+    if (!state || !sub) return;
+    sub.debouncer?.clear();
+    state.handlers.delete(handler);
+    await this.reconcile(channel);
+  }
+
+  /**
+   * Sends `message` (any JSON value) to the handlers of `channel` on every node of the app —
+   * except this one unless `skipSelf: false`; only this one with `onlySelf: true`. Resolves once the
+   * adapter has taken the message; delivery is asynchronous and at most once.
+   * Rejects `NOT_CONNECTED` before `connect()` and after `close()`.
+   */
+  async publish(channel: string, message: unknown, options?: PubSubPublishOptions): Promise<void> {
+    assertName('channel', channel);
+    const opts = assertOptions('pubSubManager.publish', options, PUBLISH_OPTIONS);
+    const skipSelf = booleanOption('skipSelf', opts.skipSelf, true);
+    const onlySelf = booleanOption('onlySelf', opts.onlySelf, false);
+    const messageJson = serializePayload('message', message, this.context.maxPayloadBytes);
+    if (this.state !== 'connected') {
+      throw new ClusterError(
+        ErrorCodes.NOT_CONNECTED,
+        `pubSubManager.publish("${channel}"): not connected (call connect()/app.start() first)`,
+      );
+    }
+    const publishedAt = Date.now();
+    if (onlySelf || !skipSelf) {
+      // This node's handlers never wait for a broker round trip; the copy that comes back over the
+      // wire is dropped as "self" like any other.
+      const envelope: PubSubEnvelope = {
+        v: 1,
+        from: this.context.nodeId,
+        publishedAt,
+        message: JSON.parse(messageJson),
+      };
+      setImmediate(() => this.dispatch(channel, envelope));
+    }
+    if (onlySelf) return;
+    await this.adapter.publish(
+      this.wireChannel(channel),
+      encodeEnvelope(this.context.nodeId, messageJson, publishedAt),
+    );
+  }
+
+  private wireChannel(channel: string): string {
+    return `${this.context.appName}:${channel}`;
+  }
+
+  /** Brings the adapter's subscription for `channel` in line with its handlers and the connection state. */
+  private reconcile(channel: string): Promise<void> {
+    const state = this.channels.get(channel);
+    if (!state) return Promise.resolve();
+    const run = state.queue.then(async () => {
+      const wanted = this.state === 'connected' && state.handlers.size > 0;
+      if (wanted && !state.adapterSubscribed) {
+        await this.adapter.subscribe(this.wireChannel(channel), (payload) => this.receive(channel, payload));
+        state.adapterSubscribed = true;
+      } else if (!wanted && state.adapterSubscribed && this.state === 'connected') {
+        await this.adapter.unsubscribe(this.wireChannel(channel));
+        state.adapterSubscribed = false;
+      }
+      if (state.handlers.size === 0 && !state.adapterSubscribed && this.channels.get(channel) === state) {
+        this.channels.delete(channel);
+      }
+    });
+    // The queue must keep going after a failed call; the caller still sees the failure.
+    state.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Entry point for every payload the adapter delivers. Never throws. */
+  private receive(channel: string, payload: string): void {
+    if (this.state !== 'connected') return;
+    const decoded = decodeEnvelope(payload);
+    if (!decoded.ok) {
+      this.context.logger.warn('pub/sub: dropped a malformed message', {
+        code: ErrorCodes.MALFORMED_MESSAGE,
+        channel,
+        reason: decoded.reason,
+      });
+      return;
+    }
+    // "Self" copies are handled locally at publish time (or skipped), never from the wire.
+    if (decoded.envelope.from === this.context.nodeId) return;
+    this.dispatch(channel, decoded.envelope);
+  }
+
+  /** Calls every handler of `channel` (debounced ones through their debouncer). */
+  private dispatch(channel: string, envelope: PubSubEnvelope): void {
+    if (this.state !== 'connected') return;
+    const state = this.channels.get(channel);
+    if (!state) return;
+    const meta: PubSubMessageMeta = { channel, from: envelope.from, publishedAt: envelope.publishedAt };
+    let key: string | undefined;
+    for (const sub of [...state.handlers.values()]) {
+      if (sub.debouncer) {
+        key ??= JSON.stringify(envelope.message);
+        sub.debouncer.schedule(key, () => this.invoke(sub, envelope.message, meta));
+      } else {
+        this.invoke(sub, envelope.message, meta);
+      }
+    }
+  }
+
+  private invoke(sub: Subscription, message: unknown, meta: PubSubMessageMeta): void {
+    const report = (error: unknown) =>
+      this.context.reportError(error, { source: 'pubSubManager', channel: meta.channel, from: meta.from });
+    try {
+      const result = sub.handler(message, meta);
+      if (isPromiseLike(result)) Promise.resolve(result).catch(report);
+    } catch (error) {
+      report(error);
+    }
+  }
+}
+
+function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new ClusterError(ErrorCodes.INVALID_OPTION, `${name} must be a boolean, got ${describe(value)}`, {
+      details: { option: name },
+    });
+  }
+  return value;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
