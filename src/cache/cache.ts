@@ -1,0 +1,218 @@
+/**
+ * A named cache: JSON values under its own key namespace on a {@link CacheStore}, with TTLs in ms,
+ * `wrap` single-flight and NocoBase/cache-manager method shapes.
+ */
+import type { ManagerContext } from '../context.js';
+import { ClusterError, ErrorCodes } from '../errors.js';
+import { assertDuration, assertFunction, assertName, assertOptions, describe, serializePayload } from '../validation.js';
+import type { CacheStore } from './types.js';
+
+/** What a cache needs from its manager. Built by `cacheManager.createCache()`. */
+export interface CacheInit {
+  readonly name: string;
+  /** Every key of this cache starts with it; `reset()` clears exactly this prefix. */
+  readonly namespace: string;
+  /** Default ttl in ms for writes that give none; undefined = no expiry. */
+  readonly ttl: number | undefined;
+  readonly context: ManagerContext;
+  /** Resolves the store once the manager is connected (rejects `NOT_CONNECTED` otherwise). */
+  readonly store: () => Promise<CacheStore>;
+}
+
+/** Options of {@link Cache.wrapWithCondition}. */
+export interface WrapConditionOptions<T> {
+  /** Cache the loaded value only when this returns true (may be async). @default every value except undefined */
+  isCacheable?: (value: T) => boolean | Promise<boolean>;
+  /** `false` skips the cache entirely: no read, no write, just the loader. @default true */
+  useCache?: boolean;
+  /** Lifetime of the stored value in ms. @default the cache's ttl (none: no expiry) */
+  ttl?: number;
+}
+
+/** One entry for {@link Cache.mset}: a `[key, value]` pair or `{ key, value }`. */
+export type CacheEntry = readonly [string, unknown] | { readonly key: string; readonly value: unknown };
+
+const WRAP_OPTIONS = ['isCacheable', 'useCache', 'ttl'] as const;
+
+/**
+ * A cache. Values are JSON; `null`, `0`, `false` and `''` are stored values, not misses, and a
+ * miss reads as `undefined` (which is why `undefined` cannot be stored). TTLs are in ms.
+ */
+export class Cache {
+  /** The cache's name, as given to `createCache`. */
+  readonly name: string;
+  /** The key prefix this cache owns (`<app>:cache:<prefix or name>:`). */
+  readonly namespace: string;
+  private readonly flights = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly init: CacheInit) {
+    this.name = init.name;
+    this.namespace = init.namespace;
+  }
+
+  /** The value under `key`, or `undefined` when missing or expired. */
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    const full = this.key(key);
+    const store = await this.init.store();
+    return this.decode<T>(full, await store.get(full));
+  }
+
+  /**
+   * Stores `value` (JSON) under `key`.
+   * @param ttl lifetime in ms. @default the cache's ttl (none: no expiry)
+   */
+  async set(key: string, value: unknown, ttl?: number): Promise<void> {
+    const full = this.key(key);
+    const text = this.encode(value);
+    const ttlMs = this.ttlOf(ttl);
+    const store = await this.init.store();
+    await store.set(full, text, ttlMs === undefined ? {} : { ttlMs });
+  }
+
+  /** Deletes `key`; resolves whether it existed. */
+  async del(key: string): Promise<boolean> {
+    const full = this.key(key);
+    return (await this.init.store()).del(full);
+  }
+
+  /** Deletes every key of this cache, and only those (never FLUSHDB, never KEYS). */
+  async reset(): Promise<void> {
+    await (await this.init.store()).clear(this.namespace);
+  }
+
+  /** Values for several keys, in order (`undefined` for misses). Accepts `mget(a, b)` or `mget([a, b])`. */
+  async mget<T = unknown>(...keys: string[] | [readonly string[]]): Promise<(T | undefined)[]> {
+    const list = flatKeys(keys).map((key) => this.key(key));
+    if (list.length === 0) return [];
+    const texts = await (await this.init.store()).mget(list);
+    return texts.map((text, i) => this.decode<T>(list[i]!, text));
+  }
+
+  /**
+   * Stores several values: `mset([[k, v], ...], ttl?)` or `mset([{ key, value }, ...], ttl?)`.
+   * @param ttl lifetime in ms. @default the cache's ttl (none: no expiry)
+   */
+  async mset(entries: readonly CacheEntry[], ttl?: number): Promise<void> {
+    if (!Array.isArray(entries)) {
+      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `mset needs an array of entries, got ${describe(entries)}`);
+    }
+    const pairs = entries.map((entry): [string, string] => {
+      const [key, value] = entryParts(entry);
+      return [this.key(key), this.encode(value)];
+    });
+    const ttlMs = this.ttlOf(ttl);
+    if (pairs.length === 0) return;
+    await (await this.init.store()).mset(pairs, ttlMs);
+  }
+
+  /** Deletes several keys; resolves how many existed. Accepts `mdel(a, b)` or `mdel([a, b])`. */
+  async mdel(...keys: string[] | [readonly string[]]): Promise<number> {
+    const list = flatKeys(keys).map((key) => this.key(key));
+    if (list.length === 0) return 0;
+    return (await this.init.store()).mdel(list);
+  }
+
+  /**
+   * The cached value of `key`, or `loader()`'s result, stored for next time. Concurrent calls for
+   * one key on this node share one read and one loader run; if the loader throws, every caller
+   * gets the error and nothing is cached. A loader result of `undefined` is returned, not stored.
+   * @param ttl lifetime in ms of the stored value. @default the cache's ttl (none: no expiry)
+   */
+  async wrap<T>(key: string, loader: () => T | Promise<T>, ttl?: number): Promise<T> {
+    this.key(key);
+    assertFunction('wrap loader', loader);
+    const ttlMs = this.ttlOf(ttl);
+    return this.singleFlight(key, loader, ttlMs, (value) => value !== undefined);
+  }
+
+  /**
+   * `wrap` with conditions (NocoBase): `useCache: false` bypasses the cache (loader only);
+   * `isCacheable(value)` false returns the value without storing it.
+   */
+  async wrapWithCondition<T>(
+    key: string,
+    loader: () => T | Promise<T>,
+    options?: WrapConditionOptions<T>,
+  ): Promise<T> {
+    this.key(key);
+    assertFunction('wrapWithCondition loader', loader);
+    const opts = assertOptions('wrapWithCondition', options, WRAP_OPTIONS);
+    if (opts.isCacheable !== undefined) assertFunction('isCacheable', opts.isCacheable);
+    if (opts.useCache !== undefined && typeof opts.useCache !== 'boolean') {
+      throw new ClusterError(ErrorCodes.INVALID_OPTION, `useCache must be a boolean, got ${describe(opts.useCache)}`, {
+        details: { option: 'useCache' },
+      });
+    }
+    const ttlMs = this.ttlOf(opts.ttl);
+    if (opts.useCache === false) return loader();
+    const isCacheable = opts.isCacheable;
+    return this.singleFlight(key, loader, ttlMs, async (value) =>
+      value === undefined ? false : isCacheable ? await isCacheable(value) : true,
+    );
+  }
+
+  private singleFlight<T>(
+    key: string,
+    loader: () => T | Promise<T>,
+    ttlMs: number | undefined,
+    shouldStore: (value: T) => boolean | Promise<boolean>,
+  ): Promise<T> {
+    const running = this.flights.get(key);
+    if (running) return running as Promise<T>;
+    const flight = (async () => {
+      // The read is inside the flight too: a caller arriving while the loader runs must not miss
+      // the store, see a miss and start a second loader.
+      const hit = await this.get<T>(key);
+      if (hit !== undefined) return hit;
+      const value = await loader();
+      if (await shouldStore(value)) await this.set(key, value, ttlMs);
+      return value;
+    })();
+    this.flights.set(key, flight);
+    const forget = () => {
+      if (this.flights.get(key) === flight) this.flights.delete(key);
+    };
+    flight.then(forget, forget);
+    return flight;
+  }
+
+  private key(key: unknown): string {
+    return this.namespace + assertName('cache key', key);
+  }
+
+  private ttlOf(ttl: number | undefined): number | undefined {
+    return ttl === undefined ? this.init.ttl : assertDuration('ttl', ttl);
+  }
+
+  private encode(value: unknown): string {
+    return serializePayload('cache value', value, this.init.context.maxPayloadBytes);
+  }
+
+  private decode<T>(fullKey: string, text: string | undefined): T | undefined {
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      // Someone wrote a non-JSON value under our namespace through the raw store: read it as a miss.
+      this.init.context.logger.warn(`cache "${this.name}": value of "${fullKey}" is not JSON; treated as a miss`, {
+        error,
+      });
+      return undefined;
+    }
+  }
+}
+
+function flatKeys(keys: readonly unknown[]): unknown[] {
+  return keys.length === 1 && Array.isArray(keys[0]) ? [...(keys[0] as unknown[])] : [...keys];
+}
+
+function entryParts(entry: unknown): [string, unknown] {
+  if (Array.isArray(entry) && entry.length === 2) return [entry[0] as string, entry[1]];
+  if (typeof entry === 'object' && entry !== null && 'key' in entry && 'value' in entry) {
+    return [(entry as { key: string }).key, (entry as { value: unknown }).value];
+  }
+  throw new ClusterError(
+    ErrorCodes.INVALID_ARGUMENT,
+    `mset entries must be [key, value] pairs or { key, value } objects, got ${describe(entry)}`,
+  );
+}

@@ -1,0 +1,152 @@
+/**
+ * The handle of one held lock: its fencing token, the lost-lease signal, release and extend.
+ * It keeps a local expiry timer so the signal fires when the lease runs out even if the
+ * backend never says so (a partitioned node learns nothing from the backend).
+ */
+import { ClusterError, ErrorCodes } from '../errors.js';
+import { assertDuration } from '../validation.js';
+import type { LockAdapter } from './types.js';
+
+/** A held lock, as returned by `lockManager.acquire()` / `tryAcquire()` and passed to `runExclusive`'s fn. */
+export interface Lock {
+  /** The key as the caller gave it (without the app namespace). */
+  readonly key: string;
+  /**
+   * Strictly increasing per key across every node and every acquisition. Store it with the data the
+   * lock protects and refuse writes carrying a smaller token than the one stored (see docs/lock.md).
+   */
+  readonly fencingToken: number;
+  /** Aborts with a `LOCK_LOST` {@link ClusterError} when the lease is lost (expired, extend refused, manager closed). */
+  readonly signal: AbortSignal;
+  /** Lease length in ms used by the last acquire/extend. */
+  readonly ttl: number;
+  /** True while this handle believes it owns the lease (not released, not lost). */
+  readonly held: boolean;
+  /**
+   * Releases the lease. Resolves `true` when this call freed it; `false` when the handle was already
+   * released or its lease was lost (then nothing happens to whoever holds the lock now). Safe to call twice.
+   * Bound to the handle, so `const { release } = await lockManager.acquire(key)` works (NocoBase style).
+   */
+  readonly release: () => Promise<boolean>;
+  /**
+   * Sets the lease to `ttl` ms from now. Rejects with `LOCK_NOT_OWNER` when this handle no longer
+   * owns the lease (released, expired, taken over); the signal then aborts if it had not already.
+   * @param ttl lease length in ms. @default the handle's current ttl
+   */
+  extend(ttl?: number): Promise<void>;
+}
+
+/** What a handle needs from its manager. */
+export interface LockHandleInit {
+  readonly adapter: LockAdapter;
+  readonly key: string;
+  readonly namespacedKey: string;
+  readonly owner: string;
+  readonly fencingToken: number;
+  readonly ttl: number;
+  /** `Date.now()` taken just before the acquire call: the lease can only end later than start + ttl. */
+  readonly startedAt: number;
+  /** Called once when the handle stops holding (released or lost). */
+  readonly onSettled: (handle: LockHandle) => void;
+}
+
+/** The {@link Lock} implementation. Created by the lock manager only. */
+export class LockHandle implements Lock {
+  readonly key: string;
+  readonly fencingToken: number;
+  private state: 'held' | 'released' | 'lost' = 'held';
+  private currentTtl: number;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly controller = new AbortController();
+
+  constructor(private readonly init: LockHandleInit) {
+    this.key = init.key;
+    this.fencingToken = init.fencingToken;
+    this.currentTtl = init.ttl;
+    this.armExpiry(init.startedAt, init.ttl);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get ttl(): number {
+    return this.currentTtl;
+  }
+
+  get held(): boolean {
+    return this.state === 'held';
+  }
+
+  readonly release = async (): Promise<boolean> => {
+    if (this.state === 'released') return false;
+    if (this.state === 'lost') {
+      // The owner check in the adapter makes this harmless to a new holder; it only frees our own
+      // stale lease early when the local timer was more pessimistic than the backend.
+      await this.init.adapter.release(this.init.namespacedKey, this.init.owner).catch(() => false);
+      return false;
+    }
+    const released = await this.init.adapter.release(this.init.namespacedKey, this.init.owner);
+    if (this.state !== 'held') return false;
+    if (!released) {
+      this.lose('the lease had already expired or been taken over when it was released');
+      return false;
+    }
+    this.settle('released');
+    return true;
+  };
+
+  async extend(ttl?: number): Promise<void> {
+    const ms = ttl === undefined ? this.currentTtl : assertDuration('ttl', ttl);
+    if (this.state !== 'held') throw this.notOwner();
+    const startedAt = Date.now();
+    const extended = await this.init.adapter.extend(this.init.namespacedKey, this.init.owner, ms);
+    if (this.state !== 'held') {
+      // Lost (local timer) or released while the call was in flight: hand back what we may have renewed.
+      if (extended && this.state === 'lost') {
+        await this.init.adapter.release(this.init.namespacedKey, this.init.owner).catch(() => false);
+      }
+      throw this.notOwner();
+    }
+    if (!extended) {
+      this.lose('extend was refused: the lease had expired or been taken over');
+      throw this.notOwner();
+    }
+    this.currentTtl = ms;
+    this.armExpiry(startedAt, ms);
+  }
+
+  /** Marks the lease lost and aborts the signal. Used by the manager on close. */
+  lose(reason: string): void {
+    if (this.state !== 'held') return;
+    this.settle('lost');
+    this.controller.abort(
+      new ClusterError(ErrorCodes.LOCK_LOST, `lock "${this.key}" lost: ${reason}`, {
+        details: { key: this.key, fencingToken: this.fencingToken },
+      }),
+    );
+  }
+
+  private armExpiry(startedAt: number, ttl: number): void {
+    clearTimeout(this.timer);
+    const remaining = Math.max(0, startedAt + ttl - Date.now());
+    this.timer = setTimeout(() => this.lose(`its ${ttl} ms lease ran out without an extend`), remaining);
+    // A lease timer must not keep a process alive on its own.
+    this.timer.unref();
+  }
+
+  private settle(state: 'released' | 'lost'): void {
+    this.state = state;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.init.onSettled(this);
+  }
+
+  private notOwner(): ClusterError {
+    return new ClusterError(
+      ErrorCodes.LOCK_NOT_OWNER,
+      `lock "${this.key}" is no longer owned by this handle (${this.state})`,
+      { details: { key: this.key, fencingToken: this.fencingToken, state: this.state } },
+    );
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * The lock manager: leases with fencing tokens over any {@link LockAdapter}. It owns waiting
+ * (release notifications, never fixed polling; FIFO per key on one node), lease keeping for
+ * `runExclusive`, validation and namespacing; the adapter only does atomic lease operations.
+ */
+import { randomUUID } from 'node:crypto';
+import { standaloneContext, type ManagerContext } from '../context.js';
+import { ClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
+import { assertDuration, assertFunction, assertName, assertOptions, describe } from '../validation.js';
+import { LockHandle, type Lock } from './lock-handle.js';
+import { MemoryLockAdapter } from './memory-adapter.js';
+import type { LockAdapter } from './types.js';
+import { Cancellation, closedError, sleepUnless, WaitLines } from './wait-lines.js';
+
+export type { Lock } from './lock-handle.js';
+
+/** Lease length used when a call gives no ttl, in ms. */
+export const DEFAULT_LOCK_TTL_MS = 10_000;
+
+/** Options of the {@link LockManager} constructor. */
+export interface LockManagerOptions {
+  /** @default a new {@link MemoryLockAdapter} (locks local to this manager) */
+  adapter?: LockAdapter;
+  /** Namespace, node id, logger. @default a standalone context (app name 'main') */
+  context?: ManagerContext;
+  /** Lease length in ms when a call gives none. @default 10000 */
+  defaultTtl?: number;
+  /**
+   * Connect on first use instead of requiring `connect()` (NocoBase's standalone behaviour).
+   * @default true when no `context` is given (standalone), false inside an app
+   */
+  autoConnect?: boolean;
+}
+
+/** Options of {@link LockManager.acquire}. */
+export interface AcquireOptions {
+  /** Longest wait in ms before rejecting with {@link LockAcquireError}; 0 = try once. @default wait indefinitely */
+  timeout?: number;
+  /** Aborting it stops the wait; the call rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+const MANAGER_OPTIONS = ['adapter', 'context', 'defaultTtl', 'autoConnect'] as const;
+const ACQUIRE_OPTIONS = ['timeout', 'signal'] as const;
+
+/**
+ * Distributed locks. `app.lockManager` in an app; constructible on its own (memory adapter) for
+ * code ported from NocoBase: `const lockManager = new LockManager()`.
+ */
+export class LockManager {
+  private adapter: LockAdapter;
+  private readonly context: ManagerContext;
+  private readonly defaultTtl: number;
+  private readonly autoConnect: boolean;
+  private state: 'idle' | 'connecting' | 'connected' | 'closed' = 'idle';
+  private connecting: Promise<void> | undefined;
+  private readonly lines = new WaitLines();
+  private readonly waiting = new Set<Cancellation>();
+  private readonly held = new Set<LockHandle>();
+
+  constructor(options: LockManagerOptions = {}) {
+    assertOptions('new LockManager', options, MANAGER_OPTIONS);
+    this.adapter = options.adapter ?? new MemoryLockAdapter();
+    this.context = options.context ?? standaloneContext();
+    this.defaultTtl =
+      options.defaultTtl === undefined ? DEFAULT_LOCK_TTL_MS : assertDuration('defaultTtl', options.defaultTtl);
+    this.autoConnect = options.autoConnect ?? options.context === undefined;
+  }
+
+  /** Opens the adapter. Idempotent; may be called again after `close()`. */
+  connect(): Promise<void> {
+    if (this.state === 'connected') return Promise.resolve();
+    if (this.connecting) return this.connecting;
+    this.state = 'connecting';
+    this.connecting = this.adapter.connect().then(
+      () => {
+        this.state = 'connected';
+        this.connecting = undefined;
+      },
+      (error: unknown) => {
+        this.state = 'idle';
+        this.connecting = undefined;
+        throw error;
+      },
+    );
+    return this.connecting;
+  }
+
+  /**
+   * Rejects pending waiters with `NOT_CONNECTED`, marks held locks lost (their signals abort),
+   * releases them (best effort; a lease that cannot be released expires), then closes the adapter.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'idle' || this.state === 'closed') return;
+    if (this.connecting) await this.connecting.catch(() => {});
+    this.state = 'closed';
+    for (const waiter of [...this.waiting]) waiter.cancel(closedError());
+    const handles = [...this.held];
+    for (const handle of handles) handle.lose('the lock manager closed');
+    await Promise.allSettled(handles.map((handle) => handle.release()));
+    await this.adapter.close();
+  }
+
+  /** True between a finished `connect()` and `close()`. */
+  isConnected(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Replaces the adapter. Refused with `INVALID_STATE` once connected (NocoBase rule). */
+  setAdapter(adapter: LockAdapter): void {
+    if (this.state !== 'idle') {
+      throw new ClusterError(ErrorCodes.INVALID_STATE, 'lockManager.setAdapter() must be called before connect()');
+    }
+    if (typeof adapter !== 'object' || adapter === null || typeof adapter.tryAcquire !== 'function') {
+      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `setAdapter() needs a LockAdapter, got ${describe(adapter)}`);
+    }
+    this.adapter = adapter;
+  }
+
+  /**
+   * Takes the lock on `key`, waiting while someone else holds it (indefinitely unless `timeout`).
+   * Waiters wake on a release notification or when the holder's lease would run out.
+   * @param ttl lease length in ms. @default 10000 (or the manager's `defaultTtl`)
+   */
+  async acquire(key: string, ttl?: number, options?: AcquireOptions): Promise<Lock> {
+    const name = assertName('lock key', key);
+    const ms = this.ttlOf(ttl);
+    const opts = assertOptions('lockManager.acquire', options, ACQUIRE_OPTIONS);
+    const timeout = opts.timeout === undefined ? undefined : assertDuration('timeout', opts.timeout, { allowZero: true });
+    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
+      throw new ClusterError(ErrorCodes.INVALID_OPTION, `signal must be an AbortSignal, got ${describe(opts.signal)}`, {
+        details: { option: 'signal' },
+      });
+    }
+    await this.ensureConnected();
+    return this.take(name, ms, { timeout, signal: opts.signal, once: false });
+  }
+
+  /**
+   * Takes the lock on `key` if it is free right now; never waits. Rejects with
+   * {@link LockAcquireError} (code `LOCK_ACQUIRE_FAILED`) when it is held.
+   * @param ttl lease length in ms. @default 10000 (or the manager's `defaultTtl`)
+   */
+  async tryAcquire(key: string, ttl?: number): Promise<Lock> {
+    const name = assertName('lock key', key);
+    const ms = this.ttlOf(ttl);
+    await this.ensureConnected();
+    return this.take(name, ms, { once: true });
+  }
+
+  /**
+   * Runs `fn` while holding the lock on `key`, and returns what it returns. Waits for the lock,
+   * extends the lease every ttl/3 while `fn` runs, and releases it when `fn` settles (also on throw).
+   * If the lease is lost while `fn` runs, `lock.signal` aborts; when `fn` then resolves, the call
+   * rejects with `LOCK_LOST`, since exclusivity was not guaranteed for the whole run.
+   * @param ttl lease length in ms; it only bounds how long a crashed holder blocks others. @default 10000
+   */
+  async runExclusive<T>(key: string, fn: (lock: Lock) => T | Promise<T>, ttl?: number): Promise<T> {
+    assertName('lock key', key);
+    assertFunction('runExclusive fn', fn);
+    const ms = this.ttlOf(ttl);
+    const lock = await this.acquire(key, ms);
+    const stopKeeping = this.keepAlive(lock as LockHandle, ms);
+    try {
+      const value = await fn(lock);
+      if (lock.signal.aborted) throw lock.signal.reason;
+      return value;
+    } finally {
+      stopKeeping();
+      await lock.release().catch((error: unknown) => {
+        // The lease expires on its own; the caller's result matters more than a failed release.
+        this.context.logger.warn(`could not release lock "${key}"`, { error });
+      });
+    }
+  }
+
+  private ttlOf(ttl: number | undefined): number {
+    return ttl === undefined ? this.defaultTtl : assertDuration('ttl', ttl);
+  }
+
+  private async ensureConnected(): Promise<void> {
+    if (this.state === 'connected') return;
+    if (this.state === 'connecting' || (this.state === 'idle' && this.autoConnect)) return this.connect();
+    throw new ClusterError(
+      ErrorCodes.NOT_CONNECTED,
+      this.state === 'closed' ? 'lock manager is closed' : 'lock manager is not connected (call connect() or app.start())',
+    );
+  }
+
+  private namespaced(key: string): string {
+    return `${this.context.appName}:${key}`;
+  }
+
+  /** Waits for this node's turn on the key, then contends with other nodes until acquired or cancelled. */
+  private async take(
+    key: string,
+    ttl: number,
+    opts: { timeout?: number; signal?: AbortSignal; once: boolean },
+  ): Promise<Lock> {
+    const nsKey = this.namespaced(key);
+    const cancellation = new Cancellation();
+    if (opts.signal) cancellation.linkSignal(opts.signal);
+    if (opts.timeout !== undefined) {
+      const timeout = opts.timeout;
+      cancellation.deadline(timeout, () => new LockAcquireError(`lock "${key}" not acquired within ${timeout} ms`, {
+        details: { key, timeout },
+      }));
+    }
+    this.waiting.add(cancellation);
+    let leave: (() => void) | undefined;
+    try {
+      // tryAcquire never queues behind local waiters: it only asks the backend once.
+      if (!opts.once) leave = await this.lines.enter(nsKey, cancellation);
+      return await this.contend(key, nsKey, ttl, opts.once, cancellation);
+    } finally {
+      leave?.();
+      this.waiting.delete(cancellation);
+      cancellation.dispose();
+    }
+  }
+
+  private async contend(
+    key: string,
+    nsKey: string,
+    ttl: number,
+    once: boolean,
+    cancellation: Cancellation,
+  ): Promise<LockHandle> {
+    const owner = `${this.context.nodeId}:${randomUUID()}`;
+    let woken = false;
+    let wake: () => void = () => {};
+    // Subscribe before trying, so a release between a failed try and the wait is never missed.
+    const unsubscribe = once
+      ? undefined
+      : await this.adapter.onRelease(nsKey, () => {
+          woken = true;
+          wake();
+        });
+    try {
+      for (;;) {
+        if (cancellation.cancelled) throw cancellation.reason;
+        woken = false;
+        const startedAt = Date.now();
+        const result = await this.adapter.tryAcquire(nsKey, owner, ttl);
+        if (result.acquired) {
+          const handle = new LockHandle({
+            adapter: this.adapter,
+            key,
+            namespacedKey: nsKey,
+            owner,
+            fencingToken: result.fencingToken,
+            ttl,
+            startedAt,
+            onSettled: (h) => this.held.delete(h),
+          });
+          this.held.add(handle);
+          // A wait limit that passed during the last try still got the lock: keep it. A close or
+          // an abort means nobody wants it any more.
+          if (cancellation.cancelled && !(cancellation.reason instanceof LockAcquireError)) {
+            handle.lose('the wait was cancelled');
+            await handle.release();
+            throw cancellation.reason;
+          }
+          return handle;
+        }
+        if (once) {
+          throw new LockAcquireError(`lock "${key}" is held by someone else`, {
+            details: { key, retryAfterMs: result.retryAfterMs },
+          });
+        }
+        if (woken) continue;
+        const woke = new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        // The holder's remaining lease bounds the wait (a crashed holder sends no notification);
+        // a little jitter keeps several nodes from retrying in the same millisecond.
+        const jitter = Math.floor(Math.random() * Math.min(50, result.retryAfterMs / 10 + 1));
+        await sleepUnless(Math.max(1, result.retryAfterMs) + jitter, woke, cancellation);
+      }
+    } finally {
+      wake = () => {};
+      await unsubscribe?.().catch(() => {});
+    }
+  }
+
+  /** Extends the lease every ttl/3 until stopped or lost; a refused extend aborts the lock's signal. */
+  private keepAlive(lock: LockHandle, ttl: number): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const schedule = () => {
+      if (stopped || !lock.held) return;
+      timer = setTimeout(tick, Math.max(1, Math.floor(ttl / 3)));
+    };
+    const tick = () => {
+      lock.extend(ttl).then(schedule, (error: unknown) => {
+        if (error instanceof ClusterError && error.code === ErrorCodes.LOCK_NOT_OWNER) return;
+        // A backend hiccup: try again; the local expiry timer declares the lease lost if it never recovers.
+        this.context.logger.warn(`could not extend lock "${lock.key}"`, { error });
+        schedule();
+      });
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Helpers for waiting on a lock: a cancellation that merges a wait limit, an AbortSignal and the
+ * manager closing, and a per-key FIFO line so only one local waiter per key contends with the backend.
+ */
+import { ClusterError, ErrorCodes } from '../errors.js';
+
+/** A one-shot cancellation: `promise` rejects with the first reason given to `cancel()`. */
+export class Cancellation {
+  readonly promise: Promise<never>;
+  private rejectFn!: (reason: unknown) => void;
+  private reasonValue: unknown;
+  private done = false;
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor() {
+    this.promise = new Promise<never>((_, reject) => {
+      this.rejectFn = reject;
+    });
+    // Nobody may be racing the promise when it rejects; that is not an unhandled failure.
+    this.promise.catch(() => {});
+  }
+
+  /** True once cancelled. */
+  get cancelled(): boolean {
+    return this.done;
+  }
+
+  /** The reason given to the first `cancel()`. */
+  get reason(): unknown {
+    return this.reasonValue;
+  }
+
+  cancel(reason: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.reasonValue = reason;
+    this.rejectFn(reason);
+    this.dispose();
+  }
+
+  /** Cancels when `signal` aborts, with the signal's reason. */
+  linkSignal(signal: AbortSignal): void {
+    if (signal.aborted) return this.cancel(signal.reason);
+    const onAbort = () => this.cancel(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.cleanups.push(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  /** Cancels with `makeReason()` after `ms`. */
+  deadline(ms: number, makeReason: () => unknown): void {
+    const timer = setTimeout(() => this.cancel(makeReason()), ms);
+    this.cleanups.push(() => clearTimeout(timer));
+  }
+
+  /** Drops timers and listeners; call when the wait is over either way. */
+  dispose(): void {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+  }
+}
+
+/**
+ * Waits `ms`, or less if `wake` resolves first or `cancellation` fires (then rejects).
+ * The timer is cleared whichever wins.
+ */
+export async function sleepUnless(ms: number, wake: Promise<void>, cancellation: Cancellation): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      wake,
+      cancellation.promise,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Per-key FIFO lines of local waiters. `enter` resolves when every earlier waiter on the key has
+ * left; the returned `leave` must be called exactly once, whatever happened.
+ */
+export class WaitLines {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async enter(key: string, cancellation: Cancellation): Promise<() => void> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let leave!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      leave = resolve;
+    });
+    const tail = previous.then(() => mine);
+    this.tails.set(key, tail);
+    const leaveOnce = () => {
+      leave();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
+    try {
+      await Promise.race([previous, cancellation.promise]);
+    } catch (error) {
+      // Leaving early still keeps order: the next waiter waits for `previous`, then for us (already done).
+      leaveOnce();
+      throw error;
+    }
+    return leaveOnce;
+  }
+}
+
+/** The error pending waiters get when the manager closes. */
+export function closedError(): ClusterError {
+  return new ClusterError(ErrorCodes.NOT_CONNECTED, 'lock manager closed while waiting for a lock');
+}
