@@ -1,0 +1,94 @@
+/**
+ * The event-queue wire format. Adapters store and move the envelope as an opaque string; only the
+ * manager writes and reads it. It is versioned so a later format can be told apart, and it carries
+ * the per-message retry policy so any node that takes the message applies the publisher's rules.
+ *
+ * ```json
+ * { "v": 1, "id": "…", "publishedAt": 1700000000000, "maxRetries": 3, "timeout": 5000,
+ *   "backoff": { "type": "exponential", "delay": 1000, "maxDelay": 60000, "jitter": 0.2 },
+ *   "message": <the payload> }
+ * ```
+ * `maxRetries`, `timeout` and `backoff` are present only when the publisher set them; otherwise
+ * the consuming subscription's (or the manager's) defaults apply.
+ */
+import { ClusterError, ErrorCodes } from '../errors.js';
+import { normalizeBackoff, type BackoffPolicy } from './backoff.js';
+
+/** Version written by this release. */
+export const ENVELOPE_VERSION = 1;
+
+/** A decoded envelope. */
+export interface Envelope {
+  readonly v: 1;
+  /** The message id (the publisher's `jobId`, or a random UUID). */
+  readonly id: string;
+  /** Epoch ms at publish. */
+  readonly publishedAt: number;
+  readonly maxRetries?: number;
+  /** Per-attempt timeout, in ms. */
+  readonly timeout?: number;
+  readonly backoff?: BackoffPolicy;
+  /** The payload, as published (after a JSON round trip). */
+  readonly message: unknown;
+}
+
+/** What the publisher chose for this message; anything absent falls back to the consumer's defaults. */
+export interface EnvelopePolicy {
+  maxRetries?: number;
+  timeout?: number;
+  backoff?: BackoffPolicy;
+}
+
+/**
+ * Builds an envelope around an already serialized payload. The payload text is spliced in rather
+ * than serialized a second time: publish is on the hot path.
+ */
+export function encodeEnvelope(id: string, payloadJson: string, publishedAt: number, policy: EnvelopePolicy): string {
+  let head = `{"v":1,"id":${JSON.stringify(id)},"publishedAt":${publishedAt}`;
+  if (policy.maxRetries !== undefined) head += `,"maxRetries":${policy.maxRetries}`;
+  if (policy.timeout !== undefined) head += `,"timeout":${policy.timeout}`;
+  if (policy.backoff !== undefined) head += `,"backoff":${JSON.stringify(policy.backoff)}`;
+  return `${head},"message":${payloadJson}}`;
+}
+
+/**
+ * Parses and checks an envelope. Anything that is not a well-formed v1 envelope throws a
+ * `ClusterError` with code `MALFORMED_MESSAGE` (the manager dead-letters it with that reason).
+ */
+export function decodeEnvelope(body: string): Envelope {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    throw malformed(`body is not JSON (${(error as Error).message})`, error);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed('body is not an object');
+  const e = value as Record<string, unknown>;
+  if (e.v !== ENVELOPE_VERSION) throw malformed(`unsupported envelope version ${JSON.stringify(e.v)}`);
+  if (typeof e.id !== 'string' || e.id.length === 0) throw malformed('envelope has no id');
+  if (typeof e.publishedAt !== 'number' || !Number.isFinite(e.publishedAt)) {
+    throw malformed('envelope has no publishedAt');
+  }
+  if (!('message' in e)) throw malformed('envelope has no message');
+  if (e.maxRetries !== undefined && !(Number.isInteger(e.maxRetries) && (e.maxRetries as number) >= 0)) {
+    throw malformed('envelope maxRetries is not an integer ≥ 0');
+  }
+  if (e.timeout !== undefined && !(typeof e.timeout === 'number' && e.timeout > 0 && Number.isFinite(e.timeout))) {
+    throw malformed('envelope timeout is not a positive number');
+  }
+  if (e.backoff !== undefined) {
+    try {
+      e.backoff = normalizeBackoff('backoff', e.backoff);
+    } catch (error) {
+      throw malformed(`envelope backoff is invalid (${(error as Error).message})`, error);
+    }
+  }
+  return e as unknown as Envelope;
+}
+
+function malformed(reason: string, cause?: unknown): ClusterError {
+  return new ClusterError(ErrorCodes.MALFORMED_MESSAGE, `malformed event-queue message: ${reason}`, {
+    cause,
+    retryable: false,
+  });
+}

@@ -1,0 +1,172 @@
+/**
+ * The options of `eventQueue.subscribe` / `publish` and the manager's defaults: their types, their
+ * defaults, and the checks that refuse bad values at the call, before an adapter is touched.
+ */
+import { ClusterError, ErrorCodes } from '../errors.js';
+import { assertDuration, assertFunction, assertInteger, assertName, assertOptions } from '../validation.js';
+import { DEFAULT_BACKOFF, normalizeBackoff, type BackoffInput, type BackoffPolicy } from './backoff.js';
+import type { EnvelopePolicy } from './envelope.js';
+
+/** What a handler is told about the message it is processing. */
+export interface EventQueueProcessContext {
+  /** The message id (`jobId` when the publisher gave one). */
+  readonly id: string;
+  /** Failed attempts before this one (0 on the first). */
+  readonly retried: number;
+  /** Aborts when the attempt's `timeout` passes (reason: `QueueTimeoutError`) or the node stops (`SHUTDOWN`). */
+  readonly signal: AbortSignal;
+  /** The channel the message was published to. */
+  readonly channel: string;
+}
+
+/** Options of `eventQueue.subscribe(channel, options)`. */
+export interface EventQueueSubscribeOptions<T = any> {
+  /** Handles one message. Resolve to acknowledge; throw to fail the attempt. */
+  process(message: T, context: EventQueueProcessContext): unknown;
+  /** Most messages this node handles at once on this channel. @default 1 */
+  concurrency?: number;
+  /** Gate (NocoBase): while it returns false this node takes no new message from the channel. */
+  idle?: () => boolean;
+  /** Retries after the first failed attempt, for messages published without `maxRetries`. @default 3 */
+  maxRetries?: number;
+  /** Wait between attempts, for messages published without `backoff`. @default exponential from 1000 ms, cap 60000 ms, jitter 0.2 */
+  backoff?: BackoffInput;
+  /** Per-attempt time limit in ms, for messages published without `timeout`. @default none */
+  timeout?: number;
+}
+
+/** Options of `eventQueue.publish(channel, message, options)`. */
+export interface EventQueuePublishOptions {
+  /** Retries after the first failed attempt; overrides the subscriber's. */
+  maxRetries?: number;
+  /** Per-attempt time limit, in ms; overrides the subscriber's. */
+  timeout?: number;
+  /** Earliest start, in ms from now. @default 0 */
+  delay?: number;
+  /** Lower runs first: 0 urgent, 1 high, 2 normal, 3 low, higher lower still. @default 2 */
+  priority?: number;
+  /** Idempotency id: publishing an id that is still queued, running or dead-lettered does nothing. @default a random UUID */
+  jobId?: string;
+  /** Wait between attempts; overrides the subscriber's. */
+  backoff?: BackoffInput;
+}
+
+/** Manager-wide defaults (`new EventQueueManager({ defaults })`). */
+export interface EventQueueDefaults {
+  /** @default 3 */
+  maxRetries?: number;
+  /** @default exponential from 1000 ms, cap 60000 ms, jitter 0.2 */
+  backoff?: BackoffInput;
+  /** Per-attempt time limit, in ms. @default none */
+  timeout?: number;
+  /** @default 1 */
+  concurrency?: number;
+  /** How long `close()` waits for in-flight handlers before aborting them, in ms. @default 10000 */
+  gracePeriodMs?: number;
+  /** How often a closed `idle()` gate is asked again, in ms. @default 100 */
+  idleRecheckMs?: number;
+}
+
+/** Defaults with every field resolved. */
+export interface ResolvedDefaults {
+  readonly maxRetries: number;
+  readonly backoff: BackoffPolicy;
+  readonly timeout: number | undefined;
+  readonly concurrency: number;
+  readonly gracePeriodMs: number;
+  readonly idleRecheckMs: number;
+}
+
+/** The built-in defaults. */
+export const EVENT_QUEUE_DEFAULTS: ResolvedDefaults = Object.freeze({
+  maxRetries: 3,
+  backoff: DEFAULT_BACKOFF,
+  timeout: undefined,
+  concurrency: 1,
+  gracePeriodMs: 10_000,
+  idleRecheckMs: 100,
+});
+
+/** Normal priority, used when `publish` is given none. */
+export const DEFAULT_PRIORITY = 2;
+/** Largest priority accepted (BullMQ's limit, which every adapter can map). */
+export const MAX_PRIORITY = 2_097_151;
+/** Most retries accepted. */
+export const MAX_RETRIES_LIMIT = 1_000_000;
+
+const SUBSCRIBE_KEYS = ['process', 'concurrency', 'idle', 'maxRetries', 'backoff', 'timeout'] as const;
+const PUBLISH_KEYS = ['maxRetries', 'timeout', 'delay', 'priority', 'jobId', 'backoff'] as const;
+const DEFAULT_KEYS = ['maxRetries', 'backoff', 'timeout', 'concurrency', 'gracePeriodMs', 'idleRecheckMs'] as const;
+
+/** Checks `defaults` and fills in the built-in values. */
+export function resolveDefaults(defaults: EventQueueDefaults | undefined): ResolvedDefaults {
+  const d = assertOptions('EventQueueManager defaults', defaults, DEFAULT_KEYS);
+  const base = EVENT_QUEUE_DEFAULTS;
+  return {
+    maxRetries: d.maxRetries === undefined ? base.maxRetries : retries('maxRetries', d.maxRetries),
+    backoff: d.backoff === undefined ? base.backoff : normalizeBackoff('backoff', d.backoff),
+    timeout: d.timeout === undefined ? base.timeout : assertDuration('timeout', d.timeout),
+    concurrency: d.concurrency === undefined ? base.concurrency : assertInteger('concurrency', d.concurrency, 1),
+    gracePeriodMs:
+      d.gracePeriodMs === undefined
+        ? base.gracePeriodMs
+        : assertDuration('gracePeriodMs', d.gracePeriodMs, { allowZero: true }),
+    idleRecheckMs: d.idleRecheckMs === undefined ? base.idleRecheckMs : assertDuration('idleRecheckMs', d.idleRecheckMs),
+  };
+}
+
+/** A subscription's resolved settings. */
+export interface ResolvedSubscribe {
+  readonly options: EventQueueSubscribeOptions;
+  readonly concurrency: number;
+  readonly maxRetries: number;
+  readonly backoff: BackoffPolicy;
+  readonly timeout: number | undefined;
+  readonly idle: (() => boolean) | undefined;
+}
+
+/** Checks `subscribe` options and resolves them against the manager's defaults. */
+export function resolveSubscribe(options: unknown, defaults: ResolvedDefaults): ResolvedSubscribe {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, 'eventQueue.subscribe: options must be an object with process()');
+  }
+  const o = assertOptions('eventQueue.subscribe', options as EventQueueSubscribeOptions, SUBSCRIBE_KEYS);
+  assertFunction('process', o.process);
+  if (o.idle !== undefined) assertFunction('idle', o.idle);
+  return {
+    options: options as EventQueueSubscribeOptions,
+    concurrency: o.concurrency === undefined ? defaults.concurrency : assertInteger('concurrency', o.concurrency, 1),
+    maxRetries: o.maxRetries === undefined ? defaults.maxRetries : retries('maxRetries', o.maxRetries),
+    backoff: o.backoff === undefined ? defaults.backoff : normalizeBackoff('backoff', o.backoff),
+    timeout: o.timeout === undefined ? defaults.timeout : assertDuration('timeout', o.timeout),
+    idle: o.idle,
+  };
+}
+
+/** A publish call's resolved settings. */
+export interface ResolvedPublish {
+  readonly jobId: string | undefined;
+  readonly priority: number;
+  readonly delayMs: number;
+  /** Only what the publisher set; the rest is left to the consumer. */
+  readonly policy: EnvelopePolicy;
+}
+
+/** Checks `publish` options. */
+export function resolvePublish(options: EventQueuePublishOptions | undefined): ResolvedPublish {
+  const o = assertOptions('eventQueue.publish', options, PUBLISH_KEYS);
+  const policy: EnvelopePolicy = {};
+  if (o.maxRetries !== undefined) policy.maxRetries = retries('maxRetries', o.maxRetries);
+  if (o.timeout !== undefined) policy.timeout = assertDuration('timeout', o.timeout);
+  if (o.backoff !== undefined) policy.backoff = normalizeBackoff('backoff', o.backoff);
+  return {
+    jobId: o.jobId === undefined ? undefined : assertName('jobId', o.jobId),
+    priority: o.priority === undefined ? DEFAULT_PRIORITY : assertInteger('priority', o.priority, 0, MAX_PRIORITY),
+    delayMs: o.delay === undefined ? 0 : assertDuration('delay', o.delay, { allowZero: true }),
+    policy,
+  };
+}
+
+function retries(name: string, value: unknown): number {
+  return assertInteger(name, value, 0, MAX_RETRIES_LIMIT);
+}
