@@ -84,6 +84,8 @@ export class PubSubManager {
   /** Set synchronously by connect()/close(), so calls made back to back queue in order. */
   private wanted: 'connected' | 'closed' = 'closed';
   private transition: Promise<void> = Promise.resolve();
+  /** Bumped by every close(): a local delivery queued before it must not land after a reconnect. */
+  private epoch = 0;
 
   constructor(options: PubSubManagerOptions = {}) {
     assertOptions('PubSubManager', options, ['adapter', 'context']);
@@ -137,6 +139,7 @@ export class PubSubManager {
     this.wanted = 'closed';
     this.transition = this.transition.then(async () => {
       this.state = 'closing';
+      this.epoch += 1;
       try {
         for (const channel of this.channels.values()) {
           for (const sub of channel.handlers.values()) sub.debouncer?.clear();
@@ -214,7 +217,10 @@ export class PubSubManager {
         publishedAt,
         message: JSON.parse(messageJson),
       };
-      setImmediate(() => this.dispatch(channel, envelope));
+      const epoch = this.epoch;
+      setImmediate(() => {
+        if (epoch === this.epoch) this.dispatch(channel, envelope);
+      });
     }
     if (onlySelf) return;
     await this.adapter.publish(
