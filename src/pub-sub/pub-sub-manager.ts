@@ -16,38 +16,15 @@ import {
 import { KeyedDebouncer } from './debouncer.js';
 import { decodeEnvelope, encodeEnvelope, type PubSubEnvelope } from './envelope.js';
 import { MemoryPubSubAdapter } from './memory-adapter.js';
+import type {
+  PubSubHandler,
+  PubSubMessageMeta,
+  PubSubPublishOptions,
+  PubSubSubscribeOptions,
+} from './pub-sub-options.js';
 import type { PubSubAdapter } from './types.js';
 
-/** Facts about a delivered message, passed to handlers as their second argument. */
-export interface PubSubMessageMeta {
-  /** The channel as subscribed (without the app-name namespace). */
-  readonly channel: string;
-  /** `nodeId` of the app instance that published it. */
-  readonly from: string;
-  /** When it was published, in ms since the epoch (publisher's clock). */
-  readonly publishedAt: number;
-}
-
-/** A subscriber. A thrown error or rejected promise goes to the app's `error` event. */
-export type PubSubHandler<T = any> = (message: T, meta?: PubSubMessageMeta) => unknown;
-
-/** Options of {@link PubSubManager.subscribe}. */
-export interface PubSubSubscribeOptions {
-  /**
-   * Quiet period in ms: identical messages (same JSON) arriving closer together than this are merged
-   * into one call, made when the period ends with the last of them. Distinct messages debounce
-   * independently. 0 calls the handler for every message. @default 0
-   */
-  debounce?: number;
-}
-
-/** Options of {@link PubSubManager.publish}. */
-export interface PubSubPublishOptions {
-  /** Do not deliver to this app instance's own handlers. @default true */
-  skipSelf?: boolean;
-  /** Deliver only to this app instance's own handlers (nothing goes through the broker). Wins over `skipSelf`. @default false */
-  onlySelf?: boolean;
-}
+export type * from './pub-sub-options.js';
 
 /** Options of the {@link PubSubManager} constructor. */
 export interface PubSubManagerOptions {
