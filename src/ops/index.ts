@@ -1,0 +1,13 @@
+/**
+ * Operations: dashboard handler and server, Prometheus metrics, alert hooks, tracing helpers and
+ * the small utilities the `clusterkit` CLI shares with them.
+ */
+export * from './types.js';
+export * from './duration.js';
+export * from './redact.js';
+export * from './dashboard-auth.js';
+export * from './dashboard-handler.js';
+export * from './dashboard-server.js';
+export * from './metrics.js';
+export * from './alerts.js';
+export * from './tracing.js';

@@ -1,0 +1,108 @@
+/**
+ * The slice of an app that the operations tools (dashboard, metrics, alerts, CLI) use. Written as
+ * structural types so that the ops layer depends on the managers' public API only, never on their
+ * internals, and so that anything shaped like an app (a test double for a page, a remote proxy) fits.
+ */
+
+/** States a managed job can be in. */
+export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed';
+
+/** Every {@link JobState}, in the order operators read them. */
+export const JOB_STATES: readonly JobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
+
+/** A managed job as the ops tools show it (`managedQueue.getJob()`). */
+export interface OpsJobInfo {
+  id: string;
+  state: JobState | string;
+  progress?: unknown;
+  attemptsMade: number;
+  maxAttempts?: number;
+  failedReason?: string;
+  stacktrace?: string[] | string;
+  returnValue?: unknown;
+  payload?: unknown;
+  priority?: number;
+  timestamps: { enqueuedAt?: number; startedAt?: number; finishedAt?: number };
+  pluginName: string;
+  queueName: string;
+  jobName: string;
+  tenantId?: string;
+  organizationId?: string;
+  scopeKey?: string;
+  userId?: string;
+}
+
+/** Counts by state. */
+export interface OpsJobCounts {
+  waiting: number;
+  active: number;
+  completed: number;
+  failed: number;
+  delayed: number;
+}
+
+/** One logical queue's counts (`managedQueue.getQueueStats()`). */
+export interface OpsQueueStats extends OpsJobCounts {
+  pluginName: string;
+  queueName: string;
+  tenantId?: string;
+  paused: boolean;
+}
+
+/** A logical queue address. */
+export interface OpsQueueRef {
+  pluginName: string;
+  queueName: string;
+}
+
+/** The managed-queue API the ops tools call. */
+export interface OpsManagedQueue {
+  /** Name of the physical event-queue channel every managed job travels on. */
+  readonly physicalQueueName?: string;
+  enqueue(input: Record<string, unknown> & OpsQueueRef & { jobName: string; payload: unknown }): Promise<{ jobId: string }>;
+  getJob(jobId: string): Promise<OpsJobInfo | null>;
+  listJobs(filter: {
+    state?: JobState;
+    pluginName?: string;
+    queueName?: string;
+    tenantId?: string;
+    offset?: number;
+    limit?: number;
+  }): Promise<{ jobs: OpsJobInfo[]; total: number }>;
+  getMetrics(filter?: { pluginName?: string; queueName?: string; tenantId?: string }): Promise<OpsJobCounts>;
+  getQueueStats(): Promise<OpsQueueStats[]>;
+  retry(jobId: string): Promise<{ success: boolean; reason?: string }>;
+  cancel(input: { jobId: string; abortActive?: boolean }): Promise<{ success: boolean; reason?: string }>;
+  clean(input: { state: JobState; olderThanMs: number; limit?: number }): Promise<number>;
+  pause(queue: OpsQueueRef): Promise<unknown>;
+  resume(queue: OpsQueueRef): Promise<unknown>;
+  isPaused(queue: OpsQueueRef): Promise<boolean>;
+  listSchedules(): Promise<readonly object[]>;
+  removeSchedule(id: string): Promise<unknown>;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** A dead letter as `eventQueue.listDeadLetters()` returns it. */
+export interface OpsDeadLetter {
+  id: string;
+  message: unknown;
+  attempt: number;
+  error: { name?: string; message: string; code?: string; stack?: string } | string;
+  failedAt: number;
+}
+
+/** The event-queue API the ops tools call. */
+export interface OpsEventQueue {
+  listDeadLetters(channel: string, range?: { offset?: number; limit?: number }): Promise<OpsDeadLetter[]>;
+  redrive(channel: string, ids?: readonly string[]): Promise<number>;
+  deleteDeadLetters(channel: string, ids?: readonly string[]): Promise<number>;
+  counts(channel: string): Promise<{ waiting: number; delayed: number; active: number; dead: number }>;
+}
+
+/** What the ops tools need from an app: its name, its event queue and its managed queue. */
+export interface OpsApp {
+  readonly name: string;
+  readonly eventQueue: OpsEventQueue;
+  readonly managedQueue: OpsManagedQueue;
+}
