@@ -31,3 +31,4 @@ export type * from './cache/types.js';
 export * from './cache/cache-manager.js';
 export * from './cache/cache.js';
 export * from './cache/memory-store.js';
+export * from './ops/index.js';
