@@ -157,9 +157,13 @@ export class CacheManager {
     const store = this.extraStores.get(kind);
     if (!store) {
       const known = [this.defaultStore.kind, ...this.extraStores.keys()];
-      throw new ClusterError(ErrorCodes.INVALID_OPTION, `unknown cache store "${kind}" (known: ${[...new Set(known)].join(', ')})`, {
-        details: { option: 'store' },
-      });
+      throw new ClusterError(
+        ErrorCodes.INVALID_OPTION,
+        `unknown cache store "${kind}" (known: ${[...new Set(known)].join(', ')})`,
+        {
+          details: { option: 'store' },
+        },
+      );
     }
     return store;
   }
@@ -180,7 +184,9 @@ export class CacheManager {
     if (this.state === 'connecting' || (this.state === 'idle' && this.autoConnect)) return this.connect();
     throw new ClusterError(
       ErrorCodes.NOT_CONNECTED,
-      this.state === 'closed' ? 'cache manager is closed' : 'cache manager is not connected (call connect() or app.start())',
+      this.state === 'closed'
+        ? 'cache manager is closed'
+        : 'cache manager is not connected (call connect() or app.start())',
     );
   }
 

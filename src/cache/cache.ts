@@ -4,7 +4,14 @@
  */
 import type { ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
-import { assertDuration, assertFunction, assertName, assertOptions, describe, serializePayload } from '../validation.js';
+import {
+  assertDuration,
+  assertFunction,
+  assertName,
+  assertOptions,
+  describe,
+  serializePayload,
+} from '../validation.js';
 import type { CacheStore } from './types.js';
 
 /** What a cache needs from its manager. Built by `cacheManager.createCache()`. */
@@ -129,11 +136,7 @@ export class Cache {
    * `wrap` with conditions (NocoBase): `useCache: false` bypasses the cache (loader only);
    * `isCacheable(value)` false returns the value without storing it.
    */
-  async wrapWithCondition<T>(
-    key: string,
-    loader: () => T | Promise<T>,
-    options?: WrapConditionOptions<T>,
-  ): Promise<T> {
+  async wrapWithCondition<T>(key: string, loader: () => T | Promise<T>, options?: WrapConditionOptions<T>): Promise<T> {
     this.key(key);
     assertFunction('wrapWithCondition loader', loader);
     const opts = assertOptions('wrapWithCondition', options, WRAP_OPTIONS);

@@ -126,7 +126,8 @@ export class LockManager {
     const name = assertName('lock key', key);
     const ms = this.ttlOf(ttl);
     const opts = assertOptions('lockManager.acquire', options, ACQUIRE_OPTIONS);
-    const timeout = opts.timeout === undefined ? undefined : assertDuration('timeout', opts.timeout, { allowZero: true });
+    const timeout =
+      opts.timeout === undefined ? undefined : assertDuration('timeout', opts.timeout, { allowZero: true });
     if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
       throw new ClusterError(ErrorCodes.INVALID_OPTION, `signal must be an AbortSignal, got ${describe(opts.signal)}`, {
         details: { option: 'signal' },
@@ -183,7 +184,9 @@ export class LockManager {
     if (this.state === 'connecting' || (this.state === 'idle' && this.autoConnect)) return this.connect();
     throw new ClusterError(
       ErrorCodes.NOT_CONNECTED,
-      this.state === 'closed' ? 'lock manager is closed' : 'lock manager is not connected (call connect() or app.start())',
+      this.state === 'closed'
+        ? 'lock manager is closed'
+        : 'lock manager is not connected (call connect() or app.start())',
     );
   }
 
@@ -202,9 +205,13 @@ export class LockManager {
     if (opts.signal) cancellation.linkSignal(opts.signal);
     if (opts.timeout !== undefined) {
       const timeout = opts.timeout;
-      cancellation.deadline(timeout, () => new LockAcquireError(`lock "${key}" not acquired within ${timeout} ms`, {
-        details: { key, timeout },
-      }));
+      cancellation.deadline(
+        timeout,
+        () =>
+          new LockAcquireError(`lock "${key}" not acquired within ${timeout} ms`, {
+            details: { key, timeout },
+          }),
+      );
     }
     this.waiting.add(cancellation);
     let leave: (() => void) | undefined;
