@@ -1,0 +1,81 @@
+/**
+ * Redis event queue throughput: publish N small messages while a subscriber processes them, at
+ * concurrency 1, 10 and 50; clusterkit's `eventQueue` on its Redis (BullMQ) adapter against a raw
+ * BullMQ Queue + Worker with the same concurrency. Elapsed time runs from the first publish to the
+ * last handler call; both sides publish through the same bounded pool.
+ */
+import type { BenchCase } from '../lib/case.js';
+import { benchCluster, startNode } from '../lib/clusterkit-app.js';
+import type { RunInput } from '../lib/harness.js';
+import { startRawBullmq } from '../lib/raw-bullmq.js';
+import { countdown, pool, until } from '../lib/waiting.js';
+
+const CONCURRENCIES = [1, 10, 50] as const;
+/** Publishes in flight at once, on both sides. */
+const PUBLISH_WINDOW = 200;
+
+async function runClusterkit(input: RunInput, count: number, concurrency: number) {
+  const done = countdown(count);
+  const node = await startNode(benchCluster('redis'), (app) =>
+    app.eventQueue.subscribe('bench', { concurrency, process: async () => done.hit() }),
+  );
+  try {
+    const start = performance.now();
+    await pool(count, PUBLISH_WINDOW, input.signal, (i) => node.app.eventQueue.publish('bench', { i }));
+    await until(done.done, input.signal, `${count} handler calls (got ${done.count})`);
+    return { throughput: count / ((done.lastAt - start) / 1000) };
+  } finally {
+    await node.dispose(['bench']);
+  }
+}
+
+async function runBullmq(input: RunInput, count: number, concurrency: number) {
+  const done = countdown(count);
+  const raw = await startRawBullmq({ concurrency, process: async () => done.hit() });
+  try {
+    const start = performance.now();
+    await pool(count, PUBLISH_WINDOW, input.signal, (i) => raw.add({ i }));
+    await until(done.done, input.signal, `${count} handler calls (got ${done.count})`);
+    return { throughput: count / ((done.lastAt - start) / 1000) };
+  } finally {
+    await raw.close();
+  }
+}
+
+/** The case. */
+export const redisEventQueueThroughput: BenchCase = {
+  name: 'redis-event-queue-throughput',
+  title: 'Redis eventQueue throughput',
+  compareWith: 'raw BullMQ Queue + Worker, same concurrency',
+  targetText: '≥ 0.95× raw BullMQ throughput',
+  budgetMs: 200_000,
+  async run(ctx, report) {
+    const count = ctx.size(20_000, 1_000);
+    report.note(
+      `${count} messages of \`{ i }\` per run, published through a pool of ${PUBLISH_WINDOW} concurrent publish calls ` +
+        'while the subscriber runs; time from the first publish to the last handler call. Raw BullMQ uses ' +
+        '`removeOnComplete: true`; the handler does nothing.',
+    );
+    for (const [index, concurrency] of CONCURRENCIES.entries()) {
+      const key = `concurrency ${concurrency}`;
+      const share = (ctx.deadline - performance.now()) / (CONCURRENCIES.length - index);
+      await report.compare(key, {
+        budgetMs: share,
+        runTimeoutMs: ctx.size(60_000, 20_000),
+        sides: {
+          clusterkit: (input) => runClusterkit(input, input.warmup ? Math.ceil(count / 4) : count, concurrency),
+          bullmq: (input) => runBullmq(input, input.warmup ? Math.ceil(count / 4) : count, concurrency),
+        },
+      });
+      report.row(key, {
+        label: key,
+        metric: 'throughput',
+        unit: 'msg/s',
+        higherIsBetter: true,
+        ours: 'clusterkit',
+        raw: 'bullmq',
+        target: { kind: 'min-ratio', value: 0.95 },
+      });
+    }
+  },
+};

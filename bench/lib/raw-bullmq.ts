@@ -1,0 +1,55 @@
+/**
+ * The raw BullMQ baseline, set up the way its documentation shows: a `Queue` to add jobs and a
+ * `Worker` with a processor function, each on its own ioredis connection, under a random key prefix
+ * that is deleted afterwards.
+ */
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { deleteRedisPrefix, randomName, redisClient } from './services.js';
+
+/** A running raw BullMQ queue + worker. */
+export interface RawBullmq {
+  readonly queue: Queue;
+  readonly worker: Worker;
+  /** Adds one job, as `queue.add(name, data, opts)`. */
+  add(data: unknown, opts?: JobsOptions): Promise<unknown>;
+  /** Closes the worker and queue, deletes every key under the prefix, closes the connections. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startRawBullmq}. */
+export interface RawBullmqOptions {
+  readonly concurrency: number;
+  readonly process: (job: Job) => Promise<unknown> | unknown;
+  /** Job options for every add. @default { removeOnComplete: true, removeOnFail: 1000 } */
+  readonly jobOptions?: JobsOptions;
+}
+
+/** Starts a queue and a worker on a fresh prefix and waits until the worker is ready. */
+export async function startRawBullmq(options: RawBullmqOptions): Promise<RawBullmq> {
+  const prefix = randomName('bullmq');
+  const queueName = 'bench';
+  const connections: Redis[] = [redisClient(), redisClient()];
+  const [queueConnection, workerConnection] = connections as [Redis, Redis];
+  const queue = new Queue(queueName, { connection: queueConnection, prefix });
+  const worker = new Worker(queueName, async (job) => options.process(job), {
+    connection: workerConnection,
+    prefix,
+    concurrency: options.concurrency,
+  });
+  worker.on('error', () => undefined);
+  await worker.waitUntilReady();
+  await queue.waitUntilReady();
+  const jobOptions = options.jobOptions ?? { removeOnComplete: true, removeOnFail: 1000 };
+  return {
+    queue,
+    worker,
+    add: (data, opts) => queue.add('m', data, opts ? { ...jobOptions, ...opts } : jobOptions),
+    async close() {
+      await worker.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      await deleteRedisPrefix(prefix, queueConnection).catch(() => undefined);
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * `npm run bench` — runs every benchmark case (or `--only a,b`), writes `bench/results/<case>.json`
+ * and regenerates the results table of `docs/performance.md`.
+ *
+ *   npm run bench                       all cases, full sizes (about 15 minutes)
+ *   npm run bench -- --only lock-sequential,pubsub
+ *   npm run bench -- --quick            tiny sizes, 2 runs: checks the bench works; figures mean nothing
+ *   npm run bench -- --runs 7           counted runs per side (default 5)
+ *   npm run bench -- --list             list the cases
+ */
+import { parseArgs } from 'node:util';
+import { cases } from './cases/index.js';
+import { ReportBuilder, type CaseContext } from './lib/case.js';
+import { libraryVersions, machineInfo, serviceInfo } from './lib/environment.js';
+import { writeCaseFile, writePerformanceDoc } from './lib/report.js';
+import { BENCH_NAME_ROOT, deleteRabbitObjects, deleteRedisPrefix, listRabbitObjects } from './lib/services.js';
+import { printSummary } from './lib/summary-table.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    runs: { type: 'string' },
+    list: { type: 'boolean', default: false },
+  },
+});
+
+if (values.list) {
+  for (const c of cases) console.log(`${c.name.padEnd(28)} ${c.title} (budget ${c.budgetMs / 1000} s)`);
+  process.exit(0);
+}
+
+const quick = values.quick ?? false;
+const runs = values.runs ? Number(values.runs) : quick ? 2 : 5;
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+const only = values.only?.split(',').map((s) => s.trim());
+const unknown = only?.filter((n) => !cases.some((c) => c.name === n)) ?? [];
+if (unknown.length) throw new Error(`unknown case(s): ${unknown.join(', ')}; see --list`);
+const selected = cases.filter((c) => !only || only.includes(c.name));
+
+// A library's stray rejection (a connection closing mid-teardown) must not end the whole run.
+process.on('unhandledRejection', (reason) => console.error('  (unhandled rejection)', reason));
+
+async function cleanupLeftovers(): Promise<void> {
+  const keys = await deleteRedisPrefix(BENCH_NAME_ROOT).catch(() => 0);
+  const rabbit = await listRabbitObjects(BENCH_NAME_ROOT);
+  await deleteRabbitObjects(rabbit).catch(() => undefined);
+  if (keys || rabbit.queues.length || rabbit.exchanges.length) {
+    console.log(`  cleanup: ${keys} Redis keys, ${rabbit.queues.length} queues, ${rabbit.exchanges.length} exchanges`);
+  }
+}
+
+const services = await serviceInfo();
+const versions = libraryVersions();
+console.log(`clusterkit bench: ${selected.length} case(s), ${runs} runs per side${quick ? ', QUICK sizes' : ''}`);
+console.log(`  versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+if (services.errors.length) console.log(`  services: ${services.errors.join('; ')}`);
+const benchStart = performance.now();
+
+for (const benchCase of selected) {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const machine = machineInfo();
+  console.log(`\n== ${benchCase.name}: ${benchCase.title} (load ${machine.loadAverage.join(' ')})`);
+  const ctx: CaseContext = {
+    quick,
+    runs,
+    size: (full, small) => (quick ? small : full),
+    log: (line) => console.log(line),
+    deadline: started + benchCase.budgetMs,
+  };
+  const report = new ReportBuilder(ctx);
+  let error: string | undefined;
+  try {
+    await benchCase.run(ctx, report);
+  } catch (err) {
+    error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    console.log(`  case failed: ${error}`);
+  }
+  await cleanupLeftovers();
+  const file = await writeCaseFile({
+    name: benchCase.name,
+    title: benchCase.title,
+    compareWith: benchCase.compareWith,
+    targetText: benchCase.targetText,
+    quick,
+    startedAt,
+    durationMs: Math.round(performance.now() - started),
+    runsPerSide: runs,
+    machine,
+    versions,
+    services,
+    error,
+    ...report.build(),
+  });
+  console.log(`  wrote ${file} (${Math.round((performance.now() - started) / 1000)} s)`);
+}
+
+const doc = await writePerformanceDoc(quick);
+await printSummary(selected.map((c) => c.name), quick);
+console.log(`\nwrote ${doc}; total ${Math.round((performance.now() - benchStart) / 1000)} s`);
+// Libraries may keep sockets half-closed for a while; every run has already cleaned up after itself.
+process.exit(0);
