@@ -78,9 +78,13 @@ export function normalizeBackoff(name: string, input: unknown): BackoffPolicy {
   }
   const jitter = given.jitter ?? (given.type === 'exponential' ? DEFAULT_BACKOFF.jitter : 0);
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
-    throw new ClusterError(ErrorCodes.INVALID_OPTION, `${name}.jitter must be a number in 0..1, got ${describe(jitter)}`, {
-      details: { option: `${name}.jitter` },
-    });
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      `${name}.jitter must be a number in 0..1, got ${describe(jitter)}`,
+      {
+        details: { option: `${name}.jitter` },
+      },
+    );
   }
   return { type: given.type, delay, maxDelay, jitter };
 }

@@ -63,7 +63,7 @@ type State = 'idle' | 'connecting' | 'connected' | 'closing';
 
 /** The event-queue facade of one node. */
 export class EventQueueManager {
-  private adapter: EventQueueAdapter;
+  private currentAdapter: EventQueueAdapter;
   private readonly context: ManagerContext;
   private readonly defaults: ResolvedDefaults;
   private readonly subscriptions = new Map<string, QueueSubscription>();
@@ -72,7 +72,7 @@ export class EventQueueManager {
 
   constructor(options: EventQueueManagerOptions = {}) {
     const o = assertOptions('EventQueueManager', options, ['adapter', 'context', 'defaults']);
-    this.adapter = o.adapter ?? new MemoryEventQueueAdapter();
+    this.currentAdapter = o.adapter ?? new MemoryEventQueueAdapter();
     this.context = o.context ?? standaloneContext();
     this.defaults = resolveDefaults(o.defaults);
   }
@@ -80,6 +80,14 @@ export class EventQueueManager {
   /** What the adapter can do (priority, delay, durability, distribution). */
   get capabilities(): EventQueueCapabilities {
     return this.adapter.capabilities;
+  }
+
+  /**
+   * The adapter underneath. An escape hatch for tools and tests (the CLI, the conformance suite's
+   * malformed-message case): queue names are `<appName>:<channel>`, bodies are envelopes.
+   */
+  get adapter(): EventQueueAdapter {
+    return this.currentAdapter;
   }
 
   /** True between a finished `connect()` and the start of `close()`. */
@@ -95,7 +103,7 @@ export class EventQueueManager {
     if (typeof adapter !== 'object' || adapter === null || typeof adapter.consume !== 'function') {
       throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, 'eventQueue.setAdapter() needs an EventQueueAdapter');
     }
-    this.adapter = adapter;
+    this.currentAdapter = adapter;
   }
 
   /** Connects the adapter and starts every subscription made so far. */
@@ -159,11 +167,7 @@ export class EventQueueManager {
    * Queues `message` for one subscriber of `channel` on any node (none needs to exist yet).
    * Resolves with the message id once the adapter has stored it.
    */
-  async publish<T = unknown>(
-    channel: string,
-    message: T,
-    options?: EventQueuePublishOptions,
-  ): Promise<{ id: string }> {
+  async publish<T = unknown>(channel: string, message: T, options?: EventQueuePublishOptions): Promise<{ id: string }> {
     assertName('channel', channel);
     const o = resolvePublish(options);
     const payload = serializePayload('message', message, this.context.maxPayloadBytes);

@@ -111,7 +111,8 @@ export function resolveDefaults(defaults: EventQueueDefaults | undefined): Resol
       d.gracePeriodMs === undefined
         ? base.gracePeriodMs
         : assertDuration('gracePeriodMs', d.gracePeriodMs, { allowZero: true }),
-    idleRecheckMs: d.idleRecheckMs === undefined ? base.idleRecheckMs : assertDuration('idleRecheckMs', d.idleRecheckMs),
+    idleRecheckMs:
+      d.idleRecheckMs === undefined ? base.idleRecheckMs : assertDuration('idleRecheckMs', d.idleRecheckMs),
   };
 }
 
@@ -128,7 +129,10 @@ export interface ResolvedSubscribe {
 /** Checks `subscribe` options and resolves them against the manager's defaults. */
 export function resolveSubscribe(options: unknown, defaults: ResolvedDefaults): ResolvedSubscribe {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, 'eventQueue.subscribe: options must be an object with process()');
+    throw new ClusterError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'eventQueue.subscribe: options must be an object with process()',
+    );
   }
   const o = assertOptions('eventQueue.subscribe', options as EventQueueSubscribeOptions, SUBSCRIBE_KEYS);
   assertFunction('process', o.process);
