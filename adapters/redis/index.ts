@@ -1,18 +1,79 @@
 /**
- * `clusterkit/redis` — Redis adapters (BullMQ event queue, lock, pub/sub, cache).
- * PLACEHOLDER until issue 3 lands: the signature is final, the implementation is not there yet.
+ * `clusterkit/redis` — Redis adapters: BullMQ event queue, lease lock with fencing tokens (or
+ * Redlock quorum), pub/sub and cache, sharing one node's connections. See docs/redis.md.
  */
-import { ClusterError, ErrorCodes, type ClusterAdapters } from 'clusterkit';
+import { assertOptions, ClusterError, ErrorCodes, type ClusterAdapters } from 'clusterkit';
+import { RedisConnections, type RedisConnectionOptions } from './connection.js';
+import { RedisCacheStore } from './redis-cache-store.js';
+import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
+import { resolveQueueOptions, type RedisEventQueueOptions } from './redis-event-queue-options.js';
+import { RedisLockAdapter } from './redis-lock-adapter.js';
+import { RedisPubSubAdapter } from './redis-pub-sub-adapter.js';
+import { RedlockLockAdapter, type RedlockOptions } from './redlock-lock-adapter.js';
+
+export type { RedisClient, RedisConnectionOptions } from './connection.js';
+export type { RedisEventQueueOptions, RetentionOptions } from './redis-event-queue-options.js';
+export type { RedlockOptions } from './redlock-lock-adapter.js';
+export { RedisCacheStore } from './redis-cache-store.js';
+export { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
+export { RedisLockAdapter } from './redis-lock-adapter.js';
+export { RedisPubSubAdapter } from './redis-pub-sub-adapter.js';
+export { RedlockLockAdapter } from './redlock-lock-adapter.js';
 
 /** Options of {@link createRedisAdapters}. */
-export interface RedisAdaptersOptions {
-  /** `redis://` or `rediss://` URL. */
-  url?: string;
-  /** Key prefix of every key and channel. @default 'ck' */
+export interface RedisAdaptersOptions extends RedisConnectionOptions {
+  /**
+   * Prefix of every key and channel the adapters write. Nodes of one cluster share it; a different
+   * prefix isolates (tests use a random one).
+   * @default 'ck'
+   */
   prefix?: string;
+  /** BullMQ tuning: lock duration, stalled checks, retention, watchdog. */
+  eventQueue?: RedisEventQueueOptions;
+  /** Quorum locks over several independent Redis nodes instead of the single-Redis lease. */
+  redlock?: RedlockOptions;
+  /**
+   * Where background failures of the adapters go (BullMQ worker errors, a replaced stuck worker).
+   * @default a warning on stderr, at most once per 10 s per message
+   */
+  onError?: (error: unknown, meta: Record<string, unknown>) => void;
 }
 
-/** Redis adapters for every primitive. */
-export function createRedisAdapters(_options: RedisAdaptersOptions = {}): Required<ClusterAdapters> {
-  throw new ClusterError(ErrorCodes.NOT_SUPPORTED, 'clusterkit/redis is not implemented yet');
+const OPTION_KEYS = ['url', 'options', 'cluster', 'client', 'connectTimeoutMs', 'prefix', 'eventQueue', 'redlock', 'onError'] as const;
+
+/**
+ * Redis adapters for every primitive of one node. Opens no connection until `app.start()`; all four
+ * adapters share the node's connections, which close when the last adapter closes.
+ */
+export function createRedisAdapters(options: RedisAdaptersOptions = {}): Required<ClusterAdapters> {
+  assertOptions('createRedisAdapters', options, OPTION_KEYS);
+  const sources = [options.url, options.options, options.cluster, options.client].filter((s) => s !== undefined);
+  if (sources.length > 1) {
+    throw new ClusterError(ErrorCodes.INVALID_OPTION, 'createRedisAdapters: give only one of url, options, cluster, client');
+  }
+  const prefix = options.prefix ?? 'ck';
+  if (typeof prefix !== 'string' || prefix.length === 0 || /[\s{}]/.test(prefix)) {
+    throw new ClusterError(ErrorCodes.INVALID_OPTION, `createRedisAdapters: prefix must be a non-empty string without spaces or braces`, {
+      details: { option: 'prefix' },
+    });
+  }
+  const onError = options.onError ?? throttledWarning();
+  const connections = new RedisConnections(options, prefix);
+  return {
+    eventQueue: new RedisEventQueueAdapter(connections, resolveQueueOptions(options.eventQueue, onError)),
+    lock: options.redlock ? new RedlockLockAdapter(connections, options.redlock) : new RedisLockAdapter(connections),
+    pubSub: new RedisPubSubAdapter(connections),
+    cache: new RedisCacheStore(connections),
+  };
+}
+
+function throttledWarning(): (error: unknown, meta: Record<string, unknown>) => void {
+  const last = new Map<string, number>();
+  return (error, meta) => {
+    const message = error instanceof Error ? error.message : String(error);
+    const now = Date.now();
+    if ((last.get(message) ?? 0) > now - 10_000) return;
+    last.set(message, now);
+    console.warn(`[clusterkit/redis] ${message}`, meta);
+  };
 }

@@ -1,0 +1,214 @@
+/**
+ * Connections of one node's Redis adapters. Every adapter made by one `createRedisAdapters()` call
+ * shares them, refcounted: the first `connect()` opens them, the last `close()` closes them.
+ *
+ * - `command`: producers, lock scripts, cache. `enableOfflineQueue: false` and one retry per request,
+ *   so a call made while Redis is down rejects at once (as `BACKEND_UNAVAILABLE`) instead of queueing.
+ * - `worker`: the normal connection of this node's BullMQ workers. `maxRetriesPerRequest: null`, as
+ *   BullMQ requires; each worker duplicates it for its own blocking (`BZPOPMIN`) connection.
+ * - `subscriber`: one per node, for pub/sub and lock-release notifications (see {@link RedisSubscriber}).
+ */
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { ClusterError, ErrorCodes } from 'clusterkit';
+import { RedisSubscriber } from './redis-subscriber.js';
+
+/** An ioredis client: a single node (standalone or Sentinel) or a Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Where the Redis adapters connect. Give one of `url`, `options`, `cluster` or `client`. */
+export interface RedisConnectionOptions {
+  /** `redis://[user:password@]host:port/db` or `rediss://` (TLS). */
+  url?: string;
+  /** ioredis options (host, port, username, password, db, tls, `sentinels` + `name` for Sentinel). */
+  options?: RedisOptions;
+  /** Redis Cluster: startup nodes and ioredis cluster options. */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
+  /** An existing client; the adapters `duplicate()` it and never close it. */
+  client?: RedisClient;
+  /** How long `connect()` waits for Redis before rejecting with `BACKEND_UNAVAILABLE`, in ms. @default 10000 */
+  connectTimeoutMs?: number;
+}
+
+/** What a connection is for; decides its fail-fast settings. */
+type Role = 'command' | 'worker' | 'subscriber' | 'native';
+
+const ROLE_OPTIONS: Record<Role, RedisOptions> = {
+  command: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+  worker: { maxRetriesPerRequest: null, enableOfflineQueue: true },
+  subscriber: { maxRetriesPerRequest: null, enableOfflineQueue: true, autoResubscribe: true },
+  native: {},
+};
+
+/** Builds a new ioredis client for `role` (lazy: it connects on first use or `connect()`). */
+export function createClient(source: RedisConnectionOptions, role: Role, extra: RedisOptions = {}): RedisClient {
+  const roleOptions = { ...ROLE_OPTIONS[role], ...extra, lazyConnect: true };
+  if (source.client) {
+    return source.client instanceof Cluster
+      ? source.client.duplicate(undefined, { redisOptions: { ...source.client.options.redisOptions, ...roleOptions }, lazyConnect: true, ...clusterLevel(roleOptions) })
+      : source.client.duplicate(roleOptions);
+  }
+  if (source.cluster) {
+    const { nodes, options = {} } = source.cluster;
+    return new Cluster(nodes, {
+      ...options,
+      ...clusterLevel(roleOptions),
+      lazyConnect: true,
+      redisOptions: { ...options.redisOptions, ...roleOptions },
+    });
+  }
+  if (source.url) return new Redis(source.url, { ...source.options, ...roleOptions });
+  return new Redis({ ...source.options, ...roleOptions });
+}
+
+/** Cluster-level copies of the per-node fail-fast settings (the Cluster object has its own queue). */
+function clusterLevel(options: RedisOptions): Partial<ClusterOptions> {
+  return {
+    ...(options.enableOfflineQueue !== undefined ? { enableOfflineQueue: options.enableOfflineQueue } : {}),
+    ...(options.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: options.maxRetriesPerRequest } : {}),
+  } as Partial<ClusterOptions>;
+}
+
+/** Waits until `client` is ready, or rejects with `BACKEND_UNAVAILABLE` after `timeoutMs`. */
+export async function connectClient(client: RedisClient, timeoutMs: number, what: string): Promise<void> {
+  if (client.status === 'ready') return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.status === 'wait' ? client.connect() : waitReady(client),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not ready within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    client.disconnect();
+    throw unavailable(`cannot connect the Redis ${what} connection`, error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function waitReady(client: RedisClient): Promise<void> {
+  return new Promise((resolve) => client.once('ready', () => resolve()));
+}
+
+/** Wraps a driver failure as a `ClusterError` with code `BACKEND_UNAVAILABLE`. */
+export function unavailable(message: string, cause: unknown): ClusterError {
+  if (cause instanceof ClusterError) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `${message}: ${reason}`, { cause });
+}
+
+/** Runs a Redis call, turning driver errors into `BACKEND_UNAVAILABLE`. */
+export async function guard<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw unavailable(`Redis ${what} failed`, error);
+  }
+}
+
+/** Closes a client politely (QUIT), falling back to a hard disconnect when Redis is gone. */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status === 'end' || client.status === 'wait') {
+    client.disconnect();
+    return;
+  }
+  try {
+    if (client.status !== 'ready') throw new Error('not ready');
+    await Promise.race([client.quit(), new Promise((_, reject) => setTimeout(reject, 1_000).unref())]);
+  } catch {
+    client.disconnect();
+  }
+}
+
+/** The refcounted connection set of one node. */
+export class RedisConnections {
+  /** Key prefix of everything the adapters write. */
+  readonly prefix: string;
+  readonly isCluster: boolean;
+  private refs = 0;
+  private opening?: Promise<void>;
+  private commandClient?: RedisClient;
+  private workerClient?: RedisClient;
+  private sub?: RedisSubscriber;
+
+  constructor(
+    readonly source: RedisConnectionOptions,
+    prefix: string,
+  ) {
+    this.prefix = prefix;
+    this.isCluster = !!source.cluster || source.client instanceof Cluster;
+  }
+
+  /** Connect timeout in ms. */
+  get connectTimeoutMs(): number {
+    return this.source.connectTimeoutMs ?? 10_000;
+  }
+
+  /** Opens the command connection (first caller) and counts the caller. */
+  async open(): Promise<void> {
+    this.refs += 1;
+    if (!this.opening) {
+      this.opening = (async () => {
+        const client = createClient(this.source, 'command');
+        client.on('error', () => {}); // reconnects are ioredis' job; failures surface on the calls
+        this.commandClient = client;
+        await connectClient(client, this.connectTimeoutMs, 'command');
+      })();
+    }
+    try {
+      await this.opening;
+    } catch (error) {
+      this.refs -= 1;
+      if (this.refs === 0) await this.shutdown();
+      throw error;
+    }
+  }
+
+  /** Uncounts a caller; the last one closes every connection. */
+  async release(): Promise<void> {
+    if (this.refs === 0) return;
+    this.refs -= 1;
+    if (this.refs === 0) await this.shutdown();
+  }
+
+  /** True while at least one adapter holds the connections open. */
+  get isOpen(): boolean {
+    return this.refs > 0 && this.commandClient !== undefined;
+  }
+
+  /** The fail-fast command connection. Throws `NOT_CONNECTED` before `open()`. */
+  get command(): RedisClient {
+    if (!this.commandClient || this.refs === 0) {
+      throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'Redis adapter is not connected (call app.start() first)');
+    }
+    return this.commandClient;
+  }
+
+  /** The workers' shared normal connection, created on first use. */
+  async worker(): Promise<RedisClient> {
+    if (!this.workerClient) {
+      const client = createClient(this.source, 'worker');
+      client.on('error', () => {});
+      this.workerClient = client;
+      await connectClient(client, this.connectTimeoutMs, 'worker');
+    }
+    return this.workerClient;
+  }
+
+  /** The node's subscriber connection, created on first use. */
+  get subscriber(): RedisSubscriber {
+    this.sub ??= new RedisSubscriber(() => createClient(this.source, 'subscriber'), this.connectTimeoutMs);
+    return this.sub;
+  }
+
+  private async shutdown(): Promise<void> {
+    const sub = this.sub;
+    const clients = [this.commandClient, this.workerClient];
+    this.sub = undefined;
+    this.commandClient = undefined;
+    this.workerClient = undefined;
+    this.opening = undefined;
+    await Promise.all([sub?.close(), ...clients.map((c) => (c ? closeClient(c) : undefined))]);
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The event queue on BullMQ: one BullMQ queue per clusterkit queue (name encoded, see
+ * `bull-names.ts`), keys under `<prefix>:q:{<queue>}:*`. BullMQ's failed set is the dead-letter
+ * store. Producers use the node's fail-fast command connection, so `publish` rejects with
+ * `BACKEND_UNAVAILABLE` while Redis is down instead of queueing in memory.
+ */
+import { Queue, type Job } from 'bullmq';
+import {
+  ClusterError,
+  ErrorCodes,
+  type ConsumeOptions,
+  type DeadLetter,
+  type Delivery,
+  type DeliveryOutcome,
+  type EventQueueAdapter,
+  type EventQueueCapabilities,
+  type QueueConsumer,
+  type QueueCounts,
+  type QueueRecord,
+  type SerializedError,
+} from 'clusterkit';
+import { bullPrefix, bullQueueName, decodeJobId, encodeJobId } from './bull-names.js';
+import { guard, type RedisConnections } from './connection.js';
+import { dueChannel } from './delay-waker.js';
+import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
+import { RedisQueueConsumer } from './redis-queue-consumer.js';
+
+/** BullMQ's highest priority is 2,097,151 and 0 means "none"; ours start at 0. */
+export const MAX_PRIORITY = 2_097_150;
+/** "Unlimited" BullMQ attempts: the manager decides when to give up. */
+const ATTEMPTS = 1_000_000_000;
+
+/** BullMQ-backed event queue adapter for one node. */
+export class RedisEventQueueAdapter implements EventQueueAdapter {
+  readonly capabilities: EventQueueCapabilities = { priority: true, delay: true, durable: true, distributed: true };
+  private connected = false;
+  private readonly queues = new Map<string, Queue>();
+  private readonly consumers = new Set<RedisQueueConsumer>();
+
+  constructor(
+    private readonly connections: RedisConnections,
+    private readonly options: ResolvedQueueOptions,
+  ) {}
+
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    await this.connections.open();
+    this.connected = true;
+  }
+
+  async close(): Promise<void> {
+    if (!this.connected) return;
+    this.connected = false;
+    await Promise.allSettled([...this.consumers].map((c) => c.close()));
+    const queues = [...this.queues.values()];
+    this.queues.clear();
+    await Promise.allSettled(queues.map((q) => q.close()));
+    await this.connections.release();
+  }
+
+  async publish(queue: string, record: QueueRecord): Promise<void> {
+    if (record.priority > MAX_PRIORITY) {
+      throw new ClusterError(ErrorCodes.INVALID_OPTION, `priority must be at most ${MAX_PRIORITY} on Redis, got ${record.priority}`, {
+        details: { option: 'priority' },
+      });
+    }
+    const q = this.queue(queue);
+    const { keepCompleted, keepDead } = this.options;
+    await guard('publish', () =>
+      q.add('m', record.body, {
+        jobId: encodeJobId(record.id),
+        // BullMQ runs priority-less (0) jobs before all others; shifting by one orders every job.
+        priority: record.priority + 1,
+        delay: record.delayMs,
+        attempts: ATTEMPTS,
+        backoff: { type: 'clusterkit' },
+        removeOnComplete: keepCompleted,
+        removeOnFail: keepDead,
+      }),
+    );
+    if (record.delayMs > 0) {
+      const dueAt = Date.now() + record.delayMs;
+      const client = this.connections.command;
+      await guard('publish', () => client.publish(dueChannel(this.connections.prefix, queue), String(dueAt)));
+    }
+  }
+
+  async consume(
+    queue: string,
+    options: ConsumeOptions,
+    deliver: (delivery: Delivery) => Promise<DeliveryOutcome>,
+  ): Promise<QueueConsumer> {
+    this.assertConnected();
+    const consumer = new RedisQueueConsumer(this.connections, queue, options, deliver, this.options);
+    await guard('consume', () => consumer.start());
+    this.consumers.add(consumer);
+    return {
+      close: async () => {
+        this.consumers.delete(consumer);
+        await consumer.close();
+      },
+    };
+  }
+
+  async listDeadLetters(queue: string, range: { offset: number; limit: number }): Promise<DeadLetter[]> {
+    if (range.limit <= 0) return [];
+    const q = this.queue(queue);
+    const jobs = await guard('list dead letters', () => q.getJobs(['failed'], range.offset, range.offset + range.limit - 1, true));
+    return jobs.filter((job): job is Job => !!job).map((job) => toDeadLetter(job));
+  }
+
+  async redrive(queue: string, ids?: readonly string[]): Promise<number> {
+    const jobs = await this.deadJobs(queue, ids);
+    let moved = 0;
+    for (const job of jobs) {
+      await guard('redrive', () => job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }));
+      moved += 1;
+    }
+    return moved;
+  }
+
+  async deleteDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
+    const jobs = await this.deadJobs(queue, ids);
+    let removed = 0;
+    for (const job of jobs) {
+      await guard('delete dead letter', () => job.remove());
+      removed += 1;
+    }
+    return removed;
+  }
+
+  async counts(queue: string): Promise<QueueCounts> {
+    const q = this.queue(queue);
+    const c = await guard('counts', () => q.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'failed'));
+    return {
+      waiting: (c.wait ?? 0) + (c.prioritized ?? 0),
+      delayed: c.delayed ?? 0,
+      active: c.active ?? 0,
+      dead: c.failed ?? 0,
+    };
+  }
+
+  async obliterate(queue: string): Promise<void> {
+    const q = this.queue(queue);
+    await guard('obliterate', () => q.obliterate({ force: true }));
+  }
+
+  /** Failed jobs by record id (all when `ids` is omitted); unknown or non-dead ids are skipped. */
+  private async deadJobs(queue: string, ids?: readonly string[]): Promise<Job[]> {
+    const q = this.queue(queue);
+    if (ids === undefined) {
+      const all = await guard('list dead letters', () => q.getJobs(['failed'], 0, -1, true));
+      return all.filter((job): job is Job => !!job);
+    }
+    const out: Job[] = [];
+    for (const id of new Set(ids)) {
+      const job = await guard('get job', () => q.getJob(encodeJobId(id)));
+      if (job && (await guard('get job state', () => job.isFailed()))) out.push(job);
+    }
+    return out;
+  }
+
+  private queue(name: string): Queue {
+    this.assertConnected();
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(bullQueueName(name), { connection: this.connections.command, prefix: bullPrefix(this.connections.prefix) });
+      q.on('error', (error) => this.options.onError(error, { queue: name }));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  private assertConnected(): void {
+    if (!this.connected) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'Redis event queue adapter is not connected');
+  }
+}
+
+/** A failed BullMQ job as a dead letter; `failedReason` holds our serialized error (or BullMQ's text). */
+function toDeadLetter(job: Job): DeadLetter {
+  return {
+    id: decodeJobId(job.id!),
+    body: typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null),
+    attempt: job.attemptsMade,
+    error: parseReason(job.failedReason),
+    failedAt: job.finishedOn ?? job.timestamp,
+  };
+}
+
+function parseReason(reason: string | undefined): SerializedError {
+  if (reason?.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(reason) as Partial<SerializedError>;
+      if (typeof parsed.message === 'string') return { name: parsed.name ?? 'Error', ...parsed } as SerializedError;
+    } catch {
+      // not ours: BullMQ's own text (for example a job that stalled too often)
+    }
+  }
+  return { name: 'Error', message: reason ?? 'unknown failure' };
+}

@@ -1,0 +1,60 @@
+/**
+ * Pub/sub on Redis PUBLISH/SUBSCRIBE. Fan-out to every subscribed node, at most once (Redis
+ * pub/sub keeps nothing for a node that is disconnected). Channels are `<prefix>:ps:<channel>`;
+ * the manager has already namespaced `<channel>` by app name and owns the envelope.
+ */
+import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit';
+import { guard, type RedisConnections } from './connection.js';
+
+/** Redis pub/sub adapter for one node. Subscriptions survive reconnects (ioredis re-subscribes). */
+export class RedisPubSubAdapter implements PubSubAdapter {
+  private readonly subscriptions = new Map<string, () => Promise<void>>();
+  private connected = false;
+
+  constructor(private readonly connections: RedisConnections) {}
+
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    await this.connections.open();
+    this.connected = true;
+  }
+
+  async close(): Promise<void> {
+    if (!this.connected) return;
+    this.connected = false;
+    const subs = [...this.subscriptions.values()];
+    this.subscriptions.clear();
+    await Promise.allSettled(subs.map((unsubscribe) => unsubscribe()));
+    await this.connections.release();
+  }
+
+  async subscribe(channel: string, onMessage: (payload: string) => void): Promise<void> {
+    this.assertConnected();
+    if (this.subscriptions.has(channel)) {
+      throw new ClusterError(ErrorCodes.ALREADY_SUBSCRIBED, `channel "${channel}" already has a listener on this node`);
+    }
+    const unsubscribe = await this.connections.subscriber.listen(this.channel(channel), onMessage);
+    this.subscriptions.set(channel, unsubscribe);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    const unsubscribe = this.subscriptions.get(channel);
+    if (!unsubscribe) return;
+    this.subscriptions.delete(channel);
+    await unsubscribe();
+  }
+
+  async publish(channel: string, payload: string): Promise<void> {
+    this.assertConnected();
+    const client = this.connections.command;
+    await guard('PUBLISH', () => client.publish(this.channel(channel), payload));
+  }
+
+  private channel(channel: string): string {
+    return `${this.connections.prefix}:ps:${channel}`;
+  }
+
+  private assertConnected(): void {
+    if (!this.connected) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'Redis pub/sub adapter is not connected');
+  }
+}

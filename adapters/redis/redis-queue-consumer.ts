@@ -1,0 +1,196 @@
+/**
+ * One consumer of one queue on one node: a BullMQ worker whose processor turns the manager's
+ * {@link DeliveryOutcome} into BullMQ moves —
+ *
+ * - `ack` → return (completed);
+ * - `retry{delayMs}` → throw; the job has "unlimited" attempts and the worker's custom backoff
+ *   strategy returns the delay the manager chose, so BullMQ counts the attempt (`attemptsMade`)
+ *   and makes the job available again after `delayMs`;
+ * - `dead` → throw BullMQ's `UnrecoverableError`: the job goes to the failed set (our dead letters)
+ *   with the serialized error as its `failedReason`;
+ * - `release{delayMs}` → `moveToDelayed` / `moveToWait` + `DelayedError` / `WaitingError`, which
+ *   BullMQ does not count as an attempt.
+ *
+ * It also closes the `isIdle` gate (pauses the local worker, never dropping jobs), keeps a
+ * {@link DelayWaker}, and runs a watchdog against BullMQ issue 4585 (a worker whose blocking
+ * connection stays "reconnecting" forever after an outage): when the blocking connection is not
+ * ready for two checks in a row while the command connection answers PING, the worker is replaced.
+ */
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import type { ConsumeOptions, Delivery, DeliveryOutcome, QueueConsumer } from 'clusterkit';
+import { bullPrefix, bullQueueName, decodeJobId } from './bull-names.js';
+import type { RedisConnections } from './connection.js';
+import { DelayWaker, dueChannel } from './delay-waker.js';
+import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
+
+/** The error a `retry` outcome throws; the backoff strategy reads `delayMs` from it. */
+class RetryLater extends Error {
+  override readonly name = 'RetryLater';
+  constructor(
+    readonly delayMs: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** BullMQ's backoff hook: the manager already chose the delay. */
+export function managerChosenBackoff(_attemptsMade: number, _type?: string, error?: Error): number {
+  return error instanceof RetryLater ? error.delayMs : 0;
+}
+
+/** A running consumer; see the module comment. */
+export class RedisQueueConsumer implements QueueConsumer {
+  private worker!: Worker;
+  private readonly waker: DelayWaker;
+  private gateTimer?: NodeJS.Timeout;
+  private watchdogTimer?: NodeJS.Timeout;
+  private pausedByGate = false;
+  private strikes = 0;
+  private inFlight = 0;
+  private closing?: Promise<void>;
+  private readonly retiring = new Set<Promise<void>>();
+
+  constructor(
+    private readonly connections: RedisConnections,
+    private readonly queue: string,
+    private readonly consume: ConsumeOptions,
+    private readonly deliver: (delivery: Delivery) => Promise<DeliveryOutcome>,
+    private readonly options: ResolvedQueueOptions,
+  ) {
+    this.waker = new DelayWaker(connections, queue, (error) => options.onError(error, { queue }));
+  }
+
+  /** Starts the worker, the delay waker, the gate and the watchdog. */
+  async start(): Promise<void> {
+    await this.waker.start();
+    this.worker = await this.createWorker();
+    if (this.consume.isIdle) {
+      const every = this.consume.idleRecheckMs ?? 100;
+      this.gateTimer = setInterval(() => this.checkGate(), every);
+      this.gateTimer.unref();
+    }
+    if (this.options.watchdogIntervalMs > 0) {
+      this.watchdogTimer = setInterval(() => void this.watchdog(), this.options.watchdogIntervalMs);
+      this.watchdogTimer.unref();
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.gateTimer);
+      clearInterval(this.watchdogTimer);
+      await this.waker.close();
+      await this.worker.close();
+      await Promise.allSettled([...this.retiring]);
+    })();
+    return this.closing;
+  }
+
+  private async createWorker(): Promise<Worker> {
+    const connection = await this.connections.worker();
+    const o = this.options;
+    const worker = new Worker(bullQueueName(this.queue), (job, token) => this.process(job, token), {
+      connection,
+      prefix: bullPrefix(this.connections.prefix),
+      concurrency: this.consume.concurrency,
+      lockDuration: o.lockDurationMs,
+      stalledInterval: o.stalledIntervalMs,
+      maxStalledCount: o.maxStalledCount,
+      drainDelay: o.drainDelaySeconds,
+      settings: { backoffStrategy: managerChosenBackoff },
+      autorun: false,
+    });
+    worker.on('error', (error) => o.onError(error, { queue: this.queue }));
+    if (this.pausedByGate) await worker.pause(true);
+    void worker.run().catch((error: unknown) => o.onError(error, { queue: this.queue }));
+    await worker.waitUntilReady();
+    return worker;
+  }
+
+  private async process(job: Job, token: string | undefined): Promise<void> {
+    if (this.consume.isIdle && !this.consume.isIdle()) {
+      // Fetched just before the gate closed: hand it back untouched and stop fetching.
+      this.closeGate();
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    this.inFlight += 1;
+    let outcome: DeliveryOutcome;
+    try {
+      const body = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
+      outcome = await this.deliver({ id: decodeJobId(job.id!), body, attempt: job.attemptsMade });
+    } finally {
+      this.inFlight -= 1;
+    }
+    switch (outcome.type) {
+      case 'ack':
+        return;
+      case 'retry':
+        if (outcome.delayMs > 0) this.announceDue(Date.now() + outcome.delayMs);
+        throw new RetryLater(outcome.delayMs, outcome.error.message);
+      case 'dead':
+        throw new UnrecoverableError(JSON.stringify(outcome.error));
+      case 'release':
+        if (outcome.delayMs > 0) {
+          await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+          this.announceDue(Date.now() + outcome.delayMs);
+          throw new DelayedError();
+        }
+        await job.moveToWait(token);
+        throw new WaitingError();
+    }
+  }
+
+  /** Wakes this node's and every other node's consumers when a re-delayed job is due. */
+  private announceDue(dueAt: number): void {
+    this.waker.schedule(dueAt);
+    const channel = dueChannel(this.connections.prefix, this.queue);
+    this.connections.command.publish(channel, String(dueAt)).catch(() => {});
+  }
+
+  private checkGate(): void {
+    if (this.closing || !this.consume.isIdle) return;
+    if (this.consume.isIdle()) {
+      if (this.pausedByGate) {
+        this.pausedByGate = false;
+        void this.worker.resume();
+      }
+    } else {
+      this.closeGate();
+    }
+  }
+
+  private closeGate(): void {
+    if (this.pausedByGate) return;
+    this.pausedByGate = true;
+    void this.worker.pause(true).catch((error: unknown) => this.options.onError(error, { queue: this.queue }));
+  }
+
+  /** Replaces a worker whose blocking connection is stuck while Redis itself answers. */
+  private async watchdog(): Promise<void> {
+    if (this.closing || this.pausedByGate) return;
+    try {
+      const blocking = await this.worker.backend.blockingClient;
+      const status = (blocking as { status?: string } | undefined)?.status;
+      if (status === undefined || status === 'ready' || status === 'connecting' || status === 'connect' || status === 'wait') {
+        this.strikes = 0;
+        return;
+      }
+      if ((await this.connections.command.ping()) !== 'PONG') return;
+      this.strikes += 1;
+      if (this.strikes < 2 || this.inFlight > 0 || this.closing) return;
+      this.strikes = 0;
+      const stuck = this.worker;
+      this.worker = await this.createWorker();
+      this.options.onError(new Error(`BullMQ worker of "${this.queue}" was stuck (blocking connection ${status}); replaced`), {
+        queue: this.queue,
+      });
+      const retired = stuck.close(true).catch(() => {});
+      this.retiring.add(retired);
+      void retired.finally(() => this.retiring.delete(retired));
+    } catch {
+      // Redis is down: nothing to decide until it answers again.
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Redis clusters for the conformance suites: each test cluster gets a random key prefix, each node
+ * its own `createRedisAdapters()` (its own connections), and cleanup removes the prefix's keys with
+ * SCAN + UNLINK. `REDIS_URL` (default `redis://127.0.0.1:6379`) says where Redis is; see
+ * {@link resolveRedisUrl} for what happens when it does not answer.
+ */
+import { Cluster, Redis, type ClusterNode } from 'ioredis';
+import { createRedisAdapters, type RedisAdaptersOptions } from 'clusterkit/redis';
+import { randomName } from '../helpers.js';
+import type { ClusterFactory } from './cluster.js';
+import { clusterFactory } from './make-cluster.js';
+
+/** Deletes every key starting with `prefix` on a node or every master of a cluster (never KEYS/FLUSHDB). */
+export async function deletePrefix(client: Redis | Cluster, prefix: string): Promise<void> {
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      // One key per UNLINK: on a cluster the keys of one node span many hash slots.
+      await Promise.all(keys.map((key) => node.unlink(key)));
+    } while (cursor !== '0');
+  }
+}
+
+/** Answers PING within a second? */
+export async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Where the tests find Redis, or why they cannot run. */
+export type RedisTarget = { url: string; stop?: () => Promise<void> } | { skip: string };
+
+/**
+ * `REDIS_URL` when it answers. Otherwise: under `CI=true` throw (tests must fail loudly, never
+ * skip); else start a Redis with testcontainers when Docker is there; else a visible skip reason.
+ */
+export async function resolveRedisUrl(): Promise<RedisTarget> {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (await redisAnswers(url)) return { url };
+  if (process.env.CI === 'true') throw new Error(`Redis does not answer at ${url} (CI=true: refusing to skip)`);
+  try {
+    const { GenericContainer } = await import('testcontainers');
+    const container = await new GenericContainer('redis:7-alpine').withExposedPorts(6379).start();
+    return {
+      url: `redis://${container.getHost()}:${container.getMappedPort(6379)}`,
+      stop: async () => {
+        await container.stop();
+      },
+    };
+  } catch (error) {
+    return { skip: `Redis does not answer at ${url} and no Docker to start one (${(error as Error).message.split('\n')[0]})` };
+  }
+}
+
+/** How a factory reaches Redis. */
+export type RedisSource = { url: string } | { cluster: { nodes: ClusterNode[] } };
+
+/** A {@link ClusterFactory} over Redis; `label` shows in test names. */
+export function redisFactory(
+  label: string,
+  source: () => RedisSource,
+  extra: Omit<RedisAdaptersOptions, 'url' | 'cluster' | 'prefix'> = {},
+): ClusterFactory {
+  return clusterFactory(label, () => {
+    const prefix = randomName('ckt');
+    return {
+      adapters: () => createRedisAdapters({ ...source(), ...extra, prefix, onError: () => {} }),
+      async cleanup() {
+        const s = source();
+        const client = 'url' in s ? new Redis(s.url, { lazyConnect: true }) : new Cluster(s.cluster.nodes, { lazyConnect: true });
+        client.on('error', () => {});
+        try {
+          await client.connect();
+          await deletePrefix(client, prefix);
+        } finally {
+          client.disconnect();
+        }
+      },
+    };
+  });
+}
