@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { readBody, sendJson, type OpsRequest } from './http-utils.js';
-import { JOB_STATES, type JobState, type OpsApp, type OpsJobInfo } from './types.js';
+import { LIST_STATES, type JobState, type OpsApp, type OpsJobInfo } from './types.js';
 
 /** What an API route needs. */
 export interface DashboardApiContext {
@@ -36,7 +36,7 @@ get(/^info$/, async (ctx) => ({
   readOnly: ctx.readOnly,
   physicalQueue: ctx.app.managedQueue.physicalQueueName ?? null,
   deadLetterChannels: ctx.deadLetterChannels(),
-  states: JOB_STATES,
+  states: LIST_STATES,
 }));
 
 get(/^overview$/, async (ctx) => {
@@ -52,8 +52,8 @@ get(/^overview$/, async (ctx) => {
 
 get(/^jobs$/, async (ctx, _req, _params, q) => {
   const state = q.get('state') || undefined;
-  if (state !== undefined && !JOB_STATES.includes(state as JobState)) {
-    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `state must be one of ${JOB_STATES.join(', ')}`);
+  if (state !== undefined && !LIST_STATES.includes(state as JobState)) {
+    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `state must be one of ${LIST_STATES.join(', ')}`);
   }
   const { jobs, total } = await ctx.app.managedQueue.listJobs({
     ...(state ? { state: state as JobState } : {}),

@@ -8,6 +8,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   var cfg = window.CLUSTERKIT || {};
   var $ = function (id) { return document.getElementById(id); };
   var STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'];
+  var LIST_STATES = STATES.concat(['cancelled']);
   var view = { tab: 'queues', state: 'failed', offset: 0, limit: 20, filter: {}, jobId: null, dlOffset: 0, channel: null };
 
   function el(tag, attrs, children) {
@@ -72,8 +73,8 @@ export const DASHBOARD_SCRIPT = String.raw`
         td(q.delayed, 'num'), td(q.completed, 'num'), td(q.failed, 'num'), el('td', {}, [el('span', { className: 'badge', text: q.paused ? 'paused' : 'running' })]), el('td', {}, [btn])]);
     }), 'no jobs yet', 10);
     var tabs = $('state-tabs');
-    tabs.replaceChildren.apply(tabs, STATES.map(function (s) {
-      return el('button', { className: s === view.state ? 'on' : '', 'data-testid': 'state-' + s, text: s + ' (' + (o.totals[s] || 0) + ')', onclick: function () {
+    tabs.replaceChildren.apply(tabs, LIST_STATES.map(function (s) {
+      return el('button', { className: s === view.state ? 'on' : '', 'data-testid': 'state-' + s, text: o.totals[s] === undefined ? s : s + ' (' + o.totals[s] + ')', onclick: function () {
         view.state = s; view.offset = 0; refresh();
       } });
     }));
@@ -148,10 +149,11 @@ export const DASHBOARD_SCRIPT = String.raw`
   function loadSchedules() {
     return api('schedules').then(function (r) {
       fill($('sched-rows'), r.schedules.map(function (s) {
+        var sid = s.scheduleId || s.id;
         var btn = cfg.readOnly ? null : el('button', { className: 'act danger', text: 'Remove', onclick: function () {
-          if (confirm('Remove schedule ' + s.id + '?')) action('schedules/' + encodeURIComponent(s.id) + '/remove', {}, function () { return 'removed'; });
+          if (confirm('Remove schedule ' + sid + '?')) action('schedules/' + encodeURIComponent(sid) + '/remove', {}, function () { return 'removed'; });
         } });
-        return el('tr', {}, [td(s.id), td([s.pluginName, s.queueName, s.jobName].join(' / ')), td(s.cron ? s.cron + (s.tz ? ' ' + s.tz : '') : (s.everyMs ? 'every ' + s.everyMs + ' ms' : '')),
+        return el('tr', {}, [td(sid), td([s.pluginName, s.queueName, s.jobName].join(' / ')), td(s.cron ? s.cron + (s.tz ? ' ' + s.tz : '') : (s.everyMs ? 'every ' + s.everyMs + ' ms' : '')),
           td(s.tenantId || '-'), td(time(s.nextRunAt || s.next)), el('td', {}, [btn])]);
       }), 'no schedules', 6);
     });

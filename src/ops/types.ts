@@ -4,11 +4,14 @@
  * internals, and so that anything shaped like an app (a test double for a page, a remote proxy) fits.
  */
 
-/** States a managed job can be in. */
-export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed';
+/** States a managed job can be in (`cancelled` is terminal, like `completed` and `failed`). */
+export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'cancelled';
 
-/** Every {@link JobState}, in the order operators read them. */
-export const JOB_STATES: readonly JobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
+/** The states that queues count (`getMetrics`, `getQueueStats`), in the order operators read them. */
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const;
+
+/** Every state a job list can be filtered by. */
+export const LIST_STATES: readonly JobState[] = [...JOB_STATES, 'cancelled'];
 
 /** A managed job as the ops tools show it (`managedQueue.getJob()`). */
 export interface OpsJobInfo {
