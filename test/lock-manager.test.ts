@@ -1,0 +1,232 @@
+/**
+ * LockManager on its own (NocoBase style) and the memory lock adapter's contract details. The
+ * cross-node guarantees live in the conformance suite (test/conformance/lock.suite.ts).
+ */
+import {
+  ClusterError,
+  createMemoryBackend,
+  DEFAULT_LOCK_TTL_MS,
+  ErrorCodes,
+  LockManager,
+  MemoryLockAdapter,
+  silentLogger,
+  standaloneContext,
+} from 'clusterkit';
+import { describe, expect, it } from 'vitest';
+import { deferred, randomName, within } from './helpers.js';
+
+const DEADLINE_MS = 10_000;
+
+async function codeOf(call: () => unknown): Promise<string | undefined> {
+  try {
+    await call();
+    return undefined;
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+}
+
+/** A real memory adapter whose extend is always refused, as after a takeover the backend saw first. */
+class RefusingExtendAdapter extends MemoryLockAdapter {
+  override async extend(): Promise<boolean> {
+    return false;
+  }
+}
+
+describe('LockManager standalone', () => {
+  it('works without connect() and ports NocoBase code: const { release } = await acquire(key)', async () => {
+    const lockManager = new LockManager();
+    const { release, fencingToken, ttl } = await lockManager.acquire('report');
+    expect(fencingToken).toBe(1);
+    expect(ttl).toBe(DEFAULT_LOCK_TTL_MS);
+    await expect(lockManager.tryAcquire('report')).rejects.toMatchObject({ code: ErrorCodes.LOCK_ACQUIRE_FAILED });
+    expect(await release()).toBe(true);
+    const again = await lockManager.tryAcquire('report', 500);
+    expect(again.fencingToken).toBe(2);
+    expect(again.ttl).toBe(500);
+    await lockManager.close();
+  });
+
+  it('inside an app (a context is given) refuses calls before connect() with NOT_CONNECTED', async () => {
+    const lockManager = new LockManager({ context: standaloneContext({ logger: silentLogger }) });
+    expect(await codeOf(() => lockManager.acquire('k'))).toBe(ErrorCodes.NOT_CONNECTED);
+    expect(lockManager.isConnected()).toBe(false);
+    await lockManager.connect();
+    expect(lockManager.isConnected()).toBe(true);
+    const lock = await lockManager.acquire('k');
+    await lock.release();
+    await lockManager.close();
+    expect(await codeOf(() => lockManager.tryAcquire('k'))).toBe(ErrorCodes.NOT_CONNECTED);
+    // A closed manager may connect again.
+    await lockManager.connect();
+    await (await lockManager.tryAcquire('k')).release();
+    await lockManager.close();
+  });
+
+  it('setAdapter() is taken before connect and refused after', async () => {
+    const backend = createMemoryBackend();
+    const a = new LockManager();
+    const b = new LockManager();
+    a.setAdapter(new MemoryLockAdapter(backend));
+    b.setAdapter(new MemoryLockAdapter(backend));
+    const held = await a.acquire('shared');
+    // Same backend and same (default) app name: the two managers contend.
+    expect(await codeOf(() => b.tryAcquire('shared'))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
+    expect(() => a.setAdapter(new MemoryLockAdapter())).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_STATE }),
+    );
+    expect(() => new LockManager().setAdapter({} as never)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+    );
+    await held.release();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('validates constructor options', () => {
+    const cases: [string, () => unknown, string][] = [
+      ['unknown option', () => new LockManager({ ttl: 5 } as never), ErrorCodes.UNKNOWN_OPTION],
+      ['defaultTtl 0', () => new LockManager({ defaultTtl: 0 }), ErrorCodes.INVALID_OPTION],
+      ['defaultTtl NaN', () => new LockManager({ defaultTtl: Number.NaN }), ErrorCodes.INVALID_OPTION],
+    ];
+    for (const [what, make, code] of cases) expect(make, what).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('uses defaultTtl when a call gives no ttl', async () => {
+    const lockManager = new LockManager({ defaultTtl: 1234 });
+    const lock = await lockManager.acquire('k');
+    expect(lock.ttl).toBe(1234);
+    await lockManager.close();
+  });
+
+  it('namespaces keys by app name before they reach the adapter', async () => {
+    const backend = createMemoryBackend();
+    const shop = new LockManager({
+      adapter: new MemoryLockAdapter(backend),
+      context: standaloneContext({ appName: 'shop' }),
+    });
+    const blog = new LockManager({
+      adapter: new MemoryLockAdapter(backend),
+      context: standaloneContext({ appName: 'blog' }),
+    });
+    await Promise.all([shop.connect(), blog.connect()]);
+    const mine = await shop.tryAcquire('orders');
+    const theirs = await blog.tryAcquire('orders');
+    const raw = new MemoryLockAdapter(backend);
+    await raw.connect();
+    expect(await raw.tryAcquire('shop:orders', 'someone', 1000)).toMatchObject({ acquired: false });
+    await Promise.all([mine.release(), theirs.release()]);
+    expect(await raw.tryAcquire('shop:orders', 'someone', 1000)).toMatchObject({ acquired: true });
+    await Promise.all([shop.close(), blog.close(), raw.close()]);
+  });
+
+  it('acquire with timeout 0 tries once', async () => {
+    const lockManager = new LockManager();
+    const held = await lockManager.acquire('k', 60_000);
+    expect(await codeOf(() => lockManager.acquire('k', 1000, { timeout: 0 }))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
+    await held.release();
+    await (await lockManager.acquire('k', 1000, { timeout: 0 })).release();
+    await lockManager.close();
+  });
+
+  it('an already aborted signal rejects at once with its reason', async () => {
+    const lockManager = new LockManager();
+    const reason = new Error('not wanted');
+    await expect(lockManager.acquire('k', undefined, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await (await lockManager.tryAcquire('k')).release();
+    await lockManager.close();
+  });
+
+  it('a refused extend aborts the signal, and runExclusive then rejects with LOCK_LOST', async () => {
+    const lockManager = new LockManager({ adapter: new RefusingExtendAdapter() });
+    const aborted = deferred<unknown>();
+    const run = lockManager.runExclusive(
+      'k',
+      async (lock) => {
+        lock.signal.addEventListener('abort', () => aborted.resolve(lock.signal.reason));
+        await within(aborted.promise, DEADLINE_MS, 'lost-lease signal');
+        return 'finished without exclusivity';
+      },
+      300,
+    );
+    await expect(run).rejects.toMatchObject({ code: ErrorCodes.LOCK_LOST });
+    const reason = await aborted.promise;
+    expect(reason).toBeInstanceOf(ClusterError);
+    await lockManager.close();
+  });
+
+  it('extend on a lock whose extend is refused throws LOCK_NOT_OWNER and aborts the signal', async () => {
+    const lockManager = new LockManager({ adapter: new RefusingExtendAdapter() });
+    const lock = await lockManager.acquire('k', 60_000);
+    expect(await codeOf(() => lock.extend(1000))).toBe(ErrorCodes.LOCK_NOT_OWNER);
+    expect(lock.signal.aborted).toBe(true);
+    expect(lock.held).toBe(false);
+    await lockManager.close();
+  });
+
+  it('extend validates its ttl', async () => {
+    const lockManager = new LockManager();
+    const lock = await lockManager.acquire('k');
+    expect(await codeOf(() => lock.extend(0))).toBe(ErrorCodes.INVALID_OPTION);
+    expect(lock.held).toBe(true);
+    await lock.release();
+    await lockManager.close();
+  });
+});
+
+describe('MemoryLockAdapter', () => {
+  async function pair() {
+    const backend = createMemoryBackend();
+    const a = new MemoryLockAdapter(backend);
+    const b = new MemoryLockAdapter(backend);
+    await Promise.all([a.connect(), b.connect()]);
+    return { a, b, key: randomName('k') };
+  }
+
+  it('refuses calls before connect', async () => {
+    const adapter = new MemoryLockAdapter();
+    expect(await codeOf(() => adapter.tryAcquire('k', 'o', 100))).toBe(ErrorCodes.NOT_CONNECTED);
+  });
+
+  it('keeps the fencing counter across releases and expiries', async () => {
+    const { a, b, key } = await pair();
+    const first = await a.tryAcquire(key, 'one', 1000);
+    expect(first).toEqual({ acquired: true, fencingToken: 1 });
+    const busy = await b.tryAcquire(key, 'two', 1000);
+    expect(busy.acquired).toBe(false);
+    if (!busy.acquired) expect(busy.retryAfterMs).toBeGreaterThan(0);
+    expect(await b.release(key, 'two')).toBe(false);
+    expect(await b.extend(key, 'two', 1000)).toBe(false);
+    expect(await a.extend(key, 'one', 2000)).toBe(true);
+    expect(await a.release(key, 'one')).toBe(true);
+    expect(await a.release(key, 'one')).toBe(false);
+    expect(await b.tryAcquire(key, 'two', 1000)).toEqual({ acquired: true, fencingToken: 2 });
+  });
+
+  it('notifies release listeners on every node, and on expiry without anyone touching the key', async () => {
+    const { a, b, key } = await pair();
+    const released = deferred();
+    const expired = deferred();
+    let calls = 0;
+    const unsubscribe = await b.onRelease(key, () => {
+      calls += 1;
+      if (calls === 1) released.resolve();
+      else expired.resolve();
+    });
+    await a.tryAcquire(key, 'one', 60_000);
+    await a.release(key, 'one');
+    await within(released.promise, DEADLINE_MS, 'release notification');
+    await a.tryAcquire(key, 'two', 50);
+    await within(expired.promise, DEADLINE_MS, 'expiry notification');
+    await unsubscribe();
+    await a.tryAcquire(key, 'three', 60_000);
+    await a.release(key, 'three');
+    // After unsubscribe (and a marker subscription that did get the release), no third call.
+    const marker = deferred();
+    const off = await a.onRelease(key, () => marker.resolve());
+    await a.tryAcquire(key, 'four', 60_000);
+    await a.release(key, 'four');
+    await within(marker.promise, DEADLINE_MS, 'marker');
+    expect(calls).toBe(2);
+    await off();
+  });
+});
