@@ -134,6 +134,18 @@ describe('SyncMessageManager', () => {
     expect(gone.messages).toEqual([]);
   });
 
+  it('passes a debounce option through to pub/sub and refuses unknown options', async () => {
+    const a = await syncNode();
+    const b = await syncNode();
+    const ib = inbox();
+    await b.sync.subscribe(channel, ib.handler, { debounce: 1 });
+    await a.sync.publish(channel, 'debounced');
+    await ib.receive('debounced');
+    await expect(b.sync.subscribe(channel, ib.handler, { wait: 1 } as never)).rejects.toMatchObject({
+      code: ErrorCodes.UNKNOWN_OPTION,
+    });
+  });
+
   it('with a transaction: resolves at once, sends a snapshot after commit, nothing on rollback', async () => {
     const a = await syncNode();
     const b = await syncNode();

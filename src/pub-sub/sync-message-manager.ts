@@ -7,7 +7,7 @@
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { assertFunction, assertName, assertOptions, describe, serializePayload } from '../validation.js';
-import { PubSubManager, type PubSubHandler } from './pub-sub-manager.js';
+import { PubSubManager, type PubSubHandler, type PubSubSubscribeOptions } from './pub-sub-manager.js';
 
 /**
  * Anything with an `afterCommit` hook, such as a Sequelize transaction. The callback runs once the
@@ -66,11 +66,15 @@ export class SyncMessageManager {
     return this.connected;
   }
 
-  /** Calls `handler(message)` for every sync message other nodes send on `channel`. Works before connect. */
-  async subscribe(channel: string, handler: PubSubHandler): Promise<void> {
+  /**
+   * Calls `handler(message)` for every sync message other nodes send on `channel`. Works before
+   * connect. `debounce` (ms, default 0 = off) merges identical messages as in pub/sub; NocoBase
+   * debounces sync handlers by 1000 ms by default, clusterkit delivers every message unless asked.
+   */
+  async subscribe(channel: string, handler: PubSubHandler, options?: PubSubSubscribeOptions): Promise<void> {
     assertName('channel', channel);
     assertFunction('handler', handler);
-    await this.pubSubManager.subscribe(SYNC_CHANNEL_PREFIX + channel, handler);
+    await this.pubSubManager.subscribe(SYNC_CHANNEL_PREFIX + channel, handler, options);
   }
 
   /** Removes a handler added with {@link subscribe}. */
