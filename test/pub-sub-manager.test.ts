@@ -99,6 +99,20 @@ describe('PubSubManager lifecycle', () => {
     expect(close).toHaveBeenCalledTimes(1);
   });
 
+  it('rejects a failed connect() and can connect on the next attempt', async () => {
+    const a = node();
+    const b = node();
+    const r = receiver();
+    await b.manager.subscribe(channel, r.handler);
+    vi.spyOn(b.adapter, 'connect').mockRejectedValueOnce(new Error('broker down'));
+    await expect(b.manager.connect()).rejects.toThrow('broker down');
+    expect(b.manager.isConnected()).toBe(false);
+    await b.manager.close(); // nothing to close: resolves
+    await Promise.all([a.manager.connect(), b.manager.connect()]);
+    await a.manager.publish(channel, 'second attempt');
+    expect(await r.next()).toBe('second attempt');
+  });
+
   it('rejects publish with NOT_CONNECTED before connect() and after close()', async () => {
     const { manager } = node();
     await expect(manager.publish(channel, 1)).rejects.toMatchObject({ code: ErrorCodes.NOT_CONNECTED });

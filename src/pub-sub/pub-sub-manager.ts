@@ -90,7 +90,7 @@ export class PubSubManager {
   connect(): Promise<void> {
     if (this.wanted === 'connected') return this.transition;
     this.wanted = 'connected';
-    this.transition = this.transition.then(async () => {
+    this.transition = this.settled().then(async () => {
       this.state = 'connecting';
       try {
         await this.adapter.connect();
@@ -112,9 +112,9 @@ export class PubSubManager {
    * pending debounced calls are dropped. Calling it again is a no-op.
    */
   close(): Promise<void> {
-    if (this.wanted === 'closed') return this.transition;
+    if (this.wanted === 'closed') return this.settled();
     this.wanted = 'closed';
-    this.transition = this.transition.then(async () => {
+    this.transition = this.settled().then(async () => {
       this.state = 'closing';
       this.epoch += 1;
       try {
@@ -204,6 +204,11 @@ export class PubSubManager {
       this.wireChannel(channel),
       encodeEnvelope(this.context.nodeId, messageJson, publishedAt),
     );
+  }
+
+  /** The last transition, finished either way: a failed connect() must not block the next call. */
+  private settled(): Promise<void> {
+    return this.transition.catch(() => {});
   }
 
   private wireChannel(channel: string): string {
