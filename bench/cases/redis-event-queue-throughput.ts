@@ -54,7 +54,7 @@ export const redisEventQueueThroughput: BenchCase = {
     report.note(
       `${count} messages of \`{ i }\` per run, published through a pool of ${PUBLISH_WINDOW} concurrent publish calls ` +
         'while the subscriber runs; time from the first publish to the last handler call. Raw BullMQ uses ' +
-        '`removeOnComplete: true`; the handler does nothing.',
+        'the retention clusterkit keeps by default (`removeOnComplete: { count: 1000 }`); the handler does nothing.',
     );
     for (const [index, concurrency] of CONCURRENCIES.entries()) {
       const key = `concurrency ${concurrency}`;

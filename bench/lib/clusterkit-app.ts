@@ -41,7 +41,7 @@ async function adaptersFor(cluster: BenchCluster): Promise<ClusterAdapters> {
     return createRedisAdapters({ url: REDIS_URL, prefix: cluster.prefix });
   }
   const { createRabbitMQAdapters } = await import('clusterkit/rabbitmq');
-  return createRabbitMQAdapters({ url: AMQP_URL });
+  return createRabbitMQAdapters({ url: AMQP_URL, prefix: cluster.prefix });
 }
 
 /**

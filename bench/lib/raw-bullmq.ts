@@ -7,6 +7,9 @@ import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { deleteRedisPrefix, randomName, redisClient } from './services.js';
 
+/** Retention matching clusterkit's Redis adapter defaults (`keepCompleted`, `keepDead`). */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 100_000 } };
+
 /** A running raw BullMQ queue + worker. */
 export interface RawBullmq {
   readonly queue: Queue;
@@ -21,7 +24,10 @@ export interface RawBullmq {
 export interface RawBullmqOptions {
   readonly concurrency: number;
   readonly process: (job: Job) => Promise<unknown> | unknown;
-  /** Job options for every add. @default { removeOnComplete: true, removeOnFail: 1000 } */
+  /**
+   * Job options for every add. The default keeps what clusterkit's Redis adapter keeps by default
+   * (1,000 completed jobs, 100,000 failed), so both sides do the same retention work.
+   */
   readonly jobOptions?: JobsOptions;
 }
 
@@ -40,7 +46,7 @@ export async function startRawBullmq(options: RawBullmqOptions): Promise<RawBull
   worker.on('error', () => undefined);
   await worker.waitUntilReady();
   await queue.waitUntilReady();
-  const jobOptions = options.jobOptions ?? { removeOnComplete: true, removeOnFail: 1000 };
+  const jobOptions = options.jobOptions ?? DEFAULT_JOB_OPTIONS;
   return {
     queue,
     worker,

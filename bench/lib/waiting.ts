@@ -104,3 +104,20 @@ export async function pool(
   await Promise.all(lanes);
   if (signal.aborted) throw new RunAbortedError(`run time limit reached after ${next} of ${count} tasks`);
 }
+
+/**
+ * Resolves once `lastAt()` (a `performance.now()` timestamp of the latest arrival) is at least
+ * `quietMs` in the past: for at-most-once traffic, where waiting for every message could be forever.
+ */
+export function quiet(lastAt: () => number, quietMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const since = performance.now();
+    const check = () => {
+      const last = Math.max(lastAt(), since);
+      const left = last + quietMs - performance.now();
+      if (left <= 0) resolve();
+      else setTimeout(check, Math.min(left, quietMs) + 1);
+    };
+    check();
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * RabbitMQ event queue throughput: publish N small messages (each publish confirmed by the broker)
+ * while a subscriber with prefetch = concurrency processes and acks them; clusterkit's `eventQueue`
+ * on its RabbitMQ adapter against raw amqplib (ConfirmChannel + manual ack) on a queue declared with
+ * the same arguments.
+ */
+import type { BenchCase } from '../lib/case.js';
+import { benchCluster, startNode } from '../lib/clusterkit-app.js';
+import type { RunInput } from '../lib/harness.js';
+import { startRawWorkQueue } from '../lib/raw-amqp.js';
+import { countdown, pool, until } from '../lib/waiting.js';
+
+/** Publishes in flight at once (unconfirmed), on both sides. */
+const PUBLISH_WINDOW = 500;
+
+async function runClusterkit(input: RunInput, count: number, concurrency: number) {
+  const done = countdown(count);
+  const node = await startNode(benchCluster('rabbitmq'), (app) =>
+    app.eventQueue.subscribe('bench', { concurrency, process: async () => done.hit() }),
+  );
+  try {
+    const start = performance.now();
+    await pool(count, PUBLISH_WINDOW, input.signal, (i) => node.app.eventQueue.publish('bench', { i }));
+    await until(done.done, input.signal, `${count} handler calls (got ${done.count})`);
+    return { throughput: count / ((done.lastAt - start) / 1000) };
+  } finally {
+    await node.dispose(['bench']);
+  }
+}
+
+async function runAmqplib(input: RunInput, count: number, concurrency: number) {
+  const done = countdown(count);
+  const raw = await startRawWorkQueue(concurrency, async () => done.hit());
+  try {
+    const start = performance.now();
+    await pool(count, PUBLISH_WINDOW, input.signal, (i) => raw.publish(Buffer.from(JSON.stringify({ i }))));
+    await until(done.done, input.signal, `${count} handler calls (got ${done.count})`);
+    return { throughput: count / ((done.lastAt - start) / 1000) };
+  } finally {
+    await raw.close();
+  }
+}
+
+/** The case. */
+export const rabbitmqEventQueueThroughput: BenchCase = {
+  name: 'rabbitmq-event-queue-throughput',
+  title: 'RabbitMQ eventQueue throughput',
+  compareWith: 'raw amqplib ConfirmChannel + manual ack, same queue arguments',
+  targetText: '≥ 0.90× raw amqplib throughput',
+  budgetMs: 200_000,
+  async run(ctx, report) {
+    const variants = [
+      { concurrency: 1, count: ctx.size(10_000, 500) },
+      { concurrency: 50, count: ctx.size(50_000, 2_000) },
+      { concurrency: 500, count: ctx.size(50_000, 2_000) },
+    ];
+    report.note(
+      `Messages \`{ i }\` per run: ${variants.map((v) => `${v.count} at prefetch ${v.concurrency}`).join(', ')} ` +
+        `(prefetch 1 is smaller to fit the time budget: it is bound by one broker round trip per message). ` +
+        `Published through a pool of ${PUBLISH_WINDOW} concurrent confirmed publishes while the consumer runs; ` +
+        'quorum queue, persistent messages; time from the first publish to the last handler call.',
+    );
+    for (const [index, { concurrency, count }] of variants.entries()) {
+      const key = `prefetch ${concurrency}`;
+      const share = (ctx.deadline - performance.now()) / (variants.length - index);
+      await report.compare(key, {
+        budgetMs: share,
+        runTimeoutMs: ctx.size(90_000, 20_000),
+        sides: {
+          clusterkit: (input) => runClusterkit(input, input.warmup ? Math.ceil(count / 5) : count, concurrency),
+          amqplib: (input) => runAmqplib(input, input.warmup ? Math.ceil(count / 5) : count, concurrency),
+        },
+      });
+      report.row(key, {
+        label: `${key}, ${count} msgs`,
+        metric: 'throughput',
+        unit: 'msg/s',
+        higherIsBetter: true,
+        ours: 'clusterkit',
+        raw: 'amqplib',
+        target: { kind: 'min-ratio', value: 0.9 },
+      });
+    }
+  },
+};
