@@ -1,0 +1,94 @@
+/**
+ * Checks what `enqueue` and `schedule` are given and turns it into a job record. Every problem is
+ * a coded `ClusterError` at the call, before anything reaches the store or the broker.
+ */
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_BACKOFF, normalizeBackoff } from '../event-queue/backoff.js';
+import { ClusterError, ErrorCodes } from '../errors.js';
+import { assertDuration, assertInteger, assertName, assertOptions, describe, serializePayload } from '../validation.js';
+import type { JobRecord } from './envelope.js';
+import { namespacedJobId, resolveTenant } from './scoped-key.js';
+import type { EnqueueInput } from './types.js';
+
+const INPUT_KEYS = [
+  'pluginName',
+  'queueName',
+  'jobName',
+  'payload',
+  'tenantId',
+  'organizationId',
+  'scopeKey',
+  'userId',
+  'jobId',
+  'delayMs',
+  'attempts',
+  'backoffMs',
+  'priority',
+  'removeOnComplete',
+  'removeOnFail',
+] as const;
+
+/** Most attempts accepted for one job. */
+export const MAX_ATTEMPTS = 1_000;
+/** Largest priority accepted (the event queue's limit). */
+export const MAX_JOB_PRIORITY = 2_097_151;
+/** Priority when none is given. */
+export const DEFAULT_JOB_PRIORITY = 2;
+
+/** Defaults that come from the manager's options. */
+export interface InputDefaults {
+  readonly attempts: number;
+  readonly maxPayloadBytes: number;
+}
+
+/** Checks an `enqueue` input and builds the record of its first generation. */
+export function recordFromInput(input: EnqueueInput, defaults: InputDefaults, now = Date.now()): JobRecord {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `enqueue: input must be an object, got ${describe(input)}`);
+  }
+  const i = assertOptions('managedQueue.enqueue', input, INPUT_KEYS) as EnqueueInput;
+  const pluginName = assertName('enqueue: pluginName', i.pluginName);
+  const queueName = assertName('enqueue: queueName', i.queueName);
+  const jobName = assertName('enqueue: jobName', i.jobName);
+  if (!('payload' in i)) {
+    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, 'enqueue: payload is required (use null for none)');
+  }
+  const payloadJson = serializePayload('enqueue: payload', i.payload, defaults.maxPayloadBytes);
+  const tenant = resolveTenant('enqueue', i);
+  const scopeKey = i.scopeKey === undefined ? undefined : assertName('enqueue: scopeKey', i.scopeKey);
+  const id =
+    i.jobId === undefined
+      ? randomUUID()
+      : namespacedJobId(pluginName, tenant.tenantId, assertName('enqueue: jobId', i.jobId));
+  const delayMs = i.delayMs === undefined ? 0 : assertDuration('delayMs', i.delayMs, { allowZero: true });
+  const record: JobRecord = {
+    v: 1,
+    id,
+    gen: 0,
+    state: delayMs > 0 ? 'delayed' : 'waiting',
+    pluginName,
+    queueName,
+    jobName,
+    payload: JSON.parse(payloadJson),
+    priority: i.priority === undefined ? DEFAULT_JOB_PRIORITY : assertInteger('priority', i.priority, 0, MAX_JOB_PRIORITY),
+    maxAttempts: i.attempts === undefined ? defaults.attempts : assertInteger('attempts', i.attempts, 1, MAX_ATTEMPTS),
+    attemptsMade: 0,
+    backoff: i.backoffMs === undefined ? DEFAULT_BACKOFF : normalizeBackoff('backoffMs', i.backoffMs),
+    progress: 0,
+    enqueuedAt: now,
+    runAt: now + delayMs,
+    removeOnComplete: removal('removeOnComplete', i.removeOnComplete),
+    removeOnFail: removal('removeOnFail', i.removeOnFail),
+  };
+  if (tenant.tenantId !== undefined) record.tenantId = tenant.tenantId;
+  if (tenant.organizationId !== undefined) record.organizationId = tenant.organizationId;
+  if (tenant.userId !== undefined) record.userId = tenant.userId;
+  if (scopeKey !== undefined) record.scopeKey = scopeKey;
+  return record;
+}
+
+function removal(name: string, value: unknown): boolean | number {
+  if (value === undefined) return false;
+  if (typeof value === 'boolean') return value;
+  return assertDuration(name, value);
+}

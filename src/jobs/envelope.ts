@@ -1,0 +1,170 @@
+/**
+ * The two shapes a managed job has. The *envelope* is what travels on the one physical queue: a
+ * small, versioned ticket naming the job and its routing facts (plugin/queue/job, tenant, org,
+ * scope, user, enqueue time), so a node can route, rate-limit or hand back a job without reading
+ * anything else. The *record* is the job's source of truth in the KV: payload, state, attempts,
+ * progress, result. Tickets carry a generation number; a ticket whose generation is not the
+ * record's is stale and is dropped, which is how cancel, retry and hand-back stay race-free.
+ */
+import type { BackoffPolicy } from '../event-queue/backoff.js';
+import { ClusterError, ErrorCodes, UnrecoverableError } from '../errors.js';
+import type { ManagedJobInfo, ManagedJobState } from './types.js';
+
+/** Current envelope version. A node refuses (dead-letters) versions it does not know. */
+export const JOB_ENVELOPE_VERSION = 1;
+
+/** The wire ticket of one job generation. */
+export interface JobEnvelope {
+  readonly v: typeof JOB_ENVELOPE_VERSION;
+  readonly kind: 'clusterkit.managed-job';
+  readonly jobId: string;
+  /** Generation: bumped by every retry; hand-backs keep it. */
+  readonly gen: number;
+  readonly pluginName: string;
+  readonly queueName: string;
+  readonly jobName: string;
+  readonly tenantId?: string;
+  readonly organizationId?: string;
+  readonly scopeKey?: string;
+  readonly userId?: string;
+  /** Epoch ms of the original enqueue. */
+  readonly enqueuedAt: number;
+  readonly priority: number;
+}
+
+/** The stored job. */
+export interface JobRecord {
+  v: 1;
+  id: string;
+  gen: number;
+  /** Stored state; `delayed` whose `runAt` has passed reads back as `waiting`. */
+  state: ManagedJobState;
+  pluginName: string;
+  queueName: string;
+  jobName: string;
+  tenantId?: string;
+  organizationId?: string;
+  scopeKey?: string;
+  userId?: string;
+  payload: unknown;
+  priority: number;
+  maxAttempts: number;
+  attemptsMade: number;
+  backoff: BackoffPolicy;
+  progress: number | object;
+  enqueuedAt: number;
+  /** Earliest start of the current generation, epoch ms. */
+  runAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** nodeId running it (state `active`). */
+  owner?: string;
+  failedReason?: string;
+  failedCode?: string;
+  stacktrace?: string[];
+  returnValue?: unknown;
+  removeOnComplete: boolean | number;
+  removeOnFail: boolean | number;
+  /** When a node first saw no live processor anywhere for this job's handler (epoch ms). */
+  noProcessorSince?: number;
+}
+
+const ENVELOPE_STRINGS = ['jobId', 'pluginName', 'queueName', 'jobName'] as const;
+const ENVELOPE_OPTIONAL = ['tenantId', 'organizationId', 'scopeKey', 'userId'] as const;
+
+/** Builds the ticket of a record's current generation. */
+export function envelopeOf(record: JobRecord): JobEnvelope {
+  return {
+    v: JOB_ENVELOPE_VERSION,
+    kind: 'clusterkit.managed-job',
+    jobId: record.id,
+    gen: record.gen,
+    pluginName: record.pluginName,
+    queueName: record.queueName,
+    jobName: record.jobName,
+    ...(record.tenantId === undefined ? {} : { tenantId: record.tenantId }),
+    ...(record.organizationId === undefined ? {} : { organizationId: record.organizationId }),
+    ...(record.scopeKey === undefined ? {} : { scopeKey: record.scopeKey }),
+    ...(record.userId === undefined ? {} : { userId: record.userId }),
+    enqueuedAt: record.enqueuedAt,
+    priority: record.priority,
+  };
+}
+
+/**
+ * Checks a message from the physical queue. Anything that is not a ticket this version knows
+ * throws an {@link UnrecoverableError}, so the event queue dead-letters it with the reason instead
+ * of retrying it or crashing the consumer.
+ */
+export function decodeJobEnvelope(message: unknown): JobEnvelope {
+  const fail = (why: string): never => {
+    throw new UnrecoverableError(`malformed managed-job envelope: ${why}`, {
+      details: { code: ErrorCodes.MALFORMED_MESSAGE },
+    });
+  };
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return fail('not an object');
+  const m = message as Record<string, unknown>;
+  if (m.kind !== 'clusterkit.managed-job') fail('kind is not clusterkit.managed-job');
+  if (m.v !== JOB_ENVELOPE_VERSION) fail(`unsupported version ${String(m.v)}`);
+  for (const key of ENVELOPE_STRINGS) {
+    if (typeof m[key] !== 'string' || (m[key] as string).length === 0) fail(`${key} must be a non-empty string`);
+  }
+  for (const key of ENVELOPE_OPTIONAL) {
+    if (m[key] !== undefined && typeof m[key] !== 'string') fail(`${key} must be a string`);
+  }
+  for (const key of ['gen', 'enqueuedAt', 'priority'] as const) {
+    if (typeof m[key] !== 'number' || !Number.isInteger(m[key]) || (m[key] as number) < 0) {
+      fail(`${key} must be a non-negative integer`);
+    }
+  }
+  return m as unknown as JobEnvelope;
+}
+
+/** Parses a stored record; a corrupt one is reported as `MALFORMED_MESSAGE`. */
+export function parseRecord(text: string | undefined): JobRecord | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const record = JSON.parse(text) as JobRecord;
+    if (record?.v !== 1 || typeof record.id !== 'string') throw new Error('not a job record');
+    return record;
+  } catch (cause) {
+    throw new ClusterError(ErrorCodes.MALFORMED_MESSAGE, 'corrupt managed-job record in the store', { cause });
+  }
+}
+
+/** The state a reader sees (a `delayed` job whose time has come is `waiting`). */
+export function visibleState(record: JobRecord, now = Date.now()): ManagedJobState {
+  return record.state === 'delayed' && record.runAt <= now ? 'waiting' : record.state;
+}
+
+/** True for `completed`, `failed` and `cancelled`. */
+export function isTerminal(state: ManagedJobState): boolean {
+  return state === 'completed' || state === 'failed' || state === 'cancelled';
+}
+
+/** The public view of a record. */
+export function toJobInfo(record: JobRecord, now = Date.now()): ManagedJobInfo {
+  const info: ManagedJobInfo = {
+    id: record.id,
+    state: visibleState(record, now),
+    progress: record.progress,
+    attemptsMade: record.attemptsMade,
+    maxAttempts: record.maxAttempts,
+    payload: record.payload,
+    priority: record.priority,
+    timestamps: { enqueuedAt: record.enqueuedAt },
+    pluginName: record.pluginName,
+    queueName: record.queueName,
+    jobName: record.jobName,
+  };
+  if (record.state === 'delayed' || record.state === 'waiting') info.timestamps.runAt = record.runAt;
+  if (record.startedAt !== undefined) info.timestamps.startedAt = record.startedAt;
+  if (record.finishedAt !== undefined) info.timestamps.finishedAt = record.finishedAt;
+  for (const key of ['failedReason', 'failedCode', 'stacktrace', 'returnValue'] as const) {
+    if (record[key] !== undefined) (info as unknown as Record<string, unknown>)[key] = record[key];
+  }
+  for (const key of ['tenantId', 'organizationId', 'scopeKey', 'userId'] as const) {
+    if (record[key] !== undefined) info[key] = record[key];
+  }
+  return info;
+}

@@ -1,0 +1,10 @@
+/** The managed plugin-job layer: `app.managedQueue`, `@PluginJobProcessor` and their types. */
+export * from './types.js';
+export * from './options.js';
+export { ManagedQueue, type ManagedQueueDeps, type CancelResult, type RetryResult } from './managed-queue.js';
+export { PluginJobProcessor } from './plugin-job-processor.js';
+export { JobCancelledError, JobFailedError } from './job-runner.js';
+export type { CleanOptions } from './job-queries.js';
+export type { ScopedKv, ScopedKvSetOptions } from './scoped-kv.js';
+export { escapeKeyPart, unescapeKeyPart } from './scoped-key.js';
+export { JOB_ENVELOPE_VERSION, type JobEnvelope } from './envelope.js';

@@ -1,0 +1,50 @@
+/**
+ * `waitForJob`: resolves with a job's return value or rejects with its failure, on any node. The
+ * waiter subscribes to the finished-job announcement first and reads the record once after, so a
+ * job that finished before the call is seen and nothing is missed; no polling loop.
+ */
+import { ClusterError, ErrorCodes } from '../errors.js';
+import { isTerminal, type JobRecord } from './envelope.js';
+import type { JobEvents, JobFinished } from './job-events.js';
+import { visibleToCaller } from './job-queries.js';
+import { JobCancelledError, JobFailedError } from './job-runner.js';
+import type { JobStore } from './job-store.js';
+
+/** Waits for job `jobId` to finish, at most `timeoutMs`. */
+export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, timeoutMs: number): Promise<unknown> {
+  return new Promise<unknown>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      off();
+      clearTimeout(timer);
+      outcome();
+    };
+    const fromRecord = (record: JobRecord) => {
+      if (record.state === 'completed') settle(() => resolve(record.returnValue));
+      else if (record.state === 'cancelled') settle(() => reject(new JobCancelledError(jobId)));
+      else settle(() => reject(new JobFailedError(jobId, { message: record.failedReason ?? 'failed', code: record.failedCode, stack: record.stacktrace?.at(-1) })));
+    };
+    const fromEvent = (event: JobFinished) => {
+      if (event.state === 'completed') {
+        if (event.hasReturnValue !== false) settle(() => resolve(event.returnValue));
+        else jobs.get(jobId).then((r) => (r ? fromRecord(r) : settle(() => resolve(undefined))), (e: unknown) => settle(() => reject(e)));
+      } else if (event.state === 'cancelled') settle(() => reject(new JobCancelledError(jobId)));
+      else settle(() => reject(new JobFailedError(jobId, event.error ?? { message: 'failed' })));
+    };
+    const off = events.onFinished(jobId, fromEvent);
+    const timer = setTimeout(
+      () => settle(() => reject(new ClusterError(ErrorCodes.QUEUE_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, { details: { jobId, timeoutMs } }))),
+      timeoutMs,
+    );
+    jobs.get(jobId).then(
+      (record) => {
+        if (!record || !visibleToCaller(record)) {
+          settle(() => reject(new ClusterError(ErrorCodes.NOT_FOUND, `job ${jobId} does not exist`, { details: { jobId } })));
+        } else if (isTerminal(record.state)) fromRecord(record);
+      },
+      (error: unknown) => settle(() => reject(error)),
+    );
+  });
+}
