@@ -10,6 +10,8 @@ import type { Cache } from './cache/cache.js';
 import { defaultLogger, type Logger, type ManagerContext } from './context.js';
 import { ClusterError, ErrorCodes } from './errors.js';
 import { EventQueueManager } from './event-queue/event-queue-manager.js';
+import { ManagedQueue } from './jobs/managed-queue.js';
+import type { ManagedQueueOptions } from './jobs/options.js';
 import { LockManager } from './lock/lock-manager.js';
 import { createMemoryAdapters } from './memory.js';
 import { PluginManager } from './plugin/plugin-manager.js';
@@ -29,6 +31,8 @@ export interface AppOptions {
   stopGracePeriodMs?: number;
   /** Largest payload accepted by publish/enqueue, in bytes of JSON. @default 1048576 */
   maxPayloadBytes?: number;
+  /** Options of `app.managedQueue` (physical queue name, worker concurrency, grace periods, retention). */
+  managedQueue?: ManagedQueueOptions;
 }
 
 /** Events an app emits. */
@@ -39,7 +43,7 @@ export interface AppEvents {
   stopped: [];
 }
 
-const APP_OPTIONS = ['name', 'adapters', 'logger', 'stopGracePeriodMs', 'maxPayloadBytes'] as const;
+const APP_OPTIONS = ['name', 'adapters', 'logger', 'stopGracePeriodMs', 'maxPayloadBytes', 'managedQueue'] as const;
 
 /** One node of a clusterkit cluster. Create with {@link createApp}. */
 export class App extends EventEmitter<AppEvents> {
@@ -55,6 +59,8 @@ export class App extends EventEmitter<AppEvents> {
   readonly cacheManager: CacheManager;
   /** The default cache (`name: 'default'`, on the app's cache adapter). */
   readonly cache: Cache;
+  /** Managed plugin jobs: one physical queue, `@PluginJobProcessor` handlers, tenant context. */
+  readonly managedQueue: ManagedQueue;
   /** Registered plugins. */
   readonly pm: PluginManager;
   private readonly stopGracePeriodMs: number;
@@ -92,6 +98,16 @@ export class App extends EventEmitter<AppEvents> {
     this.syncMessageManager = new SyncMessageManager({ pubSubManager: this.pubSubManager, context });
     this.cacheManager = new CacheManager({ store: given.cache ?? memory!.cache, context });
     this.cache = this.cacheManager.createCache({ name: 'default' });
+    this.managedQueue = new ManagedQueue(
+      {
+        eventQueue: this.eventQueue,
+        lockManager: this.lockManager,
+        pubSubManager: this.pubSubManager,
+        cacheManager: this.cacheManager,
+        context,
+      },
+      options.managedQueue,
+    );
     this.pm = new PluginManager(this);
   }
 
@@ -112,6 +128,7 @@ export class App extends EventEmitter<AppEvents> {
         await Promise.all([this.cacheManager.connect(), this.lockManager.connect(), this.pubSubManager.connect()]);
         await this.syncMessageManager.connect();
         await this.eventQueue.connect();
+        await this.managedQueue.start();
         await this.pm.startAll();
         this.state = 'started';
         this.emit('started');
@@ -140,6 +157,7 @@ export class App extends EventEmitter<AppEvents> {
     this.state = 'stopping';
     try {
       await this.pm.stopAll();
+      await this.managedQueue.stop();
       await this.eventQueue.close({ gracePeriodMs: this.stopGracePeriodMs });
       await this.syncMessageManager.close();
       await Promise.all([this.pubSubManager.close(), this.lockManager.close()]);

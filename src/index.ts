@@ -32,3 +32,5 @@ export * from './cache/cache-manager.js';
 export * from './cache/cache.js';
 export * from './cache/memory-store.js';
 export * from './ops/index.js';
+
+export * from './jobs/index.js';
