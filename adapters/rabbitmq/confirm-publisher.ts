@@ -1,0 +1,157 @@
+/**
+ * Publishing that resolves only once the broker has the message: a ConfirmChannel per connection,
+ * `drain` backpressure, topology declared once per connection on a separate channel (a failed
+ * declaration closes its channel; it must not take unconfirmed publishes down with it), and a
+ * bounded wait through connection outages. A publish whose confirm was lost with the connection is
+ * sent again after recovery: at-least-once, never silently dropped.
+ */
+import type { Channel, ConfirmChannel, Options } from 'amqplib';
+import { ClusterError, ErrorCodes } from 'clusterkit';
+import type { RabbitMQConnection } from './connection.js';
+
+/** One publish target (the default exchange + queue name, or an exchange + routing key). */
+export interface PublishTarget {
+  readonly exchange: string;
+  readonly routingKey: string;
+}
+
+/** Confirmed publishing and memoized declarations over a {@link RabbitMQConnection}. */
+export class ConfirmPublisher {
+  private confirm: Promise<ConfirmChannel> | undefined;
+  private topology: Promise<Channel> | undefined;
+  private drained: Promise<void> | undefined;
+  private readonly declared = new Map<string, Promise<void>>();
+  private declaredGeneration = -1;
+
+  constructor(private readonly connection: RabbitMQConnection) {}
+
+  /** Runs `declare` once per connection for `key` (concurrent callers share the same run). */
+  async ensure(key: string, declare: (channel: Channel) => Promise<unknown>): Promise<void> {
+    if (this.declaredGeneration !== this.connection.generation) {
+      this.declared.clear();
+      this.declaredGeneration = this.connection.generation;
+    }
+    let pending = this.declared.get(key);
+    if (!pending) {
+      pending = this.topologyChannel().then(async (channel) => {
+        await declare(channel);
+      });
+      this.declared.set(key, pending);
+      pending.catch(() => this.declared.delete(key));
+    }
+    await pending;
+  }
+
+  /** Forgets declarations (after deleting queues, so the next publish declares them again). */
+  forget(prefix: string): void {
+    for (const key of [...this.declared.keys()]) if (key.startsWith(prefix)) this.declared.delete(key);
+  }
+
+  /** Runs `fn` on the topology channel (checks, deletes, gets); the channel is replaced if `fn` kills it. */
+  async withTopologyChannel<T>(fn: (channel: Channel) => Promise<T>): Promise<T> {
+    return fn(await this.topologyChannel());
+  }
+
+  /**
+   * Publishes and resolves once the broker confirmed. `prepare` (declarations) runs before each
+   * try. Rejects with `BACKEND_UNAVAILABLE` when the broker nacks or stays unreachable past the
+   * connection's `unavailableTimeoutMs`.
+   */
+  async publish(
+    target: PublishTarget,
+    content: Buffer,
+    options: Options.Publish,
+    prepare?: () => Promise<void>,
+  ): Promise<void> {
+    const deadline = Date.now() + this.connection.unavailableTimeoutMs;
+    for (let tries = 1; ; tries++) {
+      try {
+        await prepare?.();
+        const channel = await this.confirmChannel();
+        await this.drained;
+        await new Promise<void>((resolve, reject) => {
+          const written = channel.publish(target.exchange, target.routingKey, content, options, (error) =>
+            error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
+          );
+          if (!written) this.waitForDrain(channel);
+        });
+        return;
+      } catch (error) {
+        if (error instanceof ClusterError) throw error;
+        const message = (error as Error).message;
+        if (message === 'message nacked') {
+          throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `RabbitMQ refused the message (nack) for ${describe(target)}`, {
+            cause: error,
+          });
+        }
+        if (Date.now() >= deadline) {
+          throw new ClusterError(
+            ErrorCodes.BACKEND_UNAVAILABLE,
+            `RabbitMQ publish to ${describe(target)} not confirmed after ${tries} tries: ${message}`,
+            { cause: error },
+          );
+        }
+        // The channel or connection went away: the next try waits (bounded) for recovery.
+        await pause(Math.min(50 * tries, 500));
+      }
+    }
+  }
+
+  /** Closes the channels (the connection stays). */
+  async close(): Promise<void> {
+    const channels = [this.confirm, this.topology];
+    this.confirm = undefined;
+    this.topology = undefined;
+    this.declared.clear();
+    await Promise.all(channels.map(async (c) => (await c?.catch(() => undefined))?.close().catch(() => {})));
+  }
+
+  private confirmChannel(): Promise<ConfirmChannel> {
+    if (!this.confirm) {
+      const opening = this.connection.confirmChannel(() => {
+        if (this.confirm === opening) this.confirm = undefined;
+        this.drained = undefined;
+      });
+      this.confirm = opening;
+      opening.catch(() => {
+        if (this.confirm === opening) this.confirm = undefined;
+      });
+    }
+    return this.confirm;
+  }
+
+  private topologyChannel(): Promise<Channel> {
+    if (!this.topology) {
+      const opening = this.connection.channel(() => {
+        if (this.topology === opening) this.topology = undefined;
+      });
+      this.topology = opening;
+      opening.catch(() => {
+        if (this.topology === opening) this.topology = undefined;
+      });
+    }
+    return this.topology;
+  }
+
+  private waitForDrain(channel: ConfirmChannel): void {
+    if (this.drained) return;
+    this.drained = new Promise<void>((resolve) => {
+      const done = () => {
+        channel.off('drain', done);
+        channel.off('close', done);
+        this.drained = undefined;
+        resolve();
+      };
+      channel.on('drain', done);
+      channel.on('close', done);
+    });
+  }
+}
+
+function describe(target: PublishTarget): string {
+  return target.exchange === '' ? `queue "${target.routingKey}"` : `exchange "${target.exchange}"`;
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

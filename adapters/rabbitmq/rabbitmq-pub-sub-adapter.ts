@@ -1,0 +1,169 @@
+/**
+ * RabbitMQ pub/sub: one durable direct exchange per prefix (`<prefix>.pubsub`), one exclusive
+ * auto-delete queue per node (`<prefix>.pubsub.node.<uuid>`) bound once per subscribed channel,
+ * routing key = channel. A direct exchange matches the channel exactly, so nothing needs escaping
+ * (a topic exchange would give `.`, `*` and `#` meaning). The channel name also rides in a header:
+ * over-long channels are hashed into the routing key, and the header keeps dispatch exact.
+ * After a reconnect the queue is declared again and every binding restored; messages published
+ * while a node was disconnected are not delivered to it (at-most-once).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit';
+import type { RabbitMQConnection } from './connection.js';
+import { fitName, pubSubExchange, pubSubRoutingKey } from './topology.js';
+
+const H_CHANNEL = 'x-ck-channel';
+
+/** The pub/sub adapter of one node. */
+export class RabbitMQPubSubAdapter implements PubSubAdapter {
+  /** The exchange shared by every node of this prefix. */
+  readonly exchange: string;
+  /** This node's queue (exclusive: the broker deletes it when the connection goes). */
+  readonly nodeQueue: string;
+  private readonly listeners = new Map<string, (payload: string) => void>();
+  private channel: Promise<Channel> | undefined;
+  private live: Channel | undefined;
+  private stopListening: (() => void) | undefined;
+  private drained: Promise<void> | undefined;
+  private connected = false;
+
+  constructor(
+    private readonly connection: RabbitMQConnection,
+    prefix: string,
+  ) {
+    this.exchange = pubSubExchange(prefix);
+    this.nodeQueue = fitName(`${prefix}.pubsub.node.${randomUUID()}`);
+  }
+
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    await this.connection.acquire();
+    this.connected = true;
+    this.stopListening = this.connection.onConnect(() => {
+      this.channel = undefined;
+      this.live = undefined;
+      this.ready().catch((error: unknown) =>
+        this.connection.logger.warn(`RabbitMQ pub/sub could not re-subscribe: ${String(error)}`, { error }),
+      );
+    });
+    try {
+      await this.ready();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /** Drops every subscription (the node queue goes with the channel) and releases the connection. */
+  async close(): Promise<void> {
+    if (!this.connected) return;
+    this.connected = false;
+    this.stopListening?.();
+    this.listeners.clear();
+    const channel = this.channel;
+    this.channel = undefined;
+    await (await channel?.catch(() => undefined))?.close().catch(() => {});
+    await this.connection.release();
+  }
+
+  async subscribe(channel: string, onMessage: (payload: string) => void): Promise<void> {
+    this.assertConnected('subscribe');
+    this.listeners.set(channel, onMessage);
+    const ch = await this.ready();
+    await ch.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(channel));
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    if (!this.listeners.delete(channel) || !this.connected) return;
+    // Another subscribed channel may hash to the same key (only when over-long): keep its binding.
+    const key = pubSubRoutingKey(channel);
+    if ([...this.listeners.keys()].some((other) => pubSubRoutingKey(other) === key)) return;
+    if (!this.connection.connected) return;
+    const ch = await this.ready();
+    await ch.unbindQueue(this.nodeQueue, this.exchange, key);
+  }
+
+  /** Hands the message to the broker (waits, bounded, for a lost connection); at-most-once. */
+  async publish(channel: string, payload: string): Promise<void> {
+    this.assertConnected('publish');
+    const ch = await this.ready();
+    await this.drained;
+    const written = ch.publish(this.exchange, pubSubRoutingKey(channel), Buffer.from(payload, 'utf8'), {
+      headers: { [H_CHANNEL]: channel },
+      contentType: 'application/json',
+    });
+    if (!written && !this.drained) {
+      this.drained = new Promise<void>((resolve) => {
+        const done = () => {
+          this.drained = undefined;
+          resolve();
+        };
+        ch.once('drain', done);
+        ch.once('close', done);
+      });
+    }
+  }
+
+  /** The channel of the current connection, set up (exchange, node queue, bindings, consumer). */
+  private ready(): Promise<Channel> {
+    if (!this.channel) {
+      const opening = this.setup();
+      this.channel = opening;
+      opening.catch(() => {
+        if (this.channel === opening) this.channel = undefined;
+      });
+    }
+    return this.channel;
+  }
+
+  private async setup(): Promise<Channel> {
+    const channel = await this.connection.channel(() => {
+      if (this.live !== channel) return;
+      this.live = undefined;
+      this.channel = undefined;
+      // A channel-level failure on a live connection: set up again so subscriptions keep working.
+      if (this.connected && this.connection.connected) {
+        this.ready().catch((error: unknown) =>
+          this.connection.logger.warn(`RabbitMQ pub/sub could not re-subscribe: ${String(error)}`, { error }),
+        );
+      }
+    });
+    try {
+      await channel.assertExchange(this.exchange, 'direct', { durable: true });
+      await channel.assertQueue(this.nodeQueue, { exclusive: true, autoDelete: true, durable: false });
+      for (const name of this.listeners.keys()) await channel.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(name));
+      await channel.consume(this.nodeQueue, (message) => this.dispatch(message), { noAck: true, exclusive: true });
+      this.live = channel;
+    } catch (error) {
+      await channel.close().catch(() => {});
+      throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `RabbitMQ pub/sub setup failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return channel;
+  }
+
+  private dispatch(message: ConsumeMessage | null): void {
+    if (!message) {
+      this.channel = undefined;
+      this.live = undefined;
+      if (this.connected) this.ready().catch(() => {});
+      return;
+    }
+    const name: unknown = message.properties.headers?.[H_CHANNEL];
+    const listener = typeof name === 'string' ? this.listeners.get(name) : undefined;
+    if (!listener) return;
+    try {
+      listener(message.content.toString('utf8'));
+    } catch (error) {
+      this.connection.logger.error('RabbitMQ pub/sub listener threw', { error });
+    }
+  }
+
+  private assertConnected(call: string): void {
+    if (!this.connected) {
+      throw new ClusterError(ErrorCodes.NOT_CONNECTED, `RabbitMQ pub/sub adapter: ${call}() before connect()`);
+    }
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * One consumer of one work queue: its own channel with prefetch = concurrency, acks only after the
+ * manager's outcome is carried out (a retry/release/dead-letter copy is confirmed BEFORE the
+ * original is acked), a gate (`isIdle`) that cancels the AMQP consumer instead of sitting on
+ * deliveries, and re-attachment after reconnects or a broker-side cancel.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import {
+  ClusterError,
+  ErrorCodes,
+  serializeError,
+  type ConsumeOptions,
+  type Delivery,
+  type DeliveryOutcome,
+  type QueueConsumer,
+} from 'clusterkit';
+import type { RabbitMQConnection } from './connection.js';
+import { bodyText, H_ATTEMPT, H_DELIVER_AT, intHeader } from './message-format.js';
+import type { RecordSender } from './record-sender.js';
+import type { QueueNames } from './topology.js';
+
+/** Default gate recheck interval, in ms. */
+const DEFAULT_IDLE_RECHECK_MS = 100;
+/** Wait before re-attaching after the broker cancelled us or a channel failed, in ms. */
+const REATTACH_DELAY_MS = 250;
+
+/** A running consumer; see the module comment. */
+export class RabbitMQQueueConsumer implements QueueConsumer {
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private closing = false;
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  private gateTimer: NodeJS.Timeout | undefined;
+  private reattachTimer: NodeJS.Timeout | undefined;
+  private steps: Promise<void> = Promise.resolve();
+  private readonly stopListening: () => void;
+
+  constructor(
+    private readonly connection: RabbitMQConnection,
+    private readonly sender: RecordSender,
+    private readonly names: QueueNames,
+    private readonly options: ConsumeOptions,
+    private readonly deliver: (delivery: Delivery) => Promise<DeliveryOutcome>,
+    private readonly track: (delta: number) => void,
+  ) {
+    this.stopListening = connection.onConnect(() => this.step(() => this.attach()));
+  }
+
+  /** Attaches the first time; rejects if the queue cannot be declared or consumed. */
+  async start(): Promise<void> {
+    await this.attach();
+    if (this.options.isIdle) {
+      const every = this.options.idleRecheckMs ?? DEFAULT_IDLE_RECHECK_MS;
+      this.gateTimer = setInterval(() => this.step(() => this.applyGate()), every);
+      this.gateTimer.unref();
+    }
+  }
+
+  /** Cancels the AMQP consumer, waits for in-flight deliveries to settle, closes the channel. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.stopListening();
+    clearInterval(this.gateTimer);
+    clearTimeout(this.reattachTimer);
+    await this.steps;
+    await this.cancel();
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    const channel = this.channel;
+    this.channel = undefined;
+    // Anything delivered but not handled (arrived while cancelling) goes back to the queue.
+    await channel?.close().catch(() => {});
+  }
+
+  private gateOpen(): boolean {
+    try {
+      return this.options.isIdle?.() !== false;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Serializes attach/cancel/consume so a reconnect and a gate flip never interleave. */
+  private step(fn: () => Promise<void>): void {
+    this.steps = this.steps.then(fn).catch((error: unknown) => {
+      this.connection.logger.warn(`RabbitMQ consumer of "${this.names.logical}" failed to attach: ${String(error)}`, {
+        error,
+      });
+      this.scheduleReattach();
+    });
+  }
+
+  private scheduleReattach(): void {
+    if (this.closing || this.reattachTimer) return;
+    this.reattachTimer = setTimeout(() => {
+      this.reattachTimer = undefined;
+      this.step(() => this.attach());
+    }, REATTACH_DELAY_MS);
+    this.reattachTimer.unref();
+  }
+
+  private async attach(): Promise<void> {
+    if (this.closing) return;
+    const old = this.channel;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    await old?.close().catch(() => {});
+    const channel = await this.connection.channel(() => {
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      this.consumerTag = undefined;
+      // A channel-level failure on a live connection; a connection loss re-attaches via onConnect.
+      if (this.connection.connected) this.scheduleReattach();
+    });
+    try {
+      await channel.prefetch(this.options.concurrency);
+      await this.sender.ensureQueue(this.names);
+    } catch (error) {
+      await channel.close().catch(() => {});
+      throw error;
+    }
+    this.channel = channel;
+    if (this.gateOpen()) await this.consume();
+  }
+
+  private async consume(): Promise<void> {
+    const channel = this.channel;
+    if (!channel || this.consumerTag || this.closing) return;
+    const { consumerTag } = await channel.consume(this.names.main, (message) => this.onMessage(channel, message), {
+      noAck: false,
+    });
+    this.consumerTag = consumerTag;
+  }
+
+  private async cancel(): Promise<void> {
+    const channel = this.channel;
+    const tag = this.consumerTag;
+    this.consumerTag = undefined;
+    if (channel && tag) await channel.cancel(tag).catch(() => {});
+  }
+
+  private async applyGate(): Promise<void> {
+    if (this.closing || !this.channel) return;
+    const open = this.gateOpen();
+    if (open && !this.consumerTag) await this.consume();
+    else if (!open && this.consumerTag) await this.cancel();
+  }
+
+  private onMessage(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled us (queue deleted or failed over): declare and consume again.
+      if (this.channel === channel) {
+        this.consumerTag = undefined;
+        this.scheduleReattach();
+      }
+      return;
+    }
+    this.inFlight += 1;
+    this.track(1);
+    void this.handle(channel, message).finally(() => {
+      this.inFlight -= 1;
+      this.track(-1);
+      if (this.inFlight === 0) this.drained?.();
+    });
+  }
+
+  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+    const props = message.properties;
+    const id = typeof props.messageId === 'string' && props.messageId !== '' ? props.messageId : `amqp-${randomUUID()}`;
+    const attempt = intHeader(props, H_ATTEMPT, 0);
+    try {
+      // Delayed and not due yet: on to the delay level of the remaining time. Not "taking" it.
+      const deliverAt = intHeader(props, H_DELIVER_AT, 0);
+      if (deliverAt > Date.now()) {
+        await this.sender.resend(this.names, message, id, attempt, deliverAt);
+        return this.ack(channel, message);
+      }
+      // Delivered while closing (before cancel-ok): leave it unacked; closing the channel returns it.
+      if (this.closing) return;
+      if (!this.gateOpen()) {
+        // Do not sit on it while busy: give it back at once and stop taking more until the gate opens.
+        if (this.channel === channel) channel.reject(message, true);
+        this.step(() => this.applyGate());
+        return;
+      }
+      const body = bodyText(message);
+      if (body === undefined) {
+        const error = new ClusterError(ErrorCodes.MALFORMED_MESSAGE, 'message body is not UTF-8 text (not a clusterkit record)');
+        await this.sender.deadLetter(this.names, message, id, attempt + 1, serializeError(error));
+        return this.ack(channel, message);
+      }
+      const outcome = await this.deliver({ id, body, attempt });
+      // The channel died meanwhile: the broker redelivers the original, so do not copy it as well.
+      if (this.channel !== channel) return;
+      await this.settle(channel, message, id, attempt, outcome);
+    } catch (error) {
+      this.connection.logger.error(`RabbitMQ consumer of "${this.names.logical}" could not settle message ${id}`, {
+        error,
+      });
+      // Not acked: it returns to the queue when the channel closes, or now if the channel is fine.
+      if (this.channel === channel) {
+        try {
+          channel.nack(message, false, true);
+        } catch {
+          // channel already closed: the broker requeues it
+        }
+      }
+    }
+  }
+
+  private async settle(
+    channel: Channel,
+    message: ConsumeMessage,
+    id: string,
+    attempt: number,
+    outcome: DeliveryOutcome,
+  ): Promise<void> {
+    switch (outcome.type) {
+      case 'ack':
+        break;
+      case 'retry':
+        await this.sender.resend(this.names, message, id, attempt + 1, dueAt(outcome.delayMs));
+        break;
+      case 'release':
+        await this.sender.resend(this.names, message, id, attempt, dueAt(outcome.delayMs));
+        break;
+      case 'dead':
+        // The dead letter counts this failed attempt too (as every adapter does).
+        await this.sender.deadLetter(this.names, message, id, attempt + 1, outcome.error);
+        break;
+    }
+    this.ack(channel, message);
+  }
+
+  private ack(channel: Channel, message: ConsumeMessage): void {
+    try {
+      channel.ack(message);
+    } catch {
+      // The channel closed after the copy was confirmed: the original comes back too (at-least-once).
+    }
+  }
+}
+
+function dueAt(delayMs: number): number | undefined {
+  return delayMs >= 1 ? Date.now() + delayMs : undefined;
+}

@@ -1,0 +1,118 @@
+/**
+ * Every way a record enters a queue — first publish, retry, release, re-delay, dead-letter,
+ * redrive — goes through {@link RecordSender.send}: declare what the target needs (once per
+ * connection), then a confirmed, persistent publish.
+ *
+ * Delays: a message due in D ms goes to delay level L = floor(log2 D) (TTL 2^L ms, FIFO with one TTL
+ * per queue, so no head-of-line blocking), then the broker dead-letters it back into the work
+ * queue. The consumer sees `x-ck-deliver-at` still in the future and sends it to the level of the
+ * remaining time: at most ~log2(D) hops, never early, a fixed number of queues per logical queue.
+ */
+import type { Message } from 'amqplib';
+import type { SerializedError } from 'clusterkit';
+import type { ConfirmPublisher } from './confirm-publisher.js';
+import {
+  amqpPriority,
+  H_ATTEMPT,
+  H_DELIVER_AT,
+  H_ERROR,
+  H_FAILED_AT,
+  H_QUEUE,
+  ownHeaders,
+  publishOptions,
+} from './message-format.js';
+import {
+  DEAD_QUEUE_OPTIONS,
+  declareWorkQueue,
+  delayLevel,
+  delayQueueOptions,
+  type QueueNames,
+  type WorkQueueSettings,
+} from './topology.js';
+
+/** What to send. */
+export interface OutgoingRecord {
+  readonly id: string;
+  readonly content: Buffer;
+  readonly headers: Record<string, unknown>;
+  /** clusterkit priority (lower first); only classic work queues use it. */
+  readonly priority?: number;
+  /** Absolute epoch ms before which it must not be handled; absent or past = now. */
+  readonly deliverAt?: number;
+}
+
+/** Declares and publishes records for the event-queue adapter and its consumers. */
+export class RecordSender {
+  constructor(
+    private readonly publisher: ConfirmPublisher,
+    readonly settings: WorkQueueSettings,
+  ) {}
+
+  /** Declares the work queue and its dead-letter queue (once per connection). */
+  ensureQueue(names: QueueNames): Promise<void> {
+    return this.publisher.ensure(`q:${names.main}`, (channel) => declareWorkQueue(channel, names, this.settings));
+  }
+
+  /** Publishes to the work queue, or to a delay level when `deliverAt` is in the future. */
+  async send(names: QueueNames, record: OutgoingRecord): Promise<void> {
+    const remaining = record.deliverAt === undefined ? 0 : record.deliverAt - Date.now();
+    const headers: Record<string, unknown> = { ...record.headers, [H_QUEUE]: names.logical };
+    delete headers[H_DELIVER_AT];
+    let target = names.main;
+    let prepare = () => this.ensureQueue(names);
+    if (remaining >= 1) {
+      const level = delayLevel(remaining);
+      headers[H_DELIVER_AT] = record.deliverAt;
+      target = names.delay(level);
+      prepare = async () => {
+        // The work queue first: it is where the delay level dead-letters to.
+        await this.ensureQueue(names);
+        await this.publisher.ensure(`d:${target}`, (channel) =>
+          channel.assertQueue(target, delayQueueOptions(names, level)),
+        );
+      };
+    }
+    const priority =
+      this.settings.type === 'classic' && record.priority !== undefined ? amqpPriority(record.priority) : undefined;
+    await this.publisher.publish(
+      { exchange: '', routingKey: target },
+      record.content,
+      publishOptions(record.id, headers, priority),
+      prepare,
+    );
+  }
+
+  /** Sends a delivered message on again (retry, release, re-delay) with our headers and `attempt`. */
+  resend(names: QueueNames, message: Message, id: string, attempt: number, deliverAt?: number): Promise<void> {
+    return this.send(names, {
+      id,
+      content: message.content,
+      headers: ownHeaders(message, { [H_ATTEMPT]: attempt }),
+      priority: clusterPriority(message),
+      ...(deliverAt === undefined ? {} : { deliverAt }),
+    });
+  }
+
+  /** Moves a message into the dead-letter queue with the reason in its headers. */
+  async deadLetter(names: QueueNames, message: Message, id: string, attempt: number, error: SerializedError): Promise<void> {
+    const headers = ownHeaders(message, {
+      [H_ATTEMPT]: attempt,
+      [H_ERROR]: JSON.stringify(error),
+      [H_FAILED_AT]: Date.now(),
+      [H_QUEUE]: names.logical,
+    });
+    const priority = message.properties.priority as number | undefined;
+    await this.publisher.publish(
+      { exchange: '', routingKey: names.dead },
+      message.content,
+      publishOptions(id, headers, priority),
+      () => this.publisher.ensure(`x:${names.dead}`, (channel) => channel.assertQueue(names.dead, DEAD_QUEUE_OPTIONS)),
+    );
+  }
+}
+
+/** The clusterkit priority a message was published with (classic queues), if any. */
+export function clusterPriority(message: Message): number | undefined {
+  const p = message.properties.priority as unknown;
+  return typeof p === 'number' ? Math.max(0, 10 - p) : undefined;
+}
