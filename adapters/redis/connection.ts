@@ -44,7 +44,11 @@ export function createClient(source: RedisConnectionOptions, role: Role, extra: 
   const roleOptions = { ...ROLE_OPTIONS[role], ...extra, lazyConnect: true };
   if (source.client) {
     return source.client instanceof Cluster
-      ? source.client.duplicate(undefined, { redisOptions: { ...source.client.options.redisOptions, ...roleOptions }, lazyConnect: true, ...clusterLevel(roleOptions) })
+      ? source.client.duplicate(undefined, {
+          redisOptions: { ...source.client.options.redisOptions, ...roleOptions },
+          lazyConnect: true,
+          ...clusterLevel(roleOptions),
+        })
       : source.client.duplicate(roleOptions);
   }
   if (source.cluster) {
@@ -103,6 +107,23 @@ export async function guard<T>(what: string, call: () => Promise<T>): Promise<T>
   try {
     return await call();
   } catch (error) {
+    throw unavailable(`Redis ${what} failed`, error);
+  }
+}
+
+/**
+ * Runs an adapter call; when the adapter was closed while the call was in flight (the node is
+ * stopping), the failure is reported as `NOT_CONNECTED` rather than as a backend outage.
+ */
+export async function whileOpen<T>(isOpen: () => boolean, what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!isOpen() && !(error instanceof ClusterError && error.code === ErrorCodes.NOT_CONNECTED)) {
+      throw new ClusterError(ErrorCodes.NOT_CONNECTED, `Redis ${what}: the adapter closed during the call`, {
+        cause: error,
+      });
+    }
     throw unavailable(`Redis ${what} failed`, error);
   }
 }

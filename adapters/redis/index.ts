@@ -39,7 +39,17 @@ export interface RedisAdaptersOptions extends RedisConnectionOptions {
   onError?: (error: unknown, meta: Record<string, unknown>) => void;
 }
 
-const OPTION_KEYS = ['url', 'options', 'cluster', 'client', 'connectTimeoutMs', 'prefix', 'eventQueue', 'redlock', 'onError'] as const;
+const OPTION_KEYS = [
+  'url',
+  'options',
+  'cluster',
+  'client',
+  'connectTimeoutMs',
+  'prefix',
+  'eventQueue',
+  'redlock',
+  'onError',
+] as const;
 
 /**
  * Redis adapters for every primitive of one node. Opens no connection until `app.start()`; all four
@@ -49,13 +59,20 @@ export function createRedisAdapters(options: RedisAdaptersOptions = {}): Require
   assertOptions('createRedisAdapters', options, OPTION_KEYS);
   const sources = [options.url, options.options, options.cluster, options.client].filter((s) => s !== undefined);
   if (sources.length > 1) {
-    throw new ClusterError(ErrorCodes.INVALID_OPTION, 'createRedisAdapters: give only one of url, options, cluster, client');
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      'createRedisAdapters: give only one of url, options, cluster, client',
+    );
   }
   const prefix = options.prefix ?? 'ck';
   if (typeof prefix !== 'string' || prefix.length === 0 || /[\s{}]/.test(prefix)) {
-    throw new ClusterError(ErrorCodes.INVALID_OPTION, `createRedisAdapters: prefix must be a non-empty string without spaces or braces`, {
-      details: { option: 'prefix' },
-    });
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      `createRedisAdapters: prefix must be a non-empty string without spaces or braces`,
+      {
+        details: { option: 'prefix' },
+      },
+    );
   }
   const onError = options.onError ?? throttledWarning();
   const connections = new RedisConnections(options, prefix);

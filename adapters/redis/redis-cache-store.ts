@@ -84,7 +84,12 @@ export class RedisCacheStore implements CacheStore {
 
   async mdel(keys: readonly string[]): Promise<number> {
     const client = this.client();
-    return guard('UNLINK', () => unlinkKeys(client, keys.map((key) => this.key(key))));
+    return guard('UNLINK', () =>
+      unlinkKeys(
+        client,
+        keys.map((key) => this.key(key)),
+      ),
+    );
   }
 
   async incr(key: string, by = 1, ttlMs?: number): Promise<number> {
@@ -111,7 +116,9 @@ export class RedisCacheStore implements CacheStore {
         for (const key of batch) yield key.slice(base.length);
       }
     } catch (error) {
-      throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `Redis SCAN failed: ${(error as Error).message}`, { cause: error });
+      throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `Redis SCAN failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 

@@ -60,9 +60,13 @@ export class RedisEventQueueAdapter implements EventQueueAdapter {
 
   async publish(queue: string, record: QueueRecord): Promise<void> {
     if (record.priority > MAX_PRIORITY) {
-      throw new ClusterError(ErrorCodes.INVALID_OPTION, `priority must be at most ${MAX_PRIORITY} on Redis, got ${record.priority}`, {
-        details: { option: 'priority' },
-      });
+      throw new ClusterError(
+        ErrorCodes.INVALID_OPTION,
+        `priority must be at most ${MAX_PRIORITY} on Redis, got ${record.priority}`,
+        {
+          details: { option: 'priority' },
+        },
+      );
     }
     const q = this.queue(queue);
     const { keepCompleted, keepDead } = this.options;
@@ -105,7 +109,9 @@ export class RedisEventQueueAdapter implements EventQueueAdapter {
   async listDeadLetters(queue: string, range: { offset: number; limit: number }): Promise<DeadLetter[]> {
     if (range.limit <= 0) return [];
     const q = this.queue(queue);
-    const jobs = await guard('list dead letters', () => q.getJobs(['failed'], range.offset, range.offset + range.limit - 1, true));
+    const jobs = await guard('list dead letters', () =>
+      q.getJobs(['failed'], range.offset, range.offset + range.limit - 1, true),
+    );
     return jobs.filter((job): job is Job => !!job).map((job) => toDeadLetter(job));
   }
 
@@ -164,7 +170,10 @@ export class RedisEventQueueAdapter implements EventQueueAdapter {
     this.assertConnected();
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(bullQueueName(name), { connection: this.connections.command, prefix: bullPrefix(this.connections.prefix) });
+      q = new Queue(bullQueueName(name), {
+        connection: this.connections.command,
+        prefix: bullPrefix(this.connections.prefix),
+      });
       q.on('error', (error) => this.options.onError(error, { queue: name }));
       this.queues.set(name, q);
     }

@@ -7,7 +7,7 @@
  * (`retryAfterMs`) instead — never on a fixed poll.
  */
 import { ClusterError, ErrorCodes, type LockAdapter, type TryAcquireResult } from 'clusterkit';
-import { guard, type RedisConnections } from './connection.js';
+import { guard, whileOpen, type RedisConnections } from './connection.js';
 import { ACQUIRE, EXTEND, RELEASE } from './lua/lock-scripts.js';
 import { runScript } from './lua/run-script.js';
 
@@ -42,10 +42,11 @@ export class RedisLockAdapter implements LockAdapter {
   async tryAcquire(key: string, owner: string, ttlMs: number): Promise<TryAcquireResult> {
     const client = this.client();
     const { lease, fence } = lockKeys(this.connections.prefix, key);
-    const [taken, value] = (await guard('lock acquire', () => runScript(client, ACQUIRE, [lease, fence], [owner, ttlMs]))) as [
-      number,
-      number,
-    ];
+    const [taken, value] = (await whileOpen(
+      () => this.connected,
+      'lock acquire',
+      () => runScript(client, ACQUIRE, [lease, fence], [owner, ttlMs]),
+    )) as [number, number];
     if (taken === 1) return { acquired: true, fencingToken: Number(value) };
     // -2: expired between SET and PTTL; -1 cannot happen for our keys. Either way: retry soon.
     return { acquired: false, retryAfterMs: Math.max(1, Number(value)) };
@@ -66,7 +67,11 @@ export class RedisLockAdapter implements LockAdapter {
   async onRelease(key: string, onRelease: () => void): Promise<() => Promise<void>> {
     this.client();
     const { channel } = lockKeys(this.connections.prefix, key);
-    const unlisten = await this.connections.subscriber.listen(channel, () => onRelease());
+    const unlisten = await whileOpen(
+      () => this.connected,
+      'lock onRelease',
+      () => this.connections.subscriber.listen(channel, () => onRelease()),
+    );
     const unsubscribe = async () => {
       this.unsubscribers.delete(unsubscribe);
       await unlisten();

@@ -4,7 +4,7 @@
  * the manager has already namespaced `<channel>` by app name and owns the envelope.
  */
 import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit';
-import { guard, type RedisConnections } from './connection.js';
+import { whileOpen, type RedisConnections } from './connection.js';
 
 /** Redis pub/sub adapter for one node. Subscriptions survive reconnects (ioredis re-subscribes). */
 export class RedisPubSubAdapter implements PubSubAdapter {
@@ -33,7 +33,11 @@ export class RedisPubSubAdapter implements PubSubAdapter {
     if (this.subscriptions.has(channel)) {
       throw new ClusterError(ErrorCodes.ALREADY_SUBSCRIBED, `channel "${channel}" already has a listener on this node`);
     }
-    const unsubscribe = await this.connections.subscriber.listen(this.channel(channel), onMessage);
+    const unsubscribe = await whileOpen(
+      () => this.connected,
+      'SUBSCRIBE',
+      () => this.connections.subscriber.listen(this.channel(channel), onMessage),
+    );
     this.subscriptions.set(channel, unsubscribe);
   }
 
@@ -47,7 +51,11 @@ export class RedisPubSubAdapter implements PubSubAdapter {
   async publish(channel: string, payload: string): Promise<void> {
     this.assertConnected();
     const client = this.connections.command;
-    await guard('PUBLISH', () => client.publish(this.channel(channel), payload));
+    await whileOpen(
+      () => this.connected,
+      'PUBLISH',
+      () => client.publish(this.channel(channel), payload),
+    );
   }
 
   private channel(channel: string): string {

@@ -173,7 +173,13 @@ export class RedisQueueConsumer implements QueueConsumer {
     try {
       const blocking = await this.worker.backend.blockingClient;
       const status = (blocking as { status?: string } | undefined)?.status;
-      if (status === undefined || status === 'ready' || status === 'connecting' || status === 'connect' || status === 'wait') {
+      if (
+        status === undefined ||
+        status === 'ready' ||
+        status === 'connecting' ||
+        status === 'connect' ||
+        status === 'wait'
+      ) {
         this.strikes = 0;
         return;
       }
@@ -183,9 +189,12 @@ export class RedisQueueConsumer implements QueueConsumer {
       this.strikes = 0;
       const stuck = this.worker;
       this.worker = await this.createWorker();
-      this.options.onError(new Error(`BullMQ worker of "${this.queue}" was stuck (blocking connection ${status}); replaced`), {
-        queue: this.queue,
-      });
+      this.options.onError(
+        new Error(`BullMQ worker of "${this.queue}" was stuck (blocking connection ${status}); replaced`),
+        {
+          queue: this.queue,
+        },
+      );
       const retired = stuck.close(true).catch(() => {});
       this.retiring.add(retired);
       void retired.finally(() => this.retiring.delete(retired));

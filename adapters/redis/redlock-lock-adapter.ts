@@ -57,7 +57,9 @@ export class RedlockLockAdapter implements LockAdapter {
     private readonly options: RedlockOptions,
   ) {
     if (!Array.isArray(options.nodes) || options.nodes.length === 0) {
-      throw new ClusterError(ErrorCodes.INVALID_OPTION, 'redlock.nodes must list at least one Redis node', { details: { option: 'redlock.nodes' } });
+      throw new ClusterError(ErrorCodes.INVALID_OPTION, 'redlock.nodes must list at least one Redis node', {
+        details: { option: 'redlock.nodes' },
+      });
     }
   }
 
