@@ -37,8 +37,6 @@ export function checkProcessorOptions(call: string, options: ProcessorOptions): 
   return checked;
 }
 
-type AnyClass = abstract new (...args: any[]) => unknown;
-
 /**
  * Class decorator marking a processor; stackable. Works with TypeScript standard decorators and
  * with `experimentalDecorators`. The class implements `handle(job, ctx)` (or `process`).
@@ -54,7 +52,9 @@ type AnyClass = abstract new (...args: any[]) => unknown;
  */
 export function PluginJobProcessor(options: ProcessorOptions) {
   const checked = checkProcessorOptions('@PluginJobProcessor', options);
-  return function decorate<C extends AnyClass>(target: C, _context?: ClassDecoratorContext<C>): void {
+  // `Function` (not a constructor type) so the same function also satisfies the legacy `ClassDecorator` type.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  return function decorate(target: Function, _context?: ClassDecoratorContext): void {
     if (typeof target !== 'function') {
       throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, '@PluginJobProcessor decorates classes only');
     }

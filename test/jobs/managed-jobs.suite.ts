@@ -1,0 +1,8 @@
+/** Every managed-job suite, for one backend. */
+import type { ClusterFactory } from '../conformance/cluster.js';
+import { basicsSuite } from './basics.suite.js';
+
+/** Runs every managed-job suite against `factory`. */
+export function managedJobSuites(factory: ClusterFactory): void {
+  basicsSuite(factory);
+}
