@@ -17,6 +17,9 @@ import { normalizeBackoff, type BackoffPolicy } from './backoff.js';
 /** Version written by this release. */
 export const ENVELOPE_VERSION = 1;
 
+/** Ids that need no JSON escaping (every generated id, most jobIds). */
+const PLAIN_ID = /^[\w.:@#-]*$/;
+
 /** A decoded envelope. */
 export interface Envelope {
   readonly v: 1;
@@ -44,7 +47,8 @@ export interface EnvelopePolicy {
  * than serialized a second time: publish is on the hot path.
  */
 export function encodeEnvelope(id: string, payloadJson: string, publishedAt: number, policy: EnvelopePolicy): string {
-  let head = `{"v":1,"id":${JSON.stringify(id)},"publishedAt":${publishedAt}`;
+  const idJson = PLAIN_ID.test(id) ? `"${id}"` : JSON.stringify(id);
+  let head = `{"v":1,"id":${idJson},"publishedAt":${publishedAt}`;
   if (policy.maxRetries !== undefined) head += `,"maxRetries":${policy.maxRetries}`;
   if (policy.timeout !== undefined) head += `,"timeout":${policy.timeout}`;
   if (policy.backoff !== undefined) head += `,"backoff":${JSON.stringify(policy.backoff)}`;

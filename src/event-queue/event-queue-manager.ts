@@ -69,6 +69,9 @@ export class EventQueueManager {
   private readonly subscriptions = new Map<string, QueueSubscription>();
   private state: State = 'idle';
   private transition: Promise<void> = Promise.resolve();
+  /** Generated ids are `<random per manager>-<counter>`: unique, and far cheaper than a UUID each. */
+  private readonly idPrefix = randomUUID();
+  private idCounter = 0;
 
   constructor(options: EventQueueManagerOptions = {}) {
     const o = assertOptions('EventQueueManager', options, ['adapter', 'context', 'defaults']);
@@ -171,14 +174,14 @@ export class EventQueueManager {
     assertName('channel', channel);
     const o = resolvePublish(options);
     const payload = serializePayload('message', message, this.context.maxPayloadBytes);
-    const caps = this.adapter.capabilities;
+    const caps = this.currentAdapter.capabilities;
     if (o.delayMs > 0 && !caps.delay) throw notSupported('delay');
     if (o.priority !== DEFAULT_PRIORITY && !caps.priority) throw notSupported('priority');
     // Publishing stays open while closing, so handlers finishing in the grace period can chain work.
     if (this.state !== 'connected' && this.state !== 'closing') throw notConnected('publish');
-    const id = o.jobId ?? randomUUID();
+    const id = o.jobId ?? `${this.idPrefix}-${(++this.idCounter).toString(36)}`;
     const body = encodeEnvelope(id, payload, Date.now(), o.policy);
-    await this.adapter.publish(this.queueName(channel), { id, body, priority: o.priority, delayMs: o.delayMs });
+    await this.currentAdapter.publish(this.queueName(channel), { id, body, priority: o.priority, delayMs: o.delayMs });
     return { id };
   }
 

@@ -156,8 +156,17 @@ export interface ResolvedPublish {
   readonly policy: EnvelopePolicy;
 }
 
+const PLAIN_PUBLISH: ResolvedPublish = Object.freeze({
+  jobId: undefined,
+  priority: DEFAULT_PRIORITY,
+  delayMs: 0,
+  policy: Object.freeze({}),
+});
+
 /** Checks `publish` options. */
 export function resolvePublish(options: EventQueuePublishOptions | undefined): ResolvedPublish {
+  // The common call has no options: no checks, no allocation.
+  if (options === undefined) return PLAIN_PUBLISH;
   const o = assertOptions('eventQueue.publish', options, PUBLISH_KEYS);
   const policy: EnvelopePolicy = {};
   if (o.maxRetries !== undefined) policy.maxRetries = retries('maxRetries', o.maxRetries);
