@@ -12,6 +12,7 @@ import {
   parseDuration,
   type App,
   type Logger,
+  type ManagedQueueOptions,
 } from 'clusterkit';
 
 /** Flags every command accepts (see `clusterkit --help`). */
@@ -83,6 +84,8 @@ export interface OpenAppOptions {
   /** Warn on stderr when the backend is memory (a one-shot command then sees an empty cluster). */
   warnOnMemory?: boolean;
   logger?: Logger;
+  /** Options of the app's managed queue (a one-shot command is not a worker). */
+  managedQueue?: ManagedQueueOptions;
 }
 
 /** Builds the app from flags/environment and starts it, failing with exit code 3 when the broker does not answer in time. */
@@ -111,7 +114,12 @@ export async function buildApp(opts: GlobalOptions, options: OpenAppOptions = {}
         'set CLUSTERKIT_ADAPTER=redis and CLUSTERKIT_REDIS_URL (or --redis-url) to reach a cluster\n',
     );
   }
-  const app = createApp({ name: appName(opts), adapters, logger: options.logger ?? cliLogger(opts.verbose) });
+  const app = createApp({
+    name: appName(opts),
+    adapters,
+    logger: options.logger ?? cliLogger(opts.verbose),
+    ...(options.managedQueue ? { managedQueue: options.managedQueue } : {}),
+  });
   backendsOf.set(app, { backends, env });
   return app;
 }

@@ -2,6 +2,7 @@
  * `clusterkit dlq …`: dead letters of event-queue channels (`app.eventQueue`).
  */
 import type { Command } from 'commander';
+import { physicalChannel } from 'clusterkit';
 import { CliError, ExitCodes } from './cli-context.js';
 import { formatTime, printJson, printTable, startProgress } from './output.js';
 import { integer } from './queue-commands.js';
@@ -97,7 +98,7 @@ async function everything(
 }
 
 function resolveChannel(app: CliApp, channel: string | undefined): string {
-  const resolved = channel ?? app.managedQueue.physicalQueueName;
+  const resolved = channel ?? physicalChannel(app);
   if (!resolved) throw new CliError('give a channel name', ExitCodes.USAGE);
   return resolved;
 }

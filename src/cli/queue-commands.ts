@@ -171,14 +171,14 @@ export function registerQueueCommands(program: Command): void {
     .command('cleanup')
     .description('delete finished jobs older than a duration')
     .requiredOption('--before <duration>', 'age, e.g. 7d, 12h, 30m')
-    .option('--state <state>', 'completed|failed|cancelled|waiting|delayed', 'completed')
+    .option('--state <state>', 'completed|failed|cancelled', 'completed')
     .option('--batch <n>', 'jobs deleted per round trip', integer('--batch'), 1000)
     .action(
       withApp(async (app, opts: CommandOptions & Record<string, any>) => {
         const olderThanMs = parseDuration(opts.before, '--before');
-        const state = opts.state as JobState;
-        if (!LIST_STATES.includes(state) || state === 'active') {
-          throw new CliError('--state must be completed, failed, cancelled, waiting or delayed', ExitCodes.USAGE);
+        const state = opts.state as 'completed' | 'failed' | 'cancelled';
+        if (state !== 'completed' && state !== 'failed' && state !== 'cancelled') {
+          throw new CliError('--state must be completed, failed or cancelled', ExitCodes.USAGE);
         }
         const counts = (await app.managedQueue.getMetrics()) as unknown as Record<string, number>;
         const bar = startProgress(`cleaning ${state} jobs`, counts[state] ?? 0, opts.json);

@@ -4,20 +4,17 @@
  */
 import type { Command } from 'commander';
 import type { App, OpsApp } from 'clusterkit';
-import { closeApp, CliError, openApp, type GlobalOptions } from './cli-context.js';
+import { closeApp, openApp, type GlobalOptions } from './cli-context.js';
 
-/** An app as commands use it: the app itself plus the ops view of its managed queue. */
-export type CliApp = App & OpsApp;
+/** An app as commands use it. */
+export type CliApp = App;
 
 /** Global flags plus the command's own flags. */
 export type CommandOptions = GlobalOptions & Record<string, unknown>;
 
-/** Checks that the app has the managed-job layer and gives it the ops view. */
-export function asOpsApp(app: App): CliApp {
-  if (!(app as Partial<OpsApp>).managedQueue) {
-    throw new CliError('this clusterkit build has no managed job layer (app.managedQueue)');
-  }
-  return app as CliApp;
+/** The ops view of an app (checked at compile time: an `App` is an `OpsApp`). */
+export function asOpsApp(app: App): OpsApp {
+  return app;
 }
 
 /**
@@ -31,9 +28,10 @@ export function withApp<O extends CommandOptions>(
     const cmd = all[all.length - 1] as Command;
     const opts = cmd.optsWithGlobals() as O;
     const args = all.slice(0, -2);
-    const app = await openApp(opts, { warnOnMemory: !opts.json });
+    // One-shot commands must never take jobs or fire schedules: this node is only a window onto the cluster.
+    const app = await openApp(opts, { warnOnMemory: !opts.json, managedQueue: { worker: false, schedules: false } });
     try {
-      await body(asOpsApp(app), opts, args);
+      await body(app, opts, args);
     } finally {
       await closeApp(app);
     }

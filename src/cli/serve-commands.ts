@@ -16,12 +16,14 @@ export function registerServeCommands(program: Command): void {
     .command('worker')
     .description('run a worker node: load plugin modules that register processors, process jobs until SIGINT/SIGTERM')
     .requiredOption('--plugins <modules...>', 'plugin modules (paths or package names)')
-    .option('--concurrency <n>', 'passed to each plugin module (its default handler concurrency)', integer('--concurrency'))
+    .option('--concurrency <n>', 'most jobs this node runs at once across all handlers (also passed to each plugin module)', integer('--concurrency'))
     .option('--grace <duration>', 'how long a stop waits for in-flight jobs', '30s')
     .action(async (opts: CommandOptions & Record<string, any>, cmd: Command) => {
       const all = cmd.optsWithGlobals() as CommandOptions & Record<string, any>;
       if (all.concurrency !== undefined && all.concurrency < 1) throw new CliError('--concurrency must be >= 1', ExitCodes.USAGE);
-      const app = await buildApp(all);
+      const app = await buildApp(all, {
+        ...(all.concurrency !== undefined ? { managedQueue: { workerConcurrency: all.concurrency } } : {}),
+      });
       const loaded = await loadPluginModules(app, all.plugins as string[], {
         ...(all.concurrency !== undefined ? { concurrency: all.concurrency } : {}),
       });
@@ -52,7 +54,8 @@ export function registerServeCommands(program: Command): void {
         if (colon <= 0) throw new CliError('--basic must look like user:password', ExitCodes.USAGE);
         basic = { username: basicText.slice(0, colon), password: basicText.slice(colon + 1) };
       }
-      const app = await buildApp(all);
+      // Without --plugins the dashboard only watches; with them it is a worker node too.
+      const app = await buildApp(all, all.plugins ? {} : { managedQueue: { worker: false, schedules: false } });
       if (all.plugins) await loadPluginModules(app, all.plugins as string[], {});
       await startApp(app, all);
       let server;
@@ -93,6 +96,8 @@ function logJobEvents(app: App, opts: GlobalOptions): void {
 /** Waits for SIGINT/SIGTERM, then stops gracefully; a second signal exits at once. */
 function untilSignal(app: App, opts: GlobalOptions, graceMs: number, before?: () => Promise<void>): Promise<void> {
   return new Promise<void>((resolve) => {
+    // Signal listeners do not keep Node alive, and a memory-backed node may have no other handle.
+    const keepAlive = setInterval(() => {}, 1 << 30);
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -107,6 +112,7 @@ function untilSignal(app: App, opts: GlobalOptions, graceMs: number, before?: ()
         say(opts, { event: 'stopped' }, 'stopped');
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        clearInterval(keepAlive);
         resolve();
       })().catch(() => resolve());
     };

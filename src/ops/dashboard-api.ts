@@ -101,8 +101,8 @@ post(/^jobs\/retry-failed$/, async (ctx, req) => {
 post(/^clean$/, async (ctx, req) => {
   const body = await readBody(req);
   const state = body.state;
-  if (state !== 'completed' && state !== 'failed' && state !== 'waiting' && state !== 'delayed') {
-    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, 'state must be completed, failed, waiting or delayed');
+  if (state !== 'completed' && state !== 'failed' && state !== 'cancelled') {
+    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, 'state must be completed, failed or cancelled');
   }
   const olderThanMs =
     typeof body.olderThanMs === 'number' ? body.olderThanMs : parseDuration(String(body.olderThan ?? ''), 'olderThan');

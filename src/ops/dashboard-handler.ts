@@ -26,7 +26,7 @@ import {
 } from './http-utils.js';
 import { createMetrics, type OpsMetrics } from './metrics.js';
 import { createRedactor, DEFAULT_REDACTED_FIELDS } from './redact.js';
-import type { OpsApp } from './types.js';
+import { physicalChannel, type OpsApp } from './types.js';
 
 /** Options of {@link createDashboardHandler}. */
 export interface DashboardOptions {
@@ -84,12 +84,11 @@ export function createDashboardHandler(app: OpsApp, options: DashboardOptions = 
     app,
     readOnly,
     redact: createRedactor(options.redact ?? DEFAULT_REDACTED_FIELDS),
-    deadLetterChannels: () =>
-      options.deadLetterChannels
-        ? [...options.deadLetterChannels]
-        : app.managedQueue.physicalQueueName
-          ? [app.managedQueue.physicalQueueName]
-          : [],
+    deadLetterChannels: () => {
+      if (options.deadLetterChannels) return [...options.deadLetterChannels];
+      const channel = physicalChannel(app);
+      return channel ? [channel] : [];
+    },
   };
 
   const serve = async (req: OpsRequest, res: ServerResponse, next?: (error?: unknown) => void) => {

@@ -69,7 +69,7 @@ export function renderDashboardPage(options: DashboardPageOptions): string {
   <table><thead><tr><th>plugin</th><th>queue</th><th>tenant</th><th>waiting</th><th>active</th><th>delayed</th><th>completed</th><th>failed</th><th>state</th><th></th></tr></thead><tbody id="logical"></tbody></table>
   <div class="row write">
     <h2 style="margin:0">Clean</h2>
-    <select id="clean-state"><option>completed</option><option>failed</option><option>waiting</option><option>delayed</option></select>
+    <select id="clean-state"><option>completed</option><option>failed</option><option>cancelled</option></select>
     <span class="muted">older than</span><input id="clean-age" value="7d" size="6">
     <button class="act danger" id="clean-btn">Clean</button>
   </div>

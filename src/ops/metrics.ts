@@ -7,7 +7,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { assertOptions } from '../validation.js';
-import { JOB_STATES, type OpsApp, type OpsJobInfo } from './types.js';
+import { JOB_STATES, physicalChannel, type OpsApp, type OpsJobInfo } from './types.js';
 
 /** diagnostics_channel the lock manager publishes `{ app, key, waitMs }` on after each acquire. */
 export const LOCK_ACQUIRED_CHANNEL = 'clusterkit:lock:acquired';
@@ -52,12 +52,11 @@ export function createMetrics(app: OpsApp, options: MetricsOptions = {}): OpsMet
   if (options.labels) registry.setDefaultLabels(options.labels);
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });
   const registers = [registry];
-  const channels = () =>
-    options.channels
-      ? [...options.channels]
-      : app.managedQueue.physicalQueueName
-        ? [app.managedQueue.physicalQueueName]
-        : [];
+  const channels = () => {
+    if (options.channels) return [...options.channels];
+    const channel = physicalChannel(app);
+    return channel ? [channel] : [];
+  };
 
   const up = new Gauge({ name: `${p}backend_up`, help: '1 when the last scrape could read the queues, else 0', registers });
   const jobs = new Gauge({

@@ -76,7 +76,7 @@ export interface OpsManagedQueue {
   getQueueStats(): Promise<OpsQueueStats[]>;
   retry(jobId: string): Promise<{ success: boolean; reason?: string }>;
   cancel(input: { jobId: string; abortActive?: boolean }): Promise<{ success: boolean; reason?: string }>;
-  clean(input: { state: JobState; olderThanMs: number; limit?: number }): Promise<number>;
+  clean(input: { state: 'completed' | 'failed' | 'cancelled'; olderThanMs: number; limit?: number }): Promise<number>;
   pause(queue: OpsQueueRef): Promise<unknown>;
   resume(queue: OpsQueueRef): Promise<unknown>;
   isPaused(queue: OpsQueueRef): Promise<boolean>;
@@ -108,4 +108,14 @@ export interface OpsApp {
   readonly name: string;
   readonly eventQueue: OpsEventQueue;
   readonly managedQueue: OpsManagedQueue;
+}
+
+/**
+ * The event-queue channel of the managed queue's physical queue (`physicalQueueName` is
+ * `<app>:<channel>`, while `eventQueue` calls take the channel and add the app prefix themselves).
+ */
+export function physicalChannel(app: OpsApp): string | undefined {
+  const name = app.managedQueue.physicalQueueName;
+  if (!name) return undefined;
+  return name.startsWith(`${app.name}:`) ? name.slice(app.name.length + 1) : name;
 }
