@@ -1,8 +1,12 @@
 /** Every managed-job suite, for one backend. */
 import type { ClusterFactory } from '../conformance/cluster.js';
 import { basicsSuite } from './basics.suite.js';
+import { clusterSuite } from './cluster.suite.js';
+import { controlSuite } from './control.suite.js';
 
 /** Runs every managed-job suite against `factory`. */
 export function managedJobSuites(factory: ClusterFactory): void {
   basicsSuite(factory);
+  controlSuite(factory);
+  clusterSuite(factory);
 }
