@@ -122,50 +122,63 @@ export class App extends EventEmitter<AppEvents> {
    */
   start(): Promise<void> {
     if (this.state === 'started' || this.state === 'starting') return this.transition;
-    this.transition = this.transition.then(async () => {
-      this.state = 'starting';
-      try {
-        await Promise.all([this.cacheManager.connect(), this.lockManager.connect(), this.pubSubManager.connect()]);
-        await this.syncMessageManager.connect();
-        await this.eventQueue.connect();
-        await this.managedQueue.start();
-        await this.pm.startAll();
-        this.state = 'started';
-        this.emit('started');
-      } catch (error) {
-        this.state = 'started';
-        await this.stopNow().catch(() => {});
-        throw error;
-      }
-    });
+    // The state flips synchronously so concurrent start()/stop() calls see it at once; the work is
+    // chained so a stop() during start() runs after it, and a failed start doesn't wedge later calls.
+    this.state = 'starting';
+    this.transition = this.transition.then(
+      () => this.startNow(),
+      () => this.startNow(),
+    );
     return this.transition;
   }
 
   /**
    * Graceful stop: plugins' `beforeStop`, then the event queue stops taking work and waits for
    * in-flight handlers (aborting their signals after `stopGracePeriodMs`; unfinished messages are
-   * handed back, not lost), then every connection closes. Safe to call twice.
+   * handed back, not lost), then every connection closes. Safe to call twice, or during `start()`.
    */
   stop(): Promise<void> {
     if (this.state === 'idle' || this.state === 'stopping') return this.transition;
-    this.transition = this.transition.then(() => this.stopNow());
+    this.state = 'stopping';
+    this.transition = this.transition.then(
+      () => this.stopNow(),
+      () => this.stopNow(),
+    );
     return this.transition;
   }
 
-  private async stopNow(): Promise<void> {
-    if (this.state !== 'started') return;
-    this.state = 'stopping';
+  private async startNow(): Promise<void> {
     try {
-      await this.pm.stopAll();
-      await this.managedQueue.stop();
-      await this.eventQueue.close({ gracePeriodMs: this.stopGracePeriodMs });
-      await this.syncMessageManager.close();
-      await Promise.all([this.pubSubManager.close(), this.lockManager.close()]);
-      await this.cacheManager.close();
+      await Promise.all([this.cacheManager.connect(), this.lockManager.connect(), this.pubSubManager.connect()]);
+      await this.syncMessageManager.connect();
+      await this.eventQueue.connect();
+      await this.managedQueue.start();
+      await this.pm.startAll();
+    } catch (error) {
+      await this.closeAll().catch(() => {});
+      this.state = 'idle';
+      throw error;
+    }
+    if (this.state === 'starting') this.state = 'started';
+    this.emit('started');
+  }
+
+  private async stopNow(): Promise<void> {
+    try {
+      await this.closeAll();
     } finally {
       this.state = 'idle';
       this.emit('stopped');
     }
+  }
+
+  private async closeAll(): Promise<void> {
+    await this.pm.stopAll();
+    await this.managedQueue.stop();
+    await this.eventQueue.close({ gracePeriodMs: this.stopGracePeriodMs });
+    await this.syncMessageManager.close();
+    await Promise.all([this.pubSubManager.close(), this.lockManager.close()]);
+    await this.cacheManager.close();
   }
 
   /** Sends a background failure to the logger and the `error` event. */

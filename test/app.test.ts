@@ -55,6 +55,17 @@ describe('createApp', () => {
     expect(events).toEqual(['started', 'stopped']);
   });
 
+  it('stop() during start() waits for the start, then stops', async () => {
+    const app = createApp({ name: 'shop', logger: silentLogger });
+    const starting = app.start();
+    const stopping = app.stop();
+    await Promise.all([starting, stopping]);
+    expect(app.started).toBe(false);
+    await app.start();
+    expect(app.started).toBe(true);
+    await app.stop();
+  });
+
   it('rejects event-queue publishing before start and after stop', async () => {
     const app = createApp({ name: 'shop', logger: silentLogger });
     await expect(app.eventQueue.publish('orders', { id: 1 })).rejects.toMatchObject({ code: ErrorCodes.NOT_CONNECTED });
