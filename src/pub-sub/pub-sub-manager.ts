@@ -14,6 +14,7 @@ import {
   serializePayload,
 } from '../validation.js';
 import { KeyedDebouncer } from './debouncer.js';
+import { diagnostics } from '../diagnostics.js';
 import { decodeEnvelope, encodeEnvelope, type PubSubEnvelope } from './envelope.js';
 import { MemoryPubSubAdapter } from './memory-adapter.js';
 import type {
@@ -199,6 +200,9 @@ export class PubSubManager {
         if (epoch === this.epoch) this.dispatch(channel, envelope);
       });
     }
+    if (diagnostics.pubSubMessage.hasSubscribers) {
+      diagnostics.pubSubMessage.publish({ app: this.context.appName, channel, direction: 'out' });
+    }
     if (onlySelf) return;
     await this.adapter.publish(
       this.wireChannel(channel),
@@ -260,6 +264,9 @@ export class PubSubManager {
     const state = this.channels.get(channel);
     if (!state) return;
     const meta: PubSubMessageMeta = { channel, from: envelope.from, publishedAt: envelope.publishedAt };
+    if (diagnostics.pubSubMessage.hasSubscribers) {
+      diagnostics.pubSubMessage.publish({ app: this.context.appName, channel, direction: 'in' });
+    }
     let key: string | undefined;
     for (const sub of [...state.handlers.values()]) {
       if (sub.debouncer) {
