@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
 import { assertDuration, assertFunction, assertName, assertOptions, describe } from '../validation.js';
+import { keepLeaseAlive } from './keep-lease-alive.js';
 import { LockHandle, type Lock } from './lock-handle.js';
 import { MemoryLockAdapter } from './memory-adapter.js';
 import type { LockAdapter } from './types.js';
@@ -161,7 +162,7 @@ export class LockManager {
     assertFunction('runExclusive fn', fn);
     const ms = this.ttlOf(ttl);
     const lock = await this.acquire(key, ms);
-    const stopKeeping = this.keepAlive(lock as LockHandle, ms);
+    const stopKeeping = keepLeaseAlive(lock, ms, this.context.logger);
     try {
       const value = await fn(lock);
       if (lock.signal.aborted) throw lock.signal.reason;
@@ -288,28 +289,5 @@ export class LockManager {
       wake = () => {};
       await unsubscribe?.().catch(() => {});
     }
-  }
-
-  /** Extends the lease every ttl/3 until stopped or lost; a refused extend aborts the lock's signal. */
-  private keepAlive(lock: LockHandle, ttl: number): () => void {
-    let timer: NodeJS.Timeout | undefined;
-    let stopped = false;
-    const schedule = () => {
-      if (stopped || !lock.held) return;
-      timer = setTimeout(tick, Math.max(1, Math.floor(ttl / 3)));
-    };
-    const tick = () => {
-      lock.extend(ttl).then(schedule, (error: unknown) => {
-        if (error instanceof ClusterError && error.code === ErrorCodes.LOCK_NOT_OWNER) return;
-        // A backend hiccup: try again; the local expiry timer declares the lease lost if it never recovers.
-        this.context.logger.warn(`could not extend lock "${lock.key}"`, { error });
-        schedule();
-      });
-    };
-    schedule();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
   }
 }
