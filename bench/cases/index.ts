@@ -1,7 +1,12 @@
-/** Every benchmark case, in the order `npm run bench` runs them. */
+/** Every benchmark case, in the order `npm run bench` runs them (service-bound first, in-process last). */
 import type { BenchCase } from '../lib/case.js';
+import { cacheWrap } from './cache-wrap.js';
+import { headOfLine } from './head-of-line.js';
 import { lockContended } from './lock-contended.js';
 import { lockSequential } from './lock-sequential.js';
+import { managedQueueThroughput } from './managed-queue-throughput.js';
+import { memoryEventQueueThroughput } from './memory-event-queue-throughput.js';
+import { memoryFootprint } from './memory-footprint.js';
 import { pubsub } from './pubsub.js';
 import { rabbitmqEventQueueThroughput } from './rabbitmq-event-queue-throughput.js';
 import { redisDelayedLateness } from './redis-delayed-lateness.js';
@@ -13,8 +18,13 @@ export const cases: readonly BenchCase[] = [
   redisEventQueueThroughput,
   redisEventQueueLatency,
   redisDelayedLateness,
+  managedQueueThroughput,
+  headOfLine,
   rabbitmqEventQueueThroughput,
   lockSequential,
   lockContended,
   pubsub,
+  cacheWrap,
+  memoryEventQueueThroughput,
+  memoryFootprint,
 ];

@@ -6,7 +6,7 @@
  */
 import type { BenchCase } from '../lib/case.js';
 import { benchCluster, startNode, type BenchApp } from '../lib/clusterkit-app.js';
-import type { RunInput } from '../lib/harness.js';
+import type { Metrics, RunInput } from '../lib/harness.js';
 import { startRawAmqpPubSub, startRawRedisPubSub, type RawPubSub } from '../lib/raw-pubsub.js';
 import { latencyPercentiles } from '../lib/stats.js';
 import { countdown, deferred, pool, quiet, until, type Deferred } from '../lib/waiting.js';
@@ -21,7 +21,7 @@ type Backend = 'redis' | 'rabbitmq';
 /** Receives every message in `onMessage`; what a side sets up for one run. */
 type Pair = (onMessage: (message: unknown) => void) => Promise<RawPubSub>;
 
-async function measure(input: RunInput, mode: Mode, pair: Pair) {
+async function measure(input: RunInput, mode: Mode, pair: Pair): Promise<Metrics> {
   if (mode.kind === 'latency') {
     let arrival: Deferred<number> | undefined;
     const link = await pair(() => arrival?.resolve(performance.now()));
