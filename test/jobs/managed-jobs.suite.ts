@@ -3,10 +3,12 @@ import type { ClusterFactory } from '../conformance/cluster.js';
 import { basicsSuite } from './basics.suite.js';
 import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
+import { scopedStateSuite } from './scoped-state.suite.js';
 
 /** Runs every managed-job suite against `factory`. */
 export function managedJobSuites(factory: ClusterFactory): void {
   basicsSuite(factory);
   controlSuite(factory);
   clusterSuite(factory);
+  scopedStateSuite(factory);
 }
