@@ -9,8 +9,8 @@ import { deferred, randomName, within } from '../helpers.js';
 import type { ClusterFactory, TestCluster } from './cluster.js';
 
 const DEADLINE_MS = 10_000;
-/** Short enough to expire within a test, long enough for a few backend round trips. */
-const SHORT_TTL_MS = 400;
+/** Short enough to expire within a test; long enough that a busy event loop does not miss a keep-alive. */
+const SHORT_TTL_MS = 1_000;
 /** So long that a lock obtained within DEADLINE_MS cannot have been freed by expiry. */
 const LONG_TTL_MS = 30_000;
 
@@ -228,9 +228,9 @@ export function lockSuite(factory: ClusterFactory): void {
 
     it('release is idempotent and extend after release is refused', async () => {
       const [a] = await nodes(1);
-      const lock = await a!.lockManager.acquire(key, SHORT_TTL_MS);
-      await lock.extend(LONG_TTL_MS);
-      expect(lock.ttl).toBe(LONG_TTL_MS);
+      const lock = await a!.lockManager.acquire(key, LONG_TTL_MS);
+      await lock.extend(LONG_TTL_MS * 2);
+      expect(lock.ttl).toBe(LONG_TTL_MS * 2);
       expect(await lock.release()).toBe(true);
       expect(await lock.release()).toBe(false);
       expect(lock.held).toBe(false);
