@@ -72,6 +72,10 @@ export interface QueueConsumer {
 export interface DeadLetter {
   readonly id: string;
   readonly body: string;
+  /**
+   * Failed attempts, the final one included: the `attempt` of the delivery that was dead-lettered
+   * plus one (a message that failed on its first delivery has 1).
+   */
   readonly attempt: number;
   readonly error: SerializedError;
   /** Epoch ms. */
