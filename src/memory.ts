@@ -9,6 +9,12 @@ import { MemoryPubSubAdapter } from './pub-sub/memory-adapter.js';
 export interface MemoryAdaptersOptions {
   /** Share one backend between apps to make them nodes of one in-process cluster. @default a new backend */
   backend?: MemoryBackend;
+  /**
+   * Most entries the shared memory store keeps before evicting the least recently used. It is
+   * unbounded by default because the managed job layer keeps job state in this store, and an
+   * evicted job record would be a lost job; TTLs still expire entries. @default Infinity
+   */
+  maxCacheEntries?: number;
 }
 
 /** In-process adapters for every primitive: zero services, one process. */
@@ -18,6 +24,6 @@ export function createMemoryAdapters(options: MemoryAdaptersOptions = {}): Requi
     eventQueue: new MemoryEventQueueAdapter(backend),
     lock: new MemoryLockAdapter(backend),
     pubSub: new MemoryPubSubAdapter(backend),
-    cache: new MemoryCacheStore(backend),
+    cache: new MemoryCacheStore(backend, { maxEntries: options.maxCacheEntries ?? Infinity }),
   };
 }

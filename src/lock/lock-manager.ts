@@ -3,6 +3,7 @@
  * (release notifications, never fixed polling; FIFO per key on one node), lease keeping for
  * `runExclusive`, validation and namespacing; the adapter only does atomic lease operations.
  */
+import { diagnostics } from '../diagnostics.js';
 import { randomUUID } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
@@ -202,6 +203,7 @@ export class LockManager {
     opts: { timeout?: number; signal?: AbortSignal; once: boolean },
   ): Promise<Lock> {
     const nsKey = this.namespaced(key);
+    const calledAt = performance.now();
     const cancellation = new Cancellation();
     if (opts.signal) cancellation.linkSignal(opts.signal);
     if (opts.timeout !== undefined) {
@@ -219,7 +221,11 @@ export class LockManager {
     try {
       // tryAcquire never queues behind local waiters: it only asks the backend once.
       if (!opts.once) leave = await this.lines.enter(nsKey, cancellation);
-      return await this.contend(key, nsKey, ttl, opts.once, cancellation);
+      const lock = await this.contend(key, nsKey, ttl, opts.once, cancellation);
+      if (diagnostics.lockAcquired.hasSubscribers) {
+        diagnostics.lockAcquired.publish({ app: this.context.appName, key, waitMs: performance.now() - calledAt });
+      }
+      return lock;
     } finally {
       leave?.();
       this.waiting.delete(cancellation);
