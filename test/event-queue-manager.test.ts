@@ -370,10 +370,11 @@ describe('EventQueueManager deliveries', () => {
   });
 
   it('treats a throwing idle() gate as closed and reports it', async () => {
-    const { manager, reportError } = setup({ idleRecheckMs: 5 });
+    const { manager, reportError } = setup();
     let throwing = true;
     const got = deferred<unknown>();
     await manager.subscribe('c', {
+      interval: 5, // NocoBase's name for the gate recheck period
       idle() {
         if (throwing) throw new Error('gate broke');
         return true;

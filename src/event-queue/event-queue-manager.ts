@@ -290,12 +290,8 @@ export class EventQueueManager {
   }
 
   private async startConsumer(sub: QueueSubscription): Promise<void> {
-    const { concurrency } = sub.settings;
-    sub.consumer = this.adapter.consume(
-      sub.queue,
-      { concurrency, isIdle: sub.isIdle, idleRecheckMs: this.defaults.idleRecheckMs },
-      sub.deliver,
-    );
+    const { concurrency, idleRecheckMs } = sub.settings;
+    sub.consumer = this.adapter.consume(sub.queue, { concurrency, isIdle: sub.isIdle, idleRecheckMs }, sub.deliver);
     try {
       await sub.consumer;
     } catch (error) {

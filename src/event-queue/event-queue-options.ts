@@ -33,6 +33,8 @@ export interface EventQueueSubscribeOptions<T = any> {
   backoff?: BackoffInput;
   /** Per-attempt time limit in ms, for messages published without `timeout`. @default none */
   timeout?: number;
+  /** How often a closed `idle()` gate is asked again, in ms (NocoBase's name). @default the manager's `idleRecheckMs` (100) */
+  interval?: number;
 }
 
 /** Options of `eventQueue.publish(channel, message, options)`. */
@@ -94,7 +96,7 @@ export const MAX_PRIORITY = 2_097_151;
 /** Most retries accepted. */
 export const MAX_RETRIES_LIMIT = 1_000_000;
 
-const SUBSCRIBE_KEYS = ['process', 'concurrency', 'idle', 'maxRetries', 'backoff', 'timeout'] as const;
+const SUBSCRIBE_KEYS = ['process', 'concurrency', 'idle', 'maxRetries', 'backoff', 'timeout', 'interval'] as const;
 const PUBLISH_KEYS = ['maxRetries', 'timeout', 'delay', 'priority', 'jobId', 'backoff'] as const;
 const DEFAULT_KEYS = ['maxRetries', 'backoff', 'timeout', 'concurrency', 'gracePeriodMs', 'idleRecheckMs'] as const;
 
@@ -124,6 +126,7 @@ export interface ResolvedSubscribe {
   readonly backoff: BackoffPolicy;
   readonly timeout: number | undefined;
   readonly idle: (() => boolean) | undefined;
+  readonly idleRecheckMs: number;
 }
 
 /** Checks `subscribe` options and resolves them against the manager's defaults. */
@@ -144,6 +147,7 @@ export function resolveSubscribe(options: unknown, defaults: ResolvedDefaults): 
     backoff: o.backoff === undefined ? defaults.backoff : normalizeBackoff('backoff', o.backoff),
     timeout: o.timeout === undefined ? defaults.timeout : assertDuration('timeout', o.timeout),
     idle: o.idle,
+    idleRecheckMs: o.interval === undefined ? defaults.idleRecheckMs : assertDuration('interval', o.interval),
   };
 }
 
