@@ -14,6 +14,7 @@ const label = new Map<string, string>();
 class OrdersPlugin extends Plugin {
   static override pluginName = 'orders';
   readonly handled: number[] = [];
+  onHandled: () => void = () => {};
 
   override async load() {
     const me = label.get(this.app.nodeId)!;
@@ -22,6 +23,7 @@ class OrdersPlugin extends Plugin {
       process: async (order: { id: number }) => {
         this.handled.push(order.id);
         say(`  ${me} took order #${order.id} from the shared queue`);
+        this.onHandled();
       },
     });
     await this.app.pubSubManager.subscribe('catalog:changed', (message: { sku: string }) => {
@@ -49,12 +51,8 @@ async function main() {
 
   say('1. Event queue — node-1 publishes 6 orders; every order is taken by exactly one node:');
   const all = new Promise<void>((resolve) => {
-    const check = setInterval(() => {
-      if (plugins.reduce((sum, p) => sum + p.handled.length, 0) >= 6) {
-        clearInterval(check);
-        resolve();
-      }
-    }, 5);
+    let count = 0;
+    for (const p of plugins) p.onHandled = () => (++count === 6 ? resolve() : undefined);
   });
   for (let id = 1; id <= 6; id++) await n1.eventQueue.publish('orders:confirm', { id });
   await all;
@@ -97,7 +95,7 @@ async function main() {
   await applied;
   say('');
 
-  say('5. Cache — node-1 and node-2 ask for the same price list at the same moment:');
+  say('5. Cache — two requests on node-1 ask for the same price list at the same moment:');
   let loads = 0;
   const loader = async () => {
     loads++;
