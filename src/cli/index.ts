@@ -49,5 +49,9 @@ async function main(argv: string[] = process.argv): Promise<number> {
   }
 }
 
-// Broker clients can keep sockets open after a one-shot command; the command is done, so exit.
-void main().then((code) => process.exit(code));
+// Broker clients can keep sockets open after a one-shot command; the command is done, so exit —
+// but only once stdout and stderr have flushed, or a piped table could be cut short.
+void main().then((code) => {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+});
