@@ -96,7 +96,7 @@ for (const benchCase of selected) {
   console.log(`  wrote ${file} (${Math.round((performance.now() - started) / 1000)} s)`);
 }
 
-const doc = await writePerformanceDoc(quick);
+const doc = await writePerformanceDoc(quick, cases.map((c) => c.name));
 await printSummary(selected.map((c) => c.name), quick);
 console.log(`\nwrote ${doc}; total ${Math.round((performance.now() - benchStart) / 1000)} s`);
 // Libraries may keep sockets half-closed for a while; every run has already cleaned up after itself.

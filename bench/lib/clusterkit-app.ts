@@ -4,7 +4,7 @@
  * is reported as unavailable) while a module of the library is missing.
  */
 import type { App, ClusterAdapters } from 'clusterkit';
-import { AMQP_URL, deleteRedisPrefix, randomName, REDIS_URL } from './services.js';
+import { AMQP_URL, deleteRabbitObjects, deleteRedisPrefix, randomName, REDIS_URL } from './services.js';
 
 /** The backend an app's adapters use. */
 export type Backend = 'memory' | 'redis' | 'rabbitmq';
@@ -14,8 +14,8 @@ export interface BenchApp {
   readonly app: App;
   readonly adapters: ClusterAdapters;
   /**
-   * Stops consumers of `channels`, removes their queues (adapter `obliterate`), stops the app and
-   * deletes the Redis keys under the cluster's prefix.
+   * Stops the app, then removes what it left on the services: Redis keys under the cluster's prefix;
+   * on RabbitMQ the queues of `channels` and of the managed queue, and the pub/sub exchange.
    */
   dispose(channels?: readonly string[]): Promise<void>;
 }
@@ -44,6 +44,18 @@ async function adaptersFor(cluster: BenchCluster): Promise<ClusterAdapters> {
   return createRabbitMQAdapters({ url: AMQP_URL, prefix: cluster.prefix });
 }
 
+/** Deletes the RabbitMQ adapter's queues (work, dead, delay levels) of `logicalQueues` and its pub/sub exchange. */
+async function deleteRabbitTopology(prefix: string, logicalQueues: readonly string[]): Promise<void> {
+  const { queueNames, pubSubExchange, MAX_DELAY_LEVEL } = await import('clusterkit/rabbitmq');
+  const queues: string[] = [];
+  for (const logical of logicalQueues) {
+    const names = queueNames(prefix, logical);
+    queues.push(names.main, names.dead);
+    for (let level = 0; level <= MAX_DELAY_LEVEL; level += 1) queues.push(names.delay(level));
+  }
+  await deleteRabbitObjects({ queues, exchanges: [pubSubExchange(prefix)] });
+}
+
 /**
  * Creates one node of `cluster` (several calls with one cluster give several nodes, each with its own
  * connections), registers subscriptions through `beforeStart`, and starts it.
@@ -55,19 +67,25 @@ export async function startNode(
   const { createApp, silentLogger } = await import('clusterkit');
   const adapters = await adaptersFor(cluster);
   const app = createApp({ name: cluster.name, logger: silentLogger, adapters, stopGracePeriodMs: 2_000 });
-  await beforeStart?.(app);
-  await app.start();
+  try {
+    await beforeStart?.(app);
+    await app.start();
+  } catch (error) {
+    await app.stop().catch(() => undefined);
+    if (cluster.backend === 'redis') await deleteRedisPrefix(cluster.prefix).catch(() => undefined);
+    throw error;
+  }
   return {
     app,
     adapters,
     async dispose(channels = []) {
-      for (const channel of channels) {
-        await app.eventQueue.unsubscribe(channel).catch(() => undefined);
-        // The manager names a channel's queue `<app>:<channel>` (event-queue/types.ts).
-        await adapters.eventQueue?.obliterate(`${cluster.name}:${channel}`).catch(() => undefined);
-      }
       await app.stop().catch(() => undefined);
       if (cluster.backend === 'redis') await deleteRedisPrefix(cluster.prefix).catch(() => undefined);
+      if (cluster.backend === 'rabbitmq') {
+        // The manager names a channel's queue `<app>:<channel>` (event-queue/types.ts).
+        const logical = [...channels.map((c) => `${cluster.name}:${c}`), app.managedQueue.physicalQueueName];
+        await deleteRabbitTopology(cluster.prefix, logical).catch(() => undefined);
+      }
     },
   };
 }

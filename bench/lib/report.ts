@@ -158,9 +158,13 @@ ${END}
 See below for the causes of missed targets and the proposed fixes.
 `;
 
-/** Regenerates the results block of `docs/performance.md` from every JSON result file. */
-export async function writePerformanceDoc(quick: boolean): Promise<string> {
-  const files = await readCaseFiles(quick);
+/**
+ * Regenerates the results block of `docs/performance.md` from every JSON result file, cases in the
+ * order of `order` (the registry's), unknown ones last.
+ */
+export async function writePerformanceDoc(quick: boolean, order: readonly string[] = []): Promise<string> {
+  const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
+  const files = (await readCaseFiles(quick)).sort((a, b) => rank(a.name) - rank(b.name));
   const block = renderResults(files);
   const target = quick ? path.join(RESULTS_DIR, 'performance.quick.md') : DOC_FILE;
   let page = await readFile(target, 'utf8').catch(() => TEMPLATE);
