@@ -122,6 +122,31 @@ export class RabbitMQConnection {
     });
   }
 
+  /**
+   * Runs `fn`, trying again while the failure is the connection or channel going away (no AMQP
+   * reply code) and the outage bound has not passed. Broker refusals (404, 403, 406, ...) and the
+   * last transient failure are rethrown as `BACKEND_UNAVAILABLE` with the cause attached.
+   */
+  async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.unavailableTimeoutMs;
+    for (let tries = 1; ; tries++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (error instanceof ClusterError) throw error;
+        const code = (error as { code?: unknown }).code;
+        const transient = typeof code !== 'number';
+        if (!transient || Date.now() >= deadline) {
+          throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `RabbitMQ ${what} failed: ${(error as Error).message}`, {
+            cause: error,
+            details: { amqpCode: code },
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * tries, 500)));
+      }
+    }
+  }
+
   /** A new plain channel on the open connection; `onClose` runs if it closes on its own. */
   async channel(onClose?: (error?: Error) => void): Promise<Channel> {
     return this.watch(await (await this.model()).createChannel(), onClose);

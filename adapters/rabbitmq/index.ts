@@ -44,6 +44,8 @@ export interface RabbitMQAdaptersOptions {
   initialConnectRetries?: number;
   /** AMQP heartbeat, in seconds (the protocol's unit). @default 10 */
   heartbeatSeconds?: number;
+  /** Connection name shown by `rabbitmqctl list_connections client_properties` and the management UI. @default 'clusterkit' */
+  connectionName?: string;
   /** Where reconnects and background failures are logged. @default warnings and errors to stderr */
   logger?: Logger;
 }
@@ -58,6 +60,7 @@ const OPTION_KEYS = [
   'reconnectMaxDelayMs',
   'initialConnectRetries',
   'heartbeatSeconds',
+  'connectionName',
   'logger',
 ] as const;
 
@@ -99,6 +102,7 @@ export function createRabbitMQAdapters(options: RabbitMQAdaptersOptions = {}): {
     reconnectMaxDelayMs: optionalInt('reconnectMaxDelayMs', 1),
     initialConnectRetries: optionalInt('initialConnectRetries', 0),
     heartbeatSeconds: optionalInt('heartbeatSeconds', 0),
+    connectionName: options.connectionName === undefined ? undefined : assertName('connectionName', options.connectionName),
   });
   return {
     eventQueue: new RabbitMQEventQueueAdapter(connection, prefix, { type: queueType, deliveryLimit }),

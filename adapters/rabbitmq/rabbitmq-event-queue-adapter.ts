@@ -113,17 +113,20 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
 
   async listDeadLetters(queue: string, range: { offset: number; limit: number }): Promise<DeadLetter[]> {
     this.assertConnected('listDeadLetters');
-    return this.deadLetters.list(this.names(queue), range.offset, range.limit);
+    const names = this.names(queue);
+    return this.connection.retrying('listDeadLetters', () => this.deadLetters.list(names, range.offset, range.limit));
   }
 
   async redrive(queue: string, ids?: readonly string[]): Promise<number> {
     this.assertConnected('redrive');
-    return this.deadLetters.redrive(this.names(queue), ids);
+    const names = this.names(queue);
+    return this.connection.retrying('redrive', () => this.deadLetters.redrive(names, ids));
   }
 
   async deleteDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
     this.assertConnected('deleteDeadLetters');
-    return this.deadLetters.delete(this.names(queue), ids);
+    const names = this.names(queue);
+    return this.connection.retrying('deleteDeadLetters', () => this.deadLetters.delete(names, ids));
   }
 
   /**
@@ -134,6 +137,10 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
   async counts(queue: string): Promise<QueueCounts> {
     this.assertConnected('counts');
     const names = this.names(queue);
+    return this.connection.retrying('counts', () => this.countsOf(names));
+  }
+
+  private async countsOf(names: QueueNames): Promise<QueueCounts> {
     const channel = await this.connection.channel();
     const probe = { channel };
     try {
@@ -151,9 +158,11 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
   async obliterate(queue: string): Promise<void> {
     this.assertConnected('obliterate');
     const names = this.names(queue);
-    await this.publisher.withTopologyChannel(async (channel) => {
-      for (const name of allQueueNames(names)) await channel.deleteQueue(name);
-    });
+    await this.connection.retrying('obliterate', () =>
+      this.publisher.withTopologyChannel(async (channel) => {
+        for (const name of allQueueNames(names)) await channel.deleteQueue(name);
+      }),
+    );
     this.publisher.forget('');
   }
 

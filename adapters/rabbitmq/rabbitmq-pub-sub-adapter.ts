@@ -19,8 +19,12 @@ const H_CHANNEL = 'x-ck-channel';
 export class RabbitMQPubSubAdapter implements PubSubAdapter {
   /** The exchange shared by every node of this prefix. */
   readonly exchange: string;
-  /** This node's queue (exclusive: the broker deletes it when the connection goes). */
-  readonly nodeQueue: string;
+  /**
+   * This node's queue (exclusive: the broker deletes it when the connection goes). Renamed on every
+   * setup: after a reconnect the broker may still be deleting the old one ("in exclusive use").
+   */
+  nodeQueue: string;
+  private readonly prefix: string;
   private readonly listeners = new Map<string, (payload: string) => void>();
   private channel: Promise<Channel> | undefined;
   private live: Channel | undefined;
@@ -32,8 +36,9 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     private readonly connection: RabbitMQConnection,
     prefix: string,
   ) {
+    this.prefix = prefix;
     this.exchange = pubSubExchange(prefix);
-    this.nodeQueue = fitName(`${prefix}.pubsub.node.${randomUUID()}`);
+    this.nodeQueue = this.freshQueueName();
   }
 
   async connect(): Promise<void> {
@@ -70,8 +75,11 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
   async subscribe(channel: string, onMessage: (payload: string) => void): Promise<void> {
     this.assertConnected('subscribe');
     this.listeners.set(channel, onMessage);
-    const ch = await this.ready();
-    await ch.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(channel));
+    // If the channel dies meanwhile, the next setup binds every listed channel again.
+    await this.connection.retrying(`pub/sub subscribe "${channel}"`, async () => {
+      const ch = await this.ready();
+      await ch.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(channel));
+    });
   }
 
   async unsubscribe(channel: string): Promise<void> {
@@ -80,14 +88,16 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     const key = pubSubRoutingKey(channel);
     if ([...this.listeners.keys()].some((other) => pubSubRoutingKey(other) === key)) return;
     if (!this.connection.connected) return;
-    const ch = await this.ready();
-    await ch.unbindQueue(this.nodeQueue, this.exchange, key);
+    await this.connection.retrying(`pub/sub unsubscribe "${channel}"`, async () => {
+      const ch = await this.ready();
+      await ch.unbindQueue(this.nodeQueue, this.exchange, key);
+    });
   }
 
   /** Hands the message to the broker (waits, bounded, for a lost connection); at-most-once. */
   async publish(channel: string, payload: string): Promise<void> {
     this.assertConnected('publish');
-    const ch = await this.ready();
+    const ch = await this.connection.retrying('pub/sub setup', () => this.ready());
     await this.drained;
     const written = ch.publish(this.exchange, pubSubRoutingKey(channel), Buffer.from(payload, 'utf8'), {
       headers: { [H_CHANNEL]: channel },
@@ -129,6 +139,7 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
         );
       }
     });
+    this.nodeQueue = this.freshQueueName();
     try {
       await channel.assertExchange(this.exchange, 'direct', { durable: true });
       await channel.assertQueue(this.nodeQueue, { exclusive: true, autoDelete: true, durable: false });
@@ -142,6 +153,10 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
       });
     }
     return channel;
+  }
+
+  private freshQueueName(): string {
+    return fitName(`${this.prefix}.pubsub.node.${randomUUID()}`);
   }
 
   private dispatch(message: ConsumeMessage | null): void {

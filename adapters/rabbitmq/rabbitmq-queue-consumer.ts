@@ -50,7 +50,7 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
 
   /** Attaches the first time; rejects if the queue cannot be declared or consumed. */
   async start(): Promise<void> {
-    await this.attach();
+    await this.connection.retrying(`consume "${this.names.logical}"`, () => this.attach());
     if (this.options.isIdle) {
       const every = this.options.idleRecheckMs ?? DEFAULT_IDLE_RECHECK_MS;
       this.gateTimer = setInterval(() => this.step(() => this.applyGate()), every);

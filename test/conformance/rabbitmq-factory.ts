@@ -8,7 +8,6 @@
 import amqp from 'amqplib';
 import { silentLogger } from 'clusterkit';
 import { createRabbitMQAdapters, type RabbitMQAdaptersOptions } from 'clusterkit/rabbitmq';
-import { randomName } from '../helpers.js';
 import type { ClusterFactory } from './cluster.js';
 import { clusterFactory } from './make-cluster.js';
 
@@ -69,18 +68,24 @@ export async function deleteTopology(url: string, queues: Iterable<string>, exch
   }
 }
 
+/** The name prefix (and connection name) of a test cluster's RabbitMQ topology. */
+export function rabbitPrefix(clusterName: string): string {
+  return `ckr-${clusterName}`;
+}
+
 /** A {@link ClusterFactory} over RabbitMQ; `label` shows in test names. */
 export function rabbitmqFactory(
   label: string,
   url: () => string,
-  extra: Omit<RabbitMQAdaptersOptions, 'url' | 'prefix'> = {},
+  extra: Omit<RabbitMQAdaptersOptions, 'url' | 'prefix' | 'connectionName'> = {},
 ): ClusterFactory {
-  return clusterFactory(label, () => {
-    const prefix = randomName('ckr');
+  return clusterFactory(label, (clusterName) => {
+    // Derived from the cluster name so tests can find (and close) this cluster's connections.
+    const prefix = rabbitPrefix(clusterName);
     const made: ReturnType<typeof createRabbitMQAdapters>[] = [];
     return {
       adapters: () => {
-        const adapters = createRabbitMQAdapters({ logger: silentLogger, ...extra, url: url(), prefix });
+        const adapters = createRabbitMQAdapters({ logger: silentLogger, ...extra, url: url(), prefix, connectionName: prefix });
         made.push(adapters);
         return adapters;
       },
