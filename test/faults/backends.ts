@@ -1,0 +1,97 @@
+/**
+ * The brokers the fault cases run on, with random names per run and full cleanup: Redis (BullMQ;
+ * keys under a random prefix) and RabbitMQ (queues and exchange under a random prefix, connections
+ * named after it so a case can close only its own). Nothing here ever stops the shared brokers.
+ */
+import amqp from 'amqplib';
+import {
+  createApp,
+  createMemoryAdapters,
+  createMemoryBackend,
+  silentLogger,
+  type App,
+  type AppOptions,
+  type ClusterAdapters,
+} from 'clusterkit';
+import { createRabbitMQAdapters, queueNames } from 'clusterkit/rabbitmq';
+import { createRedisAdapters, type RedisEventQueueOptions } from 'clusterkit/redis';
+import { randomName } from '../helpers.js';
+import { AMQP_URL, bookkeepingClient, deleteUnder, REDIS_URL } from './fault-helpers.js';
+
+/** A broker under test (`memory`: nodes of one in-process cluster sharing a backend). */
+export type Backend = 'memory' | 'redis' | 'rabbitmq';
+
+/** One case's namespace on a broker: a random prefix and app name, apps made on it, and cleanup. */
+export interface BrokerScope {
+  readonly backend: Backend;
+  readonly prefix: string;
+  readonly appName: string;
+  /** The Redis URL of the queue (a private server in the outage case). */
+  readonly redisUrl: string;
+  /** Makes (does not start) one node of this scope. */
+  app(options?: Partial<Omit<AppOptions, 'name' | 'adapters'>>, eventQueue?: RedisEventQueueOptions): App;
+  /** Adapters of one more node (for callers that build apps themselves). */
+  adapters(eventQueue?: RedisEventQueueOptions): ClusterAdapters;
+  /** Stops every app made and deletes everything the scope wrote (keys, queues, exchange). */
+  dispose(channels: string[]): Promise<void>;
+}
+
+/** A fresh scope on `backend`; `redisUrl` defaults to the shared Redis. */
+export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope {
+  const prefix = randomName(backend === 'redis' ? 'ckf' : 'ckfr');
+  const appName = randomName('faults');
+  const apps: App[] = [];
+  const memory = createMemoryBackend();
+  const adapters = (eventQueue?: RedisEventQueueOptions): ClusterAdapters => {
+    if (backend === 'memory') return createMemoryAdapters({ backend: memory });
+    if (backend === 'redis') {
+      return createRedisAdapters({ url: redisUrl, prefix, onError: () => {}, ...(eventQueue ? { eventQueue } : {}) });
+    }
+    return createRabbitMQAdapters({ url: AMQP_URL, prefix, connectionName: prefix, logger: silentLogger });
+  };
+  return {
+    backend,
+    prefix,
+    appName,
+    redisUrl,
+    adapters,
+    app(options = {}, eventQueue) {
+      const app = createApp({ logger: silentLogger, ...options, name: appName, adapters: adapters(eventQueue) });
+      apps.push(app);
+      return app;
+    },
+    async dispose(channels) {
+      await Promise.allSettled(apps.map((app) => app.stop()));
+      if (backend === 'memory') return;
+      if (backend === 'redis') {
+        const client = bookkeepingClient(redisUrl);
+        try {
+          await deleteUnder(client, prefix);
+        } finally {
+          client.disconnect();
+        }
+        return;
+      }
+      await deleteRabbitTopology(prefix, channels.map((channel) => `${appName}:${channel}`));
+    },
+  };
+}
+
+/** Deletes the work, dead and delay queues of `queues` and the pub/sub exchange of `prefix`. */
+export async function deleteRabbitTopology(prefix: string, queues: string[]): Promise<void> {
+  const connection = await amqp.connect(AMQP_URL);
+  connection.on('error', () => {});
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of queues) {
+      const names = queueNames(prefix, queue);
+      await channel.deleteQueue(names.main);
+      await channel.deleteQueue(names.dead);
+      for (let level = 0; level <= 35; level += 1) await channel.deleteQueue(names.delay(level));
+    }
+    await channel.deleteExchange(`${prefix}.pubsub`);
+    await channel.close();
+  } finally {
+    await connection.close().catch(() => {});
+  }
+}
