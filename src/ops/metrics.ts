@@ -6,13 +6,9 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LOCK_ACQUIRED_CHANNEL, PUBSUB_MESSAGE_CHANNEL } from '../diagnostics.js';
 import { assertOptions } from '../validation.js';
 import { JOB_STATES, physicalChannel, type OpsApp, type OpsJobInfo } from './types.js';
-
-/** diagnostics_channel the lock manager publishes `{ app, key, waitMs }` on after each acquire. */
-export const LOCK_ACQUIRED_CHANNEL = 'clusterkit:lock:acquired';
-/** diagnostics_channel the pub/sub manager publishes `{ app, channel, direction }` on per message. */
-export const PUBSUB_MESSAGE_CHANNEL = 'clusterkit:pubsub:message';
 
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {

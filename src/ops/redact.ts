@@ -3,7 +3,7 @@
  * before anything leaves the server, at any depth, so secrets in job payloads never reach a browser.
  */
 
-/** Field names redacted when no list is given (compared case-insensitively). */
+/** Field names redacted when no list is given (compared ignoring case, `-` and `_`: `api_key` = `apiKey`). */
 export const DEFAULT_REDACTED_FIELDS: readonly string[] = [
   'password',
   'secret',
@@ -11,6 +11,9 @@ export const DEFAULT_REDACTED_FIELDS: readonly string[] = [
   'accessToken',
   'refreshToken',
   'apiKey',
+  'apiToken',
+  'privateKey',
+  'clientSecret',
   'authorization',
   'cookie',
 ];
@@ -20,10 +23,11 @@ export const REDACTED = '[redacted]';
 
 /**
  * Returns a function that deep-copies a JSON value, replacing the value of every field whose name
- * (case-insensitive) is in `fields`. An empty list returns values unchanged.
+ * is in `fields` (ignoring case, `-` and `_`). An empty list returns values unchanged.
  */
 export function createRedactor(fields: readonly string[] = DEFAULT_REDACTED_FIELDS): (value: unknown) => unknown {
-  const names = new Set(fields.map((f) => f.toLowerCase()));
+  const normalize = (name: string) => name.toLowerCase().replace(/[-_]/g, '');
+  const names = new Set(fields.map(normalize));
   if (names.size === 0) return (value) => value;
   const walk = (value: unknown, depth: number): unknown => {
     // JSON payloads are trees; the depth cap only guards against a pathological object.
@@ -31,7 +35,7 @@ export function createRedactor(fields: readonly string[] = DEFAULT_REDACTED_FIEL
     if (Array.isArray(value)) return value.map((item) => walk(item, depth + 1));
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(value)) {
-      out[key] = names.has(key.toLowerCase()) ? REDACTED : walk(child, depth + 1);
+      out[key] = names.has(normalize(key)) ? REDACTED : walk(child, depth + 1);
     }
     return out;
   };
