@@ -76,6 +76,8 @@ export class MemoryQueue {
       attempt: 0,
       state: WAITING,
       dueAt: 0,
+      // Every field present from the start keeps one hidden class for all records.
+      error: undefined,
       failedAt: 0,
     };
     this.records.set(rec.id, rec);
