@@ -23,6 +23,11 @@ import type { RedisConnections } from './connection.js';
 import { DelayWaker, dueChannel } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
 
+/** Longest wait for BullMQ's own close after our deliveries have settled, in ms. */
+const CLOSE_BOUND_MS = 5_000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 /** The error a `retry` outcome throws; the backoff strategy reads `delayMs` from it. */
 class RetryLater extends Error {
   override readonly name = 'RetryLater';
@@ -47,7 +52,9 @@ export class RedisQueueConsumer implements QueueConsumer {
   private watchdogTimer?: NodeJS.Timeout;
   private pausedByGate = false;
   private strikes = 0;
-  private inFlight = 0;
+  /** Deliveries the manager is still deciding on. */
+  private readonly active = new Set<Promise<DeliveryOutcome>>();
+  private watching = false;
   private closing?: Promise<void>;
   private readonly retiring = new Set<Promise<void>>();
 
@@ -81,7 +88,17 @@ export class RedisQueueConsumer implements QueueConsumer {
       clearInterval(this.gateTimer);
       clearInterval(this.watchdogTimer);
       await this.waker.close();
-      await this.worker.close();
+      // A blocking connection parked in "reconnecting" (issue 4585) never emits "end", and
+      // BullMQ's close waits for that: kick it first.
+      await this.kickBlocking();
+      const closed = this.worker.close();
+      // Our deliveries settle on their own; BullMQ's bookkeeping after them gets a bounded wait.
+      await Promise.allSettled([...this.active]);
+      const bounded = await Promise.race([closed.then(() => true), delay(CLOSE_BOUND_MS).then(() => false)]);
+      if (!bounded)
+        this.options.onError(new Error(`BullMQ worker of "${this.queue}" did not close in ${CLOSE_BOUND_MS} ms`), {
+          queue: this.queue,
+        });
       await Promise.allSettled([...this.retiring]);
     })();
     return this.closing;
@@ -115,13 +132,14 @@ export class RedisQueueConsumer implements QueueConsumer {
       await job.moveToWait(token);
       throw new WaitingError();
     }
-    this.inFlight += 1;
+    const body = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
+    const delivery = this.deliver({ id: decodeJobId(job.id!), body, attempt: job.attemptsMade });
+    this.active.add(delivery);
     let outcome: DeliveryOutcome;
     try {
-      const body = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
-      outcome = await this.deliver({ id: decodeJobId(job.id!), body, attempt: job.attemptsMade });
+      outcome = await delivery;
     } finally {
-      this.inFlight -= 1;
+      this.active.delete(delivery);
     }
     switch (outcome.type) {
       case 'ack':
@@ -167,25 +185,50 @@ export class RedisQueueConsumer implements QueueConsumer {
     void this.worker.pause(true).catch((error: unknown) => this.options.onError(error, { queue: this.queue }));
   }
 
-  /** Replaces a worker whose blocking connection is stuck while Redis itself answers. */
+  /** The worker's blocking client, if BullMQ hands it over within a second. */
+  private async blockingClient(): Promise<{ status?: string; connect(): Promise<void> } | undefined> {
+    const client = this.worker.backend.blockingClient;
+    if (!client) return undefined;
+    return (await Promise.race([client, delay(1_000).then(() => undefined)])) as
+      { status?: string; connect(): Promise<void> } | undefined;
+  }
+
+  /** Reconnects a blocking client parked in "reconnecting"/"close" with no retry armed. */
+  private async kickBlocking(): Promise<void> {
+    const blocking = await this.blockingClient().catch(() => undefined);
+    if (blocking && (blocking.status === 'reconnecting' || blocking.status === 'close')) {
+      await Promise.race([blocking.connect().catch(() => {}), delay(1_000)]);
+    }
+  }
+
+  /**
+   * Watchdog against BullMQ issue 4585: while Redis answers PING on the command connection, a
+   * blocking connection that stays out of "ready" for two checks is reconnected in place; if that
+   * does not help within two more checks, the worker is replaced (once nothing is in flight).
+   */
   private async watchdog(): Promise<void> {
-    if (this.closing || this.pausedByGate) return;
+    if (this.closing || this.pausedByGate || this.watching) return;
+    this.watching = true;
     try {
-      const blocking = await this.worker.backend.blockingClient;
-      const status = (blocking as { status?: string } | undefined)?.status;
-      if (
-        status === undefined ||
-        status === 'ready' ||
-        status === 'connecting' ||
-        status === 'connect' ||
-        status === 'wait'
-      ) {
+      const blocking = await this.blockingClient();
+      const status = blocking?.status;
+      if (!blocking || status === 'ready' || status === 'connecting' || status === 'connect' || status === 'wait') {
         this.strikes = 0;
         return;
       }
       if ((await this.connections.command.ping()) !== 'PONG') return;
       this.strikes += 1;
-      if (this.strikes < 2 || this.inFlight > 0 || this.closing) return;
+      if (this.strikes === 2) {
+        this.options.onError(
+          new Error(`BullMQ worker of "${this.queue}": blocking connection stuck in "${status}"; reconnecting it`),
+          {
+            queue: this.queue,
+          },
+        );
+        await this.kickBlocking();
+        return;
+      }
+      if (this.strikes < 4 || this.active.size > 0 || this.closing) return;
       this.strikes = 0;
       const stuck = this.worker;
       this.worker = await this.createWorker();
@@ -195,11 +238,13 @@ export class RedisQueueConsumer implements QueueConsumer {
           queue: this.queue,
         },
       );
-      const retired = stuck.close(true).catch(() => {});
+      const retired = Promise.race([stuck.close(true).catch(() => {}), delay(CLOSE_BOUND_MS)]).then(() => {});
       this.retiring.add(retired);
       void retired.finally(() => this.retiring.delete(retired));
     } catch {
       // Redis is down: nothing to decide until it answers again.
+    } finally {
+      this.watching = false;
     }
   }
 }

@@ -53,55 +53,65 @@ async function stopChild(child: Child): Promise<void> {
   await within(exited, 15_000, 'child exit').catch(() => child.proc.kill('SIGKILL'));
 }
 
-describe.skipIf('skip' in target)(`redis: three processes sharing one Redis${'skip' in target ? ` (skipped: ${target.skip})` : ''}`, () => {
-  const url = 'url' in target ? target.url : '';
-  const prefix = randomName('ckt');
-  const appName = randomName('mp');
-  let children: Child[] = [];
-  let producer: App;
+describe.skipIf('skip' in target)(
+  `redis: three processes sharing one Redis${'skip' in target ? ` (skipped: ${target.skip})` : ''}`,
+  () => {
+    const url = 'url' in target ? target.url : '';
+    const prefix = randomName('ckt');
+    const appName = randomName('mp');
+    let children: Child[] = [];
+    let producer: App;
 
-  beforeAll(async () => {
-    children = [0, 1, 2].map(() => startChild(url, prefix, appName));
-    producer = createApp({ name: appName, logger: silentLogger, adapters: createRedisAdapters({ url, prefix, onError: () => {} }) });
-    await producer.start();
-    await within(Promise.all(children.map((c) => c.ready)), 30_000, 'children ready');
-  }, 60_000);
+    beforeAll(async () => {
+      children = [0, 1, 2].map(() => startChild(url, prefix, appName));
+      producer = createApp({
+        name: appName,
+        logger: silentLogger,
+        adapters: createRedisAdapters({ url, prefix, onError: () => {} }),
+      });
+      await producer.start();
+      await within(Promise.all(children.map((c) => c.ready)), 30_000, 'children ready');
+    }, 60_000);
 
-  afterAll(async () => {
-    await Promise.allSettled(children.map((c) => stopChild(c)));
-    await producer?.stop();
-    const client = new Redis(url);
-    await deletePrefix(client, prefix);
-    await client.quit();
-    await ('stop' in target ? target.stop?.() : undefined);
-  });
-
-  it('handles each of 1,000 messages exactly once across the processes', async () => {
-    for (let id = 0; id < MESSAGES; id += 1) await producer.eventQueue.publish('jobs', { id });
-    const total = () => children.reduce((n, c) => n + c.handled.length, 0);
-    await vi.waitFor(() => expect(total()).toBeGreaterThanOrEqual(MESSAGES), { timeout: 60_000, interval: 20 });
-    const all = children.flatMap((c) => c.handled).sort((a, b) => a - b);
-    expect(all).toEqual(Array.from({ length: MESSAGES }, (_, i) => i));
-    // Competing consumers: more than one process did some of the work.
-    expect(children.filter((c) => c.handled.length > 0).length).toBeGreaterThan(1);
-  }, 90_000);
-
-  it('keeps lock holders in different processes mutually exclusive', async () => {
-    for (const child of children) child.proc.send({ type: 'lock', rounds: LOCK_ROUNDS });
-    const overlaps = await within(Promise.all(children.map((c) => c.lockDone)), 60_000, 'lock rounds');
-    expect(overlaps).toEqual([0, 0, 0]);
-    const client = new Redis(url);
-    try {
-      // No lost update in the read-modify-write: every round ran alone.
-      expect(Number(await client.get(`${prefix}:test:total`))).toBe(3 * LOCK_ROUNDS);
-    } finally {
+    afterAll(async () => {
+      await Promise.allSettled(children.map((c) => stopChild(c)));
+      await producer?.stop();
+      const client = new Redis(url);
+      await deletePrefix(client, prefix);
       await client.quit();
-    }
-  }, 90_000);
+      await ('stop' in target ? target.stop?.() : undefined);
+    });
 
-  it('fans a pub/sub message out to every process', async () => {
-    await producer.pubSubManager.publish('news', { headline: 'hello' });
-    await vi.waitFor(() => expect(children.every((c) => c.news.length > 0)).toBe(true), { timeout: 10_000, interval: 20 });
-    for (const child of children) expect(child.news).toEqual([{ headline: 'hello' }]);
-  });
-});
+    it('handles each of 1,000 messages exactly once across the processes', async () => {
+      for (let id = 0; id < MESSAGES; id += 1) await producer.eventQueue.publish('jobs', { id });
+      const total = () => children.reduce((n, c) => n + c.handled.length, 0);
+      await vi.waitFor(() => expect(total()).toBeGreaterThanOrEqual(MESSAGES), { timeout: 60_000, interval: 20 });
+      const all = children.flatMap((c) => c.handled).sort((a, b) => a - b);
+      expect(all).toEqual(Array.from({ length: MESSAGES }, (_, i) => i));
+      // Competing consumers: more than one process did some of the work.
+      expect(children.filter((c) => c.handled.length > 0).length).toBeGreaterThan(1);
+    }, 90_000);
+
+    it('keeps lock holders in different processes mutually exclusive', async () => {
+      for (const child of children) child.proc.send({ type: 'lock', rounds: LOCK_ROUNDS });
+      const overlaps = await within(Promise.all(children.map((c) => c.lockDone)), 60_000, 'lock rounds');
+      expect(overlaps).toEqual([0, 0, 0]);
+      const client = new Redis(url);
+      try {
+        // No lost update in the read-modify-write: every round ran alone.
+        expect(Number(await client.get(`${prefix}:test:total`))).toBe(3 * LOCK_ROUNDS);
+      } finally {
+        await client.quit();
+      }
+    }, 90_000);
+
+    it('fans a pub/sub message out to every process', async () => {
+      await producer.pubSubManager.publish('news', { headline: 'hello' });
+      await vi.waitFor(() => expect(children.every((c) => c.news.length > 0)).toBe(true), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      for (const child of children) expect(child.news).toEqual([{ headline: 'hello' }]);
+    });
+  },
+);
