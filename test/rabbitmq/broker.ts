@@ -6,7 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { deferred, within } from '../helpers.js';
 
 const run = promisify(execFile);
@@ -38,7 +38,7 @@ export async function closeConnections(name: string, reason = 'test'): Promise<n
 }
 
 /** A raw amqplib connection + channel, as a foreign producer would have. */
-export async function rawClient(url: string): Promise<{ connection: ChannelModel; channel: Channel; close(): Promise<void> }> {
+export async function rawClient(url: string): Promise<{ connection: ChannelModel; channel: ConfirmChannel; close(): Promise<void> }> {
   const connection = await amqp.connect(url);
   connection.on('error', () => {});
   const channel = await connection.createConfirmChannel();

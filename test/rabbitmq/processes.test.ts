@@ -18,6 +18,7 @@ if ('skip' in target) {
     it('needs a RabbitMQ broker', () => {});
   });
 } else {
+  const url = target.url;
   describe('rabbitmq multi-process', () => {
     let cluster: TestCluster | undefined;
     const workers: WorkerProcess[] = [];
@@ -32,7 +33,7 @@ if ('skip' in target) {
 
     function spawnWorker(channel: string, mode: 'work' | 'hang', pubsub?: string): WorkerProcess {
       const worker = startWorker({
-        AMQP_URL: target.url,
+        AMQP_URL: url,
         CK_PREFIX: rabbitPrefix(cluster!.name),
         CK_APP: cluster!.name,
         CK_CHANNEL: channel,
@@ -44,7 +45,7 @@ if ('skip' in target) {
     }
 
     it('redelivers the message of a SIGKILLed node to another node, without spending an attempt', async () => {
-      cluster = rabbitmqFactory('rabbitmq', () => target.url).create();
+      cluster = rabbitmqFactory('rabbitmq', () => url).create();
       const channel = randomName('q');
       const doomed = spawnWorker(channel, 'hang');
       await doomed.line((l) => l === 'READY', 'worker ready');
@@ -66,7 +67,7 @@ if ('skip' in target) {
     });
 
     it('three worker processes handle every message exactly once and all hear a broadcast', async () => {
-      cluster = rabbitmqFactory('rabbitmq', () => target.url).create();
+      cluster = rabbitmqFactory('rabbitmq', () => url).create();
       const channel = randomName('q');
       const news = randomName('news');
       const trio = [spawnWorker(channel, 'work', news), spawnWorker(channel, 'work', news), spawnWorker(channel, 'work', news)];
