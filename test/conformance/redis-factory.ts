@@ -26,7 +26,12 @@ export async function deletePrefix(client: Redis | Cluster, prefix: string): Pro
 
 /** Answers PING within a second? */
 export async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1_000,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -59,7 +64,9 @@ export async function resolveRedisUrl(): Promise<RedisTarget> {
       },
     };
   } catch (error) {
-    return { skip: `Redis does not answer at ${url} and no Docker to start one (${(error as Error).message.split('\n')[0]})` };
+    return {
+      skip: `Redis does not answer at ${url} and no Docker to start one (${(error as Error).message.split('\n')[0]})`,
+    };
   }
 }
 
@@ -70,15 +77,16 @@ export type RedisSource = { url: string } | { cluster: { nodes: ClusterNode[] } 
 export function redisFactory(
   label: string,
   source: () => RedisSource,
-  extra: Omit<RedisAdaptersOptions, 'url' | 'cluster' | 'prefix'> = {},
+  extra: () => Omit<RedisAdaptersOptions, 'url' | 'cluster' | 'prefix'> = () => ({}),
 ): ClusterFactory {
   return clusterFactory(label, () => {
     const prefix = randomName('ckt');
     return {
-      adapters: () => createRedisAdapters({ ...source(), ...extra, prefix, onError: () => {} }),
+      adapters: () => createRedisAdapters({ ...source(), ...extra(), prefix, onError: () => {} }),
       async cleanup() {
         const s = source();
-        const client = 'url' in s ? new Redis(s.url, { lazyConnect: true }) : new Cluster(s.cluster.nodes, { lazyConnect: true });
+        const client =
+          'url' in s ? new Redis(s.url, { lazyConnect: true }) : new Cluster(s.cluster.nodes, { lazyConnect: true });
         client.on('error', () => {});
         try {
           await client.connect();
