@@ -127,7 +127,11 @@ export class Dispatcher {
       // `<id>|<gen>` is idempotent, so re-publishing here is harmless when the ticket exists.
       const claimed = await this.deps.jobs.claimOf(record.id, record.gen);
       if (claimed === undefined) {
-        await this.deps.publishTicket(envelopeOf(record), Math.max(0, record.runAt - Date.now()), `${record.id}|${record.gen}`);
+        await this.deps.publishTicket(
+          envelopeOf(record),
+          Math.max(0, record.runAt - Date.now()),
+          `${record.id}|${record.gen}`,
+        );
       }
     }
     return undefined;

@@ -70,7 +70,8 @@ export function recordFromInput(input: EnqueueInput, defaults: InputDefaults, no
     queueName,
     jobName,
     payload: JSON.parse(payloadJson),
-    priority: i.priority === undefined ? DEFAULT_JOB_PRIORITY : assertInteger('priority', i.priority, 0, MAX_JOB_PRIORITY),
+    priority:
+      i.priority === undefined ? DEFAULT_JOB_PRIORITY : assertInteger('priority', i.priority, 0, MAX_JOB_PRIORITY),
     maxAttempts: i.attempts === undefined ? defaults.attempts : assertInteger('attempts', i.attempts, 1, MAX_ATTEMPTS),
     attemptsMade: 0,
     backoff: i.backoffMs === undefined ? DEFAULT_BACKOFF : normalizeBackoff('backoffMs', i.backoffMs),

@@ -1,7 +1,8 @@
 /** The managed plugin-job layer: `app.managedQueue`, `@PluginJobProcessor` and their types. */
 export * from './types.js';
 export * from './options.js';
-export { ManagedQueue, type ManagedQueueDeps, type CancelResult, type RetryResult } from './managed-queue.js';
+export { ManagedQueue, type ManagedQueueDeps } from './managed-queue.js';
+export type { CancelResult, RetryResult } from './job-control.js';
 export { PluginJobProcessor } from './plugin-job-processor.js';
 export { JobCancelledError, JobFailedError } from './job-runner.js';
 export type { CleanOptions } from './job-queries.js';

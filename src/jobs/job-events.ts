@@ -53,7 +53,9 @@ export class JobEvents {
     } catch {
       // Too large a return value (or a serialization problem): waiters read it from the record.
       const { returnValue: _dropped, ...rest } = event;
-      await this.pubSub.publish(this.channel, { ...rest, hasReturnValue: false }, { skipSelf: false }).catch(this.onError);
+      await this.pubSub
+        .publish(this.channel, { ...rest, hasReturnValue: false }, { skipSelf: false })
+        .catch(this.onError);
     }
   }
 

@@ -76,7 +76,10 @@ export async function listJobs(
   const m = matcherOf('managedQueue.listJobs', filter, ['state', 'offset', 'limit']);
   const state = filter.state;
   if (state !== undefined && !STATES.includes(state)) {
-    throw new ClusterError(ErrorCodes.INVALID_OPTION, `listJobs: state must be one of ${STATES.join(', ')}, got ${describe(state)}`);
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      `listJobs: state must be one of ${STATES.join(', ')}, got ${describe(state)}`,
+    );
   }
   const offset = filter.offset === undefined ? 0 : assertInteger('offset', filter.offset, 0);
   const limit = filter.limit === undefined ? 100 : assertInteger('limit', filter.limit, 1, 10_000);
@@ -153,7 +156,8 @@ export async function cleanJobs(jobs: JobStore, options: CleanOptions): Promise<
   const doomed: string[] = [];
   for await (const record of jobs.all()) {
     if (doomed.length >= limit) break;
-    if (record.state === o.state && (record.finishedAt ?? 0) <= cutoff && visibleToCaller(record)) doomed.push(record.id);
+    if (record.state === o.state && (record.finishedAt ?? 0) <= cutoff && visibleToCaller(record))
+      doomed.push(record.id);
   }
   let removed = 0;
   for (const id of doomed) if (await jobs.delete(id)) removed += 1;

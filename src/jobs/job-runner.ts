@@ -116,7 +116,9 @@ export class JobRunner {
         return;
       } catch (error) {
         if (!(error instanceof ClusterError) || error.code !== ErrorCodes.INVALID_PAYLOAD) throw error;
-        failure = new ClusterError(ErrorCodes.INVALID_PAYLOAD, `job return value: ${error.message}`, { retryable: false });
+        failure = new ClusterError(ErrorCodes.INVALID_PAYLOAD, `job return value: ${error.message}`, {
+          retryable: false,
+        });
       }
     }
     await this.fail(record, failure, { cancelled: entry.abortRequested, durationMs });

@@ -76,6 +76,17 @@ export class JobStore {
     await this.store.set(this.key('claim', gen, id), value, { ttlMs: CLAIM_TTL_MS });
   }
 
+  /** Pauses or resumes a logical queue (cluster-wide: one key every node reads before starting a job). */
+  async setPaused(pluginName: string, queueName: string, paused: boolean): Promise<void> {
+    const key = this.key('paused', pluginName, queueName);
+    if (paused) await this.store.set(key, String(Date.now()));
+    else await this.store.del(key);
+  }
+
+  async isPaused(pluginName: string, queueName: string): Promise<boolean> {
+    return (await this.store.get(this.key('paused', pluginName, queueName))) !== undefined;
+  }
+
   /** Every record, in batches (SCAN + MGET; never KEYS). Corrupt records are skipped. */
   async *all(): AsyncIterable<JobRecord> {
     let batch: string[] = [];

@@ -5,7 +5,6 @@
  * works on whatever adapters the app has. How a ticket is routed: dispatcher.ts; how a job runs:
  * job-runner.ts; the record/ticket model: envelope.ts.
  */
-import { createHash } from 'node:crypto';
 import type { CacheManager } from '../cache/cache-manager.js';
 import type { ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
@@ -14,17 +13,19 @@ import type { LockManager } from '../lock/lock-manager.js';
 import type { PubSubManager } from '../pub-sub/pub-sub-manager.js';
 import { assertDuration, assertFunction, assertName, assertOptions, describe } from '../validation.js';
 import { Dispatcher } from './dispatcher.js';
-import { envelopeOf, toJobInfo, type JobEnvelope } from './envelope.js';
+import { envelopeOf, toJobInfo } from './envelope.js';
 import { recordFromInput } from './enqueue-input.js';
+import { cancelJob, retryJob, type CancelResult, type ControlDeps, type RetryResult } from './job-control.js';
 import { JobEvents } from './job-events.js';
 import { cleanJobs, getMetrics, getQueueStats, listJobs, visibleToCaller, type CleanOptions } from './job-queries.js';
 import { JobRunner } from './job-runner.js';
 import { JobStore } from './job-store.js';
 import { resolveManagedQueueOptions, type ManagedQueueOptions, type ResolvedManagedQueueOptions } from './options.js';
-import { checkProcessorOptions, processorDeclarations } from './plugin-job-processor.js';
-import { ProcessorRegistry, type Registration } from './processor-registry.js';
+import { checkProcessorOptions } from './plugin-job-processor.js';
+import { ProcessorRegistry } from './processor-registry.js';
 import { Scheduler } from './schedules.js';
 import { ScopedState } from './scoped-state.js';
+import { createTicketPublisher, type TicketPublisher } from './ticket-publisher.js';
 import { waitForJob } from './wait-for-job.js';
 import type {
   EnqueueInput,
@@ -51,18 +52,6 @@ export interface ManagedQueueDeps {
   readonly context: ManagerContext;
 }
 
-/** Result of `cancel`. */
-export interface CancelResult {
-  success: boolean;
-  reason?: 'active' | 'completed' | 'failed' | 'not_found';
-}
-
-/** Result of `retry`. */
-export interface RetryResult {
-  success: boolean;
-  reason?: 'not_found' | 'waiting' | 'delayed' | 'active' | 'completed' | 'already_retried';
-}
-
 /** The managed plugin-job layer of one node. */
 export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   /** `<app>:<channel>`: the one physical event-queue queue every logical job travels on. */
@@ -74,7 +63,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   private readonly dispatcher: Dispatcher;
   private readonly events: JobEvents;
   private readonly scheduler: Scheduler;
-  private readonly instances = new Map<object, Registration[]>();
+  private readonly control: ControlDeps;
+  private readonly publishTicket: TicketPublisher;
   private started = false;
   private subscribed = false;
 
@@ -87,15 +77,20 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     this.physicalQueueName = `${deps.context.appName}:${this.options.physicalQueue}`;
     const report = (source: string) => (error: unknown) => deps.context.reportError(error, { source });
     this.jobs = new JobStore(() => deps.cacheManager.store, deps.context.appName);
-    this.registry = new ProcessorRegistry(this.jobs, deps.context.nodeId, this.options.heartbeatTtlMs, report('managedQueue.heartbeat'));
+    this.registry = new ProcessorRegistry(
+      this.jobs,
+      deps.context.nodeId,
+      this.options.heartbeatTtlMs,
+      report('managedQueue.heartbeat'),
+    );
     this.events = new JobEvents(
       deps.pubSubManager,
       `${this.options.physicalQueue}:events`,
       (jobId) => this.runner.abort(jobId),
       report('managedQueue.events'),
     );
-    const publishTicket = (envelope: JobEnvelope, delayMs: number, physicalId: string) =>
-      this.publishTicket(envelope, delayMs, physicalId);
+    const publishTicket = createTicketPublisher(deps.eventQueue, this.options.physicalQueue);
+    this.publishTicket = publishTicket;
     this.runner = new JobRunner({
       jobs: this.jobs,
       events: this.events,
@@ -116,11 +111,22 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       processorGraceMs: this.options.processorGraceMs,
       handBackDelayMs: this.options.handBackDelayMs,
       pausedRecheckMs: this.options.pausedRecheckMs,
-      isPaused: (p, q) => this.pausedNow(p, q),
+      isPaused: (p, q) => this.jobs.isPaused(p, q),
       publishTicket,
       reportError: deps.context.reportError,
     });
-    this.scheduler = new Scheduler(this.jobs, (input) => this.enqueue(input), this.options.scheduleRefreshMs, report('managedQueue.schedules'));
+    this.control = {
+      jobs: this.jobs,
+      events: this.events,
+      failedRetentionMs: this.options.failedRetentionMs,
+      publishTicket,
+    };
+    this.scheduler = new Scheduler(
+      this.jobs,
+      (input) => this.enqueue(input),
+      this.options.scheduleRefreshMs,
+      report('managedQueue.schedules'),
+    );
   }
 
   /** Starts heartbeats, job events, the physical consumer (unless `worker: false`) and schedules. Called by `app.start()`. */
@@ -148,7 +154,9 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     this.started = false;
     await this.scheduler.stop();
     await this.registry.stop();
-    await this.events.stop().catch((error: unknown) => this.deps.context.reportError(error, { source: 'managedQueue' }));
+    await this.events
+      .stop()
+      .catch((error: unknown) => this.deps.context.reportError(error, { source: 'managedQueue' }));
   }
 
   /**
@@ -158,9 +166,15 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   async enqueue<T = unknown>(input: EnqueueInput<T>, options?: EnqueueOptions): Promise<{ jobId: string }> {
     const { transaction } = assertOptions('managedQueue.enqueue', options, ['transaction']);
     if (transaction !== undefined && typeof (transaction as { afterCommit?: unknown })?.afterCommit !== 'function') {
-      throw new ClusterError(ErrorCodes.INVALID_OPTION, `transaction must have an afterCommit(callback) method, got ${describe(transaction)}`);
+      throw new ClusterError(
+        ErrorCodes.INVALID_OPTION,
+        `transaction must have an afterCommit(callback) method, got ${describe(transaction)}`,
+      );
     }
-    const record = recordFromInput(input, { attempts: this.options.defaultAttempts, maxPayloadBytes: this.deps.context.maxPayloadBytes });
+    const record = recordFromInput(input, {
+      attempts: this.options.defaultAttempts,
+      maxPayloadBytes: this.deps.context.maxPayloadBytes,
+    });
     const write = async () => {
       this.assertStarted('enqueue');
       if (!(await this.jobs.create(record))) return; // the id exists: deduplicated
@@ -175,7 +189,9 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     else {
       this.assertStarted('enqueue');
       transaction.afterCommit(() =>
-        write().catch((error: unknown) => this.deps.context.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id })),
+        write().catch((error: unknown) =>
+          this.deps.context.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }),
+        ),
       );
     }
     return { jobId: record.id };
@@ -189,58 +205,17 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   }
 
   /**
-   * Cancels a waiting or delayed job. An active job is only aborted with `abortActive` (its signal
-   * aborts on the node running it; it ends `cancelled` unless it completes anyway).
+   * Cancels a waiting or delayed job (`{ success: true }`); an active one only with `abortActive`,
+   * which aborts its signal on the node running it. See job-control.ts.
    */
-  async cancel(options: { jobId: string; abortActive?: boolean }): Promise<CancelResult> {
-    const { jobId, abortActive } = assertOptions('managedQueue.cancel', options, ['jobId', 'abortActive']);
-    assertName('jobId', jobId);
-    for (let round = 0; round < 5; round += 1) {
-      const record = await this.jobs.get(jobId as string);
-      if (!record || !visibleToCaller(record)) return { success: false, reason: 'not_found' };
-      if (record.state === 'cancelled') return { success: true };
-      if (record.state === 'completed' || record.state === 'failed') return { success: false, reason: record.state };
-      let active = record.state === 'active';
-      if (!active) {
-        if (await this.jobs.claim(record.id, record.gen, 'cancelled')) {
-          record.state = 'cancelled';
-          record.finishedAt = Date.now();
-          await this.jobs.put(record, typeof record.removeOnFail === 'number' ? record.removeOnFail : this.options.failedRetentionMs);
-          await this.events.finished({ type: 'finished', jobId: record.id, state: 'cancelled' });
-          return { success: true };
-        }
-        active = (await this.jobs.claimOf(record.id, record.gen))?.startsWith('active|') === true;
-        if (!active) continue; // the generation moved on (a failed attempt); look again
-      }
-      if (abortActive !== true) return { success: false, reason: 'active' };
-      await this.jobs.store.set(this.jobs.key('abort', record.id), '1', { ttlMs: this.options.failedRetentionMs });
-      await this.events.abort(record.id);
-      return { success: true };
-    }
-    return { success: false, reason: 'active' };
+  cancel(options: { jobId: string; abortActive?: boolean }): Promise<CancelResult> {
+    return cancelJob(this.control, options);
   }
 
   /** Runs a failed or cancelled job again with a fresh attempt budget. */
   async retry(jobId: string): Promise<RetryResult> {
-    assertName('jobId', jobId);
     this.assertStarted('retry');
-    const record = await this.jobs.get(jobId);
-    if (!record || !visibleToCaller(record)) return { success: false, reason: 'not_found' };
-    if (record.state !== 'failed' && record.state !== 'cancelled') {
-      return { success: false, reason: record.state === 'completed' ? 'completed' : record.state };
-    }
-    if (!(await this.jobs.store.set(this.jobs.key('retry', record.gen, record.id), '1', { nx: true, ttlMs: this.options.failedRetentionMs }))) {
-      return { success: false, reason: 'already_retried' };
-    }
-    record.gen += 1;
-    record.state = 'waiting';
-    record.attemptsMade = 0;
-    record.runAt = Date.now();
-    for (const key of ['finishedAt', 'startedAt', 'failedReason', 'failedCode', 'returnValue', 'noProcessorSince'] as const) delete record[key];
-    await this.jobs.store.del(this.jobs.key('abort', record.id));
-    await this.jobs.put(record);
-    await this.publishTicket(envelopeOf(record), 0, `${record.id}|${record.gen}`);
-    return { success: true };
+    return retryJob(this.control, jobId);
   }
 
   /** Resolves with the job's return value once it completes (on any node); rejects with its failure or on timeout. */
@@ -262,7 +237,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Counts per plugin/queue/tenant, with the logical queue's paused flag. */
   getQueueStats(): Promise<QueueStats[]> {
-    return getQueueStats(this.jobs, (p, q) => this.pausedNow(p, q));
+    return getQueueStats(this.jobs, (p, q) => this.jobs.isPaused(p, q));
   }
 
   /** Deletes finished jobs older than `olderThanMs`; returns how many. */
@@ -272,22 +247,28 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Stops starting jobs of a logical queue on every node (running ones finish; new ones wait). */
   async pause(queue: LogicalQueue): Promise<void> {
-    await this.jobs.store.set(this.pausedKey(queue), String(Date.now()));
+    const q = logicalQueue('pause', queue);
+    await this.jobs.setPaused(q.pluginName, q.queueName, true);
   }
 
   /** Undoes {@link pause}; waiting jobs start again within `pausedRecheckMs`. */
   async resume(queue: LogicalQueue): Promise<void> {
-    await this.jobs.store.del(this.pausedKey(queue));
+    const q = logicalQueue('resume', queue);
+    await this.jobs.setPaused(q.pluginName, q.queueName, false);
   }
 
   async isPaused(queue: LogicalQueue): Promise<boolean> {
-    return (await this.jobs.store.get(this.pausedKey(queue))) !== undefined;
+    const q = logicalQueue('isPaused', queue);
+    return this.jobs.isPaused(q.pluginName, q.queueName);
   }
 
   /** Adds (or replaces, same id) a repeating job; one run per tick across the cluster. */
   async schedule<T = unknown>(input: ScheduleInput<T>): Promise<{ scheduleId: string }> {
     return this.scheduler.add(input, (probe) =>
-      recordFromInput(probe, { attempts: this.options.defaultAttempts, maxPayloadBytes: this.deps.context.maxPayloadBytes }),
+      recordFromInput(probe, {
+        attempts: this.options.defaultAttempts,
+        maxPayloadBytes: this.deps.context.maxPayloadBytes,
+      }),
     );
   }
 
@@ -314,46 +295,13 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Registers every `@PluginJobProcessor` declaration of `instance`'s class (calls its `handle`, else `process`). */
   async registerProcessor(instance: object): Promise<void> {
-    if (typeof instance !== 'object' || instance === null) {
-      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `registerProcessor needs an instance, got ${describe(instance)}`);
-    }
-    if (this.instances.has(instance)) throw new ClusterError(ErrorCodes.ALREADY_SUBSCRIBED, 'this processor instance is already registered');
-    const declarations = processorDeclarations(instance);
-    if (declarations.length === 0) {
-      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `${instance.constructor?.name ?? 'instance'} has no @PluginJobProcessor declaration`);
-    }
-    const target = instance as { handle?: unknown; process?: unknown };
-    const method = typeof target.handle === 'function' ? target.handle : target.process;
-    if (typeof method !== 'function') {
-      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `${instance.constructor?.name ?? 'processor'} must implement handle(job, ctx)`);
-    }
-    const handler: ManagedJobHandler = (job, ctx) => (method as ManagedJobHandler).call(instance, job, ctx);
-    const added: Registration[] = [];
-    try {
-      for (const declaration of declarations) added.push(this.registry.add(declaration, handler));
-    } catch (error) {
-      for (const registration of added) this.registry.remove(registration);
-      throw error;
-    }
-    this.instances.set(instance, added);
+    this.registry.addInstance(instance);
     if (this.started) await this.registry.beat();
   }
 
   /** Unregisters a processor instance (its running jobs finish). */
   async unregisterProcessor(instance: object): Promise<void> {
-    const added = this.instances.get(instance);
-    if (!added) return;
-    this.instances.delete(instance);
-    for (const registration of added) this.registry.remove(registration);
-  }
-
-  private pausedKey(queue: LogicalQueue): string {
-    const q = assertOptions('managedQueue.pause', queue, ['pluginName', 'queueName']);
-    return this.jobs.key('paused', assertName('pluginName', q.pluginName), assertName('queueName', q.queueName));
-  }
-
-  private async pausedNow(pluginName: string, queueName: string): Promise<boolean> {
-    return (await this.jobs.store.get(this.jobs.key('paused', pluginName, queueName))) !== undefined;
+    this.registry.removeInstance(instance);
   }
 
   private assertStarted(call: string): void {
@@ -361,19 +309,9 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       throw new ClusterError(ErrorCodes.NOT_CONNECTED, `managedQueue.${call}: not started (call app.start() first)`);
     }
   }
-
-  /** Publishes one ticket; priority and delay only where the event-queue adapter supports them. */
-  private async publishTicket(envelope: JobEnvelope, delayMs: number, physicalId: string): Promise<void> {
-    const caps = this.deps.eventQueue.capabilities;
-    await this.deps.eventQueue.publish(this.options.physicalQueue, envelope, {
-      jobId: physicalId.length > 400 ? hashId(physicalId) : physicalId,
-      ...(caps.priority ? { priority: envelope.priority } : {}),
-      ...(caps.delay && delayMs > 0 ? { delay: delayMs } : {}),
-    });
-  }
 }
 
-/** Physical ids must fit the event queue's name limit; long job ids are hashed (still deterministic). */
-function hashId(id: string): string {
-  return `h:${createHash('sha256').update(id).digest('hex')}`;
+function logicalQueue(call: string, queue: LogicalQueue): LogicalQueue {
+  const q = assertOptions(`managedQueue.${call}`, queue, ['pluginName', 'queueName']);
+  return { pluginName: assertName('pluginName', q.pluginName), queueName: assertName('queueName', q.queueName) };
 }

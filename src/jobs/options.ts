@@ -54,7 +54,9 @@ const KEYS = [
 function bool(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') {
-    throw new ClusterError(ErrorCodes.INVALID_OPTION, `${name} must be a boolean, got ${describe(value)}`, { details: { option: name } });
+    throw new ClusterError(ErrorCodes.INVALID_OPTION, `${name} must be a boolean, got ${describe(value)}`, {
+      details: { option: name },
+    });
   }
   return value;
 }
@@ -66,11 +68,14 @@ export function resolveManagedQueueOptions(options: ManagedQueueOptions | undefi
     o[name] === undefined ? fallback : assertDuration(name, o[name]);
   const processorGraceMs = ms('processorGraceMs', 10_000);
   return {
-    physicalQueue: o.physicalQueue === undefined ? 'managed-queue:plugin-jobs' : assertName('physicalQueue', o.physicalQueue),
-    workerConcurrency: o.workerConcurrency === undefined ? 32 : assertInteger('workerConcurrency', o.workerConcurrency, 1, 10_000),
+    physicalQueue:
+      o.physicalQueue === undefined ? 'managed-queue:plugin-jobs' : assertName('physicalQueue', o.physicalQueue),
+    workerConcurrency:
+      o.workerConcurrency === undefined ? 32 : assertInteger('workerConcurrency', o.workerConcurrency, 1, 10_000),
     worker: bool('worker', o.worker, true),
     schedules: bool('schedules', o.schedules, true),
-    defaultAttempts: o.defaultAttempts === undefined ? 1 : assertInteger('defaultAttempts', o.defaultAttempts, 1, 1_000),
+    defaultAttempts:
+      o.defaultAttempts === undefined ? 1 : assertInteger('defaultAttempts', o.defaultAttempts, 1, 1_000),
     processorGraceMs,
     heartbeatTtlMs: ms('heartbeatTtlMs', Math.min(5_000, processorGraceMs)),
     handBackDelayMs: ms('handBackDelayMs', 200),

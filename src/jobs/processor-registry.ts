@@ -8,7 +8,9 @@
  * physical consumer's slots and never delays other plugins' jobs (the head-of-line rule).
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { describe } from '../validation.js';
 import type { JobStore } from './job-store.js';
+import { processorDeclarations } from './plugin-job-processor.js';
 import { escapeKeyPart } from './scoped-key.js';
 import type { ManagedJobHandler, ProcessorOptions } from './types.js';
 
@@ -81,6 +83,7 @@ export class Registration {
 /** The handlers of one node. */
 export class ProcessorRegistry {
   private readonly registrations = new Map<string, Registration>();
+  private readonly instances = new Map<object, Registration[]>();
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> = Promise.resolve();
 
@@ -116,6 +119,46 @@ export class ProcessorRegistry {
     return true;
   }
 
+  /** Registers every `@PluginJobProcessor` declaration of an instance's class, all or none. */
+  addInstance(instance: object): void {
+    if (typeof instance !== 'object' || instance === null) {
+      throw new ClusterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `registerProcessor needs an instance, got ${describe(instance)}`,
+      );
+    }
+    const name = instance.constructor?.name ?? 'processor';
+    if (this.instances.has(instance)) {
+      throw new ClusterError(ErrorCodes.ALREADY_SUBSCRIBED, `this ${name} instance is already registered`);
+    }
+    const declarations = processorDeclarations(instance);
+    if (declarations.length === 0) {
+      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `${name} has no @PluginJobProcessor declaration`);
+    }
+    const target = instance as { handle?: unknown; process?: unknown };
+    const method = typeof target.handle === 'function' ? target.handle : target.process;
+    if (typeof method !== 'function') {
+      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `${name} must implement handle(job, ctx) (or process)`);
+    }
+    const handler: ManagedJobHandler = (job, ctx) => (method as ManagedJobHandler).call(instance, job, ctx);
+    const added: Registration[] = [];
+    try {
+      for (const declaration of declarations) added.push(this.add(declaration, handler));
+    } catch (error) {
+      for (const registration of added) this.remove(registration);
+      throw error;
+    }
+    this.instances.set(instance, added);
+  }
+
+  /** Unregisters what {@link addInstance} registered (running jobs finish). */
+  removeInstance(instance: object): void {
+    const added = this.instances.get(instance);
+    if (!added) return;
+    this.instances.delete(instance);
+    for (const registration of added) this.remove(registration);
+  }
+
   /** Is any live node (this one included) known to have this handler? */
   async aliveAnywhere(key: string): Promise<boolean> {
     if (this.registrations.has(key)) return true;
@@ -131,9 +174,12 @@ export class ProcessorRegistry {
   /** Starts heart-beating (an immediate beat, then every `ttlMs / 3`). */
   async start(): Promise<void> {
     await this.beat();
-    this.timer = setInterval(() => {
-      this.beating = this.beat().catch(this.onError);
-    }, Math.max(50, Math.floor(this.ttlMs / 3)));
+    this.timer = setInterval(
+      () => {
+        this.beating = this.beat().catch(this.onError);
+      },
+      Math.max(50, Math.floor(this.ttlMs / 3)),
+    );
     this.timer.unref?.();
   }
 

@@ -22,7 +22,12 @@ export const GLOBAL_SLOT_TTL_MS = 30_000;
  * Counts one start against the handler's rate limit. Returns 0 when the start is allowed, else how
  * many ms until the current window ends (when the job should come back).
  */
-export async function takeRateSlot(jobs: JobStore, handler: string, limit: RateLimit, now = Date.now()): Promise<number> {
+export async function takeRateSlot(
+  jobs: JobStore,
+  handler: string,
+  limit: RateLimit,
+  now = Date.now(),
+): Promise<number> {
   const window = Math.floor(now / limit.durationMs);
   const count = await jobs.store.incr(jobs.key('rate', handler, window), 1, limit.durationMs * 2);
   if (count <= limit.max) return 0;

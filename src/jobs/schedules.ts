@@ -42,7 +42,9 @@ export function ticksAround(schedule: ScheduleInfo, now: number): { last: number
     return { last, next: last + schedule.everyMs };
   }
   const options = { currentDate: new Date(now + 1), tz: schedule.tz ?? 'UTC' };
-  const last = CronExpressionParser.parse(schedule.cron as string, options).prev().getTime();
+  const last = CronExpressionParser.parse(schedule.cron as string, options)
+    .prev()
+    .getTime();
   const next = CronExpressionParser.parse(schedule.cron as string, { ...options, currentDate: new Date(now) })
     .next()
     .getTime();
@@ -164,7 +166,15 @@ function runInput(schedule: ScheduleInfo, tick: number): EnqueueInput {
     payload: schedule.payload,
     jobId: `schedule:${schedule.scheduleId}:${tick}`,
   };
-  for (const key of ['tenantId', 'organizationId', 'scopeKey', 'userId', 'attempts', 'backoffMs', 'priority'] as const) {
+  for (const key of [
+    'tenantId',
+    'organizationId',
+    'scopeKey',
+    'userId',
+    'attempts',
+    'backoffMs',
+    'priority',
+  ] as const) {
     if (schedule[key] !== undefined) (input as unknown as Record<string, unknown>)[key] = schedule[key];
   }
   return input;
@@ -198,7 +208,8 @@ function checkSchedule(input: ScheduleInput): ScheduleInfo {
   };
   if (i.everyMs !== undefined) info.everyMs = assertDuration('everyMs', i.everyMs);
   if (i.cron !== undefined) {
-    if (typeof i.cron !== 'string') throw new ClusterError(ErrorCodes.INVALID_OPTION, 'schedule: cron must be a string');
+    if (typeof i.cron !== 'string')
+      throw new ClusterError(ErrorCodes.INVALID_OPTION, 'schedule: cron must be a string');
     info.cron = i.cron;
     if (i.tz !== undefined) info.tz = assertName('schedule: tz', i.tz);
     try {

@@ -113,7 +113,10 @@ export function buildScopedKey(appName: string, scope: ResolvedScope, parts: rea
   }
   const escaped = parts.map((part, i) => {
     if (typeof part !== 'string' && typeof part !== 'number') {
-      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `scopedKey: part ${i} must be a string or number, got ${describe(part)}`);
+      throw new ClusterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `scopedKey: part ${i} must be a string or number, got ${describe(part)}`,
+      );
     }
     const text = String(part);
     if (text.length === 0) throw new ClusterError(ErrorCodes.INVALID_NAME, `scopedKey: part ${i} must not be empty`);

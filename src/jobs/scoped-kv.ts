@@ -41,7 +41,10 @@ export function createScopedKv(store: CacheStore, appName: string, scope: Resolv
   };
   const value = (v: unknown) => {
     if (typeof v !== 'string') {
-      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `kv value must be a string (serialize first), got ${describe(v)}`);
+      throw new ClusterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `kv value must be a string (serialize first), got ${describe(v)}`,
+      );
     }
     return v;
   };

@@ -86,7 +86,10 @@ export interface ManagedJobContext {
 }
 
 /** A job handler. Its return value (JSON) becomes the job's `returnValue`. */
-export type ManagedJobHandler<T = any, R = unknown> = (job: ManagedQueueJob<T>, context: ManagedJobContext) => R | Promise<R>;
+export type ManagedJobHandler<T = any, R = unknown> = (
+  job: ManagedQueueJob<T>,
+  context: ManagedJobContext,
+) => R | Promise<R>;
 
 /** A cluster-wide rate limit: at most `max` job starts per `durationMs` window, across every node. */
 export interface RateLimit {

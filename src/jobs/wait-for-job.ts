@@ -24,24 +24,46 @@ export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, tim
     const fromRecord = (record: JobRecord) => {
       if (record.state === 'completed') settle(() => resolve(record.returnValue));
       else if (record.state === 'cancelled') settle(() => reject(new JobCancelledError(jobId)));
-      else settle(() => reject(new JobFailedError(jobId, { message: record.failedReason ?? 'failed', code: record.failedCode, stack: record.stacktrace?.at(-1) })));
+      else
+        settle(() =>
+          reject(
+            new JobFailedError(jobId, {
+              message: record.failedReason ?? 'failed',
+              code: record.failedCode,
+              stack: record.stacktrace?.at(-1),
+            }),
+          ),
+        );
     };
     const fromEvent = (event: JobFinished) => {
       if (event.state === 'completed') {
         if (event.hasReturnValue !== false) settle(() => resolve(event.returnValue));
-        else jobs.get(jobId).then((r) => (r ? fromRecord(r) : settle(() => resolve(undefined))), (e: unknown) => settle(() => reject(e)));
+        else
+          jobs.get(jobId).then(
+            (r) => (r ? fromRecord(r) : settle(() => resolve(undefined))),
+            (e: unknown) => settle(() => reject(e)),
+          );
       } else if (event.state === 'cancelled') settle(() => reject(new JobCancelledError(jobId)));
       else settle(() => reject(new JobFailedError(jobId, event.error ?? { message: 'failed' })));
     };
     const off = events.onFinished(jobId, fromEvent);
     const timer = setTimeout(
-      () => settle(() => reject(new ClusterError(ErrorCodes.QUEUE_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, { details: { jobId, timeoutMs } }))),
+      () =>
+        settle(() =>
+          reject(
+            new ClusterError(ErrorCodes.QUEUE_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, {
+              details: { jobId, timeoutMs },
+            }),
+          ),
+        ),
       timeoutMs,
     );
     jobs.get(jobId).then(
       (record) => {
         if (!record || !visibleToCaller(record)) {
-          settle(() => reject(new ClusterError(ErrorCodes.NOT_FOUND, `job ${jobId} does not exist`, { details: { jobId } })));
+          settle(() =>
+            reject(new ClusterError(ErrorCodes.NOT_FOUND, `job ${jobId} does not exist`, { details: { jobId } })),
+          );
         } else if (isTerminal(record.state)) fromRecord(record);
       },
       (error: unknown) => settle(() => reject(error)),

@@ -11,7 +11,7 @@ import {
   type ManagedQueueJob,
   JobFailedError,
 } from 'clusterkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { deferred, within } from '../helpers.js';
 import { startNode } from './jobs-helpers.js';
@@ -33,7 +33,11 @@ export function basicsSuite(factory: ClusterFactory): void {
       const app = await startNode(cluster, { worker: false });
       const mq = app.managedQueue;
       const base = { pluginName: P, queueName: Q, jobName: 'j', payload: {} };
-      const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: ClusterError) => e.code);
+      const code = (p: Promise<unknown>) =>
+        p.then(
+          () => 'resolved',
+          (e: ClusterError) => e.code,
+        );
       expect(await code(mq.enqueue({ ...base, pluginName: undefined as unknown as string }))).toBe('INVALID_NAME');
       expect(await code(mq.enqueue({ ...base, jobName: '' }))).toBe('INVALID_NAME');
       expect(await code(mq.enqueue({ ...base, payload: { f: () => 1 } }))).toBe('INVALID_PAYLOAD');
@@ -63,7 +67,13 @@ export function basicsSuite(factory: ClusterFactory): void {
       });
       await spy.start();
       await runWithTenant({ tenantId: 't1', organizationId: 'o1', userId: 'u1' }, () =>
-        producer.managedQueue.enqueue({ pluginName: 'a', queueName: 'q', jobName: 'x', payload: { secret: 1 }, scopeKey: 'int-7' }),
+        producer.managedQueue.enqueue({
+          pluginName: 'a',
+          queueName: 'q',
+          jobName: 'x',
+          payload: { secret: 1 },
+          scopeKey: 'int-7',
+        }),
       );
       await producer.managedQueue.enqueue({ pluginName: 'b', queueName: 'r', jobName: 'y', payload: 2 });
       await within(got.promise, 10_000, 'two tickets');
@@ -85,6 +95,22 @@ export function basicsSuite(factory: ClusterFactory): void {
       expect(byPlugin.b).toMatchObject({ pluginName: 'b', queueName: 'r', jobName: 'y' });
     });
 
+    it('dead-letters a malformed message on the physical queue and keeps working', async () => {
+      const app = await startNode(cluster);
+      await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'fine' }, () => 'fine');
+      await app.eventQueue.publish('managed-queue:plugin-jobs', { hello: 'not a ticket' });
+      await vi.waitFor(
+        async () => expect(await app.eventQueue.listDeadLetters('managed-queue:plugin-jobs')).toHaveLength(1),
+        {
+          timeout: 10_000,
+        },
+      );
+      const [letter] = await app.eventQueue.listDeadLetters('managed-queue:plugin-jobs');
+      expect(letter!.error.message).toMatch(/malformed managed-job envelope/);
+      const { jobId } = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'fine', payload: null });
+      expect(await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).toBe('fine');
+    });
+
     it('runs a handler inside the job tenant context and resolves waitForJob on another node', async () => {
       const worker = await startNode(cluster);
       const producer = await startNode(cluster, { worker: false });
@@ -95,15 +121,36 @@ export function basicsSuite(factory: ClusterFactory): void {
         return { sent: job.data.to };
       });
       const { jobId } = await runWithTenant({ tenantId: 'acme', organizationId: 'eu', userId: 'u9' }, () =>
-        producer.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'welcome', payload: { to: 'x@y' }, scopeKey: 's1' }),
+        producer.managedQueue.enqueue({
+          pluginName: P,
+          queueName: Q,
+          jobName: 'welcome',
+          payload: { to: 'x@y' },
+          scopeKey: 's1',
+        }),
       );
       await expect(producer.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).resolves.toEqual({ sent: 'x@y' });
       const { ctx, tenant, job } = await seen.promise;
-      expect(ctx).toEqual({ pluginName: P, queueName: Q, jobName: 'welcome', tenantId: 'acme', organizationId: 'eu', scopeKey: 's1', userId: 'u9' });
+      expect(ctx).toEqual({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'welcome',
+        tenantId: 'acme',
+        organizationId: 'eu',
+        scopeKey: 's1',
+        userId: 'u9',
+      });
       expect(tenant).toEqual({ tenantId: 'acme', organizationId: 'eu', userId: 'u9' });
       expect(job).toMatchObject({ id: jobId, name: 'welcome', data: { to: 'x@y' }, attemptsMade: 0 });
       const info = await producer.managedQueue.getJob(jobId);
-      expect(info).toMatchObject({ id: jobId, state: 'completed', returnValue: { sent: 'x@y' }, pluginName: P, tenantId: 'acme', attemptsMade: 0 });
+      expect(info).toMatchObject({
+        id: jobId,
+        state: 'completed',
+        returnValue: { sent: 'x@y' },
+        pluginName: P,
+        tenantId: 'acme',
+        attemptsMade: 0,
+      });
       expect(info!.timestamps.finishedAt).toBeGreaterThanOrEqual(info!.timestamps.startedAt!);
       await expect(producer.managedQueue.waitForJob(jobId, { timeoutMs: 1_000 })).resolves.toEqual({ sent: 'x@y' });
     });
@@ -141,12 +188,18 @@ export function basicsSuite(factory: ClusterFactory): void {
       await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'tx' }, (job) => job.data);
       let commit: (() => unknown) | undefined;
       const committed = { afterCommit: (cb: () => unknown) => void (commit = cb) };
-      const { jobId } = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'tx', payload: 'yes' }, { transaction: committed });
+      const { jobId } = await app.managedQueue.enqueue(
+        { pluginName: P, queueName: Q, jobName: 'tx', payload: 'yes' },
+        { transaction: committed },
+      );
       expect(await app.managedQueue.getJob(jobId)).toBeNull();
       commit!();
       await expect(app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).resolves.toBe('yes');
       const rolledBack = { afterCommit: () => undefined };
-      const dropped = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'tx', payload: 'no' }, { transaction: rolledBack });
+      const dropped = await app.managedQueue.enqueue(
+        { pluginName: P, queueName: Q, jobName: 'tx', payload: 'no' },
+        { transaction: rolledBack },
+      );
       expect(await app.managedQueue.getJob(dropped.jobId)).toBeNull();
     });
 
@@ -162,7 +215,7 @@ export function basicsSuite(factory: ClusterFactory): void {
       expect(new Set([first.jobId, otherTenant.jobId, otherPlugin.jobId]).size).toBe(3);
       expect(first.jobId.endsWith(':order:42:sync')).toBe(true);
       expect((await mq.getJob(first.jobId))!.payload).toBe(1);
-      expect((await mq.getJob(otherTenant.jobId))).toMatchObject({ tenantId: 'b', payload: 1 });
+      expect(await mq.getJob(otherTenant.jobId)).toMatchObject({ tenantId: 'b', payload: 1 });
       expect(await mq.getMetrics({ pluginName: P })).toMatchObject({ waiting: 2 });
     });
 
@@ -177,12 +230,30 @@ export function basicsSuite(factory: ClusterFactory): void {
         if (job.attemptsMade < failUntil) throw new Error(`boom ${job.attemptsMade}`);
         return 'ok';
       });
-      const ok = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'flaky', payload: null, attempts: 3, backoffMs: 10 });
+      const ok = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'flaky',
+        payload: null,
+        attempts: 3,
+        backoffMs: 10,
+      });
       await expect(app.managedQueue.waitForJob(ok.jobId, { timeoutMs: 10_000 })).resolves.toBe('ok');
-      expect(await app.managedQueue.getJob(ok.jobId)).toMatchObject({ state: 'completed', attemptsMade: 2, maxAttempts: 3 });
+      expect(await app.managedQueue.getJob(ok.jobId)).toMatchObject({
+        state: 'completed',
+        attemptsMade: 2,
+        maxAttempts: 3,
+      });
       expect(failures).toEqual([true, true]);
       failUntil = 100;
-      const bad = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'flaky', payload: null, attempts: 2, backoffMs: { type: 'exponential', delay: 5 } });
+      const bad = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'flaky',
+        payload: null,
+        attempts: 2,
+        backoffMs: { type: 'exponential', delay: 5 },
+      });
       const failed = await app.managedQueue.waitForJob(bad.jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
       expect(failed).toBeInstanceOf(JobFailedError);
       expect((failed as Error).message).toBe('boom 1');
@@ -202,7 +273,9 @@ export function basicsSuite(factory: ClusterFactory): void {
       const events: string[] = [];
       const done = deferred<number>();
       app.managedQueue.on('job:active', (info) => events.push(`active:${info.jobName}`));
-      app.managedQueue.on('job:progress', (info, progress) => events.push(`progress:${info.jobName}:${JSON.stringify(progress)}`));
+      app.managedQueue.on('job:progress', (info, progress) =>
+        events.push(`progress:${info.jobName}:${JSON.stringify(progress)}`),
+      );
       app.managedQueue.on('job:completed', (info, meta) => {
         events.push(`completed:${info.jobName}`);
         done.resolve(meta.durationMs);
@@ -214,7 +287,12 @@ export function basicsSuite(factory: ClusterFactory): void {
       });
       await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'report', payload: null });
       expect(await within(done.promise, 10_000, 'completed event')).toBeGreaterThanOrEqual(0);
-      expect(events).toEqual(['active:report', 'progress:report:50', 'progress:report:{"step":"done"}', 'completed:report']);
+      expect(events).toEqual([
+        'active:report',
+        'progress:report:50',
+        'progress:report:{"step":"done"}',
+        'completed:report',
+      ]);
     });
   });
 }

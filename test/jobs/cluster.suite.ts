@@ -7,7 +7,7 @@ import type { App } from 'clusterkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { counter, deferred, within } from '../helpers.js';
-import { startNode } from './jobs-helpers.js';
+import { FAST, startNode } from './jobs-helpers.js';
 
 export function clusterSuite(factory: ClusterFactory): void {
   describe(`managed jobs across nodes (${factory.label})`, () => {
@@ -23,21 +23,68 @@ export function clusterSuite(factory: ClusterFactory): void {
       const producer = await startNode(cluster); // consumes the physical queue but has no handler
       const worker = await startNode(cluster);
       const ranOn = new Set<string>();
-      await worker.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'only-on-worker', concurrency: 4 }, () => {
-        ranOn.add(worker.nodeId);
-      });
+      await worker.managedQueue.process(
+        { pluginName: 'p', queueName: 'q', jobName: 'only-on-worker', concurrency: 4 },
+        () => {
+          ranOn.add(worker.nodeId);
+        },
+      );
       const ids: string[] = [];
       for (let i = 0; i < 20; i += 1) {
-        ids.push((await producer.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'only-on-worker', payload: i })).jobId);
+        ids.push(
+          (
+            await producer.managedQueue.enqueue({
+              pluginName: 'p',
+              queueName: 'q',
+              jobName: 'only-on-worker',
+              payload: i,
+            })
+          ).jobId,
+        );
       }
       for (const id of ids) await producer.managedQueue.waitForJob(id, { timeoutMs: 15_000 });
-      for (const id of ids) expect(await producer.managedQueue.getJob(id)).toMatchObject({ state: 'completed', attemptsMade: 0 });
+      for (const id of ids)
+        expect(await producer.managedQueue.getJob(id)).toMatchObject({ state: 'completed', attemptsMade: 0 });
       expect([...ranOn]).toEqual([worker.nodeId]);
+    });
+
+    it('takes over a job whose node stopped mid-run, without spending an attempt', async () => {
+      const first = cluster.node({ stopGracePeriodMs: 100, managedQueue: FAST });
+      await first.start();
+      const second = await startNode(cluster);
+      const started = deferred();
+      await first.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'long' }, async (job) => {
+        started.resolve();
+        await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+        throw job.signal.reason;
+      });
+      const { jobId } = await second.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'long',
+        payload: null,
+      });
+      await within(started.promise, 10_000, 'start on the first node');
+      await second.managedQueue.process(
+        { pluginName: 'p', queueName: 'q', jobName: 'long' },
+        () => 'finished elsewhere',
+      );
+      const result = second.managedQueue.waitForJob(jobId, { timeoutMs: 20_000 });
+      await first.stop();
+      expect(await result).toBe('finished elsewhere');
+      expect(await second.managedQueue.getJob(jobId)).toMatchObject({ state: 'completed', attemptsMade: 0 });
     });
 
     it('fails a job with NO_PROCESSOR once no live node has had its handler for the grace period', async () => {
       const app = await startNode(cluster, { processorGraceMs: 300 });
-      const { jobId } = await app.managedQueue.enqueue({ pluginName: 'ghost', queueName: 'q', jobName: 'nobody', payload: null, attempts: 2, backoffMs: 10 });
+      const { jobId } = await app.managedQueue.enqueue({
+        pluginName: 'ghost',
+        queueName: 'q',
+        jobName: 'nobody',
+        payload: null,
+        attempts: 2,
+        backoffMs: 10,
+      });
       const error = await app.managedQueue.waitForJob(jobId, { timeoutMs: 15_000 }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'NO_PROCESSOR' });
       const info = await app.managedQueue.getJob(jobId);
@@ -51,22 +98,33 @@ export function clusterSuite(factory: ClusterFactory): void {
       const gate = deferred();
       const bulkStarted = counter(1);
       let bulkDone = 0;
-      await worker.managedQueue.process({ pluginName: 'bulk', queueName: 'import', jobName: 'row', concurrency: 1 }, async () => {
-        bulkStarted.hit();
-        await gate.promise;
-        bulkDone += 1;
-      });
-      await worker.managedQueue.process({ pluginName: 'other', queueName: 'mail', jobName: 'send', concurrency: 2 }, () => 'sent');
+      await worker.managedQueue.process(
+        { pluginName: 'bulk', queueName: 'import', jobName: 'row', concurrency: 1 },
+        async () => {
+          bulkStarted.hit();
+          await gate.promise;
+          bulkDone += 1;
+        },
+      );
+      await worker.managedQueue.process(
+        { pluginName: 'other', queueName: 'mail', jobName: 'send', concurrency: 2 },
+        () => 'sent',
+      );
       for (let i = 0; i < 1_000; i += 10) {
         await Promise.all(
-          Array.from({ length: 10 }, (_, k) => producer.managedQueue.enqueue({ pluginName: 'bulk', queueName: 'import', jobName: 'row', payload: i + k })),
+          Array.from({ length: 10 }, (_, k) =>
+            producer.managedQueue.enqueue({ pluginName: 'bulk', queueName: 'import', jobName: 'row', payload: i + k }),
+          ),
         );
       }
       await within(bulkStarted.done, 15_000, 'first bulk job');
       // Enqueued after the whole burst, same priority: FIFO alone would put them behind 999 rows.
       const others: string[] = [];
       for (let i = 0; i < 5; i += 1) {
-        others.push((await producer.managedQueue.enqueue({ pluginName: 'other', queueName: 'mail', jobName: 'send', payload: i })).jobId);
+        others.push(
+          (await producer.managedQueue.enqueue({ pluginName: 'other', queueName: 'mail', jobName: 'send', payload: i }))
+            .jobId,
+        );
       }
       for (const id of others) expect(await producer.managedQueue.waitForJob(id, { timeoutMs: 20_000 })).toBe('sent');
       const bulk = await producer.managedQueue.getMetrics({ pluginName: 'bulk' });
@@ -82,9 +140,22 @@ export function clusterSuite(factory: ClusterFactory): void {
       const producer = await startNode(cluster, { worker: false });
       const order: string[] = [];
       const all = counter(6);
-      const plan: [string, number][] = [['low', 3], ['normal-1', 2], ['urgent', 0], ['high', 1], ['normal-2', 2], ['lowest', 7]];
+      const plan: [string, number][] = [
+        ['low', 3],
+        ['normal-1', 2],
+        ['urgent', 0],
+        ['high', 1],
+        ['normal-2', 2],
+        ['lowest', 7],
+      ];
       for (const [name, priority] of plan) {
-        await producer.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'ordered', payload: name, priority });
+        await producer.managedQueue.enqueue({
+          pluginName: 'p',
+          queueName: 'q',
+          jobName: 'ordered',
+          payload: name,
+          priority,
+        });
       }
       const worker = cluster.node({ managedQueue: { workerConcurrency: 1, handBackDelayMs: 20 } });
       await worker.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'ordered' }, (job) => {
@@ -105,18 +176,22 @@ export function clusterSuite(factory: ClusterFactory): void {
       for (const node of nodes) {
         const local = { running: 0, peak: 0 };
         perNode.set(node.nodeId, local);
-        await node.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'limited', concurrency: 3, globalConcurrency: 2 }, async () => {
-          running += 1;
-          local.running += 1;
-          peak = Math.max(peak, running);
-          local.peak = Math.max(local.peak, local.running);
-          await new Promise((resolve) => setTimeout(resolve, 20)); // simulated work, not synchronization
-          running -= 1;
-          local.running -= 1;
-          all.hit();
-        });
+        await node.managedQueue.process(
+          { pluginName: 'p', queueName: 'q', jobName: 'limited', concurrency: 3, globalConcurrency: 2 },
+          async () => {
+            running += 1;
+            local.running += 1;
+            peak = Math.max(peak, running);
+            local.peak = Math.max(local.peak, local.running);
+            await new Promise((resolve) => setTimeout(resolve, 20)); // simulated work, not synchronization
+            running -= 1;
+            local.running -= 1;
+            all.hit();
+          },
+        );
       }
-      for (let i = 0; i < 12; i += 1) await nodes[0]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'limited', payload: i });
+      for (let i = 0; i < 12; i += 1)
+        await nodes[0]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'limited', payload: i });
       await within(all.done, 20_000, 'twelve jobs');
       expect(peak).toBeLessThanOrEqual(2);
       expect(peak).toBeGreaterThanOrEqual(1);
@@ -129,15 +204,23 @@ export function clusterSuite(factory: ClusterFactory): void {
       const all = counter(7);
       const rateLimit = { max: 3, durationMs: 400 };
       for (const node of nodes) {
-        await node.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'rated', concurrency: 5, rateLimit }, () => {
-          starts.push(Date.now());
-          all.hit();
-        });
+        await node.managedQueue.process(
+          { pluginName: 'p', queueName: 'q', jobName: 'rated', concurrency: 5, rateLimit },
+          () => {
+            starts.push(Date.now());
+            all.hit();
+          },
+        );
       }
-      for (let i = 0; i < 7; i += 1) await nodes[1]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'rated', payload: i });
+      for (let i = 0; i < 7; i += 1)
+        await nodes[1]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'rated', payload: i });
       await within(all.done, 20_000, 'seven rated jobs');
       const perWindow = new Map<number, number>();
-      for (const t of starts) perWindow.set(Math.floor(t / rateLimit.durationMs), (perWindow.get(Math.floor(t / rateLimit.durationMs)) ?? 0) + 1);
+      for (const t of starts)
+        perWindow.set(
+          Math.floor(t / rateLimit.durationMs),
+          (perWindow.get(Math.floor(t / rateLimit.durationMs)) ?? 0) + 1,
+        );
       for (const n of perWindow.values()) expect(n).toBeLessThanOrEqual(3);
       expect(perWindow.size).toBeGreaterThanOrEqual(3);
     });
@@ -148,14 +231,31 @@ export function clusterSuite(factory: ClusterFactory): void {
       const fourTicks = deferred();
       for (let i = 0; i < 3; i += 1) {
         const node = await startNode(cluster);
-        await node.managedQueue.process({ pluginName: 'p', queueName: 'cron', jobName: 'tick', concurrency: 4 }, (job) => {
-          runs.push({ tick: job.id, node: node.nodeId });
-          if (new Set(runs.map((r) => r.tick)).size >= 4) fourTicks.resolve();
-        });
+        await node.managedQueue.process(
+          { pluginName: 'p', queueName: 'cron', jobName: 'tick', concurrency: 4 },
+          (job) => {
+            runs.push({ tick: job.id, node: node.nodeId });
+            if (new Set(runs.map((r) => r.tick)).size >= 4) fourTicks.resolve();
+          },
+        );
         nodes.push(node);
       }
-      const { scheduleId } = await nodes[0]!.managedQueue.schedule({ pluginName: 'p', queueName: 'cron', jobName: 'tick', everyMs: 250, payload: { n: 1 }, tenantId: 'acme' });
-      const again = await nodes[1]!.managedQueue.schedule({ pluginName: 'p', queueName: 'cron', jobName: 'tick', everyMs: 250, payload: { n: 1 }, tenantId: 'acme' });
+      const { scheduleId } = await nodes[0]!.managedQueue.schedule({
+        pluginName: 'p',
+        queueName: 'cron',
+        jobName: 'tick',
+        everyMs: 250,
+        payload: { n: 1 },
+        tenantId: 'acme',
+      });
+      const again = await nodes[1]!.managedQueue.schedule({
+        pluginName: 'p',
+        queueName: 'cron',
+        jobName: 'tick',
+        everyMs: 250,
+        payload: { n: 1 },
+        tenantId: 'acme',
+      });
       expect(again.scheduleId).toBe(scheduleId);
       await within(fourTicks.promise, 20_000, 'four ticks');
       const firstThree = [...new Set(runs.map((r) => r.tick))].slice(0, 3);
@@ -167,13 +267,30 @@ export function clusterSuite(factory: ClusterFactory): void {
       expect(await nodes[2]!.managedQueue.removeSchedule(scheduleId)).toBe(true);
       expect(await nodes[0]!.managedQueue.listSchedules()).toEqual([]);
       expect(await nodes[0]!.managedQueue.removeSchedule(scheduleId)).toBe(false);
-      await expect(nodes[0]!.managedQueue.schedule({ pluginName: 'p', queueName: 'c', jobName: 'j', cron: 'not a cron', payload: null })).rejects.toMatchObject({
+      await expect(
+        nodes[0]!.managedQueue.schedule({
+          pluginName: 'p',
+          queueName: 'c',
+          jobName: 'j',
+          cron: 'not a cron',
+          payload: null,
+        }),
+      ).rejects.toMatchObject({
         code: 'INVALID_OPTION',
       });
-      await expect(nodes[0]!.managedQueue.schedule({ pluginName: 'p', queueName: 'c', jobName: 'j', payload: null } as never)).rejects.toMatchObject({
+      await expect(
+        nodes[0]!.managedQueue.schedule({ pluginName: 'p', queueName: 'c', jobName: 'j', payload: null } as never),
+      ).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
       });
-      const cron = await nodes[0]!.managedQueue.schedule({ pluginName: 'p', queueName: 'c', jobName: 'j', cron: '0 9 * * 1', tz: 'Europe/Berlin', payload: null });
+      const cron = await nodes[0]!.managedQueue.schedule({
+        pluginName: 'p',
+        queueName: 'c',
+        jobName: 'j',
+        cron: '0 9 * * 1',
+        tz: 'Europe/Berlin',
+        payload: null,
+      });
       const [stored] = (await nodes[0]!.managedQueue.listSchedules()).filter((s) => s.scheduleId === cron.scheduleId);
       expect(new Date(stored!.nextRunAt!).getUTCDay()).toBe(1);
     });

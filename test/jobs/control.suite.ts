@@ -23,7 +23,13 @@ export function controlSuite(factory: ClusterFactory): void {
 
     /** Enqueues a job and waits for it to complete: a marker that the worker has gone past earlier tickets. */
     async function marker(app: App, delayMs = 0): Promise<void> {
-      const { jobId } = await app.managedQueue.enqueue({ pluginName: P, queueName: 'marker', jobName: 'mark', payload: null, delayMs });
+      const { jobId } = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: 'marker',
+        jobName: 'mark',
+        payload: null,
+        delayMs,
+      });
       await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 });
     }
 
@@ -36,7 +42,13 @@ export function controlSuite(factory: ClusterFactory): void {
         if (job.data === 'fail') throw new Error('nope');
         return job.data;
       });
-      const delayed = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 'delayed', delayMs: 150 });
+      const delayed = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'j',
+        payload: 'delayed',
+        delayMs: 150,
+      });
       expect((await app.managedQueue.getJob(delayed.jobId))!.state).toBe('delayed');
       const waitingResult = app.managedQueue.waitForJob(delayed.jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
       expect(await app.managedQueue.cancel({ jobId: delayed.jobId })).toEqual({ success: true });
@@ -65,9 +77,17 @@ export function controlSuite(factory: ClusterFactory): void {
         aborted.resolve(job.signal.reason);
         throw job.signal.reason;
       });
-      const { jobId } = await operator.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'long', payload: null, attempts: 3 });
+      const { jobId } = await operator.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'long',
+        payload: null,
+        attempts: 3,
+      });
       await within(started.promise, 10_000, 'job start');
-      await vi.waitFor(async () => expect((await operator.managedQueue.getJob(jobId))!.state).toBe('active'), { timeout: 10_000 });
+      await vi.waitFor(async () => expect((await operator.managedQueue.getJob(jobId))!.state).toBe('active'), {
+        timeout: 10_000,
+      });
       expect(await operator.managedQueue.cancel({ jobId })).toEqual({ success: false, reason: 'active' });
       const result = operator.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
       expect(await operator.managedQueue.cancel({ jobId, abortActive: true })).toEqual({ success: true });
@@ -83,7 +103,8 @@ export function controlSuite(factory: ClusterFactory): void {
       const enqueue = (tenantId: string, n: number) =>
         runWithTenant({ tenantId }, async () => {
           const ids: string[] = [];
-          for (let i = 0; i < n; i += 1) ids.push((await mq.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: i })).jobId);
+          for (let i = 0; i < n; i += 1)
+            ids.push((await mq.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: i })).jobId);
           return ids;
         });
       const a = await enqueue('tenant-a', 5);
@@ -99,7 +120,9 @@ export function controlSuite(factory: ClusterFactory): void {
         await expect(mq.waitForJob(b[0]!, { timeoutMs: 1_000 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
         await expect(mq.getMetrics({ tenantId: 'tenant-b' })).rejects.toMatchObject({ code: 'TENANT_MISMATCH' });
         await expect(mq.listJobs({ tenantId: 'tenant-b' })).rejects.toMatchObject({ code: 'TENANT_MISMATCH' });
-        await expect(mq.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 1, tenantId: 'tenant-b' })).rejects.toMatchObject({
+        await expect(
+          mq.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 1, tenantId: 'tenant-b' }),
+        ).rejects.toMatchObject({
           code: 'TENANT_MISMATCH',
         });
         const page1 = await mq.listJobs({ state: 'waiting', limit: 2 });
@@ -107,7 +130,9 @@ export function controlSuite(factory: ClusterFactory): void {
         expect(page1.total).toBe(5);
         expect(page1.jobs).toHaveLength(2);
         expect(page3.jobs).toHaveLength(1);
-        const all = [...page1.jobs, ...(await mq.listJobs({ limit: 2, offset: 2 })).jobs, ...page3.jobs].map((j) => j.id);
+        const all = [...page1.jobs, ...(await mq.listJobs({ limit: 2, offset: 2 })).jobs, ...page3.jobs].map(
+          (j) => j.id,
+        );
         expect(new Set(all)).toEqual(new Set(a));
       });
       expect((await mq.listJobs({ pluginName: P })).total).toBe(9);
@@ -120,7 +145,10 @@ export function controlSuite(factory: ClusterFactory): void {
       const operator = await startNode(cluster, { worker: false });
       const ran: number[] = [];
       await worker.managedQueue.process({ pluginName: P, queueName: 'marker', jobName: 'mark' }, () => undefined);
-      await worker.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'j' }, (job) => void ran.push(job.data as number));
+      await worker.managedQueue.process(
+        { pluginName: P, queueName: Q, jobName: 'j' },
+        (job) => void ran.push(job.data as number),
+      );
       await operator.managedQueue.pause({ pluginName: P, queueName: Q });
       expect(await worker.managedQueue.isPaused({ pluginName: P, queueName: Q })).toBe(true);
       const { jobId } = await operator.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 1 });
@@ -139,15 +167,26 @@ export function controlSuite(factory: ClusterFactory): void {
       const app = await startNode(cluster);
       await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'j' }, () => 'ok');
       const ids: string[] = [];
-      for (let i = 0; i < 3; i += 1) ids.push((await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: i })).jobId);
+      for (let i = 0; i < 3; i += 1)
+        ids.push((await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: i })).jobId);
       for (const id of ids) await app.managedQueue.waitForJob(id, { timeoutMs: 10_000 });
       expect(await app.managedQueue.clean({ state: 'completed', olderThanMs: 3_600_000 })).toBe(0);
       expect(await app.managedQueue.clean({ state: 'completed', olderThanMs: 0, limit: 2 })).toBe(2);
       expect(await app.managedQueue.clean({ state: 'completed', olderThanMs: 0 })).toBe(1);
       expect((await app.managedQueue.getMetrics()).completed).toBe(0);
-      await expect(app.managedQueue.clean({ state: 'waiting' as never, olderThanMs: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-      const later = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 9, delayMs: 60_000 });
-      await expect(app.managedQueue.waitForJob(later.jobId, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'QUEUE_TIMEOUT' });
+      await expect(app.managedQueue.clean({ state: 'waiting' as never, olderThanMs: 0 })).rejects.toMatchObject({
+        code: 'INVALID_OPTION',
+      });
+      const later = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'j',
+        payload: 9,
+        delayMs: 60_000,
+      });
+      await expect(app.managedQueue.waitForJob(later.jobId, { timeoutMs: 50 })).rejects.toMatchObject({
+        code: 'QUEUE_TIMEOUT',
+      });
     });
 
     it('removes finished records when asked (removeOnComplete / removeOnFail)', async () => {
@@ -158,8 +197,20 @@ export function controlSuite(factory: ClusterFactory): void {
       });
       // Paused while the waiters subscribe, so the records cannot vanish before the waits begin.
       await app.managedQueue.pause({ pluginName: P, queueName: Q });
-      const ok = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 'ok', removeOnComplete: true });
-      const bad = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 'fail', removeOnFail: true });
+      const ok = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'j',
+        payload: 'ok',
+        removeOnComplete: true,
+      });
+      const bad = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'j',
+        payload: 'fail',
+        removeOnFail: true,
+      });
       const okResult = app.managedQueue.waitForJob(ok.jobId, { timeoutMs: 10_000 });
       const badResult = app.managedQueue.waitForJob(bad.jobId, { timeoutMs: 10_000 }).catch((e: Error) => e);
       await vi.waitFor(async () => expect((await app.managedQueue.getJob(ok.jobId))!.state).toBe('waiting'));

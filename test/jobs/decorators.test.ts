@@ -28,7 +28,10 @@ export class ProcessOnly {
 `;
 
 /** Compiles SOURCE with the given decorator flavour and evaluates it with `clusterkit` injected. */
-function compile(experimentalDecorators: boolean): { MailProcessor: new () => { calls: string[] }; ProcessOnly: new () => object } {
+function compile(experimentalDecorators: boolean): {
+  MailProcessor: new () => { calls: string[] };
+  ProcessOnly: new () => object;
+} {
   const { outputText } = ts.transpileModule(SOURCE, {
     compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, experimentalDecorators },
   });
@@ -59,7 +62,12 @@ describe('@PluginJobProcessor', () => {
       const mq = app.managedQueue;
       const welcome = await mq.enqueue({ pluginName: 'shop', queueName: 'mail', jobName: 'welcome', payload: 1 });
       const digest = await mq.enqueue({ pluginName: 'shop', queueName: 'mail', jobName: 'digest', payload: 2 });
-      const fallback = await mq.enqueue({ pluginName: 'shop', queueName: 'mail', jobName: 'legacy-process', payload: 41 });
+      const fallback = await mq.enqueue({
+        pluginName: 'shop',
+        queueName: 'mail',
+        jobName: 'legacy-process',
+        payload: 41,
+      });
       expect(await mq.waitForJob(welcome.jobId, { timeoutMs: 5_000 })).toBe('welcome:1');
       expect(await mq.waitForJob(digest.jobId, { timeoutMs: 5_000 })).toBe('digest:2');
       expect(await mq.waitForJob(fallback.jobId, { timeoutMs: 5_000 })).toBe(42);
@@ -69,8 +77,8 @@ describe('@PluginJobProcessor', () => {
 
   it('refuses bad declarations at decoration time', () => {
     expect(() => clusterkit.PluginJobProcessor({ pluginName: '', queueName: 'q', jobName: 'j' })).toThrow(/pluginName/);
-    expect(() => clusterkit.PluginJobProcessor({ pluginName: 'p', queueName: 'q', jobName: 'j', concurrency: 0 })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTION' }),
-    );
+    expect(() =>
+      clusterkit.PluginJobProcessor({ pluginName: 'p', queueName: 'q', jobName: 'j', concurrency: 0 }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
   });
 });

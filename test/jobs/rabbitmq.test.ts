@@ -19,7 +19,12 @@ const amqp = await resolveAmqpUrl();
 const redis = await resolveRedisUrl();
 
 /** RabbitMQ for the event queue and pub/sub, Redis for locks and cache; cleanup removes both. */
-function mixedFactory(label: string, amqpUrl: string, redisUrl: string, queueType: 'quorum' | 'classic'): ClusterFactory {
+function mixedFactory(
+  label: string,
+  amqpUrl: string,
+  redisUrl: string,
+  queueType: 'quorum' | 'classic',
+): ClusterFactory {
   return clusterFactory(label, () => {
     const prefix = randomName('ckm');
     const made: ReturnType<typeof createRabbitMQAdapters>[] = [];

@@ -31,12 +31,18 @@ export function scopedStateSuite(factory: ClusterFactory): void {
       // Tenant "a:t:b" must not land inside tenant "a"'s key space, nor parts forge a scope.
       const forged = mq.scopedKey({ pluginName: 'crm', tenantId: 'a:o:x' }, 'k');
       expect(forged.startsWith(`${app.name}:plugin:crm:t:a:`)).toBe(false);
-      expect(mq.scopedKey({ pluginName: 'crm', tenantId: 'a' }, 'o:x:k')).not.toBe(mq.scopedKey({ pluginName: 'crm', tenantId: 'a', organizationId: 'x' }, 'k'));
-      expect(mq.scopedKey({ pluginName: 'crm', tenantId: '-' }, 'k')).not.toBe(mq.scopedKey({ pluginName: 'crm' }, 'k'));
+      expect(mq.scopedKey({ pluginName: 'crm', tenantId: 'a' }, 'o:x:k')).not.toBe(
+        mq.scopedKey({ pluginName: 'crm', tenantId: 'a', organizationId: 'x' }, 'k'),
+      );
+      expect(mq.scopedKey({ pluginName: 'crm', tenantId: '-' }, 'k')).not.toBe(
+        mq.scopedKey({ pluginName: 'crm' }, 'k'),
+      );
       expect(mq.scopedKey({ pluginName: 'p*', tenantId: '{t}' }, 'a?b[c]')).not.toMatch(/[*?[\]{}]/);
       await runWithTenant({ tenantId: 'ctx-tenant', organizationId: 'ctx-org' }, async () => {
         expect(mq.scopedKey({ pluginName: 'crm' }, 'k')).toBe(`${app.name}:plugin:crm:t:ctx-tenant:o:ctx-org:s:-:k`);
-        expect(() => mq.scopedKey({ pluginName: 'crm', tenantId: 'other' }, 'k')).toThrow(expect.objectContaining({ code: 'TENANT_MISMATCH' }));
+        expect(() => mq.scopedKey({ pluginName: 'crm', tenantId: 'other' }, 'k')).toThrow(
+          expect.objectContaining({ code: 'TENANT_MISMATCH' }),
+        );
       });
       expect(() => mq.scopedKey({ pluginName: 'crm' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
       expect(() => mq.scopedKey({ pluginName: '' }, 'k')).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }));
