@@ -7,6 +7,10 @@
  *   npm run bench -- --quick            tiny sizes, 2 runs: checks the bench works; figures mean nothing
  *   npm run bench -- --runs 7           counted runs per side (default 5)
  *   npm run bench -- --list             list the cases
+ *   npm run bench -- --only pubsub --side clusterkit   one side only (for profiling; results not written)
+ *
+ * Profiling: NODE_OPTIONS='--cpu-prof --cpu-prof-dir=.tmp/prof' npm run bench -- --only <case> --side clusterkit,
+ * then `npx tsx bench/tools/profile-summary.ts .tmp/prof/<file>.cpuprofile`.
  */
 import { parseArgs } from 'node:util';
 import { cases } from './cases/index.js';
@@ -22,6 +26,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     runs: { type: 'string' },
     list: { type: 'boolean', default: false },
+    side: { type: 'string' },
   },
 });
 
@@ -37,6 +42,7 @@ const only = values.only?.split(',').map((s) => s.trim());
 const unknown = only?.filter((n) => !cases.some((c) => c.name === n)) ?? [];
 if (unknown.length) throw new Error(`unknown case(s): ${unknown.join(', ')}; see --list`);
 const selected = cases.filter((c) => !only || only.includes(c.name));
+const sides = values.side?.split(',').map((s) => s.trim());
 
 // A library's stray rejection (a connection closing mid-teardown) must not end the whole run.
 process.on('unhandledRejection', (reason) => console.error('  (unhandled rejection)', reason));
@@ -68,6 +74,7 @@ for (const benchCase of selected) {
     size: (full, small) => (quick ? small : full),
     log: (line) => console.log(line),
     deadline: started + benchCase.budgetMs,
+    sides,
   };
   const report = new ReportBuilder(ctx);
   let error: string | undefined;
@@ -78,6 +85,10 @@ for (const benchCase of selected) {
     console.log(`  case failed: ${error}`);
   }
   await cleanupLeftovers();
+  if (sides) {
+    console.log('  --side given: one-sided run, results not written');
+    continue;
+  }
   const file = await writeCaseFile({
     name: benchCase.name,
     title: benchCase.title,
@@ -96,8 +107,11 @@ for (const benchCase of selected) {
   console.log(`  wrote ${file} (${Math.round((performance.now() - started) / 1000)} s)`);
 }
 
-const doc = await writePerformanceDoc(quick, cases.map((c) => c.name));
-await printSummary(selected.map((c) => c.name), quick);
-console.log(`\nwrote ${doc}; total ${Math.round((performance.now() - benchStart) / 1000)} s`);
+if (!sides) {
+  const doc = await writePerformanceDoc(quick, cases.map((c) => c.name));
+  await printSummary(selected.map((c) => c.name), quick);
+  console.log(`\nwrote ${doc}`);
+}
+console.log(`total ${Math.round((performance.now() - benchStart) / 1000)} s`);
 // Libraries may keep sockets half-closed for a while; every run has already cleaned up after itself.
 process.exit(0);

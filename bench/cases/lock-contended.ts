@@ -76,6 +76,8 @@ async function contend(input: RunInput, durationMs: number, acquirers: readonly 
     crossP50: cross.p50,
     crossP99: cross.p99,
     fairness: Math.min(...acquisitions) / Math.max(1, ...acquisitions),
+    minPerWorker: Math.min(...acquisitions),
+    maxPerWorker: Math.max(...acquisitions),
     acquisitionsPerSecond: total / elapsed,
     crossShare: crossHandoffs.length / Math.max(1, handoffs.length),
     failures,

@@ -54,6 +54,8 @@ export interface CaseContext {
   log(line: string): void;
   /** Absolute `performance.now()` past which the case must not start new rounds. */
   readonly deadline: number;
+  /** Run only these sides (`--side`, for profiling one side); all when undefined. */
+  readonly sides?: readonly string[];
 }
 
 /** A case's result. */
@@ -99,21 +101,24 @@ export class ReportBuilder {
   async compare(key: string, options: Omit<CompareOptions, 'log' | 'runs'> & { runs?: number }): Promise<CompareOutcome> {
     const remaining = Math.max(0, this.ctx.deadline - performance.now());
     this.ctx.log(`  ${key}`);
+    const only = this.ctx.sides;
+    const sides = only ? Object.fromEntries(Object.entries(options.sides).filter(([name]) => only.includes(name))) : options.sides;
     const outcome = await compare({
       ...options,
+      sides,
       runs: options.runs ?? this.ctx.runs,
       budgetMs: Math.min(options.budgetMs, remaining),
       log: (line) => this.ctx.log(line),
     });
-    const sides: ComparisonRecord['sides'] = {};
+    const record: ComparisonRecord['sides'] = {};
     for (const [name, side] of Object.entries(outcome.sides)) {
-      sides[name] = { figures: summarizeSide(side), errors: side.errors, unavailable: side.unavailable };
+      record[name] = { figures: summarizeSide(side), errors: side.errors, unavailable: side.unavailable };
     }
     this.comparisons[key] = {
       rounds: outcome.rounds,
       elapsedMs: Math.round(outcome.elapsedMs),
       stoppedEarly: outcome.stoppedEarly,
-      sides,
+      sides: record,
     };
     return outcome;
   }
