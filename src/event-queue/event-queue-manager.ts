@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
-import { ClusterError, ErrorCodes, type SerializedError } from '../errors.js';
+import { ClusterError, ErrorCodes } from '../errors.js';
 import { assertDuration, assertInteger, assertName, assertOptions, serializePayload } from '../validation.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import {
@@ -15,7 +15,8 @@ import {
   resolveDefaults,
   resolvePublish,
   resolveSubscribe,
-  type EventQueueDefaults,
+  type EventQueueDeadLetter,
+  type EventQueueManagerOptions,
   type EventQueuePublishOptions,
   type EventQueueSubscribeOptions,
   type ResolvedDefaults,
@@ -29,28 +30,6 @@ export { backoffDelay, normalizeBackoff, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffInput, BackoffOptions, BackoffPolicy } from './backoff.js';
 export { ENVELOPE_VERSION, encodeEnvelope, decodeEnvelope } from './envelope.js';
 export type { Envelope, EnvelopePolicy } from './envelope.js';
-
-/** Options of `new EventQueueManager(options)`. */
-export interface EventQueueManagerOptions {
-  /** @default a new {@link MemoryEventQueueAdapter} */
-  adapter?: EventQueueAdapter;
-  /** @default standaloneContext() */
-  context?: ManagerContext;
-  defaults?: EventQueueDefaults;
-}
-
-/** A dead letter as listed by the manager, with its payload parsed. */
-export interface EventQueueDeadLetter<T = unknown> {
-  readonly id: string;
-  /** The published payload; the raw stored text when the message was malformed. */
-  readonly message: T | string;
-  /** Failed attempts, the last one included. */
-  readonly attempt: number;
-  /** Why the last attempt failed (`code` is `QUEUE_TIMEOUT`, `MALFORMED_MESSAGE`, ... when known). */
-  readonly error: SerializedError;
-  /** Epoch ms. */
-  readonly failedAt: number;
-}
 
 /**
  * A handler that ignores the shutdown abort is abandoned (its message released) this long after

@@ -2,10 +2,12 @@
  * The options of `eventQueue.subscribe` / `publish` and the manager's defaults: their types, their
  * defaults, and the checks that refuse bad values at the call, before an adapter is touched.
  */
-import { ClusterError, ErrorCodes } from '../errors.js';
+import type { ManagerContext } from '../context.js';
+import { ClusterError, ErrorCodes, type SerializedError } from '../errors.js';
 import { assertDuration, assertFunction, assertInteger, assertName, assertOptions } from '../validation.js';
 import { DEFAULT_BACKOFF, normalizeBackoff, type BackoffInput, type BackoffPolicy } from './backoff.js';
 import type { EnvelopePolicy } from './envelope.js';
+import type { EventQueueAdapter } from './types.js';
 
 /** What a handler is told about the message it is processing. */
 export interface EventQueueProcessContext {
@@ -51,6 +53,28 @@ export interface EventQueuePublishOptions {
   jobId?: string;
   /** Wait between attempts; overrides the subscriber's. */
   backoff?: BackoffInput;
+}
+
+/** Options of `new EventQueueManager(options)`. */
+export interface EventQueueManagerOptions {
+  /** @default a new `MemoryEventQueueAdapter` */
+  adapter?: EventQueueAdapter;
+  /** @default standaloneContext() */
+  context?: ManagerContext;
+  defaults?: EventQueueDefaults;
+}
+
+/** A dead letter as listed by the manager, with its payload parsed. */
+export interface EventQueueDeadLetter<T = unknown> {
+  readonly id: string;
+  /** The published payload; the raw stored text when the message was malformed. */
+  readonly message: T | string;
+  /** Failed attempts, the last one included. */
+  readonly attempt: number;
+  /** Why the last attempt failed (`code` is `QUEUE_TIMEOUT`, `MALFORMED_MESSAGE`, ... when known). */
+  readonly error: SerializedError;
+  /** Epoch ms. */
+  readonly failedAt: number;
 }
 
 /** Manager-wide defaults (`new EventQueueManager({ defaults })`). */

@@ -9,43 +9,20 @@
  */
 import { serializeError, type SerializedError } from '../errors.js';
 import { BinaryHeap } from './binary-heap.js';
-import type { DeadLetter, Delivery, DeliveryOutcome, QueueCounts, QueueRecord } from './types.js';
+import {
+  ACTIVE,
+  byDue,
+  byPriority,
+  DEAD,
+  DELAYED,
+  gateOpen,
+  WAITING,
+  type MemoryConsumer,
+  type MemoryRecord,
+} from './memory-record.js';
+import type { DeadLetter, DeliveryOutcome, QueueCounts, QueueRecord } from './types.js';
 
-const WAITING = 0;
-const DELAYED = 1;
-const ACTIVE = 2;
-const DEAD = 3;
-
-/** A stored record. It is handed to consumers as the {@link Delivery} itself (one allocation less per message). */
-interface MemoryRecord extends Delivery {
-  readonly id: string;
-  readonly body: string;
-  readonly priority: number;
-  /** Publish order within a priority; renewed on retry and redrive (they go to the back). */
-  seq: number;
-  attempt: number;
-  state: number;
-  dueAt: number;
-  error?: SerializedError;
-  failedAt: number;
-}
-
-/** A consumer attached to a queue (one per node subscription). */
-export interface MemoryConsumer {
-  readonly concurrency: number;
-  readonly isIdle?: () => boolean;
-  readonly idleRecheckMs: number;
-  readonly deliver: (delivery: Delivery) => Promise<DeliveryOutcome>;
-  inFlight: number;
-  closing: boolean;
-  /** Stamp of the dispatch pass that found it gated, so its gate is asked once per pass. */
-  gatedPass: number;
-  drained?: () => void;
-}
-
-const byPriority = (a: MemoryRecord, b: MemoryRecord) =>
-  a.priority < b.priority || (a.priority === b.priority && a.seq < b.seq);
-const byDue = (a: MemoryRecord, b: MemoryRecord) => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.seq < b.seq);
+export type { MemoryConsumer } from './memory-record.js';
 
 /** State and dispatch of one queue. */
 export class MemoryQueue {
@@ -58,6 +35,8 @@ export class MemoryQueue {
   private consumers: MemoryConsumer[] = [];
   private active = 0;
   private seq = 0;
+  /** Bumped by clear(): records of an older epoch settle into nothing. */
+  private epoch = 0;
   private rr = 0;
   private pass = 0;
   private scheduled = false;
@@ -75,6 +54,7 @@ export class MemoryQueue {
       seq: ++this.seq,
       attempt: 0,
       state: WAITING,
+      epoch: this.epoch,
       dueAt: 0,
       // Every field present from the start keeps one hidden class for all records.
       error: undefined,
@@ -172,6 +152,7 @@ export class MemoryQueue {
     this.delayed.clear();
     this.dead.clear();
     this.active = 0;
+    this.epoch++;
     this.clearTimers();
   }
 
@@ -246,7 +227,7 @@ export class MemoryQueue {
   private settle(c: MemoryConsumer, rec: MemoryRecord, outcome: DeliveryOutcome): void {
     c.inFlight--;
     // After clear() the record is gone; only the consumer's bookkeeping remains to do.
-    if (rec.state === ACTIVE && this.records.get(rec.id) === rec) {
+    if (rec.state === ACTIVE && rec.epoch === this.epoch) {
       this.active--;
       switch (outcome?.type) {
         case 'ack':
@@ -336,14 +317,5 @@ export class MemoryQueue {
     this.clearDueTimer();
     clearTimeout(this.recheckTimer);
     this.recheckTimer = undefined;
-  }
-}
-
-function gateOpen(c: MemoryConsumer): boolean {
-  try {
-    return c.isIdle?.() !== false;
-  } catch {
-    // A throwing gate counts as closed; the manager's gate wrapper reports the error.
-    return false;
   }
 }
