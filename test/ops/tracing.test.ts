@@ -111,7 +111,7 @@ describe('tracing helpers', () => {
   });
 
   it('carries the producer trace to the handler span as W3C traceparent', async () => {
-    const carrier: TraceCarrier | undefined = await tracer.startActiveSpan('enqueue', { kind: SpanKind.PRODUCER }, () => injectTraceContext());
+    const carrier = (await tracer.startActiveSpan('enqueue', { kind: SpanKind.PRODUCER }, () => injectTraceContext())) as TraceCarrier | undefined;
     const producer = spans.find((s) => s.name === 'enqueue')!;
     expect(carrier).toEqual({ traceparent: `00-${producer.context.traceId}-${producer.context.spanId}-01` });
 
