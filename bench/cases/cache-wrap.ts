@@ -66,7 +66,7 @@ export const cacheWrap: BenchCase = {
   title: 'Cache wrap hit path',
   compareWith: 'raw Map.get (memory) and raw ioredis GET + JSON.parse (Redis)',
   targetText: '≥ 0.8× raw',
-  budgetMs: 60_000,
+  budgetMs: 45_000,
   async run(ctx, report) {
     const variants = [
       { key: 'memory', label: 'memory', count: ctx.size(500_000, 20_000), inFlight: 1 },

@@ -48,7 +48,7 @@ export const headOfLine: BenchCase = {
   title: 'Managed jobs head-of-line',
   compareWith: 'nothing (absolute target)',
   targetText: "other plugin's p99 wait ≤ 50 ms",
-  budgetMs: 60_000,
+  budgetMs: 45_000,
   async run(ctx, report) {
     const backlog = ctx.size(BACKLOG, 200);
     const others = ctx.size(OTHERS, 20);

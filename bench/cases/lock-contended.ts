@@ -124,9 +124,9 @@ export const lockContended: BenchCase = {
   title: 'Contended Redis lock, 4 workers',
   compareWith: 'redlock (single instance) with its default retry settings',
   targetText: 'release→next holder p50 ≤ 2 ms; fairness (min/max acquisitions per worker) ≥ 0.9',
-  budgetMs: 60_000,
+  budgetMs: 50_000,
   async run(ctx, report) {
-    const durationMs = ctx.size(4_000, 1_000);
+    const durationMs = ctx.size(3_000, 1_000);
     report.note(
       `${WORKERS} workers in one process, each its own app/redlock and connections, loop acquire → hold ${HOLD_MS} ms ` +
         `(a timer) → release on one key for ${durationMs / 1000} s per run. Handoff latency = next acquire resolving − ` +

@@ -49,7 +49,7 @@ export const lockSequential: BenchCase = {
   title: 'Redis lock acquire+release, sequential',
   compareWith: 'redlock (single instance) and raw `SET NX PX` + Lua release',
   targetText: '≥ 1.2× redlock',
-  budgetMs: 45_000,
+  budgetMs: 35_000,
   async run(ctx, report) {
     const count = ctx.size(3_000, 200);
     report.note(

@@ -49,7 +49,7 @@ export const managedQueueThroughput: BenchCase = {
   title: 'managedQueue enqueue+process (Redis)',
   compareWith: 'raw BullMQ on one queue, same concurrency',
   targetText: '≥ 0.90× raw BullMQ throughput',
-  budgetMs: 90_000,
+  budgetMs: 70_000,
   async run(ctx, report) {
     const count = ctx.size(10_000, 500);
     report.note(

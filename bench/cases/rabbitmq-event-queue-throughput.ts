@@ -47,10 +47,10 @@ export const rabbitmqEventQueueThroughput: BenchCase = {
   title: 'RabbitMQ eventQueue throughput',
   compareWith: 'raw amqplib ConfirmChannel + manual ack, same queue arguments',
   targetText: '≥ 0.90× raw amqplib throughput',
-  budgetMs: 200_000,
+  budgetMs: 140_000,
   async run(ctx, report) {
     const variants = [
-      { concurrency: 1, count: ctx.size(10_000, 500) },
+      { concurrency: 1, count: ctx.size(5_000, 500) },
       { concurrency: 50, count: ctx.size(50_000, 2_000) },
       { concurrency: 500, count: ctx.size(50_000, 2_000) },
     ];

@@ -74,7 +74,7 @@ export const redisDelayedLateness: BenchCase = {
   title: 'Redis delayed-start lateness',
   compareWith: 'raw BullMQ (delayed jobs)',
   targetText: 'p99 of (start − due) ≤ 20 ms',
-  budgetMs: 45_000,
+  budgetMs: 35_000,
   async run(ctx, report) {
     const count = ctx.size(1_000, 100);
     report.note(

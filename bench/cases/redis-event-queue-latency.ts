@@ -61,7 +61,7 @@ export const redisEventQueueLatency: BenchCase = {
   title: 'Redis eventQueue publish→handler latency',
   compareWith: 'raw BullMQ Queue + Worker',
   targetText: 'p50 ≤ raw + 0.3 ms',
-  budgetMs: 45_000,
+  budgetMs: 35_000,
   async run(ctx, report) {
     const samples = ctx.size(300, 30);
     report.note(

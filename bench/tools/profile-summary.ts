@@ -2,7 +2,9 @@
  * Summarizes a V8 `.cpuprofile` (from `node --cpu-prof`): self time by function and by file, so a
  * missed target can be traced to the code that costs the time.
  *
- *   npx tsx bench/tools/profile-summary.ts <file.cpuprofile> [--top 30] [--filter src/]
+ *   npx tsx bench/tools/profile-summary.ts <file.cpuprofile> [--top 30] [--filter src/] [--callers writeUtf8String]
+ *
+ * `--callers <name>` shows which call stacks (3 frames up) the self time of functions named `<name>` comes from.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,7 +22,7 @@ interface Profile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '30' }, filter: { type: 'string' } },
+  options: { top: { type: 'string', default: '30' }, filter: { type: 'string' }, callers: { type: 'string' } },
 });
 const file = positionals[0];
 if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [--top N] [--filter text]');
@@ -54,3 +56,22 @@ const print = (title: string, map: Map<string, number>) => {
 };
 print('By function', byFunction);
 print('By file / package', byFile);
+
+if (values.callers) {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const label = (id: number | undefined) => {
+    const f = id === undefined ? undefined : byId.get(id)?.callFrame;
+    return f ? `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}` : '(root)';
+  };
+  const stacks = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    if (byId.get(id)?.callFrame.functionName !== values.callers) continue;
+    const chain: string[] = [];
+    let at = parent.get(id);
+    for (let depth = 0; depth < 3 && at !== undefined; depth += 1, at = parent.get(at)) chain.push(label(at));
+    const key = chain.join('  <  ');
+    stacks.set(key, (stacks.get(key) ?? 0) + us);
+  }
+  print(`Callers of ${values.callers}`, stacks);
+}
