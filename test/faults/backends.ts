@@ -12,6 +12,7 @@ import {
   type App,
   type AppOptions,
   type ClusterAdapters,
+  type Logger,
 } from 'clusterkit';
 import { createRabbitMQAdapters, queueNames } from 'clusterkit/rabbitmq';
 import { createRedisAdapters, type RedisEventQueueOptions } from 'clusterkit/redis';
@@ -30,8 +31,8 @@ export interface BrokerScope {
   readonly redisUrl: string;
   /** Makes (does not start) one node of this scope. */
   app(options?: Partial<Omit<AppOptions, 'name' | 'adapters'>>, eventQueue?: RedisEventQueueOptions): App;
-  /** Adapters of one more node (for callers that build apps themselves). */
-  adapters(eventQueue?: RedisEventQueueOptions): ClusterAdapters;
+  /** Adapters of one more node (for callers that build apps themselves); `logger` reaches the RabbitMQ adapters. */
+  adapters(eventQueue?: RedisEventQueueOptions, logger?: Logger): ClusterAdapters;
   /** Stops every app made and deletes everything the scope wrote (keys, queues, exchange). */
   dispose(channels: string[]): Promise<void>;
 }
@@ -42,12 +43,12 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope
   const appName = randomName('faults');
   const apps: App[] = [];
   const memory = createMemoryBackend();
-  const adapters = (eventQueue?: RedisEventQueueOptions): ClusterAdapters => {
+  const adapters = (eventQueue?: RedisEventQueueOptions, logger: Logger = silentLogger): ClusterAdapters => {
     if (backend === 'memory') return createMemoryAdapters({ backend: memory });
     if (backend === 'redis') {
       return createRedisAdapters({ url: redisUrl, prefix, onError: () => {}, ...(eventQueue ? { eventQueue } : {}) });
     }
-    return createRabbitMQAdapters({ url: AMQP_URL, prefix, connectionName: prefix, logger: silentLogger });
+    return createRabbitMQAdapters({ url: AMQP_URL, prefix, connectionName: prefix, logger });
   };
   return {
     backend,
@@ -56,7 +57,7 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope
     redisUrl,
     adapters,
     app(options = {}, eventQueue) {
-      const app = createApp({ logger: silentLogger, ...options, name: appName, adapters: adapters(eventQueue) });
+      const app = createApp({ logger: silentLogger, ...options, name: appName, adapters: adapters(eventQueue, options.logger) });
       apps.push(app);
       return app;
     },
