@@ -25,8 +25,8 @@ import { dueChannel } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
 import { RedisQueueConsumer } from './redis-queue-consumer.js';
 
-/** BullMQ's highest priority is 2,097,151 and 0 means "none"; ours start at 0. */
-export const MAX_PRIORITY = 2_097_150;
+/** BullMQ's largest priority; its 0 means "none", so ours (from 0) are shifted by one. */
+const BULL_MAX_PRIORITY = 2_097_151;
 /** "Unlimited" BullMQ attempts: the manager decides when to give up. */
 const ATTEMPTS = 1_000_000_000;
 
@@ -59,22 +59,14 @@ export class RedisEventQueueAdapter implements EventQueueAdapter {
   }
 
   async publish(queue: string, record: QueueRecord): Promise<void> {
-    if (record.priority > MAX_PRIORITY) {
-      throw new ClusterError(
-        ErrorCodes.INVALID_OPTION,
-        `priority must be at most ${MAX_PRIORITY} on Redis, got ${record.priority}`,
-        {
-          details: { option: 'priority' },
-        },
-      );
-    }
     const q = this.queue(queue);
     const { keepCompleted, keepDead } = this.options;
     await guard('publish', () =>
       q.add('m', record.body, {
         jobId: encodeJobId(record.id),
         // BullMQ runs priority-less (0) jobs before all others; shifting by one orders every job.
-        priority: record.priority + 1,
+        // The manager accepts up to 2,097,151: the two lowest levels share BullMQ's last one.
+        priority: Math.min(record.priority + 1, BULL_MAX_PRIORITY),
         delay: record.delayMs,
         attempts: ATTEMPTS,
         backoff: { type: 'clusterkit' },

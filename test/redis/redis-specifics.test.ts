@@ -1,0 +1,145 @@
+/**
+ * What the Redis adapters add beyond the conformance suites: BullMQ-hostile names and ids survive
+ * the encoding, delayed messages start on time (client-side wake-up), finished jobs are kept only
+ * within the retention bounds, the cache's native client shares the store's namespace, and
+ * everything lives under the configured prefix.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp, silentLogger, type App } from 'clusterkit';
+import { createRedisAdapters, type RedisAdaptersOptions } from 'clusterkit/redis';
+import { counter, randomName, within } from '../helpers.js';
+import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
+
+const target = await resolveRedisUrl();
+
+describe.skipIf('skip' in target)(
+  `redis adapters: Redis specifics${'skip' in target ? ` (skipped: ${target.skip})` : ''}`,
+  () => {
+    const url = 'url' in target ? target.url : '';
+    const prefix = randomName('ckt');
+    const apps: App[] = [];
+    let raw: Redis;
+
+    const node = async (extra: Omit<RedisAdaptersOptions, 'url' | 'prefix'> = {}, name = randomName('rs')) => {
+      const app = createApp({
+        name,
+        logger: silentLogger,
+        adapters: createRedisAdapters({ url, prefix, onError: () => {}, ...extra }),
+      });
+      apps.push(app);
+      await app.start();
+      return app;
+    };
+
+    beforeAll(() => {
+      raw = new Redis(url);
+    });
+    afterAll(async () => {
+      await Promise.allSettled(apps.map((a) => a.stop()));
+      await deletePrefix(raw, prefix);
+      await raw.quit();
+      await ('stop' in target ? target.stop?.() : undefined);
+    });
+
+    it('carries channels and job ids that BullMQ refuses (":" and integer-looking ids) intact', async () => {
+      const app = await node();
+      const seen: string[] = [];
+      const done = counter(3);
+      await app.eventQueue.publish('orders:eu:new', { n: 1 }, { jobId: 'order:1' });
+      await app.eventQueue.publish('orders:eu:new', { n: 2 }, { jobId: '42' });
+      await app.eventQueue.publish('orders:eu:new', { n: 3 }, { jobId: '%N7{x}' });
+      await app.eventQueue.publish('orders:eu:new', { n: 4 }, { jobId: '42' }); // still waiting: a no-op
+      await app.eventQueue.subscribe('orders:eu:new', {
+        process: (_m, { id }) => {
+          seen.push(id);
+          done.hit();
+        },
+      });
+      await within(done.done, 10_000, 'three deliveries');
+      expect(seen.sort()).toEqual(['%N7{x}', '42', 'order:1']);
+    });
+
+    it('starts delayed messages on time, not on the Redis server tick', async () => {
+      const app = await node();
+      const late: number[] = [];
+      const done = counter(5);
+      await app.eventQueue.subscribe('timers', {
+        concurrency: 5,
+        process: (m: { due: number }) => {
+          late.push(Date.now() - m.due);
+          done.hit();
+        },
+      });
+      for (let i = 0; i < 5; i += 1) {
+        const delay = 200 + i * 37;
+        await app.eventQueue.publish('timers', { due: Date.now() + delay }, { delay });
+      }
+      await within(done.done, 10_000, 'delayed deliveries');
+      expect(Math.min(...late)).toBeGreaterThanOrEqual(0); // never early
+      console.info(`[measured] delayed start lateness (ms): ${late.join(', ')}`);
+    });
+
+    it('keeps completed and dead jobs only within the retention bounds', async () => {
+      const app = await node({ eventQueue: { keepCompleted: { count: 2 }, keepDead: { count: 1, ageMs: 60_000 } } });
+      const done = counter(7);
+      await app.eventQueue.subscribe('kept', {
+        maxRetries: 0,
+        process: (m: { fail: boolean }) => {
+          done.hit();
+          if (m.fail) throw new Error('no');
+        },
+      });
+      for (let i = 0; i < 5; i += 1) await app.eventQueue.publish('kept', { fail: false });
+      for (let i = 0; i < 2; i += 1) await app.eventQueue.publish('kept', { fail: true });
+      await within(done.done, 10_000, 'all handled');
+      const base = `${prefix}:q:{${app.name}%3Akept}`;
+      await vi.waitFor(async () => {
+        expect(await raw.zcard(`${base}:completed`)).toBe(2);
+        expect(await raw.zcard(`${base}:failed`)).toBe(1);
+      });
+    });
+
+    it('gives plugins an ioredis client in the store namespace, one per prefix, closed on stop', async () => {
+      const app = await node();
+      const store = app.cacheManager.store;
+      const native = store.nativeClient!('plugin-a:') as Redis;
+      expect(store.nativeClient!('plugin-a:')).toBe(native);
+      await native.hset('profile', 'name', 'Ada');
+      expect(await raw.hget(`${prefix}:c:plugin-a:profile`, 'name')).toBe('Ada');
+      await native.set('plain', 'v');
+      expect(await store.get('plugin-a:plain')).toBe('v');
+      await app.stop();
+      await vi.waitFor(() => expect(native.status).toBe('end'));
+    });
+
+    it('writes nothing outside its prefix', async () => {
+      const other = randomName('ckt');
+      const app = createApp({
+        name: randomName('rs'),
+        logger: silentLogger,
+        adapters: createRedisAdapters({ url, prefix: other, onError: () => {} }),
+      });
+      await app.start();
+      try {
+        await app.eventQueue.subscribe('c', { process: () => {} });
+        await app.eventQueue.publish('c', { x: 1 }, { delay: 10 });
+        await app.cache.set('k', 1);
+        const lock = await app.lockManager.acquire('l');
+        const keys: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, batch] = await raw.scan(cursor, 'MATCH', `*${other}*`, 'COUNT', 1000);
+          cursor = next;
+          keys.push(...batch);
+        } while (cursor !== '0');
+        expect(keys.length).toBeGreaterThan(0);
+        expect(keys.every((k) => k.startsWith(`${other}:`))).toBe(true);
+        await lock.release();
+      } finally {
+        await app.stop();
+        await deletePrefix(raw, other);
+      }
+    });
+  },
+);
