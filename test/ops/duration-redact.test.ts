@@ -56,7 +56,14 @@ describe('createRedactor', () => {
       authorization: REDACTED,
       email: 'e',
     });
-    expect(DEFAULT_REDACTED_FIELDS).toContain('password');
+    expect(createRedactor()({ smtpPassword: 'p', db: { Client_Secret: 'c' }, tokens: 'x', passport: 'ok' })).toEqual({
+      smtpPassword: REDACTED,
+      db: { Client_Secret: REDACTED },
+      tokens: REDACTED,
+      passport: 'ok',
+    });
+    expect(DEFAULT_REDACTED_FIELDS).toContain('*password*');
+    expect(createRedactor(['user*'])({ userName: 'u', username: 'v', name: 'n' })).toEqual({ userName: REDACTED, username: REDACTED, name: 'n' });
     const value = { password: 'p' };
     expect(createRedactor([])(value)).toBe(value);
     expect(createRedactor()('plain string')).toBe('plain string');
