@@ -8,6 +8,7 @@
  *   npm run bench -- --runs 7           counted runs per side (default 5)
  *   npm run bench -- --list             list the cases
  *   npm run bench -- --only pubsub --side clusterkit   one side only (for profiling; results not written)
+ *   npm run bench -- --source           run clusterkit's TypeScript sources through tsx instead of a build
  *
  * Profiling: NODE_OPTIONS='--cpu-prof --cpu-prof-dir=.tmp/prof' npm run bench -- --only <case> --side clusterkit,
  * then `npx tsx bench/tools/profile-summary.ts .tmp/prof/<file>.cpuprofile`.
@@ -15,6 +16,7 @@
 import { parseArgs } from 'node:util';
 import { cases } from './cases/index.js';
 import { ReportBuilder, type CaseContext } from './lib/case.js';
+import { prepareClusterkit } from './lib/clusterkit-loader.js';
 import { libraryVersions, machineInfo, serviceInfo } from './lib/environment.js';
 import { writeCaseFile, writePerformanceDoc } from './lib/report.js';
 import { BENCH_NAME_ROOT, deleteRabbitObjects, deleteRedisPrefix, listRabbitObjects } from './lib/services.js';
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     list: { type: 'boolean', default: false },
     side: { type: 'string' },
+    source: { type: 'boolean', default: false },
   },
 });
 
@@ -58,6 +61,12 @@ async function cleanupLeftovers(): Promise<void> {
 
 const services = await serviceInfo();
 const versions = libraryVersions();
+try {
+  versions.clusterkit += `, ${await prepareClusterkit(values.source ? 'source' : 'build')}`;
+} catch (error) {
+  // The raw sides still run; every clusterkit side will report this error as "unavailable".
+  console.error(`  clusterkit could not be loaded: ${(error as Error).message}`);
+}
 console.log(`clusterkit bench: ${selected.length} case(s), ${runs} runs per side${quick ? ', QUICK sizes' : ''}`);
 console.log(`  versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 if (services.errors.length) console.log(`  services: ${services.errors.join('; ')}`);

@@ -1,9 +1,10 @@
 /**
  * This library's side of each comparison: an app on memory, Redis or RabbitMQ adapters, created the
- * way DESIGN.md §1 shows. clusterkit is imported lazily so the raw baselines still run (and the side
- * is reported as unavailable) while a module of the library is missing.
+ * way DESIGN.md §1 shows. clusterkit is loaded lazily (see `clusterkit-loader.ts`) so the raw baselines
+ * still run (and the side is reported as unavailable) while a module of the library is missing.
  */
 import type { App, ClusterAdapters } from 'clusterkit';
+import { loadClusterkit } from './clusterkit-loader.js';
 import { AMQP_URL, deleteRabbitObjects, deleteRedisPrefix, randomName, REDIS_URL } from './services.js';
 
 /** The backend an app's adapters use. */
@@ -37,16 +38,16 @@ export function benchCluster(backend: Backend): BenchCluster {
 async function adaptersFor(cluster: BenchCluster): Promise<ClusterAdapters> {
   if (cluster.backend === 'memory') return {};
   if (cluster.backend === 'redis') {
-    const { createRedisAdapters } = await import('clusterkit/redis');
+    const { createRedisAdapters } = (await loadClusterkit()).redis;
     return createRedisAdapters({ url: REDIS_URL, prefix: cluster.prefix });
   }
-  const { createRabbitMQAdapters } = await import('clusterkit/rabbitmq');
+  const { createRabbitMQAdapters } = (await loadClusterkit()).rabbitmq;
   return createRabbitMQAdapters({ url: AMQP_URL, prefix: cluster.prefix });
 }
 
 /** Deletes the RabbitMQ adapter's queues (work, dead, delay levels) of `logicalQueues` and its pub/sub exchange. */
 async function deleteRabbitTopology(prefix: string, logicalQueues: readonly string[]): Promise<void> {
-  const { queueNames, pubSubExchange, MAX_DELAY_LEVEL } = await import('clusterkit/rabbitmq');
+  const { queueNames, pubSubExchange, MAX_DELAY_LEVEL } = (await loadClusterkit()).rabbitmq;
   const queues: string[] = [];
   for (const logical of logicalQueues) {
     const names = queueNames(prefix, logical);
@@ -64,7 +65,7 @@ export async function startNode(
   cluster: BenchCluster,
   beforeStart?: (app: App) => Promise<void> | void,
 ): Promise<BenchApp> {
-  const { createApp, silentLogger } = await import('clusterkit');
+  const { createApp, silentLogger } = (await loadClusterkit()).core;
   const adapters = await adaptersFor(cluster);
   const app = createApp({ name: cluster.name, logger: silentLogger, adapters, stopGracePeriodMs: 2_000 });
   try {

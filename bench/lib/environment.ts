@@ -44,9 +44,12 @@ function packageVersion(name: string): string {
   }
 }
 
+/** HEAD's short hash, `+dirty` when the library's files differ from it (others may be mid-edit). */
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'adapters'], { cwd: ROOT, encoding: 'utf8' });
+    return dirty.trim() ? `${head}+dirty` : head;
   } catch {
     return 'unknown';
   }
