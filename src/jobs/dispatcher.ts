@@ -102,6 +102,12 @@ export class Dispatcher {
     const { jobs, nodeId, registry } = this.deps;
     const record = await this.current(envelope);
     if (!record) return undefined;
+    const earlyMs = record.runAt - Date.now();
+    if (earlyMs > 0 && record.state === 'delayed') {
+      // Only on an adapter without delay support (or a clock skew): not before its time.
+      await this.handBack(envelope, earlyMs);
+      return undefined;
+    }
     if (await jobs.claim(record.id, record.gen, `active|${nodeId}`)) return record;
     const holder = await jobs.claimOf(record.id, record.gen);
     if (!holder?.startsWith('active|')) return undefined; // cancelled, or failed for want of a processor

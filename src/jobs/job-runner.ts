@@ -88,15 +88,16 @@ export class JobRunner {
     await jobs.put(record);
     const entry: Running = { controller: new AbortController(), abortRequested: false };
     this.running.set(record.id, entry);
-    // A cancel({ abortActive }) that raced the start left this mark; honour it now.
-    if ((await jobs.store.get(jobs.key('abort', record.id))) !== undefined) this.abort(record.id);
     const onPhysicalAbort = () => entry.controller.abort(physical.reason);
-    physical.addEventListener('abort', onPhysicalAbort, { once: true });
-    this.deps.emit('job:active', toJobInfo(record));
+    if (physical.aborted) onPhysicalAbort();
+    else physical.addEventListener('abort', onPhysicalAbort, { once: true });
     let value: unknown;
     let failure: unknown;
     let failed = false;
     try {
+      // A cancel({ abortActive }) that raced the start left this mark; honour it now.
+      if ((await jobs.store.get(jobs.key('abort', record.id))) !== undefined) this.abort(record.id);
+      this.deps.emit('job:active', toJobInfo(record));
       value = await this.call(record, registration, entry.controller.signal);
     } catch (error) {
       failed = true;
