@@ -80,9 +80,13 @@ export class ConfirmPublisher {
         if (error instanceof ClusterError) throw error;
         const message = (error as Error).message;
         if (message === 'message nacked') {
-          throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `RabbitMQ refused the message (nack) for ${describe(target)}`, {
-            cause: error,
-          });
+          throw new ClusterError(
+            ErrorCodes.BACKEND_UNAVAILABLE,
+            `RabbitMQ refused the message (nack) for ${describe(target)}`,
+            {
+              cause: error,
+            },
+          );
         }
         if (Date.now() >= deadline) {
           throw new ClusterError(

@@ -137,10 +137,14 @@ export class RabbitMQConnection {
         const code = (error as { code?: unknown }).code;
         const transient = typeof code !== 'number';
         if (!transient || Date.now() >= deadline) {
-          throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `RabbitMQ ${what} failed: ${(error as Error).message}`, {
-            cause: error,
-            details: { amqpCode: code },
-          });
+          throw new ClusterError(
+            ErrorCodes.BACKEND_UNAVAILABLE,
+            `RabbitMQ ${what} failed: ${(error as Error).message}`,
+            {
+              cause: error,
+              details: { amqpCode: code },
+            },
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(50 * tries, 500)));
       }

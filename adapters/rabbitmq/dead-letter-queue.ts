@@ -91,20 +91,22 @@ export class DeadLetterQueue {
    */
   private async exclusive<T>(names: QueueNames, empty: T, fn: (channel: Channel) => Promise<T>): Promise<T> {
     const previous = this.locks.get(names.dead) ?? Promise.resolve();
-    const run = previous.catch(() => {}).then(async () => {
-      const channel = await this.connection.channel();
-      try {
-        await channel.checkQueue(names.dead);
-      } catch (error) {
-        if ((error as { code?: unknown }).code === 404) return empty;
-        throw error;
-      }
-      try {
-        return await fn(channel);
-      } finally {
-        await channel.close().catch(() => {});
-      }
-    });
+    const run = previous
+      .catch(() => {})
+      .then(async () => {
+        const channel = await this.connection.channel();
+        try {
+          await channel.checkQueue(names.dead);
+        } catch (error) {
+          if ((error as { code?: unknown }).code === 404) return empty;
+          throw error;
+        }
+        try {
+          return await fn(channel);
+        } finally {
+          await channel.close().catch(() => {});
+        }
+      });
     this.locks.set(names.dead, run);
     try {
       return await run;

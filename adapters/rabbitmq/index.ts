@@ -3,7 +3,15 @@
  * stay on memory or Redis: spread `{ ...createRedisAdapters(), ...createRabbitMQAdapters() }`.
  * See docs/rabbitmq.md.
  */
-import { assertInteger, assertName, assertOptions, ClusterError, defaultLogger, ErrorCodes, type Logger } from 'clusterkit';
+import {
+  assertInteger,
+  assertName,
+  assertOptions,
+  ClusterError,
+  defaultLogger,
+  ErrorCodes,
+  type Logger,
+} from 'clusterkit';
 import { RabbitMQConnection } from './connection.js';
 import { RabbitMQEventQueueAdapter } from './rabbitmq-event-queue-adapter.js';
 import { RabbitMQPubSubAdapter } from './rabbitmq-pub-sub-adapter.js';
@@ -78,16 +86,24 @@ export function createRabbitMQAdapters(options: RabbitMQAdaptersOptions = {}): {
   assertOptions('createRabbitMQAdapters', options, OPTION_KEYS);
   const url = options.url ?? DEFAULT_AMQP_URL;
   if (typeof url !== 'string' || !/^amqps?:\/\//.test(url)) {
-    throw new ClusterError(ErrorCodes.INVALID_OPTION, 'createRabbitMQAdapters: url must start with amqp:// or amqps://', {
-      details: { option: 'url' },
-    });
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      'createRabbitMQAdapters: url must start with amqp:// or amqps://',
+      {
+        details: { option: 'url' },
+      },
+    );
   }
   const prefix = assertName('prefix', options.prefix ?? 'clusterkit');
   const queueType = options.queueType ?? 'quorum';
   if (queueType !== 'quorum' && queueType !== 'classic') {
-    throw new ClusterError(ErrorCodes.INVALID_OPTION, `queueType must be 'quorum' or 'classic', got ${String(queueType)}`, {
-      details: { option: 'queueType' },
-    });
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      `queueType must be 'quorum' or 'classic', got ${String(queueType)}`,
+      {
+        details: { option: 'queueType' },
+      },
+    );
   }
   const deliveryLimit = assertInteger('deliveryLimit', options.deliveryLimit ?? 20, 1);
   const optionalInt = (name: (typeof OPTION_KEYS)[number], min: number) => {
@@ -102,7 +118,8 @@ export function createRabbitMQAdapters(options: RabbitMQAdaptersOptions = {}): {
     reconnectMaxDelayMs: optionalInt('reconnectMaxDelayMs', 1),
     initialConnectRetries: optionalInt('initialConnectRetries', 0),
     heartbeatSeconds: optionalInt('heartbeatSeconds', 0),
-    connectionName: options.connectionName === undefined ? undefined : assertName('connectionName', options.connectionName),
+    connectionName:
+      options.connectionName === undefined ? undefined : assertName('connectionName', options.connectionName),
   });
   return {
     eventQueue: new RabbitMQEventQueueAdapter(connection, prefix, { type: queueType, deliveryLimit }),

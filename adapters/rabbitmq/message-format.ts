@@ -11,10 +11,15 @@ import type { Message, MessageProperties, Options } from 'amqplib';
 import type { SerializedError } from 'clusterkit';
 import { MAX_AMQP_PRIORITY } from './topology.js';
 
+/** Header: failed attempts so far. */
 export const H_ATTEMPT = 'x-ck-attempt';
+/** Header: epoch ms before which the message must not be handled. */
 export const H_DELIVER_AT = 'x-ck-deliver-at';
+/** Header: JSON `SerializedError` of a dead letter. */
 export const H_ERROR = 'x-ck-error';
+/** Header: epoch ms a dead letter failed. */
 export const H_FAILED_AT = 'x-ck-failed-at';
+/** Header: the logical queue name (`<app>:<channel>`). */
 export const H_QUEUE = 'x-ck-queue';
 
 /** Strict UTF-8: a foreign binary body must be refused, not mangled into replacement characters. */

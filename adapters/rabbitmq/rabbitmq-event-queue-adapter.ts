@@ -147,7 +147,8 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
       const waiting = await this.messageCount(probe, names.main);
       const dead = await this.messageCount(probe, names.dead);
       let delayed = 0;
-      for (let level = 0; level <= MAX_DELAY_LEVEL; level++) delayed += await this.messageCount(probe, names.delay(level));
+      for (let level = 0; level <= MAX_DELAY_LEVEL; level++)
+        delayed += await this.messageCount(probe, names.delay(level));
       return { waiting, delayed, active: this.active.get(names.main) ?? 0, dead };
     } finally {
       await probe.channel.close().catch(() => {});

@@ -143,14 +143,19 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     try {
       await channel.assertExchange(this.exchange, 'direct', { durable: true });
       await channel.assertQueue(this.nodeQueue, { exclusive: true, autoDelete: true, durable: false });
-      for (const name of this.listeners.keys()) await channel.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(name));
+      for (const name of this.listeners.keys())
+        await channel.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(name));
       await channel.consume(this.nodeQueue, (message) => this.dispatch(message), { noAck: true, exclusive: true });
       this.live = channel;
     } catch (error) {
       await channel.close().catch(() => {});
-      throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `RabbitMQ pub/sub setup failed: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new ClusterError(
+        ErrorCodes.BACKEND_UNAVAILABLE,
+        `RabbitMQ pub/sub setup failed: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     return channel;
   }

@@ -187,7 +187,10 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
       }
       const body = bodyText(message);
       if (body === undefined) {
-        const error = new ClusterError(ErrorCodes.MALFORMED_MESSAGE, 'message body is not UTF-8 text (not a clusterkit record)');
+        const error = new ClusterError(
+          ErrorCodes.MALFORMED_MESSAGE,
+          'message body is not UTF-8 text (not a clusterkit record)',
+        );
         await this.sender.deadLetter(this.names, message, id, attempt + 1, serializeError(error));
         return this.ack(channel, message);
       }

@@ -94,7 +94,13 @@ export class RecordSender {
   }
 
   /** Moves a message into the dead-letter queue with the reason in its headers. */
-  async deadLetter(names: QueueNames, message: Message, id: string, attempt: number, error: SerializedError): Promise<void> {
+  async deadLetter(
+    names: QueueNames,
+    message: Message,
+    id: string,
+    attempt: number,
+    error: SerializedError,
+  ): Promise<void> {
     const headers = ownHeaders(message, {
       [H_ATTEMPT]: attempt,
       [H_ERROR]: JSON.stringify(error),

@@ -73,7 +73,10 @@ export interface WorkQueueSettings {
 export function workQueueOptions(names: QueueNames, settings: WorkQueueSettings): Options.AssertQueue {
   const deadLettering = { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.dead };
   if (settings.type === 'classic') {
-    return { durable: true, arguments: { 'x-queue-type': 'classic', 'x-max-priority': MAX_AMQP_PRIORITY, ...deadLettering } };
+    return {
+      durable: true,
+      arguments: { 'x-queue-type': 'classic', 'x-max-priority': MAX_AMQP_PRIORITY, ...deadLettering },
+    };
   }
   return {
     durable: true,
@@ -106,7 +109,11 @@ export function delayQueueOptions(names: QueueNames, level: number): Options.Ass
 }
 
 /** Declares the work queue and its dead-letter queue (dead first: it is the DLX target). */
-export async function declareWorkQueue(channel: Channel, names: QueueNames, settings: WorkQueueSettings): Promise<void> {
+export async function declareWorkQueue(
+  channel: Channel,
+  names: QueueNames,
+  settings: WorkQueueSettings,
+): Promise<void> {
   await channel.assertQueue(names.dead, DEAD_QUEUE_OPTIONS);
   await channel.assertQueue(names.main, workQueueOptions(names, settings));
 }

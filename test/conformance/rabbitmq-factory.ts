@@ -50,12 +50,18 @@ export async function resolveAmqpUrl(): Promise<AmqpTarget> {
       },
     };
   } catch (error) {
-    return { skip: `RabbitMQ does not answer at ${url} and no Docker to start one (${(error as Error).message.split('\n')[0]})` };
+    return {
+      skip: `RabbitMQ does not answer at ${url} and no Docker to start one (${(error as Error).message.split('\n')[0]})`,
+    };
   }
 }
 
 /** Deletes queues and exchanges by name on a fresh connection (missing ones are fine). */
-export async function deleteTopology(url: string, queues: Iterable<string>, exchanges: Iterable<string>): Promise<void> {
+export async function deleteTopology(
+  url: string,
+  queues: Iterable<string>,
+  exchanges: Iterable<string>,
+): Promise<void> {
   const connection = await amqp.connect(url);
   connection.on('error', () => {});
   try {
@@ -85,7 +91,13 @@ export function rabbitmqFactory(
     const made: ReturnType<typeof createRabbitMQAdapters>[] = [];
     return {
       adapters: () => {
-        const adapters = createRabbitMQAdapters({ logger: silentLogger, ...extra, url: url(), prefix, connectionName: prefix });
+        const adapters = createRabbitMQAdapters({
+          logger: silentLogger,
+          ...extra,
+          url: url(),
+          prefix,
+          connectionName: prefix,
+        });
         made.push(adapters);
         return adapters;
       },

@@ -38,7 +38,9 @@ export async function closeConnections(name: string, reason = 'test'): Promise<n
 }
 
 /** A raw amqplib connection + channel, as a foreign producer would have. */
-export async function rawClient(url: string): Promise<{ connection: ChannelModel; channel: ConfirmChannel; close(): Promise<void> }> {
+export async function rawClient(
+  url: string,
+): Promise<{ connection: ChannelModel; channel: ConfirmChannel; close(): Promise<void> }> {
   const connection = await amqp.connect(url);
   connection.on('error', () => {});
   const channel = await connection.createConfirmChannel();

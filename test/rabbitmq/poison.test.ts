@@ -45,7 +45,10 @@ if ('skip' in target) {
       const physical = queueNames(rabbitPrefix(cluster.name), `${publisher.name}:${channel}`).main;
       const raw = await rawClient(target.url);
       try {
-        raw.channel.sendToQueue(physical, Buffer.from([0xff, 0xfe, 0x00, 0xc3]), { messageId: 'binary-1', persistent: true });
+        raw.channel.sendToQueue(physical, Buffer.from([0xff, 0xfe, 0x00, 0xc3]), {
+          messageId: 'binary-1',
+          persistent: true,
+        });
         raw.channel.sendToQueue(physical, Buffer.from('{"hello":"world"}'), {
           messageId: 'foreign-json-1',
           contentType: 'application/json',

@@ -70,7 +70,11 @@ if ('skip' in target) {
       cluster = rabbitmqFactory('rabbitmq', () => url).create();
       const channel = randomName('q');
       const news = randomName('news');
-      const trio = [spawnWorker(channel, 'work', news), spawnWorker(channel, 'work', news), spawnWorker(channel, 'work', news)];
+      const trio = [
+        spawnWorker(channel, 'work', news),
+        spawnWorker(channel, 'work', news),
+        spawnWorker(channel, 'work', news),
+      ];
       await Promise.all(trio.map((w) => w.line((l) => l === 'READY', 'worker ready')));
       const publisher = cluster.node();
       await publisher.start();
@@ -97,7 +101,9 @@ if ('skip' in target) {
       const share = trio.map((w) => w.lines.filter((l) => l.startsWith('HANDLED ')).length);
       expect(share.every((n) => n > 0)).toBe(true);
       expect(await publisher.eventQueue.counts(channel)).toMatchObject({ waiting: 0, delayed: 0, dead: 0 });
-      console.info(`[rabbitmq processes] ${total} messages over 3 processes in ${elapsed} ms (publish + handle), split ${share.join('/')}`);
+      console.info(
+        `[rabbitmq processes] ${total} messages over 3 processes in ${elapsed} ms (publish + handle), split ${share.join('/')}`,
+      );
     });
   });
 }

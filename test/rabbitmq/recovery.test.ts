@@ -79,7 +79,9 @@ if ('skip' in target) {
       expect(confirmed).toHaveLength(total);
       // At-least-once: a message in flight at the drop may run twice, never zero times.
       expect([...handled.values()].every((times) => times >= 1)).toBe(true);
-      console.info(`[rabbitmq recovery] ${total} published across a forced close; all handled ${recoveredMs} ms after the close`);
+      console.info(
+        `[rabbitmq recovery] ${total} published across a forced close; all handled ${recoveredMs} ms after the close`,
+      );
 
       // The consumer resumed by itself: fresh work is still taken.
       const after = deferred();
@@ -154,24 +156,29 @@ if ('skip' in target) {
 
     // Restarting the broker's app stops every other test's connections too, so it runs only when asked.
     const restart = process.env.CLUSTERKIT_TEST_BROKER_RESTART === '1';
-    it.skipIf(!restart)('survives a broker restart (stop_app/start_app; set CLUSTERKIT_TEST_BROKER_RESTART=1)', async () => {
-      const cluster = rabbitmqFactory('rabbitmq', () => target.url).create();
-      clusters.push(cluster);
-      const [publisher, worker] = await started(cluster, 2);
-      const channel = randomName('q');
-      const got = new Set<string>();
-      await worker!.eventQueue.subscribe<string>(channel, { process: (m) => void got.add(m) });
-      await publisher!.eventQueue.publish(channel, 'durable', { delay: 3_000 });
-      const t0 = Date.now();
-      try {
-        await rabbitmqctl('stop_app');
-      } finally {
-        await rabbitmqctl('start_app');
-        await rabbitmqctl('await_startup');
-      }
-      await publisher!.eventQueue.publish(channel, 'after restart');
-      await vi.waitFor(() => expect([...got].sort()).toEqual(['after restart', 'durable']), waitOpts);
-      console.info(`[rabbitmq recovery] broker restart: delayed message and new work handled ${Date.now() - t0} ms after stop_app`);
-    });
+    it.skipIf(!restart)(
+      'survives a broker restart (stop_app/start_app; set CLUSTERKIT_TEST_BROKER_RESTART=1)',
+      async () => {
+        const cluster = rabbitmqFactory('rabbitmq', () => target.url).create();
+        clusters.push(cluster);
+        const [publisher, worker] = await started(cluster, 2);
+        const channel = randomName('q');
+        const got = new Set<string>();
+        await worker!.eventQueue.subscribe<string>(channel, { process: (m) => void got.add(m) });
+        await publisher!.eventQueue.publish(channel, 'durable', { delay: 3_000 });
+        const t0 = Date.now();
+        try {
+          await rabbitmqctl('stop_app');
+        } finally {
+          await rabbitmqctl('start_app');
+          await rabbitmqctl('await_startup');
+        }
+        await publisher!.eventQueue.publish(channel, 'after restart');
+        await vi.waitFor(() => expect([...got].sort()).toEqual(['after restart', 'durable']), waitOpts);
+        console.info(
+          `[rabbitmq recovery] broker restart: delayed message and new work handled ${Date.now() - t0} ms after stop_app`,
+        );
+      },
+    );
   });
 }
