@@ -50,7 +50,21 @@ export function jobSpanName(job: { pluginName: string; queueName: string; jobNam
  * installed or no span is active, so envelopes stay unchanged for untraced apps.
  */
 export async function injectTraceContext(): Promise<TraceCarrier | undefined> {
-  const api = loaded === undefined ? await loadOpenTelemetry() : loaded;
+  if (loaded === undefined) await loadOpenTelemetry();
+  return captureTraceContext();
+}
+
+/**
+ * Synchronous {@link injectTraceContext} for hot paths (building an envelope). It sees OpenTelemetry
+ * only once {@link loadOpenTelemetry} has resolved — call that at startup (`app.start()`); before,
+ * it starts the load and returns undefined.
+ */
+export function captureTraceContext(): TraceCarrier | undefined {
+  if (loaded === undefined) {
+    void loadOpenTelemetry();
+    return undefined;
+  }
+  const api = loaded;
   if (!api) return undefined;
   const carrier: TraceCarrier = {};
   const active = api.context.active();

@@ -20,7 +20,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { injectTraceContext, jobSpanAttributes, jobSpanName, runInSpan, type TraceCarrier } from 'clusterkit';
+import { captureTraceContext, injectTraceContext, jobSpanAttributes, jobSpanName, runInSpan, type TraceCarrier } from 'clusterkit';
 
 interface Recorded {
   name: string;
@@ -114,6 +114,8 @@ describe('tracing helpers', () => {
     const carrier = (await tracer.startActiveSpan('enqueue', { kind: SpanKind.PRODUCER }, () => injectTraceContext())) as TraceCarrier | undefined;
     const producer = spans.find((s) => s.name === 'enqueue')!;
     expect(carrier).toEqual({ traceparent: `00-${producer.context.traceId}-${producer.context.spanId}-01` });
+    // The synchronous variant (for building envelopes) sees the same context once the API is loaded.
+    expect(tracer.startActiveSpan('sync', () => captureTraceContext())).toMatchObject({ traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-/) });
 
     const job = { id: 'j1', pluginName: 'mail', queueName: 'outbox', jobName: 'send', tenantId: 'acme', attemptsMade: 0 };
     let active: SpanContext | undefined;
