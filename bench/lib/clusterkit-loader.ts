@@ -1,6 +1,6 @@
 /**
  * Loads clusterkit for the bench. By default it is built first (tsup/esbuild, like `npm run build`:
- * no `keepNames` helpers, one bundle) into `bench/.build/`, so the figures are those of the code a
+ * no `keepNames` helpers, one bundle) into `bench/results/.build/`, so the figures are those of the code a
  * user runs; `--source` runs the TypeScript sources through tsx instead (tsx wraps every closure in
  * a `__name()` call, a few percent of CPU on the hot paths). Raw libraries are always the installed
  * packages.
@@ -18,7 +18,8 @@ export interface ClusterkitModules {
 /** Where clusterkit's code comes from. */
 export type ClusterkitSource = 'build' | 'source';
 
-const OUT_DIR = path.resolve(import.meta.dirname, '..', '.build');
+// Under bench/results/, which lint and git ignore.
+const OUT_DIR = path.resolve(import.meta.dirname, '..', 'results', '.build');
 let mode: ClusterkitSource = 'build';
 let loading: Promise<ClusterkitModules> | undefined;
 
@@ -48,7 +49,7 @@ export async function prepareClusterkit(source: ClusterkitSource): Promise<strin
   mode = source;
   loading = undefined;
   await loadClusterkit();
-  return source === 'build' ? 'built bundle (tsup, bench/.build)' : 'TypeScript sources through tsx';
+  return source === 'build' ? 'built bundle (tsup, bench/results/.build)' : 'TypeScript sources through tsx';
 }
 
 /** The clusterkit modules, loaded once. */
