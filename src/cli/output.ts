@@ -17,14 +17,15 @@ export function printTable(head: string[], rows: unknown[][], empty = '(none)'):
     process.stdout.write(`${empty}\n`);
     return;
   }
-  const table = new Table({ head, style: plainStyle() });
-  for (const row of rows) table.push(row.map(cell));
+  const table = new Table({ head, style: { ...plainStyle(), compact: true } });
+  // Counts read best right-aligned, like any spreadsheet.
+  for (const row of rows) table.push(row.map((v) => (typeof v === 'number' ? { content: String(v), hAlign: 'right' as const } : cell(v))));
   process.stdout.write(`${table.toString()}\n`);
 }
 
 /** Prints `[label, value]` pairs as a two-column table (job detail). */
 export function printFacts(facts: [string, unknown][]): void {
-  const table = new Table({ style: plainStyle() });
+  const table = new Table({ style: { ...plainStyle(), compact: true } });
   for (const [label, value] of facts) {
     if (value === undefined || value === '') continue;
     table.push({ [label]: cell(value) });

@@ -65,7 +65,8 @@ export function registerQueueCommands(program: Command): void {
           ['started', formatTime(job.timestamps.startedAt)],
           ['finished', formatTime(job.timestamps.finishedAt)],
           ['failed reason', job.failedReason],
-          ['stack', Array.isArray(job.stacktrace) ? job.stacktrace[0] : job.stacktrace],
+          // The latest attempt's stack, trimmed: --json has every attempt's in full.
+          ['stack', firstLines(Array.isArray(job.stacktrace) ? job.stacktrace[job.stacktrace.length - 1] : job.stacktrace, 8)],
           ['return value', job.returnValue],
           ['payload', job.payload],
         ]);
@@ -254,6 +255,12 @@ export function integer(flag: string) {
     if (!Number.isInteger(n)) throw new CliError(`${flag} must be an integer, got ${JSON.stringify(value)}`, ExitCodes.USAGE);
     return n;
   };
+}
+
+function firstLines(text: string | undefined, count: number): string | undefined {
+  if (!text) return undefined;
+  const lines = text.split('\n');
+  return lines.length > count ? [...lines.slice(0, count), `    … ${lines.length - count} more line(s) (--json for all)`].join('\n') : text;
 }
 
 function truncate(text: string, max: number): string {
