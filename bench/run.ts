@@ -68,7 +68,11 @@ try {
   console.error(`  clusterkit could not be loaded: ${(error as Error).message}`);
 }
 console.log(`clusterkit bench: ${selected.length} case(s), ${runs} runs per side${quick ? ', QUICK sizes' : ''}`);
-console.log(`  versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+console.log(
+  `  versions: ${Object.entries(versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`,
+);
 if (services.errors.length) console.log(`  services: ${services.errors.join('; ')}`);
 const benchStart = performance.now();
 
@@ -117,8 +121,14 @@ for (const benchCase of selected) {
 }
 
 if (!sides) {
-  const doc = await writePerformanceDoc(quick, cases.map((c) => c.name));
-  await printSummary(selected.map((c) => c.name), quick);
+  const doc = await writePerformanceDoc(
+    quick,
+    cases.map((c) => c.name),
+  );
+  await printSummary(
+    selected.map((c) => c.name),
+    quick,
+  );
   console.log(`\nwrote ${doc}`);
 }
 console.log(`total ${Math.round((performance.now() - benchStart) / 1000)} s`);

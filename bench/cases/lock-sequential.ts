@@ -65,7 +65,13 @@ export const lockSequential: BenchCase = {
         'SET NX PX + Lua': (input) => runRaw(input, input.warmup ? 300 : count, setNxLocker()),
       },
     });
-    const common = { label: 'sequential', metric: 'throughput', unit: 'pairs/s', higherIsBetter: true, ours: 'clusterkit' } as const;
+    const common = {
+      label: 'sequential',
+      metric: 'throughput',
+      unit: 'pairs/s',
+      higherIsBetter: true,
+      ours: 'clusterkit',
+    } as const;
     report.row('sequential', { ...common, raw: 'redlock', target: { kind: 'min-ratio', value: 1.2 } });
     report.row('sequential', { ...common, raw: 'SET NX PX + Lua', target: { kind: 'none' } });
   },

@@ -113,11 +113,17 @@ export const pubsub: BenchCase = {
     for (const backend of ['redis', 'rabbitmq'] as const) {
       const raw = raws[backend];
       const label = backend === 'redis' ? 'Redis' : 'RabbitMQ';
-      for (const mode of [{ kind: 'latency', samples }, { kind: 'throughput', count }] as const) {
+      for (const mode of [
+        { kind: 'latency', samples },
+        { kind: 'throughput', count },
+      ] as const) {
         const key = `${label} ${mode.kind}`;
         const share = (ctx.deadline - performance.now()) / (parts - index);
         index += 1;
-        const small: Mode = mode.kind === 'latency' ? { kind: 'latency', samples: 100 } : { kind: 'throughput', count: Math.ceil(count / 10) };
+        const small: Mode =
+          mode.kind === 'latency'
+            ? { kind: 'latency', samples: 100 }
+            : { kind: 'throughput', count: Math.ceil(count / 10) };
         await report.compare(key, {
           budgetMs: share,
           runTimeoutMs: 60_000,
@@ -128,10 +134,30 @@ export const pubsub: BenchCase = {
         });
         const common = { label, ours: 'clusterkit', raw: raw.name } as const;
         if (mode.kind === 'latency') {
-          report.row(key, { ...common, metric: 'latency p50', figure: 'p50', unit: 'ms', higherIsBetter: false, target: { kind: 'max-delta', value: 0.1 } });
-          report.row(key, { ...common, metric: 'latency p99', figure: 'p99', unit: 'ms', higherIsBetter: false, target: { kind: 'none' } });
+          report.row(key, {
+            ...common,
+            metric: 'latency p50',
+            figure: 'p50',
+            unit: 'ms',
+            higherIsBetter: false,
+            target: { kind: 'max-delta', value: 0.1 },
+          });
+          report.row(key, {
+            ...common,
+            metric: 'latency p99',
+            figure: 'p99',
+            unit: 'ms',
+            higherIsBetter: false,
+            target: { kind: 'none' },
+          });
         } else {
-          report.row(key, { ...common, metric: 'throughput', unit: 'msg/s', higherIsBetter: true, target: { kind: 'min-ratio', value: 0.8 } });
+          report.row(key, {
+            ...common,
+            metric: 'throughput',
+            unit: 'msg/s',
+            higherIsBetter: true,
+            target: { kind: 'min-ratio', value: 0.8 },
+          });
         }
       }
     }

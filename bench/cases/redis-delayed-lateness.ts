@@ -89,7 +89,13 @@ export const redisDelayedLateness: BenchCase = {
         bullmq: (input) => runBullmq(input, count),
       },
     });
-    const common = { label: `${count} × delay ${DELAY_MS} ms`, unit: 'ms', higherIsBetter: false, ours: 'clusterkit', raw: 'bullmq' } as const;
+    const common = {
+      label: `${count} × delay ${DELAY_MS} ms`,
+      unit: 'ms',
+      higherIsBetter: false,
+      ours: 'clusterkit',
+      raw: 'bullmq',
+    } as const;
     report.row('burst', { ...common, metric: 'p50', target: { kind: 'none' } });
     report.row('burst', { ...common, metric: 'p99', target: { kind: 'max', value: 20 } });
   },

@@ -36,7 +36,10 @@ async function measure(
 async function runClusterkit(input: RunInput, samples: number) {
   const started: { current?: Deferred<number> } = {};
   const node = await startNode(benchCluster('redis'), (app) =>
-    app.eventQueue.subscribe('bench', { concurrency: 1, process: async () => started.current?.resolve(performance.now()) }),
+    app.eventQueue.subscribe('bench', {
+      concurrency: 1,
+      process: async () => started.current?.resolve(performance.now()),
+    }),
   );
   try {
     return await measure(input, samples, (i) => node.app.eventQueue.publish('bench', { i }), started);
@@ -47,7 +50,10 @@ async function runClusterkit(input: RunInput, samples: number) {
 
 async function runBullmq(input: RunInput, samples: number) {
   const started: { current?: Deferred<number> } = {};
-  const raw = await startRawBullmq({ concurrency: 1, process: async () => started.current?.resolve(performance.now()) });
+  const raw = await startRawBullmq({
+    concurrency: 1,
+    process: async () => started.current?.resolve(performance.now()),
+  });
   try {
     return await measure(input, samples, (i) => raw.add({ i }), started);
   } finally {
@@ -77,7 +83,12 @@ export const redisEventQueueLatency: BenchCase = {
       },
     });
     const common = { unit: 'ms', higherIsBetter: false, ours: 'clusterkit', raw: 'bullmq' } as const;
-    report.row('idle worker', { ...common, label: 'idle worker', metric: 'p50', target: { kind: 'max-delta', value: 0.3 } });
+    report.row('idle worker', {
+      ...common,
+      label: 'idle worker',
+      metric: 'p50',
+      target: { kind: 'max-delta', value: 0.3 },
+    });
     report.row('idle worker', { ...common, label: 'idle worker', metric: 'p99', target: { kind: 'none' } });
   },
 };

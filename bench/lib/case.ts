@@ -98,11 +98,16 @@ export class ReportBuilder {
   constructor(private readonly ctx: CaseContext) {}
 
   /** Runs {@link compare} under `key`, capping its budget at the case deadline, and records the outcome. */
-  async compare(key: string, options: Omit<CompareOptions, 'log' | 'runs'> & { runs?: number }): Promise<CompareOutcome> {
+  async compare(
+    key: string,
+    options: Omit<CompareOptions, 'log' | 'runs'> & { runs?: number },
+  ): Promise<CompareOutcome> {
     const remaining = Math.max(0, this.ctx.deadline - performance.now());
     this.ctx.log(`  ${key}`);
     const only = this.ctx.sides;
-    const sides = only ? Object.fromEntries(Object.entries(options.sides).filter(([name]) => only.includes(name))) : options.sides;
+    const sides = only
+      ? Object.fromEntries(Object.entries(options.sides).filter(([name]) => only.includes(name)))
+      : options.sides;
     const outcome = await compare({
       ...options,
       sides,
@@ -189,7 +194,12 @@ function judge(target: Target, ours: Summary | undefined, ratio?: number, delta?
   }
 }
 
-function describeGaps(record: ComparisonRecord | undefined, ours: string, raw: string | undefined, runs: number): string | undefined {
+function describeGaps(
+  record: ComparisonRecord | undefined,
+  ours: string,
+  raw: string | undefined,
+  runs: number,
+): string | undefined {
   if (!record) return 'not run';
   const parts: string[] = [];
   for (const name of raw ? [ours, raw] : [ours]) {

@@ -56,7 +56,11 @@ export async function prepareClusterkit(source: ClusterkitSource): Promise<strin
 export function loadClusterkit(): Promise<ClusterkitModules> {
   loading ??= (async (): Promise<ClusterkitModules> => {
     if (mode === 'source') {
-      return { core: await import('clusterkit'), redis: await import('clusterkit/redis'), rabbitmq: await import('clusterkit/rabbitmq') };
+      return {
+        core: await import('clusterkit'),
+        redis: await import('clusterkit/redis'),
+        rabbitmq: await import('clusterkit/rabbitmq'),
+      };
     }
     const file = await buildBundle();
     return (await import(pathToFileURL(file).href)) as ClusterkitModules;

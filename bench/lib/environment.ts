@@ -48,7 +48,10 @@ function packageVersion(name: string): string {
 function gitCommit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'adapters'], { cwd: ROOT, encoding: 'utf8' });
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'adapters'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     return dirty.trim() ? `${head}+dirty` : head;
   } catch {
     return 'unknown';
@@ -83,7 +86,12 @@ export async function serviceInfo(): Promise<ServiceInfo> {
     const server = await redis.info('server');
     const version = /redis_version:(\S+)/.exec(server)?.[1] ?? 'unknown';
     const config = async (key: string) => ((await redis.config('GET', key)) as string[])[1] ?? '';
-    info.redis = { version, hz: await config('hz'), appendonly: await config('appendonly'), save: await config('save') };
+    info.redis = {
+      version,
+      hz: await config('hz'),
+      appendonly: await config('appendonly'),
+      save: await config('save'),
+    };
   } catch (error) {
     info.errors.push(`redis: ${(error as Error).message}`);
   } finally {

@@ -35,7 +35,10 @@ export interface RawWorkQueue {
  * limit, at-least-once dead-lettering into a classic queue, reject-publish overflow), and consumes it
  * with `prefetch` and a manual ack after `handle` resolves.
  */
-export async function startRawWorkQueue(prefetch: number, handle: (body: unknown) => Promise<void>): Promise<RawWorkQueue> {
+export async function startRawWorkQueue(
+  prefetch: number,
+  handle: (body: unknown) => Promise<void>,
+): Promise<RawWorkQueue> {
   const queue = randomName('amqp');
   const dead = `${queue}.dead`;
   const connection: ChannelModel = await amqp.connect(AMQP_URL);

@@ -44,7 +44,9 @@ export async function startRawAmqpPubSub(onMessage: (message: unknown) => void):
   return {
     async publish(message) {
       while (drained) await drained;
-      if (!publishChannel.publish(exchange, '', Buffer.from(JSON.stringify(message)), { contentType: 'application/json' })) {
+      if (
+        !publishChannel.publish(exchange, '', Buffer.from(JSON.stringify(message)), { contentType: 'application/json' })
+      ) {
         drained ??= new Promise<void>((r) => publishChannel.once('drain', () => r())).then(() => {
           drained = undefined;
         });

@@ -47,7 +47,10 @@ export async function deleteRedisPrefix(prefix: string, client?: Redis): Promise
 }
 
 /** Deletes RabbitMQ queues and exchanges by name over one short-lived connection (missing ones are fine). */
-export async function deleteRabbitObjects(names: { queues?: readonly string[]; exchanges?: readonly string[] }): Promise<void> {
+export async function deleteRabbitObjects(names: {
+  queues?: readonly string[];
+  exchanges?: readonly string[];
+}): Promise<void> {
   if (!names.queues?.length && !names.exchanges?.length) return;
   const connection = await amqp.connect(AMQP_URL);
   try {

@@ -34,7 +34,8 @@ const selfUs = new Map<number, number>();
 profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
-const shortUrl = (url: string) => url.replace(/^file:\/\/.*?\/(node_modules|src|adapters|bench)\//, '$1/').replace(/^node:/, 'node:');
+const shortUrl = (url: string) =>
+  url.replace(/^file:\/\/.*?\/(node_modules|src|adapters|bench)\//, '$1/').replace(/^node:/, 'node:');
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
 for (const [id, us] of selfUs) {
@@ -44,7 +45,12 @@ for (const [id, us] of selfUs) {
   if (values.filter && !where.includes(values.filter)) continue;
   const fn = `${frame.functionName || '(anonymous)'}  ${where}:${frame.lineNumber + 1}`;
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
-  const pkg = where.startsWith('node_modules/') ? where.split('/').slice(0, where.includes('/@') ? 3 : 2).join('/') : where;
+  const pkg = where.startsWith('node_modules/')
+    ? where
+        .split('/')
+        .slice(0, where.includes('/@') ? 3 : 2)
+        .join('/')
+    : where;
   byFile.set(pkg, (byFile.get(pkg) ?? 0) + us);
 }
 
