@@ -5,7 +5,7 @@
  * bounded wait through connection outages. A publish whose confirm was lost with the connection is
  * sent again after recovery: at-least-once, never silently dropped.
  */
-import type { Channel, ConfirmChannel, Options } from 'amqplib';
+import type { Channel, ConfirmChannel, Message, Options } from 'amqplib';
 import { ClusterError, ErrorCodes } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
 
@@ -21,6 +21,8 @@ export class ConfirmPublisher {
   private topology: Promise<Channel> | undefined;
   private drained: Promise<void> | undefined;
   private readonly declared = new Map<string, Promise<void>>();
+  /** Messages the broker returned as unroutable, until their confirm arrives. */
+  private readonly returned = new Set<string>();
   private declaredGeneration = -1;
 
   constructor(private readonly connection: RabbitMQConnection) {}
@@ -69,9 +71,20 @@ export class ConfirmPublisher {
         await prepare?.();
         const channel = await this.confirmChannel();
         await this.drained;
+        const key = returnKey(target.routingKey, options.messageId);
         await new Promise<void>((resolve, reject) => {
-          const written = channel.publish(target.exchange, target.routingKey, content, options, (error) =>
-            error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
+          // mandatory: a queue deleted since we declared it makes the broker return the message
+          // (before its confirm) instead of confirming and dropping it.
+          const written = channel.publish(
+            target.exchange,
+            target.routingKey,
+            content,
+            { ...options, mandatory: true },
+            (error) => {
+              if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+              if (this.returned.delete(key)) return reject(new Error(UNROUTABLE));
+              resolve();
+            },
           );
           if (!written) this.waitForDrain(channel);
         });
@@ -79,6 +92,8 @@ export class ConfirmPublisher {
       } catch (error) {
         if (error instanceof ClusterError) throw error;
         const message = (error as Error).message;
+        // Declare again (someone deleted the queue) and send again, within the same bound.
+        if (message === UNROUTABLE) this.forget('');
         if (message === 'message nacked') {
           throw new ClusterError(
             ErrorCodes.BACKEND_UNAVAILABLE,
@@ -116,6 +131,13 @@ export class ConfirmPublisher {
         if (this.confirm === opening) this.confirm = undefined;
         this.drained = undefined;
       });
+      void opening.then(
+        (channel) =>
+          channel.on('return', (message: Message) =>
+            this.returned.add(returnKey(message.fields.routingKey, message.properties.messageId as unknown)),
+          ),
+        () => {},
+      );
       this.confirm = opening;
       opening.catch(() => {
         if (this.confirm === opening) this.confirm = undefined;
@@ -150,6 +172,12 @@ export class ConfirmPublisher {
       channel.on('close', done);
     });
   }
+}
+
+const UNROUTABLE = 'message returned unroutable';
+
+function returnKey(routingKey: string, messageId: unknown): string {
+  return `${routingKey}\u0000${String(messageId)}`;
 }
 
 function describe(target: PublishTarget): string {

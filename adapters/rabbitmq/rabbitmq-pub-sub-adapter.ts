@@ -97,11 +97,16 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
   /** Hands the message to the broker (waits, bounded, for a lost connection); at-most-once. */
   async publish(channel: string, payload: string): Promise<void> {
     this.assertConnected('publish');
-    const ch = await this.connection.retrying('pub/sub setup', () => this.ready());
     await this.drained;
-    const written = ch.publish(this.exchange, pubSubRoutingKey(channel), Buffer.from(payload, 'utf8'), {
-      headers: { [H_CHANNEL]: channel },
-      contentType: 'application/json',
+    const content = Buffer.from(payload, 'utf8');
+    // A channel that closed under us throws synchronously: set up again and send (bounded).
+    const { ch, written } = await this.connection.retrying(`pub/sub publish "${channel}"`, async () => {
+      const ch = await this.ready();
+      const written = ch.publish(this.exchange, pubSubRoutingKey(channel), content, {
+        headers: { [H_CHANNEL]: channel },
+        contentType: 'application/json',
+      });
+      return { ch, written };
     });
     if (!written && !this.drained) {
       this.drained = new Promise<void>((resolve) => {

@@ -114,6 +114,22 @@ if ('skip' in target) {
       expect(heard[0]).toBe('before');
     });
 
+    it('declares a queue again when it was deleted behind a publisher that had declared it', async () => {
+      const cluster = rabbitmqFactory('rabbitmq', () => target.url).create();
+      clusters.push(cluster);
+      const [publisher, operator] = await started(cluster, 2);
+      const channel = randomName('q');
+      await publisher!.eventQueue.publish(channel, 'first');
+      // Another node removes the queue; the publisher still believes it is declared.
+      await operator!.eventQueue.obliterate(channel);
+      await publisher!.eventQueue.publish(channel, 'second');
+      // Returned as unroutable (mandatory), declared again, sent again: it is there, not dropped.
+      expect(await publisher!.eventQueue.counts(channel)).toMatchObject({ waiting: 1 });
+      const got = deferred<unknown>();
+      await operator!.eventQueue.subscribe(channel, { process: (message) => got.resolve(message) });
+      expect(await within(got.promise, DEADLINE_MS, 'the message published after the delete')).toBe('second');
+    });
+
     it('waits (bounded) for a lost broker, then rejects with BACKEND_UNAVAILABLE; recovers when it is back', async () => {
       const broker = new URL(target.url);
       proxy = await startTcpProxy(broker.hostname, Number(broker.port || 5672));
