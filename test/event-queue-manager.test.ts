@@ -23,6 +23,7 @@ import {
   type QueueRecord,
 } from 'clusterkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PriorityFifo } from '../src/event-queue/priority-fifo.js';
 import { deferred, within } from './helpers.js';
 
 const DEADLINE_MS = 5_000;
@@ -113,6 +114,46 @@ describe('backoff', () => {
     ['an unknown key', { type: 'fixed', delay: 1, factor: 2 }, ErrorCodes.UNKNOWN_OPTION],
   ])('refuses %s', (_what, input, code) => {
     expect(() => normalizeBackoff('backoff', input)).toThrow(expect.objectContaining({ code }));
+  });
+});
+
+describe('memory waiting line (PriorityFifo)', () => {
+  const rec = (name: string, priority: number, seq: number) => ({ name, priority, seq });
+
+  it('takes the lowest priority first and publish order within a priority', () => {
+    const line = new PriorityFifo<ReturnType<typeof rec>>();
+    [rec('low', 3, 1), rec('n1', 2, 2), rec('urgent', 0, 3), rec('n2', 2, 4), rec('far', 1_000_000, 5)].forEach((r) =>
+      line.push(r),
+    );
+    line.push(rec('urgent2', 0, 6));
+    const out: string[] = [];
+    while (line.size > 0) out.push(line.pop()!.name);
+    expect(out).toEqual(['urgent', 'urgent2', 'n1', 'n2', 'low', 'far']);
+    expect(line.pop()).toBeUndefined();
+  });
+
+  it('puts a handed-back record back in its place, ahead of later ones', () => {
+    const line = new PriorityFifo<ReturnType<typeof rec>>();
+    for (let i = 1; i <= 4; i++) line.push(rec(`m${i}`, 2, i));
+    const first = line.pop()!;
+    const second = line.pop()!;
+    line.restore(second);
+    line.restore(first);
+    const out: string[] = [];
+    while (line.size > 0) out.push(line.pop()!.name);
+    expect(out).toEqual(['m1', 'm2', 'm3', 'm4']);
+  });
+
+  it('stays in order across many pushes and pops (compaction)', () => {
+    const line = new PriorityFifo<ReturnType<typeof rec>>();
+    const out: number[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      line.push(rec(String(i), i % 2, i));
+      if (i % 3 === 0) out.push(line.pop()!.seq);
+    }
+    while (line.size > 0) out.push(line.pop()!.seq);
+    expect(out).toHaveLength(5_000);
+    expect(new Set(out).size).toBe(5_000);
   });
 });
 

@@ -3,16 +3,17 @@
  * Every node sharing a memory backend works on the same instance, so each record is held by at
  * most one consumer at a time.
  *
- * Built for throughput: waiting records sit in a binary heap keyed by (priority, sequence); delayed
- * records in a second heap keyed by (due time, sequence) under ONE timer for the earliest; work is
- * handed out in batches by a single dispatch pass scheduled per burst of changes, not per record.
+ * Built for throughput: waiting records sit in a priority heap of FIFOs (lower priority first, publish
+ * order within one); delayed records in a binary heap keyed by (due time, sequence) under ONE timer
+ * for the earliest, joining the back of their priority when due; work is handed out in batches by a
+ * single dispatch pass per burst of changes, and a slot freed by an ack pulls the next record itself.
  */
 import { serializeError, type SerializedError } from '../errors.js';
 import { BinaryHeap } from './binary-heap.js';
+import { PriorityFifo } from './priority-fifo.js';
 import {
   ACTIVE,
   byDue,
-  byPriority,
   DEAD,
   DELAYED,
   gateOpen,
@@ -27,7 +28,7 @@ export type { MemoryConsumer } from './memory-record.js';
 /** State and dispatch of one queue. */
 export class MemoryQueue {
   private readonly records = new Map<string, MemoryRecord>();
-  private readonly waiting = new BinaryHeap<MemoryRecord>(byPriority);
+  private readonly waiting = new PriorityFifo<MemoryRecord>();
   private readonly delayed = new BinaryHeap<MemoryRecord>(byDue);
   /** Insertion order = failure order, so listing is oldest first. */
   private readonly dead = new Map<string, MemoryRecord>();
@@ -237,11 +238,11 @@ export class MemoryQueue {
           rec.attempt++;
           rec.error = outcome.error;
           rec.seq = ++this.seq;
-          this.requeue(rec, outcome.delayMs);
+          this.requeue(rec, outcome.delayMs, false);
           break;
         case 'release':
           // Same attempt and same place in line: it was never really tried.
-          this.requeue(rec, outcome.delayMs);
+          this.requeue(rec, outcome.delayMs, true);
           break;
         case 'dead':
           this.bury(rec, outcome.error);
@@ -250,7 +251,14 @@ export class MemoryQueue {
           this.bury(rec, { name: 'Error', message: `unknown delivery outcome ${JSON.stringify(outcome)}` });
       }
     }
-    if (c.closing && c.inFlight === 0) c.drained?.();
+    if (c.closing) {
+      if (c.inFlight === 0) c.drained?.();
+    } else if (outcome?.type === 'ack' && this.waiting.size > 0 && (c.isIdle === undefined || gateOpen(c))) {
+      // The freed slot pulls the next record at once: no extra dispatch pass or microtask per message.
+      // (Only after an ack: any other outcome may have queued or delayed something a pass must see.)
+      this.start(c, this.waiting.pop() as MemoryRecord);
+      return;
+    }
     if (this.consumers.length > 0) this.schedule();
   }
 
@@ -262,14 +270,16 @@ export class MemoryQueue {
     this.dead.set(rec.id, rec);
   }
 
-  private requeue(rec: MemoryRecord, delayMs: number): void {
+  /** Back in line after `delayMs`: at the back of its priority, or (`inPlace`) where its sequence puts it. */
+  private requeue(rec: MemoryRecord, delayMs: number, inPlace: boolean): void {
     if (delayMs > 0) {
       rec.state = DELAYED;
       rec.dueAt = Date.now() + delayMs;
       this.delayed.push(rec);
     } else {
       rec.state = WAITING;
-      this.waiting.push(rec);
+      if (inPlace) this.waiting.restore(rec);
+      else this.waiting.push(rec);
     }
   }
 

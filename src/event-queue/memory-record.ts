@@ -1,6 +1,6 @@
 /**
  * The shapes the memory queue works with: a stored record (handed to consumers as the delivery
- * itself), a consumer, the record states and the two heap orders.
+ * itself), a consumer, the record states and the delayed-heap order.
  */
 import type { SerializedError } from '../errors.js';
 import type { Delivery, DeliveryOutcome } from './types.js';
@@ -41,9 +41,6 @@ export interface MemoryConsumer {
   drained?: () => void;
 }
 
-/** Waiting order: priority, then publish sequence. */
-export const byPriority = (a: MemoryRecord, b: MemoryRecord) =>
-  a.priority < b.priority || (a.priority === b.priority && a.seq < b.seq);
 /** Delayed order: due time, then publish sequence. */
 export const byDue = (a: MemoryRecord, b: MemoryRecord) => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.seq < b.seq);
 
