@@ -3,7 +3,7 @@
  *
  * - `<prefix>.q.<queue>`            the work queue (quorum by default), dead-letters to ↓ on delivery limit
  * - `<prefix>.q.<queue>.dead`       dead letters (classic: browsable with get + requeue)
- * - `<prefix>.q.<queue>.delay.<L>`  delay level L: TTL 2^L ms, dead-letters back into the work queue
+ * - `<prefix>.q.<queue>.delay.<L>`  delay level L (quorum): TTL 2^L ms, dead-letters back into the work queue
  * - `<prefix>.pubsub`               direct exchange for pub/sub; routing key = channel
  * - `<prefix>.pubsub.node.<uuid>`   one exclusive auto-delete queue per node
  *
@@ -95,15 +95,21 @@ export function workQueueOptions(names: QueueNames, settings: WorkQueueSettings)
 /** Dead letters: a classic durable queue, so listing can get + requeue without reordering. */
 export const DEAD_QUEUE_OPTIONS: Options.AssertQueue = { durable: true, arguments: { 'x-queue-type': 'classic' } };
 
-/** Arguments of delay level `level`: expire after 2^level ms, then back into the work queue. */
+/**
+ * Arguments of delay level `level`: expire after 2^level ms, then back into the work queue. A quorum
+ * queue with at-least-once dead-lettering: a classic queue dead-letters at-most-once, and a message
+ * whose TTL runs out while the broker restarts (work queue not up yet) would be dropped.
+ */
 export function delayQueueOptions(names: QueueNames, level: number): Options.AssertQueue {
   return {
     durable: true,
     arguments: {
-      'x-queue-type': 'classic',
+      'x-queue-type': 'quorum',
       'x-message-ttl': 2 ** level,
       'x-dead-letter-exchange': '',
       'x-dead-letter-routing-key': names.main,
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
     },
   };
 }
