@@ -16,7 +16,7 @@ export interface TraceCarrier {
 }
 
 /** Options of {@link runInSpan}. */
-export interface SpanOptions {
+export interface RunInSpanOptions {
   /** Trace context taken from the envelope; the span becomes its child. */
   carrier?: TraceCarrier | null;
   /** Span attributes. */
@@ -30,8 +30,16 @@ const OTEL_MODULE = '@opentelemetry/api';
 let loading: Promise<typeof OtelApi | null> | undefined;
 let loaded: typeof OtelApi | null | undefined;
 
-/** Loads `@opentelemetry/api` once; resolves null when it is not installed. */
-export function loadOpenTelemetry(): Promise<typeof OtelApi | null> {
+/**
+ * Loads `@opentelemetry/api` once (call it at startup so {@link captureTraceContext} is ready);
+ * resolves whether it is installed. Its types stay out of clusterkit's public signatures, so apps
+ * without the package type-check too.
+ */
+export async function loadOpenTelemetry(): Promise<boolean> {
+  return (await loadApi()) !== null;
+}
+
+function loadApi(): Promise<typeof OtelApi | null> {
   loading ??= import(OTEL_MODULE).then(
     (mod: typeof OtelApi & { default?: typeof OtelApi }) => (loaded = mod.trace ? mod : (mod.default ?? null)),
     () => (loaded = null),
@@ -50,7 +58,7 @@ export function jobSpanName(job: { pluginName: string; queueName: string; jobNam
  * installed or no span is active, so envelopes stay unchanged for untraced apps.
  */
 export async function injectTraceContext(): Promise<TraceCarrier | undefined> {
-  if (loaded === undefined) await loadOpenTelemetry();
+  if (loaded === undefined) await loadApi();
   return captureTraceContext();
 }
 
@@ -61,7 +69,7 @@ export async function injectTraceContext(): Promise<TraceCarrier | undefined> {
  */
 export function captureTraceContext(): TraceCarrier | undefined {
   if (loaded === undefined) {
-    void loadOpenTelemetry();
+    void loadApi();
     return undefined;
   }
   const api = loaded;
@@ -84,8 +92,8 @@ export function captureTraceContext(): TraceCarrier | undefined {
  * A throw marks the span as an error (and is rethrown); the span always ends. Without OpenTelemetry
  * it just runs `fn`.
  */
-export async function runInSpan<T>(name: string, options: SpanOptions, fn: () => Promise<T> | T): Promise<T> {
-  const api = loaded === undefined ? await loadOpenTelemetry() : loaded;
+export async function runInSpan<T>(name: string, options: RunInSpanOptions, fn: () => Promise<T> | T): Promise<T> {
+  const api = loaded === undefined ? await loadApi() : loaded;
   if (!api) return fn();
   const parent = extract(api, options.carrier);
   const kind =
