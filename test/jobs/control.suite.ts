@@ -36,7 +36,6 @@ export function controlSuite(factory: ClusterFactory): void {
     it('cancels waiting and delayed jobs so they never run, and reports why others cannot be cancelled', async () => {
       const app = await startNode(cluster);
       const ran: string[] = [];
-      await app.managedQueue.process({ pluginName: P, queueName: 'marker', jobName: 'mark' }, () => undefined);
       await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'j' }, (job) => {
         ran.push(job.data as string);
         if (job.data === 'fail') throw new Error('nope');
@@ -47,15 +46,32 @@ export function controlSuite(factory: ClusterFactory): void {
         queueName: Q,
         jobName: 'j',
         payload: 'delayed',
-        delayMs: 150,
+        delayMs: 300,
       });
-      expect((await app.managedQueue.getJob(delayed.jobId))!.state).toBe('delayed');
       const waitingResult = app.managedQueue.waitForJob(delayed.jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
       expect(await app.managedQueue.cancel({ jobId: delayed.jobId })).toEqual({ success: true });
       expect(await waitingResult).toBeInstanceOf(JobCancelledError);
       expect((await app.managedQueue.getJob(delayed.jobId))!.state).toBe('cancelled');
-      await marker(app, 300); // the cancelled ticket came due before this one
+      // Wait until the cancelled job's ticket has come due and been consumed (dropped): the physical queue is empty.
+      await vi.waitFor(
+        async () =>
+          expect(await app.eventQueue.counts('managed-queue:plugin-jobs')).toMatchObject({
+            waiting: 0,
+            delayed: 0,
+            active: 0,
+          }),
+        { timeout: 10_000, interval: 50 },
+      );
       expect(ran).toEqual([]);
+      const later = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'j',
+        payload: 'later',
+        delayMs: 60_000,
+      });
+      expect((await app.managedQueue.getJob(later.jobId))!.state).toBe('delayed');
+      expect(await app.managedQueue.cancel({ jobId: later.jobId })).toEqual({ success: true });
 
       const done = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 'done' });
       await app.managedQueue.waitForJob(done.jobId, { timeoutMs: 10_000 });
