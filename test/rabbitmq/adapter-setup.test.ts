@@ -56,11 +56,8 @@ describe('rabbitmq adapter setup', () => {
 
     it('opens one shared connection on start() and none before; stop() closes it', async () => {
       const prefix = randomName('ckr');
-      const app = createApp({
-        name: randomName('app'),
-        logger: silentLogger,
-        adapters: createRabbitMQAdapters({ url, prefix, connectionName: prefix, logger: silentLogger }),
-      });
+      const adapters = createRabbitMQAdapters({ url, prefix, connectionName: prefix, logger: silentLogger });
+      const app = createApp({ name: randomName('app'), logger: silentLogger, adapters });
       await app.pubSubManager.subscribe('ping', () => {});
       expect(await connectionPids(prefix)).toEqual([]);
       await app.start();
@@ -73,7 +70,7 @@ describe('rabbitmq adapter setup', () => {
         timeout: 10_000,
         interval: 200,
       });
-      await deleteTopology(url, [], [`${prefix}.pubsub`]);
+      await deleteTopology(url, adapters.eventQueue.touchedQueues, [adapters.pubSub.exchange]);
     });
 
     it('mixes with the Redis adapters in one app (Redis locks and cache, RabbitMQ queue and pub/sub)', async (ctx) => {
