@@ -25,7 +25,16 @@ import { MemoryEventQueueAdapter } from './memory-adapter.js';
 import { QueueSubscription, shutdownError } from './queue-subscription.js';
 import type { EventQueueAdapter, EventQueueCapabilities, QueueCounts } from './types.js';
 
-export * from './event-queue-options.js';
+export { DEFAULT_PRIORITY, EVENT_QUEUE_DEFAULTS, MAX_PRIORITY, MAX_RETRIES_LIMIT } from './event-queue-options.js';
+export type {
+  EventQueueDeadLetter,
+  EventQueueDefaults,
+  EventQueueManagerOptions,
+  EventQueueProcessContext,
+  EventQueuePublishOptions,
+  EventQueueSubscribeOptions,
+  ResolvedDefaults,
+} from './event-queue-options.js';
 export { backoffDelay, normalizeBackoff, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffInput, BackoffOptions, BackoffPolicy } from './backoff.js';
 export { ENVELOPE_VERSION, encodeEnvelope, decodeEnvelope } from './envelope.js';
