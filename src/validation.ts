@@ -46,6 +46,8 @@ export function assertName(kind: string, value: unknown): string {
 export function serializePayload(kind: string, value: unknown, maxBytes = DEFAULT_MAX_PAYLOAD_BYTES): string {
   checkJsonSafe(kind, value, '$', new Set());
   const text = JSON.stringify(value);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short texts need no byte count.
+  if (text.length * 3 <= maxBytes) return text;
   const bytes = Buffer.byteLength(text);
   if (bytes > maxBytes) {
     throw new ClusterError(
@@ -57,45 +59,55 @@ export function serializePayload(kind: string, value: unknown, maxBytes = DEFAUL
   return text;
 }
 
+function failPayload(kind: string, what: string, path: string): never {
+  throw new ClusterError(ErrorCodes.INVALID_PAYLOAD, `${kind} is not JSON-serializable: ${what} at ${path}`, {
+    details: { path },
+  });
+}
+
+/** Walks a value; hot on every publish, so no closures and paths are built only on failure. */
 function checkJsonSafe(kind: string, value: unknown, path: string, seen: Set<object>): void {
-  const fail = (what: string) => {
-    throw new ClusterError(ErrorCodes.INVALID_PAYLOAD, `${kind} is not JSON-serializable: ${what} at ${path}`, {
-      details: { path },
-    });
-  };
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) fail(String(value));
+      if (!Number.isFinite(value)) failPayload(kind, String(value), path);
       return;
     case 'undefined':
-      if (path === '$') fail('undefined');
+      if (path === '$') failPayload(kind, 'undefined', path);
       return;
     case 'bigint':
-      return fail('a BigInt');
+      return failPayload(kind, 'a BigInt', path);
     case 'function':
-      return fail('a function');
+      return failPayload(kind, 'a function', path);
     case 'symbol':
-      return fail('a symbol');
+      return failPayload(kind, 'a symbol', path);
   }
   if (value === null) return;
   const obj = value as Record<string, unknown>;
   if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') return;
-  if (seen.has(obj)) fail('a circular reference');
+  if (seen.has(obj)) failPayload(kind, 'a circular reference', path);
   seen.add(obj);
   if (Array.isArray(obj)) {
-    obj.forEach((item, i) => {
-      if (item === undefined) fail('undefined in an array');
+    for (let i = 0; i < obj.length; i++) {
+      const item: unknown = obj[i];
+      if (item === undefined) failPayload(kind, 'undefined in an array', `${path}[${i}]`);
+      if (typeof item === 'string' || typeof item === 'boolean') continue;
+      if (typeof item === 'number' && Number.isFinite(item)) continue;
       checkJsonSafe(kind, item, `${path}[${i}]`, seen);
-    });
-  } else {
-    const proto = Object.getPrototypeOf(obj);
-    if (proto !== Object.prototype && proto !== null) {
-      if (obj instanceof Map || obj instanceof Set) fail(`a ${obj instanceof Map ? 'Map' : 'Set'}`);
     }
-    for (const [k, v] of Object.entries(obj)) checkJsonSafe(kind, v, `${path}.${k}`, seen);
+  } else {
+    if (obj instanceof Map) failPayload(kind, 'a Map', path);
+    if (obj instanceof Set) failPayload(kind, 'a Set', path);
+    for (const k in obj) {
+      if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
+      const v = obj[k];
+      // Strings and booleans are always fine: skip the call (and the path string) for them.
+      if (typeof v === 'string' || typeof v === 'boolean' || v === undefined) continue;
+      if (typeof v === 'number' && Number.isFinite(v)) continue;
+      checkJsonSafe(kind, v, path + '.' + k, seen);
+    }
   }
   seen.delete(obj);
 }
