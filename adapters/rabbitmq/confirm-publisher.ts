@@ -72,7 +72,19 @@ export class ConfirmPublisher {
         const channel = await this.confirmChannel();
         await this.drained;
         const key = returnKey(target.routingKey, options.messageId);
+        let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve, reject) => {
+          // A blocked broker (memory/disk alarm) neither confirms nor closes: bound the wait.
+          timer = setTimeout(
+            () =>
+              reject(
+                new ClusterError(
+                  ErrorCodes.BACKEND_UNAVAILABLE,
+                  unconfirmed(target, this.connection.unavailableTimeoutMs),
+                ),
+              ),
+            Math.max(1, deadline - Date.now()),
+          );
           // mandatory: a queue deleted since we declared it makes the broker return the message
           // (before its confirm) instead of confirming and dropping it.
           const written = channel.publish(
@@ -87,7 +99,7 @@ export class ConfirmPublisher {
             },
           );
           if (!written) this.waitForDrain(channel);
-        });
+        }).finally(() => clearTimeout(timer));
         return;
       } catch (error) {
         if (error instanceof ClusterError) throw error;
@@ -178,6 +190,10 @@ const UNROUTABLE = 'message returned unroutable';
 
 function returnKey(routingKey: string, messageId: unknown): string {
   return `${routingKey}\u0000${String(messageId)}`;
+}
+
+function unconfirmed(target: PublishTarget, ms: number): string {
+  return `RabbitMQ did not confirm a publish to ${describe(target)} within ${ms} ms (broker blocked or unreachable); it may or may not have been stored`;
 }
 
 function describe(target: PublishTarget): string {

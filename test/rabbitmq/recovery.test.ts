@@ -170,6 +170,28 @@ if ('skip' in target) {
       console.info(`[rabbitmq recovery] publish refused ${refusedAfterMs} ms into an outage (bound 1000 ms)`);
     });
 
+    it('rejects a publish the broker does not confirm within the bound (stalled network, blocked broker)', async () => {
+      const broker = new URL(target.url);
+      proxy = await startTcpProxy(broker.hostname, Number(broker.port || 5672));
+      const through = proxy.url(target.url);
+      const cluster = rabbitmqFactory('rabbitmq via proxy', () => through, { unavailableTimeoutMs: 800 }).create();
+      clusters.push(cluster);
+      const [app] = await started(cluster, 1);
+      const channel = randomName('q');
+      await app!.eventQueue.publish(channel, 'declared');
+      proxy.freeze();
+      const t0 = Date.now();
+      await expect(app!.eventQueue.publish(channel, 'stalled')).rejects.toMatchObject({
+        code: ErrorCodes.BACKEND_UNAVAILABLE,
+        message: expect.stringMatching(/did not confirm/),
+      });
+      const waitedMs = Date.now() - t0;
+      proxy.thaw();
+      // Once bytes flow again the same connection carries on.
+      await within(app!.eventQueue.publish(channel, 'after'), DEADLINE_MS, 'publish after the stall');
+      console.info(`[rabbitmq recovery] unconfirmed publish rejected after ${waitedMs} ms (bound 800 ms)`);
+    });
+
     // Restarting the broker's app stops every other test's connections too, so it runs only when asked.
     const restart = process.env.CLUSTERKIT_TEST_BROKER_RESTART === '1';
     it.skipIf(!restart)(

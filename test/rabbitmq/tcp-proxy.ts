@@ -13,6 +13,10 @@ export interface TcpProxy {
   url(target: string): string;
   /** Drops every open connection and stops accepting (the broker looks down). */
   cut(): Promise<void>;
+  /** Stops forwarding bytes without closing anything (a stalled network or a blocked broker). */
+  freeze(): void;
+  /** Forwards again after {@link TcpProxy.freeze}. */
+  thaw(): void;
   /** Accepts connections again on the same port. */
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -33,8 +37,12 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
+      pairs.add(client);
       client.pipe(upstream).pipe(client);
+      if (frozen) client.pause();
     });
+  const pairs = new Set<net.Socket>();
+  let frozen = false;
   let server = make();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const local = (server.address() as net.AddressInfo).port;
@@ -52,6 +60,14 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
       return u.toString();
     },
     cut: stop,
+    freeze() {
+      frozen = true;
+      for (const client of pairs) client.pause();
+    },
+    thaw() {
+      frozen = false;
+      for (const client of pairs) client.resume();
+    },
     async restore() {
       server = make();
       await new Promise<void>((resolve) => server.listen(local, '127.0.0.1', resolve));
