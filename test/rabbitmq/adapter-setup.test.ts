@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { createApp, ErrorCodes, silentLogger } from 'clusterkit';
-import { createRabbitMQAdapters } from 'clusterkit/rabbitmq';
+import { createRabbitMQAdapters, MAX_DELAY_LEVEL, queueNames } from 'clusterkit/rabbitmq';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { describe, expect, it, vi } from 'vitest';
 import { deleteTopology, resolveAmqpUrl } from '../conformance/rabbitmq-factory.js';
@@ -71,6 +71,29 @@ describe('rabbitmq adapter setup', () => {
         interval: 200,
       });
       await deleteTopology(url, adapters.eventQueue.touchedQueues, [adapters.pubSub.exchange]);
+    });
+
+    it('hashes names over the 255-byte AMQP limit and still works with them', async () => {
+      const prefix = randomName('ckr');
+      const adapters = createRabbitMQAdapters({ url, prefix, logger: silentLogger });
+      const app = createApp({ name: randomName('app'), logger: silentLogger, adapters });
+      const long = `${'ü'.repeat(150)}-${randomName('q')}`;
+      const physical = queueNames(prefix, `${app.name}:${long}`);
+      expect(Buffer.byteLength(physical.delay(MAX_DELAY_LEVEL))).toBeLessThanOrEqual(255);
+      await app.start();
+      try {
+        const got = deferred<unknown>();
+        const heard = deferred<unknown>();
+        await app.eventQueue.subscribe(long, { process: (message) => got.resolve(message) });
+        await app.pubSubManager.subscribe(long, (message) => heard.resolve(message));
+        await app.eventQueue.publish(long, 'queued', { delay: 20 });
+        await app.pubSubManager.publish(long, 'broadcast', { skipSelf: false });
+        expect(await within(got.promise, 10_000, 'long-named queue')).toBe('queued');
+        expect(await within(heard.promise, 10_000, 'long-named channel')).toBe('broadcast');
+      } finally {
+        await app.stop();
+        await deleteTopology(url, adapters.eventQueue.touchedQueues, [adapters.pubSub.exchange]);
+      }
     });
 
     it('mixes with the Redis adapters in one app (Redis locks and cache, RabbitMQ queue and pub/sub)', async (ctx) => {
