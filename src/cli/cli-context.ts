@@ -76,7 +76,12 @@ export function cliLogger(verbose = false): Logger {
     process.stderr.write(`[clusterkit] ${level} ${message}${error}\n`);
   };
   const skip = () => {};
-  return { debug: verbose ? write('debug') : skip, info: verbose ? write('info') : skip, warn: write('warn'), error: write('error') };
+  return {
+    debug: verbose ? write('debug') : skip,
+    info: verbose ? write('info') : skip,
+    warn: write('warn'),
+    error: write('error'),
+  };
 }
 
 /** Options of {@link openApp}. */
@@ -137,7 +142,10 @@ export async function startApp(app: App, opts: GlobalOptions): Promise<void> {
     ]);
   } catch (error) {
     const { backends, env } = backendsOf.get(app) ?? { backends: {}, env: process.env };
-    throw new CliError(`cannot connect to ${describeBackends(backends, env)}: ${messageOf(error)}`, ExitCodes.BACKEND_UNAVAILABLE);
+    throw new CliError(
+      `cannot connect to ${describeBackends(backends, env)}: ${messageOf(error)}`,
+      ExitCodes.BACKEND_UNAVAILABLE,
+    );
   } finally {
     clearTimeout(timer);
   }

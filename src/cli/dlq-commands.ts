@@ -58,13 +58,21 @@ export function registerDlqCommands(program: Command): void {
           const channel = resolveChannel(app, channelArg as string | undefined);
           const ids = (idsArg as string[] | undefined) ?? [];
           if (ids.length === 0 && !opts.all) {
-            throw new CliError(`give dead-letter ids or --all to ${verb} every dead letter of ${channel}`, ExitCodes.USAGE);
+            throw new CliError(
+              `give dead-letter ids or --all to ${verb} every dead letter of ${channel}`,
+              ExitCodes.USAGE,
+            );
           }
           const run = (batch?: string[]) =>
-            verb === 'redrive' ? app.eventQueue.redrive(channel, batch) : app.eventQueue.deleteDeadLetters(channel, batch);
+            verb === 'redrive'
+              ? app.eventQueue.redrive(channel, batch)
+              : app.eventQueue.deleteDeadLetters(channel, batch);
           const count = ids.length ? await run(ids) : await everything(app, channel, verb, run, opts.json === true);
           if (opts.json) printJson({ channel, [verb === 'redrive' ? 'redriven' : 'deleted']: count });
-          else process.stdout.write(`${verb === 'redrive' ? 'redrove' : 'deleted'} ${count} dead letter(s) of ${channel}\n`);
+          else
+            process.stdout.write(
+              `${verb === 'redrive' ? 'redrove' : 'deleted'} ${count} dead letter(s) of ${channel}\n`,
+            );
         }),
       );
   }

@@ -16,7 +16,11 @@ function createProgram(): Command {
     .description('operate a clusterkit cluster: managed jobs, dead letters, workers, dashboard')
     .option('--app <name>', 'app name, the namespace of every queue and key (or CLUSTERKIT_APP)', undefined)
     .addOption(
-      new Option('--adapter <backend>', 'backend of every primitive (or CLUSTERKIT_ADAPTER)').choices(['memory', 'redis', 'rabbitmq']),
+      new Option('--adapter <backend>', 'backend of every primitive (or CLUSTERKIT_ADAPTER)').choices([
+        'memory',
+        'redis',
+        'rabbitmq',
+      ]),
     )
     .option('--redis-url <url>', 'Redis URL (or CLUSTERKIT_REDIS_URL / REDIS_URL)')
     .option('--redis-prefix <prefix>', 'Redis key prefix (or CLUSTERKIT_REDIS_PREFIX)')

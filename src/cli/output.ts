@@ -19,7 +19,8 @@ export function printTable(head: string[], rows: unknown[][], empty = '(none)'):
   }
   const table = new Table({ head, style: { ...plainStyle(), compact: true } });
   // Counts read best right-aligned, like any spreadsheet.
-  for (const row of rows) table.push(row.map((v) => (typeof v === 'number' ? { content: String(v), hAlign: 'right' as const } : cell(v))));
+  for (const row of rows)
+    table.push(row.map((v) => (typeof v === 'number' ? { content: String(v), hAlign: 'right' as const } : cell(v))));
   process.stdout.write(`${table.toString()}\n`);
 }
 
@@ -36,7 +37,10 @@ export function printFacts(facts: [string, unknown][]): void {
 /** A date as operators read it in a table (local ISO-like, seconds precision). */
 export function formatTime(ms: number | undefined): string {
   if (!ms) return '';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** How long ago, e.g. `3m 10s ago`. */

@@ -18,7 +18,11 @@ export interface PluginModuleOptions {
 }
 
 /** Loads each module and registers what it exports; returns a one-line description per module. */
-export async function loadPluginModules(app: App, specs: readonly string[], options: PluginModuleOptions): Promise<string[]> {
+export async function loadPluginModules(
+  app: App,
+  specs: readonly string[],
+  options: PluginModuleOptions,
+): Promise<string[]> {
   const loaded: string[] = [];
   for (const spec of specs) {
     let mod: Record<string, unknown>;
@@ -39,7 +43,8 @@ export async function loadPluginModules(app: App, specs: readonly string[], opti
       }
     }
     if (Array.isArray(mod.processors)) {
-      const managed = (app as unknown as { managedQueue: { registerProcessor(instance: object): Promise<unknown> } }).managedQueue;
+      const managed = (app as unknown as { managedQueue: { registerProcessor(instance: object): Promise<unknown> } })
+        .managedQueue;
       for (const p of mod.processors as unknown[]) {
         const instance = typeof p === 'function' ? new (p as new () => object)() : (p as object);
         await managed.registerProcessor(instance);

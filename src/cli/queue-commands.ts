@@ -11,7 +11,9 @@ const BATCH = 100;
 
 /** Adds the `queue` command group to `program`. */
 export function registerQueueCommands(program: Command): void {
-  const queue = program.command('queue').description('managed plugin jobs: submit, inspect, retry, cancel, clean, pause');
+  const queue = program
+    .command('queue')
+    .description('managed plugin jobs: submit, inspect, retry, cancel, clean, pause');
 
   queue
     .command('submit <plugin> <queue> <job> [payload]')
@@ -23,23 +25,25 @@ export function registerQueueCommands(program: Command): void {
     .option('--attempts <n>', 'total attempts, the first included', integer('--attempts'))
     .option('--job-id <id>', 'idempotency id (namespaced by plugin and tenant)')
     .action(
-      withApp(async (app, opts: CommandOptions & Record<string, any>, [pluginName, queueName, jobName, payloadText]) => {
-        const payload = parsePayload(payloadText as string | undefined);
-        const { jobId } = await app.managedQueue.enqueue({
-          pluginName: pluginName as string,
-          queueName: queueName as string,
-          jobName: jobName as string,
-          payload,
-          ...(opts.tenant ? { tenantId: opts.tenant } : {}),
-          ...(opts.organization ? { organizationId: opts.organization } : {}),
-          ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
-          ...(opts.delay ? { delayMs: parseDuration(opts.delay, '--delay') } : {}),
-          ...(opts.attempts !== undefined ? { attempts: opts.attempts } : {}),
-          ...(opts.jobId ? { jobId: opts.jobId } : {}),
-        });
-        if (opts.json) printJson({ jobId });
-        else process.stdout.write(`enqueued ${pluginName}/${queueName}/${jobName} as job ${jobId}\n`);
-      }),
+      withApp(
+        async (app, opts: CommandOptions & Record<string, any>, [pluginName, queueName, jobName, payloadText]) => {
+          const payload = parsePayload(payloadText as string | undefined);
+          const { jobId } = await app.managedQueue.enqueue({
+            pluginName: pluginName as string,
+            queueName: queueName as string,
+            jobName: jobName as string,
+            payload,
+            ...(opts.tenant ? { tenantId: opts.tenant } : {}),
+            ...(opts.organization ? { organizationId: opts.organization } : {}),
+            ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+            ...(opts.delay ? { delayMs: parseDuration(opts.delay, '--delay') } : {}),
+            ...(opts.attempts !== undefined ? { attempts: opts.attempts } : {}),
+            ...(opts.jobId ? { jobId: opts.jobId } : {}),
+          });
+          if (opts.json) printJson({ jobId });
+          else process.stdout.write(`enqueued ${pluginName}/${queueName}/${jobName} as job ${jobId}\n`);
+        },
+      ),
     );
 
   queue
@@ -66,7 +70,10 @@ export function registerQueueCommands(program: Command): void {
           ['finished', formatTime(job.timestamps.finishedAt)],
           ['failed reason', job.failedReason],
           // The latest attempt's stack, trimmed: --json has every attempt's in full.
-          ['stack', firstLines(Array.isArray(job.stacktrace) ? job.stacktrace[job.stacktrace.length - 1] : job.stacktrace, 8)],
+          [
+            'stack',
+            firstLines(Array.isArray(job.stacktrace) ? job.stacktrace[job.stacktrace.length - 1] : job.stacktrace, 8),
+          ],
           ['return value', job.returnValue],
           ['payload', job.payload],
         ]);
@@ -85,7 +92,10 @@ export function registerQueueCommands(program: Command): void {
     .action(
       withApp(async (app, opts: CommandOptions & Record<string, any>) => {
         if (opts.state && !LIST_STATES.includes(opts.state as JobState)) {
-          throw new CliError(`--state must be one of ${LIST_STATES.join(', ')}, got ${JSON.stringify(opts.state)}`, ExitCodes.USAGE);
+          throw new CliError(
+            `--state must be one of ${LIST_STATES.join(', ')}, got ${JSON.stringify(opts.state)}`,
+            ExitCodes.USAGE,
+          );
         }
         const { jobs, total } = await app.managedQueue.listJobs({
           ...(opts.state ? { state: opts.state as JobState } : {}),
@@ -109,7 +119,8 @@ export function registerQueueCommands(program: Command): void {
           ]),
           'no jobs match',
         );
-        if (total > jobs.length) process.stdout.write(`showing ${opts.offset + 1}-${opts.offset + jobs.length} of ${total}\n`);
+        if (total > jobs.length)
+          process.stdout.write(`showing ${opts.offset + 1}-${opts.offset + jobs.length} of ${total}\n`);
       }),
     );
 
@@ -140,7 +151,12 @@ export function registerQueueCommands(program: Command): void {
         try {
           // Retried jobs leave the failed list, so keep reading past the ones that could not be retried.
           for (;;) {
-            const { jobs } = await app.managedQueue.listJobs({ ...filter, state: 'failed', offset: skipped.length, limit: BATCH });
+            const { jobs } = await app.managedQueue.listJobs({
+              ...filter,
+              state: 'failed',
+              offset: skipped.length,
+              limit: BATCH,
+            });
             if (jobs.length === 0) break;
             for (const job of jobs) {
               if ((await app.managedQueue.retry(job.id)).success) retried++;
@@ -153,7 +169,10 @@ export function registerQueueCommands(program: Command): void {
           bar.stop();
         }
         if (opts.json) printJson({ retried, skipped });
-        else process.stdout.write(`retried ${retried} failed job(s)${skipped.length ? `, ${skipped.length} could not be retried` : ''}\n`);
+        else
+          process.stdout.write(
+            `retried ${retried} failed job(s)${skipped.length ? `, ${skipped.length} could not be retried` : ''}\n`,
+          );
       }),
     );
 
@@ -223,7 +242,17 @@ export function registerQueueCommands(program: Command): void {
         if (opts.json) return printJson(stats);
         printTable(
           ['plugin', 'queue', 'tenant', 'waiting', 'active', 'delayed', 'completed', 'failed', 'paused'],
-          stats.map((s) => [s.pluginName, s.queueName, s.tenantId ?? '-', s.waiting, s.active, s.delayed, s.completed, s.failed, s.paused ? 'yes' : 'no']),
+          stats.map((s) => [
+            s.pluginName,
+            s.queueName,
+            s.tenantId ?? '-',
+            s.waiting,
+            s.active,
+            s.delayed,
+            s.completed,
+            s.failed,
+            s.paused ? 'yes' : 'no',
+          ]),
           'no jobs',
         );
       }),
@@ -252,7 +281,8 @@ function parsePayload(text: string | undefined): unknown {
 export function integer(flag: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n)) throw new CliError(`${flag} must be an integer, got ${JSON.stringify(value)}`, ExitCodes.USAGE);
+    if (!Number.isInteger(n))
+      throw new CliError(`${flag} must be an integer, got ${JSON.stringify(value)}`, ExitCodes.USAGE);
     return n;
   };
 }
@@ -260,10 +290,11 @@ export function integer(flag: string) {
 function firstLines(text: string | undefined, count: number): string | undefined {
   if (!text) return undefined;
   const lines = text.split('\n');
-  return lines.length > count ? [...lines.slice(0, count), `    … ${lines.length - count} more line(s) (--json for all)`].join('\n') : text;
+  return lines.length > count
+    ? [...lines.slice(0, count), `    … ${lines.length - count} more line(s) (--json for all)`].join('\n')
+    : text;
 }
 
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
-

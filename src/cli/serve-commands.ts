@@ -16,11 +16,16 @@ export function registerServeCommands(program: Command): void {
     .command('worker')
     .description('run a worker node: load plugin modules that register processors, process jobs until SIGINT/SIGTERM')
     .requiredOption('--plugins <modules...>', 'plugin modules (paths or package names)')
-    .option('--concurrency <n>', 'most jobs this node runs at once across all handlers (also passed to each plugin module)', integer('--concurrency'))
+    .option(
+      '--concurrency <n>',
+      'most jobs this node runs at once across all handlers (also passed to each plugin module)',
+      integer('--concurrency'),
+    )
     .option('--grace <duration>', 'how long a stop waits for in-flight jobs', '30s')
     .action(async (opts: CommandOptions & Record<string, any>, cmd: Command) => {
       const all = cmd.optsWithGlobals() as CommandOptions & Record<string, any>;
-      if (all.concurrency !== undefined && all.concurrency < 1) throw new CliError('--concurrency must be >= 1', ExitCodes.USAGE);
+      if (all.concurrency !== undefined && all.concurrency < 1)
+        throw new CliError('--concurrency must be >= 1', ExitCodes.USAGE);
       const app = await buildApp(all, {
         ...(all.concurrency !== undefined ? { managedQueue: { workerConcurrency: all.concurrency } } : {}),
       });
@@ -29,7 +34,11 @@ export function registerServeCommands(program: Command): void {
       });
       logJobEvents(app, all);
       await startApp(app, all);
-      say(all, { event: 'started', app: app.name, node: app.nodeId, plugins: loaded }, `worker ${app.nodeId} started (${loaded.join('; ')})`);
+      say(
+        all,
+        { event: 'started', app: app.name, node: app.nodeId, plugins: loaded },
+        `worker ${app.nodeId} started (${loaded.join('; ')})`,
+      );
       await untilSignal(app, all, parseDuration(all.grace as string, '--grace'));
     });
 
@@ -72,7 +81,11 @@ export function registerServeCommands(program: Command): void {
         await closeApp(app);
         throw error;
       }
-      say(all, { event: 'listening', url: server.url, auth: server.handler.hasAuth }, `dashboard listening on ${server.url}`);
+      say(
+        all,
+        { event: 'listening', url: server.url, auth: server.handler.hasAuth },
+        `dashboard listening on ${server.url}`,
+      );
       await untilSignal(app, all, 10_000, () => server.close());
     });
 }
@@ -82,7 +95,11 @@ function logJobEvents(app: App, opts: GlobalOptions): void {
   const managed = asOpsApp(app).managedQueue;
   const name = (info: OpsJobInfo) => `${info.pluginName}/${info.queueName}/${info.jobName}`;
   managed.on('job:completed', (info: OpsJobInfo, meta?: { durationMs?: number }) =>
-    say(opts, { event: 'completed', jobId: info.id, job: name(info), durationMs: meta?.durationMs }, `completed ${name(info)} ${info.id} in ${meta?.durationMs ?? '?'}ms`),
+    say(
+      opts,
+      { event: 'completed', jobId: info.id, job: name(info), durationMs: meta?.durationMs },
+      `completed ${name(info)} ${info.id} in ${meta?.durationMs ?? '?'}ms`,
+    ),
   );
   managed.on('job:failed', (info: OpsJobInfo, error: Error, meta?: { willRetry?: boolean }) =>
     say(

@@ -97,12 +97,14 @@ export function createAlerts(app: OpsApp, options: AlertsOptions = {}): Alerts {
   let timer: NodeJS.Timeout | undefined;
 
   const matches = (f: AlertFilter, pluginName: string, queueName: string) =>
-    (f.pluginName === undefined || f.pluginName === pluginName) && (f.queueName === undefined || f.queueName === queueName);
+    (f.pluginName === undefined || f.pluginName === pluginName) &&
+    (f.queueName === undefined || f.queueName === queueName);
 
   const fire = <A>(hook: Hook<A>, alert: A) => {
     try {
       const result = hook.cb(alert);
-      if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).catch(onError);
+      if (result && typeof (result as Promise<unknown>).then === 'function')
+        (result as Promise<unknown>).catch(onError);
     } catch (error) {
       onError(error);
     }
@@ -191,7 +193,10 @@ export function createAlerts(app: OpsApp, options: AlertsOptions = {}): Alerts {
     },
     onFailureRate(ratio, cb, filter = {}) {
       if (typeof ratio !== 'number' || !(ratio > 0 && ratio < 1)) {
-        throw new ClusterError(ErrorCodes.INVALID_OPTION, `failure ratio must be a number between 0 and 1 (exclusive), got ${String(ratio)}`);
+        throw new ClusterError(
+          ErrorCodes.INVALID_OPTION,
+          `failure ratio must be a number between 0 and 1 (exclusive), got ${String(ratio)}`,
+        );
       }
       assertFunction('onFailureRate callback', cb);
       assertOptions('onFailureRate', filter, ['pluginName', 'queueName']);

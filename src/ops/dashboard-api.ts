@@ -18,7 +18,12 @@ export interface DashboardApiContext {
   deadLetterChannels: () => string[];
 }
 
-type Handler = (ctx: DashboardApiContext, req: OpsRequest, params: string[], query: URLSearchParams) => Promise<unknown>;
+type Handler = (
+  ctx: DashboardApiContext,
+  req: OpsRequest,
+  params: string[],
+  query: URLSearchParams,
+) => Promise<unknown>;
 
 interface Route {
   method: 'GET' | 'POST';
@@ -196,7 +201,13 @@ function stringField(body: Record<string, unknown>, key: string): string {
   return value;
 }
 
-function intParam(q: URLSearchParams, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function intParam(
+  q: URLSearchParams,
+  key: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const raw = q.get(key);
   if (raw === null || raw === '') return fallback;
   const n = Number(raw);

@@ -46,9 +46,13 @@ export function createAuthenticator(options: DashboardAuthOptions | undefined): 
   const token = options?.token;
   const basic = options?.basic;
   if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
-    throw new ClusterError(ErrorCodes.INVALID_OPTION, 'dashboard auth.token must be a string of at least 16 characters', {
-      details: { option: 'auth.token' },
-    });
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      'dashboard auth.token must be a string of at least 16 characters',
+      {
+        details: { option: 'auth.token' },
+      },
+    );
   }
   if (basic !== undefined && (!basic || !basic.username || !basic.password || typeof basic.password !== 'string')) {
     throw new ClusterError(ErrorCodes.INVALID_OPTION, 'dashboard auth.basic needs a username and a password', {

@@ -150,7 +150,9 @@ export function createDashboardHandler(app: OpsApp, options: DashboardOptions = 
 
   const unauthorized = (req: OpsRequest, res: ServerResponse, api: boolean) => {
     const headers: Record<string, string> =
-      auth.basic && (!auth.tokenLogin || api) ? { 'www-authenticate': 'Basic realm="clusterkit", charset="UTF-8"' } : {};
+      auth.basic && (!auth.tokenLogin || api)
+        ? { 'www-authenticate': 'Basic realm="clusterkit", charset="UTF-8"' }
+        : {};
     if (api || !auth.tokenLogin) {
       return sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: 'authentication required' } }, headers);
     }
@@ -166,7 +168,9 @@ export function createDashboardHandler(app: OpsApp, options: DashboardOptions = 
       const status = statusForError(error);
       const code = error instanceof ClusterError ? error.code : ErrorCodes.INVALID_STATE;
       const message = error instanceof Error ? error.message : String(error);
-      sendJson(res, status, { error: { code: status === 500 && !(error instanceof ClusterError) ? 'INTERNAL' : code, message } });
+      sendJson(res, status, {
+        error: { code: status === 500 && !(error instanceof ClusterError) ? 'INTERNAL' : code, message },
+      });
     });
   }) as DashboardHandler;
   Object.defineProperties(handler, {
@@ -184,6 +188,8 @@ function notFound(res: ServerResponse): void {
 }
 
 function isSecure(req: OpsRequest): boolean {
-  return Boolean((req.socket as { encrypted?: boolean } | undefined)?.encrypted) ||
-    String(req.headers['x-forwarded-proto'] ?? '') === 'https';
+  return (
+    Boolean((req.socket as { encrypted?: boolean } | undefined)?.encrypted) ||
+    String(req.headers['x-forwarded-proto'] ?? '') === 'https'
+  );
 }

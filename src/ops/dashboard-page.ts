@@ -42,7 +42,10 @@ export interface DashboardPageOptions {
 
 /** Renders the dashboard page. */
 export function renderDashboardPage(options: DashboardPageOptions): string {
-  const config = JSON.stringify({ readOnly: options.readOnly, tokenLogin: options.tokenLogin }).replace(/</g, '\\u003c');
+  const config = JSON.stringify({ readOnly: options.readOnly, tokenLogin: options.tokenLogin }).replace(
+    /</g,
+    '\\u003c',
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(options.title)}</title><style>${STYLE}</style></head>

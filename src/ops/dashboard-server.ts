@@ -29,7 +29,10 @@ export interface DashboardServer {
 }
 
 /** Starts the dashboard on its own HTTP server. */
-export async function startDashboardServer(app: OpsApp, options: DashboardServerOptions = {}): Promise<DashboardServer> {
+export async function startDashboardServer(
+  app: OpsApp,
+  options: DashboardServerOptions = {},
+): Promise<DashboardServer> {
   const { port = 3900, host = '127.0.0.1', ...handlerOptions } = options;
   if (!handlerOptions.auth?.token && !handlerOptions.auth?.basic && !isLoopback(host)) {
     throw new ClusterError(

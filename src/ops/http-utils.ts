@@ -14,7 +14,12 @@ export const MAX_BODY_BYTES = 1_048_576;
 export type OpsRequest = IncomingMessage & { originalUrl?: string; body?: unknown };
 
 /** Writes a JSON response. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',

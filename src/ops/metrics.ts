@@ -54,7 +54,11 @@ export function createMetrics(app: OpsApp, options: MetricsOptions = {}): OpsMet
     return channel ? [channel] : [];
   };
 
-  const up = new Gauge({ name: `${p}backend_up`, help: '1 when the last scrape could read the queues, else 0', registers });
+  const up = new Gauge({
+    name: `${p}backend_up`,
+    help: '1 when the last scrape could read the queues, else 0',
+    registers,
+  });
   const jobs = new Gauge({
     name: `${p}jobs`,
     help: 'Managed jobs by state per plugin/queue (cluster-wide, summed over tenants)',
@@ -115,13 +119,15 @@ export function createMetrics(app: OpsApp, options: MetricsOptions = {}): OpsMet
   const labelsOf = (info: OpsJobInfo) => ({ plugin: info.pluginName, queue: info.queueName, job: info.jobName });
   const onCompleted = (info: OpsJobInfo, meta?: { durationMs?: number }) => {
     completed.inc(labelsOf(info));
-    if (typeof meta?.durationMs === 'number') duration.observe({ ...labelsOf(info), status: 'completed' }, meta.durationMs / 1000);
+    if (typeof meta?.durationMs === 'number')
+      duration.observe({ ...labelsOf(info), status: 'completed' }, meta.durationMs / 1000);
   };
   const onFailed = (info: OpsJobInfo, _error: unknown, meta?: { willRetry?: boolean; durationMs?: number }) => {
     const willRetry = meta?.willRetry === true;
     failures.inc({ ...labelsOf(info), final: willRetry ? 'false' : 'true' });
     if (willRetry) retries.inc(labelsOf(info));
-    if (typeof meta?.durationMs === 'number') duration.observe({ ...labelsOf(info), status: 'failed' }, meta.durationMs / 1000);
+    if (typeof meta?.durationMs === 'number')
+      duration.observe({ ...labelsOf(info), status: 'failed' }, meta.durationMs / 1000);
   };
   const onLock = (message: unknown) => {
     const m = message as { app?: string; waitMs?: number };
@@ -153,7 +159,8 @@ export function createMetrics(app: OpsApp, options: MetricsOptions = {}): OpsMet
         paused.set({ plugin: row.pluginName, queue: row.queueName }, row.paused ? 1 : 0);
       }
       for (const [channel, c] of counts) {
-        for (const state of ['waiting', 'delayed', 'active', 'dead'] as const) records.set({ channel, state }, c[state]);
+        for (const state of ['waiting', 'delayed', 'active', 'dead'] as const)
+          records.set({ channel, state }, c[state]);
       }
       up.set(1);
     } catch {

@@ -103,7 +103,9 @@ export async function runInSpan<T>(name: string, options: RunInSpanOptions, fn: 
         ? api.SpanKind.INTERNAL
         : api.SpanKind.CONSUMER;
   const attributes = Object.fromEntries(
-    Object.entries(options.attributes ?? {}).filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined),
+    Object.entries(options.attributes ?? {}).filter(
+      (entry): entry is [string, string | number | boolean] => entry[1] !== undefined,
+    ),
   );
   const tracer = api.trace.getTracer('clusterkit');
   return tracer.startActiveSpan(name, { kind, attributes }, parent, async (span) => {

@@ -62,7 +62,9 @@ export interface OpsQueueRef {
 export interface OpsManagedQueue {
   /** Name of the physical event-queue channel every managed job travels on. */
   readonly physicalQueueName?: string;
-  enqueue(input: Record<string, unknown> & OpsQueueRef & { jobName: string; payload: unknown }): Promise<{ jobId: string }>;
+  enqueue(
+    input: Record<string, unknown> & OpsQueueRef & { jobName: string; payload: unknown },
+  ): Promise<{ jobId: string }>;
   getJob(jobId: string): Promise<OpsJobInfo | null>;
   listJobs(filter: {
     state?: JobState;

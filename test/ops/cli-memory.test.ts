@@ -21,13 +21,18 @@ afterAll(async () => {
 
 describe('clusterkit worker (memory)', () => {
   it('loads plugin modules, processes jobs, reports failures and stops gracefully on SIGTERM', async () => {
-    const worker = startCli(['--adapter', 'memory', '--app', 'cli-mem', 'worker', '--plugins', PLUGIN, '--concurrency', '4'], {
-      MAIL_SEED: '3',
-      MAIL_FAIL_FIRST: '1',
-    });
+    const worker = startCli(
+      ['--adapter', 'memory', '--app', 'cli-mem', 'worker', '--plugins', PLUGIN, '--concurrency', '4'],
+      {
+        MAIL_SEED: '3',
+        MAIL_FAIL_FIRST: '1',
+      },
+    );
     running.push(worker);
     expect(await worker.waitForLine(/^worker .* started/)).toContain('mail-plugin.mjs: setup function');
-    expect(await worker.waitForLine(/^failed mail\/outbox\/send mail:acme:seed-0/)).toContain('smtp refused user0@example.com');
+    expect(await worker.waitForLine(/^failed mail\/outbox\/send mail:acme:seed-0/)).toContain(
+      'smtp refused user0@example.com',
+    );
     await worker.waitForLine(/^completed mail\/outbox\/send mail:acme:seed-1 /);
     await worker.waitForLine(/^completed mail\/outbox\/send mail:acme:seed-2 /);
     expect(await worker.stop('SIGTERM')).toBe(0);
@@ -56,17 +61,20 @@ describe('clusterkit worker (memory)', () => {
 describe('clusterkit dashboard (memory, with --plugins)', () => {
   it('serves the API behind a token: 401 without it, retry of a failed job completes it', async () => {
     const fixFile = join(dir, 'fixed');
-    const dash = startCli(
-      ['--app', 'cli-dash', 'dashboard', '--port', '0', '--token', TOKEN, '--plugins', PLUGIN],
-      { MAIL_SEED: '2', MAIL_FAIL_FIRST: '1', MAIL_FIX_FILE: fixFile },
-    );
+    const dash = startCli(['--app', 'cli-dash', 'dashboard', '--port', '0', '--token', TOKEN, '--plugins', PLUGIN], {
+      MAIL_SEED: '2',
+      MAIL_FAIL_FIRST: '1',
+      MAIL_FIX_FILE: fixFile,
+    });
     running.push(dash);
     const url = /listening on (\S+)/.exec(await dash.waitForLine(/^dashboard listening on /))![1]!;
     const auth = { authorization: `Bearer ${TOKEN}` };
 
     expect((await fetch(`${url}api/overview`)).status).toBe(401);
     expect((await fetch(url)).status).toBe(401);
-    expect((await fetch(`${url}api/overview`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    expect(
+      (await fetch(`${url}api/overview`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status,
+    ).toBe(401);
 
     const failed = await waitFor(async () => {
       const res = await fetch(`${url}api/jobs?state=failed`, { headers: auth });
@@ -84,7 +92,9 @@ describe('clusterkit dashboard (memory, with --plugins)', () => {
     });
     expect(await retry.json()).toEqual({ success: true });
     const done = await waitFor(async () => {
-      const job = (await (await fetch(`${url}api/jobs/${encodeURIComponent(failed.id)}`, { headers: auth })).json()) as {
+      const job = (await (
+        await fetch(`${url}api/jobs/${encodeURIComponent(failed.id)}`, { headers: auth })
+      ).json()) as {
         state: string;
         returnValue?: unknown;
       };
@@ -112,7 +122,14 @@ describe('clusterkit errors', () => {
   });
 
   it('an unreachable broker exits 3 and names it (password hidden)', async () => {
-    const result = await runCli(['--redis-url', 'redis://user:secret@127.0.0.1:1', '--connect-timeout', '3s', 'queue', 'stats']);
+    const result = await runCli([
+      '--redis-url',
+      'redis://user:secret@127.0.0.1:1',
+      '--connect-timeout',
+      '3s',
+      'queue',
+      'stats',
+    ]);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/cannot connect to redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:1/);
     expect(result.stderr).not.toContain('secret');

@@ -26,7 +26,11 @@ function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 }
 
 /** Runs `clusterkit <args>` to completion (deadline `timeoutMs`). */
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 30_000): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 30_000,
+): Promise<CliResult> {
   const child = spawn(TSX, [ENTRY, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -97,7 +101,9 @@ export function startCli(args: string[], env: Record<string, string | undefined>
       const d = deferred<string>();
       waiters.add({ pattern, resolve: d.resolve });
       const failEarly = exited.promise.then(() => {
-        throw new Error(`clusterkit exited before printing ${pattern}; stderr:\n${stderr}\nstdout:\n${lines.join('\n')}`);
+        throw new Error(
+          `clusterkit exited before printing ${pattern}; stderr:\n${stderr}\nstdout:\n${lines.join('\n')}`,
+        );
       });
       return within(Promise.race([d.promise, failEarly]), timeoutMs, `a line matching ${pattern} (stderr: ${stderr})`);
     },

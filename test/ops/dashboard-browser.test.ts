@@ -27,12 +27,17 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
 
   beforeAll(async () => {
     app = createApp({ name: 'shop', logger: silentLogger });
-    await app.managedQueue.process({ pluginName: 'mail', queueName: 'outbox', jobName: 'send', concurrency: 2 }, async (job) => {
-      if (job.data.to.startsWith('bounce') && !fixed) throw new Error(`550 mailbox unavailable: ${job.data.to}`);
-      await job.progress(100);
-      return { messageId: `<${job.id}@mail.example>` };
-    });
-    await app.managedQueue.process({ pluginName: 'crm', queueName: 'sync', jobName: 'push-contact' }, async () => ({ synced: true }));
+    await app.managedQueue.process(
+      { pluginName: 'mail', queueName: 'outbox', jobName: 'send', concurrency: 2 },
+      async (job) => {
+        if (job.data.to.startsWith('bounce') && !fixed) throw new Error(`550 mailbox unavailable: ${job.data.to}`);
+        await job.progress(100);
+        return { messageId: `<${job.id}@mail.example>` };
+      },
+    );
+    await app.managedQueue.process({ pluginName: 'crm', queueName: 'sync', jobName: 'push-contact' }, async () => ({
+      synced: true,
+    }));
     await app.eventQueue.subscribe('webhooks', {
       maxRetries: 0,
       process: async () => {
@@ -41,16 +46,47 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     });
     await app.start();
 
-    const enqueue = (pluginName: string, queueName: string, jobName: string, tenantId: string, payload: unknown, extra = {}) =>
-      app.managedQueue.enqueue({ pluginName, queueName, jobName, tenantId, payload, ...extra });
+    const enqueue = (
+      pluginName: string,
+      queueName: string,
+      jobName: string,
+      tenantId: string,
+      payload: unknown,
+      extra = {},
+    ) => app.managedQueue.enqueue({ pluginName, queueName, jobName, tenantId, payload, ...extra });
     const done: string[] = [];
     for (const [i, tenant] of ['acme', 'acme', 'globex', 'initech'].entries()) {
-      done.push((await enqueue('mail', 'outbox', 'send', tenant, { to: `user${i}@${tenant}.example`, template: 'welcome' })).jobId);
-      done.push((await enqueue('crm', 'sync', 'push-contact', tenant, { contactId: 100 + i, apiToken: 'tok_live_123' })).jobId);
+      done.push(
+        (await enqueue('mail', 'outbox', 'send', tenant, { to: `user${i}@${tenant}.example`, template: 'welcome' }))
+          .jobId,
+      );
+      done.push(
+        (await enqueue('crm', 'sync', 'push-contact', tenant, { contactId: 100 + i, apiToken: 'tok_live_123' })).jobId,
+      );
     }
-    failedJobId = (await enqueue('mail', 'outbox', 'send', 'acme', { to: 'bounce@acme.example', template: 'invoice', smtpPassword: 'hunter2' })).jobId;
-    await enqueue('mail', 'outbox', 'send', 'globex', { to: 'later@globex.example', template: 'reminder' }, { delayMs: 3_600_000 });
-    await app.managedQueue.schedule({ pluginName: 'crm', queueName: 'sync', jobName: 'push-contact', cron: '0 3 * * *', tenantId: 'acme', payload: { full: true } });
+    failedJobId = (
+      await enqueue('mail', 'outbox', 'send', 'acme', {
+        to: 'bounce@acme.example',
+        template: 'invoice',
+        smtpPassword: 'hunter2',
+      })
+    ).jobId;
+    await enqueue(
+      'mail',
+      'outbox',
+      'send',
+      'globex',
+      { to: 'later@globex.example', template: 'reminder' },
+      { delayMs: 3_600_000 },
+    );
+    await app.managedQueue.schedule({
+      pluginName: 'crm',
+      queueName: 'sync',
+      jobName: 'push-contact',
+      cron: '0 3 * * *',
+      tenantId: 'acme',
+      payload: { full: true },
+    });
     await app.eventQueue.publish('webhooks', { orderId: 4711, url: 'https://hooks.example/order' });
     await vi.waitFor(
       async () => {
@@ -61,11 +97,23 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
       { timeout: 15_000, interval: 25 },
     );
 
-    dash = await startDashboardServer(app, { port: 0, auth: { token: TOKEN }, deadLetterChannels: ['webhooks', 'managed-queue:plugin-jobs'] });
+    dash = await startDashboardServer(app, {
+      port: 0,
+      auth: { token: TOKEN },
+      deadLetterChannels: ['webhooks', 'managed-queue:plugin-jobs'],
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     mkdirSync(IMAGES, { recursive: true });
@@ -111,7 +159,9 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
 
     fixed = true; // the operator fixed the mailbox; now retry from the page
     await page.click('[data-testid=retry]');
-    await expect.poll(() => page.locator('[data-testid=job-state]').textContent(), { timeout: 15_000 }).toBe('completed');
+    await expect
+      .poll(() => page.locator('[data-testid=job-state]').textContent(), { timeout: 15_000 })
+      .toBe('completed');
     expect(await page.locator('#d-return').textContent()).toContain(`<${failedJobId}@mail.example>`);
     expect((await app.managedQueue.getJob(failedJobId))?.state).toBe('completed');
     await page.screenshot({ path: `${IMAGES}dashboard-job-completed.png`, fullPage: true });

@@ -25,11 +25,14 @@ const json = { ...auth, 'content-type': 'application/json' };
 
 beforeAll(async () => {
   app = createApp({ name: randomName('dash'), logger: silentLogger });
-  await app.managedQueue.process({ pluginName: 'crm', queueName: 'sync', jobName: 'push', concurrency: 4 }, async (job) => {
-    if (job.data.fail && !fixed) throw new Error(`crm rejected ${job.data.contact.email}`);
-    await job.progress(100);
-    return { pushed: job.data.contact.email, apiToken: 'should-not-leak' };
-  });
+  await app.managedQueue.process(
+    { pluginName: 'crm', queueName: 'sync', jobName: 'push', concurrency: 4 },
+    async (job) => {
+      if (job.data.fail && !fixed) throw new Error(`crm rejected ${job.data.contact.email}`);
+      await job.progress(100);
+      return { pushed: job.data.contact.email, apiToken: 'should-not-leak' };
+    },
+  );
   await app.eventQueue.subscribe('webhooks', {
     maxRetries: 0,
     process: async () => {
@@ -45,12 +48,24 @@ afterAll(async () => {
   await app?.stop();
 });
 
-const get = (path: string, headers: Record<string, string> = auth) => fetch(`${dash.url}${path}`, { headers, redirect: 'manual' });
-const post = (path: string, body: unknown = {}) => fetch(`${dash.url}${path}`, { method: 'POST', headers: json, body: JSON.stringify(body) });
+const get = (path: string, headers: Record<string, string> = auth) =>
+  fetch(`${dash.url}${path}`, { headers, redirect: 'manual' });
+const post = (path: string, body: unknown = {}) =>
+  fetch(`${dash.url}${path}`, { method: 'POST', headers: json, body: JSON.stringify(body) });
 const enqueue = (payload: unknown, extra: Record<string, unknown> = {}) =>
-  app.managedQueue.enqueue({ pluginName: 'crm', queueName: 'sync', jobName: 'push', tenantId: 'acme', payload, ...extra });
+  app.managedQueue.enqueue({
+    pluginName: 'crm',
+    queueName: 'sync',
+    jobName: 'push',
+    tenantId: 'acme',
+    payload,
+    ...extra,
+  });
 const waitForState = (jobId: string, state: string) =>
-  vi.waitFor(async () => expect((await app.managedQueue.getJob(jobId))?.state).toBe(state), { timeout: 10_000, interval: 20 });
+  vi.waitFor(async () => expect((await app.managedQueue.getJob(jobId))?.state).toBe(state), {
+    timeout: 10_000,
+    interval: 20,
+  });
 
 describe('authentication', () => {
   it('answers 401 without a token: page, API and /metrics', async () => {
@@ -103,14 +118,21 @@ describe('authentication', () => {
   });
 
   it('basic auth challenges the browser and accepts the credentials', async () => {
-    const basic = await startDashboardServer(app, { port: 0, auth: { basic: { username: 'ops', password: 's3cret' } } });
+    const basic = await startDashboardServer(app, {
+      port: 0,
+      auth: { basic: { username: 'ops', password: 's3cret' } },
+    });
     try {
       const denied = await fetch(basic.url);
       expect(denied.status).toBe(401);
       expect(denied.headers.get('www-authenticate')).toBe('Basic realm="clusterkit", charset="UTF-8"');
-      const ok = await fetch(basic.url, { headers: { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` } });
+      const ok = await fetch(basic.url, {
+        headers: { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` },
+      });
       expect(ok.status).toBe(200);
-      const bad = await fetch(basic.url, { headers: { authorization: `Basic ${Buffer.from('ops:guess').toString('base64')}` } });
+      const bad = await fetch(basic.url, {
+        headers: { authorization: `Basic ${Buffer.from('ops:guess').toString('base64')}` },
+      });
       expect(bad.status).toBe(401);
     } finally {
       await basic.close();
@@ -118,11 +140,14 @@ describe('authentication', () => {
   });
 
   it('without auth: refuses to bind beyond loopback, and answers only loopback requests', async () => {
-    await expect(startDashboardServer(app, { port: 0, host: '0.0.0.0' })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(startDashboardServer(app, { port: 0, host: '0.0.0.0' })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
     const handler = createDashboardHandler(app, { metrics: false });
     const server = await listen((req, res) => {
       // Pretend the request came in on a public interface, as it would with host 0.0.0.0.
-      if (req.headers['x-test-public']) Object.defineProperty(req.socket, 'localAddress', { value: '10.1.2.3', configurable: true });
+      if (req.headers['x-test-public'])
+        Object.defineProperty(req.socket, 'localAddress', { value: '10.1.2.3', configurable: true });
       handler(req, res);
     });
     try {
@@ -138,22 +163,34 @@ describe('authentication', () => {
 
   it('refuses a short token and unknown options', () => {
     expect(() => createDashboardHandler(app, { auth: { token: 'short' } })).toThrow(/at least 16 characters/);
-    expect(() => createDashboardHandler(app, { readonly: true } as never)).toThrow(expect.objectContaining({ code: 'UNKNOWN_OPTION' }));
+    expect(() => createDashboardHandler(app, { readonly: true } as never)).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_OPTION' }),
+    );
   });
 });
 
 describe('JSON API', () => {
   it('lists jobs by state with paging, and shows a job with redacted payload, failure and timestamps', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await enqueue({ contact: { email: `p${i}@acme.test`, password: 'pw' } })).jobId);
+    for (let i = 0; i < 5; i++)
+      ids.push((await enqueue({ contact: { email: `p${i}@acme.test`, password: 'pw' } })).jobId);
     for (const id of ids) await waitForState(id, 'completed');
-    const page1 = (await (await get('api/jobs?state=completed&limit=2&offset=0&plugin=crm')).json()) as { jobs: unknown[]; total: number };
-    const page3 = (await (await get('api/jobs?state=completed&limit=2&offset=4&plugin=crm')).json()) as { jobs: unknown[]; total: number };
+    const page1 = (await (await get('api/jobs?state=completed&limit=2&offset=0&plugin=crm')).json()) as {
+      jobs: unknown[];
+      total: number;
+    };
+    const page3 = (await (await get('api/jobs?state=completed&limit=2&offset=4&plugin=crm')).json()) as {
+      jobs: unknown[];
+      total: number;
+    };
     expect(page1.total).toBe(5);
     expect(page1.jobs).toHaveLength(2);
     expect(page3.jobs).toHaveLength(1);
 
-    const { jobId } = await enqueue({ contact: { email: 'bad@acme.test', password: 'hunter2', nested: [{ Token: 'abc' }] }, fail: true });
+    const { jobId } = await enqueue({
+      contact: { email: 'bad@acme.test', password: 'hunter2', nested: [{ Token: 'abc' }] },
+      fail: true,
+    });
     await waitForState(jobId, 'failed');
     const job = (await (await get(`api/jobs/${encodeURIComponent(jobId)}`)).json()) as Record<string, any>;
     expect(job).toMatchObject({
@@ -162,7 +199,10 @@ describe('JSON API', () => {
       tenantId: 'acme',
       attemptsMade: 1,
       failedReason: 'crm rejected bad@acme.test',
-      payload: { contact: { email: 'bad@acme.test', password: '[redacted]', nested: [{ Token: '[redacted]' }] }, fail: true },
+      payload: {
+        contact: { email: 'bad@acme.test', password: '[redacted]', nested: [{ Token: '[redacted]' }] },
+        fail: true,
+      },
     });
     expect(job.stacktrace.join('\n')).toContain('crm rejected');
     expect(job.timestamps.enqueuedAt).toBeTypeOf('number');
@@ -193,7 +233,10 @@ describe('JSON API', () => {
     expect(await (await post(`api/jobs/${encodeURIComponent(delayed)}/cancel`)).json()).toEqual({ success: true });
     expect((await app.managedQueue.getJob(delayed))?.state).toBe('cancelled');
 
-    const failing = [await enqueue({ contact: { email: 'f1@acme.test' }, fail: true }), await enqueue({ contact: { email: 'f2@acme.test' }, fail: true })];
+    const failing = [
+      await enqueue({ contact: { email: 'f1@acme.test' }, fail: true }),
+      await enqueue({ contact: { email: 'f2@acme.test' }, fail: true }),
+    ];
     for (const { jobId } of failing) await waitForState(jobId, 'failed');
     fixed = true;
     try {
@@ -208,37 +251,68 @@ describe('JSON API', () => {
       queueName: 'sync',
       paused: true,
     });
-    const overview = (await (await get('api/overview')).json()) as { queues: { paused: boolean }[]; physical: { channel: string }[] };
+    const overview = (await (await get('api/overview')).json()) as {
+      queues: { paused: boolean }[];
+      physical: { channel: string }[];
+    };
     expect(overview.queues.every((q) => q.paused)).toBe(true);
     expect(overview.physical.map((p) => p.channel)).toEqual(['webhooks']);
-    expect((await (await post('api/queues/resume', { pluginName: 'crm', queueName: 'sync' })).json()) as object).toMatchObject({ paused: false });
+    expect(
+      (await (await post('api/queues/resume', { pluginName: 'crm', queueName: 'sync' })).json()) as object,
+    ).toMatchObject({ paused: false });
 
     const completed = (await app.managedQueue.getMetrics()).completed;
     expect(completed).toBeGreaterThan(0);
-    expect(await (await post('api/clean', { state: 'completed', olderThan: '0s' })).json()).toEqual({ removed: completed });
+    expect(await (await post('api/clean', { state: 'completed', olderThan: '0s' })).json()).toEqual({
+      removed: completed,
+    });
     expect((await post('api/clean', { state: 'active', olderThan: '1d' })).status).toBe(400);
   });
 
   it('lists and redrives dead letters, lists and removes schedules', async () => {
     await app.eventQueue.publish('webhooks', { url: 'https://example.test/hook', secret: 'shh' });
-    await vi.waitFor(async () => expect((await app.eventQueue.counts('webhooks')).dead).toBe(1), { timeout: 10_000, interval: 20 });
-    const dead = (await (await get('api/dead-letters')).json()) as { channel: string; deadLetters: { id: string; message: unknown; error: { message: string } }[] };
+    await vi.waitFor(async () => expect((await app.eventQueue.counts('webhooks')).dead).toBe(1), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    const dead = (await (await get('api/dead-letters')).json()) as {
+      channel: string;
+      deadLetters: { id: string; message: unknown; error: { message: string } }[];
+    };
     expect(dead.channel).toBe('webhooks');
     expect(dead.deadLetters).toHaveLength(1);
-    expect(dead.deadLetters[0]).toMatchObject({ message: { url: 'https://example.test/hook', secret: '[redacted]' }, error: { message: 'endpoint 503' } });
-    expect(await (await post('api/dead-letters/redrive', { channel: 'webhooks', ids: [dead.deadLetters[0]!.id] })).json()).toEqual({
+    expect(dead.deadLetters[0]).toMatchObject({
+      message: { url: 'https://example.test/hook', secret: '[redacted]' },
+      error: { message: 'endpoint 503' },
+    });
+    expect(
+      await (await post('api/dead-letters/redrive', { channel: 'webhooks', ids: [dead.deadLetters[0]!.id] })).json(),
+    ).toEqual({
       channel: 'webhooks',
       count: 1,
     });
-    await vi.waitFor(async () => expect((await app.eventQueue.counts('webhooks')).dead).toBe(1), { timeout: 10_000, interval: 20 });
-    expect(await (await post('api/dead-letters/delete', { channel: 'webhooks' })).json()).toEqual({ channel: 'webhooks', count: 1 });
+    await vi.waitFor(async () => expect((await app.eventQueue.counts('webhooks')).dead).toBe(1), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    expect(await (await post('api/dead-letters/delete', { channel: 'webhooks' })).json()).toEqual({
+      channel: 'webhooks',
+      count: 1,
+    });
 
     const { scheduleId } = await app.managedQueue.schedule({
-      pluginName: 'crm', queueName: 'sync', jobName: 'push', everyMs: 86_400_000, tenantId: 'acme', payload: { contact: { email: 'daily@acme.test' } },
+      pluginName: 'crm',
+      queueName: 'sync',
+      jobName: 'push',
+      everyMs: 86_400_000,
+      tenantId: 'acme',
+      payload: { contact: { email: 'daily@acme.test' } },
     });
     const listed = (await (await get('api/schedules')).json()) as { schedules: { scheduleId: string }[] };
     expect(listed.schedules.map((s) => s.scheduleId)).toContain(scheduleId);
-    expect(await (await post(`api/schedules/${encodeURIComponent(scheduleId)}/remove`)).json()).toEqual({ removed: true });
+    expect(await (await post(`api/schedules/${encodeURIComponent(scheduleId)}/remove`)).json()).toEqual({
+      removed: true,
+    });
     expect(await app.managedQueue.listSchedules()).toEqual([]);
   });
 });
@@ -248,7 +322,13 @@ describe('read-only mode', () => {
     const ro = await startDashboardServer(app, { port: 0, auth: { token: TOKEN }, readOnly: true });
     try {
       expect((await fetch(`${ro.url}api/overview`, { headers: auth })).status).toBe(200);
-      for (const path of ['api/jobs/x/retry', 'api/jobs/x/cancel', 'api/clean', 'api/queues/pause', 'api/dead-letters/redrive']) {
+      for (const path of [
+        'api/jobs/x/retry',
+        'api/jobs/x/cancel',
+        'api/clean',
+        'api/queues/pause',
+        'api/dead-letters/redrive',
+      ]) {
         const res = await fetch(`${ro.url}${path}`, { method: 'POST', headers: json, body: '{}' });
         expect(res.status, path).toBe(403);
       }

@@ -22,7 +22,9 @@ describe('parseDuration', () => {
 
   it('refuses anything else with INVALID_OPTION naming the flag', () => {
     for (const bad of ['', '7 days', '-1h', 'h', '1y', '1h 30m', '5mss']) {
-      expect(() => parseDuration(bad, '--before'), bad).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringContaining('--before') }));
+      expect(() => parseDuration(bad, '--before'), bad).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringContaining('--before') }),
+      );
     }
   });
 
@@ -39,7 +41,12 @@ describe('parseDuration', () => {
 describe('createRedactor', () => {
   it('replaces listed fields at any depth, ignoring case, - and _', () => {
     const redact = createRedactor(['password', 'apiKey']);
-    const input = { user: 'ann', Password: 'x', nested: [{ api_key: 'k', 'API-KEY': 'k2', keep: 1 }], apiKeys: ['not redacted'] };
+    const input = {
+      user: 'ann',
+      Password: 'x',
+      nested: [{ api_key: 'k', 'API-KEY': 'k2', keep: 1 }],
+      apiKeys: ['not redacted'],
+    };
     expect(redact(input)).toEqual({
       user: 'ann',
       Password: REDACTED,
@@ -63,7 +70,11 @@ describe('createRedactor', () => {
       passport: 'ok',
     });
     expect(DEFAULT_REDACTED_FIELDS).toContain('*password*');
-    expect(createRedactor(['user*'])({ userName: 'u', username: 'v', name: 'n' })).toEqual({ userName: REDACTED, username: REDACTED, name: 'n' });
+    expect(createRedactor(['user*'])({ userName: 'u', username: 'v', name: 'n' })).toEqual({
+      userName: REDACTED,
+      username: REDACTED,
+      name: 'n',
+    });
     const value = { password: 'p' };
     expect(createRedactor([])(value)).toBe(value);
     expect(createRedactor()('plain string')).toBe('plain string');

@@ -6,7 +6,15 @@
 import { channel } from 'node:diagnostics_channel';
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createAlerts, createApp, createMetrics, silentLogger, type App, type BacklogAlert, type FailureRateAlert } from 'clusterkit';
+import {
+  createAlerts,
+  createApp,
+  createMetrics,
+  silentLogger,
+  type App,
+  type BacklogAlert,
+  type FailureRateAlert,
+} from 'clusterkit';
 import { deferred, randomName, within } from '../helpers.js';
 
 let app: App;
@@ -15,10 +23,13 @@ let failNext = 0;
 beforeEach(async () => {
   failNext = 0;
   app = createApp({ name: randomName('metrics'), logger: silentLogger });
-  await app.managedQueue.process({ pluginName: 'billing', queueName: 'invoices', jobName: 'render', concurrency: 2 }, async (job) => {
-    if (job.data.fail || failNext-- > 0) throw new Error('renderer crashed');
-    return 'ok';
-  });
+  await app.managedQueue.process(
+    { pluginName: 'billing', queueName: 'invoices', jobName: 'render', concurrency: 2 },
+    async (job) => {
+      if (job.data.fail || failNext-- > 0) throw new Error('renderer crashed');
+      return 'ok';
+    },
+  );
   await app.start();
 });
 
@@ -27,9 +38,19 @@ afterEach(async () => {
 });
 
 const enqueue = (payload: object = {}, extra: Record<string, unknown> = {}) =>
-  app.managedQueue.enqueue({ pluginName: 'billing', queueName: 'invoices', jobName: 'render', tenantId: 't1', payload, ...extra });
+  app.managedQueue.enqueue({
+    pluginName: 'billing',
+    queueName: 'invoices',
+    jobName: 'render',
+    tenantId: 't1',
+    payload,
+    ...extra,
+  });
 const settled = (jobId: string, state: 'completed' | 'failed') =>
-  vi.waitFor(async () => expect((await app.managedQueue.getJob(jobId))?.state).toBe(state), { timeout: 10_000, interval: 10 });
+  vi.waitFor(async () => expect((await app.managedQueue.getJob(jobId))?.state).toBe(state), {
+    timeout: 10_000,
+    interval: 10,
+  });
 const line = (text: string, name: string) => text.split('\n').find((l) => l.startsWith(name));
 
 describe('createMetrics', () => {
@@ -52,11 +73,19 @@ describe('createMetrics', () => {
       expect(text).toContain('clusterkit_jobs{plugin="billing",queue="invoices",state="waiting"} 0');
       expect(text).toContain('clusterkit_queue_paused{plugin="billing",queue="invoices"} 1');
       expect(text).toContain('clusterkit_jobs_completed_total{plugin="billing",queue="invoices",job="render"} 2');
-      expect(text).toContain('clusterkit_job_failures_total{plugin="billing",queue="invoices",job="render",final="false"} 1');
-      expect(text).toContain('clusterkit_job_failures_total{plugin="billing",queue="invoices",job="render",final="true"} 1');
+      expect(text).toContain(
+        'clusterkit_job_failures_total{plugin="billing",queue="invoices",job="render",final="false"} 1',
+      );
+      expect(text).toContain(
+        'clusterkit_job_failures_total{plugin="billing",queue="invoices",job="render",final="true"} 1',
+      );
       expect(text).toContain('clusterkit_job_retries_total{plugin="billing",queue="invoices",job="render"} 1');
-      expect(text).toContain('clusterkit_job_duration_seconds_count{plugin="billing",queue="invoices",job="render",status="completed"} 2');
-      expect(text).toContain('clusterkit_job_duration_seconds_count{plugin="billing",queue="invoices",job="render",status="failed"} 2');
+      expect(text).toContain(
+        'clusterkit_job_duration_seconds_count{plugin="billing",queue="invoices",job="render",status="completed"} 2',
+      );
+      expect(text).toContain(
+        'clusterkit_job_duration_seconds_count{plugin="billing",queue="invoices",job="render",status="failed"} 2',
+      );
       expect(text).toMatch(/clusterkit_event_queue_records\{channel="managed-queue:plugin-jobs",state="dead"\} 0/);
       expect(text).toContain('clusterkit_backend_up 1');
     } finally {
@@ -97,7 +126,7 @@ describe('createMetrics', () => {
       expect(a.registry).not.toBe(b.registry);
       expect(await b.metrics()).toContain('clusterkit_backend_up{node="b"} 1');
       expect(await a.metrics()).toContain('clusterkit_process_cpu_seconds_total');
-      expect((await globalRegistry.metrics())).not.toContain('clusterkit_');
+      expect(await globalRegistry.metrics()).not.toContain('clusterkit_');
       a.close();
       const { jobId } = await enqueue();
       await settled(jobId, 'completed');
@@ -135,7 +164,14 @@ describe('createAlerts', () => {
       await alerts.check();
       await alerts.check();
       expect(fired).toHaveLength(1);
-      expect(fired[0]).toMatchObject({ type: 'backlog', pluginName: 'billing', queueName: 'invoices', tenantId: 't1', backlog: 3, threshold: 2 });
+      expect(fired[0]).toMatchObject({
+        type: 'backlog',
+        pluginName: 'billing',
+        queueName: 'invoices',
+        tenantId: 't1',
+        backlog: 3,
+        threshold: 2,
+      });
 
       await app.managedQueue.resume(queue);
       for (const { jobId } of jobs) await settled(jobId, 'completed');
@@ -166,7 +202,15 @@ describe('createAlerts', () => {
       const { jobId } = await enqueue({ fail: true });
       await settled(jobId, 'failed');
       const alert = await within(fired.promise, 5_000, 'the failure-rate alert');
-      expect(alert).toMatchObject({ type: 'failureRate', pluginName: 'billing', queueName: 'invoices', failed: 3, completed: 2, ratio: 0.6, threshold: 0.5 });
+      expect(alert).toMatchObject({
+        type: 'failureRate',
+        pluginName: 'billing',
+        queueName: 'invoices',
+        failed: 3,
+        completed: 2,
+        ratio: 0.6,
+        threshold: 0.5,
+      });
       const more = await enqueue({ fail: true });
       await settled(more.jobId, 'failed');
       expect(calls).toHaveLength(1);

@@ -20,7 +20,14 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captureTraceContext, injectTraceContext, jobSpanAttributes, jobSpanName, runInSpan, type TraceCarrier } from 'clusterkit';
+import {
+  captureTraceContext,
+  injectTraceContext,
+  jobSpanAttributes,
+  jobSpanName,
+  runInSpan,
+  type TraceCarrier,
+} from 'clusterkit';
 
 interface Recorded {
   name: string;
@@ -40,7 +47,12 @@ class AlsContextManager implements ContextManager {
   active(): Context {
     return this.als.getStore() ?? ROOT_CONTEXT;
   }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A) {
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ) {
     return this.als.run(ctx, () => fn.call(thisArg, ...args));
   }
   bind<T>(_ctx: Context, target: T): T {
@@ -61,7 +73,11 @@ class RecordingTracer implements Tracer {
     const record: Recorded = {
       name,
       kind: options.kind,
-      context: { traceId: parent?.traceId ?? randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 1 },
+      context: {
+        traceId: parent?.traceId ?? randomBytes(16).toString('hex'),
+        spanId: randomBytes(8).toString('hex'),
+        traceFlags: 1,
+      },
       parentSpanId: parent?.spanId,
       attributes: { ...options.attributes },
       status: undefined,
@@ -111,13 +127,24 @@ describe('tracing helpers', () => {
   });
 
   it('carries the producer trace to the handler span as W3C traceparent', async () => {
-    const carrier = (await tracer.startActiveSpan('enqueue', { kind: SpanKind.PRODUCER }, () => injectTraceContext())) as TraceCarrier | undefined;
+    const carrier = (await tracer.startActiveSpan('enqueue', { kind: SpanKind.PRODUCER }, () =>
+      injectTraceContext(),
+    )) as TraceCarrier | undefined;
     const producer = spans.find((s) => s.name === 'enqueue')!;
     expect(carrier).toEqual({ traceparent: `00-${producer.context.traceId}-${producer.context.spanId}-01` });
     // The synchronous variant (for building envelopes) sees the same context once the API is loaded.
-    expect(tracer.startActiveSpan('sync', () => captureTraceContext())).toMatchObject({ traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-/) });
+    expect(tracer.startActiveSpan('sync', () => captureTraceContext())).toMatchObject({
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-/),
+    });
 
-    const job = { id: 'j1', pluginName: 'mail', queueName: 'outbox', jobName: 'send', tenantId: 'acme', attemptsMade: 0 };
+    const job = {
+      id: 'j1',
+      pluginName: 'mail',
+      queueName: 'outbox',
+      jobName: 'send',
+      tenantId: 'acme',
+      attemptsMade: 0,
+    };
     let active: SpanContext | undefined;
     // The handler runs later, elsewhere: outside the producer's context, with only the carrier.
     const result = await context.with(ROOT_CONTEXT, () =>
@@ -133,7 +160,12 @@ describe('tracing helpers', () => {
       parentSpanId: producer.context.spanId,
       status: { code: SpanStatusCode.OK },
       ended: true,
-      attributes: { 'messaging.system': 'clusterkit', 'clusterkit.plugin': 'mail', 'clusterkit.tenant': 'acme', 'messaging.message.id': 'j1' },
+      attributes: {
+        'messaging.system': 'clusterkit',
+        'clusterkit.plugin': 'mail',
+        'clusterkit.tenant': 'acme',
+        'messaging.message.id': 'j1',
+      },
     });
     expect(consumer.context.traceId).toBe(producer.context.traceId);
     expect(active).toEqual(consumer.context);
@@ -142,9 +174,11 @@ describe('tracing helpers', () => {
   });
 
   it('marks a throwing handler span as an error, records the exception, ends it and rethrows', async () => {
-    await expect(runInSpan('mail/outbox/fail', {}, async () => {
-      throw new Error('smtp down');
-    })).rejects.toThrow('smtp down');
+    await expect(
+      runInSpan('mail/outbox/fail', {}, async () => {
+        throw new Error('smtp down');
+      }),
+    ).rejects.toThrow('smtp down');
     const span = spans.find((s) => s.name === 'mail/outbox/fail')!;
     expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'smtp down' });
     expect(span.exceptions).toEqual([expect.objectContaining({ message: 'smtp down' })]);
