@@ -4,7 +4,7 @@
  * store. Producers use the node's fail-fast command connection, so `publish` rejects with
  * `BACKEND_UNAVAILABLE` while Redis is down instead of queueing in memory.
  */
-import { Queue, type Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import {
   ClusterError,
   ErrorCodes,
@@ -24,6 +24,7 @@ import { guard, type RedisConnections } from './connection.js';
 import { dueChannel } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
 import { RedisQueueConsumer } from './redis-queue-consumer.js';
+import { TolerantQueue } from './tolerant-job.js';
 
 /** BullMQ's largest priority; its 0 means "none", so ours (from 0) are shifted by one. */
 const BULL_MAX_PRIORITY = 2_097_151;
@@ -162,7 +163,7 @@ export class RedisEventQueueAdapter implements EventQueueAdapter {
     this.assertConnected();
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(bullQueueName(name), {
+      q = new TolerantQueue(bullQueueName(name), {
         connection: this.connections.command,
         prefix: bullPrefix(this.connections.prefix),
       });

@@ -16,12 +16,13 @@
  * connection stays "reconnecting" forever after an outage): when the blocking connection is not
  * ready for two checks in a row while the command connection answers PING, the worker is replaced.
  */
-import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job, type Worker } from 'bullmq';
 import type { ConsumeOptions, Delivery, DeliveryOutcome, QueueConsumer } from 'clusterkit';
 import { bullPrefix, bullQueueName, decodeJobId } from './bull-names.js';
 import type { RedisConnections } from './connection.js';
 import { DelayWaker, dueChannel } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
+import { TolerantWorker } from './tolerant-job.js';
 
 /** Longest wait for BullMQ's own close after our deliveries have settled, in ms. */
 const CLOSE_BOUND_MS = 5_000;
@@ -87,18 +88,20 @@ export class RedisQueueConsumer implements QueueConsumer {
     this.closing ??= (async () => {
       clearInterval(this.gateTimer);
       clearInterval(this.watchdogTimer);
-      await this.waker.close();
-      // A blocking connection parked in "reconnecting" (issue 4585) never emits "end", and
-      // BullMQ's close waits for that: kick it first.
-      await this.kickBlocking();
+      // Synchronously first: from here on BullMQ fetches nothing more (the manager relies on that).
       const closed = this.worker.close();
+      // A blocking connection parked in "reconnecting" (issue 4585) never emits the "end" event
+      // BullMQ's close waits for: kick it, and bound the wait below.
+      void this.kickBlocking();
+      await this.waker.close();
       // Our deliveries settle on their own; BullMQ's bookkeeping after them gets a bounded wait.
       await Promise.allSettled([...this.active]);
       const bounded = await Promise.race([closed.then(() => true), delay(CLOSE_BOUND_MS).then(() => false)]);
-      if (!bounded)
+      if (!bounded) {
         this.options.onError(new Error(`BullMQ worker of "${this.queue}" did not close in ${CLOSE_BOUND_MS} ms`), {
           queue: this.queue,
         });
+      }
       await Promise.allSettled([...this.retiring]);
     })();
     return this.closing;
@@ -107,7 +110,7 @@ export class RedisQueueConsumer implements QueueConsumer {
   private async createWorker(): Promise<Worker> {
     const connection = await this.connections.worker();
     const o = this.options;
-    const worker = new Worker(bullQueueName(this.queue), (job, token) => this.process(job, token), {
+    const worker = new TolerantWorker(bullQueueName(this.queue), (job, token) => this.process(job, token), {
       connection,
       prefix: bullPrefix(this.connections.prefix),
       concurrency: this.consume.concurrency,
@@ -126,6 +129,11 @@ export class RedisQueueConsumer implements QueueConsumer {
   }
 
   private async process(job: Job, token: string | undefined): Promise<void> {
+    if (this.closing) {
+      // Fetched in the instant the consumer began closing: hand it back untouched.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     if (this.consume.isIdle && !this.consume.isIdle()) {
       // Fetched just before the gate closed: hand it back untouched and stop fetching.
       this.closeGate();
