@@ -57,7 +57,12 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope
     redisUrl,
     adapters,
     app(options = {}, eventQueue) {
-      const app = createApp({ logger: silentLogger, ...options, name: appName, adapters: adapters(eventQueue, options.logger) });
+      const app = createApp({
+        logger: silentLogger,
+        ...options,
+        name: appName,
+        adapters: adapters(eventQueue, options.logger),
+      });
       apps.push(app);
       return app;
     },
@@ -73,7 +78,10 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope
         }
         return;
       }
-      await deleteRabbitTopology(prefix, channels.map((channel) => `${appName}:${channel}`));
+      await deleteRabbitTopology(
+        prefix,
+        channels.map((channel) => `${appName}:${channel}`),
+      );
     },
   };
 }

@@ -29,7 +29,9 @@ function expectRefused(error: unknown, row: BadCall): void {
 
 it('the table has at least 40 invalid calls, over every primitive', () => {
   expect(BAD_CALLS.length).toBeGreaterThanOrEqual(40);
-  expect(new Set(BAD_CALLS.map((row) => row.primitive))).toEqual(new Set(['eventQueue', 'lock', 'pubSub', 'cache', 'managedQueue']));
+  expect(new Set(BAD_CALLS.map((row) => row.primitive))).toEqual(
+    new Set(['eventQueue', 'lock', 'pubSub', 'cache', 'managedQueue']),
+  );
   figure('bad-input', 'invalid calls in the table', BAD_CALLS.length);
 });
 
@@ -102,7 +104,9 @@ describe('faults: bad input at the API (RabbitMQ: event queue and pub/sub)', () 
         const ch = await connection.createChannel();
         ch.on('error', () => {});
         // checkQueue closes the channel with 404 NOT_FOUND when the queue does not exist.
-        await expect(ch.checkQueue(queueNames(scope.prefix, `${scope.appName}:${channel}`).main)).rejects.toThrow(/404|NOT_FOUND/);
+        await expect(ch.checkQueue(queueNames(scope.prefix, `${scope.appName}:${channel}`).main)).rejects.toThrow(
+          /404|NOT_FOUND/,
+        );
       }
     } finally {
       await connection.close().catch(() => {});

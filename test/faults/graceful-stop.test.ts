@@ -71,7 +71,11 @@ describe.each<Backend>(['memory', 'redis', 'rabbitmq'])('faults: graceful stop u
     await within(all.done, 120_000, 'the rest handled by another node');
 
     const duplicates = [...handled.values()].reduce((sum, runs) => sum + runs.length - 1, 0);
-    figure(`graceful-stop/${backend}`, 'in flight at stop / finished by the stopping node', `${started.value} / ${finishedOnStoppingNode}`);
+    figure(
+      `graceful-stop/${backend}`,
+      'in flight at stop / finished by the stopping node',
+      `${started.value} / ${finishedOnStoppingNode}`,
+    );
     figure(`graceful-stop/${backend}`, 'handled by the other node', TOTAL - finishedOnStoppingNode);
     figure(`graceful-stop/${backend}`, 'duplicates', duplicates);
     figure(`graceful-stop/${backend}`, 'most in flight / started after stop()', `${maxInFlight} / ${startedAfterStop}`);

@@ -56,7 +56,11 @@ describe('faults: lock holder crash (Redis)', () => {
     }
     figure('lock-holder-crash', 'kill → grant ms per round', killToGrant);
     figure('lock-holder-crash', 'kill → grant ms max', Math.max(...killToGrant));
-    figure('lock-holder-crash', 'fencing tokens', grants.map((g) => g.token));
+    figure(
+      'lock-holder-crash',
+      'fencing tokens',
+      grants.map((g) => g.token),
+    );
 
     for (const ms of killToGrant) expect(ms).toBeLessThanOrEqual(TTL_MS + 200);
     for (let i = 1; i < grants.length; i += 1) expect(grants[i]!.token).toBeGreaterThan(grants[i - 1]!.token);

@@ -28,9 +28,17 @@ describe.each(['memory', 'redis'] as const)('faults: memory soak (%s)', (backend
   }, 60_000);
 
   it(`pushes ${JOBS} jobs through and ends with the heap near its start`, async () => {
-    const worker = new WorkerProcess('soak.ts', { CK_BACKEND: backend, CK_JOBS: String(JOBS), REDIS_URL, CK_PREFIX: prefix }, ['--expose-gc']);
+    const worker = new WorkerProcess(
+      'soak.ts',
+      { CK_BACKEND: backend, CK_JOBS: String(JOBS), REDIS_URL, CK_PREFIX: prefix },
+      ['--expose-gc'],
+    );
     try {
-      const result = (await worker.next((m) => m.type === 'result', `${JOBS} jobs through ${backend}`, 540_000)) as unknown as {
+      const result = (await worker.next(
+        (m) => m.type === 'result',
+        `${JOBS} jobs through ${backend}`,
+        540_000,
+      )) as unknown as {
         handled: number;
         ms: number;
         start: Snapshot;
@@ -40,10 +48,18 @@ describe.each(['memory', 'redis'] as const)('faults: memory soak (%s)', (backend
       const growth = +(result.end.heapUsedMB - result.start.heapUsedMB).toFixed(2);
       figure(`memory-soak/${backend}`, 'jobs handled', result.handled);
       figure(`memory-soak/${backend}`, 'jobs/s', Math.round(((JOBS - 5_000) / result.ms) * 1000));
-      figure(`memory-soak/${backend}`, 'heap MB after warm-up / at end / after stop', `${result.start.heapUsedMB} / ${result.end.heapUsedMB} / ${result.stopped.heapUsedMB}`);
+      figure(
+        `memory-soak/${backend}`,
+        'heap MB after warm-up / at end / after stop',
+        `${result.start.heapUsedMB} / ${result.end.heapUsedMB} / ${result.stopped.heapUsedMB}`,
+      );
       figure(`memory-soak/${backend}`, 'heap growth MB', growth);
       figure(`memory-soak/${backend}`, 'rss MB after warm-up / at end', `${result.start.rssMB} / ${result.end.rssMB}`);
-      figure(`memory-soak/${backend}`, 'active resources after warm-up / at end', `${JSON.stringify(result.start.resources)} / ${JSON.stringify(result.end.resources)}`);
+      figure(
+        `memory-soak/${backend}`,
+        'active resources after warm-up / at end',
+        `${JSON.stringify(result.start.resources)} / ${JSON.stringify(result.end.resources)}`,
+      );
 
       expect(result.handled).toBe(JOBS);
       expect(growth).toBeLessThanOrEqual(MAX_GROWTH_MB);

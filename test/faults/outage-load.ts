@@ -65,7 +65,13 @@ export async function publishThrough(
   channel: string,
   options: { total: number; inFlight: number; outageAt: number; outage: (stats: PublishStats) => Promise<number> },
 ): Promise<{ stats: PublishStats; backAt: number }> {
-  const stats: PublishStats = { acked: new Set(), ackedAt: new Map(), failures: new Map(), slowestFailureMs: 0, slowestAckMs: 0 };
+  const stats: PublishStats = {
+    acked: new Set(),
+    ackedAt: new Map(),
+    failures: new Map(),
+    slowestFailureMs: 0,
+    slowestAckMs: 0,
+  };
   let next = 0;
   let outage: Promise<number> | undefined;
   const loop = async () => {
@@ -81,7 +87,12 @@ export async function publishThrough(
           if (stats.acked.size === options.outageAt) outage ??= options.outage(stats);
           break;
         } catch (error) {
-          const code = error instanceof ClusterError ? error.code : /did not happen/.test(String(error)) ? 'hung' : `not a ClusterError: ${String(error)}`;
+          const code =
+            error instanceof ClusterError
+              ? error.code
+              : /did not happen/.test(String(error))
+                ? 'hung'
+                : `not a ClusterError: ${String(error)}`;
           stats.failures.set(code, (stats.failures.get(code) ?? 0) + 1);
           stats.slowestFailureMs = Math.max(stats.slowestFailureMs, Date.now() - t0);
           // The producer's own retry pause (what an application would do), not synchronization.
@@ -97,7 +108,9 @@ export async function publishThrough(
 
 /** Waits until every message 0..total-1 was handled at least once. */
 export async function allHandled(log: HandledLog, total: number, ms: number): Promise<void> {
-  await waitUntil(() => log.counts.size >= total, ms, `all ${total} messages handled (have ${log.counts.size})`, 100);
+  await waitUntil(() => log.counts.size >= total, ms, `all ${total} messages handled`, 100).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message} (have ${log.counts.size})`);
+  });
 }
 
 /** Total of a failure map, for figures. */

@@ -1,5 +1,5 @@
 /**
- * Broker outage on Redis: a private `redis-server --appendonly yes` is SIGKILLed and started again
+ * Broker outage on Redis: a private `redis-server --appendonly yes --appendfsync always` is SIGKILLed and started again
  * (same port, same AOF) while 10,000 jobs are published and consumed. Producers get a coded error
  * (`BACKEND_UNAVAILABLE`) while it is down, never a silent drop; every publish that resolved is
  * handled; the workers resume within 5 s of Redis answering again.
@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, type App } from 'clusterkit';
 import { brokerScope, type BrokerScope } from './backends.js';
-import { figure, haveRedisServer, PrivateRedis, waitUntil } from './fault-helpers.js';
+import { bookkeepingClient, figure, haveRedisServer, PrivateRedis, waitUntil } from './fault-helpers.js';
 import { allHandled, failureText, HandledLog, publishThrough, recordOn } from './outage-load.js';
 
 const TOTAL = 10_000;
@@ -48,12 +48,30 @@ describe.skipIf(!haveRedisServer())('faults: Redis outage during a 10k-job run',
         killedAt = Date.now();
         const before = [...s.failures.values()].reduce((a, b) => a + b, 0);
         // Down until producers have visibly been refused a few times.
-        await waitUntil(() => [...s.failures.values()].reduce((a, b) => a + b, 0) >= before + 20, 30_000, 'publishes refused');
+        await waitUntil(
+          () => [...s.failures.values()].reduce((a, b) => a + b, 0) >= before + 20,
+          30_000,
+          'publishes refused',
+        );
         await server.start();
         return Date.now();
       },
     });
-    await allHandled(log, TOTAL, 120_000);
+    await allHandled(log, TOTAL, 120_000).catch(async (error: unknown) => {
+      // Say where the unhandled ones are (queued, active, dead, or gone) before failing.
+      const missing = [...stats.acked].filter((n) => !log.counts.has(n));
+      const client = bookkeepingClient(server.url);
+      const base = `${scope.prefix}:q:{${scope.appName}%3A${CHANNEL}}`;
+      const present = await Promise.all(missing.slice(0, 20).map((n) => client.exists(`${base}:m-${n}`)));
+      client.disconnect();
+      figure('outage/redis', 'NOT HANDLED', {
+        missing: missing.length,
+        counts: await producer.eventQueue.counts(CHANNEL),
+        sample: missing.slice(0, 20),
+        jobHashExists: present,
+      });
+      throw error;
+    });
     const resumeMs = log.resumedAfter(backAt, stats.ackedAt);
 
     figure('outage/redis', 'acknowledged', stats.acked.size);

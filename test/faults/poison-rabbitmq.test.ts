@@ -58,7 +58,10 @@ describe('faults: poison input on the wire (RabbitMQ)', () => {
       ['a JSON array', Buffer.from('[1,2,3]')],
       ['garbage attempt header', Buffer.from('nope'), { 'x-ck-attempt': 'minus one', 'x-ck-deliver-at': 'soon' }],
       [`${HUGE / 1024 / 1024} MiB of non-JSON`, Buffer.alloc(HUGE, 0x78)],
-      [`${HUGE / 1024 / 1024} MiB envelope of version 9`, Buffer.from(JSON.stringify({ v: 9, id: 'big', publishedAt: 1, message: 'y'.repeat(HUGE) }))],
+      [
+        `${HUGE / 1024 / 1024} MiB envelope of version 9`,
+        Buffer.from(JSON.stringify({ v: 9, id: 'big', publishedAt: 1, message: 'y'.repeat(HUGE) })),
+      ],
     ];
     for (const [, body, headers] of poison) await send(queue, body, headers);
     await waitUntil(
@@ -98,13 +101,19 @@ describe('faults: poison input on the wire (RabbitMQ)', () => {
     await other.pubSubManager.publish(TOPIC, { fine: true });
     await waitUntil(() => heard.length > before, 30_000, 'a valid message after the poison');
     await other.stop();
-    return logger.entries.slice(logged).filter((e) => e.meta?.code === ErrorCodes.MALFORMED_MESSAGE || /malformed|foreign|dropped/i.test(e.message));
+    return logger.entries
+      .slice(logged)
+      .filter((e) => e.meta?.code === ErrorCodes.MALFORMED_MESSAGE || /malformed|foreign|dropped/i.test(e.message));
   };
 
   it('drops malformed pub/sub messages (carrying the channel header) with a logged reason and keeps delivering', async () => {
     const poison = pubSubPoison();
     const drops = await poisonThenValid(poison, { 'x-ck-channel': `${scope.appName}:${TOPIC}` });
-    figure('poison/rabbitmq', 'pub/sub with channel header: poison published / drops logged', `${poison.length} / ${drops.length}`);
+    figure(
+      'poison/rabbitmq',
+      'pub/sub with channel header: poison published / drops logged',
+      `${poison.length} / ${drops.length}`,
+    );
     expect(heard.at(-1)).toEqual({ fine: true });
     expect(drops).toHaveLength(poison.length);
     for (const drop of drops) expect(typeof drop.meta?.reason).toBe('string');
@@ -114,7 +123,11 @@ describe('faults: poison input on the wire (RabbitMQ)', () => {
     // Found: the adapter drops these silently (no listener found for a missing x-ck-channel header).
     const poison = pubSubPoison();
     const drops = await poisonThenValid(poison, {});
-    figure('poison/rabbitmq', 'pub/sub without channel header: poison published / drops logged', `${poison.length} / ${drops.length}`);
+    figure(
+      'poison/rabbitmq',
+      'pub/sub without channel header: poison published / drops logged',
+      `${poison.length} / ${drops.length}`,
+    );
     expect(heard.at(-1)).toEqual({ fine: true });
     expect(drops).toHaveLength(poison.length);
   }, 60_000);

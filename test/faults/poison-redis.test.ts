@@ -17,7 +17,8 @@ const TOPIC = 'poison-news';
 const HUGE = 5 * 1024 * 1024;
 
 /** BullMQ's name of a clusterkit queue (`{<app>%3A<channel>}`), as the adapter derives it. */
-const bullName = (queue: string) => `{${queue.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`;
+const bullName = (queue: string) =>
+  `{${queue.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`;
 
 describe('faults: poison input on the wire (Redis)', () => {
   let scope: BrokerScope;
@@ -35,7 +36,10 @@ describe('faults: poison input on the wire (Redis)', () => {
     await app.eventQueue.subscribe(CHANNEL, { process: (m) => void handled.push(m) });
     await app.pubSubManager.subscribe(TOPIC, (m) => void heard.push(m));
     await app.start();
-    raw = new Queue(bullName(`${scope.appName}:${CHANNEL}`), { prefix: `${scope.prefix}:q`, connection: bookkeepingClient() });
+    raw = new Queue(bullName(`${scope.appName}:${CHANNEL}`), {
+      prefix: `${scope.prefix}:q`,
+      connection: bookkeepingClient(),
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -56,7 +60,10 @@ describe('faults: poison input on the wire (Redis)', () => {
       ['a JSON array', '[1,2,3]'],
       ['JSON null', null],
       [`${HUGE / 1024 / 1024} MiB of non-JSON`, 'x'.repeat(HUGE)],
-      [`${HUGE / 1024 / 1024} MiB envelope of version 9`, JSON.stringify({ v: 9, id: 'big', publishedAt: 1, message: 'y'.repeat(HUGE) })],
+      [
+        `${HUGE / 1024 / 1024} MiB envelope of version 9`,
+        JSON.stringify({ v: 9, id: 'big', publishedAt: 1, message: 'y'.repeat(HUGE) }),
+      ],
     ];
     for (const [name, data] of poison) await raw.add(name, data);
     await waitUntil(
@@ -78,11 +85,22 @@ describe('faults: poison input on the wire (Redis)', () => {
   it('survives a job hash written with raw ioredis whose data is not JSON at all', async () => {
     // What BullMQ's own parser chokes on: the job's `data` field itself is not JSON.
     const base = `${scope.prefix}:q:${bullName(`${scope.appName}:${CHANNEL}`)}`;
-    await redis.hset(`${base}:raw-1`, { name: 'raw', data: '{{{ not json', opts: '{}', timestamp: String(Date.now()), delay: '0', priority: '0' });
+    await redis.hset(`${base}:raw-1`, {
+      name: 'raw',
+      data: '{{{ not json',
+      opts: '{}',
+      timestamp: String(Date.now()),
+      delay: '0',
+      priority: '0',
+    });
     await redis.lpush(`${base}:wait`, 'raw-1');
     await redis.zadd(`${base}:marker`, 0, '0');
     await app.eventQueue.publish(CHANNEL, { after: 'raw' });
-    await waitUntil(() => handled.some((m) => (m as { after?: string }).after === 'raw'), 30_000, 'a valid job after the raw one');
+    await waitUntil(
+      () => handled.some((m) => (m as { after?: string }).after === 'raw'),
+      30_000,
+      'a valid job after the raw one',
+    );
     expect(handled).toContainEqual({ after: 'raw' });
     // It must not stay claimed forever: within a few of its 1 s claims it must be dead-lettered with a reason.
     // (Found: BullMQ cannot parse it, emits a worker error, the job stalls back to wait and is fetched
@@ -94,7 +112,11 @@ describe('faults: poison input on the wire (Redis)', () => {
       if (!letter) await new Promise((r) => setTimeout(r, 250));
     }
     const counts = await app.eventQueue.counts(CHANNEL);
-    figure('poison/redis', 'raw ioredis job with non-JSON data after 30 s', `${JSON.stringify(counts)}; dead letter: ${letter?.error.message ?? 'none'}`);
+    figure(
+      'poison/redis',
+      'raw ioredis job with non-JSON data after 30 s',
+      `${JSON.stringify(counts)}; dead letter: ${letter?.error.message ?? 'none'}`,
+    );
     expect(letter?.error.message ?? 'not dead-lettered').not.toBe('not dead-lettered');
   }, 60_000);
 

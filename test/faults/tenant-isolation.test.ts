@@ -14,7 +14,13 @@ const A = { tenantId: 'tenant-a' };
 const B = { tenantId: 'tenant-b' };
 const asA = <T>(fn: () => T) => runWithTenant(A, fn);
 const asB = <T>(fn: () => T) => runWithTenant(B, fn);
-const job = (jobName: string, extra: Record<string, unknown> = {}) => ({ pluginName: 'p', queueName: 'q', jobName, payload: { secret: jobName }, ...extra });
+const job = (jobName: string, extra: Record<string, unknown> = {}) => ({
+  pluginName: 'p',
+  queueName: 'q',
+  jobName,
+  payload: { secret: jobName },
+  ...extra,
+});
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -56,7 +62,10 @@ describe.each<Backend>(['memory', 'redis'])('faults: tenant isolation (%s)', (ba
       expect(await app.managedQueue.getJob(delayedA)).toBeNull();
       expect(await app.managedQueue.getJob(failedA)).toBeNull();
       expect(await app.managedQueue.cancel({ jobId: delayedA })).toEqual({ success: false, reason: 'not_found' });
-      expect(await app.managedQueue.cancel({ jobId: delayedA, abortActive: true })).toEqual({ success: false, reason: 'not_found' });
+      expect(await app.managedQueue.cancel({ jobId: delayedA, abortActive: true })).toEqual({
+        success: false,
+        reason: 'not_found',
+      });
       expect(await app.managedQueue.retry(failedA)).toEqual({ success: false, reason: 'not_found' });
       expect(await codeOf(app.managedQueue.waitForJob(delayedA, { timeoutMs: 2_000 }))).toBe(ErrorCodes.NOT_FOUND);
     });
@@ -72,13 +81,27 @@ describe.each<Backend>(['memory', 'redis'])('faults: tenant isolation (%s)', (ba
       const listed = await app.managedQueue.listJobs();
       expect(listed.jobs.map((j) => j.id)).toEqual([doneB]);
       expect(listed.total).toBe(1);
-      expect(await app.managedQueue.getMetrics()).toEqual({ waiting: 0, active: 0, completed: 1, failed: 0, delayed: 0 });
+      expect(await app.managedQueue.getMetrics()).toEqual({
+        waiting: 0,
+        active: 0,
+        completed: 1,
+        failed: 0,
+        delayed: 0,
+      });
       expect(await codeOf(app.managedQueue.listJobs({ tenantId: A.tenantId }))).toBe(ErrorCodes.TENANT_MISMATCH);
       expect(await codeOf(app.managedQueue.getMetrics({ tenantId: A.tenantId }))).toBe(ErrorCodes.TENANT_MISMATCH);
-      expect(await codeOf(app.managedQueue.enqueue(job('ok', { tenantId: A.tenantId })))).toBe(ErrorCodes.TENANT_MISMATCH);
+      expect(await codeOf(app.managedQueue.enqueue(job('ok', { tenantId: A.tenantId })))).toBe(
+        ErrorCodes.TENANT_MISMATCH,
+      );
     });
     await asA(async () => {
-      expect(await app.managedQueue.getMetrics()).toEqual({ waiting: 0, active: 0, completed: 0, failed: 1, delayed: 1 });
+      expect(await app.managedQueue.getMetrics()).toEqual({
+        waiting: 0,
+        active: 0,
+        completed: 0,
+        failed: 1,
+        delayed: 1,
+      });
     });
     // Operator code (no tenant context) sees both.
     expect((await app.managedQueue.listJobs()).total).toBe(3);
@@ -91,7 +114,7 @@ describe.each<Backend>(['memory', 'redis'])('faults: tenant isolation (%s)', (ba
     });
   });
 
-  it('the same caller jobId in two tenants gives two jobs; an id crafted to look like the other tenant\'s stays B\'s', async () => {
+  it("the same caller jobId in two tenants gives two jobs; an id crafted to look like the other tenant's stays B's", async () => {
     const a = await asA(() => app.managedQueue.enqueue(job('ok', { jobId: 'invoice-1' })));
     const b = await asB(() => app.managedQueue.enqueue(job('ok', { jobId: 'invoice-1' })));
     expect(a.jobId).not.toBe(b.jobId);
@@ -100,7 +123,11 @@ describe.each<Backend>(['memory', 'redis'])('faults: tenant isolation (%s)', (ba
     expect(forged.jobId).not.toBe(a.jobId);
     await asB(async () => expect(await app.managedQueue.getJob(a.jobId)).toBeNull());
     await asA(async () => expect((await app.managedQueue.getJob(a.jobId))?.tenantId).toBe(A.tenantId));
-    figure(`tenant-isolation/${backend}`, 'job ids for caller id "invoice-1" (A, B, B forging A)', [a.jobId, b.jobId, forged.jobId]);
+    figure(`tenant-isolation/${backend}`, 'job ids for caller id "invoice-1" (A, B, B forging A)', [
+      a.jobId,
+      b.jobId,
+      forged.jobId,
+    ]);
   });
 
   it('scoped keys with crafted separators never equal or prefix another scope, and kv values stay apart', async () => {
@@ -135,7 +162,9 @@ describe.each<Backend>(['memory', 'redis'])('faults: tenant isolation (%s)', (ba
     for (const [i, s] of scopes.entries()) expect(await app.managedQueue.kv(s).get('k')).toBe(`value-${i}`);
     // Inside a tenant context, a scope naming another tenant is refused.
     await asB(async () => {
-      expect(() => app.managedQueue.kv({ pluginName: 'p', tenantId: A.tenantId })).toThrow(expect.objectContaining({ code: ErrorCodes.TENANT_MISMATCH }));
+      expect(() => app.managedQueue.kv({ pluginName: 'p', tenantId: A.tenantId })).toThrow(
+        expect.objectContaining({ code: ErrorCodes.TENANT_MISMATCH }),
+      );
     });
     figure(`tenant-isolation/${backend}`, 'crafted scopes, all distinct and prefix-free', scopes.length);
   });

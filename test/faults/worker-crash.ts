@@ -12,7 +12,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { App } from 'clusterkit';
 import { randomName } from '../helpers.js';
 import { brokerScope, type Backend, type BrokerScope } from './backends.js';
-import { AMQP_URL, bookkeepingClient, figure, ledgerSummary, readLedger, waitUntil, WorkerProcess } from './fault-helpers.js';
+import {
+  AMQP_URL,
+  bookkeepingClient,
+  figure,
+  ledgerSummary,
+  readLedger,
+  waitUntil,
+  WorkerProcess,
+} from './fault-helpers.js';
 
 const JOBS = 2_000;
 const KILLS = 20;
@@ -89,7 +97,11 @@ export function workerCrashCase(backend: Backend): void {
     figure(`worker-crash/${backend}`, 'missing', summary.missing.length);
     figure(`worker-crash/${backend}`, 'duplicates', summary.duplicates);
     figure(`worker-crash/${backend}`, 'dead letters', dead.length);
-    figure(`worker-crash/${backend}`, 'worker restart ms (median)', restartMs.sort((a, b) => a - b)[restartMs.length >> 1]);
+    figure(
+      `worker-crash/${backend}`,
+      'worker restart ms (median)',
+      restartMs.sort((a, b) => a - b)[restartMs.length >> 1],
+    );
     figure(`worker-crash/${backend}`, 'wall ms', Date.now() - started);
 
     expect(summary.missing).toEqual([]);

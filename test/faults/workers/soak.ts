@@ -20,7 +20,9 @@ const app = createApp({
   name: 'soak',
   logger: silentLogger,
   ...(backend === 'redis'
-    ? { adapters: createRedisAdapters({ url: process.env.REDIS_URL, prefix: process.env.CK_PREFIX, onError: () => {} }) }
+    ? {
+        adapters: createRedisAdapters({ url: process.env.REDIS_URL, prefix: process.env.CK_PREFIX, onError: () => {} }),
+      }
     : {}),
 });
 
@@ -45,10 +47,14 @@ async function run(count: number): Promise<void> {
   while (published < end) {
     const size = Math.min(batch, end - published);
     const from = published;
-    await Promise.all(Array.from({ length: size }, (_, i) => app.eventQueue.publish('soak', { n: from + i, pad: 'x'.repeat(100) })));
+    await Promise.all(
+      Array.from({ length: size }, (_, i) => app.eventQueue.publish('soak', { n: from + i, pad: 'x'.repeat(100) })),
+    );
     published += size;
-    await reached(published);
+    // One batch may still be in the queue while the next is published: the queue never runs dry.
+    await reached(published - Math.min(batch, published - (end - count)));
   }
+  await reached(end);
 }
 
 async function snapshot() {
