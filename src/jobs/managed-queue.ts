@@ -81,6 +81,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       this.jobs,
       deps.context.nodeId,
       this.options.heartbeatTtlMs,
+      this.options.workerConcurrency,
       report('managedQueue.heartbeat'),
     );
     this.events = new JobEvents(

@@ -2,10 +2,11 @@
  * This node's job handlers, their local concurrency lanes, and the heartbeat that tells the rest
  * of the cluster which handlers are alive.
  *
- * A lane admits `concurrency` running jobs plus at most `concurrency` more waiting their turn (a
- * small prefetch so the handler never idles between jobs). Beyond that a job is NOT held: the
- * dispatcher hands it back to the physical queue, so a backlog for one handler never occupies the
- * physical consumer's slots and never delays other plugins' jobs (the head-of-line rule).
+ * A lane admits `concurrency` running jobs plus a small prefetch of waiting ones (max(concurrency, 4),
+ * at most a quarter of the node's `workerConcurrency`) so the handler never idles between jobs.
+ * Beyond that a job is NOT held: the dispatcher hands it back to the physical queue with a return
+ * slot paced to the handler's speed, so a backlog for one handler never occupies the physical
+ * consumer's slots and never delays other plugins' jobs (the head-of-line rule).
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { describe } from '../validation.js';
@@ -13,6 +14,9 @@ import type { JobStore } from './job-store.js';
 import { processorDeclarations } from './plugin-job-processor.js';
 import { escapeKeyPart } from './scoped-key.js';
 import type { ManagedJobHandler, ProcessorOptions } from './types.js';
+
+/** Longest delay of a hand-back for a busy lane, in ms: a deep backlog still gets looked at again. */
+export const MAX_BUSY_DELAY_MS = 30_000;
 
 /** `<plugin>:<queue>:<job>`, escaped. */
 export function handlerKey(pluginName: string, queueName: string, jobName: string): string {
@@ -25,18 +29,25 @@ export class Registration {
   readonly concurrency: number;
   running = 0;
   private readonly waiters: (() => void)[] = [];
-  /** Mean handler duration (ms), an exponentially weighted estimate. */
-  private meanDurationMs = 50;
-  private windowStart = Date.now();
-  private handBacksNow = 0;
-  private handBacksBefore = 0;
+  /** Mean time a job holds a lane slot (ms), exponentially weighted; starts low so a first burst is re-offered soon. */
+  private meanDurationMs = 1;
+  /** The latest return slot handed out by {@link busyDelayMs} (epoch ms). */
+  private nextSlotAt = 0;
+
+  /** Most jobs waiting in the lane for a slot (they hold physical-queue slots, so this is bounded). */
+  readonly prefetch: number;
 
   constructor(
     readonly options: ProcessorOptions,
     readonly handler: ManagedJobHandler,
+    /** The physical consumer's concurrency on this node. */
+    workerConcurrency: number,
   ) {
     this.key = handlerKey(options.pluginName, options.queueName, options.jobName);
     this.concurrency = options.concurrency ?? 1;
+    // Enough waiting jobs to ride out uneven returns of handed-back tickets, but never more than a
+    // quarter of the physical slots: the rest stay free for every other handler.
+    this.prefetch = Math.min(Math.max(this.concurrency, 4), Math.max(1, Math.floor(workerConcurrency / 4)));
   }
 
   /**
@@ -48,7 +59,7 @@ export class Registration {
       this.running += 1;
       return Promise.resolve();
     }
-    if (this.waiters.length >= this.concurrency) return undefined;
+    if (this.waiters.length >= this.prefetch) return undefined;
     return new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
@@ -61,22 +72,16 @@ export class Registration {
   }
 
   /**
-   * How long a handed-back job should stay away: roughly the time this node needs to work through
-   * the backlog it has recently turned away (so a burst is not re-delivered faster than it can run),
-   * between 20 ms and 2 s, with jitter so returning jobs spread out.
+   * How long a handed-back job should stay away. Each hand-back gets its own future slot, spaced by
+   * the time this lane needs per job (mean lane time / concurrency, a little tighter so the prefetch
+   * stays fed): a backlog comes back at about the rate the handler works it off, instead of all at
+   * once (churn) or long after the handler went idle. At least 5 ms, at most {@link MAX_BUSY_DELAY_MS}.
    */
   busyDelayMs(): number {
     const now = Date.now();
-    if (now - this.windowStart >= 1_000) {
-      this.handBacksBefore = now - this.windowStart >= 2_000 ? 0 : this.handBacksNow;
-      this.handBacksNow = 0;
-      this.windowStart = now;
-    }
-    this.handBacksNow += 1;
-    const backlog = Math.max(this.handBacksNow, this.handBacksBefore);
-    const estimate = (this.meanDurationMs * backlog) / this.concurrency;
-    const clamped = Math.min(2_000, Math.max(20, estimate));
-    return Math.round(clamped * (0.5 + Math.random() * 0.5));
+    const spacing = Math.max(0.5, (this.meanDurationMs * 0.8) / this.concurrency);
+    this.nextSlotAt = Math.min(now + MAX_BUSY_DELAY_MS, Math.max(now, this.nextSlotAt) + spacing);
+    return Math.max(5, Math.round(this.nextSlotAt - now));
   }
 }
 
@@ -92,6 +97,7 @@ export class ProcessorRegistry {
     private readonly nodeId: string,
     /** Liveness TTL of a heartbeat key, in ms; beats come every third of it. */
     readonly ttlMs: number,
+    private readonly workerConcurrency: number,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -101,7 +107,7 @@ export class ProcessorRegistry {
 
   /** Adds a handler; a second one for the same plugin/queue/job on this node is refused. */
   add(options: ProcessorOptions, handler: ManagedJobHandler): Registration {
-    const registration = new Registration(options, handler);
+    const registration = new Registration(options, handler, this.workerConcurrency);
     if (this.registrations.has(registration.key)) {
       throw new ClusterError(
         ErrorCodes.ALREADY_SUBSCRIBED,
