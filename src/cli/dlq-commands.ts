@@ -54,26 +54,28 @@ export function registerDlqCommands(program: Command): void {
       )
       .option('--all', 'every dead letter of the channel (required when no ids are given)')
       .action(
-        withApp(async (app, opts: CommandOptions & Record<string, any>, [channelArg, idsArg]) => {
-          const channel = resolveChannel(app, channelArg as string | undefined);
-          const ids = (idsArg as string[] | undefined) ?? [];
-          if (ids.length === 0 && !opts.all) {
-            throw new CliError(
-              `give dead-letter ids or --all to ${verb} every dead letter of ${channel}`,
-              ExitCodes.USAGE,
-            );
-          }
-          const run = (batch?: string[]) =>
-            verb === 'redrive'
-              ? app.eventQueue.redrive(channel, batch)
-              : app.eventQueue.deleteDeadLetters(channel, batch);
-          const count = ids.length ? await run(ids) : await everything(app, channel, verb, run, opts.json === true);
-          if (opts.json) printJson({ channel, [verb === 'redrive' ? 'redriven' : 'deleted']: count });
-          else
-            process.stdout.write(
-              `${verb === 'redrive' ? 'redrove' : 'deleted'} ${count} dead letter(s) of ${channel}\n`,
-            );
-        }),
+        withApp(
+          async (app, opts: CommandOptions & Record<string, any>, [channelArg, idsArg]) => {
+            const channel = resolveChannel(app, channelArg as string | undefined);
+            const ids = (idsArg as string[] | undefined) ?? [];
+            const run = (batch?: string[]) =>
+              verb === 'redrive'
+                ? app.eventQueue.redrive(channel, batch)
+                : app.eventQueue.deleteDeadLetters(channel, batch);
+            const count = ids.length ? await run(ids) : await everything(app, channel, verb, run, opts.json === true);
+            if (opts.json) printJson({ channel, [verb === 'redrive' ? 'redriven' : 'deleted']: count });
+            else
+              process.stdout.write(
+                `${verb === 'redrive' ? 'redrove' : 'deleted'} ${count} dead letter(s) of ${channel}\n`,
+              );
+          },
+          (opts, [channelArg, idsArg]) => {
+            if (((idsArg as string[] | undefined) ?? []).length === 0 && !opts.all) {
+              const of = channelArg ? ` of ${String(channelArg)}` : '';
+              throw new CliError(`give dead-letter ids or --all to ${verb} every dead letter${of}`, ExitCodes.USAGE);
+            }
+          },
+        ),
       );
   }
 }

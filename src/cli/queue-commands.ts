@@ -43,6 +43,10 @@ export function registerQueueCommands(program: Command): void {
           if (opts.json) printJson({ jobId });
           else process.stdout.write(`enqueued ${pluginName}/${queueName}/${jobName} as job ${jobId}\n`);
         },
+        (opts, [, , , payloadText]) => {
+          parsePayload(payloadText as string | undefined);
+          if (opts.delay) parseDuration(opts.delay as string, '--delay');
+        },
       ),
     );
 
@@ -91,12 +95,6 @@ export function registerQueueCommands(program: Command): void {
     .option('--offset <n>', 'skip this many', integer('--offset'), 0)
     .action(
       withApp(async (app, opts: CommandOptions & Record<string, any>) => {
-        if (opts.state && !LIST_STATES.includes(opts.state as JobState)) {
-          throw new CliError(
-            `--state must be one of ${LIST_STATES.join(', ')}, got ${JSON.stringify(opts.state)}`,
-            ExitCodes.USAGE,
-          );
-        }
         const { jobs, total } = await app.managedQueue.listJobs({
           ...(opts.state ? { state: opts.state as JobState } : {}),
           ...(opts.plugin ? { pluginName: opts.plugin } : {}),
@@ -121,7 +119,7 @@ export function registerQueueCommands(program: Command): void {
         );
         if (total > jobs.length)
           process.stdout.write(`showing ${opts.offset + 1}-${opts.offset + jobs.length} of ${total}\n`);
-      }),
+      }, checkListState),
     );
 
   queue
@@ -133,8 +131,6 @@ export function registerQueueCommands(program: Command): void {
     .option('--tenant <id>', 'with --all-failed: only this tenant')
     .action(
       withApp(async (app, opts: CommandOptions & Record<string, any>, [jobId]) => {
-        if (!jobId && !opts.allFailed) throw new CliError('give a job id or --all-failed', ExitCodes.USAGE);
-        if (jobId && opts.allFailed) throw new CliError('give a job id or --all-failed, not both', ExitCodes.USAGE);
         if (jobId) {
           const result = await app.managedQueue.retry(jobId as string);
           return reportAction(opts, `retry job ${jobId}`, result);
@@ -173,7 +169,7 @@ export function registerQueueCommands(program: Command): void {
           process.stdout.write(
             `retried ${retried} failed job(s)${skipped.length ? `, ${skipped.length} could not be retried` : ''}\n`,
           );
-      }),
+      }, checkRetryArgs),
     );
 
   queue
@@ -197,9 +193,6 @@ export function registerQueueCommands(program: Command): void {
       withApp(async (app, opts: CommandOptions & Record<string, any>) => {
         const olderThanMs = parseDuration(opts.before, '--before');
         const state = opts.state as 'completed' | 'failed' | 'cancelled';
-        if (state !== 'completed' && state !== 'failed' && state !== 'cancelled') {
-          throw new CliError('--state must be completed, failed or cancelled', ExitCodes.USAGE);
-        }
         const counts = (await app.managedQueue.getMetrics()) as unknown as Record<string, number>;
         const bar = startProgress(`cleaning ${state} jobs`, counts[state] ?? 0, opts.json);
         let removed = 0;
@@ -215,7 +208,7 @@ export function registerQueueCommands(program: Command): void {
         }
         if (opts.json) printJson({ removed, state, olderThanMs });
         else process.stdout.write(`removed ${removed} ${state} job(s) older than ${opts.before}\n`);
-      }),
+      }, checkCleanupArgs),
     );
 
   for (const verb of ['pause', 'resume'] as const) {
@@ -257,6 +250,27 @@ export function registerQueueCommands(program: Command): void {
         );
       }),
     );
+}
+
+function checkRetryArgs(opts: CommandOptions & Record<string, any>, [jobId]: unknown[]): void {
+  if (!jobId && !opts.allFailed) throw new CliError('give a job id or --all-failed', ExitCodes.USAGE);
+  if (jobId && opts.allFailed) throw new CliError('give a job id or --all-failed, not both', ExitCodes.USAGE);
+}
+
+function checkCleanupArgs(opts: CommandOptions & Record<string, any>): void {
+  parseDuration(opts.before as string, '--before');
+  if (opts.state !== 'completed' && opts.state !== 'failed' && opts.state !== 'cancelled') {
+    throw new CliError('--state must be completed, failed or cancelled', ExitCodes.USAGE);
+  }
+}
+
+function checkListState(opts: CommandOptions & Record<string, any>): void {
+  if (opts.state && !LIST_STATES.includes(opts.state as JobState)) {
+    throw new CliError(
+      `--state must be one of ${LIST_STATES.join(', ')}, got ${JSON.stringify(opts.state)}`,
+      ExitCodes.USAGE,
+    );
+  }
 }
 
 function reportAction(opts: GlobalOptions, what: string, result: { success: boolean; reason?: string }): void {

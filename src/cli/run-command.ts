@@ -19,15 +19,18 @@ export function asOpsApp(app: App): OpsApp {
 
 /**
  * Wraps a command body: commander calls actions with the positional arguments, then the command's
- * options, then the command itself.
+ * options, then the command itself. `check` validates input before anything connects, so a typo
+ * fails at once with exit code 2 instead of after a broker round trip.
  */
 export function withApp<O extends CommandOptions>(
   body: (app: CliApp, opts: O, args: unknown[]) => Promise<void>,
+  check?: (opts: O, args: unknown[]) => void,
 ): (...all: unknown[]) => Promise<void> {
   return async (...all) => {
     const cmd = all[all.length - 1] as Command;
     const opts = cmd.optsWithGlobals() as O;
     const args = all.slice(0, -2);
+    check?.(opts, args);
     // One-shot commands must never take jobs or fire schedules: this node is only a window onto the cluster.
     const app = await openApp(opts, { warnOnMemory: !opts.json, managedQueue: { worker: false, schedules: false } });
     try {
