@@ -6,10 +6,11 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp, silentLogger, type App } from 'clusterkit';
+import { ClusterError, createApp, ErrorCodes, silentLogger, type App } from 'clusterkit';
 import { createRedisAdapters, type RedisAdaptersOptions } from 'clusterkit/redis';
 import { counter, randomName, within } from '../helpers.js';
 import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { freePort } from './redis-servers.js';
 
 const target = await resolveRedisUrl();
 
@@ -140,6 +141,41 @@ describe.skipIf('skip' in target)(
         await app.stop();
         await deletePrefix(raw, other);
       }
+    });
+
+    it('opens no connection before start, and start fails with BACKEND_UNAVAILABLE when Redis is not there', async () => {
+      const nowhere = `redis://127.0.0.1:${await freePort()}`;
+      const app = createApp({
+        name: randomName('rs'),
+        logger: silentLogger,
+        adapters: createRedisAdapters({ url: nowhere, prefix, connectTimeoutMs: 1_000, onError: () => {} }),
+      });
+      const error = await app.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ClusterError);
+      expect((error as ClusterError).code).toBe(ErrorCodes.BACKEND_UNAVAILABLE);
+    });
+
+    it('refuses unknown options and more than one connection source at the call', () => {
+      const codeOf = (make: () => unknown) => {
+        try {
+          make();
+          return undefined;
+        } catch (error) {
+          return (error as ClusterError).code;
+        }
+      };
+      expect(codeOf(() => createRedisAdapters({ url, prefx: 'x' } as never))).toBe(ErrorCodes.UNKNOWN_OPTION);
+      expect(codeOf(() => createRedisAdapters({ url, options: { port: 1 } }))).toBe(ErrorCodes.INVALID_OPTION);
+      expect(codeOf(() => createRedisAdapters({ url, prefix: 'has space' }))).toBe(ErrorCodes.INVALID_OPTION);
+      expect(codeOf(() => createRedisAdapters({ url, eventQueue: { lockDurationMs: -1 } }))).toBe(
+        ErrorCodes.INVALID_OPTION,
+      );
+      expect(codeOf(() => createRedisAdapters({ url, eventQueue: { keepDead: { count: 1, age: 5 } as never } }))).toBe(
+        ErrorCodes.UNKNOWN_OPTION,
+      );
     });
   },
 );
