@@ -82,6 +82,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       deps.context.nodeId,
       this.options.heartbeatTtlMs,
       this.options.workerConcurrency,
+      this.options.worker,
       report('managedQueue.heartbeat'),
     );
     this.events = new JobEvents(

@@ -98,6 +98,8 @@ export class ProcessorRegistry {
     /** Liveness TTL of a heartbeat key, in ms; beats come every third of it. */
     readonly ttlMs: number,
     private readonly workerConcurrency: number,
+    /** False on a producer-only node (`worker: false`): its handlers never run, so they are not advertised. */
+    private readonly advertise: boolean,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -167,7 +169,7 @@ export class ProcessorRegistry {
 
   /** Is any live node (this one included) known to have this handler? */
   async aliveAnywhere(key: string): Promise<boolean> {
-    if (this.registrations.has(key)) return true;
+    if (this.advertise && this.registrations.has(key)) return true;
     return (await this.jobs.store.get(this.jobs.key('handler', key))) !== undefined;
   }
 
@@ -201,7 +203,7 @@ export class ProcessorRegistry {
   async beat(): Promise<void> {
     const { store } = this.jobs;
     const writes = [store.set(this.jobs.key('node', this.nodeId), String(Date.now()), { ttlMs: this.ttlMs })];
-    for (const key of this.registrations.keys()) {
+    for (const key of this.advertise ? this.registrations.keys() : []) {
       writes.push(store.set(this.jobs.key('handler', key), this.nodeId, { ttlMs: this.ttlMs }));
     }
     await Promise.all(writes);

@@ -77,6 +77,10 @@ export function clusterSuite(factory: ClusterFactory): void {
 
     it('fails a job with NO_PROCESSOR once no live node has had its handler for the grace period', async () => {
       const app = await startNode(cluster, { processorGraceMs: 300 });
+      // A producer-only node may register the handler (same plugin code everywhere) but never runs
+      // jobs, so it does not count as having it.
+      const producer = await startNode(cluster, { worker: false, processorGraceMs: 300 });
+      await producer.managedQueue.process({ pluginName: 'ghost', queueName: 'q', jobName: 'nobody' }, () => 'never');
       const { jobId } = await app.managedQueue.enqueue({
         pluginName: 'ghost',
         queueName: 'q',
