@@ -134,17 +134,22 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   /** Starts heartbeats, job events, the physical consumer (unless `worker: false`) and schedules. Called by `app.start()`. */
   async start(): Promise<void> {
     if (this.started) return;
-    await this.registry.start();
-    await this.events.start();
-    if (this.options.worker && !this.subscribed) {
-      await this.deps.eventQueue.subscribe(this.options.physicalQueue, {
-        process: this.dispatcher.deliver,
-        concurrency: this.options.workerConcurrency,
-        // Tickets only fail on store/broker trouble (job attempts are counted on the record), so retry them patiently.
-        maxRetries: 1_000,
-        backoff: { type: 'exponential', delay: 200, maxDelay: 10_000 },
-      });
-      this.subscribed = true;
+    try {
+      await this.registry.start();
+      await this.events.start();
+      if (this.options.worker && !this.subscribed) {
+        await this.deps.eventQueue.subscribe(this.options.physicalQueue, {
+          process: this.dispatcher.deliver,
+          concurrency: this.options.workerConcurrency,
+          // Tickets only fail on store/broker trouble (job attempts are counted on the record): retry patiently.
+          maxRetries: 1_000,
+          backoff: { type: 'exponential', delay: 200, maxDelay: 10_000 },
+        });
+        this.subscribed = true;
+      }
+    } catch (error) {
+      await this.halt();
+      throw error;
     }
     if (this.options.schedules) this.scheduler.start();
     this.started = true;
@@ -154,11 +159,15 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await this.scheduler.stop();
-    await this.registry.stop();
-    await this.events
-      .stop()
-      .catch((error: unknown) => this.deps.context.reportError(error, { source: 'managedQueue' }));
+    await this.halt();
+  }
+
+  /** Stops the timers and the job-event subscription (each part is safe to stop when not started). */
+  private async halt(): Promise<void> {
+    const report = (error: unknown) => this.deps.context.reportError(error, { source: 'managedQueue.stop' });
+    await this.scheduler.stop().catch(report);
+    await this.registry.stop().catch(report);
+    await this.events.stop().catch(report);
   }
 
   /**
