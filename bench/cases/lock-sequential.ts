@@ -27,6 +27,30 @@ async function runClusterkit(input: RunInput, count: number) {
   }
 }
 
+/**
+ * Diagnostic side: clusterkit's Redis lock adapter called directly (`tryAcquire` + `release`, the two
+ * Lua scripts), without the manager — what the manager's acquire could cost if it added no round trip.
+ */
+async function runAdapterOnly(input: RunInput, count: number) {
+  const node = await startNode(benchCluster('redis'));
+  try {
+    const adapter = node.adapters.lock;
+    if (!adapter) throw new Error('no lock adapter');
+    const key = `${node.app.name}:bench`;
+    const owner = `${node.app.nodeId}:bench`;
+    const start = performance.now();
+    for (let i = 0; i < count; i += 1) {
+      if (input.signal.aborted) throw new RunAbortedError(`aborted after ${i} pairs`);
+      const result = await adapter.tryAcquire(key, owner, TTL_MS);
+      if (!result.acquired) throw new Error('lock unexpectedly held');
+      await adapter.release(key, owner);
+    }
+    return { throughput: count / ((performance.now() - start) / 1000) };
+  } finally {
+    await node.dispose();
+  }
+}
+
 async function runRaw(input: RunInput, count: number, locker: RawLocker) {
   const key = randomName('lock');
   try {
@@ -54,7 +78,8 @@ export const lockSequential: BenchCase = {
     const count = ctx.size(3_000, 200);
     report.note(
       `${count} acquire+release pairs per run, one after the other, one key, TTL ${TTL_MS} ms, nobody else contending. ` +
-        'redlock with one ioredis client and its default settings.',
+        'redlock with one ioredis client and its default settings. "clusterkit adapter only" calls the Redis lock ' +
+        "adapter's two Lua scripts directly (no manager): the figure the manager could reach if it added no round trip.",
     );
     await report.compare('sequential', {
       budgetMs: ctx.deadline - performance.now(),
@@ -63,6 +88,7 @@ export const lockSequential: BenchCase = {
         clusterkit: (input) => runClusterkit(input, input.warmup ? 300 : count),
         redlock: (input) => runRaw(input, input.warmup ? 300 : count, redlockLocker()),
         'SET NX PX + Lua': (input) => runRaw(input, input.warmup ? 300 : count, setNxLocker()),
+        'clusterkit adapter only': (input) => runAdapterOnly(input, input.warmup ? 300 : count),
       },
     });
     const common = {
@@ -74,5 +100,12 @@ export const lockSequential: BenchCase = {
     } as const;
     report.row('sequential', { ...common, raw: 'redlock', target: { kind: 'min-ratio', value: 1.2 } });
     report.row('sequential', { ...common, raw: 'SET NX PX + Lua', target: { kind: 'none' } });
+    report.row('sequential', {
+      ...common,
+      label: 'adapter only vs redlock',
+      ours: 'clusterkit adapter only',
+      raw: 'redlock',
+      target: { kind: 'none' },
+    });
   },
 };
