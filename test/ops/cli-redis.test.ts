@@ -11,7 +11,7 @@ import { createApp, silentLogger, type App } from 'clusterkit';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { deletePrefix, redisAnswers } from '../conformance/redis-factory.js';
 import { counter, randomName, within } from '../helpers.js';
-import { ROOT, runCli, runCliJson } from './cli-process.js';
+import { ROOT, runCli, runCliJson, startCli } from './cli-process.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const reachable = await redisAnswers(url);
@@ -260,6 +260,44 @@ describe.skipIf(!reachable)('clusterkit CLI against Redis', () => {
     const listed = await cliJson<{ channel: string; total: number }>('dlq', 'list');
     expect(listed.channel).toBe('managed-queue:plugin-jobs');
     expect(listed.total).toBe(0);
+  });
+
+  it('clusterkit dashboard serves this cluster: a failed job is listed, retried from the API and completes', async () => {
+    const { jobId } = await app.managedQueue.enqueue({
+      pluginName: 'mail',
+      queueName: 'outbox',
+      jobName: 'send',
+      tenantId: 'acme',
+      payload: { to: 'e@example.com', fail: true, password: 'pw' },
+    });
+    await waitForState(jobId, 'failed');
+    const token = 'redis-dashboard-token-0123456789';
+    const dash = startCli([...flags, 'dashboard', '--port', '0', '--token', token]);
+    try {
+      const base = /listening on (\S+)/.exec(await dash.waitForLine(/^dashboard listening on /))![1]!;
+      const headers = { authorization: `Bearer ${token}` };
+      expect((await fetch(`${base}api/jobs?state=failed`)).status).toBe(401);
+      const failed = (await (await fetch(`${base}api/jobs?state=failed&tenant=acme`, { headers })).json()) as {
+        jobs: { id: string; payload: { password: string } }[];
+      };
+      expect(failed.jobs.map((j) => j.id)).toContain(jobId);
+      expect(failed.jobs.find((j) => j.id === jobId)!.payload.password).toBe('[redacted]');
+      fixed = true;
+      const retry = await fetch(`${base}api/jobs/${encodeURIComponent(jobId)}/retry`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(await retry.json()).toEqual({ success: true });
+      // The dashboard process is not a worker: this test process's node runs the job.
+      await waitForState(jobId, 'completed');
+      const metrics = await (await fetch(`${base}metrics`, { headers })).text();
+      expect(metrics).toContain('clusterkit_backend_up 1');
+      expect(metrics).toMatch(/clusterkit_jobs\{plugin="mail",queue="outbox",state="completed"\} [1-9]/);
+    } finally {
+      fixed = false;
+      expect(await dash.stop('SIGTERM')).toBe(0);
+    }
   });
 
   it('an unknown job exits 4', async () => {
