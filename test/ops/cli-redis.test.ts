@@ -300,6 +300,39 @@ describe.skipIf(!reachable)('clusterkit CLI against Redis', () => {
     }
   });
 
+  it('clusterkit worker on another process runs jobs this node enqueues, and stops gracefully', async () => {
+    const worker = startCli(
+      [...flags, 'worker', '--plugins', './test/ops/fixtures/mail-plugin.mjs', '--concurrency', '3'],
+      {
+        MAIL_PLUGIN: 'courier',
+      },
+    );
+    try {
+      await worker.waitForLine(/^worker .* started/);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const { jobId } = await app.managedQueue.enqueue({
+          pluginName: 'courier',
+          queueName: 'outbox',
+          jobName: 'send',
+          tenantId: 'acme',
+          payload: { to: `w${i}@example.com` },
+        });
+        ids.push(jobId);
+      }
+      for (const id of ids) await worker.waitForLine(new RegExp(`^completed courier/outbox/send ${id} `));
+      for (const id of ids) {
+        expect(await app.managedQueue.getJob(id)).toMatchObject({
+          state: 'completed',
+          returnValue: { sent: expect.stringMatching(/^w\d@example\.com$/) },
+        });
+      }
+    } finally {
+      expect(await worker.stop('SIGTERM')).toBe(0);
+    }
+    expect(worker.lines).toContain('stopped');
+  });
+
   it('an unknown job exits 4', async () => {
     const result = await cli('queue', 'status', 'missing-job');
     expect(result.code).toBe(4);
