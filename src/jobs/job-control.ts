@@ -57,6 +57,7 @@ export async function cancelJob(
             record,
             typeof record.removeOnFail === 'number' ? record.removeOnFail : deps.failedRetentionMs,
           );
+        await jobs.settleClaim(record.id, record.gen);
         await deps.events.finished({ type: 'finished', jobId: record.id, state: 'cancelled' });
         return { success: true };
       }

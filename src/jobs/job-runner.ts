@@ -200,6 +200,7 @@ export class JobRunner {
       // Record first, then the ticket: a ticket never arrives before the generation it names.
       await this.deps.jobs.put(record);
       await this.deps.publishTicket(envelopeOf(record), delayMs, `${record.id}|${record.gen}`);
+      await this.deps.jobs.settleClaim(record.id, record.gen - 1);
       this.deps.emit('job:failed', toJobInfo(record), error, { willRetry, durationMs: meta.durationMs });
       return;
     }
@@ -217,11 +218,9 @@ export class JobRunner {
 
   /** Writes a finished record, or deletes it (`remove === true`), with its retention as TTL. */
   private async store(record: JobRecord, remove: boolean | number, defaultRetentionMs: number): Promise<void> {
-    if (remove === true) {
-      await this.deps.jobs.delete(record.id);
-      return;
-    }
-    await this.deps.jobs.put(record, typeof remove === 'number' ? remove : defaultRetentionMs);
+    if (remove === true) await this.deps.jobs.delete(record.id);
+    else await this.deps.jobs.put(record, typeof remove === 'number' ? remove : defaultRetentionMs);
+    await this.deps.jobs.settleClaim(record.id, record.gen);
   }
 }
 

@@ -16,6 +16,8 @@ import { escapeKeyPart } from './scoped-key.js';
 
 /** Claim lifetime: long enough to outlive any generation it guards. */
 const CLAIM_TTL_MS = 7 * 24 * 3_600_000;
+/** How long a settled claim lingers, in ms. */
+const CLAIM_LINGER_MS = 60_000;
 const MGET_BATCH = 200;
 
 /** Record and coordination-key access for one app. */
@@ -69,6 +71,14 @@ export class JobStore {
   /** Who owns generation `gen`, if anyone. */
   async claimOf(id: string, gen: number): Promise<string | undefined> {
     return this.store.get(this.key('claim', gen, id));
+  }
+
+  /**
+   * The generation is over (finished, or superseded by the next one): its claim only has to outlive
+   * a cancel or start that read the record just before, so it now expires soon instead of in days.
+   */
+  async settleClaim(id: string, gen: number): Promise<void> {
+    await this.store.expire(this.key('claim', gen, id), CLAIM_LINGER_MS);
   }
 
   /** Takes over a claim from a node that died (its liveness key expired). */
