@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { counter, deferred, within } from '../helpers.js';
 import { brokerScope, type Backend, type BrokerScope } from './backends.js';
-import { figure } from './fault-helpers.js';
+import { figure, waitUntil } from './fault-helpers.js';
 
 const IN_FLIGHT = 100;
 const TOTAL = 300;
@@ -51,8 +51,10 @@ describe.each<Backend>(['memory', 'redis', 'rabbitmq'])('faults: graceful stop u
     const stopped = stopping.stop();
     let stopResolved = false;
     void stopped.then(() => (stopResolved = true));
-    // Let the stop begin (it must now be waiting on the 100 handlers), then let them finish.
-    await new Promise((r) => setImmediate(r));
+    // The handlers finish once the stop has reached the event queue (it stops taking messages
+    // synchronously there). `app.stop()` first stops plugins and the managed queue, and until then
+    // a slot freed by a finishing handler is refilled: see the faults report.
+    await waitUntil(() => !stopping.eventQueue.isConnected(), 30_000, 'the event queue closing');
     expect(stopResolved).toBe(false);
     gate.resolve();
     await within(stopped, 60_000, 'stop() after the in-flight handlers finished');

@@ -103,9 +103,10 @@ describe('faults: poison input on the wire (Redis)', () => {
     );
     expect(handled).toContainEqual({ after: 'raw' });
     // It must not stay claimed forever: within a few of its 1 s claims it must be dead-lettered with a reason.
-    // (Found: BullMQ cannot parse it, emits a worker error, the job stalls back to wait and is fetched
-    // again, forever — `active` stays 1, nothing is dead-lettered. See the faults report.)
-    const deadline = Date.now() + 30_000;
+    // (Before 213bc58 BullMQ could not parse it, the job stalled back to wait and was fetched again
+    // forever — `active` stayed 1 and nothing was dead-lettered.)
+    const t0 = Date.now();
+    const deadline = t0 + 30_000;
     let letter: { error: { message: string } } | undefined;
     while (!letter && Date.now() < deadline) {
       letter = (await app.eventQueue.listDeadLetters(CHANNEL, { limit: 100 })).find((l) => l.id === 'raw-1');
@@ -114,8 +115,8 @@ describe('faults: poison input on the wire (Redis)', () => {
     const counts = await app.eventQueue.counts(CHANNEL);
     figure(
       'poison/redis',
-      'raw ioredis job with non-JSON data after 30 s',
-      `${JSON.stringify(counts)}; dead letter: ${letter?.error.message ?? 'none'}`,
+      'raw ioredis job with non-JSON data',
+      `dead-lettered after ${Date.now() - t0} ms (${letter?.error.message ?? 'not dead-lettered'}); counts ${JSON.stringify(counts)}`,
     );
     expect(letter?.error.message ?? 'not dead-lettered').not.toBe('not dead-lettered');
   }, 60_000);
