@@ -151,6 +151,7 @@ export class RedisConnections {
   private opening?: Promise<void>;
   private commandClient?: RedisClient;
   private workerClient?: RedisClient;
+  private workerOpening?: Promise<RedisClient>;
   private sub?: RedisSubscriber;
 
   constructor(
@@ -207,14 +208,21 @@ export class RedisConnections {
   }
 
   /** The workers' shared normal connection, created on first use. */
-  async worker(): Promise<RedisClient> {
-    if (!this.workerClient) {
+  worker(): Promise<RedisClient> {
+    this.workerOpening ??= (async () => {
       const client = createClient(this.source, 'worker');
       client.on('error', () => {});
       this.workerClient = client;
-      await connectClient(client, this.connectTimeoutMs, 'worker');
-    }
-    return this.workerClient;
+      try {
+        await connectClient(client, this.connectTimeoutMs, 'worker');
+      } catch (error) {
+        this.workerClient = undefined;
+        this.workerOpening = undefined;
+        throw error;
+      }
+      return client;
+    })();
+    return this.workerOpening;
   }
 
   /** The node's subscriber connection, created on first use. */
@@ -229,6 +237,7 @@ export class RedisConnections {
     this.sub = undefined;
     this.commandClient = undefined;
     this.workerClient = undefined;
+    this.workerOpening = undefined;
     this.opening = undefined;
     await Promise.all([sub?.close(), ...clients.map((c) => (c ? closeClient(c) : undefined))]);
   }

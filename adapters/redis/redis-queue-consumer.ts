@@ -14,7 +14,8 @@
  * It also closes the `isIdle` gate (pauses the local worker, never dropping jobs), keeps a
  * {@link DelayWaker}, and runs a watchdog against BullMQ issue 4585 (a worker whose blocking
  * connection stays "reconnecting" forever after an outage): when the blocking connection is not
- * ready for two checks in a row while the command connection answers PING, the worker is replaced.
+ * ready for two checks in a row while the command connection answers PING, it is reconnected in
+ * place, and the worker is replaced if that does not help.
  */
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Worker } from 'bullmq';
 import type { ConsumeOptions, Delivery, DeliveryOutcome, QueueConsumer } from 'clusterkit';
@@ -72,7 +73,12 @@ export class RedisQueueConsumer implements QueueConsumer {
   /** Starts the worker, the delay waker, the gate and the watchdog. */
   async start(): Promise<void> {
     await this.waker.start();
-    this.worker = await this.createWorker();
+    try {
+      this.worker = await this.createWorker();
+    } catch (error) {
+      await this.waker.close();
+      throw error;
+    }
     if (this.consume.isIdle) {
       const every = this.consume.idleRecheckMs ?? 100;
       this.gateTimer = setInterval(() => this.checkGate(), every);
@@ -96,7 +102,16 @@ export class RedisQueueConsumer implements QueueConsumer {
       await this.waker.close();
       // Our deliveries settle on their own; BullMQ's bookkeeping after them gets a bounded wait.
       await Promise.allSettled([...this.active]);
-      const bounded = await Promise.race([closed.then(() => true), delay(CLOSE_BOUND_MS).then(() => false)]);
+      const bounded = await Promise.race([
+        closed.then(
+          () => true,
+          (error: unknown) => {
+            this.options.onError(error, { queue: this.queue });
+            return true;
+          },
+        ),
+        delay(CLOSE_BOUND_MS).then(() => false),
+      ]);
       if (!bounded) {
         this.options.onError(new Error(`BullMQ worker of "${this.queue}" did not close in ${CLOSE_BOUND_MS} ms`), {
           queue: this.queue,
