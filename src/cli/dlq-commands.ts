@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { physicalChannel } from 'clusterkit';
 import { CliError, ExitCodes } from './cli-context.js';
 import { formatTime, printJson, printTable, startProgress } from './output.js';
-import { integer } from './queue-commands.js';
+import { integer } from './arg-checks.js';
 import { withApp, type CliApp, type CommandOptions } from './run-command.js';
 
 const BATCH = 100;

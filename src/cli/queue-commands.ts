@@ -3,7 +3,17 @@
  */
 import type { Command } from 'commander';
 import { LIST_STATES, parseDuration, type JobState } from 'clusterkit';
-import { CliError, ExitCodes, type GlobalOptions } from './cli-context.js';
+import {
+  checkCleanupArgs,
+  checkListState,
+  checkRetryArgs,
+  firstLines,
+  integer,
+  parsePayload,
+  reportAction,
+  truncate,
+} from './arg-checks.js';
+import { CliError, ExitCodes } from './cli-context.js';
 import { ago, formatTime, printFacts, printJson, printTable, startProgress } from './output.js';
 import { withApp, type CommandOptions } from './run-command.js';
 
@@ -250,65 +260,4 @@ export function registerQueueCommands(program: Command): void {
         );
       }),
     );
-}
-
-function checkRetryArgs(opts: CommandOptions & Record<string, any>, [jobId]: unknown[]): void {
-  if (!jobId && !opts.allFailed) throw new CliError('give a job id or --all-failed', ExitCodes.USAGE);
-  if (jobId && opts.allFailed) throw new CliError('give a job id or --all-failed, not both', ExitCodes.USAGE);
-}
-
-function checkCleanupArgs(opts: CommandOptions & Record<string, any>): void {
-  parseDuration(opts.before as string, '--before');
-  if (opts.state !== 'completed' && opts.state !== 'failed' && opts.state !== 'cancelled') {
-    throw new CliError('--state must be completed, failed or cancelled', ExitCodes.USAGE);
-  }
-}
-
-function checkListState(opts: CommandOptions & Record<string, any>): void {
-  if (opts.state && !LIST_STATES.includes(opts.state as JobState)) {
-    throw new CliError(
-      `--state must be one of ${LIST_STATES.join(', ')}, got ${JSON.stringify(opts.state)}`,
-      ExitCodes.USAGE,
-    );
-  }
-}
-
-function reportAction(opts: GlobalOptions, what: string, result: { success: boolean; reason?: string }): void {
-  if (opts.json) printJson(result);
-  if (!result.success) {
-    const exit = result.reason === 'not_found' ? ExitCodes.NOT_FOUND : ExitCodes.FAILURE;
-    throw new CliError(`could not ${what}: ${result.reason ?? 'refused'}`, exit);
-  }
-  if (!opts.json) process.stdout.write(`${what}: ok\n`);
-}
-
-function parsePayload(text: string | undefined): unknown {
-  if (text === undefined) return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new CliError(`payload is not valid JSON: ${(error as Error).message}`, ExitCodes.USAGE);
-  }
-}
-
-/** A commander argument parser for integers. */
-export function integer(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n))
-      throw new CliError(`${flag} must be an integer, got ${JSON.stringify(value)}`, ExitCodes.USAGE);
-    return n;
-  };
-}
-
-function firstLines(text: string | undefined, count: number): string | undefined {
-  if (!text) return undefined;
-  const lines = text.split('\n');
-  return lines.length > count
-    ? [...lines.slice(0, count), `    … ${lines.length - count} more line(s) (--json for all)`].join('\n')
-    : text;
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

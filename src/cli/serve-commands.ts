@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { parseDuration, startDashboardServer, type App, type OpsJobInfo } from 'clusterkit';
 import { buildApp, closeApp, CliError, ExitCodes, startApp, type GlobalOptions } from './cli-context.js';
 import { loadPluginModules } from './plugin-loader.js';
-import { integer } from './queue-commands.js';
+import { integer } from './arg-checks.js';
 import { asOpsApp, type CommandOptions } from './run-command.js';
 
 /** Adds `worker` and `dashboard` to `program`. */
