@@ -8,7 +8,8 @@
  *   npm run bench -- --runs 7           counted runs per side (default 5)
  *   npm run bench -- --list             list the cases
  *   npm run bench -- --only pubsub --side clusterkit   one side only (for profiling; results not written)
- *   npm run bench -- --source           run clusterkit's TypeScript sources through tsx instead of a build
+ *   npm run bench -- --worktree         build the working tree instead of the last commit
+ *   npm run bench -- --source           run the working tree's TypeScript through tsx instead of a build
  *
  * Profiling: NODE_OPTIONS='--cpu-prof --cpu-prof-dir=.tmp/prof' npm run bench -- --only <case> --side clusterkit,
  * then `npx tsx bench/tools/profile-summary.ts .tmp/prof/<file>.cpuprofile`.
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     list: { type: 'boolean', default: false },
     side: { type: 'string' },
     source: { type: 'boolean', default: false },
+    worktree: { type: 'boolean', default: false },
   },
 });
 
@@ -62,7 +64,12 @@ async function cleanupLeftovers(): Promise<void> {
 const services = await serviceInfo();
 const versions = libraryVersions();
 try {
-  versions.clusterkit += `, ${await prepareClusterkit(values.source ? 'source' : 'build')}`;
+  const source = values.source ? 'source' : values.worktree ? 'worktree' : 'head';
+  const what = await prepareClusterkit(source);
+  // A build of a commit names its commit; otherwise keep HEAD (+dirty) next to what was measured.
+  versions.clusterkit = what.startsWith('tsup build of commit')
+    ? `${versions.clusterkit.replace(/ \(.*\)$/, '')}, ${what}`
+    : `${versions.clusterkit}, ${what}`;
 } catch (error) {
   // The raw sides still run; every clusterkit side will report this error as "unavailable".
   console.error(`  clusterkit could not be loaded: ${(error as Error).message}`);

@@ -48,7 +48,7 @@ export const redisEventQueueThroughput: BenchCase = {
   title: 'Redis eventQueue throughput',
   compareWith: 'raw BullMQ Queue + Worker, same concurrency',
   targetText: '≥ 0.95× raw BullMQ throughput',
-  budgetMs: 150_000,
+  budgetMs: 140_000,
   async run(ctx, report) {
     const count = ctx.size(20_000, 1_000);
     report.note(

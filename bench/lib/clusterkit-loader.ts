@@ -1,10 +1,14 @@
 /**
- * Loads clusterkit for the bench. By default it is built first (tsup/esbuild, like `npm run build`:
- * no `keepNames` helpers, one bundle) into `bench/results/.build/`, so the figures are those of the code a
- * user runs; `--source` runs the TypeScript sources through tsx instead (tsx wraps every closure in
- * a `__name()` call, a few percent of CPU on the hot paths). Raw libraries are always the installed
- * packages.
+ * Loads clusterkit for the bench. By default the COMMITTED library (git HEAD) is built first with
+ * tsup/esbuild, like `npm run build` (no `keepNames` helpers, one bundle), so the figures belong to a
+ * commit and are those of the code a user runs — and a file another engineer is editing cannot break
+ * the run. `--worktree` builds the working tree instead (HEAD falls back to it if HEAD does not
+ * build); `--source` runs the TypeScript sources through tsx (tsx wraps every closure in a `__name()`
+ * call, a few percent of CPU on hot paths). Raw libraries are always the installed packages.
  */
+import { execSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -16,17 +20,22 @@ export interface ClusterkitModules {
 }
 
 /** Where clusterkit's code comes from. */
-export type ClusterkitSource = 'build' | 'source';
+export type ClusterkitSource = 'head' | 'worktree' | 'source';
 
-// Under bench/results/, which lint and git ignore.
-const OUT_DIR = path.resolve(import.meta.dirname, '..', 'results', '.build');
-let mode: ClusterkitSource = 'build';
-let loading: Promise<ClusterkitModules> | undefined;
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+// Under bench/results/, which lint and git ignore; node resolves the bundle's imports from the repo.
+const OUT_DIR = path.join(ROOT, 'bench', 'results', '.build');
+const ENTRY = `export * as core from 'clusterkit';
+export * as redis from 'clusterkit/redis';
+export * as rabbitmq from 'clusterkit/rabbitmq';
+`;
+let modules: Promise<ClusterkitModules> | undefined;
 
-async function buildBundle(): Promise<string> {
+/** Bundles the tree rooted at `tree` (its tsconfig maps `clusterkit*` to its sources). */
+async function bundle(tree: string, entry: string): Promise<string> {
   const { build } = await import('tsup');
   await build({
-    entry: { clusterkit: path.resolve(import.meta.dirname, 'clusterkit-entry.ts') },
+    entry: { clusterkit: entry },
     outDir: OUT_DIR,
     format: ['esm'],
     target: 'node20',
@@ -36,34 +45,66 @@ async function buildBundle(): Promise<string> {
     clean: true,
     silent: true,
     config: false,
-    tsconfig: path.resolve(import.meta.dirname, '..', '..', 'tsconfig.json'),
+    tsconfig: path.join(tree, 'tsconfig.json'),
   });
   return path.join(OUT_DIR, 'clusterkit.js');
 }
 
-/**
- * Chooses where clusterkit comes from and, for `build`, builds it now (so a build error shows at
- * the start of the run). Returns a description for the results.
- */
-export async function prepareClusterkit(source: ClusterkitSource): Promise<string> {
-  mode = source;
-  loading = undefined;
-  await loadClusterkit();
-  return source === 'build' ? 'built bundle (tsup, bench/results/.build)' : 'TypeScript sources through tsx';
+/** Extracts HEAD's library sources to a temporary directory (outside the repo: no tool globs it). */
+function extractHead(): { tree: string; commit: string } {
+  const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();
+  const tree = path.join(os.tmpdir(), `ckbench-head-${commit}`);
+  rmSync(tree, { recursive: true, force: true });
+  mkdirSync(tree, { recursive: true });
+  execSync(`git archive HEAD src adapters tsconfig.json | tar -x -C ${JSON.stringify(tree)}`, { cwd: ROOT });
+  writeFileSync(path.join(tree, 'bench-entry.ts'), ENTRY);
+  return { tree, commit };
 }
 
-/** The clusterkit modules, loaded once. */
-export function loadClusterkit(): Promise<ClusterkitModules> {
-  loading ??= (async (): Promise<ClusterkitModules> => {
-    if (mode === 'source') {
-      return {
-        core: await import('clusterkit'),
-        redis: await import('clusterkit/redis'),
-        rabbitmq: await import('clusterkit/rabbitmq'),
-      };
+async function importBundle(file: string): Promise<ClusterkitModules> {
+  return (await import(`${pathToFileURL(file).href}?t=${Date.now()}`)) as ClusterkitModules;
+}
+
+/**
+ * Builds (or, for `source`, imports) clusterkit now, so a problem shows at the start of the run.
+ * Returns a description of what is measured, for the results.
+ */
+export async function prepareClusterkit(source: ClusterkitSource): Promise<string> {
+  if (source === 'source') {
+    modules = (async () => ({
+      core: await import('clusterkit'),
+      redis: await import('clusterkit/redis'),
+      rabbitmq: await import('clusterkit/rabbitmq'),
+    }))();
+    await modules;
+    return 'TypeScript sources of the working tree through tsx';
+  }
+  let headError: string | undefined;
+  if (source === 'head') {
+    try {
+      const { tree, commit } = extractHead();
+      const file = await bundle(tree, path.join(tree, 'bench-entry.ts'));
+      modules = importBundle(file);
+      await modules;
+      return `tsup build of commit ${commit}`;
+    } catch (error) {
+      headError = (error as Error).message.split('\n')[0];
     }
-    const file = await buildBundle();
-    return (await import(pathToFileURL(file).href)) as ClusterkitModules;
-  })();
-  return loading;
+  }
+  const file = await bundle(ROOT, path.resolve(import.meta.dirname, 'clusterkit-entry.ts'));
+  modules = importBundle(file);
+  await modules;
+  return headError
+    ? `tsup build of the working tree (HEAD did not build: ${headError})`
+    : 'tsup build of the working tree';
+}
+
+/** The clusterkit modules prepared by {@link prepareClusterkit} (the working tree's sources if it was not called). */
+export function loadClusterkit(): Promise<ClusterkitModules> {
+  modules ??= (async () => ({
+    core: await import('clusterkit'),
+    redis: await import('clusterkit/redis'),
+    rabbitmq: await import('clusterkit/rabbitmq'),
+  }))();
+  return modules;
 }

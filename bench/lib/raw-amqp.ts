@@ -3,16 +3,16 @@
  * resolves on the broker's confirm, `drain` respected) and drained by a consumer with prefetch and a
  * manual ack after the handler resolves; and a fanout exchange for pub/sub.
  */
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
 import { AMQP_URL, deleteRabbitObjects, randomName } from './services.js';
 
 /** Publishes on a confirm channel; the promise resolves on the broker's ack. Waits for `drain` when the socket is full. */
 export function confirmedPublisher(channel: ConfirmChannel) {
   let drained: Promise<void> | undefined;
-  return async (queue: string, content: Buffer): Promise<void> => {
+  return async (queue: string, content: Buffer, options: Options.Publish): Promise<void> => {
     while (drained) await drained;
     await new Promise<void>((resolve, reject) => {
-      const ok = channel.sendToQueue(queue, content, { persistent: true, contentType: 'application/json' }, (err) =>
+      const ok = channel.sendToQueue(queue, content, options, (err) =>
         err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
       );
       if (!ok && !drained) {
@@ -21,6 +21,37 @@ export function confirmedPublisher(channel: ConfirmChannel) {
         });
       }
     });
+  };
+}
+
+/**
+ * How raw messages look: `plain` is what an amqplib user writes; `clusterkit` copies the RabbitMQ
+ * adapter's message (envelope-sized body, its properties and headers, `mandatory`) to size how much
+ * of a gap is the message itself.
+ */
+export type MessageShape = 'plain' | 'clusterkit';
+
+function shapeOf(
+  shape: MessageShape,
+  queue: string,
+  i: number,
+  content: Buffer,
+): { content: Buffer; options: Options.Publish } {
+  if (shape === 'plain') return { content, options: { persistent: true, contentType: 'application/json' } };
+  const id = `${queue}-0f3c2a1e-5b7d-4c8e-${i}`;
+  const body = `{"v":1,"id":"${id}","publishedAt":${Date.now()},"message":${content.toString()}}`;
+  return {
+    content: Buffer.from(body),
+    options: {
+      persistent: true,
+      messageId: id,
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      appId: 'clusterkit',
+      timestamp: Math.floor(Date.now() / 1000),
+      headers: { 'x-ck-attempt': 0, 'x-ck-queue': queue },
+      mandatory: true,
+    },
   };
 }
 
@@ -38,6 +69,7 @@ export interface RawWorkQueue {
 export async function startRawWorkQueue(
   prefetch: number,
   handle: (body: unknown) => Promise<void>,
+  shape: MessageShape = 'plain',
 ): Promise<RawWorkQueue> {
   const queue = randomName('amqp');
   const dead = `${queue}.dead`;
@@ -60,13 +92,27 @@ export async function startRawWorkQueue(
     await consumeChannel.prefetch(prefetch);
     await consumeChannel.consume(queue, (message: ConsumeMessage | null) => {
       if (!message) return;
-      handle(JSON.parse(message.content.toString()))
-        .then(() => consumeChannel.ack(message))
-        .catch(() => consumeChannel.nack(message, false, true));
+      // After close() the channel refuses acks: those messages are being torn down with the queue.
+      const settle = (ok: boolean) => {
+        try {
+          if (ok) consumeChannel.ack(message);
+          else consumeChannel.nack(message, false, true);
+        } catch {
+          // channel closed
+        }
+      };
+      handle(JSON.parse(message.content.toString())).then(
+        () => settle(true),
+        () => settle(false),
+      );
     });
     const send = confirmedPublisher(publishChannel);
+    let sent = 0;
     return {
-      publish: (content) => send(queue, content),
+      publish: (content) => {
+        const message = shapeOf(shape, queue, (sent += 1), content);
+        return send(queue, message.content, message.options);
+      },
       async close() {
         await connection.close().catch(() => undefined);
         await deleteRabbitObjects({ queues: [queue, dead] });
