@@ -47,17 +47,21 @@ export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, tim
       else settle(() => reject(new JobFailedError(jobId, event.error ?? { message: 'failed' })));
     };
     const off = events.onFinished(jobId, fromEvent);
-    const timer = setTimeout(
-      () =>
-        settle(() =>
-          reject(
-            new ClusterError(ErrorCodes.QUEUE_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, {
-              details: { jobId, timeoutMs },
-            }),
-          ),
+    const timedOut = () =>
+      settle(() =>
+        reject(
+          new ClusterError(ErrorCodes.QUEUE_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, {
+            details: { jobId, timeoutMs },
+          }),
         ),
-      timeoutMs,
-    );
+      );
+    // At the deadline, one last look at the record: pub/sub is at-most-once, so an announcement may
+    // have been lost while the job did finish. (One read, not a polling loop.)
+    const timer = setTimeout(() => {
+      jobs
+        .get(jobId)
+        .then((record) => (record && isTerminal(record.state) ? fromRecord(record) : timedOut()), timedOut);
+    }, timeoutMs);
     jobs.get(jobId).then(
       (record) => {
         if (!record || !visibleToCaller(record)) {
