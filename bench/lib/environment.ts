@@ -59,7 +59,7 @@ function gitCommit(): string {
 }
 
 /** Versions of clusterkit (package version + commit) and of the raw libraries compared with. */
-export function libraryVersions(): Record<string, string> {
+export function libraryVersions(): { clusterkit: string } & Record<string, string> {
   return {
     clusterkit: `${packageVersion('.')} (${gitCommit()})`,
     bullmq: packageVersion('bullmq'),
