@@ -183,6 +183,39 @@ export function basicsSuite(factory: ClusterFactory): void {
       await expect(app.managedQueue.registerProcessor({})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     });
 
+    it('restores the tenant for everything a handler calls: a child job it enqueues inherits the tenant', async () => {
+      const app = await startNode(cluster);
+      const child = deferred<{ tenant: unknown; ctx: ManagedJobContext }>();
+      await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'parent' }, async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        const { jobId } = await app.managedQueue.enqueue({
+          pluginName: P,
+          queueName: Q,
+          jobName: 'child',
+          payload: null,
+        });
+        return jobId;
+      });
+      await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'child' }, (_job, ctx) => {
+        child.resolve({ tenant: currentTenant(), ctx });
+      });
+      const parent = await runWithTenant({ tenantId: 'globex', organizationId: 'hq' }, () =>
+        app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'parent', payload: null }),
+      );
+      const childId = (await app.managedQueue.waitForJob(parent.jobId, { timeoutMs: 10_000 })) as string;
+      const seen = await within(child.promise, 10_000, 'child job');
+      expect(seen.tenant).toEqual({ tenantId: 'globex', organizationId: 'hq' });
+      expect(seen.ctx).toMatchObject({ tenantId: 'globex', organizationId: 'hq' });
+      expect(await app.managedQueue.getJob(childId)).toMatchObject({ tenantId: 'globex', organizationId: 'hq' });
+      // A job enqueued outside any tenant runs outside any tenant.
+      const platform = deferred<unknown>();
+      await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'platform' }, () => {
+        platform.resolve(currentTenant());
+      });
+      await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'platform', payload: null });
+      expect(await within(platform.promise, 10_000, 'platform job')).toBeUndefined();
+    });
+
     it('holds a transactional enqueue until commit and drops it on rollback', async () => {
       const app = await startNode(cluster);
       await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'tx' }, (job) => job.data);
