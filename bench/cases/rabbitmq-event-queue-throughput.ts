@@ -94,9 +94,9 @@ export const rabbitmqEventQueueThroughput: BenchCase = {
       runTimeoutMs: ctx.size(60_000, 20_000),
       runs: Math.min(3, ctx.runs),
       sides: {
-        'amqplib, clusterkit-shaped messages': (input) =>
+        'amqplib ck-shaped': (input) =>
           runAmqplib(input, input.warmup ? Math.ceil(shapeCount / 5) : shapeCount, 500, 'clusterkit'),
-        'amqplib, plain messages': (input) =>
+        'amqplib plain': (input) =>
           runAmqplib(input, input.warmup ? Math.ceil(shapeCount / 5) : shapeCount, 500, 'plain'),
       },
     });
@@ -105,8 +105,8 @@ export const rabbitmqEventQueueThroughput: BenchCase = {
       metric: 'throughput',
       unit: 'msg/s',
       higherIsBetter: true,
-      ours: 'amqplib, clusterkit-shaped messages',
-      raw: 'amqplib, plain messages',
+      ours: 'amqplib ck-shaped',
+      raw: 'amqplib plain',
       target: { kind: 'none' },
     });
   },
