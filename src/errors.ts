@@ -47,6 +47,10 @@ export const ErrorCodes = {
   TENANT_MISMATCH: 'TENANT_MISMATCH',
   /** No node has a processor for a managed job's plugin/queue/job. */
   NO_PROCESSOR: 'NO_PROCESSOR',
+  /** A managed job was cancelled (its signal's reason, and what `waitForJob` rejects with). */
+  JOB_CANCELLED: 'JOB_CANCELLED',
+  /** A wait (`waitForJob`) passed its deadline; the job itself goes on. */
+  WAIT_TIMEOUT: 'WAIT_TIMEOUT',
 } as const;
 
 /** One of {@link ErrorCodes}. */

@@ -3,7 +3,7 @@
  * schedules; outside it there is none.
  */
 import { describe, expect, it } from 'vitest';
-import { currentTenant, ErrorCodes, runWithTenant } from 'clusterkit';
+import { currentTenant, ErrorCodes, runWithoutTenant, runWithTenant } from 'clusterkit';
 
 describe('runWithTenant / currentTenant', () => {
   it('has no tenant outside any context', () => {
@@ -51,5 +51,16 @@ describe('runWithTenant / currentTenant', () => {
         expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
       );
     }
+  });
+
+  it('runWithoutTenant leaves the current context for fn and what it awaits', async () => {
+    await runWithTenant({ tenantId: 't1' }, async () => {
+      const inside = await runWithoutTenant(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return currentTenant();
+      });
+      expect(inside).toBeUndefined();
+      expect(currentTenant()?.tenantId).toBe('t1');
+    });
   });
 });

@@ -18,7 +18,7 @@ import type { ManagedJobContext, ManagedQueueEvents, ManagedQueueJob } from './t
 export class JobCancelledError extends ClusterError {
   override readonly name = 'JobCancelledError';
   constructor(jobId: string) {
-    super(ErrorCodes.UNRECOVERABLE, `job ${jobId} was cancelled`, { details: { jobId }, retryable: false });
+    super(ErrorCodes.JOB_CANCELLED, `job ${jobId} was cancelled`, { details: { jobId }, retryable: false });
   }
 }
 

@@ -3,9 +3,8 @@
  * forge a separator: a tenant called `a:t:b` can never reach tenant `a`'s keys, and no component
  * can smuggle SCAN glob characters or Redis Cluster hash tags into a key.
  */
-import { AsyncResource } from 'node:async_hooks';
 import { ClusterError, ErrorCodes } from '../errors.js';
-import { currentTenant } from '../tenant/tenant-context.js';
+import { currentTenant, runWithoutTenant } from '../tenant/tenant-context.js';
 import { assertName, assertOptions, describe } from '../validation.js';
 import type { KeyScope } from './types.js';
 
@@ -23,14 +22,11 @@ export function unescapeKeyPart(part: string): string {
   return part.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-// Captured at module load, outside any tenant: work run in it sees no tenant, even if the async
-// chain that triggered it (an in-process broker delivering from inside `runWithTenant`) had one.
-const NO_TENANT = new AsyncResource('clusterkit.no-tenant');
-
-/** Runs `fn` outside any tenant context (platform work: schedules, tenant-less jobs). */
-export function outsideTenant<T>(fn: () => T): T {
-  return NO_TENANT.runInAsyncScope(fn);
-}
+/**
+ * Runs `fn` outside any tenant context (platform work: schedules, tenant-less jobs), even if the async
+ * chain that triggered it (an in-process broker delivering from inside `runWithTenant`) had one.
+ */
+export const outsideTenant: <T>(fn: () => T) => T = runWithoutTenant;
 
 /** A scope with tenant/organization resolved against the current tenant context. */
 export interface ResolvedScope {

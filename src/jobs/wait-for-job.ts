@@ -50,7 +50,7 @@ export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, tim
     const timedOut = () =>
       settle(() =>
         reject(
-          new ClusterError(ErrorCodes.QUEUE_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, {
+          new ClusterError(ErrorCodes.WAIT_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, {
             details: { jobId, timeoutMs },
           }),
         ),

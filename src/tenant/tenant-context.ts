@@ -32,3 +32,11 @@ export function runWithTenant<T>(tenant: TenantContext, fn: () => T): T {
 export function currentTenant(): TenantContext | undefined {
   return storage.getStore();
 }
+
+/**
+ * Runs `fn` outside any tenant context: it (and everything it awaits or schedules) sees no tenant,
+ * even when called from inside `runWithTenant`. For platform work such as schedules.
+ */
+export function runWithoutTenant<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

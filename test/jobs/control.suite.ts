@@ -201,7 +201,7 @@ export function controlSuite(factory: ClusterFactory): void {
         delayMs: 60_000,
       });
       await expect(app.managedQueue.waitForJob(later.jobId, { timeoutMs: 50 })).rejects.toMatchObject({
-        code: 'QUEUE_TIMEOUT',
+        code: 'WAIT_TIMEOUT',
       });
     });
 
