@@ -144,13 +144,14 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
         );
       }
     });
-    this.nodeQueue = this.freshQueueName();
+    // Local until it works: two setups can overlap (reconnect + broker cancel) and must not share a queue.
+    const queue = this.freshQueueName();
     try {
       await channel.assertExchange(this.exchange, 'direct', { durable: true });
-      await channel.assertQueue(this.nodeQueue, { exclusive: true, autoDelete: true, durable: false });
-      for (const name of this.listeners.keys())
-        await channel.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(name));
-      await channel.consume(this.nodeQueue, (message) => this.dispatch(message), { noAck: true, exclusive: true });
+      await channel.assertQueue(queue, { exclusive: true, autoDelete: true, durable: false });
+      for (const name of this.listeners.keys()) await channel.bindQueue(queue, this.exchange, pubSubRoutingKey(name));
+      await channel.consume(queue, (message) => this.dispatch(channel, message), { noAck: true, exclusive: true });
+      this.nodeQueue = queue;
       this.live = channel;
     } catch (error) {
       await channel.close().catch(() => {});
@@ -169,8 +170,10 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     return fitName(`${this.prefix}.pubsub.node.${randomUUID()}`);
   }
 
-  private dispatch(message: ConsumeMessage | null): void {
+  private dispatch(from: Channel, message: ConsumeMessage | null): void {
     if (!message) {
+      // The broker cancelled this channel's consumer; set up again unless that already happened.
+      if (from !== this.live) return;
       this.channel = undefined;
       this.live = undefined;
       if (this.connected) this.ready().catch(() => {});

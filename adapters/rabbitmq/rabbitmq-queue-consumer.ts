@@ -18,12 +18,16 @@ import {
 import type { RabbitMQConnection } from './connection.js';
 import { bodyText, H_ATTEMPT, H_DELIVER_AT, intHeader } from './message-format.js';
 import type { RecordSender } from './record-sender.js';
-import type { QueueNames } from './topology.js';
+import { declareWorkQueue, type QueueNames } from './topology.js';
 
 /** Default gate recheck interval, in ms. */
 const DEFAULT_IDLE_RECHECK_MS = 100;
 /** Wait before re-attaching after the broker cancelled us or a channel failed, in ms. */
 const REATTACH_DELAY_MS = 250;
+/** Longest wait for a consume-ok before the channel is given up, in ms. */
+const RPC_TIMEOUT_MS = 5_000;
+/** How often a consuming consumer checks that its queue still exists and still counts it, in ms. */
+const WATCHDOG_MS = 5_000;
 
 /** A running consumer; see the module comment. */
 export class RabbitMQQueueConsumer implements QueueConsumer {
@@ -33,6 +37,7 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private gateTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   private reattachTimer: NodeJS.Timeout | undefined;
   private steps: Promise<void> = Promise.resolve();
   private readonly stopListening: () => void;
@@ -51,6 +56,10 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
   /** Attaches the first time; rejects if the queue cannot be declared or consumed. */
   async start(): Promise<void> {
     await this.connection.retrying(`consume "${this.names.logical}"`, () => this.attach());
+    // A queue deleted and re-created under us (operator, obliterate on another node) can leave this
+    // consumer attached to the dying queue without a cancel: check now and then, re-attach if so.
+    this.watchdog = setInterval(() => this.step(() => this.checkAttached()), WATCHDOG_MS);
+    this.watchdog.unref();
     if (this.options.isIdle) {
       const every = this.options.idleRecheckMs ?? DEFAULT_IDLE_RECHECK_MS;
       this.gateTimer = setInterval(() => this.step(() => this.applyGate()), every);
@@ -64,6 +73,7 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
     this.closing = true;
     this.stopListening();
     clearInterval(this.gateTimer);
+    clearInterval(this.watchdog);
     clearTimeout(this.reattachTimer);
     await this.steps;
     await this.cancel();
@@ -116,7 +126,9 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
     });
     try {
       await channel.prefetch(this.options.concurrency);
-      await this.sender.ensureQueue(this.names);
+      // Declared on this channel every time, not through the publisher's per-connection memo: the
+      // queue may have been deleted since (that is often why we are re-attaching).
+      await declareWorkQueue(channel, this.names, this.sender.settings);
     } catch (error) {
       await channel.close().catch(() => {});
       throw error;
@@ -128,9 +140,12 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
   private async consume(): Promise<void> {
     const channel = this.channel;
     if (!channel || this.consumerTag || this.closing) return;
-    const { consumerTag } = await channel.consume(this.names.main, (message) => this.onMessage(channel, message), {
-      noAck: false,
-    });
+    // Bounded: against a queue the broker is still deleting, consume-ok may never come. Closing the
+    // channel fails the call, and the step's error path re-attaches on a fresh channel.
+    const timer = setTimeout(() => void channel.close().catch(() => {}), RPC_TIMEOUT_MS);
+    const { consumerTag } = await channel
+      .consume(this.names.main, (message) => this.onMessage(channel, message), { noAck: false })
+      .finally(() => clearTimeout(timer));
     this.consumerTag = consumerTag;
   }
 
@@ -139,6 +154,14 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
     const tag = this.consumerTag;
     this.consumerTag = undefined;
     if (channel && tag) await channel.cancel(tag).catch(() => {});
+  }
+
+  private async checkAttached(): Promise<void> {
+    const channel = this.channel;
+    if (this.closing || !channel || !this.consumerTag) return;
+    // A 404 closes the channel, whose close handler re-attaches (declaring the queue again).
+    const { consumerCount } = await channel.checkQueue(this.names.main);
+    if (consumerCount === 0 && this.channel === channel && this.consumerTag) await this.attach();
   }
 
   private async applyGate(): Promise<void> {
@@ -150,10 +173,20 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
 
   private onMessage(channel: Channel, message: ConsumeMessage | null): void {
     if (message === null) {
-      // The broker cancelled us (queue deleted or failed over): declare and consume again.
+      // The broker cancelled us (queue deleted or failed over): declare and consume again on the same
+      // channel, so deliveries still being handled can be acked.
       if (this.channel === channel) {
         this.consumerTag = undefined;
-        this.scheduleReattach();
+        // After a pause: declaring while the broker is still deleting the queue attaches us to the
+        // dying queue, and no second cancel comes.
+        const timer = setTimeout(() => {
+          this.step(async () => {
+            if (this.channel !== channel || this.closing) return;
+            await declareWorkQueue(channel, this.names, this.sender.settings);
+            if (this.gateOpen()) await this.consume();
+          });
+        }, REATTACH_DELAY_MS);
+        timer.unref();
       }
       return;
     }
