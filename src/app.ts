@@ -174,8 +174,8 @@ export class App extends EventEmitter<AppEvents> {
 
   private async closeAll(): Promise<void> {
     await this.pm.stopAll();
-    await this.managedQueue.stop();
-    await this.eventQueue.close({ gracePeriodMs: this.stopGracePeriodMs });
+    // Together, so the node stops taking messages at once while the job layer winds down its timers.
+    await Promise.all([this.managedQueue.stop(), this.eventQueue.close({ gracePeriodMs: this.stopGracePeriodMs })]);
     await this.syncMessageManager.close();
     await Promise.all([this.pubSubManager.close(), this.lockManager.close()]);
     await this.cacheManager.close();

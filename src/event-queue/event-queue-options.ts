@@ -115,8 +115,8 @@ export const EVENT_QUEUE_DEFAULTS: ResolvedDefaults = Object.freeze({
 
 /** Normal priority, used when `publish` is given none. */
 export const DEFAULT_PRIORITY = 2;
-/** Largest priority accepted (BullMQ's limit, which every adapter can map). */
-export const MAX_PRIORITY = 2_097_151;
+/** Largest priority accepted: BullMQ's limit (2 097 151) less one, since BullMQ reserves 0 for "no priority" and adapters shift ours by one. */
+export const MAX_PRIORITY = 2_097_150;
 /** Most retries accepted. */
 export const MAX_RETRIES_LIMIT = 1_000_000;
 

@@ -19,7 +19,10 @@ export interface EventQueueCapabilities {
 
 /** A record as published to an adapter. */
 export interface QueueRecord {
-  /** Unique within the queue. Publishing an id that still exists (waiting, delayed, active or dead) is a no-op. */
+  /**
+   * Unique within the queue. Publishing an id that still exists (waiting, delayed, active, dead, or
+   * completed and still retained by a backend that keeps completed records) is a no-op.
+   */
   readonly id: string;
   /** Serialized envelope; opaque to the adapter. */
   readonly body: string;
