@@ -8,6 +8,7 @@ import type { BenchCase } from '../lib/case.js';
 import { benchCluster, startNode } from '../lib/clusterkit-app.js';
 import type { RunInput } from '../lib/harness.js';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
+import { withRedisCpu } from '../lib/services.js';
 import { countdown, pool, until } from '../lib/waiting.js';
 
 const CONCURRENCIES = [1, 10, 50] as const;
@@ -20,10 +21,13 @@ async function runClusterkit(input: RunInput, count: number, concurrency: number
     app.eventQueue.subscribe('bench', { concurrency, process: async () => done.hit() }),
   );
   try {
-    const start = performance.now();
-    await pool(count, PUBLISH_WINDOW, input.signal, (i) => node.app.eventQueue.publish('bench', { i }));
-    await until(done.done, input.signal, `${count} handler calls (got ${done.count})`);
-    return { throughput: count / ((done.lastAt - start) / 1000) };
+    const { result: start, serverUsPerUnit } = await withRedisCpu(count, async () => {
+      const began = performance.now();
+      await pool(count, PUBLISH_WINDOW, input.signal, (i) => node.app.eventQueue.publish('bench', { i }));
+      await until(done.done, input.signal, `${count} handler calls (got ${done.count})`);
+      return began;
+    });
+    return { throughput: count / ((done.lastAt - start) / 1000), serverUsPerMsg: serverUsPerUnit };
   } finally {
     await node.dispose(['bench']);
   }
@@ -33,10 +37,13 @@ async function runBullmq(input: RunInput, count: number, concurrency: number) {
   const done = countdown(count);
   const raw = await startRawBullmq({ concurrency, process: async () => done.hit() });
   try {
-    const start = performance.now();
-    await pool(count, PUBLISH_WINDOW, input.signal, (i) => raw.add({ i }));
-    await until(done.done, input.signal, `${count} handler calls (got ${done.count})`);
-    return { throughput: count / ((done.lastAt - start) / 1000) };
+    const { result: start, serverUsPerUnit } = await withRedisCpu(count, async () => {
+      const began = performance.now();
+      await pool(count, PUBLISH_WINDOW, input.signal, (i) => raw.add({ i }));
+      await until(done.done, input.signal, `${count} handler calls (got ${done.count})`);
+      return began;
+    });
+    return { throughput: count / ((done.lastAt - start) / 1000), serverUsPerMsg: serverUsPerUnit };
   } finally {
     await raw.close();
   }
@@ -54,7 +61,9 @@ export const redisEventQueueThroughput: BenchCase = {
     report.note(
       `${count} messages of \`{ i }\` per run, published through a pool of ${PUBLISH_WINDOW} concurrent publish calls ` +
         'while the subscriber runs; time from the first publish to the last handler call. Raw BullMQ uses ' +
-        'the retention clusterkit keeps by default (`removeOnComplete: { count: 1000 }`); the handler does nothing.',
+        'the retention clusterkit keeps by default (`removeOnComplete: { count: 1000 }`); the handler does nothing. ' +
+        '"Redis server CPU per message" is the server\'s user+system CPU (`INFO cpu`) over the run divided by the ' +
+        'messages: meaningful only while nothing else uses the server.',
     );
     for (const [index, concurrency] of CONCURRENCIES.entries()) {
       const key = `concurrency ${concurrency}`;
@@ -75,6 +84,16 @@ export const redisEventQueueThroughput: BenchCase = {
         ours: 'clusterkit',
         raw: 'bullmq',
         target: { kind: 'min-ratio', value: 0.95 },
+      });
+      report.row(key, {
+        label: key,
+        metric: 'Redis server CPU per message',
+        figure: 'serverUsPerMsg',
+        unit: 'µs',
+        higherIsBetter: false,
+        ours: 'clusterkit',
+        raw: 'bullmq',
+        target: { kind: 'none' },
       });
     }
   },

@@ -90,3 +90,30 @@ export async function listRabbitObjects(fragment: string): Promise<{ queues: str
   };
   return { queues: await list('list_queues'), exchanges: await list('list_exchanges') };
 }
+
+/**
+ * The Redis server's CPU time so far (user + system, seconds, from `INFO cpu`). The difference over a
+ * run divided by its messages is the server's cost per message — only meaningful while nothing else
+ * uses the server, as in a full `npm run bench` on a quiet machine.
+ */
+export async function redisServerCpuSeconds(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  const read = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return read('used_cpu_user') + read('used_cpu_sys');
+}
+
+/** Measures the Redis server's CPU microseconds per unit of work done by `work()` (see {@link redisServerCpuSeconds}). */
+export async function withRedisCpu<T>(
+  units: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; serverUsPerUnit: number }> {
+  const client = redisClient();
+  try {
+    const before = await redisServerCpuSeconds(client);
+    const result = await work();
+    const after = await redisServerCpuSeconds(client);
+    return { result, serverUsPerUnit: ((after - before) * 1e6) / units };
+  } finally {
+    await client.quit().catch(() => client.disconnect());
+  }
+}
