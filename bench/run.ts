@@ -7,6 +7,7 @@
  *   npm run bench -- --quick            tiny sizes, 2 runs: checks the bench works; figures mean nothing
  *   npm run bench -- --runs 7           counted runs per side (default 5)
  *   npm run bench -- --list             list the cases
+ *   npm run bench -- --docs-only        regenerate docs/performance.md from bench/results/*.json
  *   npm run bench -- --only pubsub --side clusterkit   one side only (for profiling; results not written)
  *   npm run bench -- --worktree         build the working tree instead of the last commit
  *   npm run bench -- --source           run the working tree's TypeScript through tsx instead of a build
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     runs: { type: 'string' },
     list: { type: 'boolean', default: false },
+    'docs-only': { type: 'boolean', default: false },
     side: { type: 'string' },
     source: { type: 'boolean', default: false },
     worktree: { type: 'boolean', default: false },
@@ -41,6 +43,15 @@ if (values.list) {
 }
 
 const quick = values.quick ?? false;
+if (values['docs-only']) {
+  console.log(
+    `wrote ${await writePerformanceDoc(
+      quick,
+      cases.map((c) => c.name),
+    )}`,
+  );
+  process.exit(0);
+}
 const runs = values.runs ? Number(values.runs) : quick ? 2 : 5;
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
 const only = values.only?.split(',').map((s) => s.trim());
