@@ -128,6 +128,38 @@ describe.skipIf(!redisReachable)('clusterkit dlq, dashboard and worker against R
     expect(worker.lines).toContain('stopped');
   });
 
+  // A pseudo-terminal (util-linux `script`) makes stderr a TTY, as in an operator's shell.
+  it.skipIf(spawnSync('script', ['--version']).status !== 0)(
+    'long operations show a progress bar on a terminal',
+    async () => {
+      await f.app.eventQueue.subscribe('bulk-dlq', {
+        maxRetries: 0,
+        process: async () => {
+          throw new Error('bulk import rejected');
+        },
+      });
+      for (let i = 0; i < 3; i++) await f.app.eventQueue.publish('bulk-dlq', { row: i });
+      await vi.waitFor(async () => expect((await f.app.eventQueue.counts('bulk-dlq')).dead).toBe(3), {
+        timeout: 20_000,
+        interval: 50,
+      });
+      const command = [
+        `${ROOT}node_modules/.bin/tsx`,
+        `${ROOT}src/cli/index.ts`,
+        ...f.flags,
+        'dlq',
+        'delete',
+        'bulk-dlq',
+        '--all',
+      ].join(' ');
+      const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+      expect(run.status).toBe(0);
+      expect(run.stdout).toContain('delete bulk-dlq [');
+      expect(run.stdout).toContain('3/3');
+      expect(run.stdout).toContain('deleted 3 dead letter(s) of bulk-dlq');
+    },
+  );
+
   it.skipIf(!existsSync(`${ROOT}dist/cli.js`) && process.env.CI !== 'true')(
     'the built dist/cli.js runs the same commands',
     () => {
