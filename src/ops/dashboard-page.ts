@@ -20,7 +20,7 @@ main{padding:16px 20px}section{display:none}section.on{display:block}
 h2{font-size:14px;color:var(--mute);font-weight:600;margin:18px 0 8px;text-transform:uppercase;letter-spacing:.04em}
 table{border-collapse:collapse;width:100%;background:var(--panel);border:1px solid var(--line);border-radius:8px;overflow:hidden}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}th{color:var(--mute);font-weight:500;font-size:12px}
-td.num{font-variant-numeric:tabular-nums;text-align:right}tr.click{cursor:pointer}tr.click:hover{background:#16233f}
+td.num{font-variant-numeric:tabular-nums;text-align:right}th.num{text-align:right}tr.click{cursor:pointer}tr.click:hover{background:#16233f}
 button.act{background:var(--line);color:var(--text);border:0;border-radius:6px;padding:5px 10px;cursor:pointer;font:inherit}
 button.act:hover{background:#2f4168}button.act.danger{background:#7f1d1d}button.act:disabled{opacity:.4;cursor:default}
 input,select{background:var(--bg);color:var(--text);border:1px solid var(--line);border-radius:6px;padding:5px 8px;font:inherit}
@@ -67,9 +67,9 @@ export function renderDashboardPage(options: DashboardPageOptions): string {
 <main>
 <section id="queues" class="on">
   <h2>Physical queues</h2>
-  <table><thead><tr><th>channel</th><th>waiting</th><th>delayed</th><th>active</th><th>dead letters</th></tr></thead><tbody id="physical"></tbody></table>
+  <table><thead><tr><th>channel</th><th class="num">waiting</th><th class="num">delayed</th><th class="num">active</th><th class="num">dead letters</th></tr></thead><tbody id="physical"></tbody></table>
   <h2>Logical queues (per plugin and tenant)</h2>
-  <table><thead><tr><th>plugin</th><th>queue</th><th>tenant</th><th>waiting</th><th>active</th><th>delayed</th><th>completed</th><th>failed</th><th>state</th><th></th></tr></thead><tbody id="logical"></tbody></table>
+  <table><thead><tr><th>plugin</th><th>queue</th><th>tenant</th><th class="num">waiting</th><th class="num">active</th><th class="num">delayed</th><th class="num">completed</th><th class="num">failed</th><th>state</th><th></th></tr></thead><tbody id="logical"></tbody></table>
   <div class="row write">
     <h2 style="margin:0">Clean</h2>
     <select id="clean-state"><option>completed</option><option>failed</option><option>cancelled</option></select>
@@ -85,7 +85,7 @@ export function renderDashboardPage(options: DashboardPageOptions): string {
     <span class="spacer"></span>
     <button class="act write" id="retry-all" data-testid="retry-all">Retry all failed</button>
   </div>
-  <table><thead><tr><th>id</th><th>plugin / queue / job</th><th>tenant</th><th>state</th><th>attempts</th><th>enqueued</th><th>reason</th></tr></thead><tbody id="job-rows"></tbody></table>
+  <table><thead><tr><th>id</th><th>plugin / queue / job</th><th>tenant</th><th>state</th><th class="num">attempts</th><th>enqueued</th><th>reason</th></tr></thead><tbody id="job-rows"></tbody></table>
   <div class="row"><button class="act" id="prev">‹ Prev</button><span id="page" class="muted"></span><button class="act" id="next">Next ›</button></div>
   <div class="detail" id="detail" data-testid="job-detail">
     <div class="row"><h2 style="margin:0" id="d-title"></h2><span id="d-state" class="badge" data-testid="job-state"></span><span class="spacer"></span>
@@ -103,7 +103,7 @@ export function renderDashboardPage(options: DashboardPageOptions): string {
   <div class="row"><span class="muted">channel</span><input id="dl-channel" size="40" list="dl-channels"><datalist id="dl-channels"></datalist>
     <button class="act" id="dl-load">Show</button><span class="spacer"></span>
     <button class="act write" id="dl-redrive">Redrive all</button><button class="act write danger" id="dl-delete">Delete all</button></div>
-  <table><thead><tr><th>id</th><th>attempts</th><th>failed at</th><th>error</th><th>message</th><th></th></tr></thead><tbody id="dl-rows"></tbody></table>
+  <table><thead><tr><th>id</th><th class="num">attempts</th><th>failed at</th><th>error</th><th>message</th><th></th></tr></thead><tbody id="dl-rows"></tbody></table>
   <div class="row"><button class="act" id="dl-prev">‹ Prev</button><span id="dl-page" class="muted"></span><button class="act" id="dl-next">Next ›</button></div>
 </section>
 <section id="schedules">
