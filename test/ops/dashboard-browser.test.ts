@@ -1,16 +1,22 @@
 /**
  * The dashboard in a real browser (playwright-core driving Debian's Chromium): log in with the
  * token, find a failed job, read its failure, click Retry and see it complete. Screenshots of each
- * step go to docs/images/ for docs/operations.md. Under CI=true a missing Chromium fails the run.
+ * step go to a temp folder, or to docs/images/ (for docs/operations.md) with UPDATE_SCREENSHOTS=1,
+ * so a test run leaves the work tree clean. Under CI=true a missing Chromium fails the run.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, silentLogger, startDashboardServer, type App, type DashboardServer } from 'clusterkit';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url));
+const IMAGES =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? fileURLToPath(new URL('../../docs/images/', import.meta.url))
+    : join(mkdtempSync(join(tmpdir(), 'ck-screens-')), '/');
 const TOKEN = 'browser-test-token-0123456789';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI === 'true') {
