@@ -14,6 +14,7 @@ import { ManagedQueue } from './jobs/managed-queue.js';
 import type { ManagedQueueOptions } from './jobs/options.js';
 import { LockManager } from './lock/lock-manager.js';
 import { createMemoryAdapters } from './memory.js';
+import { loadOpenTelemetry } from './ops/tracing.js';
 import { PluginManager } from './plugin/plugin-manager.js';
 import { PubSubManager } from './pub-sub/pub-sub-manager.js';
 import { SyncMessageManager } from './pub-sub/sync-message-manager.js';
@@ -149,6 +150,9 @@ export class App extends EventEmitter<AppEvents> {
 
   private async startNow(): Promise<void> {
     try {
+      // Resolves false at once when the optional peer is absent; when present, publish/enqueue can
+      // then capture the active trace context synchronously (no import on the hot path).
+      await loadOpenTelemetry();
       await Promise.all([this.cacheManager.connect(), this.lockManager.connect(), this.pubSubManager.connect()]);
       await this.syncMessageManager.connect();
       await this.eventQueue.connect();

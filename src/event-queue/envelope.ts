@@ -9,9 +9,13 @@
  *   "message": <the payload> }
  * ```
  * `maxRetries`, `timeout` and `backoff` are present only when the publisher set them; otherwise
- * the consuming subscription's (or the manager's) defaults apply.
+ * the consuming subscription's (or the manager's) defaults apply. `trace` (a W3C `traceparent` /
+ * `tracestate` carrier) is present only when the publisher ran inside an OpenTelemetry span; it is
+ * optional, so it did not need a new version, and a malformed one is dropped rather than costing
+ * the message (tracing is observability, never a reason to dead-letter work).
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
+import type { TraceCarrier } from '../ops/tracing.js';
 import { normalizeBackoff, type BackoffPolicy } from './backoff.js';
 
 /** Version written by this release. */
@@ -31,6 +35,8 @@ export interface Envelope {
   /** Per-attempt timeout, in ms. */
   readonly timeout?: number;
   readonly backoff?: BackoffPolicy;
+  /** The publisher's trace context (W3C carrier), when it published inside an OpenTelemetry span. */
+  readonly trace?: TraceCarrier;
   /** The payload, as published (after a JSON round trip). */
   readonly message: unknown;
 }
@@ -45,13 +51,21 @@ export interface EnvelopePolicy {
 /**
  * Builds an envelope around an already serialized payload. The payload text is spliced in rather
  * than serialized a second time: publish is on the hot path.
+ * @param trace the publisher's trace context; left out of the envelope when undefined
  */
-export function encodeEnvelope(id: string, payloadJson: string, publishedAt: number, policy: EnvelopePolicy): string {
+export function encodeEnvelope(
+  id: string,
+  payloadJson: string,
+  publishedAt: number,
+  policy: EnvelopePolicy,
+  trace?: TraceCarrier,
+): string {
   const idJson = PLAIN_ID.test(id) ? `"${id}"` : JSON.stringify(id);
   let head = `{"v":1,"id":${idJson},"publishedAt":${publishedAt}`;
   if (policy.maxRetries !== undefined) head += `,"maxRetries":${policy.maxRetries}`;
   if (policy.timeout !== undefined) head += `,"timeout":${policy.timeout}`;
   if (policy.backoff !== undefined) head += `,"backoff":${JSON.stringify(policy.backoff)}`;
+  if (trace !== undefined) head += `,"trace":${JSON.stringify(trace)}`;
   return `${head},"message":${payloadJson}}`;
 }
 
@@ -87,7 +101,15 @@ export function decodeEnvelope(body: string): Envelope {
       throw malformed(`envelope backoff is invalid (${(error as Error).message})`, error);
     }
   }
+  if (e.trace !== undefined && !isCarrier(e.trace)) delete e.trace;
   return e as unknown as Envelope;
+}
+
+/** A plain object of string values (what a W3C propagator writes). */
+function isCarrier(value: unknown): value is TraceCarrier {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  for (const key in value) if (typeof (value as Record<string, unknown>)[key] !== 'string') return false;
+  return true;
 }
 
 function malformed(reason: string, cause?: unknown): ClusterError {

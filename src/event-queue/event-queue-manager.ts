@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { captureTraceContext, loadOpenTelemetry } from '../ops/tracing.js';
 import { assertDuration, assertInteger, assertName, assertOptions, serializePayload } from '../validation.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import {
@@ -60,6 +61,8 @@ export class EventQueueManager {
   /** Generated ids are `<random per manager>-<counter>`: unique, and far cheaper than a UUID each. */
   private readonly idPrefix = randomUUID();
   private idCounter = 0;
+  /** `@opentelemetry/api` is installed: handlers run in spans (decided at `connect()`). */
+  private tracing = false;
 
   constructor(options: EventQueueManagerOptions = {}) {
     const o = assertOptions('EventQueueManager', options, ['adapter', 'context', 'defaults']);
@@ -156,7 +159,8 @@ export class EventQueueManager {
 
   /**
    * Queues `message` for one subscriber of `channel` on any node (none needs to exist yet).
-   * Resolves with the message id once the adapter has stored it.
+   * Resolves with the message id once the adapter has stored it. Inside an OpenTelemetry span, the
+   * envelope carries its W3C trace context, and the handler's span becomes its child.
    */
   async publish<T = unknown>(channel: string, message: T, options?: EventQueuePublishOptions): Promise<{ id: string }> {
     assertName('channel', channel);
@@ -168,7 +172,8 @@ export class EventQueueManager {
     // Publishing stays open while closing, so handlers finishing in the grace period can chain work.
     if (this.state !== 'connected' && this.state !== 'closing') throw notConnected('publish');
     const id = o.jobId ?? `${this.idPrefix}-${(++this.idCounter).toString(36)}`;
-    const body = encodeEnvelope(id, payload, Date.now(), o.policy);
+    // Without OpenTelemetry this is a flag check; with it but no active span, nothing is written.
+    const body = encodeEnvelope(id, payload, Date.now(), o.policy, captureTraceContext());
     await this.currentAdapter.publish(this.queueName(channel), { id, body, priority: o.priority, delayMs: o.delayMs });
     return { id };
   }
@@ -237,6 +242,8 @@ export class EventQueueManager {
     if (this.state === 'connected') return;
     this.state = 'connecting';
     try {
+      // Once per process (a cached import): afterwards publish can capture the trace synchronously.
+      this.tracing = await loadOpenTelemetry();
       await this.adapter.connect();
       // A live iteration: subscriptions added while this runs are started too.
       for (const sub of this.subscriptions.values()) await this.startConsumer(sub);
@@ -279,6 +286,7 @@ export class EventQueueManager {
 
   private async startConsumer(sub: QueueSubscription): Promise<void> {
     const { concurrency, idleRecheckMs } = sub.settings;
+    sub.tracing = this.tracing;
     sub.consumer = this.adapter.consume(sub.queue, { concurrency, isIdle: sub.isIdle, idleRecheckMs }, sub.deliver);
     try {
       await sub.consumer;

@@ -5,6 +5,7 @@
  */
 import type { ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes, isUnrecoverable, QueueTimeoutError, serializeError } from '../errors.js';
+import { runInSpan } from '../ops/tracing.js';
 import { backoffDelay } from './backoff.js';
 import { decodeEnvelope, type Envelope } from './envelope.js';
 import type { EventQueueProcessContext, ResolvedSubscribe } from './event-queue-options.js';
@@ -60,6 +61,11 @@ export class QueueSubscription {
   private readonly inFlight = new Set<HandlerAttempt>();
   /** The gate as handed to the adapter: never throws, always a boolean. */
   readonly isIdle: (() => boolean) | undefined;
+  /**
+   * Run handlers in OpenTelemetry consumer spans (set by the manager when `@opentelemetry/api` is
+   * installed). Off, the handler is called directly: no span, no extra promise per message.
+   */
+  tracing = false;
 
   constructor(
     readonly channel: string,
@@ -133,7 +139,8 @@ export class QueueSubscription {
     let failed = false;
     let failure: unknown;
     try {
-      await settings.options.process(envelope.message, attempt);
+      if (this.tracing) await this.traced(attempt, envelope, timeout);
+      else await settings.options.process(envelope.message, attempt);
     } catch (error) {
       failed = true;
       failure = error;
@@ -156,6 +163,28 @@ export class QueueSubscription {
       this.context.reportError(error, { channel: this.channel, id: attempt.id });
       attempt.finish({ type: 'release', delayMs: 1_000 });
     }
+  }
+
+  /**
+   * The handler inside a consumer span, child of the publisher's trace context. An attempt that
+   * ran past its timeout is a failure even if the handler then resolved, so the span says so too;
+   * the caller reaches the same verdict from `timedOut`, so the outcome is unchanged.
+   */
+  private traced(attempt: HandlerAttempt, envelope: Envelope, timeout: number | undefined): Promise<void> {
+    const options = {
+      carrier: envelope.trace,
+      attributes: {
+        'messaging.system': 'clusterkit',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': this.channel,
+        'messaging.message.id': envelope.id,
+        'clusterkit.attempt': attempt.retried,
+      },
+    };
+    return runInSpan(this.channel, options, async () => {
+      await this.settings.options.process(envelope.message, attempt);
+      if (attempt.timedOut) throw new QueueTimeoutError(timeout as number);
+    });
   }
 
   private failureOutcome(attempt: HandlerAttempt, envelope: Envelope, failure: unknown): DeliveryOutcome {
