@@ -8,6 +8,7 @@
  */
 import type { BackoffPolicy } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes, UnrecoverableError } from '../errors.js';
+import type { TraceCarrier } from '../ops/tracing.js';
 import type { ManagedJobInfo, ManagedJobState } from './types.js';
 
 /** Current envelope version. A node refuses (dead-letters) versions it does not know. */
@@ -67,6 +68,11 @@ export interface JobRecord {
   removeOnFail: boolean | number;
   /** When a node first saw no live processor anywhere for this job's handler (epoch ms). */
   noProcessorSince?: number;
+  /**
+   * The enqueuer's trace context (W3C carrier), captured at `enqueue` inside an OpenTelemetry span.
+   * Kept on the record, so every attempt, retry and hand-back runs as a child of the same trace.
+   */
+  trace?: TraceCarrier;
 }
 
 const ENVELOPE_STRINGS = ['jobId', 'pluginName', 'queueName', 'jobName'] as const;

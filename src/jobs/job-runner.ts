@@ -5,6 +5,7 @@
  */
 import { backoffDelay } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes, isUnrecoverable, serializeError } from '../errors.js';
+import { jobSpanAttributes, jobSpanName, runInSpan } from '../ops/tracing.js';
 import { runWithTenant } from '../tenant/tenant-context.js';
 import { serializePayload } from '../validation.js';
 import { envelopeOf, toJobInfo, type JobEnvelope, type JobRecord } from './envelope.js';
@@ -41,6 +42,8 @@ export interface RunnerDeps {
   readonly jobs: JobStore;
   readonly events: JobEvents;
   readonly nodeId: string;
+  /** The physical queue's event-queue channel (the job span's `messaging.destination.name`). */
+  readonly physicalChannel: string;
   readonly maxPayloadBytes: number;
   readonly completedRetentionMs: number;
   readonly failedRetentionMs: number;
@@ -143,7 +146,21 @@ export class JobRunner {
       ...(record.scopeKey === undefined ? {} : { scopeKey: record.scopeKey }),
       ...(record.userId === undefined ? {} : { userId: record.userId }),
     };
-    const invoke = async () => registration.handler(job, context);
+    // The span opens inside the tenant context (below), so whatever the handler does sees both.
+    const invoke = () =>
+      runInSpan(
+        jobSpanName(record),
+        {
+          carrier: record.trace,
+          attributes: jobSpanAttributes({
+            ...context,
+            id: record.id,
+            attemptsMade: record.attemptsMade,
+            physicalQueue: this.deps.physicalChannel,
+          }),
+        },
+        async () => registration.handler(job, context),
+      );
     if (record.tenantId === undefined) return outsideTenant(invoke);
     const tenant = {
       tenantId: record.tenantId,

@@ -11,6 +11,7 @@ import { ClusterError, ErrorCodes } from '../errors.js';
 import type { EventQueueManager } from '../event-queue/event-queue-manager.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { PubSubManager } from '../pub-sub/pub-sub-manager.js';
+import { captureTraceContext } from '../ops/tracing.js';
 import { assertDuration, assertFunction, assertName, assertOptions, describe } from '../validation.js';
 import { Dispatcher } from './dispatcher.js';
 import { envelopeOf, toJobInfo } from './envelope.js';
@@ -56,6 +57,12 @@ export interface ManagedQueueDeps {
 export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   /** `<app>:<channel>`: the one physical event-queue queue every logical job travels on. */
   readonly physicalQueueName: string;
+  /**
+   * The bare event-queue channel of the physical queue (`physicalQueueName` without the `<app>:`
+   * prefix): what `eventQueue.counts()`, `listDeadLetters()` and `redrive()` take.
+   * @default 'managed-queue:plugin-jobs'
+   */
+  readonly physicalChannel: string;
   private readonly options: ResolvedManagedQueueOptions;
   private readonly jobs: JobStore;
   private readonly registry: ProcessorRegistry;
@@ -74,7 +81,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   ) {
     super(deps.context.appName, () => deps.cacheManager.store);
     this.options = resolveManagedQueueOptions(options);
-    this.physicalQueueName = `${deps.context.appName}:${this.options.physicalQueue}`;
+    this.physicalChannel = this.options.physicalQueue;
+    this.physicalQueueName = `${deps.context.appName}:${this.physicalChannel}`;
     const report = (source: string) => (error: unknown) => deps.context.reportError(error, { source });
     this.jobs = new JobStore(() => deps.cacheManager.store, deps.context.appName);
     this.registry = new ProcessorRegistry(
@@ -97,6 +105,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       jobs: this.jobs,
       events: this.events,
       nodeId: deps.context.nodeId,
+      physicalChannel: this.physicalChannel,
       maxPayloadBytes: deps.context.maxPayloadBytes,
       completedRetentionMs: this.options.completedRetentionMs,
       failedRetentionMs: this.options.failedRetentionMs,
@@ -172,7 +181,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /**
    * Enqueues a logical job on the physical queue and returns its id. With `transaction`, nothing is
-   * written until it commits (the id is returned at once; a rollback drops the job).
+   * written until it commits (the id is returned at once; a rollback drops the job). Inside an
+   * OpenTelemetry span, the record keeps the caller's trace context for every attempt's span.
    */
   async enqueue<T = unknown>(input: EnqueueInput<T>, options?: EnqueueOptions): Promise<{ jobId: string }> {
     const { transaction } = assertOptions('managedQueue.enqueue', options, ['transaction']);
@@ -186,6 +196,9 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       attempts: this.options.defaultAttempts,
       maxPayloadBytes: this.deps.context.maxPayloadBytes,
     });
+    // Captured now, at the call (not at commit), so the job belongs to the caller's trace.
+    const trace = captureTraceContext();
+    if (trace !== undefined) record.trace = trace;
     const write = async () => {
       this.assertStarted('enqueue');
       if (!(await this.jobs.create(record))) return; // the id exists: deduplicated

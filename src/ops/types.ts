@@ -60,8 +60,10 @@ export interface OpsQueueRef {
 
 /** The managed-queue API the ops tools call. */
 export interface OpsManagedQueue {
-  /** Name of the physical event-queue channel every managed job travels on. */
+  /** Name of the physical event-queue queue every managed job travels on (`<app>:<channel>`). */
   readonly physicalQueueName?: string;
+  /** The physical queue's bare event-queue channel (what `eventQueue` calls take). */
+  readonly physicalChannel?: string;
   enqueue(
     input: Record<string, unknown> & OpsQueueRef & { jobName: string; payload: unknown },
   ): Promise<{ jobId: string }>;
@@ -113,11 +115,9 @@ export interface OpsApp {
 }
 
 /**
- * The event-queue channel of the managed queue's physical queue (`physicalQueueName` is
- * `<app>:<channel>`, while `eventQueue` calls take the channel and add the app prefix themselves).
+ * The event-queue channel of the managed queue's physical queue, as the managed queue states it
+ * (`managedQueue.physicalChannel`; `eventQueue` calls take the channel and add the app prefix).
  */
 export function physicalChannel(app: OpsApp): string | undefined {
-  const name = app.managedQueue.physicalQueueName;
-  if (!name) return undefined;
-  return name.startsWith(`${app.name}:`) ? name.slice(app.name.length + 1) : name;
+  return app.managedQueue.physicalChannel;
 }
