@@ -16,6 +16,7 @@ import {
   type QueueConsumer,
 } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
+import { flushAcks } from './flush-acks.js';
 import { bodyText, H_ATTEMPT, H_DELIVER_AT, intHeader } from './message-format.js';
 import type { RecordSender } from './record-sender.js';
 import { declareWorkQueue, type QueueNames } from './topology.js';
@@ -67,7 +68,10 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
     }
   }
 
-  /** Cancels the AMQP consumer, waits for in-flight deliveries to settle, closes the channel. */
+  /**
+   * Cancels the AMQP consumer, waits for in-flight deliveries to settle (each acked on its own
+   * channel), waits until the broker applied those acks, then closes the channel.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -80,6 +84,8 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     const channel = this.channel;
     this.channel = undefined;
+    // Acks of deliveries that finished while closing must be applied before the channel closes.
+    if (channel) await flushAcks(channel, this.names.main, RPC_TIMEOUT_MS);
     // Anything delivered but not handled (arrived while cancelling) goes back to the queue.
     await channel?.close().catch(() => {});
   }
