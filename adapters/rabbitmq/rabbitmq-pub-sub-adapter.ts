@@ -179,14 +179,42 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
       if (this.connected) this.ready().catch(() => {});
       return;
     }
-    const name: unknown = message.properties.headers?.[H_CHANNEL];
-    const listener = typeof name === 'string' ? this.listeners.get(name) : undefined;
+    const name = this.channelOf(message);
+    if (name === undefined) return;
+    // No listener: unsubscribed while the message was on its way (the binding is gone now).
+    const listener = this.listeners.get(name);
     if (!listener) return;
     try {
       listener(message.content.toString('utf8'));
     } catch (error) {
       this.connection.logger.error('RabbitMQ pub/sub listener threw', { error });
     }
+  }
+
+  /**
+   * The channel a message is for: our publishers name it in the header. A foreign producer may
+   * leave the header out; then the routing key names it (it is the channel, hashed only when
+   * over-long), so the manager still decodes the body and logs why it drops it. A message that
+   * names no subscribed channel is dropped here, with a logged reason (never silently).
+   */
+  private channelOf(message: ConsumeMessage): string | undefined {
+    const header: unknown = message.properties.headers?.[H_CHANNEL];
+    if (typeof header === 'string') return header;
+    const routingKey = message.fields.routingKey;
+    const reason =
+      header === undefined
+        ? `no ${H_CHANNEL} header and routing key "${routingKey}" matches no channel subscribed on this node`
+        : `${H_CHANNEL} header is a ${typeof header}, not a string`;
+    if (header === undefined) {
+      for (const name of this.listeners.keys()) if (pubSubRoutingKey(name) === routingKey) return name;
+    }
+    this.connection.logger.warn('RabbitMQ pub/sub: dropped a malformed message', {
+      code: ErrorCodes.MALFORMED_MESSAGE,
+      exchange: message.fields.exchange,
+      routingKey,
+      reason,
+    });
+    return undefined;
   }
 
   private assertConnected(call: string): void {

@@ -120,7 +120,8 @@ describe('faults: poison input on the wire (RabbitMQ)', () => {
   }, 60_000);
 
   it('logs a reason for foreign pub/sub messages without the channel header, and keeps delivering', async () => {
-    // Found: the adapter drops these silently (no listener found for a missing x-ck-channel header).
+    // Found by this suite: the adapter used to drop these silently. The routing key names the
+    // channel, so the manager now decodes them and logs why it drops each.
     const poison = pubSubPoison();
     const drops = await poisonThenValid(poison, {});
     figure(
@@ -130,5 +131,22 @@ describe('faults: poison input on the wire (RabbitMQ)', () => {
     );
     expect(heard.at(-1)).toEqual({ fine: true });
     expect(drops).toHaveLength(poison.length);
+    for (const drop of drops) expect(typeof drop.meta?.reason).toBe('string');
+  }, 60_000);
+
+  it('logs a reason for pub/sub messages whose channel header is not a string, and keeps delivering', async () => {
+    const poison = [Buffer.from('{"v":1}'), Buffer.from('not json')];
+    const drops = await poisonThenValid(poison, { 'x-ck-channel': 42 });
+    figure(
+      'poison/rabbitmq',
+      'pub/sub with a numeric channel header: poison published / drops logged',
+      `${poison.length} / ${drops.length}`,
+    );
+    expect(heard.at(-1)).toEqual({ fine: true });
+    expect(drops).toHaveLength(poison.length);
+    for (const drop of drops) {
+      expect(drop.meta?.code).toBe(ErrorCodes.MALFORMED_MESSAGE);
+      expect(drop.meta?.reason).toMatch(/header is a number/);
+    }
   }, 60_000);
 });
