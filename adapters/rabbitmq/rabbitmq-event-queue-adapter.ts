@@ -29,7 +29,8 @@ import { allQueueNames, MAX_DELAY_LEVEL, queueNames, type QueueNames, type WorkQ
 export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
   /**
    * Delays, durability and competing consumers always; priority only on classic work queues
-   * (`queueType: 'classic'`): RabbitMQ 3.x quorum queues have no priorities.
+   * (`queueType: 'classic'`): RabbitMQ 3.x quorum queues have no priorities. No `uniqueIds`:
+   * AMQP 0-9-1 has no atomic "store if this id is absent", so a repeated `jobId` is a second message.
    */
   readonly capabilities: EventQueueCapabilities;
   private readonly publisher: ConfirmPublisher;
@@ -55,6 +56,7 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
       delay: true,
       durable: true,
       distributed: true,
+      uniqueIds: false,
     });
   }
 

@@ -33,7 +33,13 @@ const ATTEMPTS = 1_000_000_000;
 
 /** BullMQ-backed event queue adapter for one node. */
 export class RedisEventQueueAdapter implements EventQueueAdapter {
-  readonly capabilities: EventQueueCapabilities = { priority: true, delay: true, durable: true, distributed: true };
+  readonly capabilities: EventQueueCapabilities = {
+    priority: true,
+    delay: true,
+    durable: true,
+    distributed: true,
+    uniqueIds: true,
+  };
   private connected = false;
   private readonly queues = new Map<string, Queue>();
   private readonly consumers = new Set<RedisQueueConsumer>();

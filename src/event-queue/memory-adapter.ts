@@ -51,6 +51,7 @@ export class MemoryEventQueueAdapter implements EventQueueAdapter {
     delay: true,
     durable: false,
     distributed: false,
+    uniqueIds: true,
   });
   private readonly store: MemoryQueueStore;
   private readonly open = new Map<MemoryConsumer, MemoryQueue>();

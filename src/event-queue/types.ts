@@ -15,13 +15,20 @@ export interface EventQueueCapabilities {
   readonly durable: boolean;
   /** Nodes sharing the backend compete for messages (false: one process only). */
   readonly distributed: boolean;
+  /**
+   * Publishing an id that still exists is a no-op (`jobId` deduplicates). False: every publish
+   * stores a record, even under an id that is already queued; the id still names the record
+   * (listing, redrive).
+   */
+  readonly uniqueIds: boolean;
 }
 
 /** A record as published to an adapter. */
 export interface QueueRecord {
   /**
-   * Unique within the queue. Publishing an id that still exists (waiting, delayed, active, dead, or
-   * completed and still retained by a backend that keeps completed records) is a no-op.
+   * Unique within the queue. With `capabilities.uniqueIds`, publishing an id that still exists
+   * (waiting, delayed, active, dead, or completed and still retained by a backend that keeps
+   * completed records) is a no-op; without it, the id only names the record.
    */
   readonly id: string;
   /** Serialized envelope; opaque to the adapter. */
