@@ -14,7 +14,7 @@ import { ManagedQueue } from './jobs/managed-queue.js';
 import type { ManagedQueueOptions } from './jobs/options.js';
 import { LockManager } from './lock/lock-manager.js';
 import { createMemoryAdapters } from './memory.js';
-import { loadOpenTelemetry } from './ops/tracing.js';
+import { loadOpenTelemetry } from './tracing.js';
 import { PluginManager } from './plugin/plugin-manager.js';
 import { PubSubManager } from './pub-sub/pub-sub-manager.js';
 import { SyncMessageManager } from './pub-sub/sync-message-manager.js';

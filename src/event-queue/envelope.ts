@@ -15,7 +15,7 @@
  * the message (tracing is observability, never a reason to dead-letter work).
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
-import type { TraceCarrier } from '../ops/tracing.js';
+import type { TraceCarrier } from '../tracing.js';
 import { normalizeBackoff, type BackoffPolicy } from './backoff.js';
 
 /** Version written by this release. */

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
-import { captureTraceContext, loadOpenTelemetry } from '../ops/tracing.js';
+import { captureTraceContext, loadOpenTelemetry } from '../tracing.js';
 import { assertDuration, assertInteger, assertName, assertOptions, serializePayload } from '../validation.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import {

@@ -5,7 +5,7 @@
  */
 import type { ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes, isUnrecoverable, QueueTimeoutError, serializeError } from '../errors.js';
-import { runInSpan } from '../ops/tracing.js';
+import { runInSpan, tracingEnabled } from '../tracing.js';
 import { backoffDelay } from './backoff.js';
 import { decodeEnvelope, type Envelope } from './envelope.js';
 import type { EventQueueProcessContext, ResolvedSubscribe } from './event-queue-options.js';
@@ -139,7 +139,7 @@ export class QueueSubscription {
     let failed = false;
     let failure: unknown;
     try {
-      if (this.tracing) await this.traced(attempt, envelope, timeout);
+      if (this.tracing && tracingEnabled()) await this.traced(attempt, envelope, timeout);
       else await settings.options.process(envelope.message, attempt);
     } catch (error) {
       failed = true;

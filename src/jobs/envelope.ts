@@ -8,7 +8,7 @@
  */
 import type { BackoffPolicy } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes, UnrecoverableError } from '../errors.js';
-import type { TraceCarrier } from '../ops/tracing.js';
+import type { TraceCarrier } from '../tracing.js';
 import type { ManagedJobInfo, ManagedJobState } from './types.js';
 
 /** Current envelope version. A node refuses (dead-letters) versions it does not know. */

@@ -5,7 +5,7 @@
  */
 import { backoffDelay } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes, isUnrecoverable, serializeError } from '../errors.js';
-import { jobSpanAttributes, jobSpanName, runInSpan } from '../ops/tracing.js';
+import { jobSpanAttributes, jobSpanName, runInSpan, tracingEnabled } from '../tracing.js';
 import { runWithTenant } from '../tenant/tenant-context.js';
 import { serializePayload } from '../validation.js';
 import { envelopeOf, toJobInfo, type JobEnvelope, type JobRecord } from './envelope.js';
@@ -148,19 +148,21 @@ export class JobRunner {
     };
     // The span opens inside the tenant context (below), so whatever the handler does sees both.
     const invoke = () =>
-      runInSpan(
-        jobSpanName(record),
-        {
-          carrier: record.trace,
-          attributes: jobSpanAttributes({
-            ...context,
-            id: record.id,
-            attemptsMade: record.attemptsMade,
-            physicalQueue: this.deps.physicalChannel,
-          }),
-        },
-        async () => registration.handler(job, context),
-      );
+      !tracingEnabled()
+        ? (async () => registration.handler(job, context))()
+        : runInSpan(
+            jobSpanName(record),
+            {
+              carrier: record.trace,
+              attributes: jobSpanAttributes({
+                ...context,
+                id: record.id,
+                attemptsMade: record.attemptsMade,
+                physicalQueue: this.deps.physicalChannel,
+              }),
+            },
+            async () => registration.handler(job, context),
+          );
     if (record.tenantId === undefined) return outsideTenant(invoke);
     const tenant = {
       tenantId: record.tenantId,

@@ -11,7 +11,7 @@ import { ClusterError, ErrorCodes } from '../errors.js';
 import type { EventQueueManager } from '../event-queue/event-queue-manager.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { PubSubManager } from '../pub-sub/pub-sub-manager.js';
-import { captureTraceContext } from '../ops/tracing.js';
+import { captureTraceContext } from '../tracing.js';
 import { assertDuration, assertFunction, assertName, assertOptions, describe } from '../validation.js';
 import { Dispatcher } from './dispatcher.js';
 import { envelopeOf, toJobInfo } from './envelope.js';

@@ -10,4 +10,4 @@ export * from './dashboard-handler.js';
 export * from './dashboard-server.js';
 export * from './metrics.js';
 export * from './alerts.js';
-export * from './tracing.js';
+export * from '../tracing.js';

@@ -1,5 +1,5 @@
 /**
- * Optional OpenTelemetry tracing. `@opentelemetry/api` is an optional peer dependency: it is loaded
+ * Optional OpenTelemetry tracing (used by the event queue and the job layer; exported for plugins). `@opentelemetry/api` is an optional peer dependency: it is loaded
  * with a guarded dynamic import, and when it is missing every helper is a cheap no-op.
  *
  * The job layers call {@link injectTraceContext} when they build an envelope (enqueue/publish) and
@@ -47,6 +47,21 @@ function loadApi(): Promise<typeof OtelApi | null> {
   return loading;
 }
 
+/**
+ * True when OpenTelemetry is loaded AND an SDK has registered a tracer provider. Without an SDK the
+ * API hands out no-op spans, so opening one per message would be pure overhead: consumers check
+ * this (two property reads) before {@link runInSpan}.
+ */
+export function tracingEnabled(): boolean {
+  const api = loaded;
+  if (!api) return false;
+  const provider = api.trace.getTracerProvider() as OtelApi.TracerProvider & { getDelegate?: () => unknown };
+  const delegate = typeof provider.getDelegate === 'function' ? provider.getDelegate() : provider;
+  noopProvider ??= new api.ProxyTracerProvider().getDelegate();
+  return delegate !== noopProvider;
+}
+let noopProvider: unknown;
+
 /** The span name of a managed job: `<plugin>/<queue>/<job>`. */
 export function jobSpanName(job: { pluginName: string; queueName: string; jobName: string }): string {
   return `${job.pluginName}/${job.queueName}/${job.jobName}`;
@@ -74,8 +89,10 @@ export function captureTraceContext(): TraceCarrier | undefined {
   }
   const api = loaded;
   if (!api) return undefined;
-  const carrier: TraceCarrier = {};
   const active = api.context.active();
+  // No active span (the common case on a hot publish path): nothing to carry, nothing allocated.
+  if (api.trace.getSpan(active) === undefined) return undefined;
+  const carrier: TraceCarrier = {};
   api.propagation.inject(active, carrier);
   // The API's default propagator is a no-op until an SDK registers one; write W3C ourselves then.
   const span = api.trace.getSpanContext(active);
