@@ -3,23 +3,8 @@
  * and a tracer that records spans (what an SDK would export): the producer's trace context is
  * carried as W3C `traceparent`, and the handler span is its child.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
-import {
-  context,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Context,
-  type ContextManager,
-  type Span,
-  type SpanContext,
-  type SpanOptions,
-  type SpanStatus,
-  type Tracer,
-} from '@opentelemetry/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
+import { describe, expect, it } from 'vitest';
 import {
   captureTraceContext,
   injectTraceContext,
@@ -28,98 +13,9 @@ import {
   runInSpan,
   type TraceCarrier,
 } from 'clusterkit';
+import { installRecordingTracer } from './recording-tracer.js';
 
-interface Recorded {
-  name: string;
-  kind: SpanKind | undefined;
-  context: SpanContext;
-  parentSpanId: string | undefined;
-  attributes: Record<string, unknown>;
-  status: SpanStatus | undefined;
-  exceptions: unknown[];
-  ended: boolean;
-}
-
-const spans: Recorded[] = [];
-
-class AlsContextManager implements ContextManager {
-  private readonly als = new AsyncLocalStorage<Context>();
-  active(): Context {
-    return this.als.getStore() ?? ROOT_CONTEXT;
-  }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    ctx: Context,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ) {
-    return this.als.run(ctx, () => fn.call(thisArg, ...args));
-  }
-  bind<T>(_ctx: Context, target: T): T {
-    return target;
-  }
-  enable(): this {
-    return this;
-  }
-  disable(): this {
-    this.als.disable();
-    return this;
-  }
-}
-
-class RecordingTracer implements Tracer {
-  startSpan(name: string, options: SpanOptions = {}, ctx: Context = context.active()): Span {
-    const parent = trace.getSpanContext(ctx);
-    const record: Recorded = {
-      name,
-      kind: options.kind,
-      context: {
-        traceId: parent?.traceId ?? randomBytes(16).toString('hex'),
-        spanId: randomBytes(8).toString('hex'),
-        traceFlags: 1,
-      },
-      parentSpanId: parent?.spanId,
-      attributes: { ...options.attributes },
-      status: undefined,
-      exceptions: [],
-      ended: false,
-    };
-    spans.push(record);
-    const span: Span = {
-      spanContext: () => record.context,
-      setAttribute: (k, v) => ((record.attributes[k] = v), span),
-      setAttributes: (a) => (Object.assign(record.attributes, a), span),
-      addEvent: () => span,
-      addLink: () => span,
-      addLinks: () => span,
-      setStatus: (s) => ((record.status = s), span),
-      updateName: (n) => ((record.name = n), span),
-      end: () => void (record.ended = true),
-      isRecording: () => !record.ended,
-      recordException: (e) => void record.exceptions.push(e),
-    };
-    return span;
-  }
-  startActiveSpan<F extends (span: Span) => unknown>(name: string, ...rest: unknown[]): ReturnType<F> {
-    const fn = rest.pop() as F;
-    const [options, ctx] = rest as [SpanOptions | undefined, Context | undefined];
-    const parentCtx = ctx ?? context.active();
-    const span = this.startSpan(name, options, parentCtx);
-    return context.with(trace.setSpan(parentCtx, span), () => fn(span)) as ReturnType<F>;
-  }
-}
-
-const tracer = new RecordingTracer();
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AlsContextManager());
-  trace.setGlobalTracerProvider({ getTracer: () => tracer });
-});
-
-afterAll(() => {
-  trace.disable();
-  context.disable();
-});
+const { tracer, spans } = installRecordingTracer();
 
 describe('tracing helpers', () => {
   it('injectTraceContext gives nothing outside a span', async () => {
