@@ -5,13 +5,10 @@
  * fail loudly under `CI=true`, and the `[figure]` lines the docs quote.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { deferred, within } from '../helpers.js';
+import { portFree, RedisServer, waitUntil } from '../redis/redis-servers.js';
 
 /** The shared Redis of the machine (ledgers, key counts). */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -30,14 +27,6 @@ export function haveRedisServer(): boolean {
   return ok;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /** A free loopback port. */
 export async function freePort(): Promise<number> {
   for (;;) {
@@ -46,47 +35,14 @@ export async function freePort(): Promise<number> {
   }
 }
 
-/** Polls `check` until it resolves true (a deadline, for conditions no event announces). */
-export async function waitUntil(
-  check: () => Promise<boolean> | boolean,
-  ms: number,
-  what: string,
-  everyMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await Promise.resolve(check()).catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-async function pings(port: number): Promise<boolean> {
-  const client = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } finally {
-    client.disconnect();
-  }
-}
+/** Re-exported for the fault tests: the one deadline poller of the test suite. */
+export { waitUntil };
 
 /** A private redis-server in its own temp dir; `appendonly` (fsync always) keeps acknowledged writes across a kill. */
-export class PrivateRedis {
-  private child?: ChildProcess;
-  readonly dir = mkdtempSync(join(tmpdir(), 'ck-faults-redis-'));
-
-  private constructor(
-    readonly port: number,
-    private readonly appendonly: boolean,
-  ) {}
+export class PrivateRedis extends RedisServer {
+  private constructor(port: number, appendonly: boolean) {
+    super(port, { appendonly, dirPrefix: 'ck-faults-redis-', startTimeoutMs: 15_000 });
+  }
 
   /** Starts one on a free port. */
   static async start(options: { appendonly?: boolean } = {}): Promise<PrivateRedis> {
@@ -95,36 +51,9 @@ export class PrivateRedis {
     return server;
   }
 
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  /** (Re)starts on the same port and dir (an AOF is replayed) and waits for PING. */
-  async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir];
-    // `always`: a write is in the AOF before Redis replies. With the default `everysec`, Redis
-    // postpones the AOF write while an fsync is slow and replies anyway, so a SIGKILL can lose
-    // writes it already acknowledged (seen in this suite: one published job gone after the restart).
-    if (this.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
-    else args.push('--appendonly', 'no');
-    this.child = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitUntil(() => pings(this.port), 15_000, `redis-server on ${this.port} answering`);
-  }
-
   /** SIGKILL (an outage, not a shutdown) and wait for the exit. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  /** Kill and delete the dir. */
-  async destroy(): Promise<void> {
-    await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
+  kill(): Promise<void> {
+    return this.stop();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * Private `redis-server` processes for tests that need to stop Redis or run a Redis Cluster:
- * free loopback ports, a temp dir each, no persistence, and everything stopped and deleted after.
+ * Private `redis-server` processes for tests that need to stop Redis or run a Redis Cluster (here and in
+ * the fault suite): free loopback ports, a temp dir each, no persistence unless asked for, and everything
+ * stopped and deleted after.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,8 @@ export function haveRedisBinaries(): boolean {
   return ['redis-server', 'redis-cli'].every((bin) => spawnSync(bin, ['--version']).status === 0);
 }
 
-function portFree(port: number): Promise<boolean> {
+/** True when nothing listens on loopback `port` (it binds the port for a moment to find out). */
+export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
@@ -30,13 +32,18 @@ export async function freePort(): Promise<number> {
   }
 }
 
-/** Waits until `check` resolves true, or throws after `ms`. */
-export async function waitUntil(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+/** Polls `check` until it resolves true, or throws after `ms` (a deadline, for conditions no event announces). */
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  ms: number,
+  what: string,
+  everyMs = 50,
+): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (await check().catch(() => false)) return;
+    if (await Promise.resolve(check()).catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -57,43 +64,55 @@ async function ping(port: number): Promise<boolean> {
   }
 }
 
-/** One private redis-server that can be stopped and started again on the same port. */
+/** How a {@link RedisServer} is run. */
+export interface RedisServerOptions {
+  /** An append-only file with `appendfsync always`, so a restart keeps every acknowledged write. @default false */
+  appendonly?: boolean;
+  /** More `redis-server` arguments, after the defaults. @default [] */
+  extraArgs?: string[];
+  /** Prefix of the temp dir the server runs in. @default 'ck-redis-' */
+  dirPrefix?: string;
+  /** How long `start()` waits for PING, in milliseconds. @default 10_000 */
+  startTimeoutMs?: number;
+}
+
+/** One private redis-server in its own temp dir that can be stopped and started again on the same port. */
 export class RedisServer {
   private child?: ChildProcess;
-  readonly dir = mkdtempSync(join(tmpdir(), 'ck-redis-'));
+  readonly dir: string;
+  private readonly options: RedisServerOptions;
 
   constructor(
     readonly port: number,
-    private readonly extraArgs: string[] = [],
-  ) {}
+    options: RedisServerOptions = {},
+  ) {
+    this.options = options;
+    this.dir = mkdtempSync(join(tmpdir(), options.dirPrefix ?? 'ck-redis-'));
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts the server and waits until it answers PING. */
+  /** (Re)starts the server on the same port and dir (an AOF is replayed) and waits until it answers PING. */
   async start(): Promise<void> {
-    const args = [
-      '--port',
-      String(this.port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      this.dir,
-    ];
-    this.child = spawn('redis-server', [...args, ...this.extraArgs], { stdio: 'ignore' });
-    await waitUntil(() => ping(this.port), 10_000, `redis-server on ${this.port} answering`);
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', ''];
+    // `always`: a write is in the AOF before Redis replies. With the default `everysec`, Redis
+    // postpones the AOF write while an fsync is slow and replies anyway, so a SIGKILL can lose
+    // writes it already acknowledged (seen in the fault suite: one published job gone after the restart).
+    if (this.options.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+    else args.push('--appendonly', 'no');
+    args.push('--dir', this.dir, ...(this.options.extraArgs ?? []));
+    this.child = spawn('redis-server', args, { stdio: 'ignore' });
+    const ms = this.options.startTimeoutMs ?? 10_000;
+    await waitUntil(() => ping(this.port), ms, `redis-server on ${this.port} answering`);
   }
 
   /** Kills the server (SIGKILL: an outage, not a shutdown) and waits for it to exit. */
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -127,7 +146,9 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
   const servers: RedisServer[] = [];
   try {
     for (let i = 0; i < 3; i += 1) {
-      const server = new RedisServer(await freePort(), ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000']);
+      const server = new RedisServer(await freePort(), {
+        extraArgs: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'],
+      });
       servers.push(server);
       // nodes.conf lives in the server's own dir, so concurrent clusters never share one.
       await server.start();
