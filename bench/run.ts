@@ -10,6 +10,7 @@
  *   npm run bench -- --docs-only        regenerate docs/performance.md from bench/results/*.json
  *   npm run bench -- --only pubsub --side clusterkit   one side only (for profiling; results not written)
  *   npm run bench -- --worktree         build the working tree instead of the last commit
+ *   npm run bench -- --issue-sizes      the message counts named in the issue (budgets ×3, ~45 minutes)
  *   npm run bench -- --source           run the working tree's TypeScript through tsx instead of a build
  *
  * Profiling: NODE_OPTIONS='--cpu-prof --cpu-prof-dir=.tmp/prof' npm run bench -- --only <case> --side clusterkit,
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     side: { type: 'string' },
     source: { type: 'boolean', default: false },
     worktree: { type: 'boolean', default: false },
+    'issue-sizes': { type: 'boolean', default: false },
   },
 });
 
@@ -43,6 +45,7 @@ if (values.list) {
 }
 
 const quick = values.quick ?? false;
+const issueSizes = values['issue-sizes'] ?? false;
 if (values['docs-only']) {
   console.log(
     `wrote ${await writePerformanceDoc(
@@ -102,9 +105,9 @@ for (const benchCase of selected) {
   const ctx: CaseContext = {
     quick,
     runs,
-    size: (full, small) => (quick ? small : full),
+    size: (full, small, issue) => (quick ? small : issueSizes ? (issue ?? full) : full),
     log: (line) => console.log(line),
-    deadline: started + benchCase.budgetMs,
+    deadline: started + benchCase.budgetMs * (issueSizes ? 3 : 1),
     sides,
   };
   const report = new ReportBuilder(ctx);

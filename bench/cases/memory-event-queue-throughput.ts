@@ -46,7 +46,7 @@ export const memoryEventQueueThroughput: BenchCase = {
   title: 'Memory eventQueue throughput',
   compareWith: 'an in-process array + promise worker loop',
   targetText: '≥ 1,000,000 msg/s',
-  budgetMs: 50_000,
+  budgetMs: 75_000,
   async run(ctx, report) {
     const count = ctx.size(1_000_000, 20_000);
     report.note(

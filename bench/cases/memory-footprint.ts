@@ -45,7 +45,7 @@ export const memoryFootprint: BenchCase = {
   title: 'Memory queue footprint',
   compareWith: 'the payload objects alone in an array (for scale)',
   targetText: 'report bytes per waiting message',
-  budgetMs: 40_000,
+  budgetMs: 55_000,
   async run(ctx, report) {
     const count = ctx.size(1_000_000, 50_000);
     report.note(

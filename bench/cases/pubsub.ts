@@ -93,7 +93,7 @@ export const pubsub: BenchCase = {
   title: 'Pub/sub latency and throughput',
   compareWith: 'raw ioredis PUBLISH/SUBSCRIBE and raw amqplib fanout exchange',
   targetText: 'latency p50 ≤ raw + 0.1 ms; throughput ≥ 0.8× raw',
-  budgetMs: 120_000,
+  budgetMs: 110_000,
   async run(ctx, report) {
     const samples = ctx.size(1_000, 50);
     const count = ctx.size(100_000, 5_000);

@@ -48,8 +48,11 @@ export interface CaseContext {
   readonly quick: boolean;
   /** Counted runs per side. */
   readonly runs: number;
-  /** `full` in a real run, `quick` with `--quick`. */
-  size(full: number, quick: number): number;
+  /**
+   * `full` in a real run, `quick` with `--quick`, `issue` (default `full`) with `--issue-sizes`: the
+   * counts named in the issue, where they are larger than what fits the 15-minute run.
+   */
+  size(full: number, quick: number, issue?: number): number;
   /** Progress output. */
   log(line: string): void;
   /** Absolute `performance.now()` past which the case must not start new rounds. */
