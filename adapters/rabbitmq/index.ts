@@ -20,7 +20,14 @@ import type { WorkQueueType } from './topology.js';
 export { RabbitMQEventQueueAdapter } from './rabbitmq-event-queue-adapter.js';
 export { RabbitMQPubSubAdapter } from './rabbitmq-pub-sub-adapter.js';
 export { RabbitMQConnection, type RabbitMQConnectionOptions } from './connection.js';
-export { queueNames, pubSubExchange, MAX_DELAY_LEVEL, type QueueNames, type WorkQueueType } from './topology.js';
+export {
+  allQueueNames,
+  queueNames,
+  pubSubExchange,
+  MAX_DELAY_LEVEL,
+  type QueueNames,
+  type WorkQueueType,
+} from './topology.js';
 
 /** Options of {@link createRabbitMQAdapters}. */
 export interface RabbitMQAdaptersOptions {

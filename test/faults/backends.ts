@@ -14,7 +14,7 @@ import {
   type ClusterAdapters,
   type Logger,
 } from 'clusterkit';
-import { createRabbitMQAdapters, queueNames } from 'clusterkit/rabbitmq';
+import { allQueueNames, createRabbitMQAdapters, pubSubExchange, queueNames } from 'clusterkit/rabbitmq';
 import { createRedisAdapters, type RedisEventQueueOptions } from 'clusterkit/redis';
 import { randomName } from '../helpers.js';
 import { AMQP_URL, bookkeepingClient, deleteUnder, REDIS_URL } from './fault-helpers.js';
@@ -33,7 +33,12 @@ export interface BrokerScope {
   app(options?: Partial<Omit<AppOptions, 'name' | 'adapters'>>, eventQueue?: RedisEventQueueOptions): App;
   /** Adapters of one more node (for callers that build apps themselves); `logger` reaches the RabbitMQ adapters. */
   adapters(eventQueue?: RedisEventQueueOptions, logger?: Logger): ClusterAdapters;
-  /** Stops every app made and deletes everything the scope wrote (keys, queues, exchange). */
+  /**
+   * Stops every app made and deletes everything the scope wrote (keys, queues, exchange). On
+   * RabbitMQ that is every queue the scope's adapters touched (the managed-queue queue each app
+   * subscribes by itself included), the managed-queue queue of the app name (child-process workers
+   * subscribe it too), and the queues of `channels` (for queues only raw clients touched).
+   */
   dispose(channels: string[]): Promise<void>;
 }
 
@@ -42,13 +47,17 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope
   const prefix = randomName(backend === 'redis' ? 'ckf' : 'ckfr');
   const appName = randomName('faults');
   const apps: App[] = [];
+  const rabbitQueues = new Set<string>();
+  const rabbitMade: ReturnType<typeof createRabbitMQAdapters>[] = [];
   const memory = createMemoryBackend();
   const adapters = (eventQueue?: RedisEventQueueOptions, logger: Logger = silentLogger): ClusterAdapters => {
     if (backend === 'memory') return createMemoryAdapters({ backend: memory });
     if (backend === 'redis') {
       return createRedisAdapters({ url: redisUrl, prefix, onError: () => {}, ...(eventQueue ? { eventQueue } : {}) });
     }
-    return createRabbitMQAdapters({ url: AMQP_URL, prefix, connectionName: prefix, logger });
+    const rabbit = createRabbitMQAdapters({ url: AMQP_URL, prefix, connectionName: prefix, logger });
+    rabbitMade.push(rabbit);
+    return rabbit;
   };
   return {
     backend,
@@ -64,6 +73,7 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope
         adapters: adapters(eventQueue, options.logger),
       });
       apps.push(app);
+      rabbitQueues.add(app.managedQueue.physicalQueueName);
       return app;
     },
     async dispose(channels) {
@@ -78,27 +88,26 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope
         }
         return;
       }
-      await deleteRabbitTopology(
-        prefix,
-        channels.map((channel) => `${appName}:${channel}`),
-      );
+      for (const channel of channels) rabbitQueues.add(`${appName}:${channel}`);
+      const touched = rabbitMade.flatMap(({ eventQueue }) => [...eventQueue.touchedQueues]);
+      await deleteRabbitTopology(prefix, [...rabbitQueues], touched);
     },
   };
 }
 
-/** Deletes the work, dead and delay queues of `queues` and the pub/sub exchange of `prefix`. */
-export async function deleteRabbitTopology(prefix: string, queues: string[]): Promise<void> {
+/**
+ * Deletes the work, dead and delay queues of the logical `queues`, the physical queues in
+ * `physical` (an adapter's `touchedQueues`), and the pub/sub exchange of `prefix`.
+ */
+export async function deleteRabbitTopology(prefix: string, queues: string[], physical: string[] = []): Promise<void> {
+  const names = new Set(physical);
+  for (const queue of queues) for (const name of allQueueNames(queueNames(prefix, queue))) names.add(name);
   const connection = await amqp.connect(AMQP_URL);
   connection.on('error', () => {});
   try {
     const channel = await connection.createChannel();
-    for (const queue of queues) {
-      const names = queueNames(prefix, queue);
-      await channel.deleteQueue(names.main);
-      await channel.deleteQueue(names.dead);
-      for (let level = 0; level <= 35; level += 1) await channel.deleteQueue(names.delay(level));
-    }
-    await channel.deleteExchange(`${prefix}.pubsub`);
+    for (const name of names) await channel.deleteQueue(name);
+    await channel.deleteExchange(pubSubExchange(prefix));
     await channel.close();
   } finally {
     await connection.close().catch(() => {});
