@@ -4,6 +4,7 @@
  */
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { ManagerLifecycle } from '../manager-lifecycle.js';
 import { assertDuration, assertName, assertOptions, describe } from '../validation.js';
 import { Cache } from './cache.js';
 import { MemoryCacheStore } from './memory-store.js';
@@ -43,9 +44,7 @@ export class CacheManager {
   private readonly extraStores = new Map<string, CacheStore>();
   private readonly caches = new Map<string, Cache>();
   private readonly context: ManagerContext;
-  private readonly autoConnect: boolean;
-  private state: 'idle' | 'connecting' | 'connected' | 'closed' = 'idle';
-  private connecting: Promise<void> | undefined;
+  private readonly lifecycle: ManagerLifecycle;
   private autoMemory: CacheStore | undefined;
 
   constructor(options: CacheManagerOptions = {}) {
@@ -53,7 +52,12 @@ export class CacheManager {
     this.defaultStore = options.store ?? new MemoryCacheStore();
     this.ensureMemoryStore();
     this.context = options.context ?? standaloneContext();
-    this.autoConnect = options.autoConnect ?? options.context === undefined;
+    this.lifecycle = new ManagerLifecycle({
+      property: 'cacheManager',
+      noun: 'cache manager',
+      autoConnect: options.autoConnect ?? options.context === undefined,
+      open: () => Promise.all(this.allStores().map((store) => store.connect())).then(() => {}),
+    });
   }
 
   /**
@@ -67,7 +71,7 @@ export class CacheManager {
 
   /** Replaces the default store. Refused with `INVALID_STATE` once connected. */
   setAdapter(store: CacheStore): void {
-    this.assertIdle('setAdapter');
+    this.lifecycle.assertIdle('setAdapter');
     assertStore(store);
     this.defaultStore = store;
     this.ensureMemoryStore();
@@ -82,7 +86,7 @@ export class CacheManager {
       throw new ClusterError(ErrorCodes.INVALID_STATE, `a cache store of kind "${store.kind}" is already registered`);
     }
     this.extraStores.set(store.kind, store);
-    if (this.state === 'connected') {
+    if (this.lifecycle.isConnected()) {
       await store.connect();
       if (existing) await existing.close();
     }
@@ -90,34 +94,18 @@ export class CacheManager {
 
   /** Connects every store. Idempotent; may be called again after `close()`. */
   connect(): Promise<void> {
-    if (this.state === 'connected') return Promise.resolve();
-    if (this.connecting) return this.connecting;
-    this.state = 'connecting';
-    this.connecting = Promise.all(this.allStores().map((store) => store.connect())).then(
-      () => {
-        this.state = 'connected';
-        this.connecting = undefined;
-      },
-      (error: unknown) => {
-        this.state = 'idle';
-        this.connecting = undefined;
-        throw error;
-      },
-    );
-    return this.connecting;
+    return this.lifecycle.connect();
   }
 
   /** Closes every store. Cached values in a shared backend (Redis) stay. */
   async close(): Promise<void> {
-    if (this.state === 'idle' || this.state === 'closed') return;
-    if (this.connecting) await this.connecting.catch(() => {});
-    this.state = 'closed';
+    if (!(await this.lifecycle.beginClose())) return;
     await Promise.all(this.allStores().map((store) => store.close()));
   }
 
   /** True between a finished `connect()` and `close()`. */
   isConnected(): boolean {
-    return this.state === 'connected';
+    return this.lifecycle.isConnected();
   }
 
   /**
@@ -137,7 +125,7 @@ export class CacheManager {
       ttl: opts.ttl === undefined ? undefined : assertDuration('ttl', opts.ttl),
       context: this.context,
       store: async () => {
-        await this.ensureConnected();
+        await this.lifecycle.ensureConnected();
         return this.storeOf(kind);
       },
     });
@@ -177,23 +165,6 @@ export class CacheManager {
 
   private allStores(): CacheStore[] {
     return [this.defaultStore, ...this.extraStores.values()];
-  }
-
-  private async ensureConnected(): Promise<void> {
-    if (this.state === 'connected') return;
-    if (this.state === 'connecting' || (this.state === 'idle' && this.autoConnect)) return this.connect();
-    throw new ClusterError(
-      ErrorCodes.NOT_CONNECTED,
-      this.state === 'closed'
-        ? 'cache manager is closed'
-        : 'cache manager is not connected (call connect() or app.start())',
-    );
-  }
-
-  private assertIdle(call: string): void {
-    if (this.state !== 'idle') {
-      throw new ClusterError(ErrorCodes.INVALID_STATE, `cacheManager.${call}() must be called before connect()`);
-    }
   }
 }
 

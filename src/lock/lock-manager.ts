@@ -7,6 +7,7 @@ import { diagnostics } from '../diagnostics.js';
 import { randomUUID } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
+import { ManagerLifecycle } from '../manager-lifecycle.js';
 import { assertDuration, assertFunction, assertName, assertOptions, describe } from '../validation.js';
 import { keepLeaseAlive } from './keep-lease-alive.js';
 import { LockHandle, type Lock } from './lock-handle.js';
@@ -53,9 +54,7 @@ export class LockManager {
   private adapter: LockAdapter;
   private readonly context: ManagerContext;
   private readonly defaultTtl: number;
-  private readonly autoConnect: boolean;
-  private state: 'idle' | 'connecting' | 'connected' | 'closed' = 'idle';
-  private connecting: Promise<void> | undefined;
+  private readonly lifecycle: ManagerLifecycle;
   private readonly lines = new WaitLines();
   private readonly waiting = new Set<Cancellation>();
   private readonly held = new Set<LockHandle>();
@@ -66,26 +65,17 @@ export class LockManager {
     this.context = options.context ?? standaloneContext();
     this.defaultTtl =
       options.defaultTtl === undefined ? DEFAULT_LOCK_TTL_MS : assertDuration('defaultTtl', options.defaultTtl);
-    this.autoConnect = options.autoConnect ?? options.context === undefined;
+    this.lifecycle = new ManagerLifecycle({
+      property: 'lockManager',
+      noun: 'lock manager',
+      autoConnect: options.autoConnect ?? options.context === undefined,
+      open: () => this.adapter.connect(),
+    });
   }
 
   /** Opens the adapter. Idempotent; may be called again after `close()`. */
   connect(): Promise<void> {
-    if (this.state === 'connected') return Promise.resolve();
-    if (this.connecting) return this.connecting;
-    this.state = 'connecting';
-    this.connecting = this.adapter.connect().then(
-      () => {
-        this.state = 'connected';
-        this.connecting = undefined;
-      },
-      (error: unknown) => {
-        this.state = 'idle';
-        this.connecting = undefined;
-        throw error;
-      },
-    );
-    return this.connecting;
+    return this.lifecycle.connect();
   }
 
   /**
@@ -93,9 +83,7 @@ export class LockManager {
    * releases them (best effort; a lease that cannot be released expires), then closes the adapter.
    */
   async close(): Promise<void> {
-    if (this.state === 'idle' || this.state === 'closed') return;
-    if (this.connecting) await this.connecting.catch(() => {});
-    this.state = 'closed';
+    if (!(await this.lifecycle.beginClose())) return;
     for (const waiter of [...this.waiting]) waiter.cancel(closedError());
     const handles = [...this.held];
     for (const handle of handles) handle.lose('the lock manager closed');
@@ -105,14 +93,12 @@ export class LockManager {
 
   /** True between a finished `connect()` and `close()`. */
   isConnected(): boolean {
-    return this.state === 'connected';
+    return this.lifecycle.isConnected();
   }
 
   /** Replaces the adapter. Refused with `INVALID_STATE` once connected (NocoBase rule). */
   setAdapter(adapter: LockAdapter): void {
-    if (this.state !== 'idle') {
-      throw new ClusterError(ErrorCodes.INVALID_STATE, 'lockManager.setAdapter() must be called before connect()');
-    }
+    this.lifecycle.assertIdle('setAdapter');
     if (typeof adapter !== 'object' || adapter === null || typeof adapter.tryAcquire !== 'function') {
       throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `setAdapter() needs a LockAdapter, got ${describe(adapter)}`);
     }
@@ -135,7 +121,7 @@ export class LockManager {
         details: { option: 'signal' },
       });
     }
-    await this.ensureConnected();
+    await this.lifecycle.ensureConnected();
     return this.take(name, ms, { timeout, signal: opts.signal, once: false });
   }
 
@@ -147,7 +133,7 @@ export class LockManager {
   async tryAcquire(key: string, ttl?: number): Promise<Lock> {
     const name = assertName('lock key', key);
     const ms = this.ttlOf(ttl);
-    await this.ensureConnected();
+    await this.lifecycle.ensureConnected();
     return this.take(name, ms, { once: true });
   }
 
@@ -179,17 +165,6 @@ export class LockManager {
 
   private ttlOf(ttl: number | undefined): number {
     return ttl === undefined ? this.defaultTtl : assertDuration('ttl', ttl);
-  }
-
-  private async ensureConnected(): Promise<void> {
-    if (this.state === 'connected') return;
-    if (this.state === 'connecting' || (this.state === 'idle' && this.autoConnect)) return this.connect();
-    throw new ClusterError(
-      ErrorCodes.NOT_CONNECTED,
-      this.state === 'closed'
-        ? 'lock manager is closed'
-        : 'lock manager is not connected (call connect() or app.start())',
-    );
   }
 
   private namespaced(key: string): string {
