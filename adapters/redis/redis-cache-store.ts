@@ -7,31 +7,24 @@
 import { Cluster } from 'ioredis';
 import { ClusterError, ErrorCodes, type CacheStore, type StoreSetOptions } from 'clusterkit';
 import { closeClient, guard, type RedisClient, type RedisConnections } from './connection.js';
+import { RedisAdapterBase } from './redis-adapter-base.js';
 import { INCR_WITH_TTL } from './lua/incr-with-ttl.js';
 import { runScript } from './lua/run-script.js';
 import { clearPrefix, scanKeys, unlinkKeys } from './scan.js';
 
 /** Redis cache store for one node. */
-export class RedisCacheStore implements CacheStore {
+export class RedisCacheStore extends RedisAdapterBase implements CacheStore {
   readonly kind = 'redis';
-  private connected = false;
   private readonly natives = new Map<string, RedisClient>();
 
-  constructor(private readonly connections: RedisConnections) {}
-
-  async connect(): Promise<void> {
-    if (this.connected) return;
-    await this.connections.open();
-    this.connected = true;
+  constructor(connections: RedisConnections) {
+    super(connections, 'Redis cache store');
   }
 
-  async close(): Promise<void> {
-    if (!this.connected) return;
-    this.connected = false;
+  protected async dropResources(): Promise<void> {
     const natives = [...this.natives.values()];
     this.natives.clear();
     await Promise.all(natives.map((client) => closeClient(client)));
-    await this.connections.release();
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -147,10 +140,5 @@ export class RedisCacheStore implements CacheStore {
 
   private key(key: string): string {
     return `${this.connections.prefix}:c:${key}`;
-  }
-
-  private client(): RedisClient {
-    if (!this.connected) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'Redis cache store is not connected');
-    return this.connections.command;
   }
 }

@@ -6,8 +6,9 @@
  * simply expires is not announced, and waiters retry after the holder's remaining ttl
  * (`retryAfterMs`) instead — never on a fixed poll.
  */
-import { ClusterError, ErrorCodes, type LockAdapter, type TryAcquireResult } from 'clusterkit';
+import type { LockAdapter, TryAcquireResult } from 'clusterkit';
 import { guard, whileOpen, type RedisConnections } from './connection.js';
+import { RedisAdapterBase } from './redis-adapter-base.js';
 import { ACQUIRE, EXTEND, RELEASE } from './lua/lock-scripts.js';
 import { runScript } from './lua/run-script.js';
 
@@ -18,25 +19,17 @@ export function lockKeys(prefix: string, key: string): { lease: string; fence: s
 }
 
 /** Single-Redis lock adapter for one node. */
-export class RedisLockAdapter implements LockAdapter {
-  private connected = false;
+export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
   private readonly unsubscribers = new Set<() => Promise<void>>();
 
-  constructor(private readonly connections: RedisConnections) {}
-
-  async connect(): Promise<void> {
-    if (this.connected) return;
-    await this.connections.open();
-    this.connected = true;
+  constructor(connections: RedisConnections) {
+    super(connections, 'Redis lock adapter');
   }
 
-  async close(): Promise<void> {
-    if (!this.connected) return;
-    this.connected = false;
+  protected async dropResources(): Promise<void> {
     const subs = [...this.unsubscribers];
     this.unsubscribers.clear();
     await Promise.allSettled(subs.map((unsubscribe) => unsubscribe()));
-    await this.connections.release();
   }
 
   async tryAcquire(key: string, owner: string, ttlMs: number): Promise<TryAcquireResult> {
@@ -65,7 +58,7 @@ export class RedisLockAdapter implements LockAdapter {
   }
 
   async onRelease(key: string, onRelease: () => void): Promise<() => Promise<void>> {
-    this.client();
+    this.assertConnected();
     const { channel } = lockKeys(this.connections.prefix, key);
     const unlisten = await whileOpen(
       () => this.connected,
@@ -78,10 +71,5 @@ export class RedisLockAdapter implements LockAdapter {
     };
     this.unsubscribers.add(unsubscribe);
     return unsubscribe;
-  }
-
-  private client() {
-    if (!this.connected) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'Redis lock adapter is not connected');
-    return this.connections.command;
   }
 }

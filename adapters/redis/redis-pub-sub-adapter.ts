@@ -5,27 +5,20 @@
  */
 import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit';
 import { whileOpen, type RedisConnections } from './connection.js';
+import { RedisAdapterBase } from './redis-adapter-base.js';
 
 /** Redis pub/sub adapter for one node. Subscriptions survive reconnects (ioredis re-subscribes). */
-export class RedisPubSubAdapter implements PubSubAdapter {
+export class RedisPubSubAdapter extends RedisAdapterBase implements PubSubAdapter {
   private readonly subscriptions = new Map<string, () => Promise<void>>();
-  private connected = false;
 
-  constructor(private readonly connections: RedisConnections) {}
-
-  async connect(): Promise<void> {
-    if (this.connected) return;
-    await this.connections.open();
-    this.connected = true;
+  constructor(connections: RedisConnections) {
+    super(connections, 'Redis pub/sub adapter');
   }
 
-  async close(): Promise<void> {
-    if (!this.connected) return;
-    this.connected = false;
+  protected async dropResources(): Promise<void> {
     const subs = [...this.subscriptions.values()];
     this.subscriptions.clear();
     await Promise.allSettled(subs.map((unsubscribe) => unsubscribe()));
-    await this.connections.release();
   }
 
   async subscribe(channel: string, onMessage: (payload: string) => void): Promise<void> {
@@ -49,8 +42,7 @@ export class RedisPubSubAdapter implements PubSubAdapter {
   }
 
   async publish(channel: string, payload: string): Promise<void> {
-    this.assertConnected();
-    const client = this.connections.command;
+    const client = this.client();
     await whileOpen(
       () => this.connected,
       'PUBLISH',
@@ -60,9 +52,5 @@ export class RedisPubSubAdapter implements PubSubAdapter {
 
   private channel(channel: string): string {
     return `${this.connections.prefix}:ps:${channel}`;
-  }
-
-  private assertConnected(): void {
-    if (!this.connected) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'Redis pub/sub adapter is not connected');
   }
 }
