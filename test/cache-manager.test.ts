@@ -12,17 +12,9 @@ import {
   type CacheStore,
 } from 'clusterkit';
 import { describe, expect, it, vi } from 'vitest';
+import { codeOf } from './code-of.js';
 
 const DEADLINE_MS = 10_000;
-
-async function codeOf(call: () => unknown): Promise<string | undefined> {
-  try {
-    await call();
-    return undefined;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-}
 
 async function connectedStore(options?: ConstructorParameters<typeof MemoryCacheStore>[1]): Promise<CacheStore> {
   const store = new MemoryCacheStore(createMemoryBackend(), options);

@@ -13,18 +13,10 @@ import {
   standaloneContext,
 } from 'clusterkit';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './code-of.js';
 import { deferred, randomName, within } from './helpers.js';
 
 const DEADLINE_MS = 10_000;
-
-async function codeOf(call: () => unknown): Promise<string | undefined> {
-  try {
-    await call();
-    return undefined;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-}
 
 /** A real memory adapter whose extend is always refused, as after a takeover the backend saw first. */
 class RefusingExtendAdapter extends MemoryLockAdapter {

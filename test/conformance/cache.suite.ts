@@ -5,21 +5,14 @@
  */
 import { ErrorCodes, type App } from 'clusterkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { codeOf } from '../code-of.js';
 import { deferred, randomName, within } from '../helpers.js';
 import type { ClusterFactory, TestCluster } from './cluster.js';
+import { startNodes } from './start-nodes.js';
 
 const DEADLINE_MS = 10_000;
 const SHORT_TTL_MS = 200;
 const LONG_TTL_MS = 60_000;
-
-async function codeOf(call: () => unknown): Promise<string | undefined> {
-  try {
-    await call();
-    return undefined;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-}
 
 /** Runs the cache suite against `factory`'s backend. */
 export function cacheSuite(factory: ClusterFactory): void {
@@ -33,11 +26,8 @@ export function cacheSuite(factory: ClusterFactory): void {
       await cluster.dispose();
     });
 
-    async function nodes(count: number, options?: Parameters<TestCluster['node']>[0]): Promise<App[]> {
-      const apps = Array.from({ length: count }, () => cluster.node(options));
-      await Promise.all(apps.map((app) => app.start()));
-      return apps;
-    }
+    const nodes = (count: number, options?: Parameters<TestCluster['node']>[0]): Promise<App[]> =>
+      startNodes(cluster, count, options);
 
     it('sets, gets and deletes values seen by every node', async () => {
       const [a, b] = await nodes(2);

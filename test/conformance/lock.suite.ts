@@ -5,8 +5,10 @@
  */
 import { ClusterError, ErrorCodes, LockAcquireError, type App, type Lock } from 'clusterkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { codeOf } from '../code-of.js';
 import { deferred, randomName, within } from '../helpers.js';
 import type { ClusterFactory, TestCluster } from './cluster.js';
+import { startNodes } from './start-nodes.js';
 
 const DEADLINE_MS = 10_000;
 /** Short enough to expire within a test; long enough that a busy event loop does not miss a keep-alive. */
@@ -17,15 +19,6 @@ const LONG_TTL_MS = 30_000;
 /** Yields to the event loop a few times: a critical section with real async gaps in it. */
 async function someAsyncWork(): Promise<void> {
   for (let i = 0; i < 3; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
 }
 
 /** Runs the lock suite against `factory`'s backend. */
@@ -42,11 +35,8 @@ export function lockSuite(factory: ClusterFactory): void {
       await cluster.dispose();
     });
 
-    async function nodes(count: number, options?: Parameters<TestCluster['node']>[0]): Promise<App[]> {
-      const apps = Array.from({ length: count }, () => cluster.node(options));
-      await Promise.all(apps.map((app) => app.start()));
-      return apps;
-    }
+    const nodes = (count: number, options?: Parameters<TestCluster['node']>[0]): Promise<App[]> =>
+      startNodes(cluster, count, options);
 
     it('gives mutual exclusion across 3 nodes, with fencing tokens increasing in entry order', async () => {
       const apps = await nodes(3);

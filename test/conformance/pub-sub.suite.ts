@@ -10,6 +10,7 @@ import { ErrorCodes, Plugin, type App, type PluginOptions, type Transaction } fr
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { counter, deferred, randomName, within } from '../helpers.js';
 import type { ClusterFactory, TestCluster } from './cluster.js';
+import { startNodes } from './start-nodes.js';
 
 const DEADLINE_MS = 10_000;
 /** Long enough that back-to-back publishes land inside one quiet period on any backend. */
@@ -97,11 +98,7 @@ export function pubSubSuite(factory: ClusterFactory): void {
     });
 
     /** Starts `n` nodes of the cluster. */
-    async function nodes(n: number): Promise<App[]> {
-      const apps = Array.from({ length: n }, () => cluster.node());
-      await Promise.all(apps.map((app) => app.start()));
-      return apps;
-    }
+    const nodes = (n: number): Promise<App[]> => startNodes(cluster, n);
 
     /** Subscribes a fresh inbox on each app. */
     async function inboxes(apps: App[], ch = channel): Promise<Inbox[]> {

@@ -6,7 +6,8 @@
  * reach or prefix another tenant's keys.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterError, ErrorCodes, runWithTenant, type App, type KeyScope } from 'clusterkit';
+import { ErrorCodes, runWithTenant, type App, type KeyScope } from 'clusterkit';
+import { clusterCodeOf } from '../code-of.js';
 import { brokerScope, type Backend, type BrokerScope } from './backends.js';
 import { figure } from './fault-helpers.js';
 
@@ -21,15 +22,6 @@ const job = (jobName: string, extra: Record<string, unknown> = {}) => ({
   payload: { secret: jobName },
   ...extra,
 });
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (error) {
-    return error instanceof ClusterError ? error.code : `not a ClusterError: ${String(error)}`;
-  }
-}
 
 describe.each<Backend>(['memory', 'redis'])('faults: tenant isolation (%s)', (backend) => {
   let scope: BrokerScope;
@@ -67,7 +59,9 @@ describe.each<Backend>(['memory', 'redis'])('faults: tenant isolation (%s)', (ba
         reason: 'not_found',
       });
       expect(await app.managedQueue.retry(failedA)).toEqual({ success: false, reason: 'not_found' });
-      expect(await codeOf(app.managedQueue.waitForJob(delayedA, { timeoutMs: 2_000 }))).toBe(ErrorCodes.NOT_FOUND);
+      expect(await clusterCodeOf(app.managedQueue.waitForJob(delayedA, { timeoutMs: 2_000 }))).toBe(
+        ErrorCodes.NOT_FOUND,
+      );
     });
     // Untouched: A still sees its job delayed and its failure retryable.
     await asA(async () => {
@@ -88,9 +82,11 @@ describe.each<Backend>(['memory', 'redis'])('faults: tenant isolation (%s)', (ba
         failed: 0,
         delayed: 0,
       });
-      expect(await codeOf(app.managedQueue.listJobs({ tenantId: A.tenantId }))).toBe(ErrorCodes.TENANT_MISMATCH);
-      expect(await codeOf(app.managedQueue.getMetrics({ tenantId: A.tenantId }))).toBe(ErrorCodes.TENANT_MISMATCH);
-      expect(await codeOf(app.managedQueue.enqueue(job('ok', { tenantId: A.tenantId })))).toBe(
+      expect(await clusterCodeOf(app.managedQueue.listJobs({ tenantId: A.tenantId }))).toBe(ErrorCodes.TENANT_MISMATCH);
+      expect(await clusterCodeOf(app.managedQueue.getMetrics({ tenantId: A.tenantId }))).toBe(
+        ErrorCodes.TENANT_MISMATCH,
+      );
+      expect(await clusterCodeOf(app.managedQueue.enqueue(job('ok', { tenantId: A.tenantId })))).toBe(
         ErrorCodes.TENANT_MISMATCH,
       );
     });

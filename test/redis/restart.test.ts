@@ -5,19 +5,11 @@
  * and pub/sub subscriptions are active again — without restarting any app.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ClusterError, createApp, ErrorCodes, silentLogger, type App } from 'clusterkit';
+import { createApp, ErrorCodes, silentLogger, type App } from 'clusterkit';
 import { createRedisAdapters } from 'clusterkit/redis';
+import { clusterCodeOf } from '../code-of.js';
 import { randomName, within } from '../helpers.js';
 import { haveRedisBinaries, startRedisServer, type RedisServer } from './redis-servers.js';
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (error) {
-    return error instanceof ClusterError ? error.code : `not a ClusterError: ${String(error)}`;
-  }
-}
 
 if (!haveRedisBinaries() && process.env.CI === 'true')
   throw new Error('redis-server not found (CI=true: refusing to skip)');
@@ -65,9 +57,9 @@ describe.skipIf(!haveRedisBinaries())('redis: a Redis restart', () => {
     // Every attempt settles quickly with a clear code (the first may race the socket's close event).
     await vi.waitFor(
       async () =>
-        expect(await within(codeOf(producer.eventQueue.publish('work', { n: 2 })), 5_000, 'publish settling')).toBe(
-          ErrorCodes.BACKEND_UNAVAILABLE,
-        ),
+        expect(
+          await within(clusterCodeOf(producer.eventQueue.publish('work', { n: 2 })), 5_000, 'publish settling'),
+        ).toBe(ErrorCodes.BACKEND_UNAVAILABLE),
       { timeout: 10_000, interval: 100 },
     );
 
