@@ -2,10 +2,19 @@
  * The slice of an app that the operations tools (dashboard, metrics, alerts, CLI) use. Written as
  * structural types so that the ops layer depends on the managers' public API only, never on their
  * internals, and so that anything shaped like an app (a test double for a page, a remote proxy) fits.
+ * Shapes the managed queue already declares (states, counts, queue refs, filters) are its own types.
  */
+import type {
+  JobCounts,
+  ListJobsFilter,
+  LogicalQueue,
+  ManagedJobState,
+  MetricsFilter,
+  QueueStats,
+} from '../jobs/types.js';
 
-/** States a managed job can be in (`cancelled` is terminal, like `completed` and `failed`). */
-export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'cancelled';
+/** States a managed job can be in (`cancelled` is terminal, like `completed` and `failed`): {@link ManagedJobState}. */
+export type JobState = ManagedJobState;
 
 /** The states that queues count (`getMetrics`, `getQueueStats`), in the order operators read them. */
 export const JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const;
@@ -35,28 +44,14 @@ export interface OpsJobInfo {
   userId?: string;
 }
 
-/** Counts by state. */
-export interface OpsJobCounts {
-  waiting: number;
-  active: number;
-  completed: number;
-  failed: number;
-  delayed: number;
-}
+/** Counts by state: the managed queue's {@link JobCounts}. */
+export type OpsJobCounts = JobCounts;
 
-/** One logical queue's counts (`managedQueue.getQueueStats()`). */
-export interface OpsQueueStats extends OpsJobCounts {
-  pluginName: string;
-  queueName: string;
-  tenantId?: string;
-  paused: boolean;
-}
+/** One logical queue's counts (`managedQueue.getQueueStats()`): the managed queue's {@link QueueStats}. */
+export type OpsQueueStats = QueueStats;
 
-/** A logical queue address. */
-export interface OpsQueueRef {
-  pluginName: string;
-  queueName: string;
-}
+/** A logical queue address: the managed queue's {@link LogicalQueue}. */
+export type OpsQueueRef = LogicalQueue;
 
 /** The managed-queue API the ops tools call. */
 export interface OpsManagedQueue {
@@ -68,15 +63,8 @@ export interface OpsManagedQueue {
     input: Record<string, unknown> & OpsQueueRef & { jobName: string; payload: unknown },
   ): Promise<{ jobId: string }>;
   getJob(jobId: string): Promise<OpsJobInfo | null>;
-  listJobs(filter: {
-    state?: JobState;
-    pluginName?: string;
-    queueName?: string;
-    tenantId?: string;
-    offset?: number;
-    limit?: number;
-  }): Promise<{ jobs: OpsJobInfo[]; total: number }>;
-  getMetrics(filter?: { pluginName?: string; queueName?: string; tenantId?: string }): Promise<OpsJobCounts>;
+  listJobs(filter: ListJobsFilter): Promise<{ jobs: OpsJobInfo[]; total: number }>;
+  getMetrics(filter?: MetricsFilter): Promise<OpsJobCounts>;
   getQueueStats(): Promise<OpsQueueStats[]>;
   retry(jobId: string): Promise<{ success: boolean; reason?: string }>;
   cancel(input: { jobId: string; abortActive?: boolean }): Promise<{ success: boolean; reason?: string }>;
