@@ -9,7 +9,7 @@
 import type { BackoffPolicy } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes, UnrecoverableError } from '../errors.js';
 import type { TraceCarrier } from '../tracing.js';
-import type { ManagedJobInfo, ManagedJobState } from './types.js';
+import type { ManagedJobContext, ManagedJobInfo, ManagedJobState } from './types.js';
 
 /** Current envelope version. A node refuses (dead-letters) versions it does not know. */
 export const JOB_ENVELOPE_VERSION = 1;
@@ -85,6 +85,19 @@ export function envelopeOf(record: JobRecord): JobEnvelope {
     kind: 'clusterkit.managed-job',
     jobId: record.id,
     gen: record.gen,
+    ...jobContextOf(record),
+    enqueuedAt: record.enqueuedAt,
+    priority: record.priority,
+  };
+}
+
+/**
+ * Who and what a record's job is for (plugin/queue/job and, when set, tenant, org, scope, user): what
+ * handlers get as their context and what a ticket carries. Unset optional fields are left out, not
+ * written as `undefined`.
+ */
+export function jobContextOf(record: JobRecord): ManagedJobContext {
+  return {
     pluginName: record.pluginName,
     queueName: record.queueName,
     jobName: record.jobName,
@@ -92,8 +105,6 @@ export function envelopeOf(record: JobRecord): JobEnvelope {
     ...(record.organizationId === undefined ? {} : { organizationId: record.organizationId }),
     ...(record.scopeKey === undefined ? {} : { scopeKey: record.scopeKey }),
     ...(record.userId === undefined ? {} : { userId: record.userId }),
-    enqueuedAt: record.enqueuedAt,
-    priority: record.priority,
   };
 }
 

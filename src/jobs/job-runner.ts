@@ -8,12 +8,12 @@ import { ClusterError, ErrorCodes, isUnrecoverable, serializeError } from '../er
 import { jobSpanAttributes, jobSpanName, runInSpan, tracingEnabled } from '../tracing.js';
 import { runWithTenant } from '../tenant/tenant-context.js';
 import { serializePayload } from '../validation.js';
-import { envelopeOf, toJobInfo, type JobEnvelope, type JobRecord } from './envelope.js';
+import { envelopeOf, jobContextOf, toJobInfo, type JobEnvelope, type JobRecord } from './envelope.js';
 import type { JobEvents } from './job-events.js';
 import type { JobStore } from './job-store.js';
 import { outsideTenant } from './scoped-key.js';
 import type { Registration } from './processor-registry.js';
-import type { ManagedJobContext, ManagedQueueEvents, ManagedQueueJob } from './types.js';
+import type { ManagedQueueEvents, ManagedQueueJob } from './types.js';
 
 /** The reason a cancelled job's signal aborts with, and the error `waitForJob` rejects with. */
 export class JobCancelledError extends ClusterError {
@@ -137,15 +137,7 @@ export class JobRunner {
       signal,
       progress: (value) => this.progress(record, value),
     };
-    const context: ManagedJobContext = {
-      pluginName: record.pluginName,
-      queueName: record.queueName,
-      jobName: record.jobName,
-      ...(record.tenantId === undefined ? {} : { tenantId: record.tenantId }),
-      ...(record.organizationId === undefined ? {} : { organizationId: record.organizationId }),
-      ...(record.scopeKey === undefined ? {} : { scopeKey: record.scopeKey }),
-      ...(record.userId === undefined ? {} : { userId: record.userId }),
-    };
+    const context = jobContextOf(record);
     // The span opens inside the tenant context (below), so whatever the handler does sees both.
     const invoke = () =>
       !tracingEnabled()
