@@ -24,6 +24,21 @@ export async function deletePrefix(client: Redis | Cluster, prefix: string): Pro
   }
 }
 
+/** Connects a throwaway client to `source`, deletes every key under `prefix` ({@link deletePrefix}) and disconnects. */
+export async function deleteRedisPrefix(source: RedisSource, prefix: string): Promise<void> {
+  const client =
+    'url' in source
+      ? new Redis(source.url, { lazyConnect: true })
+      : new Cluster(source.cluster.nodes, { lazyConnect: true });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await deletePrefix(client, prefix);
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** Answers PING within a second? */
 export async function redisAnswers(url: string): Promise<boolean> {
   const client = new Redis(url, {
@@ -84,16 +99,7 @@ export function redisFactory(
     return {
       adapters: () => createRedisAdapters({ ...source(), ...extra(), prefix, onError: () => {} }),
       async cleanup() {
-        const s = source();
-        const client =
-          'url' in s ? new Redis(s.url, { lazyConnect: true }) : new Cluster(s.cluster.nodes, { lazyConnect: true });
-        client.on('error', () => {});
-        try {
-          await client.connect();
-          await deletePrefix(client, prefix);
-        } finally {
-          client.disconnect();
-        }
+        await deleteRedisPrefix(source(), prefix);
       },
     };
   });

@@ -6,12 +6,11 @@
 import { createRabbitMQAdapters } from 'clusterkit/rabbitmq';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { silentLogger } from 'clusterkit';
-import { Redis } from 'ioredis';
 import { afterAll, describe, it } from 'vitest';
 import type { ClusterFactory } from '../conformance/cluster.js';
 import { clusterFactory } from '../conformance/make-cluster.js';
 import { deleteTopology, resolveAmqpUrl } from '../conformance/rabbitmq-factory.js';
-import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { deleteRedisPrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
 import { randomName } from '../helpers.js';
 import { managedJobSuites } from './managed-jobs.suite.js';
 
@@ -44,14 +43,7 @@ function mixedFactory(
           exchanges.add(pubSub.exchange);
         }
         await deleteTopology(amqpUrl, queues, exchanges);
-        const client = new Redis(redisUrl, { lazyConnect: true });
-        client.on('error', () => {});
-        try {
-          await client.connect();
-          await deletePrefix(client, prefix);
-        } finally {
-          client.disconnect();
-        }
+        await deleteRedisPrefix({ url: redisUrl }, prefix);
       },
     };
   });
