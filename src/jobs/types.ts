@@ -203,23 +203,9 @@ export interface ScheduleInput<T = unknown> {
   priority?: number;
 }
 
-/** A stored schedule. */
-export interface ScheduleInfo {
+/** A stored schedule: what `schedule` was given, with its id resolved. */
+export interface ScheduleInfo extends Omit<ScheduleInput, 'scheduleId'> {
   scheduleId: string;
-  pluginName: string;
-  queueName: string;
-  jobName: string;
-  cron?: string;
-  everyMs?: number;
-  tz?: string;
-  payload: unknown;
-  tenantId?: string;
-  organizationId?: string;
-  scopeKey?: string;
-  userId?: string;
-  attempts?: number;
-  backoffMs?: number | BackoffOptions;
-  priority?: number;
   /** Epoch ms. */
   createdAt: number;
   /** Next tick, epoch ms. */
