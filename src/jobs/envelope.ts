@@ -14,20 +14,13 @@ import type { ManagedJobContext, ManagedJobInfo, ManagedJobState } from './types
 /** Current envelope version. A node refuses (dead-letters) versions it does not know. */
 export const JOB_ENVELOPE_VERSION = 1;
 
-/** The wire ticket of one job generation. */
-export interface JobEnvelope {
+/** The wire ticket of one job generation: the job's routing facts ({@link ManagedJobContext}) and more. */
+export interface JobEnvelope extends ManagedJobContext {
   readonly v: typeof JOB_ENVELOPE_VERSION;
   readonly kind: 'clusterkit.managed-job';
   readonly jobId: string;
   /** Generation: bumped by every retry; hand-backs keep it. */
   readonly gen: number;
-  readonly pluginName: string;
-  readonly queueName: string;
-  readonly jobName: string;
-  readonly tenantId?: string;
-  readonly organizationId?: string;
-  readonly scopeKey?: string;
-  readonly userId?: string;
   /** Epoch ms of the original enqueue. */
   readonly enqueuedAt: number;
   readonly priority: number;
