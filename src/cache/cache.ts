@@ -2,6 +2,7 @@
  * A named cache: JSON values under its own key namespace on a {@link CacheStore}, with TTLs in ms,
  * `wrap` single-flight and NocoBase/cache-manager method shapes.
  */
+import { booleanOption } from '../boolean-option.js';
 import type { ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import {
@@ -141,13 +142,9 @@ export class Cache {
     assertFunction('wrapWithCondition loader', loader);
     const opts = assertOptions('wrapWithCondition', options, WRAP_OPTIONS);
     if (opts.isCacheable !== undefined) assertFunction('isCacheable', opts.isCacheable);
-    if (opts.useCache !== undefined && typeof opts.useCache !== 'boolean') {
-      throw new ClusterError(ErrorCodes.INVALID_OPTION, `useCache must be a boolean, got ${describe(opts.useCache)}`, {
-        details: { option: 'useCache' },
-      });
-    }
+    const useCache = booleanOption('useCache', opts.useCache, true);
     const ttlMs = this.ttlOf(opts.ttl);
-    if (opts.useCache === false) return loader();
+    if (!useCache) return loader();
     const isCacheable = opts.isCacheable;
     return this.singleFlight(key, loader, ttlMs, async (value) =>
       value === undefined ? false : isCacheable ? await isCacheable(value) : true,

@@ -2,8 +2,8 @@
  * Options of the managed queue (`createApp({ managedQueue: {...} })`), their defaults and checks.
  * Every duration is in milliseconds.
  */
-import { assertDuration, assertInteger, assertName, assertOptions, describe } from '../validation.js';
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { booleanOption } from '../boolean-option.js';
+import { assertDuration, assertInteger, assertName, assertOptions } from '../validation.js';
 
 /** Options of `app.managedQueue`. */
 export interface ManagedQueueOptions {
@@ -51,16 +51,6 @@ const KEYS = [
   'scheduleRefreshMs',
 ] as const;
 
-function bool(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') {
-    throw new ClusterError(ErrorCodes.INVALID_OPTION, `${name} must be a boolean, got ${describe(value)}`, {
-      details: { option: name },
-    });
-  }
-  return value;
-}
-
 /** Checks the options and fills in defaults. */
 export function resolveManagedQueueOptions(options: ManagedQueueOptions | undefined): ResolvedManagedQueueOptions {
   const o = assertOptions('managedQueue options', options, KEYS);
@@ -72,8 +62,8 @@ export function resolveManagedQueueOptions(options: ManagedQueueOptions | undefi
       o.physicalQueue === undefined ? 'managed-queue:plugin-jobs' : assertName('physicalQueue', o.physicalQueue),
     workerConcurrency:
       o.workerConcurrency === undefined ? 32 : assertInteger('workerConcurrency', o.workerConcurrency, 1, 10_000),
-    worker: bool('worker', o.worker, true),
-    schedules: bool('schedules', o.schedules, true),
+    worker: booleanOption('worker', o.worker, true),
+    schedules: booleanOption('schedules', o.schedules, true),
     defaultAttempts:
       o.defaultAttempts === undefined ? 1 : assertInteger('defaultAttempts', o.defaultAttempts, 1, 1_000),
     processorGraceMs,

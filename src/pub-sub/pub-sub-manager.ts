@@ -3,6 +3,7 @@
  * the protocol — app-name namespacing, the envelope, skipSelf/onlySelf, debounce, the handler list
  * and re-subscribing on connect — so an adapter only moves one string per message.
  */
+import { booleanOption } from '../boolean-option.js';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import {
@@ -288,16 +289,6 @@ export class PubSubManager {
       report(error);
     }
   }
-}
-
-function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') {
-    throw new ClusterError(ErrorCodes.INVALID_OPTION, `${name} must be a boolean, got ${describe(value)}`, {
-      details: { option: name },
-    });
-  }
-  return value;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
