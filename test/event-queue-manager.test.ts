@@ -271,7 +271,7 @@ describe('EventQueueManager lifecycle', () => {
 
   it('refuses delay and priority on an adapter without them (NOT_SUPPORTED)', async () => {
     class Plain extends MemoryEventQueueAdapter {
-      override readonly capabilities = { priority: false, delay: false, durable: false, distributed: false };
+      override readonly capabilities = { priority: false, delay: false, durable: false, distributed: false, uniqueIds: false };
     }
     const manager = new EventQueueManager({
       adapter: new Plain(),

@@ -129,8 +129,9 @@ export class Dispatcher {
     if (!record || isTerminal(record.state)) return undefined;
     if (record.gen === envelope.gen) return record;
     if (record.gen > envelope.gen && record.state !== 'active') {
-      // A node may have stored generation n+1 and died before publishing its ticket. Publishing
-      // `<id>|<gen>` is idempotent, so re-publishing here is harmless when the ticket exists.
+      // A node may have stored generation n+1 and died before publishing its ticket. Re-publishing
+      // `<id>|<gen>` is harmless when the ticket exists: backends with unique ids drop the copy, and
+      // on the others (RabbitMQ) the duplicate ticket loses the claim step and is ignored.
       const claimed = await this.deps.jobs.claimOf(record.id, record.gen);
       if (claimed === undefined) {
         await this.deps.publishTicket(
