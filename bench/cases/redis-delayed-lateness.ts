@@ -9,7 +9,7 @@ import { benchCluster, startNode } from '../lib/clusterkit-app.js';
 import type { RunInput } from '../lib/harness.js';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
 import { latencyPercentiles } from '../lib/stats.js';
-import { countdown, pool, until } from '../lib/waiting.js';
+import { countdown, pool, sleep, until } from '../lib/waiting.js';
 
 const DELAY_MS = 100;
 const CONCURRENCY = 50;
@@ -19,33 +19,74 @@ function tracker(count: number) {
   const due = new Float64Array(count);
   const lateness = new Float64Array(count);
   const done = countdown(count);
+  let firstSent = Infinity;
+  let lastSent = -Infinity;
+  let firstStart = Infinity;
   return {
     done,
     sent(i: number) {
-      due[i] = performance.now() + DELAY_MS;
+      const now = performance.now();
+      firstSent = Math.min(firstSent, now);
+      lastSent = Math.max(lastSent, now);
+      due[i] = now + DELAY_MS;
     },
     started(message: unknown) {
       const i = (message as { i: number }).i;
-      lateness[i] = performance.now() - (due[i] as number);
+      const now = performance.now();
+      firstStart = Math.min(firstStart, now);
+      lateness[i] = now - (due[i] as number);
       done.hit();
     },
     figures() {
       const p = latencyPercentiles(Array.from(lateness));
-      return { p50: p.p50, p99: p.p99, max: p.max };
+      // How long the burst took to publish, and to start once the first job started: when the second
+      // is much longer than the first, lateness measures throughput, not the wake-up.
+      return {
+        p50: p.p50,
+        p99: p.p99,
+        max: p.max,
+        firstLateness: lateness.reduce((a, b) => Math.min(a, b), Infinity),
+        publishSpanMs: lastSent - firstSent,
+        startSpanMs: done.lastAt - firstStart,
+      };
     },
   };
 }
 
-async function runClusterkit(input: RunInput, count: number) {
+/** `burst`: every publish call at once; `spaced`: one call every {@link SPACING_MS} ms (wake-up precision alone). */
+type Mode = 'burst' | 'spaced';
+const SPACING_MS = 5;
+
+async function publishAll(
+  input: RunInput,
+  t: ReturnType<typeof tracker>,
+  count: number,
+  mode: Mode,
+  publishOne: (i: number) => Promise<unknown>,
+) {
+  if (mode === 'burst') {
+    await pool(count, count, input.signal, (i) => {
+      t.sent(i);
+      return publishOne(i);
+    });
+    return;
+  }
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < count && !input.signal.aborted; i += 1) {
+    t.sent(i);
+    pending.push(publishOne(i));
+    await sleep(SPACING_MS);
+  }
+  await Promise.all(pending);
+}
+
+async function runClusterkit(input: RunInput, count: number, mode: Mode) {
   const t = tracker(count);
   const node = await startNode(benchCluster('redis'), (app) =>
     app.eventQueue.subscribe('bench', { concurrency: CONCURRENCY, process: async (message) => t.started(message) }),
   );
   try {
-    await pool(count, count, input.signal, (i) => {
-      t.sent(i);
-      return node.app.eventQueue.publish('bench', { i }, { delay: DELAY_MS });
-    });
+    await publishAll(input, t, count, mode, (i) => node.app.eventQueue.publish('bench', { i }, { delay: DELAY_MS }));
     await until(t.done.done, input.signal, `${count} delayed messages (got ${t.done.count})`);
     return t.figures();
   } finally {
@@ -53,14 +94,11 @@ async function runClusterkit(input: RunInput, count: number) {
   }
 }
 
-async function runBullmq(input: RunInput, count: number) {
+async function runBullmq(input: RunInput, count: number, mode: Mode) {
   const t = tracker(count);
   const raw = await startRawBullmq({ concurrency: CONCURRENCY, process: async (job) => t.started(job.data) });
   try {
-    await pool(count, count, input.signal, (i) => {
-      t.sent(i);
-      return raw.add({ i }, { delay: DELAY_MS });
-    });
+    await publishAll(input, t, count, mode, (i) => raw.add({ i }, { delay: DELAY_MS }));
     await until(t.done.done, input.signal, `${count} delayed messages (got ${t.done.count})`);
     return t.figures();
   } finally {
@@ -74,29 +112,48 @@ export const redisDelayedLateness: BenchCase = {
   title: 'Redis delayed-start lateness',
   compareWith: 'raw BullMQ (delayed jobs)',
   targetText: 'p99 of (start − due) ≤ 20 ms',
-  budgetMs: 35_000,
+  budgetMs: 45_000,
   async run(ctx, report) {
-    const count = ctx.size(1_000, 100);
+    const variants = [
+      { mode: 'burst', count: ctx.size(1_000, 100), what: 'published at once (all calls in flight)' },
+      { mode: 'spaced', count: ctx.size(200, 40), what: `published one every ${SPACING_MS} ms` },
+    ] as const;
     report.note(
-      `${count} messages with \`delay: ${DELAY_MS}\` published at once (all calls in flight), concurrency ${CONCURRENCY}; ` +
-        'lateness = handler start − (publish call + delay). Per-run p50/p99, median over runs.',
+      `Messages with \`delay: ${DELAY_MS}\`, concurrency ${CONCURRENCY}: ` +
+        variants.map((v) => `${v.count} ${v.what}`).join('; ') +
+        '. Lateness = handler start − (publish call + delay); per-run p50/p99, median over runs. "earliest start − due" ' +
+        'is the wake-up alone; "first→last start span" is how long the handler starts took once they began: when it ' +
+        "is much longer than the burst's publish span, a burst's tail measures throughput, not the wake-up.",
     );
-    await report.compare('burst', {
-      budgetMs: ctx.deadline - performance.now(),
-      runTimeoutMs: 30_000,
-      sides: {
-        clusterkit: (input) => runClusterkit(input, count),
-        bullmq: (input) => runBullmq(input, count),
-      },
-    });
-    const common = {
-      label: `${count} × delay ${DELAY_MS} ms`,
-      unit: 'ms',
-      higherIsBetter: false,
-      ours: 'clusterkit',
-      raw: 'bullmq',
-    } as const;
-    report.row('burst', { ...common, metric: 'p50', target: { kind: 'none' } });
-    report.row('burst', { ...common, metric: 'p99', target: { kind: 'max', value: 20 } });
+    for (const [index, v] of variants.entries()) {
+      const key = v.mode;
+      await report.compare(key, {
+        budgetMs: (ctx.deadline - performance.now()) / (variants.length - index),
+        runTimeoutMs: 30_000,
+        sides: {
+          clusterkit: (input) => runClusterkit(input, v.count, v.mode),
+          bullmq: (input) => runBullmq(input, v.count, v.mode),
+        },
+      });
+      const common = {
+        label: `${v.mode}: ${v.count} × delay ${DELAY_MS} ms`,
+        unit: 'ms',
+        higherIsBetter: false,
+        ours: 'clusterkit',
+        raw: 'bullmq',
+      } as const;
+      report.row(key, { ...common, metric: 'p50', target: { kind: 'none' } });
+      report.row(key, { ...common, metric: 'p99', target: { kind: 'max', value: 20 } });
+      report.row(key, { ...common, metric: 'earliest start − due', figure: 'firstLateness', target: { kind: 'none' } });
+      if (v.mode === 'burst') {
+        report.row(key, { ...common, metric: 'burst publish span', figure: 'publishSpanMs', target: { kind: 'none' } });
+        report.row(key, {
+          ...common,
+          metric: 'first→last start span',
+          figure: 'startSpanMs',
+          target: { kind: 'none' },
+        });
+      }
+    }
   },
 };
