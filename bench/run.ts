@@ -10,7 +10,7 @@
  *   npm run bench -- --docs-only        regenerate docs/performance.md from bench/results/*.json
  *   npm run bench -- --only pubsub --side clusterkit   one side only (for profiling; results not written)
  *   npm run bench -- --worktree         build the working tree instead of the last commit
- *   npm run bench -- --issue-sizes      the message counts named in the issue (budgets ×3, ~45 minutes)
+ *   npm run bench -- --issue-sizes      the issue's counts where the default is smaller (RabbitMQ prefetch 1; budgets ×3)
  *   npm run bench -- --source           run the working tree's TypeScript through tsx instead of a build
  *
  * Profiling: NODE_OPTIONS='--cpu-prof --cpu-prof-dir=.tmp/prof' npm run bench -- --only <case> --side clusterkit,

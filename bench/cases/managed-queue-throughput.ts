@@ -58,7 +58,7 @@ export const managedQueueThroughput: BenchCase = {
   targetText: '≥ 0.90× raw BullMQ throughput',
   budgetMs: 70_000,
   async run(ctx, report) {
-    const count = ctx.size(3_000, 500, 10_000);
+    const count = ctx.size(10_000, 500);
     report.note(
       `${count} jobs per run, enqueued through a pool of ${PUBLISH_WINDOW} concurrent calls while the handler runs; ` +
         `handler concurrency ${CONCURRENCY} on both sides (the managed queue's physical worker concurrency is its ` +

@@ -50,7 +50,7 @@ export interface CaseContext {
   readonly runs: number;
   /**
    * `full` in a real run, `quick` with `--quick`, `issue` (default `full`) with `--issue-sizes`: the
-   * counts named in the issue, where they are larger than what fits the 15-minute run.
+   * count named in the issue where it is larger than what fits the 15-minute run.
    */
   size(full: number, quick: number, issue?: number): number;
   /** Progress output. */
