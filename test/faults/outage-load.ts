@@ -58,12 +58,22 @@ export async function recordOn(apps: App[], channel: string, log: HandledLog, co
 
 /**
  * Publishes 0..total-1 on `channel` with `inFlight` concurrent publishes; after `outageAt` acks it
- * starts `outage` (once) and keeps publishing through it. Resolves when every message is acknowledged.
+ * starts `outage` (once) and keeps publishing through it. The last `tail` messages wait for the
+ * outage to have happened, so some are always published after it — on a fast machine the run could
+ * otherwise finish before the outage takes effect, leaving nothing to measure resumption by.
+ * Resolves when every message is acknowledged.
  */
 export async function publishThrough(
   producer: App,
   channel: string,
-  options: { total: number; inFlight: number; outageAt: number; outage: (stats: PublishStats) => Promise<number> },
+  options: {
+    total: number;
+    inFlight: number;
+    outageAt: number;
+    outage: (stats: PublishStats) => Promise<number>;
+    /** @default 1000 */
+    tail?: number;
+  },
 ): Promise<{ stats: PublishStats; backAt: number }> {
   const stats: PublishStats = {
     acked: new Set(),
@@ -75,8 +85,12 @@ export async function publishThrough(
   let next = 0;
   let outage: Promise<number> | undefined;
   const loop = async () => {
+    const tailFrom = options.total - (options.tail ?? 1_000);
     while (next < options.total) {
       const n = next++;
+      // By tailFrom at least tailFrom - inFlight publishes were acknowledged (> outageAt), so the
+      // outage has started: wait for it to be over before publishing the tail.
+      if (n >= tailFrom && outage) await outage;
       for (;;) {
         const t0 = Date.now();
         try {
