@@ -130,7 +130,8 @@ export function renderResults(files: readonly CaseFile[]): string {
       `#### ${file.title} (\`bench/cases/${file.name}.ts\`)`,
       '',
       `Compared with ${file.compareWith}. Target: ${file.targetText}. ${file.runsPerSide} runs per side, ` +
-        `${Math.round(file.durationMs / 1000)} s, load average at start ${file.machine.loadAverage.join(' / ')}.`,
+        `${Math.round(file.durationMs / 1000)} s, load average at start ${file.machine.loadAverage.join(' / ')}; ` +
+        `clusterkit ${file.versions.clusterkit ?? '?'}, measured ${file.startedAt.slice(0, 16).replace('T', ' ')} UTC.`,
       '',
     );
     for (const note of file.notes) lines.push(`- ${note}`);
