@@ -62,7 +62,7 @@ export const rabbitmqEventQueueThroughput: BenchCase = {
         'quorum queue, persistent messages; time from the first publish to the last handler call.',
     );
     // Budget weights: the variants, then the short diagnostic (3 runs of 20k at prefetch 500).
-    const weights = [1, 1.3, 1, 0.35];
+    const weights = [1, 1.5, 1, 0.35];
     const shareOf = (index: number) => {
       const left = weights.slice(index).reduce((a, b) => a + b, 0);
       return ((ctx.deadline - performance.now()) * weights[index]!) / left;
