@@ -72,6 +72,8 @@ export interface CaseReport {
 
 /** A comparison as stored in the JSON. */
 export interface ComparisonRecord {
+  /** Counted runs per side asked for. */
+  readonly runsAsked: number;
   readonly rounds: number;
   readonly elapsedMs: number;
   readonly stoppedEarly?: string;
@@ -123,6 +125,7 @@ export class ReportBuilder {
       record[name] = { figures: summarizeSide(side), errors: side.errors, unavailable: side.unavailable };
     }
     this.comparisons[key] = {
+      runsAsked: options.runs ?? this.ctx.runs,
       rounds: outcome.rounds,
       elapsedMs: Math.round(outcome.elapsedMs),
       stoppedEarly: outcome.stoppedEarly,
@@ -165,7 +168,7 @@ export class ReportBuilder {
       delta,
       target: spec.target,
       met: judge(spec.target, ours, ratio, delta),
-      note: describeGaps(record, spec.ours, spec.raw, this.ctx.runs),
+      note: describeGaps(record, spec.ours, spec.raw, record?.runsAsked ?? this.ctx.runs),
     };
     this.rows.push(row);
     return row;
