@@ -110,7 +110,11 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     });
     if (!written && !this.drained) {
       this.drained = new Promise<void>((resolve) => {
+        // Whichever fires first removes the other listener: a channel that drains many times
+        // must not collect one stale 'close' listener per wait.
         const done = () => {
+          ch.off('drain', done);
+          ch.off('close', done);
           this.drained = undefined;
           resolve();
         };
