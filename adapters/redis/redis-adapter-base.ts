@@ -1,8 +1,8 @@
 /**
- * What the Redis cache store, pub/sub adapter and lock adapter share: each holds one reference on the
- * node's refcounted {@link RedisConnections} between `connect()` and `close()`, and refuses calls
- * outside that window with `NOT_CONNECTED`. (The event queue adapter and the Redlock adapter hold more
- * than the shared connections and keep their own lifecycle.)
+ * What the Redis cache store, pub/sub, lock and event-queue adapters share: each holds one reference
+ * on the node's refcounted {@link RedisConnections} between `connect()` and `close()`, and refuses
+ * calls outside that window with `NOT_CONNECTED`. (The Redlock adapter keeps its own lifecycle: its
+ * state lives in the Redlock instance.)
  */
 import { ClusterError, ErrorCodes } from 'clusterkit';
 import type { RedisClient, RedisConnections } from './connection.js';

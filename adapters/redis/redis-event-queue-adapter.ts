@@ -6,8 +6,6 @@
  */
 import type { Job, Queue } from 'bullmq';
 import {
-  ClusterError,
-  ErrorCodes,
   type ConsumeOptions,
   type DeadLetter,
   type Delivery,
@@ -21,6 +19,7 @@ import {
 } from 'clusterkit';
 import { bullPrefix, bullQueueName, decodeJobId, encodeJobId } from './bull-names.js';
 import { guard, type RedisConnections } from './connection.js';
+import { RedisAdapterBase } from './redis-adapter-base.js';
 import { dueChannel } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
 import { RedisQueueConsumer } from './redis-queue-consumer.js';
@@ -32,7 +31,7 @@ const BULL_MAX_PRIORITY = 2_097_151;
 const ATTEMPTS = 1_000_000_000;
 
 /** BullMQ-backed event queue adapter for one node. */
-export class RedisEventQueueAdapter implements EventQueueAdapter {
+export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQueueAdapter {
   readonly capabilities: EventQueueCapabilities = {
     priority: true,
     delay: true,
@@ -40,29 +39,22 @@ export class RedisEventQueueAdapter implements EventQueueAdapter {
     distributed: true,
     uniqueIds: true,
   };
-  private connected = false;
   private readonly queues = new Map<string, Queue>();
   private readonly consumers = new Set<RedisQueueConsumer>();
 
   constructor(
-    private readonly connections: RedisConnections,
+    connections: RedisConnections,
     private readonly options: ResolvedQueueOptions,
-  ) {}
-
-  async connect(): Promise<void> {
-    if (this.connected) return;
-    await this.connections.open();
-    this.connected = true;
+  ) {
+    super(connections, 'Redis event queue adapter');
   }
 
-  async close(): Promise<void> {
-    if (!this.connected) return;
-    this.connected = false;
+  /** Closes the consumers, then the BullMQ queues, before the shared connections are given back. */
+  protected async dropResources(): Promise<void> {
     await Promise.allSettled([...this.consumers].map((c) => c.close()));
     const queues = [...this.queues.values()];
     this.queues.clear();
     await Promise.allSettled(queues.map((q) => q.close()));
-    await this.connections.release();
   }
 
   async publish(queue: string, record: QueueRecord): Promise<void> {
@@ -72,7 +64,7 @@ export class RedisEventQueueAdapter implements EventQueueAdapter {
       q.add('m', record.body, {
         jobId: encodeJobId(record.id),
         // BullMQ runs priority-less (0) jobs before all others; shifting by one orders every job.
-        // The manager accepts up to 2,097,151: the two lowest levels share BullMQ's last one.
+        // The manager accepts up to 2,097,150, so the shifted levels stay distinct within BullMQ's range.
         priority: Math.min(record.priority + 1, BULL_MAX_PRIORITY),
         delay: record.delayMs,
         attempts: ATTEMPTS,
@@ -177,10 +169,6 @@ export class RedisEventQueueAdapter implements EventQueueAdapter {
       this.queues.set(name, q);
     }
     return q;
-  }
-
-  private assertConnected(): void {
-    if (!this.connected) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'Redis event queue adapter is not connected');
   }
 }
 
