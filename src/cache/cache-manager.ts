@@ -4,6 +4,7 @@
  */
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { cacheNamespace } from '../names.js';
 import { ManagerLifecycle } from '../manager-lifecycle.js';
 import { assertDuration, assertName, assertOptions, describe } from '../validation.js';
 import { Cache } from './cache.js';
@@ -27,7 +28,7 @@ export interface CacheManagerOptions {
 export interface CreateCacheOptions {
   /** Name for `getCache(name)`; also the namespace unless `prefix` is given. */
   name: string;
-  /** Key namespace inside the app (`<app>:cache:<prefix>:`). Caches given one prefix share keys. @default name */
+  /** Key namespace inside the app (`<app>:cache:<prefix>:`, app and prefix escaped: `cacheNamespace()`). Caches given one prefix share keys. @default name */
   prefix?: string;
   /** Store kind: 'memory' (always available), 'redis', or any registered store's kind. @default the default store's kind */
   store?: string;
@@ -121,7 +122,7 @@ export class CacheManager {
     this.storeOf(kind);
     const cache = new Cache({
       name,
-      namespace: `${this.context.appName}:cache:${prefix}:`,
+      namespace: cacheNamespace(this.context.appName, prefix),
       ttl: opts.ttl === undefined ? undefined : assertDuration('ttl', opts.ttl),
       context: this.context,
       store: async () => {

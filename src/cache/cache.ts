@@ -49,7 +49,7 @@ const WRAP_OPTIONS = ['isCacheable', 'useCache', 'ttl'] as const;
 export class Cache {
   /** The cache's name, as given to `createCache`. */
   readonly name: string;
-  /** The key prefix this cache owns (`<app>:cache:<prefix or name>:`). */
+  /** The key prefix this cache owns (`<app>:cache:<prefix or name>:`, app and prefix escaped: `cacheNamespace()`). */
   readonly namespace: string;
   private readonly flights = new Map<string, Promise<unknown>>();
 

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { appScopedName } from '../names.js';
 import { captureTraceContext, loadOpenTelemetry } from '../tracing.js';
 import { assertDuration, assertInteger, assertName, assertOptions, serializePayload } from '../validation.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
@@ -78,7 +79,7 @@ export class EventQueueManager {
 
   /**
    * The adapter underneath. An escape hatch for tools and tests (the CLI, the conformance suite's
-   * malformed-message case): queue names are `<appName>:<channel>`, bodies are envelopes.
+   * malformed-message case): queue names are `appScopedName(appName, channel)`, bodies are envelopes.
    */
   get adapter(): EventQueueAdapter {
     return this.currentAdapter;
@@ -231,7 +232,7 @@ export class EventQueueManager {
   }
 
   private queueName(channel: string): string {
-    return `${this.context.appName}:${channel}`;
+    return appScopedName(this.context.appName, channel);
   }
 
   private assertOpen(call: string): void {

@@ -110,7 +110,7 @@ export interface EventQueueAdapter {
   /**
    * Stores a record. Resolves only once the backend has accepted it durably (as durable as the
    * backend is); rejects with a `ClusterError` (`BACKEND_UNAVAILABLE`) rather than dropping it.
-   * `queue` is any valid name (`<app>:<channel>`); adapters encode characters their backend forbids.
+   * `queue` is any valid name (`appScopedName(app, channel)`: `<app>:<channel>`, each part escaped); adapters encode characters their backend forbids.
    */
   publish(queue: string, record: QueueRecord): Promise<void>;
   /** Starts delivering records of `queue` to `deliver`, at most `concurrency` at once. */

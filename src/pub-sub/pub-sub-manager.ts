@@ -6,6 +6,7 @@
 import { booleanOption } from '../boolean-option.js';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { appScopedName } from '../names.js';
 import {
   assertDuration,
   assertFunction,
@@ -217,7 +218,7 @@ export class PubSubManager {
   }
 
   private wireChannel(channel: string): string {
-    return `${this.context.appName}:${channel}`;
+    return appScopedName(this.context.appName, channel);
   }
 
   /** Brings the adapter's subscription for `channel` in line with its handlers and the connection state. */

@@ -5,7 +5,7 @@
  * No fixed sleeps: every wait is on an event (a handler call, a deferred) or a polled condition
  * with a deadline. To prove something did NOT happen, a later marker is awaited first.
  */
-import { ErrorCodes, UnrecoverableError, type App, type EventQueueProcessContext } from 'clusterkit';
+import { appScopedName, ErrorCodes, UnrecoverableError, type App, type EventQueueProcessContext } from 'clusterkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { counter, deferred, randomName, within } from '../helpers.js';
 import type { ClusterFactory, TestCluster } from './cluster.js';
@@ -481,7 +481,7 @@ export function eventQueueSuite(factory: ClusterFactory): void {
       const got = deferred<unknown>();
       await b!.eventQueue.subscribe(channel, { process: (message) => got.resolve(message) });
       // A raw body straight through the adapter, as a foreign or corrupted producer would write it.
-      const queue = `${a!.name}:${channel}`;
+      const queue = appScopedName(a!.name, channel);
       await a!.eventQueue.adapter.publish(queue, {
         id: randomName('raw'),
         body: 'not json {',
