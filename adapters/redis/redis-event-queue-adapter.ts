@@ -22,13 +22,9 @@ import { guard, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 import { dueChannel } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
+import { QueuePublisher } from './queue-publisher.js';
 import { RedisQueueConsumer } from './redis-queue-consumer.js';
 import { TolerantQueue } from './tolerant-job.js';
-
-/** BullMQ's largest priority; its 0 means "none", so ours (from 0) are shifted by one. */
-const BULL_MAX_PRIORITY = 2_097_151;
-/** "Unlimited" BullMQ attempts: the manager decides when to give up. */
-const ATTEMPTS = 1_000_000_000;
 
 /** BullMQ-backed event queue adapter for one node. */
 export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQueueAdapter {
@@ -41,12 +37,14 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
   };
   private readonly queues = new Map<string, Queue>();
   private readonly consumers = new Set<RedisQueueConsumer>();
+  private readonly publisher: QueuePublisher;
 
   constructor(
     connections: RedisConnections,
     private readonly options: ResolvedQueueOptions,
   ) {
     super(connections, 'Redis event queue adapter');
+    this.publisher = new QueuePublisher(connections, options);
   }
 
   /** Closes the consumers, then the BullMQ queues, before the shared connections are given back. */
@@ -59,20 +57,7 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
 
   async publish(queue: string, record: QueueRecord): Promise<void> {
     const q = this.queue(queue);
-    const { keepCompleted, keepDead } = this.options;
-    await guard('publish', () =>
-      q.add('m', record.body, {
-        jobId: encodeJobId(record.id),
-        // BullMQ runs priority-less (0) jobs before all others; shifting by one orders every job.
-        // The manager accepts up to 2,097,150, so the shifted levels stay distinct within BullMQ's range.
-        priority: Math.min(record.priority + 1, BULL_MAX_PRIORITY),
-        delay: record.delayMs,
-        attempts: ATTEMPTS,
-        backoff: { type: 'clusterkit' },
-        removeOnComplete: keepCompleted,
-        removeOnFail: keepDead,
-      }),
-    );
+    await guard('publish', () => this.publisher.publish(q, queue, record));
     if (record.delayMs > 0) {
       const dueAt = Date.now() + record.delayMs;
       const client = this.connections.command;
@@ -140,6 +125,7 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
   async obliterate(queue: string): Promise<void> {
     const q = this.queue(queue);
     await guard('obliterate', () => q.obliterate({ force: true }));
+    this.publisher.forget(queue);
   }
 
   /** Failed jobs by record id (all when `ids` is omitted); unknown or non-dead ids are skipped. */

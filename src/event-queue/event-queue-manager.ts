@@ -175,7 +175,8 @@ export class EventQueueManager {
     const id = o.jobId ?? `${this.idPrefix}-${(++this.idCounter).toString(36)}`;
     // Without OpenTelemetry this is a flag check; with it but no active span, nothing is written.
     const body = encodeEnvelope(id, payload, Date.now(), o.policy, captureTraceContext());
-    await this.currentAdapter.publish(this.queueName(channel), { id, body, priority: o.priority, delayMs: o.delayMs });
+    const record = { id, body, priority: o.priority, delayMs: o.delayMs, callerId: o.jobId !== undefined };
+    await this.currentAdapter.publish(this.queueName(channel), record);
     return { id };
   }
 
