@@ -1,27 +1,22 @@
 /**
- * Adds records to BullMQ queues. Three things beyond `queue.add`:
+ * Adds records to BullMQ queues, one atomic script call per publish (BullMQ's add, wrapped: see
+ * `bull-add-scripts.ts`). Beyond `queue.add`:
  *
  * - **Plain path for the default priority.** BullMQ runs priority-less jobs before every
- *   prioritized one, and a plain add costs the server less. A queue stays plain while it has only
- *   seen the default priority; the first other priority flips it for good (see
- *   `lua/queue-scripts.ts`), and each plain add is checked in the same MULTI, so a publisher that
- *   has not heard of the flip yet still cannot put a default job ahead of urgent ones.
- * - **A completed job never blocks its id.** For a caller-given id the same MULTI first moves a
+ *   prioritized one, and a plain job costs the server less. A queue stays plain while it has only
+ *   seen the default priority; the first other priority flips it for good (`PRIORITIZE_QUEUE`), and
+ *   every plain add checks for the flip in the same script, so a publisher that has not heard of it
+ *   yet still cannot put a default job ahead of urgent ones.
+ * - **A completed job never blocks its id.** For a caller-given id the same script first moves a
  *   completed job with that id aside (kept in the history under another id), so BullMQ does not
  *   mistake the new message for a duplicate. Waiting, delayed, active and dead jobs still block it.
- * - Everything a publish writes is one MULTI: nothing is half-done after a crash.
  */
 import type { Queue } from 'bullmq';
 import { DEFAULT_PRIORITY, type QueueRecord } from 'clusterkit';
+import { wrapAddScripts, wrappingClient, type WrappedAdds } from './bull-add-scripts.js';
 import { bullKey, encodeJobId } from './bull-names.js';
 import type { RedisClient, RedisConnections } from './connection.js';
-import {
-  AFTER_PLAIN_ADD,
-  BULL_DEFAULT_PRIORITY,
-  PRIORITIZE_QUEUE,
-  REUSE_ID,
-  type QueueScript,
-} from './lua/queue-scripts.js';
+import { BULL_DEFAULT_PRIORITY, PRIORITIZE_QUEUE, REUSE_ID, type QueueScript } from './lua/queue-scripts.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
 import { TolerantJob } from './tolerant-job.js';
 
@@ -30,12 +25,15 @@ const BULL_MAX_PRIORITY = 2_097_151;
 /** "Unlimited" BullMQ attempts: the manager decides when to give up. */
 const ATTEMPTS = 1_000_000_000;
 
-type Scripted = Record<string, (...args: (string | number)[]) => unknown>;
+type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+type AddClient = Parameters<TolerantJob['addJob']>[0];
 
 /** The adds of one node. */
 export class QueuePublisher {
-  /** Queues this node knows to be prioritized (a flip is never undone, except by obliterate). */
+  /** Queues this node flipped or saw flipped (never undone, except by obliterate). */
   private readonly prioritized = new Set<string>();
+  /** Per connection: the wrapped add commands, or null when BullMQ's scripts could not be wrapped. */
+  private readonly wrapped = new WeakMap<object, WrappedAdds | null>();
   private readonly defined = new WeakSet<object>();
 
   constructor(
@@ -45,8 +43,13 @@ export class QueuePublisher {
 
   /** Adds `record` to BullMQ queue `q` (our queue `queue`). Resolves once Redis has executed it. */
   async publish(q: Queue, queue: string, record: QueueRecord): Promise<void> {
+    const client = this.connections.command;
+    // BullMQ defines its scripts on the connection when the queue's backend first connects.
+    await q.getBackend().client;
+    const adds = this.addsOf(client);
     if (record.priority !== DEFAULT_PRIORITY && !this.prioritized.has(queue)) await this.prioritize(queue);
-    const plain = !this.prioritized.has(queue);
+    // Without the wrapped scripts there is no safe plain path: every job is prioritized (the old layout).
+    const plain = adds !== undefined && !this.prioritized.has(queue);
     const jobId = encodeJobId(record.id);
     const opts = {
       jobId,
@@ -59,33 +62,34 @@ export class QueuePublisher {
       removeOnComplete: this.options.keepCompleted,
       removeOnFail: this.options.keepDead,
     };
-    if (!plain && !record.callerId) {
-      await q.add('m', record.body, opts);
-      return;
+    const job = new TolerantJob(q, 'm', record.body, opts, jobId);
+    if (adds !== undefined) {
+      const through = wrappingClient(client, adds, record.callerId === true, BULL_DEFAULT_PRIORITY);
+      await job.addJob(through as unknown as AddClient);
+    } else if (!record.callerId) {
+      await job.addJob((await q.getBackend().client) as AddClient);
+    } else {
+      await this.addReusingId(q, queue, job, jobId);
     }
-    const client = await q.getBackend().client;
-    this.define(this.connections.command);
-    const multi = client.multi();
-    const key = (type: string) => bullKey(this.connections.prefix, queue, type);
-    const jobKey = key(jobId);
-    const scripted = multi as unknown as Scripted;
-    if (record.callerId) scripted[REUSE_ID.name]!(key('completed'), jobKey, key('id'), jobId);
-    // Queues BullMQ's add script on the MULTI synchronously; its own promise resolves at once.
-    void new TolerantJob(q, 'm', record.body, opts, jobId).addJob(multi).catch(() => {});
-    if (plain) {
-      const keys = [key('meta'), key('wait'), key('prioritized'), key('pc'), jobKey, key('marker')];
-      scripted[AFTER_PLAIN_ADD.name]!(...keys, jobId, BULL_DEFAULT_PRIORITY);
-    }
-    const replies = (await multi.exec()) ?? [];
-    for (const [error] of replies) if (error) throw error;
-    const added = replies[record.callerId ? 1 : 0]?.[1];
-    if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the add (code ${added})`);
-    if (plain && replies[replies.length - 1]?.[1] === 1) this.prioritized.add(queue);
   }
 
   /** Forgets what this node knew of `queue` (after obliterate). */
   forget(queue: string): void {
     this.prioritized.delete(queue);
+  }
+
+  /** The fallback for a caller-given id: free a completed job's id and add, in one MULTI. */
+  private async addReusingId(q: Queue, queue: string, job: TolerantJob, jobId: string): Promise<void> {
+    this.define(this.connections.command);
+    const multi = (await q.getBackend().client).multi();
+    const key = (type: string) => bullKey(this.connections.prefix, queue, type);
+    void (multi as unknown as Scripted)[REUSE_ID.name]!(key('completed'), key(jobId), key('id'), jobId);
+    // Queues BullMQ's add script on the MULTI synchronously; its own promise resolves at once.
+    void job.addJob(multi).catch(() => {});
+    const replies = (await multi.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    const added = replies[1]?.[1];
+    if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the add (code ${added})`);
   }
 
   /** Flips `queue` to prioritized (idempotent across nodes) and remembers it. */
@@ -98,10 +102,19 @@ export class QueuePublisher {
     this.prioritized.add(queue);
   }
 
-  /** Defines the scripts on `client` once (ioredis then sends EVALSHA, loading a script when needed). */
+  private addsOf(client: RedisClient): WrappedAdds | undefined {
+    let adds = this.wrapped.get(client);
+    if (adds === undefined) {
+      adds = wrapAddScripts(client) ?? null;
+      this.wrapped.set(client, adds);
+    }
+    return adds ?? undefined;
+  }
+
+  /** Defines our scripts on `client` once (ioredis then sends EVALSHA, loading a script when needed). */
   private define(client: RedisClient): void {
     if (this.defined.has(client)) return;
-    for (const script of [REUSE_ID, AFTER_PLAIN_ADD, PRIORITIZE_QUEUE] as QueueScript[]) {
+    for (const script of [REUSE_ID, PRIORITIZE_QUEUE] as QueueScript[]) {
       client.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
     this.defined.add(client);

@@ -13,8 +13,12 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** AMQP URL: `AMQP_URL` or the loopback default. */
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
-/** Every name a benchmark creates starts with this, so a crashed run's leftovers can be found. */
-export const BENCH_NAME_ROOT = 'ckbench';
+/**
+ * Every name a benchmark creates starts with this, so a crashed run's leftovers can be found.
+ * `CK_BENCH_ROOT` (lowercase letters, digits, dashes; starting with `ckbench`) narrows it when several
+ * people bench against one broker: the leftover sweep then touches only this root's names.
+ */
+export const BENCH_NAME_ROOT = process.env.CK_BENCH_ROOT ?? 'ckbench';
 
 /** A random name `<root>-<tag>-<hex>` (lowercase letters, digits and dashes only: safe in SCAN patterns). */
 export function randomName(tag: string): string {

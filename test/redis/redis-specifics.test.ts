@@ -114,7 +114,7 @@ describe.skipIf('skip' in target)(
       }
       // The latest run under the id itself, the earlier ones renamed aside; retention trims the oldest.
       await vi.waitFor(async () => expect(await raw.zcard(`${base}:completed`)).toBe(3));
-      const ids = await raw.zrange(`${base}:completed`, 0, -1);
+      const ids = await raw.zrange(`${base}:completed`, '0', '-1');
       expect(ids).toContain('order%3A7');
       expect(ids.filter((id) => /^order%3A7%R\d+$/.test(id))).toHaveLength(2);
       for (const id of ids) expect(await raw.hget(`${base}:${id}`, 'data')).toContain('order:7');

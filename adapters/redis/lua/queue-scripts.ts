@@ -1,14 +1,14 @@
 /**
- * Scripts that run next to BullMQ's own on one queue's keys (all under the queue's hash tag, so
- * they run on a Redis Cluster too). They are sent in the same MULTI as BullMQ's add, so the add and
- * its check are one store operation: no worker, no other publisher, sees the state in between.
+ * Lua that runs next to BullMQ's own on one queue's keys (all under the queue's hash tag, so it runs
+ * on a Redis Cluster too). The two `*_BODY` snippets are spliced around BullMQ's add script (see
+ * `bull-add-scripts.ts`), so the add and our steps are one atomic script call.
  *
  * Priority layout. BullMQ takes priority-less ("plain") jobs from its `wait` list before every
- * prioritized job, and a plain add costs the server less than a prioritized one. So a queue starts
- * plain: messages of the default priority are plain jobs. The first message of another priority
- * flips the queue for good (a `ck:prioritized` field in BullMQ's meta hash): every unfinished plain
- * job becomes a prioritized job of the default level, in its order, and from then on every message
- * is prioritized (clusterkit priority p → BullMQ p + 1, since BullMQ's 0 means "none").
+ * prioritized job, and plain jobs cost the server less. So a queue starts plain: messages of the
+ * default priority are plain jobs. The first message of another priority flips the queue for good
+ * (a `ck:prioritized` field in BullMQ's meta hash): every unfinished plain job becomes a prioritized
+ * job of the default level, in its order, and from then on every message is prioritized (clusterkit
+ * priority p → BullMQ p + 1, since BullMQ's 0 means "none").
  */
 
 /** BullMQ priority of clusterkit's default priority (2) once a queue is prioritized. */
@@ -24,70 +24,81 @@ export interface QueueScript {
   readonly lua: string;
 }
 
-/** Frees a caller-given id whose job completed, keeping that job in the history under another id. */
-export const REUSE_ID: QueueScript = {
-  name: 'ckReuseCompletedId',
-  numberOfKeys: 3,
-  lua: `--[[
-  Makes a caller-given job id usable again when its job has completed (BullMQ ignores an add whose
-  id still exists). The completed job stays in the history, renamed to <id>%R<n>: no encoded record
-  id can take that name, since encoded ids escape every '%'.
-  KEYS[1]  completed (zset)
-  KEYS[2]  job hash of <id>
-  KEYS[3]  the queue's id counter (a unique n)
-  ARGV[1]  <id> (encoded)
-  Returns  1 when a completed job was moved aside, 0 when the id is free or held by an unfinished job
-]]
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score then return 0 end
-local suffix = '%R' .. redis.call('INCR', KEYS[3])
-redis.call('ZREM', KEYS[1], ARGV[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('RENAME', KEYS[2], KEYS[2] .. suffix)
-  redis.call('ZADD', KEYS[1], score, ARGV[1] .. suffix)
-end
-redis.call('DEL', KEYS[2] .. ':logs')
-return 1
-`,
-};
+/**
+ * Statements that make a caller-given id usable again when its job has completed (BullMQ ignores an
+ * add whose id still exists). The completed job stays in the history, renamed to `<id>%R<n>`: no
+ * encoded record id can take that name, since encoded ids escape every `%`. Waiting, delayed,
+ * active and failed jobs keep the id. Arguments are Lua expressions.
+ */
+export function REUSE_ID_BODY(completed: string, jobKey: string, idCounter: string, id: string): string {
+  return `do
+  local ckScore = redis.call('ZSCORE', ${completed}, ${id})
+  if ckScore then
+    local ckSuffix = '%R' .. redis.call('INCR', ${idCounter})
+    redis.call('ZREM', ${completed}, ${id})
+    if redis.call('EXISTS', ${jobKey}) == 1 then
+      redis.call('RENAME', ${jobKey}, ${jobKey} .. ckSuffix)
+      redis.call('ZADD', ${completed}, ckScore, ${id} .. ckSuffix)
+    end
+    redis.call('DEL', ${jobKey} .. ':logs')
+  end
+end`;
+}
 
+/** Lua helpers: give a plain job the default level; put a job in the prioritized set at a level. */
 const LIFT = `
-local function lift(jobKey, priority)
+local function ckLift(jobKey, priority)
   if (tonumber(redis.call('HGET', jobKey, 'priority')) or 0) == 0 and redis.call('EXISTS', jobKey) == 1 then
     redis.call('HSET', jobKey, 'priority', priority)
     return true
   end
   return false
 end
-local function prioritize(prioritized, counter, priority, id)
+local function ckPrioritize(prioritized, counter, priority, id)
   local n = redis.call('INCR', counter)
   redis.call('ZADD', prioritized, priority * 0x100000000 + n % 0x100000000, id)
 end
 `;
 
-/** After a plain add (in the same MULTI): if the queue has been prioritized meanwhile, prioritize the job. */
-export const AFTER_PLAIN_ADD: QueueScript = {
-  name: 'ckAfterPlainAdd',
-  numberOfKeys: 6,
-  lua: `--[[
-  Runs right after BullMQ added a plain (priority-less) job, in the same MULTI. While the queue is
-  plain it does nothing; once the queue is prioritized the new job gets the default level, so it
-  cannot run ahead of more urgent jobs.
-  KEYS[1]  meta (hash)      KEYS[2]  wait (list)   KEYS[3]  prioritized (zset)
-  KEYS[4]  priority counter KEYS[5]  job hash      KEYS[6]  marker (zset)
-  ARGV[1]  job id           ARGV[2]  BullMQ priority of the default level
-  Returns  0 while the queue is plain, 1 once it is prioritized
-]]
+/**
+ * Statements run right after BullMQ added a plain job: while the queue is plain they do nothing;
+ * once it is prioritized, the new job gets the default level, so a publisher that has not heard of
+ * the flip yet cannot put a default job ahead of urgent ones. Arguments are Lua expressions.
+ */
+export function AFTER_PLAIN_ADD_BODY(
+  meta: string,
+  wait: string,
+  prioritized: string,
+  counter: string,
+  jobKey: string,
+  marker: string,
+  id: string,
+  priority: string,
+): string {
+  return `do
 ${LIFT}
-if not redis.call('HGET', KEYS[1], '${PRIORITIZED_FIELD}') then return 0 end
-local priority = tonumber(ARGV[2])
-if lift(KEYS[5], priority) and redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then
-  -- BullMQ LPUSHes a new plain job at the head of wait; a delayed one only needed its priority.
-  redis.call('LPOP', KEYS[2])
-  prioritize(KEYS[3], KEYS[4], priority, ARGV[1])
-  redis.call('ZADD', KEYS[6], 0, '0')
-end
-return 1
+  if redis.call('HGET', ${meta}, '${PRIORITIZED_FIELD}') then
+    local ckLevel = tonumber(${priority})
+    -- BullMQ LPUSHes a new plain job at the head of wait; a delayed one only needed its level.
+    if ckLift(${jobKey}, ckLevel) and redis.call('LINDEX', ${wait}, 0) == ${id} then
+      redis.call('LPOP', ${wait})
+      ckPrioritize(${prioritized}, ${counter}, ckLevel, ${id})
+      redis.call('ZADD', ${marker}, 0, '0')
+    end
+  end
+end`;
+}
+
+/** Frees a completed job's id (the MULTI fallback, when BullMQ's add script cannot be wrapped). */
+export const REUSE_ID: QueueScript = {
+  name: 'ckReuseCompletedId',
+  numberOfKeys: 3,
+  lua: `--[[
+  KEYS[1]  completed (zset)   KEYS[2]  job hash of <id>   KEYS[3]  the queue's id counter
+  ARGV[1]  <id> (encoded)
+  Returns  nothing; see REUSE_ID_BODY
+]]
+${REUSE_ID_BODY('KEYS[1]', 'KEYS[2]', 'KEYS[3]', 'ARGV[1]')}
 `,
 };
 
@@ -116,16 +127,16 @@ for _, list in ipairs({KEYS[3], KEYS[2]}) do
   for i = #ids, 1, -1 do
     local id = ids[i]
     if string.sub(id, 1, 2) ~= '0:' then
-      lift(ARGV[1] .. id, priority)
-      prioritize(KEYS[4], KEYS[5], priority, id)
+      ckLift(ARGV[1] .. id, priority)
+      ckPrioritize(KEYS[4], KEYS[5], priority, id)
       moved = moved + 1
     end
   end
   redis.call('DEL', list)
 end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do lift(ARGV[1] .. id, priority) end
-for _, id in ipairs(redis.call('LRANGE', KEYS[7], 0, -1)) do lift(ARGV[1] .. id, priority) end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do lift(ARGV[1] .. id, priority) end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do ckLift(ARGV[1] .. id, priority) end
+for _, id in ipairs(redis.call('LRANGE', KEYS[7], 0, -1)) do ckLift(ARGV[1] .. id, priority) end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do ckLift(ARGV[1] .. id, priority) end
 if moved > 0 and not redis.call('HGET', KEYS[1], 'paused') then redis.call('ZADD', KEYS[9], 0, '0') end
 return moved
 `,
