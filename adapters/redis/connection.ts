@@ -2,8 +2,10 @@
  * Connections of one node's Redis adapters. Every adapter made by one `createRedisAdapters()` call
  * shares them, refcounted: the first `connect()` opens them, the last `close()` closes them.
  *
- * - `command`: producers, lock scripts, cache. `enableOfflineQueue: false` and one retry per request,
- *   so a call made while Redis is down rejects at once (as `BACKEND_UNAVAILABLE`) instead of queueing.
+ * - `command`: producers, lock scripts, cache, pub/sub publishes. `enableOfflineQueue: false` and one
+ *   retry per request, so a call made while Redis is down rejects at once (as `BACKEND_UNAVAILABLE`)
+ *   instead of queueing; `enableAutoPipelining`, so the commands of one event-loop turn go out as one
+ *   write.
  * - `worker`: the normal connection of this node's BullMQ workers. `maxRetriesPerRequest: null`, as
  *   BullMQ requires; each worker duplicates it for its own blocking (`BZPOPMIN`) connection.
  * - `subscriber`: one per node, for pub/sub and lock-release notifications (see {@link RedisSubscriber}).
@@ -33,7 +35,9 @@ export interface RedisConnectionOptions {
 type Role = 'command' | 'worker' | 'subscriber' | 'native';
 
 const ROLE_OPTIONS: Record<Role, RedisOptions> = {
-  command: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+  // Auto-pipelining sends every command issued in one event-loop turn as one write: concurrent
+  // publishes, lock scripts and cache reads cost the server one read instead of one each.
+  command: { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true },
   worker: { maxRetriesPerRequest: null, enableOfflineQueue: true },
   subscriber: { maxRetriesPerRequest: null, enableOfflineQueue: true, autoResubscribe: true },
   native: {},
