@@ -163,6 +163,8 @@ export class RedisQueueConsumer implements QueueConsumer {
       outcome = await delivery;
     } finally {
       this.active.delete(delivery);
+      // A closed gate may have opened with this delivery: ask now, not at the next interval tick.
+      if (this.pausedByGate) this.checkGate();
     }
     switch (outcome.type) {
       case 'ack':

@@ -484,6 +484,39 @@ export function eventQueueSuite(factory: ClusterFactory): void {
       await within(all.done, DEADLINE_MS, 'all handled once the gate opens');
     });
 
+    it('asks a closed idle() gate again as soon as a local delivery settles, not at the next interval', async () => {
+      const [a, b] = await nodes(2);
+      const jobs = 5;
+      const workMs = 600;
+      let inFlight = 0;
+      const spans: [number, number][] = [];
+      const all = counter(jobs);
+      for (let n = 0; n < jobs; n++) await a!.eventQueue.publish(channel, n);
+      await b!.eventQueue.subscribe(channel, {
+        concurrency: jobs,
+        // "Nothing in flight": one job at a time. The interval is long on purpose: only the re-check on
+        // settle can start the next job quickly.
+        interval: 5_000,
+        idle: () => inFlight === 0,
+        async process() {
+          inFlight += 1;
+          const started = performance.now();
+          await new Promise((resolve) => setTimeout(resolve, workMs)); // the job's work, not a wait for an event
+          spans.push([started, performance.now()]);
+          inFlight -= 1;
+          all.hit();
+        },
+      });
+      await within(all.done, DEADLINE_MS * 2, `${jobs} gated jobs handled`);
+      spans.sort((x, y) => x[0] - y[0]);
+      const gaps = spans.slice(1).map(([start], i) => start - spans[i]![1]);
+      console.info(
+        `[measured] ${factory.label}: ${jobs} × ${workMs} ms behind the gate in ${Math.round(spans.at(-1)![1] - spans[0]![0])} ms; gaps ${gaps.map(Math.round).join(', ')} ms`,
+      );
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0); // never two at once
+      expect(Math.max(...gaps)).toBeLessThan(1_000); // the next job starts on settle, not 5 s later
+    });
+
     it('isolates apps with different names on one backend', async () => {
       const shop = cluster.node();
       const blog = cluster.node({ name: randomName('other') });
