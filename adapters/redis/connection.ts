@@ -9,6 +9,8 @@
  * - `worker`: the normal connection of this node's BullMQ workers. `maxRetriesPerRequest: null`, as
  *   BullMQ requires; each worker duplicates it for its own blocking (`BZPOPMIN`) connection.
  * - `subscriber`: one per node, for pub/sub and lock-release notifications (see {@link RedisSubscriber}).
+ * - `control`: one per node once a queue is consumed, for the delay waker's wake-ups, so a wake-up
+ *   never waits behind a burst of publishes on the command connection.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { ClusterError, ErrorCodes } from 'clusterkit';
@@ -32,12 +34,14 @@ export interface RedisConnectionOptions {
 }
 
 /** What a connection is for; decides its fail-fast settings. */
-type Role = 'command' | 'worker' | 'subscriber' | 'native';
+type Role = 'command' | 'control' | 'worker' | 'subscriber' | 'native';
 
 const ROLE_OPTIONS: Record<Role, RedisOptions> = {
   // Auto-pipelining sends every command issued in one event-loop turn as one write: concurrent
   // publishes, lock scripts and cache reads cost the server one read instead of one each.
   command: { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true },
+  // Wake-ups only (the delay waker's marker): never queued behind a burst on the command connection.
+  control: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
   worker: { maxRetriesPerRequest: null, enableOfflineQueue: true },
   subscriber: { maxRetriesPerRequest: null, enableOfflineQueue: true, autoResubscribe: true },
   native: {},
@@ -156,6 +160,8 @@ export class RedisConnections {
   private commandClient?: RedisClient;
   private workerClient?: RedisClient;
   private workerOpening?: Promise<RedisClient>;
+  private controlClient?: RedisClient;
+  private controlOpening?: Promise<RedisClient>;
   private sub?: RedisSubscriber;
 
   constructor(
@@ -213,20 +219,38 @@ export class RedisConnections {
 
   /** The workers' shared normal connection, created on first use. */
   worker(): Promise<RedisClient> {
-    this.workerOpening ??= (async () => {
-      const client = createClient(this.source, 'worker');
-      client.on('error', () => {});
-      this.workerClient = client;
-      try {
-        await connectClient(client, this.connectTimeoutMs, 'worker');
-      } catch (error) {
-        this.workerClient = undefined;
-        this.workerOpening = undefined;
-        throw error;
-      }
-      return client;
-    })();
+    this.workerOpening ??= this.openExtra('worker', (client) => (this.workerClient = client)).catch((error) => {
+      this.workerOpening = undefined;
+      throw error;
+    });
     return this.workerOpening;
+  }
+
+  /** The node's fail-fast wake-up connection, created on first use. */
+  control(): Promise<RedisClient> {
+    this.controlOpening ??= this.openExtra('control', (client) => (this.controlClient = client)).catch((error) => {
+      this.controlOpening = undefined;
+      throw error;
+    });
+    return this.controlOpening;
+  }
+
+  /** The control client when it is open (wake-ups fall back to the command connection otherwise). */
+  get openControl(): RedisClient | undefined {
+    return this.controlClient?.status === 'ready' ? this.controlClient : undefined;
+  }
+
+  private async openExtra(role: 'worker' | 'control', keep: (client: RedisClient | undefined) => void) {
+    const client = createClient(this.source, role);
+    client.on('error', () => {});
+    keep(client);
+    try {
+      await connectClient(client, this.connectTimeoutMs, role);
+    } catch (error) {
+      keep(undefined);
+      throw error;
+    }
+    return client;
   }
 
   /** The node's subscriber connection, created on first use. */
@@ -237,11 +261,13 @@ export class RedisConnections {
 
   private async shutdown(): Promise<void> {
     const sub = this.sub;
-    const clients = [this.commandClient, this.workerClient];
+    const clients = [this.commandClient, this.workerClient, this.controlClient];
     this.sub = undefined;
     this.commandClient = undefined;
     this.workerClient = undefined;
     this.workerOpening = undefined;
+    this.controlClient = undefined;
+    this.controlOpening = undefined;
     this.opening = undefined;
     await Promise.all([sub?.close(), ...clients.map((c) => (c ? closeClient(c) : undefined))]);
   }

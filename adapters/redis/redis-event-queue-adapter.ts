@@ -20,7 +20,7 @@ import {
 import { bullPrefix, bullQueueName, decodeJobId, encodeJobId } from './bull-names.js';
 import { guard, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
-import { dueChannel } from './delay-waker.js';
+import { DueAnnouncer } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
 import { QueuePublisher } from './queue-publisher.js';
 import { RedisQueueConsumer } from './redis-queue-consumer.js';
@@ -38,6 +38,7 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
   private readonly queues = new Map<string, Queue>();
   private readonly consumers = new Set<RedisQueueConsumer>();
   private readonly publisher: QueuePublisher;
+  private readonly due: DueAnnouncer;
 
   constructor(
     connections: RedisConnections,
@@ -45,6 +46,7 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
   ) {
     super(connections, 'Redis event queue adapter');
     this.publisher = new QueuePublisher(connections, options);
+    this.due = new DueAnnouncer(connections);
   }
 
   /** Closes the consumers, then the BullMQ queues, before the shared connections are given back. */
@@ -60,8 +62,7 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
     await guard('publish', () => this.publisher.publish(q, queue, record));
     if (record.delayMs > 0) {
       const dueAt = Date.now() + record.delayMs;
-      const client = this.connections.command;
-      await guard('publish', () => client.publish(dueChannel(this.connections.prefix, queue), String(dueAt)));
+      await guard('publish', () => this.due.announce(queue, dueAt));
     }
   }
 
@@ -71,7 +72,7 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
     deliver: (delivery: Delivery) => Promise<DeliveryOutcome>,
   ): Promise<QueueConsumer> {
     this.assertConnected();
-    const consumer = new RedisQueueConsumer(this.connections, queue, options, deliver, this.options);
+    const consumer = new RedisQueueConsumer(this.connections, queue, options, deliver, this.options, this.due);
     await guard('consume', () => consumer.start());
     this.consumers.add(consumer);
     return {
