@@ -129,6 +129,7 @@ export class CacheManager {
         await this.lifecycle.ensureConnected();
         return this.storeOf(kind);
       },
+      connectedStore: () => (this.lifecycle.isConnected() ? this.storeOf(kind) : undefined),
     });
     this.caches.set(name, cache);
     return cache;

@@ -25,6 +25,8 @@ export interface CacheInit {
   readonly context: ManagerContext;
   /** Resolves the store once the manager is connected (rejects `NOT_CONNECTED` otherwise). */
   readonly store: () => Promise<CacheStore>;
+  /** The store at once while the manager is connected, else undefined (then `store()` decides). */
+  readonly connectedStore?: () => CacheStore | undefined;
 }
 
 /** Options of {@link Cache.wrapWithCondition}. */
@@ -127,10 +129,15 @@ export class Cache {
    * @param ttl lifetime in ms of the stored value. @default the cache's ttl (none: no expiry)
    */
   async wrap<T>(key: string, loader: () => T | Promise<T>, ttl?: number): Promise<T> {
-    this.key(key);
+    const full = this.key(key);
     assertFunction('wrap loader', loader);
     const ttlMs = this.ttlOf(ttl);
-    return this.singleFlight(key, loader, ttlMs, (value) => value !== undefined);
+    const store = this.init.connectedStore?.() ?? (await this.init.store());
+    // The hit path: one read, nothing else (no flight bookkeeping, no second validation).
+    const text = store.peek ? store.peek(full) : await store.get(full);
+    const hit = text === undefined ? undefined : this.decode<T>(full, text);
+    if (hit !== undefined) return hit;
+    return this.singleFlight(key, full, store, loader, ttlMs, (value) => value !== undefined);
   }
 
   /**
@@ -146,13 +153,21 @@ export class Cache {
     const ttlMs = this.ttlOf(opts.ttl);
     if (!useCache) return loader();
     const isCacheable = opts.isCacheable;
-    return this.singleFlight(key, loader, ttlMs, async (value) =>
+    const full = this.key(key);
+    const store = this.init.connectedStore?.() ?? (await this.init.store());
+    const text = store.peek ? store.peek(full) : await store.get(full);
+    const hit = text === undefined ? undefined : this.decode<T>(full, text);
+    if (hit !== undefined) return hit;
+    return this.singleFlight(key, full, store, loader, ttlMs, async (value) =>
       value === undefined ? false : isCacheable ? await isCacheable(value) : true,
     );
   }
 
+  /** After a miss: joins the running load of `key` on this node, or starts one. */
   private singleFlight<T>(
     key: string,
+    full: string,
+    store: CacheStore,
     loader: () => T | Promise<T>,
     ttlMs: number | undefined,
     shouldStore: (value: T) => boolean | Promise<boolean>,
@@ -160,12 +175,15 @@ export class Cache {
     const running = this.flights.get(key);
     if (running) return running as Promise<T>;
     const flight = (async () => {
-      // The read is inside the flight too: a caller arriving while the loader runs must not miss
-      // the store, see a miss and start a second loader.
-      const hit = await this.get<T>(key);
-      if (hit !== undefined) return hit;
+      // Read again inside the flight: a flight that finished between our miss and now has stored
+      // its value, and a second loader run must not start.
+      const again = this.decode<T>(full, await store.get(full));
+      if (again !== undefined) return again;
       const value = await loader();
-      if (await shouldStore(value)) await this.set(key, value, ttlMs);
+      if (await shouldStore(value)) {
+        const text = this.encode(value);
+        await store.set(full, text, ttlMs === undefined ? {} : { ttlMs });
+      }
       return value;
     })();
     this.flights.set(key, flight);
@@ -176,6 +194,7 @@ export class Cache {
     return flight;
   }
 
+  /** The full store key of `key` (validated). */
   private key(key: unknown): string {
     return this.namespace + assertName('cache key', key);
   }
