@@ -1,10 +1,11 @@
 /**
  * One worker process of the scale-out case: an app on the Redis adapters (a single Redis or a
- * Redis Cluster) that, when told `go`, subscribes to the bench channel and counts its handler calls.
+ * Redis Cluster) subscribed to the bench channel behind a closed `idle()` gate (its BullMQ worker and
+ * connections are ready, but it takes nothing); `go` opens the gate, and it counts its handler calls.
  * Run as a forked child of the bench (`node --import tsx`); talks to the parent over IPC only:
  *
- *   child → parent  { type: 'ready' }                                   app started
- *   parent → child  { type: 'go' }                                      subscribe now
+ *   child → parent  { type: 'ready' }                                   app started and subscribed
+ *   parent → child  { type: 'go' }                                      start taking messages
  *   child → parent  { type: 'progress', count, lastAt }                 every few ms while busy
  *   parent → child  { type: 'stop' }                                    stop the app and exit
  *
@@ -44,8 +45,7 @@ const adapters = redis.createRedisAdapters({
   onError: () => {},
 });
 const app = core.createApp({ name: config.appName, logger: core.silentLogger, adapters, stopGracePeriodMs: 2_000 });
-await app.start();
-
+let go = false;
 let count = 0;
 let lastAt = 0;
 let reported = -1;
@@ -55,15 +55,21 @@ const progress = setInterval(() => {
   send({ type: 'progress', count, lastAt });
 }, PROGRESS_EVERY_MS);
 
+await app.eventQueue.subscribe(config.channel, {
+  concurrency: config.concurrency,
+  idle: () => go,
+  // Asked this often while closed, so the gate opens within ~2 ms of `go`.
+  interval: 2,
+  process: async () => {
+    count += 1;
+    lastAt = performance.timeOrigin + performance.now();
+  },
+});
+await app.start();
+
 process.on('message', (message: { type?: string }) => {
   if (message.type === 'go') {
-    void app.eventQueue.subscribe(config.channel, {
-      concurrency: config.concurrency,
-      process: async () => {
-        count += 1;
-        lastAt = performance.timeOrigin + performance.now();
-      },
-    });
+    go = true;
   } else if (message.type === 'stop') {
     clearInterval(progress);
     void app
