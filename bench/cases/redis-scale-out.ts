@@ -2,7 +2,7 @@
  * Scale-out on Redis: the same 20,000 messages consumed by 1 worker process and by 3 worker processes
  * (each an app of its own, concurrency 10), on one Redis and on a 3-master Redis Cluster (started for
  * the case on free loopback ports, as the tests do). The queue is filled first, then every worker is
- * told to subscribe at once; elapsed time runs from that signal to the last handler call in any
+ * told to start at once; elapsed time runs from that signal to the last handler call in any
  * worker. The "raw" column is the 1-process side: the ratio is the 3-vs-1 speed-up.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -146,9 +146,9 @@ export const redisScaleOut: BenchCase = {
     const count = ctx.size(...COUNT);
     report.note(
       `${count} messages \`{ i }\` published first (pool of ${PUBLISH_WINDOW}) onto one queue, then every worker ` +
-        `process (its own app and connections, concurrency ${CONCURRENCY}, handler does nothing) is told to ` +
-        'subscribe at once; throughput = messages / (last handler call in any process − the signal). Worker ' +
-        'processes are started before the clock (Node + app start are not measured). The Redis Cluster is 3 masters ' +
+        `process (its own app and connections, concurrency ${CONCURRENCY}, handler does nothing; subscribed ` +
+        'beforehand behind a closed `idle()` gate) is told to start at once; throughput = messages / (last handler ' +
+        'call in any process − the signal). Process and app start are not measured. The Redis Cluster is 3 masters ' +
         'on loopback started for the case; one queue lives in one hash slot, so it is served by one master ' +
         '(different queues spread over the masters). "balance" in the JSON is min/max messages per process.',
     );
