@@ -36,9 +36,11 @@ export class QueuePublisher {
   private readonly wrapped = new WeakMap<object, WrappedAdds | null>();
   private readonly defined = new WeakSet<object>();
 
+  /** @param wrap false forces the fallback (tests of it); the wrapped scripts are used when available otherwise. */
   constructor(
     private readonly connections: RedisConnections,
     private readonly options: ResolvedQueueOptions,
+    private readonly wrap = true,
   ) {}
 
   /** Adds `record` to BullMQ queue `q` (our queue `queue`). Resolves once Redis has executed it. */
@@ -84,9 +86,13 @@ export class QueuePublisher {
     const multi = (await q.getBackend().client).multi();
     const key = (type: string) => bullKey(this.connections.prefix, queue, type);
     void (multi as unknown as Scripted)[REUSE_ID.name]!(key('completed'), key(jobId), key('id'), jobId);
-    // Queues BullMQ's add script on the MULTI synchronously; its own promise resolves at once.
-    void job.addJob(multi).catch(() => {});
+    // Queues BullMQ's add script on the MULTI synchronously; its promise settles once queued (or
+    // rejects when BullMQ could not queue it: then the MULTI must not count as a publish).
+    const queued = job.addJob(multi);
+    queued.catch(() => {});
     const replies = (await multi.exec()) ?? [];
+    await queued;
+    if (replies.length !== 2) throw new Error(`the publish MULTI ran ${replies.length} of 2 commands`);
     for (const [error] of replies) if (error) throw error;
     const added = replies[1]?.[1];
     if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the add (code ${added})`);
@@ -103,6 +109,7 @@ export class QueuePublisher {
   }
 
   private addsOf(client: RedisClient): WrappedAdds | undefined {
+    if (!this.wrap) return undefined;
     let adds = this.wrapped.get(client);
     if (adds === undefined) {
       adds = wrapAddScripts(client) ?? null;
