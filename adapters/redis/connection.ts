@@ -4,8 +4,8 @@
  *
  * - `command`: producers, lock scripts, cache, pub/sub publishes. `enableOfflineQueue: false` and one
  *   retry per request, so a call made while Redis is down rejects at once (as `BACKEND_UNAVAILABLE`)
- *   instead of queueing; `enableAutoPipelining`, so the commands of one event-loop turn go out as one
- *   write.
+ *   instead of queueing; its writes are batched (`batchWrites`): the commands of one microtask
+ *   checkpoint go out as one write.
  * - `worker`: the normal connection of this node's BullMQ workers. `maxRetriesPerRequest: null`, as
  *   BullMQ requires; each worker duplicates it for its own blocking (`BZPOPMIN`) connection.
  * - `subscriber`: one per node, for pub/sub and lock-release notifications (see {@link RedisSubscriber}).
@@ -15,6 +15,7 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { ClusterError, ErrorCodes } from 'clusterkit';
 import { RedisSubscriber } from './redis-subscriber.js';
+import { batchWrites } from './write-batching.js';
 
 /** An ioredis client: a single node (standalone or Sentinel) or a Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -37,9 +38,9 @@ export interface RedisConnectionOptions {
 type Role = 'command' | 'control' | 'worker' | 'subscriber' | 'native';
 
 const ROLE_OPTIONS: Record<Role, RedisOptions> = {
-  // Auto-pipelining sends every command issued in one event-loop turn as one write: concurrent
-  // publishes, lock scripts and cache reads cost the server one read instead of one each.
-  command: { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true },
+  // Writes are batched per microtask checkpoint instead (see write-batching.ts): ioredis'
+  // auto-pipelining would defer every command to setImmediate and double one-at-a-time latency.
+  command: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
   // Wake-ups only (the delay waker's marker): never queued behind a burst on the command connection.
   control: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
   worker: { maxRetriesPerRequest: null, enableOfflineQueue: true },
@@ -184,6 +185,7 @@ export class RedisConnections {
       this.opening = (async () => {
         const client = createClient(this.source, 'command');
         client.on('error', () => {}); // reconnects are ioredis' job; failures surface on the calls
+        batchWrites(client);
         this.commandClient = client;
         await connectClient(client, this.connectTimeoutMs, 'command');
       })();
