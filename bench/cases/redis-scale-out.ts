@@ -8,6 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Cluster, type ClusterNode } from 'ioredis';
+import { deletePrefix } from '../../test/redis/delete-prefix.js';
 import { startRedisCluster, type RedisClusterHandle } from '../../test/redis/redis-servers.js';
 import type { BenchCase } from '../lib/case.js';
 import { benchCluster } from '../lib/clusterkit-app.js';
@@ -76,19 +77,12 @@ async function stopWorker({ child }: WorkerProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Deletes every key under `prefix` on each master of a cluster (SCAN + UNLINK, one key at a time). */
+/** Deletes every key under `prefix` on each master of a cluster. */
 async function deleteClusterPrefix(nodes: ClusterNode[], prefix: string): Promise<void> {
   const client = new Cluster(nodes);
   client.on('error', () => undefined);
   try {
-    for (const node of client.nodes('master')) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        await Promise.all(keys.map((key) => node.unlink(key)));
-      } while (cursor !== '0');
-    }
+    await deletePrefix(client, prefix);
   } finally {
     client.disconnect();
   }
