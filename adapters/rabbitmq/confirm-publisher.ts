@@ -8,6 +8,7 @@
 import type { Channel, ConfirmChannel, Message, Options } from 'amqplib';
 import { ClusterError, ErrorCodes } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
+import { race } from './link-guard.js';
 
 /** One publish target (the default exchange + queue name, or an exchange + routing key). */
 export interface PublishTarget {
@@ -70,7 +71,8 @@ export class ConfirmPublisher {
       try {
         await prepare?.();
         const channel = await this.confirmChannel();
-        await this.drained;
+        // Bounded too: a frozen link neither drains nor closes.
+        if (this.drained) await race(this.drained, Math.max(1, deadline - Date.now()));
         const key = returnKey(target.routingKey, options.messageId);
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve, reject) => {
@@ -128,13 +130,21 @@ export class ConfirmPublisher {
     }
   }
 
-  /** Closes the channels (the connection stays). */
+  /** Closes the channels (the connection stays); bounded, never rejects (see link-guard.ts). */
   async close(): Promise<void> {
     const channels = [this.confirm, this.topology];
     this.confirm = undefined;
     this.topology = undefined;
     this.declared.clear();
-    await Promise.all(channels.map(async (c) => (await c?.catch(() => undefined))?.close().catch(() => {})));
+    const guard = this.connection.guard;
+    await Promise.all(
+      channels.map(async (opening) => {
+        if (!opening) return;
+        // Still opening (waiting for a reconnect, or on a frozen link): waited for, bounded.
+        const opened = await guard.step(opening);
+        if (opened.done) await guard.closeChannel(opened.value);
+      }),
+    );
   }
 
   private confirmChannel(): Promise<ConfirmChannel> {

@@ -104,7 +104,8 @@ export class DeadLetterQueue {
         try {
           return await fn(channel);
         } finally {
-          await channel.close().catch(() => {});
+          // Bounded: a close that never gets its CloseOk must not wedge this queue's lock.
+          await this.connection.guard.closeChannel(channel);
         }
       });
     this.locks.set(names.dead, run);

@@ -153,7 +153,7 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
         delayed += await this.messageCount(probe, names.delay(level));
       return { waiting, delayed, active: this.active.get(names.main) ?? 0, dead };
     } finally {
-      await probe.channel.close().catch(() => {});
+      await this.connection.guard.closeChannel(probe.channel);
     }
   }
 

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
+import { race, whenClosed } from './link-guard.js';
 import { fitName, pubSubExchange, pubSubRoutingKey } from './topology.js';
 
 const H_CHANNEL = 'x-ck-channel';
@@ -60,15 +61,24 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     }
   }
 
-  /** Drops every subscription (the node queue goes with the channel) and releases the connection. */
+  /**
+   * Drops every subscription (the node queue goes with the channel) and releases the connection.
+   * Bounded and never rejects (see link-guard.ts).
+   */
   async close(): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
     this.stopListening?.();
     this.listeners.clear();
-    const channel = this.channel;
+    const opening = this.channel;
     this.channel = undefined;
-    await (await channel?.catch(() => undefined))?.close().catch(() => {});
+    this.live = undefined;
+    const guard = this.connection.guard;
+    if (opening) {
+      // A setup still running (a reconnect, a frozen link): waited for, bounded.
+      const opened = await guard.step(opening.catch(() => undefined));
+      if (opened.done) await guard.closeChannel(opened.value);
+    }
     await this.connection.release();
   }
 
@@ -78,7 +88,12 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     // If the channel dies meanwhile, the next setup binds every listed channel again.
     await this.connection.retrying(`pub/sub subscribe "${channel}"`, async () => {
       const ch = await this.ready();
-      await ch.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(channel));
+      const bound = await race(
+        ch.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(channel)),
+        this.connection.unavailableTimeoutMs,
+        whenClosed(ch),
+      );
+      if (!bound.done) throw bound.error ?? new Error(`queue.bind not answered (${bound.why})`);
     });
   }
 
@@ -87,11 +102,12 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     // Another subscribed channel may hash to the same key (only when over-long): keep its binding.
     const key = pubSubRoutingKey(channel);
     if ([...this.listeners.keys()].some((other) => pubSubRoutingKey(other) === key)) return;
-    if (!this.connection.connected) return;
-    await this.connection.retrying(`pub/sub unsubscribe "${channel}"`, async () => {
-      const ch = await this.ready();
-      await ch.unbindQueue(this.nodeQueue, this.exchange, key);
-    });
+    // No channel set up right now (reconnecting): the next setup binds only the channels still listed.
+    const ch = this.live;
+    if (!ch) return;
+    // Bounded (it runs in app.stop()). Whatever the outcome, the channel is unsubscribed: an unbind
+    // the broker refuses closes the channel, and the setup that follows leaves this channel out.
+    await this.connection.guard.step(ch.unbindQueue(this.nodeQueue, this.exchange, key), ch);
   }
 
   /** Hands the message to the broker (waits, bounded, for a lost connection); at-most-once. */
@@ -137,12 +153,14 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
   }
 
   private async setup(): Promise<Channel> {
-    const channel = await this.connection.channel(() => {
+    const channel = await this.connection.channel((error) => {
       if (this.live !== channel) return;
       this.live = undefined;
       this.channel = undefined;
-      // A channel-level failure on a live connection: set up again so subscriptions keep working.
-      if (this.connected && this.connection.connected) {
+      // The broker closed the channel and said why: set up again so subscriptions keep working. A
+      // lost connection closes its channels without an error; the reconnect sets up (onConnect),
+      // and setting up here as well would do it twice.
+      if (error && this.connected) {
         this.ready().catch((error: unknown) =>
           this.connection.logger.warn(`RabbitMQ pub/sub could not re-subscribe: ${String(error)}`, { error }),
         );
@@ -158,7 +176,7 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
       this.nodeQueue = queue;
       this.live = channel;
     } catch (error) {
-      await channel.close().catch(() => {});
+      await this.connection.guard.closeChannel(channel);
       throw new ClusterError(
         ErrorCodes.BACKEND_UNAVAILABLE,
         `RabbitMQ pub/sub setup failed: ${(error as Error).message}`,
