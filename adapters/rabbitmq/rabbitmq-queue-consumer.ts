@@ -102,7 +102,10 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
     await this.cancel();
     await this.until(() => this.handling === 0);
     // Their outcomes (copies published and confirmed, then acks) get the stop deadline.
-    await guard.step(this.until(() => this.inFlight === 0), channel);
+    await guard.step(
+      this.until(() => this.inFlight === 0),
+      channel,
+    );
     this.channel = undefined;
     if (!channel) return;
     // Acks of deliveries that finished while closing must be applied before the channel closes.
