@@ -57,6 +57,14 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
       durable: true,
       distributed: true,
       uniqueIds: false,
+      ...(settings.type === 'classic'
+        ? {}
+        : {
+            hints: {
+              priority:
+                "RabbitMQ quorum queues (the default queueType) have no message priority; create the adapters with queueType: 'classic' for priorities (a queue's type cannot change once it exists: use a new prefix)",
+            },
+          }),
     });
   }
 
