@@ -87,19 +87,14 @@ export class ConfirmPublisher {
               ),
             Math.max(1, deadline - Date.now()),
           );
-          // mandatory: a queue deleted since we declared it makes the broker return the message
-          // (before its confirm) instead of confirming and dropping it.
-          const written = channel.publish(
-            target.exchange,
-            target.routingKey,
-            content,
-            { ...options, mandatory: true },
-            (error) => {
-              if (error) return reject(error instanceof Error ? error : new Error(String(error)));
-              if (this.returned.delete(key)) return reject(new Error(UNROUTABLE));
-              resolve();
-            },
-          );
+          // mandatory (publishOptions sets it already): a queue deleted since we declared it makes the
+          // broker return the message (before its confirm) instead of confirming and dropping it.
+          const sent = options.mandatory ? options : { ...options, mandatory: true };
+          const written = channel.publish(target.exchange, target.routingKey, content, sent, (error) => {
+            if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+            if (this.returned.delete(key)) return reject(new Error(UNROUTABLE));
+            resolve();
+          });
           if (!written) this.waitForDrain(channel);
         }).finally(() => clearTimeout(timer));
         return;

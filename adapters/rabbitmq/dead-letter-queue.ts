@@ -41,7 +41,6 @@ export class DeadLetterQueue {
         await this.sender.send(names, {
           id: id ?? `amqp-redrive-${message.fields.deliveryTag}`,
           content: message.content,
-          headers: { [H_ATTEMPT]: 0 },
           priority: clusterPriority(message),
         });
         channel.ack(message);

@@ -20,7 +20,6 @@ import {
 import { ConfirmPublisher } from './confirm-publisher.js';
 import type { RabbitMQConnection } from './connection.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
-import { H_ATTEMPT } from './message-format.js';
 import { RabbitMQQueueConsumer } from './rabbitmq-queue-consumer.js';
 import { RecordSender } from './record-sender.js';
 import { allQueueNames, MAX_DELAY_LEVEL, queueNames, type QueueNames, type WorkQueueSettings } from './topology.js';
@@ -91,7 +90,6 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
     await this.sender.send(names, {
       id: record.id,
       content: Buffer.from(record.body, 'utf8'),
-      headers: { [H_ATTEMPT]: 0 },
       priority: record.priority,
       ...(record.delayMs >= 1 ? { deliverAt: Date.now() + record.delayMs } : {}),
     });

@@ -2,8 +2,9 @@
  * RabbitMQ pub/sub: one durable direct exchange per prefix (`<prefix>.pubsub`), one exclusive
  * auto-delete queue per node (`<prefix>.pubsub.node.<uuid>`) bound once per subscribed channel,
  * routing key = channel. A direct exchange matches the channel exactly, so nothing needs escaping
- * (a topic exchange would give `.`, `*` and `#` meaning). The channel name also rides in a header:
- * over-long channels are hashed into the routing key, and the header keeps dispatch exact.
+ * (a topic exchange would give `.`, `*` and `#` meaning). Only over-long channel names, hashed into
+ * the routing key, also ride in a header (`x-ck-channel`) that keeps dispatch exact: a headers table
+ * on every message would cost the broker more than the rest of a small message.
  * After a reconnect the queue is declared again and every binding restored; messages published
  * while a node was disconnected are not delivered to it (at-most-once).
  */
@@ -15,6 +16,8 @@ import { race, whenClosed } from './link-guard.js';
 import { fitName, pubSubExchange, pubSubRoutingKey } from './topology.js';
 
 const H_CHANNEL = 'x-ck-channel';
+/** Properties of a pub/sub message: nothing the broker must store or route by besides the routing key. */
+const PLAIN = { contentType: 'application/json' } as const;
 
 /** The pub/sub adapter of one node. */
 export class RabbitMQPubSubAdapter implements PubSubAdapter {
@@ -110,34 +113,50 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     await this.connection.guard.step(ch.unbindQueue(this.nodeQueue, this.exchange, key), ch);
   }
 
-  /** Hands the message to the broker (waits, bounded, for a lost connection); at-most-once. */
+  /**
+   * Hands the message to the broker; at-most-once. On a ready channel without backpressure it is
+   * written synchronously (no promise hop); otherwise it waits, bounded, for the setup, a lost
+   * connection or `drain`.
+   */
   async publish(channel: string, payload: string): Promise<void> {
     this.assertConnected('publish');
-    await this.drained;
     const content = Buffer.from(payload, 'utf8');
+    const key = pubSubRoutingKey(channel);
+    // The routing key is the channel; only a channel too long for a routing key (hashed) needs the header.
+    const options = key === channel ? PLAIN : { ...PLAIN, headers: { [H_CHANNEL]: channel } };
+    const live = this.live;
+    if (live && !this.drained) {
+      try {
+        if (!live.publish(this.exchange, key, content, options)) this.waitForDrain(live);
+        return;
+      } catch {
+        // closed under us: set up again below
+      }
+    }
+    // Bounded: a frozen link neither drains nor closes; the bytes then queue in the client.
+    if (this.drained) await race(this.drained, this.connection.unavailableTimeoutMs);
     // A channel that closed under us throws synchronously: set up again and send (bounded).
     const { ch, written } = await this.connection.retrying(`pub/sub publish "${channel}"`, async () => {
       const ch = await this.ready();
-      const written = ch.publish(this.exchange, pubSubRoutingKey(channel), content, {
-        headers: { [H_CHANNEL]: channel },
-        contentType: 'application/json',
-      });
-      return { ch, written };
+      return { ch, written: ch.publish(this.exchange, key, content, options) };
     });
-    if (!written && !this.drained) {
-      this.drained = new Promise<void>((resolve) => {
-        // Whichever fires first removes the other listener: a channel that drains many times
-        // must not collect one stale 'close' listener per wait.
-        const done = () => {
-          ch.off('drain', done);
-          ch.off('close', done);
-          this.drained = undefined;
-          resolve();
-        };
-        ch.once('drain', done);
-        ch.once('close', done);
-      });
-    }
+    if (!written) this.waitForDrain(ch);
+  }
+
+  private waitForDrain(ch: Channel): void {
+    if (this.drained) return;
+    this.drained = new Promise<void>((resolve) => {
+      // Whichever fires first removes the other listener: a channel that drains many times
+      // must not collect one stale 'close' listener per wait.
+      const done = () => {
+        ch.off('drain', done);
+        ch.off('close', done);
+        this.drained = undefined;
+        resolve();
+      };
+      ch.once('drain', done);
+      ch.once('close', done);
+    });
   }
 
   /** The channel of the current connection, set up (exchange, node queue, bindings, consumer). */
@@ -223,6 +242,8 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     const header: unknown = message.properties.headers?.[H_CHANNEL];
     if (typeof header === 'string') return header;
     const routingKey = message.fields.routingKey;
+    // Our publishers send the header only for hashed (over-long) channel names.
+    if (header === undefined && this.listeners.has(routingKey)) return routingKey;
     const reason =
       header === undefined
         ? `no ${H_CHANNEL} header and routing key "${routingKey}" matches no channel subscribed on this node`
