@@ -40,6 +40,7 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
   private readonly active = new Map<string, number>();
   /** Every queue this instance declared or touched, for tests and tooling that clean up by name. */
   readonly touchedQueues = new Set<string>();
+  private readonly namesOf = new Map<string, QueueNames>();
   private connected = false;
 
   constructor(
@@ -85,9 +86,9 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
   }
 
   /** Resolves once the broker confirmed the persistent message (work queue, or delay level if delayed). */
-  async publish(queue: string, record: QueueRecord): Promise<void> {
-    const names = this.names(queue);
-    await this.sender.send(names, {
+  publish(queue: string, record: QueueRecord): Promise<void> {
+    // Not async: one suspended frame less per publish in flight (see ConfirmPublisher.publish).
+    return this.sender.send(this.names(queue), {
       id: record.id,
       content: Buffer.from(record.body, 'utf8'),
       priority: record.priority,
@@ -175,9 +176,14 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
     this.publisher.forget('');
   }
 
+  /** The physical names of `queue`, computed once per logical queue (this runs on every publish). */
   private names(queue: string): QueueNames {
-    const names = queueNames(this.prefix, queue);
-    if (!this.touchedQueues.has(names.main)) for (const name of allQueueNames(names)) this.touchedQueues.add(name);
+    let names = this.namesOf.get(queue);
+    if (names === undefined) {
+      names = queueNames(this.prefix, queue);
+      this.namesOf.set(queue, names);
+      for (const name of allQueueNames(names)) this.touchedQueues.add(name);
+    }
     return names;
   }
 
