@@ -261,8 +261,10 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   /** Runs a failed or cancelled job again with a fresh attempt budget. */
   async retry(jobId: string): Promise<RetryResult> {
     this.assertStarted('retry');
-    await this.useWorker();
-    return retryJob(this.control, jobId);
+    const result = await retryJob(this.control, jobId);
+    // Only a job sent again uses the worker (an unknown id must not start one).
+    if (result.success) await this.useWorker();
+    return result;
   }
 
   /** Resolves with the job's return value once it completes (on any node); rejects with its failure or on timeout. */
