@@ -9,7 +9,7 @@ import type { Channel, ConfirmChannel, Message, Options } from 'amqplib';
 import { ClusterError, ErrorCodes } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import { race } from './link-guard.js';
+import { race, whenDrained } from './link-guard.js';
 
 /** One publish target (the default exchange + queue name, or an exchange + routing key). */
 export interface PublishTarget {
@@ -253,16 +253,10 @@ export class ConfirmPublisher {
 
   private waitForDrain(channel: ConfirmChannel): void {
     if (this.drained) return;
-    this.drained = new Promise<void>((resolve) => {
-      const done = () => {
-        channel.off('drain', done);
-        channel.off('close', done);
-        this.drained = undefined;
-        resolve();
-      };
-      channel.on('drain', done);
-      channel.on('close', done);
+    const drained = whenDrained(channel).then(() => {
+      if (this.drained === drained) this.drained = undefined;
     });
+    this.drained = drained;
   }
 }
 

@@ -40,6 +40,22 @@ export function whenClosed(channel: Channel | ChannelModel): Promise<void> {
 }
 
 /**
+ * Resolves on the channel's next `'drain'` or its `'close'`, whichever comes first; both listeners
+ * go then (a channel that drains many times must not collect one stale listener per wait).
+ */
+export function whenDrained(channel: Channel): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      channel.off('drain', done);
+      channel.off('close', done);
+      resolve();
+    };
+    channel.on('drain', done);
+    channel.on('close', done);
+  });
+}
+
+/**
  * Waits for `op`, for at most `timeoutMs`, and not past `closed` or `unresponsive`, whichever comes
  * first. Never rejects; a rejection of `op` after the race is swallowed.
  */

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
-import { race, whenClosed } from './link-guard.js';
+import { race, whenClosed, whenDrained } from './link-guard.js';
 import { fitName, pubSubExchange, pubSubRoutingKey } from './topology.js';
 
 const H_CHANNEL = 'x-ck-channel';
@@ -145,18 +145,10 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
 
   private waitForDrain(ch: Channel): void {
     if (this.drained) return;
-    this.drained = new Promise<void>((resolve) => {
-      // Whichever fires first removes the other listener: a channel that drains many times
-      // must not collect one stale 'close' listener per wait.
-      const done = () => {
-        ch.off('drain', done);
-        ch.off('close', done);
-        this.drained = undefined;
-        resolve();
-      };
-      ch.once('drain', done);
-      ch.once('close', done);
+    const drained = whenDrained(ch).then(() => {
+      if (this.drained === drained) this.drained = undefined;
     });
+    this.drained = drained;
   }
 
   /** The channel of the current connection, set up (exchange, node queue, bindings, consumer). */
