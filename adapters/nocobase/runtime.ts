@@ -30,6 +30,8 @@ export class BridgeRuntime {
       name: options.name ?? 'nocobase',
       adapters: options.adapters,
       logger: options.logger,
+      // NocoBase has no managed jobs: this node neither consumes their physical queue nor fires schedules.
+      managedQueue: { worker: false, schedules: false },
       ...(options.stopGracePeriodMs === undefined ? {} : { stopGracePeriodMs: options.stopGracePeriodMs }),
     });
   }
