@@ -6,7 +6,7 @@
  * `fencingToken` (strictly increasing per key) and a `signal` that aborts if the lease is lost.
  */
 import { LockAcquireError as NocoBaseLockAcquireError } from '@nocobase/lock-manager';
-import { LockAcquireError, type Lock } from 'clusterkit';
+import { assertFunction, LockAcquireError, type Lock } from 'clusterkit';
 import { keepAlive } from './keep-alive.js';
 import type { ILock, ILockAdapter, Releaser } from './nocobase-types.js';
 import type { BridgeRuntime } from './runtime.js';
@@ -60,6 +60,7 @@ export class ClusterkitLockAdapter implements ILockAdapter {
    * bounds how long a crashed node blocks the others.
    */
   async runExclusive<T>(key: string, fn: () => Promise<T>, ttl: number): Promise<T> {
+    assertFunction('runExclusive fn', fn);
     return this.locks().runExclusive(key, () => fn(), ttl);
   }
 
@@ -132,6 +133,7 @@ class ReservedLock implements FencedLock {
   }
 
   async runExclusive<T>(fn: () => Promise<T>, ttl: number): Promise<T> {
+    assertFunction('runExclusive fn', fn);
     const lease = await this.take(ttl);
     const stop = keepAlive(lease, ttl, this.adapter.logger);
     try {
