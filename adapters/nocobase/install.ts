@@ -98,6 +98,9 @@ export function installClusterkit(app: NocoBaseApp, options: InstallClusterkitOp
     }
     if (lockName !== undefined) {
       const lockOptions = { runtime, reservationTtl: options.lock ? options.lock.reservationTtl : undefined };
+      // NocoBase's registry refuses a key twice and its manager caches adapter instances by name:
+      // an earlier installation's entry (installed, uninstalled, installed again) goes first.
+      forgetLockAdapter(target.lockManager, lockName);
       app.lockManager.registerAdapter(lockName, { Adapter: ClusterkitLockAdapter, options: lockOptions });
       // NocoBase's LockManager reads its default adapter's name from its options on every call.
       const managerOptions = (target.lockManager.options ??= {});
@@ -105,6 +108,7 @@ export function installClusterkit(app: NocoBaseApp, options: InstallClusterkitOp
       managerOptions.defaultAdapter = lockName;
       steps.push(() => {
         managerOptions.defaultAdapter = previous;
+        forgetLockAdapter(target.lockManager, lockName);
       });
     }
     if (options.workerId !== false) {
@@ -156,6 +160,12 @@ export function installClusterkit(app: NocoBaseApp, options: InstallClusterkitOp
   };
   (app as { [INSTALLATION]?: ClusterkitInstallation })[INSTALLATION] = installation;
   return installation;
+}
+
+/** Drops `name` from a NocoBase LockManager's registry and its cache of connected adapters. */
+function forgetLockAdapter(lockManager: { registry?: { map?: Map<string, unknown> }; adapters?: Map<string, unknown> }, name: string): void {
+  lockManager.registry?.map?.delete(name);
+  lockManager.adapters?.delete(name);
 }
 
 function assertNocoBaseApp(app: unknown): asserts app is NocoBaseApp {
