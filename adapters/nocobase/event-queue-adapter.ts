@@ -86,7 +86,9 @@ export class ClusterkitEventQueueAdapter implements IEventQueueAdapter {
   /** Handles `channel` on this node. A second subscription of a channel is ignored with a warning, as NocoBase does. */
   subscribe(channel: string, event: QueueEventOptions): void {
     if (this.channels.has(channel)) {
-      this.runtime.logger.warn(`event queue already subscribed on channel "${channel}", new subscription will be ignored`);
+      this.runtime.logger.warn(
+        `event queue already subscribed on channel "${channel}", new subscription will be ignored`,
+      );
       return;
     }
     const given = event.concurrency ?? 1;

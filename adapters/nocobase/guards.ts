@@ -59,7 +59,13 @@ function optionalObject(call: string, value: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function optionalNumber(call: string, option: string, value: unknown, rule: (n: number) => boolean, what: string): void {
+function optionalNumber(
+  call: string,
+  option: string,
+  value: unknown,
+  rule: (n: number) => boolean,
+  what: string,
+): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !rule(value)) {
     throw new ClusterError(ErrorCodes.INVALID_OPTION, `${call}: ${option} must be ${what}, got ${describe(value)}`, {
@@ -76,21 +82,51 @@ export function installGuards(app: NocoBaseApp, maxPayloadBytes: number): () => 
       const o = optionalObject('eventQueue.subscribe', options);
       assertFunction('process', o.process);
       if (o.idle !== undefined) assertFunction('idle', o.idle);
-      optionalNumber('eventQueue.subscribe', 'concurrency', o.concurrency, Number.isInteger, 'an integer (<= 0: unlimited)');
-      optionalNumber('eventQueue.subscribe', 'interval', o.interval, (n) => Number.isFinite(n) && n > 0, 'a positive number of ms');
+      optionalNumber(
+        'eventQueue.subscribe',
+        'concurrency',
+        o.concurrency,
+        Number.isInteger,
+        'an integer (<= 0: unlimited)',
+      );
+      optionalNumber(
+        'eventQueue.subscribe',
+        'interval',
+        o.interval,
+        (n) => Number.isFinite(n) && n > 0,
+        'a positive number of ms',
+      );
     }),
     guardAsync(app.eventQueue, 'publish', (channel: unknown, message: unknown, options: unknown) => {
       assertName('channel', channel);
       serializePayload('message', message, maxPayloadBytes);
       const o = optionalObject('eventQueue.publish', options);
-      optionalNumber('eventQueue.publish', 'maxRetries', o.maxRetries, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0');
-      optionalNumber('eventQueue.publish', 'timeout', o.timeout, (n) => Number.isFinite(n) && n > 0, 'a positive number of ms');
+      optionalNumber(
+        'eventQueue.publish',
+        'maxRetries',
+        o.maxRetries,
+        (n) => Number.isInteger(n) && n >= 0,
+        'an integer >= 0',
+      );
+      optionalNumber(
+        'eventQueue.publish',
+        'timeout',
+        o.timeout,
+        (n) => Number.isFinite(n) && n > 0,
+        'a positive number of ms',
+      );
     }),
     guardAsync(app.pubSubManager, 'subscribe', (channel: unknown, callback: unknown, options: unknown) => {
       assertName('channel', channel);
       assertFunction('callback', callback);
       const o = optionalObject('pubSubManager.subscribe', options);
-      optionalNumber('pubSubManager.subscribe', 'debounce', o.debounce, (n) => Number.isFinite(n) && n >= 0, 'a number of ms >= 0');
+      optionalNumber(
+        'pubSubManager.subscribe',
+        'debounce',
+        o.debounce,
+        (n) => Number.isFinite(n) && n >= 0,
+        'a number of ms >= 0',
+      );
     }),
     guardAsync(app.pubSubManager, 'publish', (channel: unknown, message: unknown, options: unknown) => {
       assertName('channel', channel);

@@ -34,9 +34,16 @@ export interface InstallClusterkitOptions {
   /** `false` keeps NocoBase's pub/sub (none: sync messages stay local). @default true */
   pubSub?: boolean;
   /** Lock adapter options; `false` keeps NocoBase's in-process locks. */
-  lock?: { /** Name in the lock manager's registry. @default 'clusterkit' */ adapterName?: string; /** See `ClusterkitLockAdapter`. @default 30000 */ reservationTtl?: number } | false;
+  lock?:
+    | {
+        /** Name in the lock manager's registry. @default 'clusterkit' */ adapterName?: string;
+        /** See `ClusterkitLockAdapter`. @default 30000 */ reservationTtl?: number;
+      }
+    | false;
   /** Worker-id lease options; `false` keeps NocoBase's random worker id. */
-  workerId?: { /** Lease of a worker id, in ms (a dead node's id is free again after it). @default 30000 */ lease?: number } | false;
+  workerId?:
+    | { /** Lease of a worker id, in ms (a dead node's id is free again after it). @default 30000 */ lease?: number }
+    | false;
   /** How long stopping waits for running queue handlers before aborting their signals, in ms. @default 10000 */
   stopGracePeriodMs?: number;
   /** Where clusterkit logs. @default NocoBase's `app.logger` */
@@ -63,8 +70,16 @@ export function clusterkitInstallation(app: object): ClusterkitInstallation | un
 /** Installs clusterkit under a NocoBase `Application` (see the module comment). */
 export function installClusterkit(app: NocoBaseApp, options: InstallClusterkitOptions): ClusterkitInstallation {
   assertNocoBaseApp(app);
-  if (typeof options !== 'object' || options === null || typeof options.adapters !== 'object' || options.adapters === null) {
-    throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `installClusterkit needs { adapters }, got ${describe(options)}`);
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    typeof options.adapters !== 'object' ||
+    options.adapters === null
+  ) {
+    throw new ClusterError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `installClusterkit needs { adapters }, got ${describe(options)}`,
+    );
   }
   if (clusterkitInstallation(app)) {
     throw new ClusterError(ErrorCodes.INVALID_STATE, `clusterkit is already installed on NocoBase app "${app.name}"`);
@@ -163,7 +178,10 @@ export function installClusterkit(app: NocoBaseApp, options: InstallClusterkitOp
 }
 
 /** Drops `name` from a NocoBase LockManager's registry and its cache of connected adapters. */
-function forgetLockAdapter(lockManager: { registry?: { map?: Map<string, unknown> }; adapters?: Map<string, unknown> }, name: string): void {
+function forgetLockAdapter(
+  lockManager: { registry?: { map?: Map<string, unknown> }; adapters?: Map<string, unknown> },
+  name: string,
+): void {
   lockManager.registry?.map?.delete(name);
   lockManager.adapters?.delete(name);
 }

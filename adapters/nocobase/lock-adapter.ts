@@ -77,7 +77,9 @@ export class ClusterkitLockAdapter implements ILockAdapter {
           : await this.locks().acquire(key, this.reservationTtl, { timeout });
     } catch (error) {
       if (error instanceof LockAcquireError) {
-        throw new NocoBaseLockAcquireError(timeout === 0 ? 'lock is locked' : 'lock acquire timed out', { cause: error });
+        throw new NocoBaseLockAcquireError(timeout === 0 ? 'lock is locked' : 'lock acquire timed out', {
+          cause: error,
+        });
       }
       throw error;
     }

@@ -124,10 +124,17 @@ export interface NocoBaseApp {
     publish(channel: string, message: any, options?: { skipSelf?: boolean; onlySelf?: boolean }): Promise<void>;
   };
   syncMessageManager: {
-    publish(channel: string, message: any, options?: { transaction?: unknown; skipSelf?: boolean; onlySelf?: boolean }): Promise<void>;
+    publish(
+      channel: string,
+      message: any,
+      options?: { transaction?: unknown; skipSelf?: boolean; onlySelf?: boolean },
+    ): Promise<void>;
   };
   lockManager: {
-    registerAdapter(name: string, config: { Adapter: new (...args: any[]) => ILockAdapter; options?: Record<string, any> }): void;
+    registerAdapter(
+      name: string,
+      config: { Adapter: new (...args: any[]) => ILockAdapter; options?: Record<string, any> },
+    ): void;
   };
   workerIdAllocator: { setAdapter(adapter: WorkerIdAllocatorAdapter): void };
   init(): void;

@@ -7,7 +7,12 @@
  */
 import { Plugin } from '@nocobase/server';
 import { adaptersFromEnv, backendsFromEnv } from 'clusterkit';
-import { clusterkitInstallation, installClusterkit, type ClusterkitInstallation, type InstallClusterkitOptions } from './install.js';
+import {
+  clusterkitInstallation,
+  installClusterkit,
+  type ClusterkitInstallation,
+  type InstallClusterkitOptions,
+} from './install.js';
 import type { NocoBaseApp } from './nocobase-types.js';
 
 /** {@link installClusterkit} options the environment does not give. */

@@ -41,7 +41,10 @@ export class ClusterkitPubSubAdapter implements IPubSubAdapter {
 
   async subscribe(channel: string, callback: PubSubCallback): Promise<void> {
     if (typeof callback !== 'function') {
-      throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `pub/sub callback must be a function, got ${describe(callback)}`);
+      throw new ClusterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `pub/sub callback must be a function, got ${describe(callback)}`,
+      );
     }
     let handlers = this.subscriptions.get(channel);
     if (!handlers) {
@@ -66,7 +69,10 @@ export class ClusterkitPubSubAdapter implements IPubSubAdapter {
   /** Sends NocoBase's wire text to every node. Refuses anything but a string before it reaches the broker. */
   async publish(channel: string, message: string): Promise<void> {
     if (typeof message !== 'string') {
-      throw new ClusterError(ErrorCodes.INVALID_PAYLOAD, `pub/sub adapter publishes NocoBase's JSON text, got ${describe(message)}`);
+      throw new ClusterError(
+        ErrorCodes.INVALID_PAYLOAD,
+        `pub/sub adapter publishes NocoBase's JSON text, got ${describe(message)}`,
+      );
     }
     const { onlySelf, skipSelf } = deliveryFlags(message);
     await this.runtime.app.pubSubManager.publish(channel, message, { onlySelf, skipSelf: skipSelf && !onlySelf });

@@ -5,6 +5,7 @@
  * NocoBase stops. Every NocoBase-facing adapter of one installation shares it.
  */
 import { createApp, type App, type ClusterAdapters, type Logger } from 'clusterkit';
+import type { NocoBaseLogger } from './nocobase-types.js';
 
 /** Options of {@link BridgeRuntime}. */
 export interface BridgeRuntimeOptions {
@@ -61,7 +62,7 @@ export class BridgeRuntime {
 }
 
 /** clusterkit's logger interface over NocoBase's (looked up on every call: NocoBase replaces it on reload). */
-export function nocobaseLogger(current: () => { debug: Function; info: Function; warn: Function; error: Function }): Logger {
+export function nocobaseLogger(current: () => NocoBaseLogger): Logger {
   const call = (level: 'debug' | 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => {
     try {
       current()[level](`[clusterkit] ${message}`, meta ?? {});

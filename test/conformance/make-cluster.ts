@@ -21,7 +21,13 @@ export function clusterFactory(label: string, setup: (clusterName: string) => Ba
       return {
         name,
         node(options = {}) {
-          const app = createApp({ logger: silentLogger, stopGracePeriodMs: 2_000, ...options, name: options.name ?? name, adapters: backend.adapters() });
+          const app = createApp({
+            logger: silentLogger,
+            stopGracePeriodMs: 2_000,
+            ...options,
+            name: options.name ?? name,
+            adapters: backend.adapters(),
+          });
           nodes.push(app);
           return app;
         },

@@ -71,23 +71,67 @@ for (const backend of [redisBackend, rabbitmqBackend]) {
       sent.length = 0;
 
       const cases: [string, () => unknown, string][] = [
-        ['queue subscribe, empty channel', () => app.eventQueue.subscribe('', { idle: () => true, process: async () => {} }), ErrorCodes.INVALID_NAME],
-        ['queue subscribe, no process', () => app.eventQueue.subscribe('x', { idle: () => true } as never), ErrorCodes.INVALID_ARGUMENT],
-        ['queue subscribe, fractional concurrency', () => app.eventQueue.subscribe('x', { idle: () => true, concurrency: 1.5, process: async () => {} }), ErrorCodes.INVALID_OPTION],
+        [
+          'queue subscribe, empty channel',
+          () => app.eventQueue.subscribe('', { idle: () => true, process: async () => {} }),
+          ErrorCodes.INVALID_NAME,
+        ],
+        [
+          'queue subscribe, no process',
+          () => app.eventQueue.subscribe('x', { idle: () => true } as never),
+          ErrorCodes.INVALID_ARGUMENT,
+        ],
+        [
+          'queue subscribe, fractional concurrency',
+          () => app.eventQueue.subscribe('x', { idle: () => true, concurrency: 1.5, process: async () => {} }),
+          ErrorCodes.INVALID_OPTION,
+        ],
         ['queue publish, empty channel', () => app.eventQueue.publish('', { n: 1 }), ErrorCodes.INVALID_NAME],
-        ['queue publish, a function', () => app.eventQueue.publish('jobs', { run: () => 1 }), ErrorCodes.INVALID_PAYLOAD],
+        [
+          'queue publish, a function',
+          () => app.eventQueue.publish('jobs', { run: () => 1 }),
+          ErrorCodes.INVALID_PAYLOAD,
+        ],
         ['queue publish, a cycle', () => app.eventQueue.publish('jobs', cyclic), ErrorCodes.INVALID_PAYLOAD],
         ['queue publish, a BigInt', () => app.eventQueue.publish('jobs', { n: 10n }), ErrorCodes.INVALID_PAYLOAD],
-        ['queue publish, negative maxRetries', () => app.eventQueue.publish('jobs', { n: 1 }, { maxRetries: -1 }), ErrorCodes.INVALID_OPTION],
-        ['queue publish, NaN timeout', () => app.eventQueue.publish('jobs', { n: 1 }, { timeout: Number.NaN }), ErrorCodes.INVALID_OPTION],
-        ['queue publish, negative delay', () => app.eventQueue.publish('jobs', { n: 1 }, { delay: -5 } as never), ErrorCodes.INVALID_OPTION],
+        [
+          'queue publish, negative maxRetries',
+          () => app.eventQueue.publish('jobs', { n: 1 }, { maxRetries: -1 }),
+          ErrorCodes.INVALID_OPTION,
+        ],
+        [
+          'queue publish, NaN timeout',
+          () => app.eventQueue.publish('jobs', { n: 1 }, { timeout: Number.NaN }),
+          ErrorCodes.INVALID_OPTION,
+        ],
+        [
+          'queue publish, negative delay',
+          () => app.eventQueue.publish('jobs', { n: 1 }, { delay: -5 } as never),
+          ErrorCodes.INVALID_OPTION,
+        ],
         ['pub/sub publish, empty channel', () => app.pubSubManager.publish('', { n: 1 }), ErrorCodes.INVALID_NAME],
-        ['pub/sub publish, a function', () => app.pubSubManager.publish('news', { run: () => 1 }), ErrorCodes.INVALID_PAYLOAD],
+        [
+          'pub/sub publish, a function',
+          () => app.pubSubManager.publish('news', { run: () => 1 }),
+          ErrorCodes.INVALID_PAYLOAD,
+        ],
         ['pub/sub publish, a cycle', () => app.pubSubManager.publish('news', cyclic), ErrorCodes.INVALID_PAYLOAD],
-        ['pub/sub subscribe, empty channel', () => app.pubSubManager.subscribe('', async () => {}), ErrorCodes.INVALID_NAME],
-        ['pub/sub subscribe, negative debounce', () => app.pubSubManager.subscribe('news', async () => {}, { debounce: -1 }), ErrorCodes.INVALID_OPTION],
+        [
+          'pub/sub subscribe, empty channel',
+          () => app.pubSubManager.subscribe('', async () => {}),
+          ErrorCodes.INVALID_NAME,
+        ],
+        [
+          'pub/sub subscribe, negative debounce',
+          () => app.pubSubManager.subscribe('news', async () => {}, { debounce: -1 }),
+          ErrorCodes.INVALID_OPTION,
+        ],
         ['sync message, empty channel', () => app.syncMessageManager.publish('', { n: 1 }), ErrorCodes.INVALID_NAME],
-        ['sync message, a function', () => app.syncMessageManager.publish('sync-probe', { run: () => 1 }), ErrorCodes.INVALID_PAYLOAD],
+        [
+          'sync message, a function',
+          () => app.syncMessageManager.publish('sync-probe', { run: () => 1 }),
+          ErrorCodes.INVALID_PAYLOAD,
+        ],
       ];
       for (const [what, call, code] of cases) expect(await codeOf(call), what).toBe(code);
 

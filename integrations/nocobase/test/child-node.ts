@@ -30,7 +30,11 @@ const redis = () =>
   });
 const backend: Backend =
   env('CK_BACKEND') === 'rabbitmq'
-    ? { label: 'rabbitmq', rabbit: true, adapters: () => ({ ...redis(), ...createRabbitMQAdapters({ url: AMQP_URL, prefix }) }) }
+    ? {
+        label: 'rabbitmq',
+        rabbit: true,
+        adapters: () => ({ ...redis(), ...createRabbitMQAdapters({ url: AMQP_URL, prefix }) }),
+      }
     : { label: 'redis', rabbit: false, adapters: redis };
 
 let hang = true;
@@ -50,7 +54,8 @@ node.app.eventQueue.subscribe('work', {
   },
 });
 process.on('message', (command: Command) => {
-  if (command.type === 'publish') void node.app.eventQueue.publish('work', command.message).then(() => send({ type: 'published' }));
+  if (command.type === 'publish')
+    void node.app.eventQueue.publish('work', command.message).then(() => send({ type: 'published' }));
   else if (command.type === 'no-hang') hang = false;
   else if (command.type === 'stop') void node.stop().then(() => process.exit(0));
 });

@@ -49,7 +49,15 @@ describe('installing, reloading and uninstalling the bridge', () => {
 
   const pluginApp = () => {
     const app = new Application({
-      database: { dialect: 'postgres', host: PG.host, port: PG.port, username: PG.user, password: PG.password, database: db.name, logging: false },
+      database: {
+        dialect: 'postgres',
+        host: PG.host,
+        port: PG.port,
+        username: PG.user,
+        password: PG.password,
+        database: db.name,
+        logging: false,
+      },
       plugins: [PluginClusterkit, [SyncProbe, { name: 'sync-probe' }]],
       skipSupervisor: true,
     } as never);
@@ -132,7 +140,9 @@ describe('installing, reloading and uninstalling the bridge', () => {
 
   it('refuses misuse: not a NocoBase app, no adapters, twice, after start', async () => {
     prefix = randomName('ckn');
-    expect(() => installClusterkit({} as never, { adapters: {} })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
+    expect(() => installClusterkit({} as never, { adapters: {} })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+    );
     const node = await startNode({ database: db.name, backend: redisBackend, prefix, cluster: prefix, start: false });
     nodes.push(node);
     expect(() => installClusterkit(node.app as never, undefined as never)).toThrow(

@@ -69,7 +69,13 @@ for (const backend of ['redis', 'rabbitmq'] as const) {
     });
 
     it("the killed node's in-flight message runs again elsewhere; its worker id is free after its lease", async () => {
-      const env = { CK_DB: db.name, CK_PREFIX: prefix, CK_CLUSTER: prefix, CK_BACKEND: backend, CK_LEASE_MS: String(LEASE_MS) };
+      const env = {
+        CK_DB: db.name,
+        CK_PREFIX: prefix,
+        CK_CLUSTER: prefix,
+        CK_BACKEND: backend,
+        CK_LEASE_MS: String(LEASE_MS),
+      };
       // One at a time: three NocoBase imports at once would starve the 2-core machine.
       for (const name of ['A', 'B', 'C']) {
         const child = startChild(name, env);
@@ -97,17 +103,26 @@ for (const backend of ['redis', 'rabbitmq'] as const) {
       }, DEADLINE);
 
       // Its worker id: still leased right after the kill is possible, but free once the lease ran out.
-      const probe = createApp({ name: prefix, logger: silentLogger, adapters: createRedisAdapters({ url: REDIS_URL, prefix, onError: () => {} }) });
+      const probe = createApp({
+        name: prefix,
+        logger: silentLogger,
+        adapters: createRedisAdapters({ url: REDIS_URL, prefix, onError: () => {} }),
+      });
       await probe.start();
       try {
-        await vi.waitFor(async () => {
-          const lease = await probe.lockManager.tryAcquire(`worker-id:main:${victimId}`, 10_000);
-          await lease.release();
-        }, { timeout: LEASE_MS * 5, interval: 100 });
+        await vi.waitFor(
+          async () => {
+            const lease = await probe.lockManager.tryAcquire(`worker-id:main:${victimId}`, 10_000);
+            await lease.release();
+          },
+          { timeout: LEASE_MS * 5, interval: 100 },
+        );
         // The survivors' ids stay leased (renewed by their live nodes).
         for (const child of survivors) {
           const { workerId } = await child.ready;
-          await expect(probe.lockManager.tryAcquire(`worker-id:main:${workerId}`)).rejects.toBeInstanceOf(LockAcquireError);
+          await expect(probe.lockManager.tryAcquire(`worker-id:main:${workerId}`)).rejects.toBeInstanceOf(
+            LockAcquireError,
+          );
         }
       } finally {
         await probe.stop();

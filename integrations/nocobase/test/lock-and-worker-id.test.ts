@@ -131,7 +131,9 @@ describe('NocoBase locks and worker ids on clusterkit', () => {
     await allocators[7]!.release();
     expect(await extra.getWorkerId()).toBe(ids[7]);
     // Another app's ids are its own.
-    expect(await new ClusterkitWorkerIdAllocator(runtime(), { scope: 'other-app' }).getWorkerId()).toEqual(expect.any(Number));
+    expect(await new ClusterkitWorkerIdAllocator(runtime(), { scope: 'other-app' }).getWorkerId()).toEqual(
+      expect.any(Number),
+    );
   });
 
   it('a worker id stays leased while its node lives (renewed), and is free after a dead holder’s lease', async () => {

@@ -28,7 +28,12 @@ export const redisBackend: Backend = {
 
 /** Redis adapters as docs/nocobase.md recommends for NocoBase: a finished message leaves nothing behind. */
 function redisAdapters(prefix: string) {
-  return createRedisAdapters({ url: REDIS_URL, prefix, onError: () => {}, eventQueue: { keepCompleted: { count: 0 } } });
+  return createRedisAdapters({
+    url: REDIS_URL,
+    prefix,
+    onError: () => {},
+    eventQueue: { keepCompleted: { count: 0 } },
+  });
 }
 
 export const rabbitmqBackend: Backend = {

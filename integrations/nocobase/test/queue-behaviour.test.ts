@@ -53,7 +53,10 @@ describe('the NocoBase event queue on clusterkit', () => {
   it('hands the handler { id, retried, signal, queueOptions } with the publish options and NocoBase’s 15 s timeout', async () => {
     const { app } = await node();
     const seen: { message: unknown; ctx: Ctx }[] = [];
-    app.eventQueue.subscribe('opts', { idle: () => true, process: async (message, ctx) => void seen.push({ message, ctx }) });
+    app.eventQueue.subscribe('opts', {
+      idle: () => true,
+      process: async (message, ctx) => void seen.push({ message, ctx }),
+    });
     await app.eventQueue.publish('opts', { n: 1 });
     await app.eventQueue.publish('opts', { n: 2 }, { timeout: 5_000, maxRetries: 0, custom: 'kept' } as never);
     await vi.waitFor(() => expect(seen).toHaveLength(2), DEADLINE);
@@ -166,7 +169,6 @@ describe('the NocoBase event queue on clusterkit', () => {
   it('idle() is asked once per read, and one read takes up to `concurrency` messages', async () => {
     const { app } = await node();
     let grants = 1;
-    let asked = 0;
     let running = 0;
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -177,7 +179,6 @@ describe('the NocoBase event queue on clusterkit', () => {
       // Closed until the messages are queued; then yes exactly once, no afterwards.
       idle: () => {
         if (!open) return false;
-        asked += 1;
         return grants-- > 0;
       },
       process: async () => {

@@ -101,7 +101,9 @@ export function twoNodeSuite(backend: Backend): void {
         inside -= 1;
       };
       await Promise.all(
-        Array.from({ length: 10 }, (_, i) => (i % 2 ? a! : b!).app.lockManager.runExclusive('ck:section', section, 2_000)),
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? a! : b!).app.lockManager.runExclusive('ck:section', section, 2_000),
+        ),
       );
       expect(overlaps).toBe(0);
     });
@@ -139,7 +141,9 @@ export function twoNodeSuite(backend: Backend): void {
       if (backend.rabbit) {
         expect(await rabbitLeftovers(prefix)).toEqual([]);
         // The work queue of the channel stays (durable, empty); no per-node queue does.
-        expect((await rabbitQueues(prefix)).map((queue) => queue.name)).toContain(`${prefix}.q.${a!.installation.clusterkit.name}:main.jobs`);
+        expect((await rabbitQueues(prefix)).map((queue) => queue.name)).toContain(
+          `${prefix}.q.${a!.installation.clusterkit.name}:main.jobs`,
+        );
       }
     });
   });
