@@ -6,6 +6,7 @@
  */
 export { installClusterkit, clusterkitInstallation } from './install.js';
 export type { InstallClusterkitOptions, ClusterkitInstallation } from './install.js';
+export { clusterkitForEveryApplication } from './every-application.js';
 export { installClusterkitFromEnv, PluginClusterkit } from './plugin.js';
 export type { EnvInstallOptions } from './plugin.js';
 export { ClusterkitEventQueueAdapter } from './event-queue-adapter.js';

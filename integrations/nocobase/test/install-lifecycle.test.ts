@@ -9,6 +9,7 @@ import {
   ClusterkitEventQueueAdapter,
   ClusterkitPubSubAdapter,
   ClusterkitWorkerIdAllocator,
+  clusterkitForEveryApplication,
   clusterkitInstallation,
   installClusterkit,
   PluginClusterkit,
@@ -136,6 +137,32 @@ describe('installing, reloading and uninstalling the bridge', () => {
     const again = installClusterkit(app as never, { adapters: redisBackend.adapters(prefix), name: prefix });
     expect(internals(app).eventQueue.adapter).toBeInstanceOf(ClusterkitEventQueueAdapter);
     await again.uninstall();
+  });
+
+  it('clusterkitForEveryApplication clusters apps that other code constructs (NocoBase’s own test helpers)', async () => {
+    prefix = randomName('ckn');
+    const undo = clusterkitForEveryApplication(Application, (app) =>
+      app.name === 'main' ? { adapters: redisBackend.adapters(prefix), name: prefix } : undefined,
+    );
+    let hooked: Application;
+    try {
+      hooked = pluginApp();
+    } finally {
+      undo();
+    }
+    expect(clusterkitInstallation(hooked)).toBeDefined();
+    expect(internals(hooked).eventQueue.adapter).toBeInstanceOf(ClusterkitEventQueueAdapter);
+    const later = pluginApp();
+    expect(clusterkitInstallation(later)).toBeUndefined();
+    await hooked.load();
+    await hooked.start();
+    const runs: number[] = [];
+    hooked.eventQueue.subscribe('hooked', {
+      idle: () => true,
+      process: async (m: { n: number }) => void runs.push(m.n),
+    });
+    await hooked.eventQueue.publish('hooked', { n: 7 });
+    await vi.waitFor(() => expect(runs).toEqual([7]), DEADLINE);
   });
 
   it('refuses misuse: not a NocoBase app, no adapters, twice, after start', async () => {
