@@ -141,8 +141,14 @@ export function installClusterkit(app: NocoBaseApp, options: InstallClusterkitOp
   const onStop = async () => {
     await runtime.stop();
   };
+  // NocoBase releases its worker id on stop but keeps using the number after a start without load.
+  const onStart = async () => {
+    const id = (app as { instanceId?: unknown }).instanceId;
+    if (allocator && allocator.workerId === undefined && typeof id === 'number') await allocator.reclaim(id);
+  };
   const listen = () => {
     if (!app.listeners('afterStop').includes(onStop)) app.on('afterStop', onStop);
+    if (!app.listeners('beforeStart').includes(onStart)) app.on('beforeStart', onStart);
   };
   // NocoBase rebuilds its managers (and drops listeners added through a plugin's app proxy) in init().
   const init = app.init;
@@ -167,6 +173,7 @@ export function installClusterkit(app: NocoBaseApp, options: InstallClusterkitOp
       }
       if ((app as { init: unknown }).init === reinit) delete (app as { init?: unknown }).init;
       app.off('afterStop', onStop);
+      app.off('beforeStart', onStart);
       restore();
       restore = () => {};
       delete (app as { [INSTALLATION]?: unknown })[INSTALLATION];

@@ -63,6 +63,26 @@ export class ClusterkitWorkerIdAllocator implements WorkerIdAllocatorAdapter {
     );
   }
 
+  /**
+   * Leases `id` again for a node that keeps using it: NocoBase releases its worker id on `stop()`
+   * but keeps the number, and a `start()` without `load()` does not ask for a new one. Resolves
+   * whether the lease was taken; when another node holds `id` now, says so loudly (ids may collide).
+   */
+  async reclaim(id: number): Promise<boolean> {
+    if (this.held?.lock.held) return this.held.id === id;
+    await this.runtime.ensureStarted();
+    const lock = await this.tryLease(id);
+    if (!lock) {
+      this.runtime.logger.error(
+        `worker id ${id} is leased by another node; this node keeps using it (reload the app to get a free one)`,
+        { workerId: id },
+      );
+      return false;
+    }
+    this.keep(id, lock);
+    return true;
+  }
+
   /** Gives the id back at once (NocoBase calls it when the app stops). */
   async release(): Promise<void> {
     const held = this.held;

@@ -118,6 +118,27 @@ describe('installing, reloading and uninstalling the bridge', () => {
     await vi.waitFor(() => expect(probeA.received).toEqual([{ n: 1 }]), DEADLINE);
   });
 
+  it('stop then start again (no reload): clusterkit restarts and the worker id NocoBase kept is leased again', async () => {
+    prefix = randomName('ckn');
+    const node = await startNode({ database: db.name, backend: redisBackend, prefix, cluster: prefix });
+    nodes.push(node);
+    const id = node.app.instanceId;
+    expect(node.installation.workerId).toBe(id);
+    await node.app.stop();
+    expect(node.installation.clusterkit.started).toBe(false);
+    expect(node.installation.workerId).toBeUndefined();
+    await node.app.start();
+    expect(node.app.instanceId).toBe(id);
+    expect(node.installation.workerId).toBe(id);
+    const runs: number[] = [];
+    node.app.eventQueue.subscribe('again', {
+      idle: () => true,
+      process: async (m: { n: number }) => void runs.push(m.n),
+    });
+    await node.app.eventQueue.publish('again', { n: 1 });
+    await vi.waitFor(() => expect(runs).toEqual([1]), DEADLINE);
+  });
+
   it('uninstall() gives NocoBase its own adapters back; it is refused while the app runs', async () => {
     prefix = randomName('ckn');
     const node = await startNode({ database: db.name, backend: redisBackend, prefix, cluster: prefix });
