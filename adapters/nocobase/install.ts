@@ -151,14 +151,14 @@ export function installClusterkit(app: NocoBaseApp, options: InstallClusterkitOp
     if (!app.listeners('beforeStart').includes(onStart)) app.on('beforeStart', onStart);
   };
   // NocoBase rebuilds its managers (and drops listeners added through a plugin's app proxy) in init().
-  const init = app.init;
+  const init = (app as unknown as { init: () => unknown }).init;
   const reinit = function (this: unknown, ...args: unknown[]) {
     const result = (init as (...a: unknown[]) => unknown).apply(this, args);
     apply();
     listen();
     return result;
   };
-  (app as { init: unknown }).init = reinit;
+  (app as unknown as { init: unknown }).init = reinit;
   apply();
   listen();
 
@@ -171,7 +171,7 @@ export function installClusterkit(app: NocoBaseApp, options: InstallClusterkitOp
       if (app.eventQueue.isConnected()) {
         throw new ClusterError(ErrorCodes.INVALID_STATE, 'stop the NocoBase app before uninstalling clusterkit');
       }
-      if ((app as { init: unknown }).init === reinit) delete (app as { init?: unknown }).init;
+      if ((app as unknown as { init: unknown }).init === reinit) delete (app as unknown as { init?: unknown }).init;
       app.off('afterStop', onStop);
       app.off('beforeStart', onStart);
       restore();
@@ -202,7 +202,7 @@ function assertNocoBaseApp(app: unknown): asserts app is NocoBaseApp {
     typeof a.pubSubManager?.setAdapter === 'function' &&
     typeof a.lockManager?.registerAdapter === 'function' &&
     typeof a.workerIdAllocator?.setAdapter === 'function' &&
-    typeof a.init === 'function';
+    typeof (a as { init?: unknown }).init === 'function';
   if (!ok) {
     throw new ClusterError(
       ErrorCodes.INVALID_ARGUMENT,

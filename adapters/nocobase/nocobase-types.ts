@@ -106,39 +106,39 @@ export interface NocoBaseLogger {
   error(message: string | Error, meta?: unknown): unknown;
 }
 
-/** The parts of a NocoBase `Application` the bridge touches. */
+/**
+ * The parts of a NocoBase `Application` the bridge touches. Return types are loose on purpose, so a
+ * real `Application` (whose managers declare richer types) is accepted as it is.
+ */
 export interface NocoBaseApp {
   readonly name: string;
   logger: NocoBaseLogger;
   eventQueue: {
-    setAdapter(adapter: IEventQueueAdapter): void;
+    setAdapter(adapter: IEventQueueAdapter): unknown;
     isConnected(): boolean;
-    subscribe(channel: string, options: QueueEventOptions): void;
-    unsubscribe(channel: string): void;
-    publish(channel: string, message: any, options?: QueueMessageOptions): Promise<void>;
+    subscribe(channel: string, options: QueueEventOptions): unknown;
+    unsubscribe(channel: string): unknown;
+    publish(channel: string, message: any, options?: QueueMessageOptions): Promise<unknown>;
   };
   pubSubManager: {
-    setAdapter(adapter: IPubSubAdapter): void;
-    subscribe(channel: string, callback: (message: any) => any, options?: { debounce?: number }): Promise<void>;
-    unsubscribe(channel: string, callback: (message: any) => any): Promise<void>;
-    publish(channel: string, message: any, options?: { skipSelf?: boolean; onlySelf?: boolean }): Promise<void>;
+    setAdapter(adapter: IPubSubAdapter): unknown;
+    subscribe(channel: string, callback: (message: any) => any, options?: { debounce?: number }): Promise<unknown>;
+    unsubscribe(channel: string, callback: (message: any) => any): Promise<unknown>;
+    publish(channel: string, message: any, options?: { skipSelf?: boolean; onlySelf?: boolean }): Promise<unknown>;
   };
   syncMessageManager: {
-    publish(
-      channel: string,
-      message: any,
-      options?: { transaction?: unknown; skipSelf?: boolean; onlySelf?: boolean },
-    ): Promise<void>;
+    publish(channel: string, message: any, options?: any): Promise<unknown>;
   };
   lockManager: {
     registerAdapter(
       name: string,
       config: { Adapter: new (...args: any[]) => ILockAdapter; options?: Record<string, any> },
-    ): void;
+    ): unknown;
   };
-  workerIdAllocator: { setAdapter(adapter: WorkerIdAllocatorAdapter): void };
-  init(): void;
+  workerIdAllocator: { setAdapter(adapter: WorkerIdAllocatorAdapter): unknown };
+  // `init()` (protected in NocoBase's types) is reached without being declared here, so a real
+  // `Application` is accepted as it is.
   on(event: string, listener: (...args: any[]) => any): unknown;
   off(event: string, listener: (...args: any[]) => any): unknown;
-  listeners(event: string): ((...args: any[]) => any)[];
+  listeners(event: string): unknown[];
 }

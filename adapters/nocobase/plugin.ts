@@ -56,11 +56,11 @@ export async function installClusterkitFromEnv(
  */
 export class PluginClusterkit extends Plugin {
   override async afterAdd(): Promise<void> {
-    await installClusterkitFromEnv(this.app as NocoBaseApp, process.env, envOptions(this.options));
+    await installClusterkitFromEnv(this.app as unknown as NocoBaseApp, process.env, envOptions(this.options));
   }
 
   override async beforeLoad(): Promise<void> {
-    await installClusterkitFromEnv(this.app as NocoBaseApp, process.env, envOptions(this.options));
+    await installClusterkitFromEnv(this.app as unknown as NocoBaseApp, process.env, envOptions(this.options));
   }
 }
 

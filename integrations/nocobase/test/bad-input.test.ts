@@ -4,10 +4,10 @@
  * counted) while a NocoBase node on them is fed empty channels, non-JSON messages and bad options.
  */
 import { ClusterError, ErrorCodes, type ClusterAdapters } from 'clusterkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { cleanBrokers } from './broker-state.js';
 import { rabbitmqBackend, redisBackend, startNode, type Backend, type TestNode } from './nocobase-node.js';
-import { createDatabase, randomName, type TestDatabase } from './services.js';
+import { useDatabase, randomName } from './services.js';
 
 /** `backend` with every broker publish of its adapters counted. */
 function watched(backend: Backend, sent: string[]): Backend {
@@ -44,17 +44,10 @@ async function codeOf(call: () => unknown): Promise<string | undefined> {
 
 for (const backend of [redisBackend, rabbitmqBackend]) {
   describe(`bad input through NocoBase's API [${backend.label}]`, () => {
-    let db: TestDatabase;
+    const db = useDatabase();
     let prefix = '';
     let node: TestNode | undefined;
     const sent: string[] = [];
-
-    beforeAll(async () => {
-      db = await createDatabase();
-    });
-    afterAll(async () => {
-      await db?.drop();
-    });
     afterEach(async () => {
       await node?.stop();
       node = undefined;
@@ -63,7 +56,7 @@ for (const backend of [redisBackend, rabbitmqBackend]) {
 
     it('gets a coded error at the call and nothing reaches the broker', async () => {
       prefix = randomName('ckn');
-      node = await startNode({ database: db.name, backend: watched(backend, sent), prefix, cluster: prefix });
+      node = await startNode({ database: db().name, backend: watched(backend, sent), prefix, cluster: prefix });
       const { app, probe } = node;
       app.eventQueue.subscribe('jobs', { idle: () => true, process: async () => {} });
       const cyclic: Record<string, unknown> = {};

@@ -14,10 +14,10 @@ import {
   installClusterkit,
   PluginClusterkit,
 } from 'clusterkit/nocobase';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanBrokers } from './broker-state.js';
-import { redisBackend, startNode, SyncProbe, type TestNode } from './nocobase-node.js';
-import { createDatabase, PG, randomName, REDIS_URL, type TestDatabase } from './services.js';
+import { nocobaseOptions, redisBackend, startNode, SyncProbe, type TestNode } from './nocobase-node.js';
+import { randomName, REDIS_URL, useDatabase } from './services.js';
 
 const DEADLINE = { timeout: 20_000, interval: 20 };
 type Internals = {
@@ -29,17 +29,10 @@ type Internals = {
 const internals = (app: Application) => app as unknown as Internals;
 
 describe('installing, reloading and uninstalling the bridge', () => {
-  let db: TestDatabase;
+  const db = useDatabase();
   let prefix = '';
   const apps: Application[] = [];
   const nodes: TestNode[] = [];
-
-  beforeAll(async () => {
-    db = await createDatabase();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
   afterEach(async () => {
     await Promise.allSettled([...apps.map((app) => app.stop()), ...nodes.map((node) => node.stop())]);
     apps.length = 0;
@@ -49,19 +42,7 @@ describe('installing, reloading and uninstalling the bridge', () => {
   });
 
   const pluginApp = () => {
-    const app = new Application({
-      database: {
-        dialect: 'postgres',
-        host: PG.host,
-        port: PG.port,
-        username: PG.user,
-        password: PG.password,
-        database: db.name,
-        logging: false,
-      },
-      plugins: [PluginClusterkit, [SyncProbe, { name: 'sync-probe' }]],
-      skipSupervisor: true,
-    } as never);
+    const app = new Application(nocobaseOptions(db().name, [PluginClusterkit, [SyncProbe, { name: 'sync-probe' }]]));
     apps.push(app);
     return app;
   };
@@ -99,8 +80,8 @@ describe('installing, reloading and uninstalling the bridge', () => {
 
   it('survives a NocoBase reload (every manager rebuilt) and keeps clustering', async () => {
     prefix = randomName('ckn');
-    const a = await startNode({ database: db.name, backend: redisBackend, prefix, cluster: prefix });
-    const b = await startNode({ database: db.name, backend: redisBackend, prefix, cluster: prefix });
+    const a = await startNode({ database: db().name, backend: redisBackend, prefix, cluster: prefix });
+    const b = await startNode({ database: db().name, backend: redisBackend, prefix, cluster: prefix });
     nodes.push(a, b);
     const before = a.app.eventQueue;
     await a.app.restart();
@@ -120,7 +101,7 @@ describe('installing, reloading and uninstalling the bridge', () => {
 
   it('stop then start again (no reload): clusterkit restarts and the worker id NocoBase kept is leased again', async () => {
     prefix = randomName('ckn');
-    const node = await startNode({ database: db.name, backend: redisBackend, prefix, cluster: prefix });
+    const node = await startNode({ database: db().name, backend: redisBackend, prefix, cluster: prefix });
     nodes.push(node);
     const id = node.app.instanceId;
     expect(node.installation.workerId).toBe(id);
@@ -141,7 +122,7 @@ describe('installing, reloading and uninstalling the bridge', () => {
 
   it('uninstall() gives NocoBase its own adapters back; it is refused while the app runs', async () => {
     prefix = randomName('ckn');
-    const node = await startNode({ database: db.name, backend: redisBackend, prefix, cluster: prefix });
+    const node = await startNode({ database: db().name, backend: redisBackend, prefix, cluster: prefix });
     nodes.push(node);
     await expect(node.installation.uninstall()).rejects.toMatchObject({ code: ErrorCodes.INVALID_STATE });
     await node.stop();
@@ -155,7 +136,7 @@ describe('installing, reloading and uninstalling the bridge', () => {
     expect(node.installation.clusterkit.started).toBe(false);
     expect(Object.prototype.hasOwnProperty.call(app.eventQueue, 'publish')).toBe(false);
     // It can be installed again.
-    const again = installClusterkit(app as never, { adapters: redisBackend.adapters(prefix), name: prefix });
+    const again = installClusterkit(app, { adapters: redisBackend.adapters(prefix), name: prefix });
     expect(internals(app).eventQueue.adapter).toBeInstanceOf(ClusterkitEventQueueAdapter);
     await again.uninstall();
   });
@@ -191,18 +172,18 @@ describe('installing, reloading and uninstalling the bridge', () => {
     expect(() => installClusterkit({} as never, { adapters: {} })).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
     );
-    const node = await startNode({ database: db.name, backend: redisBackend, prefix, cluster: prefix, start: false });
+    const node = await startNode({ database: db().name, backend: redisBackend, prefix, cluster: prefix, start: false });
     nodes.push(node);
-    expect(() => installClusterkit(node.app as never, undefined as never)).toThrow(
+    expect(() => installClusterkit(node.app, undefined as never)).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
     );
-    expect(() => installClusterkit(node.app as never, { adapters: {} })).toThrow(
+    expect(() => installClusterkit(node.app, { adapters: {} })).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID_STATE }),
     );
     await node.installation.uninstall();
     await node.app.load();
     await node.app.start();
-    expect(() => installClusterkit(node.app as never, { adapters: {} })).toThrow(
+    expect(() => installClusterkit(node.app, { adapters: {} })).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID_STATE }),
     );
   });

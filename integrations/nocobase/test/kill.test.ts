@@ -7,9 +7,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createApp, LockAcquireError, silentLogger } from 'clusterkit';
 import { createRedisAdapters } from 'clusterkit/redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanBrokers } from './broker-state.js';
-import { createDatabase, randomName, REDIS_URL, type TestDatabase } from './services.js';
+import { useDatabase, randomName, REDIS_URL } from './services.js';
 
 const CHILD = fileURLToPath(new URL('./child-node.ts', import.meta.url));
 const HERE = fileURLToPath(new URL('..', import.meta.url));
@@ -52,25 +52,20 @@ async function stopChild(child: Child): Promise<void> {
 
 for (const backend of ['redis', 'rabbitmq'] as const) {
   describe(`three NocoBase processes, one SIGKILLed [${backend}]`, () => {
-    let db: TestDatabase;
+    const db = useDatabase();
     const prefix = randomName('ckn');
     let children: Child[] = [];
-
-    beforeAll(async () => {
-      db = await createDatabase();
-    });
     afterEach(async () => {
       await Promise.allSettled(children.map(stopChild));
       children = [];
     });
     afterAll(async () => {
       await cleanBrokers(prefix, backend === 'rabbitmq');
-      await db?.drop();
     });
 
     it("the killed node's in-flight message runs again elsewhere; its worker id is free after its lease", async () => {
       const env = {
-        CK_DB: db.name,
+        CK_DB: db().name,
         CK_PREFIX: prefix,
         CK_CLUSTER: prefix,
         CK_BACKEND: backend,

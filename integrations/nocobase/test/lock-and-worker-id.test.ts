@@ -8,23 +8,16 @@ import { LockAcquireError } from '@nocobase/lock-manager';
 import { createApp, ErrorCodes, LockAcquireError as ClusterkitLockAcquireError, silentLogger } from 'clusterkit';
 import { BridgeRuntime, ClusterkitWorkerIdAllocator, type FencedLock, type FencedReleaser } from 'clusterkit/nocobase';
 import { createRedisAdapters } from 'clusterkit/redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanBrokers } from './broker-state.js';
 import { redisBackend, startNode, type TestNode } from './nocobase-node.js';
-import { createDatabase, randomName, REDIS_URL, type TestDatabase } from './services.js';
+import { useDatabase, randomName, REDIS_URL } from './services.js';
 
 describe('NocoBase locks and worker ids on clusterkit', () => {
-  let db: TestDatabase;
+  const db = useDatabase();
   let prefix = '';
   let nodes: TestNode[] = [];
   const runtimes: BridgeRuntime[] = [];
-
-  beforeAll(async () => {
-    db = await createDatabase();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
   afterEach(async () => {
     await Promise.allSettled([...nodes.map((node) => node.stop()), ...runtimes.map((runtime) => runtime.stop())]);
     nodes = [];
@@ -36,7 +29,7 @@ describe('NocoBase locks and worker ids on clusterkit', () => {
   const twoNodes = async () => {
     prefix = randomName('ckn');
     for (let i = 0; i < 2; i++) {
-      nodes.push(await startNode({ database: db.name, backend: redisBackend, prefix, cluster: prefix }));
+      nodes.push(await startNode({ database: db().name, backend: redisBackend, prefix, cluster: prefix }));
     }
     return nodes;
   };

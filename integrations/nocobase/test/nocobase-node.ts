@@ -50,7 +50,7 @@ export class SyncProbe extends Plugin {
   readonly received: unknown[] = [];
   private waiters: (() => void)[] = [];
 
-  async handleSyncMessage(message: unknown): Promise<void> {
+  override async handleSyncMessage(message: unknown): Promise<void> {
     this.received.push(message);
     for (const wake of this.waiters.splice(0)) wake();
   }
@@ -59,6 +59,24 @@ export class SyncProbe extends Plugin {
   async waitFor(count: number): Promise<void> {
     while (this.received.length < count) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
+}
+
+/** Options of a NocoBase `Application` on test database `database` with `plugins`. */
+export function nocobaseOptions(database: string, plugins: unknown[]): never {
+  return {
+    database: {
+      dialect: 'postgres',
+      host: PG.host,
+      port: PG.port,
+      username: PG.user,
+      password: PG.password,
+      database,
+      logging: false,
+    },
+    plugins,
+    // Several nodes of one app live in one test process; NocoBase's supervisor allows one per name.
+    skipSupervisor: true,
+  } as never;
 }
 
 /** Options of {@link startNode}. */
@@ -85,21 +103,8 @@ export interface TestNode {
 
 /** Constructs a NocoBase app, installs the bridge, loads and starts it. */
 export async function startNode(options: NodeOptions): Promise<TestNode> {
-  const app = new Application({
-    database: {
-      dialect: 'postgres',
-      host: PG.host,
-      port: PG.port,
-      username: PG.user,
-      password: PG.password,
-      database: options.database,
-      logging: false,
-    },
-    plugins: [[SyncProbe, { name: 'sync-probe' }]],
-    // Several nodes of one app live in this test process; NocoBase's supervisor allows one per name.
-    skipSupervisor: true,
-  } as never);
-  const installation = installClusterkit(app as never, {
+  const app = new Application(nocobaseOptions(options.database, [[SyncProbe, { name: 'sync-probe' }]]));
+  const installation = installClusterkit(app, {
     adapters: options.backend.adapters(options.prefix),
     name: options.cluster,
     ...options.bridge,

@@ -8,10 +8,10 @@
  */
 import type { Logger } from 'clusterkit';
 import { ClusterkitEventQueueAdapter } from 'clusterkit/nocobase';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanBrokers } from './broker-state.js';
 import { redisBackend, startNode, type NodeOptions, type TestNode } from './nocobase-node.js';
-import { createDatabase, randomName, type TestDatabase } from './services.js';
+import { useDatabase, randomName } from './services.js';
 
 const DEADLINE = { timeout: 20_000, interval: 20 };
 type Ctx = { id?: string; retried?: number; signal?: AbortSignal; queueOptions?: Record<string, unknown> };
@@ -24,16 +24,9 @@ function recordingLogger(): Logger & { lines: { level: string; message: string }
 }
 
 describe('the NocoBase event queue on clusterkit', () => {
-  let db: TestDatabase;
+  const db = useDatabase();
   let prefix = '';
   let nodes: TestNode[] = [];
-
-  beforeAll(async () => {
-    db = await createDatabase();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
   afterEach(async () => {
     await Promise.allSettled(nodes.map((node) => node.stop()));
     nodes = [];
@@ -42,7 +35,7 @@ describe('the NocoBase event queue on clusterkit', () => {
 
   const node = async (bridge?: NodeOptions['bridge']) => {
     prefix ||= randomName('ckn');
-    const started = await startNode({ database: db.name, backend: redisBackend, prefix, cluster: prefix, bridge });
+    const started = await startNode({ database: db().name, backend: redisBackend, prefix, cluster: prefix, bridge });
     nodes.push(started);
     return started;
   };

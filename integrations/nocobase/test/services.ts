@@ -5,6 +5,7 @@
  * service that does not answer fails the run.
  */
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 
@@ -76,4 +77,19 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
   } finally {
     client.disconnect();
   }
+}
+
+/** A database for the calling test file: created before its tests, dropped after. Call at file or describe level. */
+export function useDatabase(): () => TestDatabase {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await createDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  return () => {
+    if (!db) throw new Error('the test database is created in beforeAll');
+    return db;
+  };
 }

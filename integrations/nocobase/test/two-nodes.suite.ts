@@ -5,26 +5,19 @@
  * worker ids differ; stopping both is clean and leaves nothing on the brokers.
  */
 import { LockAcquireError } from '@nocobase/lock-manager';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startNode, type Backend, type TestNode } from './nocobase-node.js';
 import { cleanBrokers, rabbitLeftovers, rabbitQueues, redisLeftovers } from './broker-state.js';
-import { createDatabase, randomName, type TestDatabase } from './services.js';
+import { useDatabase, randomName } from './services.js';
 
 const DEADLINE = { timeout: 20_000, interval: 20 };
 
 /** Runs the two-node cases on `backend`. */
 export function twoNodeSuite(backend: Backend): void {
   describe(`two NocoBase nodes on clusterkit [${backend.label}]`, () => {
-    let db: TestDatabase;
+    const db = useDatabase();
     let prefix: string;
     let nodes: TestNode[] = [];
-
-    beforeAll(async () => {
-      db = await createDatabase();
-    });
-    afterAll(async () => {
-      await db?.drop();
-    });
     afterEach(async () => {
       await Promise.allSettled(nodes.map((node) => node.stop()));
       nodes = [];
@@ -36,7 +29,7 @@ export function twoNodeSuite(backend: Backend): void {
       const cluster = randomName('nb');
       nodes = [];
       for (let i = 0; i < count; i++) {
-        nodes.push(await startNode({ database: db.name, backend, prefix, cluster, bridge }));
+        nodes.push(await startNode({ database: db().name, backend, prefix, cluster, bridge }));
       }
       return nodes;
     };
