@@ -65,7 +65,7 @@ export class BridgeRuntime {
 export function nocobaseLogger(current: () => NocoBaseLogger): Logger {
   const call = (level: 'debug' | 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => {
     try {
-      current()[level](`[clusterkit] ${message}`, meta ?? {});
+      current()[level](`[clusterkit] ${message}`, readable(meta));
     } catch {
       // A logger that throws (closed transport during stop) must not break the caller.
     }
@@ -76,4 +76,17 @@ export function nocobaseLogger(current: () => NocoBaseLogger): Logger {
     warn: (message, meta) => call('warn', message, meta),
     error: (message, meta) => call('error', message, meta),
   };
+}
+
+/** `meta` with its errors as plain objects: NocoBase's JSON log format prints an Error as `{}`. */
+function readable(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (meta === undefined) return {};
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(meta)) {
+    out[key] =
+      value instanceof Error
+        ? { name: value.name, message: value.message, code: (value as { code?: unknown }).code, stack: value.stack }
+        : value;
+  }
+  return out;
 }
