@@ -29,14 +29,31 @@ describe('LockManager standalone', () => {
   it('works without connect() and ports NocoBase code: const { release } = await acquire(key)', async () => {
     const lockManager = new LockManager();
     const { release, fencingToken, ttl } = await lockManager.acquire('report');
-    expect(fencingToken).toBe(1);
+    expect(fencingToken).toBeGreaterThan(0);
     expect(ttl).toBe(DEFAULT_LOCK_TTL_MS);
     await expect(lockManager.tryAcquire('report')).rejects.toMatchObject({ code: ErrorCodes.LOCK_ACQUIRE_FAILED });
     expect(await release()).toBe(true);
     const again = await lockManager.tryAcquire('report', 500);
-    expect(again.fencingToken).toBe(2);
+    expect(again.fencingToken).toBe(fencingToken + 1);
     expect(again.ttl).toBe(500);
     await lockManager.close();
+  });
+
+  it('keeps fencing tokens increasing across a restart that loses the counter (a new process = a new backend)', async () => {
+    const before = new LockManager();
+    const first = await before.acquire('report');
+    await first.release();
+    const second = await before.acquire('report');
+    await second.release();
+    await before.close();
+    // A process that restarts starts with an empty memory backend, while a database that stored the
+    // last token lives on: the new tokens must still be greater, or its fence check lets stale writes in.
+    const after = new LockManager();
+    const third = await after.acquire('report');
+    expect(third.fencingToken).toBeGreaterThan(second.fencingToken);
+    expect(Number.isSafeInteger(third.fencingToken)).toBe(true);
+    await third.release();
+    await after.close();
   });
 
   it('inside an app (a context is given) refuses calls before connect() with NOT_CONNECTED', async () => {
@@ -182,7 +199,8 @@ describe('MemoryLockAdapter', () => {
   it('keeps the fencing counter across releases and expiries', async () => {
     const { a, b, key } = await pair();
     const first = await a.tryAcquire(key, 'one', 1000);
-    expect(first).toEqual({ acquired: true, fencingToken: 1 });
+    expect(first.acquired).toBe(true);
+    const token = first.acquired ? first.fencingToken : 0;
     const busy = await b.tryAcquire(key, 'two', 1000);
     expect(busy.acquired).toBe(false);
     if (!busy.acquired) expect(busy.retryAfterMs).toBeGreaterThan(0);
@@ -191,7 +209,7 @@ describe('MemoryLockAdapter', () => {
     expect(await a.extend(key, 'one', 2000)).toBe(true);
     expect(await a.release(key, 'one')).toBe(true);
     expect(await a.release(key, 'one')).toBe(false);
-    expect(await b.tryAcquire(key, 'two', 1000)).toEqual({ acquired: true, fencingToken: 2 });
+    expect(await b.tryAcquire(key, 'two', 1000)).toEqual({ acquired: true, fencingToken: token + 1 });
   });
 
   it('notifies release listeners on every node, and on expiry without anyone touching the key', async () => {
