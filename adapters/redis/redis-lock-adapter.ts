@@ -76,8 +76,9 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
           [owner, ttlMs, Math.max(0, Math.floor(options?.queueMs ?? 0))],
         ),
     )) as number[];
-    const serverNow = Number(reply[reply.length - 1]);
-    this.clockOffset = sentAt - serverNow;
+    // A contended attempt also returns the server clock (last element).
+    const timed = reply[0] === 1 ? reply.length === 4 : reply.length === 3;
+    if (timed) this.clockOffset = sentAt - Number(reply[reply.length - 1]);
     if (reply[0] === 1) {
       const remainingMs = Number(reply[2]);
       return remainingMs < ttlMs

@@ -8,8 +8,8 @@
  *   line    list of waiting owners, first come first
  *   places  hash owner -> "<deadline ms> <ttl ms>": a place lapses at its deadline unless renewed
  *
- * Times are the Redis server's clock (TIME), in ms; the scripts return it so the client can relate
- * a grant announced later to its own clock.
+ * Times are the Redis server's clock (TIME), in ms; a contended attempt returns it so the client
+ * can relate a hand-off announced later to its own clock.
  */
 import { luaScript } from './run-script.js';
 
@@ -25,8 +25,15 @@ end
 
 /** Shared Lua: the clock, the owner check, the fencing counter, and handing the lease on. */
 const COMMON = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The server clock, read only when a step needs it (the uncontended path never does).
+local t, now
+local function clock()
+  if not t then
+    t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now
+end
 ${HOLDER}
 -- The next fencing token. A missing counter (restart without persistence, FLUSHDB, eviction,
 -- failover to a replica that had not seen it) is seeded from the server clock in microseconds, so
@@ -34,6 +41,7 @@ ${HOLDER}
 local function nextToken()
   local token = redis.call('INCR', KEYS[2])
   if token == 1 then
+    clock()
     token = tonumber(t[1]) * 1000000 + tonumber(t[2]) + 1
     redis.call('SET', KEYS[2], string.format('%.0f', token))
   end
@@ -46,6 +54,7 @@ local function passOn(channel)
   while true do
     local owner = redis.call('LPOP', KEYS[3])
     if not owner then break end
+    clock()
     local place = redis.call('HGET', KEYS[4], owner)
     redis.call('HDEL', KEYS[4], owner)
     if place then
@@ -76,8 +85,9 @@ ${KEYS_DOC}
   ARGV[1]  owner token
   ARGV[2]  lease ttl in ms
   ARGV[3]  place length in ms when the attempt fails: join the line or renew the place; 0 = never join
-  Returns  {1, fencingToken, remaining lease ms, now}  taken (or handed to the caller earlier)
-           {0, retry after ms, now}                    held, or someone else is first in line
+  Returns  {1, fencingToken, lease ms}           taken (uncontended: the server clock is not read)
+           {1, fencingToken, remaining ms, now}  the lease had been handed to the caller earlier
+           {0, retry after ms, now}              held, or someone else is first in line
 ]]
 ${COMMON}
 local owner = ARGV[1]
@@ -85,7 +95,7 @@ local queueMs = tonumber(ARGV[3])
 
 local function join()
   if queueMs <= 0 then return end
-  local place = string.format('%.0f', now + queueMs) .. ' ' .. ARGV[2]
+  local place = string.format('%.0f', clock() + queueMs) .. ' ' .. ARGV[2]
   if redis.call('HSET', KEYS[4], owner, place) == 1 then redis.call('RPUSH', KEYS[3], owner) end
   -- The line outlives its longest place, and no longer: an abandoned line cleans itself up.
   if redis.call('PTTL', KEYS[4]) < queueMs then
@@ -96,9 +106,10 @@ end
 
 local current, token = holder(redis.call('GET', KEYS[1]))
 if current == owner then
-  return {1, token, redis.call('PTTL', KEYS[1]), now}
+  return {1, token, redis.call('PTTL', KEYS[1]), clock()}
 end
 if current then
+  clock()
   join()
   return {0, redis.call('PTTL', KEYS[1]), now}
 end
@@ -106,6 +117,7 @@ end
 while true do
   local head = redis.call('LINDEX', KEYS[3], 0)
   if not head then break end
+  clock()
   local place = redis.call('HGET', KEYS[4], head)
   local deadline = place and tonumber(string.sub(place, 1, string.find(place, ' ', 1, true) - 1))
   if deadline and deadline >= now then
@@ -124,7 +136,7 @@ if redis.call('LINDEX', KEYS[3], 0) == owner then
 end
 token = nextToken()
 redis.call('SET', KEYS[1], owner .. ' ' .. string.format('%.0f', token), 'PX', ARGV[2])
-return {1, token, tonumber(ARGV[2]), now}
+return {1, token, tonumber(ARGV[2])}
 `,
 );
 
