@@ -11,8 +11,9 @@ import {
   MemoryLockAdapter,
   silentLogger,
   standaloneContext,
+  type LockEvent,
 } from 'clusterkit';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { codeOf } from './code-of.js';
 import { deferred, randomName, within } from './helpers.js';
 
@@ -210,6 +211,31 @@ describe('MemoryLockAdapter', () => {
     expect(await a.release(key, 'one')).toBe(true);
     expect(await a.release(key, 'one')).toBe(false);
     expect(await b.tryAcquire(key, 'two', 1000)).toEqual({ acquired: true, fencingToken: token + 1 });
+  });
+
+  it('keeps a line: queued attempts wait in order, a release hands the lease to the first live place and says so', async () => {
+    const { a, b, key } = await pair();
+    const granted = deferred<LockEvent>();
+    await b.onRelease(key, (event) => {
+      if (event.type === 'granted') granted.resolve(event);
+    });
+    expect(await a.tryAcquire(key, 'holder', 60_000)).toMatchObject({ acquired: true });
+    const placedAt = Date.now();
+    expect(await b.tryAcquire(key, 'lapsing', 1_000, { queueMs: 1 })).toMatchObject({ acquired: false });
+    expect(await b.tryAcquire(key, 'second', 5_000, { queueMs: 60_000 })).toMatchObject({ acquired: false });
+    // A plain attempt neither joins the line nor takes the lock ahead of it.
+    expect(await b.tryAcquire(key, 'barger', 1_000)).toMatchObject({ acquired: false });
+    // The first place lapses 1 ms after it was taken: its owner never renewed it (crashed).
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(placedAt + 1));
+    expect(await a.release(key, 'holder')).toBe(true);
+    const event = await within(granted.promise, DEADLINE_MS, 'hand-off notification');
+    expect(event).toMatchObject({ type: 'granted', owner: 'second', ttlMs: 5_000 });
+    // The new holder learns the same from an attempt (a lost notification costs nothing).
+    const found = await b.tryAcquire(key, 'second', 5_000, { queueMs: 60_000 });
+    expect(found).toMatchObject({ acquired: true, fencingToken: (event as { fencingToken: number }).fencingToken });
+    // Leaving passes a lease that was handed over meanwhile on: the lock is free again.
+    await b.leave(key, 'second');
+    expect(await a.tryAcquire(key, 'later', 1_000)).toMatchObject({ acquired: true });
   });
 
   it('notifies release listeners on every node, and on expiry without anyone touching the key', async () => {

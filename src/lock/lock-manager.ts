@@ -153,7 +153,8 @@ export class LockManager {
       });
     }
     await this.lifecycle.ensureConnected();
-    return this.take(name, ms, { timeout, signal: opts.signal, once: false });
+    // `timeout: 0` tries once, like tryAcquire: it never joins the line only to leave it at once.
+    return this.take(name, ms, { timeout, signal: opts.signal, once: timeout === 0 });
   }
 
   /**
