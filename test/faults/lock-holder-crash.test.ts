@@ -13,6 +13,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, Lock } from 'clusterkit';
+import { scanKeys } from '../conformance/redis-factory.js';
 import { waitUntil } from '../redis/redis-servers.js';
 import { randomName } from '../helpers.js';
 import { brokerScope, type BrokerScope } from './backends.js';
@@ -76,13 +77,7 @@ describe('faults: lock holder crash (Redis)', () => {
 
   /** Places in the key's line, and the Redis clock (ms), read from Redis. */
   async function line(raw: Redis): Promise<{ places: Record<string, string>; now: number }> {
-    let placesKey: string | undefined;
-    let cursor = '0';
-    do {
-      const [next, found] = await raw.scan(cursor, 'MATCH', `${scope.prefix}:lock:*${key}*:places`, 'COUNT', 1000);
-      cursor = next;
-      placesKey ??= found[0];
-    } while (cursor !== '0');
+    const [placesKey] = await scanKeys(raw, `${scope.prefix}:lock:*${key}*:places`);
     const [seconds, micros] = await raw.time();
     const places = placesKey ? await raw.hgetall(placesKey) : {};
     return { places, now: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };

@@ -9,25 +9,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, silentLogger, type App } from 'clusterkit';
 import { createRedisAdapters } from 'clusterkit/redis';
-import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { deletePrefix, resolveRedisUrl, scanKeys } from '../conformance/redis-factory.js';
 import { randomName } from '../helpers.js';
 import { haveRedisBinaries, startRedisServer, type RedisServer } from './redis-servers.js';
 
 const target = await resolveRedisUrl();
 if (!haveRedisBinaries() && process.env.CI === 'true')
   throw new Error('redis-server not found (CI=true: refusing to skip)');
-
-/** Every key under `prefix` whose name says it is a lock's fencing counter. */
-async function fenceKeys(client: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}:lock:*fence*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
 
 async function tokenOf(app: App, key: string): Promise<number> {
   const lock = await app.lockManager.acquire(key);
@@ -59,7 +47,7 @@ describe.skipIf('skip' in target)('redis lock: fencing tokens across counter los
   it('keeps tokens increasing when the counter key is deleted (FLUSHDB, eviction)', async () => {
     const key = randomName('stock');
     const before = [await tokenOf(app, key), await tokenOf(app, key), await tokenOf(app, key)];
-    const counters = await fenceKeys(raw, prefix);
+    const counters = await scanKeys(raw, `${prefix}:lock:*fence*`);
     expect(counters.length).toBe(1);
     await raw.del(...counters);
     const after = await tokenOf(app, key);

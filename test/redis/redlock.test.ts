@@ -10,7 +10,7 @@ import { createApp, ErrorCodes, silentLogger } from 'clusterkit';
 import { clusterCodeOf } from '../code-of.js';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { lockSuite } from '../conformance/lock.suite.js';
-import { deletePrefix, redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { deletePrefix, redisFactory, resolveRedisUrl, scanKeys } from '../conformance/redis-factory.js';
 import { randomName, within } from '../helpers.js';
 import { haveRedisBinaries, startRedisServer, type RedisServer } from './redis-servers.js';
 
@@ -129,13 +129,7 @@ describe.skipIf(!runnable)('redis: Redlock quorum mode', () => {
       await first.release();
       for (const server of servers) {
         const node = new Redis(server.url);
-        const keys: string[] = [];
-        let cursor = '0';
-        do {
-          const [next, batch] = await node.scan(cursor, 'MATCH', '*fence*', 'COUNT', 1000);
-          cursor = next;
-          keys.push(...batch);
-        } while (cursor !== '0');
+        const keys = await scanKeys(node, '*fence*');
         if (keys.length > 0) await node.del(...keys);
         await node.quit();
       }
