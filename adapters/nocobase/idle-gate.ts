@@ -30,7 +30,9 @@ export class IdleGate {
     if (this.idle !== undefined && this.idle() === false) return false;
     this.credits = Math.max(0, this.limit - this.inFlight);
     this.readUntil = performance.now() + this.readWindowMs;
-    return this.credits > 0;
+    // Open even with no free slot: the consumer's concurrency already holds it back, and a closed
+    // gate would pause it until the next recheck after a slot frees.
+    return true;
   };
 
   /** A message of the current read starts. */
