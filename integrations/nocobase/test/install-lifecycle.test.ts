@@ -63,6 +63,11 @@ describe('installing, reloading and uninstalling the bridge', () => {
     expect(internals(a).lockManager.options.defaultAdapter).toBe('clusterkit');
     expect(clusterkitInstallation(a)!.clusterkit.name).toBe(prefix);
     expect(a.instanceId).not.toBe(b.instanceId);
+    // Installed in afterAdd: early enough for NocoBase's worker id to come from the cluster's pool.
+    expect([clusterkitInstallation(a)!.workerId, clusterkitInstallation(b)!.workerId]).toEqual([
+      a.instanceId,
+      b.instanceId,
+    ]);
     const [probeA, probeB] = [a, b].map((app) => app.pm.get('sync-probe') as SyncProbe);
     await probeA!.sendSyncMessage({ hello: 'B' });
     await vi.waitFor(() => expect(probeB!.received).toEqual([{ hello: 'B' }]), DEADLINE);
