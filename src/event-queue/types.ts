@@ -21,6 +21,11 @@ export interface EventQueueCapabilities {
    * (listing, redrive).
    */
   readonly uniqueIds: boolean;
+  /**
+   * How to get a capability this adapter lacks in its current configuration, per capability;
+   * appended to the `NOT_SUPPORTED` error (RabbitMQ quorum queues: "use queueType: 'classic'").
+   */
+  readonly hints?: Readonly<Partial<Record<'priority' | 'delay', string>>>;
 }
 
 /** A record as published to an adapter. */

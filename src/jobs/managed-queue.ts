@@ -74,7 +74,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   private readonly control: ControlDeps;
   private readonly publishTicket: TicketPublisher;
   private started = false;
-  private subscribed = false;
+  /** The physical consumer's subscription, made on the first use of managed jobs (see {@link useWorker}). */
+  private worker: Promise<void> | undefined;
 
   constructor(
     private readonly deps: ManagedQueueDeps,
@@ -141,28 +142,48 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     );
   }
 
-  /** Starts heartbeats, job events, the physical consumer (unless `worker: false`) and schedules. Called by `app.start()`. */
+  /**
+   * Starts heartbeats, job events and schedules; the physical consumer too (unless `worker: false`)
+   * when handlers are already registered. Called by `app.start()`.
+   */
   async start(): Promise<void> {
     if (this.started) return;
     try {
       await this.registry.start();
       await this.events.start();
-      if (this.options.worker && !this.subscribed) {
-        await this.deps.eventQueue.subscribe(this.options.physicalQueue, {
-          process: this.dispatcher.deliver,
-          concurrency: this.options.workerConcurrency,
-          // Tickets only fail on store/broker trouble (job attempts are counted on the record): retry patiently.
-          maxRetries: 1_000,
-          backoff: { type: 'exponential', delay: 200, maxDelay: 10_000 },
-        });
-        this.subscribed = true;
-      }
+      if (this.registry.size > 0) await this.subscribeWorker();
     } catch (error) {
       await this.halt();
       throw error;
     }
     if (this.options.schedules) this.scheduler.start();
     this.started = true;
+  }
+
+  /**
+   * Consumes the physical queue on this node from the first use of managed jobs on: a handler
+   * registered, a job enqueued or retried here. An app that never uses managed jobs declares and
+   * consumes nothing for them (on RabbitMQ: no quorum queue, no dead-letter queue).
+   */
+  private async useWorker(): Promise<void> {
+    if (this.started) await this.subscribeWorker();
+  }
+
+  private subscribeWorker(): Promise<void> {
+    if (!this.options.worker) return Promise.resolve();
+    this.worker ??= this.deps.eventQueue
+      .subscribe(this.options.physicalQueue, {
+        process: this.dispatcher.deliver,
+        concurrency: this.options.workerConcurrency,
+        // Tickets only fail on store/broker trouble (job attempts are counted on the record): retry patiently.
+        maxRetries: 1_000,
+        backoff: { type: 'exponential', delay: 200, maxDelay: 10_000 },
+      })
+      .catch((error: unknown) => {
+        this.worker = undefined;
+        throw error;
+      });
+    return this.worker;
   }
 
   /** Stops schedules, heartbeats and job events; in-flight jobs drain with the event queue. Called by `app.stop()`. */
@@ -204,6 +225,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       this.assertStarted('enqueue');
       if (!(await this.jobs.create(record))) return; // the id exists: deduplicated
       try {
+        await this.useWorker();
         await this.publishTicket(envelopeOf(record), Math.max(0, record.runAt - Date.now()), `${record.id}|0`);
       } catch (error) {
         await this.jobs.delete(record.id).catch(() => {});
@@ -240,7 +262,10 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   /** Runs a failed or cancelled job again with a fresh attempt budget. */
   async retry(jobId: string): Promise<RetryResult> {
     this.assertStarted('retry');
-    return retryJob(this.control, jobId);
+    const result = await retryJob(this.control, jobId);
+    // Only a job sent again uses the worker (an unknown id must not start one).
+    if (result.success) await this.useWorker();
+    return result;
   }
 
   /** Resolves with the job's return value once it completes (on any node); rejects with its failure or on timeout. */
@@ -312,6 +337,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     const checked = checkProcessorOptions('managedQueue.process', options);
     assertFunction('handler', handler);
     const registration = this.registry.add(checked, handler as ManagedJobHandler);
+    await this.useWorker();
     if (this.started) await this.registry.beat();
     return async () => {
       this.registry.remove(registration);
@@ -321,6 +347,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   /** Registers every `@PluginJobProcessor` declaration of `instance`'s class (calls its `handle`, else `process`). */
   async registerProcessor(instance: object): Promise<void> {
     this.registry.addInstance(instance);
+    await this.useWorker();
     if (this.started) await this.registry.beat();
   }
 

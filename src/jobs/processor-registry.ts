@@ -103,6 +103,11 @@ export class ProcessorRegistry {
     private readonly onError: (error: unknown) => void,
   ) {}
 
+  /** How many handlers this node has registered. */
+  get size(): number {
+    return this.registrations.size;
+  }
+
   get(key: string): Registration | undefined {
     return this.registrations.get(key);
   }
