@@ -43,8 +43,11 @@ export class QueuePublisher {
     private readonly wrap = true,
   ) {}
 
-  /** Adds `record` to BullMQ queue `q` (our queue `queue`). Resolves once Redis has executed it. */
-  async publish(q: Queue, queue: string, record: QueueRecord): Promise<void> {
+  /**
+   * Adds `record` to BullMQ queue `q` (our queue `queue`). Resolves once Redis has executed it.
+   * @param timestamp the job's BullMQ timestamp (epoch ms): a delayed job is due at `timestamp + delayMs`.
+   */
+  async publish(q: Queue, queue: string, record: QueueRecord, timestamp = Date.now()): Promise<void> {
     const client = this.connections.command;
     // BullMQ defines its scripts on the connection when the queue's backend first connects.
     await q.getBackend().client;
@@ -59,6 +62,7 @@ export class QueuePublisher {
       // accepts up to 2,097,150, so the shifted levels stay distinct within BullMQ's range.
       priority: plain ? 0 : Math.min(record.priority + 1, BULL_MAX_PRIORITY),
       delay: record.delayMs,
+      timestamp,
       attempts: ATTEMPTS,
       backoff: { type: 'clusterkit' },
       removeOnComplete: this.options.keepCompleted,

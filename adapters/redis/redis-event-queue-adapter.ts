@@ -59,11 +59,14 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
 
   async publish(queue: string, record: QueueRecord): Promise<void> {
     const q = this.queue(queue);
-    await guard('publish', () => this.publisher.publish(q, queue, record));
-    if (record.delayMs > 0) {
-      const dueAt = Date.now() + record.delayMs;
-      await guard('publish', () => this.due.announce(queue, dueAt));
-    }
+    // Announced at once, with the due time the job gets (its BullMQ timestamp is this `now`), not after the add
+    // resolves: under a burst the add's reply comes late, and so would the wake-up. An announcement
+    // is best effort — a missed one only leaves the start to BullMQ's own wake-up — so it never
+    // fails a publish whose add succeeded; one that arrives before the add wakes nobody too early
+    // (the waker re-arms for the job once it is in the delayed set).
+    const now = Date.now();
+    if (record.delayMs > 0) this.due.announce(queue, now + record.delayMs).catch(() => {});
+    await guard('publish', () => this.publisher.publish(q, queue, record, now));
   }
 
   async consume(
