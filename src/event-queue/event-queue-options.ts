@@ -53,6 +53,13 @@ export interface EventQueuePublishOptions {
   jobId?: string;
   /** Wait between attempts; overrides the subscriber's. */
   backoff?: BackoffInput;
+  /**
+   * Write the message inside this open database transaction: it exists if and only if the
+   * transaction commits (no outbox window). PostgreSQL adapter only (capability `transactional`):
+   * a `pg.PoolClient`/`pg.Client` after `BEGIN`, or a Sequelize transaction. Other adapters refuse
+   * it with `NOT_SUPPORTED`.
+   */
+  transaction?: unknown;
 }
 
 /** Options of `new EventQueueManager(options)`. */
@@ -121,7 +128,7 @@ export const MAX_PRIORITY = 2_097_150;
 export const MAX_RETRIES_LIMIT = 1_000_000;
 
 const SUBSCRIBE_KEYS = ['process', 'concurrency', 'idle', 'maxRetries', 'backoff', 'timeout', 'interval'] as const;
-const PUBLISH_KEYS = ['maxRetries', 'timeout', 'delay', 'priority', 'jobId', 'backoff'] as const;
+const PUBLISH_KEYS = ['maxRetries', 'timeout', 'delay', 'priority', 'jobId', 'backoff', 'transaction'] as const;
 const DEFAULT_KEYS = ['maxRetries', 'backoff', 'timeout', 'concurrency', 'gracePeriodMs', 'idleRecheckMs'] as const;
 
 /** Checks `defaults` and fills in the built-in values. */
@@ -182,6 +189,8 @@ export interface ResolvedPublish {
   readonly delayMs: number;
   /** Only what the publisher set; the rest is left to the consumer. */
   readonly policy: EnvelopePolicy;
+  /** The caller's transaction, when one was given (checked against the adapter's capability by the manager). */
+  readonly transaction?: unknown;
 }
 
 const PLAIN_PUBLISH: ResolvedPublish = Object.freeze({
@@ -205,7 +214,19 @@ export function resolvePublish(options: EventQueuePublishOptions | undefined): R
     priority: o.priority === undefined ? DEFAULT_PRIORITY : assertInteger('priority', o.priority, 0, MAX_PRIORITY),
     delayMs: o.delay === undefined ? 0 : assertDuration('delay', o.delay, { allowZero: true }),
     policy,
+    ...(o.transaction === undefined ? {} : { transaction: checkTransaction(o.transaction) }),
   };
+}
+
+function checkTransaction(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) {
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      'eventQueue.publish: transaction must be a database client in an open transaction (pg.PoolClient, Sequelize transaction)',
+      { details: { option: 'transaction' } },
+    );
+  }
+  return value;
 }
 
 function retries(name: string, value: unknown): number {

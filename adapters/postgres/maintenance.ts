@@ -1,0 +1,138 @@
+/**
+ * The periodic sweep that keeps every table bounded: expired cache rows, completed and dead
+ * messages beyond their retention, large pub/sub payloads nobody needs any more, lapsed lock
+ * leases and waiter places. Every node runs the timer; one at a time does the work (a
+ * transaction-scoped `pg_try_advisory_xact_lock`), so the sweep costs one round trip per interval
+ * on the others. Each delete is capped per run, so a backlog is worked off over a few runs
+ * without long-held locks.
+ */
+import type { PgConnections } from './connection.js';
+import { advisoryKey } from './names.js';
+
+/** How many finished messages to keep; both limits apply when both are set. */
+export interface RetentionLimit {
+  /** Most kept per queue. */
+  readonly count: number;
+  /** Longest kept, in ms; undefined = no age limit. */
+  readonly ageMs: number | undefined;
+}
+
+/** Retention of the event queue's finished messages. */
+export interface RetentionSettings {
+  readonly completed: RetentionLimit;
+  readonly dead: RetentionLimit;
+}
+
+/** Most rows one sweep deletes per table. */
+const BATCH = 20_000;
+/** Large pub/sub payloads are kept this long for the nodes fetching them, in ms. */
+const PAYLOAD_KEEP_MS = 60_000;
+/** Lapsed lock leases and waiter places are removed this long after they lapse, in ms. */
+const LOCK_KEEP_MS = 60_000;
+
+/** The sweep of one node. */
+export class Maintenance {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly connections: PgConnections,
+    private readonly intervalMs: number,
+    private readonly retention: RetentionSettings,
+    private readonly onError: (error: unknown, meta: Record<string, unknown>) => void,
+  ) {}
+
+  start(): void {
+    if (this.intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweep()
+        .then(() => {})
+        .catch((error: unknown) => this.onError(error, { source: 'maintenance' }))
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One sweep, if no other node is sweeping right now. Returns whether this node swept. */
+  async sweep(): Promise<boolean> {
+    const c = this.connections;
+    const t = (name: string) => c.table(name);
+    const client = await c.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS got', [
+        advisoryKey(c.settings.schema, 'maintenance'),
+      ]);
+      if (!rows[0]?.got) {
+        await client.query('COMMIT');
+        return false;
+      }
+      await client.query(
+        `DELETE FROM ${t('cache')} WHERE key IN (
+           SELECT key FROM ${t('cache')} WHERE expires_at <= clock_timestamp() LIMIT ${BATCH})`,
+      );
+      await this.trim(client, 'completed');
+      await this.trim(client, 'dead');
+      await client.query(
+        `DELETE FROM ${t('pubsub_payloads')} WHERE created_at < clock_timestamp() - $1 * interval '1 millisecond'`,
+        [PAYLOAD_KEEP_MS],
+      );
+      await client.query(
+        `DELETE FROM ${t('locks')} WHERE expires_at < clock_timestamp() - $1 * interval '1 millisecond'`,
+        [LOCK_KEEP_MS],
+      );
+      await client.query(
+        `DELETE FROM ${t('lock_waiters')} WHERE expires_at < clock_timestamp() - $1 * interval '1 millisecond'`,
+        [LOCK_KEEP_MS],
+      );
+      await client.query('COMMIT');
+      return true;
+    } catch (error) {
+      broken = true;
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Deletes finished messages beyond the count per queue and past the age limit. */
+  private async trim(
+    client: { query(text: string, values?: unknown[]): Promise<unknown> },
+    kind: 'completed' | 'dead',
+  ): Promise<void> {
+    const limit = this.retention[kind];
+    const t = (name: string) => this.connections.table(name);
+    if (kind === 'completed') {
+      await client.query(
+        `DELETE FROM ${t('completed')} WHERE seq IN (
+           SELECT seq FROM (
+             SELECT seq, finished_at, row_number() OVER (PARTITION BY queue ORDER BY seq DESC) AS rank
+             FROM ${t('completed')}) ranked
+           WHERE rank > $1 OR ($2::bigint IS NOT NULL AND finished_at < clock_timestamp() - $2 * interval '1 millisecond')
+           LIMIT ${BATCH})`,
+        [limit.count, limit.ageMs ?? null],
+      );
+      return;
+    }
+    await client.query(
+      `DELETE FROM ${t('jobs')} WHERE (queue, id) IN (
+         SELECT queue, id FROM (
+           SELECT queue, id, failed_at, row_number() OVER (PARTITION BY queue ORDER BY failed_at DESC, seq DESC) AS rank
+           FROM ${t('jobs')} WHERE state = 2) ranked
+         WHERE rank > $1 OR ($2::bigint IS NOT NULL AND failed_at < clock_timestamp() - $2 * interval '1 millisecond')
+         LIMIT ${BATCH})`,
+      [limit.count, limit.ageMs ?? null],
+    );
+  }
+}
