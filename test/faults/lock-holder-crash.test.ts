@@ -1,5 +1,5 @@
 /**
- * Lock holder crash (Redis): a process holding a lock with ttl 1 s — its lease kept alive by
+ * Lock holder crash (Redis, PostgreSQL): a process holding a lock with ttl 1 s — its lease kept alive by
  * `runExclusive` — is SIGKILLed; a node already waiting for the lock gets it within ttl + 200 ms
  * of the kill. Over every grant of the run (the crashed holders' and the waiter's) the fencing
  * tokens strictly increase.
@@ -8,18 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, Lock } from 'clusterkit';
 import { randomName } from '../helpers.js';
 import { brokerScope, type BrokerScope } from './backends.js';
-import { figure, REDIS_URL, WorkerProcess } from './fault-helpers.js';
+import { DATABASE_URL, figure, REDIS_URL, WorkerProcess } from './fault-helpers.js';
 
 const TTL_MS = 1_000;
 const ROUNDS = 5;
 
-describe('faults: lock holder crash (Redis)', () => {
+describe.each(['redis', 'postgres'] as const)('faults: lock holder crash (%s)', (backend) => {
   let scope: BrokerScope;
   let waiter: App;
   const key = randomName('resource');
 
   beforeAll(async () => {
-    scope = brokerScope('redis');
+    scope = brokerScope(backend);
     waiter = scope.app();
     await waiter.start();
   }, 60_000);
@@ -33,7 +33,9 @@ describe('faults: lock holder crash (Redis)', () => {
     const killToGrant: number[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       const holder = new WorkerProcess('lock-holder.ts', {
+        CK_BACKEND: backend,
         REDIS_URL,
+        DATABASE_URL,
         CK_PREFIX: scope.prefix,
         CK_APP: scope.appName,
         CK_KEY: key,
@@ -54,10 +56,10 @@ describe('faults: lock holder crash (Redis)', () => {
         await holder.kill();
       }
     }
-    figure('lock-holder-crash', 'kill → grant ms per round', killToGrant);
-    figure('lock-holder-crash', 'kill → grant ms max', Math.max(...killToGrant));
+    figure(`lock-holder-crash/${backend}`, 'kill → grant ms per round', killToGrant);
+    figure(`lock-holder-crash/${backend}`, 'kill → grant ms max', Math.max(...killToGrant));
     figure(
-      'lock-holder-crash',
+      `lock-holder-crash/${backend}`,
       'fencing tokens',
       grants.map((g) => g.token),
     );

@@ -3,9 +3,11 @@
  * `CK_KEY` with `runExclusive` (ttl `CK_TTL_MS`, lease kept alive while it "works"), reports the
  * grant, and works forever — until the parent SIGKILLs it.
  *
- * Environment: REDIS_URL, CK_PREFIX, CK_APP, CK_KEY, CK_TTL_MS. IPC out: `held {fencingToken}`.
+ * Environment: CK_BACKEND (`redis`, the default, or `postgres`), REDIS_URL, DATABASE_URL, CK_PREFIX (the
+ * schema on `postgres`), CK_APP, CK_KEY, CK_TTL_MS. IPC out: `held {fencingToken}`.
  */
 import { createApp, silentLogger } from 'clusterkit';
+import { createPostgresAdapters } from 'clusterkit/postgres';
 import { createRedisAdapters } from 'clusterkit/redis';
 
 const env = (name: string): string => {
@@ -17,7 +19,10 @@ const env = (name: string): string => {
 const app = createApp({
   name: env('CK_APP'),
   logger: silentLogger,
-  adapters: createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
+  adapters:
+    process.env.CK_BACKEND === 'postgres'
+      ? createPostgresAdapters({ connectionString: env('DATABASE_URL'), schema: env('CK_PREFIX'), onError: () => {} })
+      : createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
 });
 await app.start();
 await app.lockManager.runExclusive(
