@@ -16,6 +16,11 @@ export abstract class PostgresAdapterBase {
     private readonly label: string,
   ) {}
 
+  /** The schema the node's tables live in (unquoted). */
+  get schema(): string {
+    return this.connections.settings.schema;
+  }
+
   /** Takes a reference on the shared connections (the first opens them and migrates). Idempotent. */
   async connect(): Promise<void> {
     if (this.connected) return;
