@@ -7,7 +7,7 @@ import { ClusterError, ErrorCodes } from './errors.js';
 import { createMemoryAdapters } from './memory.js';
 
 /** Backends a primitive can be set to. */
-export type BackendName = 'memory' | 'redis' | 'rabbitmq';
+export type BackendName = 'memory' | 'redis' | 'rabbitmq' | 'postgres';
 
 const PRIMITIVES = {
   eventQueue: 'CLUSTERKIT_EVENT_QUEUE_ADAPTER',
@@ -17,10 +17,10 @@ const PRIMITIVES = {
 } as const satisfies Record<keyof ClusterAdapters, string>;
 
 const SUPPORTED: Record<keyof ClusterAdapters, readonly BackendName[]> = {
-  eventQueue: ['memory', 'redis', 'rabbitmq'],
-  lock: ['memory', 'redis'],
-  pubSub: ['memory', 'redis', 'rabbitmq'],
-  cache: ['memory', 'redis'],
+  eventQueue: ['memory', 'redis', 'rabbitmq', 'postgres'],
+  lock: ['memory', 'redis', 'postgres'],
+  pubSub: ['memory', 'redis', 'rabbitmq', 'postgres'],
+  cache: ['memory', 'redis', 'postgres'],
 };
 
 /** Which backend each primitive uses, as read from the environment (no connection is made). */
@@ -38,10 +38,11 @@ export function backendsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<ke
 
 /**
  * Builds adapters from the environment:
- * `CLUSTERKIT_ADAPTER` (memory | redis | rabbitmq, default memory) for every primitive, overridden per
- * primitive by `CLUSTERKIT_EVENT_QUEUE_ADAPTER`, `CLUSTERKIT_LOCK_ADAPTER`, `CLUSTERKIT_PUBSUB_ADAPTER`,
- * `CLUSTERKIT_CACHE_ADAPTER`; `CLUSTERKIT_REDIS_URL` (or `REDIS_URL`), `CLUSTERKIT_AMQP_URL` (or
- * `AMQP_URL`), `CLUSTERKIT_REDIS_PREFIX`. Broker clients are loaded only when selected.
+ * `CLUSTERKIT_ADAPTER` (memory | redis | rabbitmq | postgres, default memory) for every primitive,
+ * overridden per primitive by `CLUSTERKIT_EVENT_QUEUE_ADAPTER`, `CLUSTERKIT_LOCK_ADAPTER`,
+ * `CLUSTERKIT_PUBSUB_ADAPTER`, `CLUSTERKIT_CACHE_ADAPTER`; `CLUSTERKIT_REDIS_URL` (or `REDIS_URL`),
+ * `CLUSTERKIT_AMQP_URL` (or `AMQP_URL`), `CLUSTERKIT_REDIS_PREFIX`, `CLUSTERKIT_DATABASE_URL` (or
+ * `DATABASE_URL`), `CLUSTERKIT_POSTGRES_SCHEMA`. Broker clients are loaded only when selected.
  */
 export async function adaptersFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Required<ClusterAdapters>> {
   const backends = backendsFromEnv(env);
@@ -60,6 +61,13 @@ export async function adaptersFromEnv(env: NodeJS.ProcessEnv = process.env): Pro
     const { createRabbitMQAdapters } = await import('clusterkit/rabbitmq');
     byBackend.rabbitmq = createRabbitMQAdapters({ url });
   }
+  if (used.has('postgres')) {
+    const connectionString = env.CLUSTERKIT_DATABASE_URL ?? env.DATABASE_URL;
+    if (!connectionString) throw missing('CLUSTERKIT_DATABASE_URL (or DATABASE_URL)');
+    const { createPostgresAdapters } = await import('clusterkit/postgres');
+    const schema = env.CLUSTERKIT_POSTGRES_SCHEMA;
+    byBackend.postgres = createPostgresAdapters({ connectionString, ...(schema ? { schema } : {}) });
+  }
   const pick = <K extends keyof ClusterAdapters>(k: K) =>
     (byBackend[backends[k]]?.[k] ?? memory[k]) as Required<ClusterAdapters>[K];
   return { eventQueue: pick('eventQueue'), lock: pick('lock'), pubSub: pick('pubSub'), cache: pick('cache') };
@@ -72,8 +80,11 @@ function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
 function readBackend(variable: string, value: string | undefined): BackendName | undefined {
   if (value === undefined || value === '') return undefined;
   const v = value.trim().toLowerCase();
-  if (v === 'memory' || v === 'redis' || v === 'rabbitmq') return v;
-  throw new ClusterError(ErrorCodes.INVALID_OPTION, `${variable} must be memory, redis or rabbitmq, got "${value}"`);
+  if (v === 'memory' || v === 'redis' || v === 'rabbitmq' || v === 'postgres') return v;
+  throw new ClusterError(
+    ErrorCodes.INVALID_OPTION,
+    `${variable} must be memory, redis, rabbitmq or postgres, got "${value}"`,
+  );
 }
 
 function missing(what: string): ClusterError {
