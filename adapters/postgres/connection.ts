@@ -9,7 +9,7 @@ import { ClusterError, ErrorCodes } from 'clusterkit';
 import { PgListener } from './listener.js';
 import { Maintenance, type RetentionSettings } from './maintenance.js';
 import { migrate } from './migrations.js';
-import { channelBase, qualify } from './names.js';
+import { notifyChannels, qualify } from './names.js';
 
 /** Anything with pg's `query(text, values)`: a Pool, a Client or a PoolClient. */
 export interface Queryable {
@@ -65,8 +65,7 @@ export class PgConnections {
 
   constructor(readonly settings: PgConnectionSettings) {
     this.schema = qualify(settings.schema);
-    const base = channelBase(settings.schema);
-    this.channels = { queue: `${base}_q`, lock: `${base}_l`, pubsub: `${base}_p` };
+    this.channels = notifyChannels(settings.schema);
   }
 
   /** The pool; throws `NOT_CONNECTED` before the first `open()` finishes. */

@@ -19,6 +19,7 @@ export { PostgresCacheStore } from './postgres-cache-store.js';
 export { PostgresEventQueueAdapter } from './postgres-event-queue-adapter.js';
 export { PostgresLockAdapter } from './postgres-lock-adapter.js';
 export { PostgresPubSubAdapter } from './postgres-pub-sub-adapter.js';
+export { notifyChannels } from './names.js';
 export { LATEST_VERSION, MIGRATIONS, migrate, type Migration } from './migrations.js';
 
 /** The four adapters of one node, with their shared connections (for tools and tests). */

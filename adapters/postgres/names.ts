@@ -47,3 +47,13 @@ export function md5(name: string): string {
 export function advisoryKey(schema: string, purpose: string): string {
   return createHash('sha1').update(`clusterkit:${schema}:${purpose}`).digest().readBigInt64BE(0).toString();
 }
+
+/** The LISTEN/NOTIFY channels of `schema`: event-queue wake-ups, lock releases, pub/sub. */
+export function notifyChannels(schema: string): {
+  readonly queue: string;
+  readonly lock: string;
+  readonly pubsub: string;
+} {
+  const base = channelBase(schema);
+  return { queue: `${base}_q`, lock: `${base}_l`, pubsub: `${base}_p` };
+}

@@ -29,7 +29,10 @@ CREATE TABLE ${s}.jobs (
   error        text,
   failed_at    timestamptz,
   created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
-  PRIMARY KEY (queue, id)
+  PRIMARY KEY (queue, id),
+  -- A foreign writer cannot park a row where no statement would ever look at it.
+  CHECK (state IN (0, 1, 2)),
+  CHECK (attempt >= 0 AND stalls >= 0)
 ) WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
         autovacuum_analyze_scale_factor = 0.05, autovacuum_vacuum_cost_delay = 0);
 CREATE INDEX jobs_ready ON ${s}.jobs (queue, priority, seq) WHERE state = 0;
