@@ -43,7 +43,7 @@ export class AckBatcher {
         const batch = this.pending;
         this.pending = [];
         try {
-          await this.c.query('ack', this.statement, [
+          await this.c.queryRelaxed('ack', this.statement, [
             this.queue,
             batch.map((p) => p.id),
             batch.map((p) => p.deliveries),

@@ -91,6 +91,38 @@ export class PgConnections {
     return guard(what, () => pool.query<R>(text, values));
   }
 
+  /**
+   * Runs one statement in a transaction whose commit does not wait for the WAL flush
+   * (`SET LOCAL synchronous_commit = off`): for consumer-side state changes only (take, settle,
+   * renew, reap), where a crash of the server losing the last few commits is harmless — the message
+   * is then delivered again (at-least-once) — and the flush would otherwise dominate every message's
+   * cost. Publishes and lock operations stay durable. Session settings of the pool are not touched,
+   * so an app's own pool is safe to share.
+   */
+  async queryRelaxed<R extends pg.QueryResultRow = any>(
+    what: string,
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    const pool = this.pool;
+    return guard(what, async () => {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN; SET LOCAL synchronous_commit = off');
+        const result = await client.query<R>(text, values);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        broken = true;
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    });
+  }
+
   /** Takes a reference; the first one opens everything. */
   async open(): Promise<void> {
     this.refs += 1;

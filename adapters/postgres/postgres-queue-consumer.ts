@@ -139,7 +139,7 @@ export class PostgresQueueConsumer implements QueueConsumer {
   private async fetch(free: number): Promise<void> {
     let rows: Row[];
     try {
-      const result = await this.c.query<Row>('fetch', this.sql.fetch, [
+      const result = await this.c.queryRelaxed<Row>('fetch', this.sql.fetch, [
         this.queue,
         free,
         this.consumerId,
@@ -196,7 +196,7 @@ export class PostgresQueueConsumer implements QueueConsumer {
         await this.acks.add(row.id, row.deliveries);
         return;
       case 'retry':
-        await this.c.query('retry', this.sql.retry, [
+        await this.c.queryRelaxed('retry', this.sql.retry, [
           ...key,
           outcome.delayMs,
           JSON.stringify(outcome.error),
@@ -206,14 +206,14 @@ export class PostgresQueueConsumer implements QueueConsumer {
         if (outcome.delayMs > 0) this.armDue(outcome.delayMs);
         return;
       case 'release':
-        await this.c.query('release', this.sql.release, [...key, outcome.delayMs, ch, this.wakeFor(outcome.delayMs)]);
+        await this.c.queryRelaxed('release', this.sql.release, [...key, outcome.delayMs, ch, this.wakeFor(outcome.delayMs)]);
         if (outcome.delayMs > 0) this.armDue(outcome.delayMs);
         return;
       case 'dead':
-        await this.c.query('dead-letter', this.sql.dead, [...key, JSON.stringify(outcome.error)]);
+        await this.c.queryRelaxed('dead-letter', this.sql.dead, [...key, JSON.stringify(outcome.error)]);
         return;
       default:
-        await this.c.query('dead-letter', this.sql.dead, [
+        await this.c.queryRelaxed('dead-letter', this.sql.dead, [
           ...key,
           JSON.stringify({ name: 'Error', message: `unknown delivery outcome ${JSON.stringify(outcome)}` }),
         ]);
@@ -226,7 +226,7 @@ export class PostgresQueueConsumer implements QueueConsumer {
 
   private async handBack(rows: Row[]): Promise<void> {
     await this.c
-      .query('hand back', this.sql.releaseUnstarted, [
+      .queryRelaxed('hand back', this.sql.releaseUnstarted, [
         this.queue,
         rows.map((r) => r.id),
         rows.map((r) => r.deliveries),
@@ -238,7 +238,7 @@ export class PostgresQueueConsumer implements QueueConsumer {
   private async renewLeases(): Promise<void> {
     if (this.active.size === 0 || this.closing) return;
     await this.c
-      .query('renew leases', this.sql.heartbeat, [
+      .queryRelaxed('renew leases', this.sql.heartbeat, [
         this.queue,
         this.consumerId,
         this.options.leaseMs,
@@ -251,7 +251,7 @@ export class PostgresQueueConsumer implements QueueConsumer {
   private async reap(): Promise<void> {
     if (this.closing) return;
     try {
-      const { rows } = await this.c.query<{ back: number; dead: number }>('reap', this.sql.reap, [
+      const { rows } = await this.c.queryRelaxed<{ back: number; dead: number }>('reap', this.sql.reap, [
         this.queue,
         this.options.maxStalledCount,
         JSON.stringify({
