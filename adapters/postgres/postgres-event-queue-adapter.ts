@@ -25,6 +25,7 @@ import { PostgresAdapterBase } from './postgres-adapter-base.js';
 import { PostgresQueueConsumer } from './postgres-queue-consumer.js';
 import { queueSql, type QueueSql } from './queue-sql.js';
 import { transactionClient } from './transaction-client.js';
+import { WakeSender } from './wake-sender.js';
 
 /** PostgreSQL event-queue adapter for one node. */
 export class PostgresEventQueueAdapter extends PostgresAdapterBase implements EventQueueAdapter {
@@ -38,6 +39,7 @@ export class PostgresEventQueueAdapter extends PostgresAdapterBase implements Ev
   };
   private readonly sql: QueueSql;
   private readonly consumers = new Set<PostgresQueueConsumer>();
+  private readonly waker: WakeSender;
 
   constructor(
     connections: PgConnections,
@@ -45,6 +47,7 @@ export class PostgresEventQueueAdapter extends PostgresAdapterBase implements Ev
   ) {
     super(connections, 'PostgreSQL event queue adapter');
     this.sql = queueSql(connections.schema);
+    this.waker = new WakeSender(connections, options.onError);
   }
 
   protected async dropResources(): Promise<void> {
@@ -55,22 +58,17 @@ export class PostgresEventQueueAdapter extends PostgresAdapterBase implements Ev
 
   async publish(queue: string, record: QueueRecord, context?: PublishContext): Promise<void> {
     this.assertConnected();
-    const wake = record.delayMs > 0 ? `${md5(queue)}${Math.ceil(record.delayMs)}` : md5(queue);
-    const values = [
-      queue,
-      record.id,
-      record.body,
-      record.priority,
-      record.delayMs,
-      this.connections.channels.queue,
-      wake,
-    ];
+    const values = [queue, record.id, record.body, record.priority, record.delayMs];
     if (context?.transaction === undefined) {
-      await this.connections.query('publish', this.sql.publish, values);
+      const result = await this.connections.query('publish', this.sql.publish, values);
+      if ((result.rowCount ?? 0) > 0) this.waker.wake(md5(queue), record.delayMs);
       return;
     }
     const client = transactionClient(context.transaction);
-    await guard('publish in transaction', () => client.query(this.sql.publish, values));
+    const wake = record.delayMs > 0 ? `${md5(queue)}${Math.ceil(record.delayMs)}` : md5(queue);
+    await guard('publish in transaction', () =>
+      client.query(this.sql.publishNotify, [...values, this.connections.channels.queue, wake]),
+    );
   }
 
   async consume(

@@ -206,7 +206,12 @@ export class PostgresQueueConsumer implements QueueConsumer {
         if (outcome.delayMs > 0) this.armDue(outcome.delayMs);
         return;
       case 'release':
-        await this.c.queryRelaxed('release', this.sql.release, [...key, outcome.delayMs, ch, this.wakeFor(outcome.delayMs)]);
+        await this.c.queryRelaxed('release', this.sql.release, [
+          ...key,
+          outcome.delayMs,
+          ch,
+          this.wakeFor(outcome.delayMs),
+        ]);
         if (outcome.delayMs > 0) this.armDue(outcome.delayMs);
         return;
       case 'dead':

@@ -10,6 +10,7 @@
 /** Statement texts for one schema. */
 export interface QueueSql {
   readonly publish: string;
+  readonly publishNotify: string;
   readonly fetch: string;
   readonly ack: string;
   readonly ackKeep: string;
@@ -35,9 +36,14 @@ export function queueSql(s: string): QueueSql {
   const ms = (p: string) => `clock_timestamp() + ${p} * interval '1 millisecond'`;
   const mine = `queue = $1 AND id = $2 AND state = 1 AND locked_by = $3 AND deliveries = $4`;
   return {
-    // $1 queue, $2 id, $3 body, $4 priority, $5 delay ms, $6 channel, $7 wake payload.
-    // A repeated id (any state) inserts nothing and wakes nobody.
-    publish: `WITH ins AS (
+    // $1 queue, $2 id, $3 body, $4 priority, $5 delay ms. Returns a row only when inserted: a
+    // repeated id (any state) inserts nothing.
+    publish: `INSERT INTO ${jobs} (queue, id, body, priority, seq, run_at)
+      VALUES ($1, $2, $3, $4, ${seq}, ${ms('$5')})
+      ON CONFLICT (queue, id) DO NOTHING
+      RETURNING 1`,
+    // The same inside the caller's transaction, with the wake-up ($6 channel, $7 payload) sent on commit.
+    publishNotify: `WITH ins AS (
         INSERT INTO ${jobs} (queue, id, body, priority, seq, run_at)
         VALUES ($1, $2, $3, $4, ${seq}, ${ms('$5')})
         ON CONFLICT (queue, id) DO NOTHING
