@@ -73,7 +73,7 @@ export const postgresEventQueueThroughput: BenchCase = {
         `published through a pool of ${PUBLISH_WINDOW} concurrent publish calls while the subscriber runs; time ` +
         'from the first publish to the last handler call; the handler does nothing. Each run on a fresh schema. ' +
         'pg-boss 10: concurrency N = N `work()` workers of batch size 1 (its way to scale), polling every 0.5 s ' +
-        '(its minimum), default retention; graphile-worker: its `concurrency`, LISTEN/NOTIFY wake-ups. clusterkit: ' +
+        '(its minimum) and fetching again at once after each job (`notifyWorker`), default retention; graphile-worker: its `concurrency`, LISTEN/NOTIFY wake-ups. clusterkit: ' +
         'default options (acknowledged rows deleted, NOTIFY wake-ups, 2 s backstop poll).',
     );
     for (const [index, concurrency] of CONCURRENCIES.entries()) {
