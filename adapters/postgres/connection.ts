@@ -123,6 +123,12 @@ export class PgConnections {
     });
   }
 
+  /** Runs the maintenance sweep now (tools, tests); false when another node was sweeping. */
+  async sweepNow(): Promise<boolean> {
+    if (!this.maintenance) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'PostgreSQL adapters are not connected');
+    return this.maintenance.sweep();
+  }
+
   /** Takes a reference; the first one opens everything. */
   async open(): Promise<void> {
     this.refs += 1;
@@ -187,7 +193,13 @@ export class PgConnections {
 function clientConfig(pool: pg.Pool, s: PgConnectionSettings): pg.ClientConfig {
   const options = (pool as unknown as { options?: pg.PoolConfig }).options ?? {};
   const { max: _max, idleTimeoutMillis: _idle, ...rest } = options as pg.PoolConfig & Record<string, unknown>;
-  return { ...rest, connectionTimeoutMillis: s.connectTimeoutMs, keepAlive: true } as pg.ClientConfig;
+  // Named so operators (and tests) can tell the LISTEN session apart in pg_stat_activity.
+  return {
+    ...rest,
+    connectionTimeoutMillis: s.connectTimeoutMs,
+    keepAlive: true,
+    application_name: `clusterkit-listen:${s.schema}`.slice(0, 63),
+  } as pg.ClientConfig;
 }
 
 /** Waits for `promise` at most `ms`. */
