@@ -58,6 +58,7 @@ export class PgConnections {
   /** LISTEN/NOTIFY channel names of this schema (identifier-safe, whatever the schema is called). */
   readonly channels: { readonly queue: string; readonly lock: string; readonly pubsub: string };
   private poolValue: pg.Pool | undefined;
+  private relaxedPool: pg.Pool | undefined;
   private listenerValue: PgListener | undefined;
   private maintenance: Maintenance | undefined;
   private refs = 0;
@@ -92,35 +93,21 @@ export class PgConnections {
   }
 
   /**
-   * Runs one statement in a transaction whose commit does not wait for the WAL flush
-   * (`SET LOCAL synchronous_commit = off`): for consumer-side state changes only (take, settle,
-   * renew, reap), where a crash of the server losing the last few commits is harmless — the message
-   * is then delivered again (at-least-once) — and the flush would otherwise dominate every message's
-   * cost. Publishes and lock operations stay durable. Session settings of the pool are not touched,
-   * so an app's own pool is safe to share.
+   * Runs one statement on the consumer pool, whose sessions commit without waiting for the WAL
+   * flush (`synchronous_commit = off`): for consumer-side state changes only (take, settle, renew,
+   * reap), where a server crash losing the last few commits is harmless — those messages are
+   * delivered again (at-least-once) — and the flush would otherwise dominate every message's cost.
+   * Publishes and lock operations stay on the main pool, durable. The consumer pool is the
+   * adapters' own (also when the app gave its `pool`), so no setting ever touches the app's sessions.
    */
-  async queryRelaxed<R extends pg.QueryResultRow = any>(
+  queryRelaxed<R extends pg.QueryResultRow = any>(
     what: string,
     text: string,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>> {
-    const pool = this.pool;
-    return guard(what, async () => {
-      const client = await pool.connect();
-      let broken = false;
-      try {
-        await client.query('BEGIN; SET LOCAL synchronous_commit = off');
-        const result = await client.query<R>(text, values);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        broken = true;
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release(broken);
-      }
-    });
+    const pool = this.relaxedPool;
+    if (!pool) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'PostgreSQL adapters are not connected');
+    return guard(what, () => pool.query<R>(text, values));
   }
 
   /** Runs the maintenance sweep now (tools, tests); false when another node was sweeping. */
@@ -156,7 +143,12 @@ export class PgConnections {
     this.listenerValue = undefined;
     const pool = this.poolValue;
     this.poolValue = undefined;
-    if (pool && !this.settings.pool) await withBound(pool.end(), 5_000);
+    const relaxed = this.relaxedPool;
+    this.relaxedPool = undefined;
+    await Promise.all([
+      pool && !this.settings.pool ? withBound(pool.end(), 5_000) : undefined,
+      relaxed ? withBound(relaxed.end(), 5_000) : undefined,
+    ]);
   }
 
   private async doOpen(): Promise<void> {
@@ -172,9 +164,16 @@ export class PgConnections {
     // query gets a fresh connection. (An app's own pool is the app's to watch.)
     if (!s.pool) pool.on('error', (error) => s.onError(error, { source: 'pool' }));
     this.poolValue = pool;
+    const relaxed = new pg.Pool({
+      ...clientConfig(pool, s, 'clusterkit-consumer'),
+      max: s.poolSize,
+      options: '-c synchronous_commit=off',
+    });
+    relaxed.on('error', (error) => s.onError(error, { source: 'consumer pool' }));
+    this.relaxedPool = relaxed;
     try {
       await guard('connect', () => migrate(pool, s.schema));
-      const listener = new PgListener(clientConfig(pool, s), s.onError);
+      const listener = new PgListener(clientConfig(pool, s, 'clusterkit-listen'), s.onError);
       this.listenerValue = listener;
       await listener.start([this.channels.queue, this.channels.lock, this.channels.pubsub], s.connectTimeoutMs);
       this.maintenance = new Maintenance(this, s.maintenanceIntervalMs, s.retention, s.onError);
@@ -183,22 +182,24 @@ export class PgConnections {
       await this.listenerValue?.close();
       this.listenerValue = undefined;
       this.poolValue = undefined;
+      this.relaxedPool = undefined;
+      await withBound(relaxed.end(), 5_000);
       if (!s.pool) await withBound(pool.end(), 5_000);
       throw error;
     }
   }
 }
 
-/** The settings of a dedicated client: those of the pool (ours or the app's). */
-function clientConfig(pool: pg.Pool, s: PgConnectionSettings): pg.ClientConfig {
+/** The settings of a connection of our own: those of the pool (ours or the app's), named `<role>:<schema>`. */
+function clientConfig(pool: pg.Pool, s: PgConnectionSettings, role: string): pg.ClientConfig {
   const options = (pool as unknown as { options?: pg.PoolConfig }).options ?? {};
   const { max: _max, idleTimeoutMillis: _idle, ...rest } = options as pg.PoolConfig & Record<string, unknown>;
-  // Named so operators (and tests) can tell the LISTEN session apart in pg_stat_activity.
+  // Named so operators (and tests) can tell these sessions apart in pg_stat_activity.
   return {
     ...rest,
     connectionTimeoutMillis: s.connectTimeoutMs,
     keepAlive: true,
-    application_name: `clusterkit-listen:${s.schema}`.slice(0, 63),
+    application_name: `${role}:${s.schema}`.slice(0, 63),
   } as pg.ClientConfig;
 }
 

@@ -7,6 +7,7 @@
  * without long-held locks.
  */
 import type { PgConnections } from './connection.js';
+import { inTransaction } from './in-transaction.js';
 import { advisoryKey } from './names.js';
 
 /** How many finished messages to keep; both limits apply when both are set. */
@@ -66,44 +67,29 @@ export class Maintenance {
   async sweep(): Promise<boolean> {
     const c = this.connections;
     const t = (name: string) => c.table(name);
-    const client = await c.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
+    return inTransaction(c.pool, async (client) => {
       const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS got', [
         advisoryKey(c.settings.schema, 'maintenance'),
       ]);
-      if (!rows[0]?.got) {
-        await client.query('COMMIT');
-        return false;
-      }
+      if (!rows[0]?.got) return false;
       await client.query(
         `DELETE FROM ${t('cache')} WHERE key IN (
            SELECT key FROM ${t('cache')} WHERE expires_at <= clock_timestamp() LIMIT ${BATCH})`,
       );
       await this.trim(client, 'completed');
       await this.trim(client, 'dead');
-      await client.query(
-        `DELETE FROM ${t('pubsub_payloads')} WHERE created_at < clock_timestamp() - $1 * interval '1 millisecond'`,
-        [PAYLOAD_KEEP_MS],
-      );
-      await client.query(
-        `DELETE FROM ${t('locks')} WHERE expires_at < clock_timestamp() - $1 * interval '1 millisecond'`,
-        [LOCK_KEEP_MS],
-      );
-      await client.query(
-        `DELETE FROM ${t('lock_waiters')} WHERE expires_at < clock_timestamp() - $1 * interval '1 millisecond'`,
-        [LOCK_KEEP_MS],
-      );
-      await client.query('COMMIT');
+      for (const [table, column, keepMs] of [
+        ['pubsub_payloads', 'created_at', PAYLOAD_KEEP_MS],
+        ['locks', 'expires_at', LOCK_KEEP_MS],
+        ['lock_waiters', 'expires_at', LOCK_KEEP_MS],
+      ] as const) {
+        await client.query(
+          `DELETE FROM ${t(table)} WHERE ${column} < clock_timestamp() - $1 * interval '1 millisecond'`,
+          [keepMs],
+        );
+      }
       return true;
-    } catch (error) {
-      broken = true;
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   /** Deletes finished messages beyond the count per queue and past the age limit. */

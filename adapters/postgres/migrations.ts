@@ -6,6 +6,7 @@
  * outside the schema is created or touched.
  */
 import type pg from 'pg';
+import { inTransaction } from './in-transaction.js';
 import { advisoryKey, qualify } from './names.js';
 import { SCHEMA_V1 } from './schema-v1.js';
 
@@ -30,10 +31,7 @@ export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
  */
 export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> {
   const s = qualify(schema);
-  const client = await pool.connect();
-  let failed = false;
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     // Serializes concurrent starts, CREATE SCHEMA included (IF NOT EXISTS alone still races).
     await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [advisoryKey(schema, 'migrate')]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
@@ -56,13 +54,6 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
       ]);
       applied.push(migration.version);
     }
-    await client.query('COMMIT');
     return applied;
-  } catch (error) {
-    failed = true;
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release(failed);
-  }
+  });
 }

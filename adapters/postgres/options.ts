@@ -3,7 +3,7 @@
  * that refuse bad values when the adapters are made, before any connection.
  */
 import type pg from 'pg';
-import { assertInteger, assertOptions, ClusterError, ErrorCodes } from 'clusterkit';
+import { assertInteger, assertOptions, ClusterError, ErrorCodes, throttledWarning } from 'clusterkit';
 import type { PgConnectionSettings } from './connection.js';
 import type { RetentionLimit } from './maintenance.js';
 import { assertSchemaName } from './names.js';
@@ -142,7 +142,7 @@ export function resolveOptions(options: PostgresAdaptersOptions): ResolvedPostgr
       details: { option: 'pool' },
     });
   }
-  const onError = o.onError ?? throttledWarning();
+  const onError = o.onError ?? throttledWarning('clusterkit/postgres');
   const q = assertOptions('createPostgresAdapters eventQueue', o.eventQueue ?? {}, QUEUE_KEYS);
   const int = (name: string, value: number | undefined, fallback: number, min: number) =>
     value === undefined ? fallback : assertInteger(name, value, min);
@@ -180,16 +180,5 @@ function retention(name: string, value: PostgresRetentionOptions | undefined, co
   return {
     count: value.count === undefined ? count : assertInteger(`${name}.count`, value.count, 0),
     ageMs: value.ageMs === undefined ? undefined : assertInteger(`${name}.ageMs`, value.ageMs, 1),
-  };
-}
-
-function throttledWarning(): (error: unknown, meta: Record<string, unknown>) => void {
-  const last = new Map<string, number>();
-  return (error, meta) => {
-    const message = error instanceof Error ? error.message : String(error);
-    const now = Date.now();
-    if ((last.get(message) ?? 0) > now - 10_000) return;
-    last.set(message, now);
-    console.warn(`[clusterkit/postgres] ${message}`, meta);
   };
 }

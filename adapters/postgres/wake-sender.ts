@@ -3,9 +3,10 @@
  * pg_notify(...)`) after the publish has committed, and coalesced: at most one is on the wire per
  * queue, and the publishes that commit meanwhile are covered by one more after it.
  *
- * Why not NOTIFY inside the publishing statement: PostgreSQL serializes the commits of all
- * notifying transactions of a database (a lock held through the WAL flush), which turns N
- * concurrent publishes into N sequential disk flushes. A transaction that only notifies writes no
+ * Used while several publishes of the node are on the wire (a lone publish notifies in its own
+ * statement). Why not always NOTIFY inside the publishing statement: PostgreSQL serializes the
+ * commits of all notifying transactions of a database (a lock held through the WAL flush), which
+ * turns N concurrent publishes into N sequential disk flushes. A transaction that only notifies writes no
  * WAL, so it holds that lock for an instant. (A publish inside the caller's own transaction still
  * notifies in that transaction: the wake-up must not come before its commit.)
  */

@@ -7,29 +7,8 @@ import type { BenchCase } from '../lib/case.js';
 import { benchCluster, startNode } from '../lib/clusterkit-app.js';
 import type { RunInput } from '../lib/harness.js';
 import { startRawGraphile, startRawPgBoss, type RawPgQueue } from '../lib/raw-pg.js';
-import { latencyPercentiles } from '../lib/stats.js';
-import { deferred, sleep, until, type Deferred } from '../lib/waiting.js';
-
-const IDLE_GAP_MS = 5;
-
-async function measure(
-  input: RunInput,
-  samples: number,
-  publish: (i: number) => Promise<unknown>,
-  started: { current?: Deferred<number> },
-) {
-  const latencies: number[] = [];
-  for (let i = 0; i < samples; i += 1) {
-    const arrival = deferred<number>();
-    started.current = arrival;
-    const sent = performance.now();
-    await publish(i);
-    latencies.push((await until(arrival.promise, input.signal, `message ${i}`)) - sent);
-    await sleep(IDLE_GAP_MS);
-  }
-  const p = latencyPercentiles(latencies);
-  return { p50: p.p50, p99: p.p99, max: p.max };
-}
+import type { Deferred } from '../lib/waiting.js';
+import { IDLE_GAP_MS, measure } from './redis-event-queue-latency.js';
 
 async function runClusterkit(input: RunInput, samples: number) {
   const started: { current?: Deferred<number> } = {};
