@@ -13,9 +13,9 @@ import { countdown, pool, until } from '../lib/waiting.js';
 const CONCURRENCIES = [1, 10, 50] as const;
 /** Messages per run: full run, `--quick`. */
 const COUNTS: Record<(typeof CONCURRENCIES)[number], [number, number]> = {
-  1: [5_000, 300],
-  10: [10_000, 500],
-  50: [10_000, 500],
+  1: [2_000, 300],
+  10: [5_000, 500],
+  50: [5_000, 500],
 };
 /** Publishes in flight at once, on every side. */
 const PUBLISH_WINDOW = 100;
