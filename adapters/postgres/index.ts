@@ -40,7 +40,7 @@ export function createPostgresAdapters(options: PostgresAdaptersOptions): Postgr
   const connections = new PgConnections(resolved.connection);
   return {
     eventQueue: new PostgresEventQueueAdapter(connections, resolved.queue),
-    lock: new PostgresLockAdapter(connections, resolved.lockWaiterGraceMs),
+    lock: new PostgresLockAdapter(connections),
     pubSub: new PostgresPubSubAdapter(connections),
     cache: new PostgresCacheStore(connections),
   };

@@ -66,12 +66,6 @@ export interface PostgresAdaptersOptions {
   maintenanceIntervalMs?: number;
   eventQueue?: PostgresEventQueueOptions;
   /**
-   * Locks: how long a waiter's place in the FIFO line is kept past the wait it was told, in ms.
-   * A waiter that crashes holds up the line at most this long after its wait.
-   * @default 3000
-   */
-  lockWaiterGraceMs?: number;
-  /**
    * Where background failures go (a lost LISTEN connection, a failed sweep).
    * @default a warning on stderr, at most once per 10 s per message
    */
@@ -93,7 +87,6 @@ export interface ResolvedQueueOptions {
 export interface ResolvedPostgresOptions {
   readonly connection: PgConnectionSettings;
   readonly queue: ResolvedQueueOptions;
-  readonly lockWaiterGraceMs: number;
 }
 
 const KEYS = [
@@ -104,7 +97,6 @@ const KEYS = [
   'connectTimeoutMs',
   'maintenanceIntervalMs',
   'eventQueue',
-  'lockWaiterGraceMs',
   'onError',
 ] as const;
 const QUEUE_KEYS = [
@@ -170,7 +162,6 @@ export function resolveOptions(options: PostgresAdaptersOptions): ResolvedPostgr
       keepDead: retention('eventQueue.keepDead', q.keepDead, 100_000),
       onError,
     },
-    lockWaiterGraceMs: int('lockWaiterGraceMs', o.lockWaiterGraceMs, 3_000, 0),
   };
 }
 

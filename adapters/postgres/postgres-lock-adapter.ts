@@ -1,41 +1,44 @@
 /**
- * Locks as leases in a table (`locks`: key, owner, token, expires_at), each operation one call of
- * a function that holds a per-key advisory transaction lock while it checks and writes. Fencing
- * tokens come from a sequence, which never goes back. A release NOTIFYs the md5 of the key, heard
- * on the node's LISTEN connection; an expiry is not announced, and waiters try again after the
- * holder's remaining lease (`retryAfterMs`) instead — never on a fixed poll.
- *
- * FIFO across nodes: a waiter (a node with a release subscription on the key) that fails to take
- * the lease joins `lock_waiters`; a free lease goes only to the oldest live waiter, so a newcomer
- * cannot overtake the line. A waiter's place lapses if it does not try again within its wait plus
- * `lockWaiterGraceMs` (a crashed waiter), and is removed when it stops waiting. Why not advisory
- * locks alone: see docs/postgres.md.
+ * Fair locks as leases in a table (`locks`: key, owner, token, expires_at), with a per-key FIFO
+ * line (`lock_waiters`). Every step is one call of a function (schema-v1.ts) holding a per-key
+ * transaction-scoped advisory lock while it checks and writes, so only the head of the line can
+ * take a free lease, and a release hands the lease straight to the head and NOTIFYs the new owner
+ * and token — the next holder needs no round trip of its own. Fencing tokens come from a sequence,
+ * which never goes back. An expiry is not announced: waiters try again when the holder's lease
+ * would end (`retryAfterMs`), never on a fixed poll. Why not advisory locks alone: docs/postgres.md.
  */
-import type { LockAdapter, TryAcquireResult } from 'clusterkit';
-import { withBound, type PgConnections } from './connection.js';
+import type { LockAdapter, LockCapabilities, LockEvent, TryAcquireOptions, TryAcquireResult } from 'clusterkit';
+import type { PgConnections } from './connection.js';
 import { md5 } from './names.js';
 import { PostgresAdapterBase } from './postgres-adapter-base.js';
 
-interface Subscription {
-  readonly key: string;
-  readonly callback: () => void;
+/** Parses a notification after its key hash: `r` (freed) or `g <token> <ttl ms> <server ms> <owner>` (handed on). */
+function parseEvent(rest: string, toLocal: (serverMs: number) => number): LockEvent | undefined {
+  if (rest === 'r') return { type: 'released' };
+  const match = /^g (\d+) (\d+) (\d+) (.*)$/s.exec(rest);
+  if (!match) return undefined;
+  return {
+    type: 'granted',
+    owner: match[4]!,
+    fencingToken: Number(match[1]),
+    ttlMs: Number(match[2]),
+    grantedAt: toLocal(Number(match[3])),
+  };
 }
 
 /** PostgreSQL lock adapter for one node. */
 export class PostgresLockAdapter extends PostgresAdapterBase implements LockAdapter {
-  /** Release subscriptions by md5 of the key. */
-  private readonly subscriptions = new Map<string, Set<Subscription>>();
-  /** Owners this node put in a key's line, removed from it when the node stops waiting on the key. */
-  private readonly queued = new Map<string, Set<string>>();
+  readonly capabilities: LockCapabilities = Object.freeze({ fifo: true });
+  /** Listeners by md5 of the key. */
+  private readonly listeners = new Map<string, Set<(event: LockEvent) => void>>();
   private unlisten: (() => void)[] = [];
-  /** Places in line being given up; close waits for them before the pool goes. */
-  private readonly leaving = new Set<Promise<void>>();
-  private readonly trying = new Set<Promise<unknown>>();
+  /**
+   * Local clock minus server clock, from the last attempt: the request left at local time `sentAt`
+   * and ran at server time `now`, so server time X happened at local time ≥ X + (sentAt − now).
+   */
+  private clockOffset: number | undefined;
 
-  constructor(
-    connections: PgConnections,
-    private readonly waiterGraceMs: number,
-  ) {
+  constructor(connections: PgConnections) {
     super(connections, 'PostgreSQL lock adapter');
   }
 
@@ -44,53 +47,40 @@ export class PostgresLockAdapter extends PostgresAdapterBase implements LockAdap
     await super.connect();
     const listener = this.connections.listener;
     this.unlisten = [
-      listener.on(this.connections.channels.lock, (payload) => this.notify(payload)),
-      // Releases announced while the LISTEN connection was down were missed: let every waiter try.
+      listener.on(this.connections.channels.lock, (payload) => this.dispatch(payload)),
+      // Notifications sent while the LISTEN connection was down were missed: let every waiter look.
       listener.onReconnect(() => {
-        for (const hash of this.subscriptions.keys()) this.notify(hash);
+        for (const set of this.listeners.values()) for (const l of [...set]) l({ type: 'released' });
       }),
     ];
   }
 
   protected async dropResources(): Promise<void> {
     for (const off of this.unlisten.splice(0)) off();
-    // A try in flight may still put its owner in line: let it land, then give every place up.
-    await withBound(Promise.allSettled([...this.trying]), 5_000);
-    this.subscriptions.clear();
-    const lines = [...this.queued.entries()];
-    this.queued.clear();
-    for (const [key, owners] of lines) void this.leaveLine(key, owners).catch(() => {});
-    await Promise.allSettled([...this.leaving]);
+    this.listeners.clear();
   }
 
-  tryAcquire(key: string, owner: string, ttlMs: number): Promise<TryAcquireResult> {
+  async tryAcquire(key: string, owner: string, ttlMs: number, options?: TryAcquireOptions): Promise<TryAcquireResult> {
     this.assertConnected();
-    // Tracked whole, line bookkeeping included, so close() can wait for it.
-    const trying = this.try(key, owner, ttlMs);
-    this.trying.add(trying);
-    void trying.finally(() => this.trying.delete(trying)).catch(() => {});
-    return trying;
-  }
-
-  private async try(key: string, owner: string, ttlMs: number): Promise<TryAcquireResult> {
-    // Only a waiter (one that will be woken and try again) takes a place in line; a one-shot
-    // tryAcquire never subscribes, so it never blocks the line.
-    const queue = this.subscriptions.has(md5(key));
-    const { rows } = await this.connections.query<{ acquired: boolean; value: string }>(
-      'lock acquire',
-      `SELECT acquired, value FROM ${this.connections.table('lock_try')}($1, $2, $3, $4, $5)`,
-      [key, owner, ttlMs, queue, this.waiterGraceMs],
-    );
-    const row = rows[0];
-    if (!row) throw new Error('lock_try returned no row');
+    const sentAt = Date.now();
+    const { rows } = await this.connections.query<{
+      acquired: boolean;
+      value: string;
+      remaining_ms: string | null;
+      now_ms: string;
+    }>('lock acquire', `SELECT * FROM ${this.connections.table('lock_try')}($1, $2, $3, $4)`, [
+      key,
+      owner,
+      ttlMs,
+      Math.max(0, Math.floor(options?.queueMs ?? 0)),
+    ]);
+    const row = rows[0]!;
+    this.clockOffset = sentAt - Number(row.now_ms);
     if (row.acquired) {
-      this.queued.get(key)?.delete(owner);
-      return { acquired: true, fencingToken: Number(row.value) };
-    }
-    if (queue) {
-      let owners = this.queued.get(key);
-      if (!owners) this.queued.set(key, (owners = new Set()));
-      owners.add(owner);
+      const remainingMs = Number(row.remaining_ms);
+      return remainingMs < ttlMs
+        ? { acquired: true, fencingToken: Number(row.value), remainingMs: Math.max(0, remainingMs) }
+        : { acquired: true, fencingToken: Number(row.value) };
     }
     return { acquired: false, retryAfterMs: Math.max(1, Number(row.value)) };
   }
@@ -105,6 +95,15 @@ export class PostgresLockAdapter extends PostgresAdapterBase implements LockAdap
     return rows[0]?.released === true;
   }
 
+  async leave(key: string, owner: string): Promise<void> {
+    this.assertConnected();
+    await this.connections.query('lock leave', `SELECT ${this.connections.table('lock_leave')}($1, $2, $3)`, [
+      key,
+      owner,
+      this.connections.channels.lock,
+    ]);
+  }
+
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
     this.assertConnected();
     const result = await this.connections.query(
@@ -116,44 +115,29 @@ export class PostgresLockAdapter extends PostgresAdapterBase implements LockAdap
     return (result.rowCount ?? 0) > 0;
   }
 
-  async onRelease(key: string, onRelease: () => void): Promise<() => Promise<void>> {
+  async onRelease(key: string, listener: (event: LockEvent) => void): Promise<() => Promise<void>> {
     this.assertConnected();
     const hash = md5(key);
-    const sub: Subscription = { key, callback: () => onRelease() };
-    let set = this.subscriptions.get(hash);
-    if (!set) this.subscriptions.set(hash, (set = new Set()));
-    set.add(sub);
+    // Wrapped so the same function subscribed twice is two subscriptions.
+    const entry = (event: LockEvent) => listener(event);
+    let set = this.listeners.get(hash);
+    if (!set) this.listeners.set(hash, (set = new Set()));
+    set.add(entry);
     return async () => {
-      const current = this.subscriptions.get(hash);
-      current?.delete(sub);
-      if (current?.size === 0) this.subscriptions.delete(hash);
-      if (this.subscriptions.has(hash)) return;
-      // This node no longer waits on the key: give up the places it held in line.
-      const owners = this.queued.get(key);
-      this.queued.delete(key);
-      if (owners && owners.size > 0) await this.leaveLine(key, owners);
+      const current = this.listeners.get(hash);
+      current?.delete(entry);
+      if (current?.size === 0) this.listeners.delete(hash);
     };
   }
 
-  /** Removes places in line, and wakes the rest of the line (the head may have changed). */
-  private leaveLine(key: string, owners: Set<string>): Promise<void> {
-    const leaving = this.deleteFromLine(key, owners).finally(() => this.leaving.delete(leaving));
-    this.leaving.add(leaving);
-    return leaving;
-  }
-
-  private async deleteFromLine(key: string, owners: Set<string>): Promise<void> {
-    await this.connections.query(
-      'lock leave line',
-      `WITH d AS (DELETE FROM ${this.connections.table('lock_waiters')} WHERE key = $1 AND owner = ANY($2::text[]) RETURNING 1)
-       SELECT pg_notify($3, md5($1)) FROM d LIMIT 1`,
-      [key, [...owners], this.connections.channels.lock],
-    );
-  }
-
-  private notify(hash: string): void {
-    const set = this.subscriptions.get(hash);
+  private dispatch(payload: string): void {
+    const space = payload.indexOf(' ');
+    const set = space > 0 ? this.listeners.get(payload.slice(0, space)) : undefined;
     if (!set) return;
-    for (const sub of [...set]) sub.callback();
+    const toLocal = (serverMs: number) =>
+      this.clockOffset === undefined ? Date.now() : Math.min(Date.now(), serverMs + this.clockOffset);
+    const event = parseEvent(payload.slice(space + 1), toLocal);
+    if (!event) return;
+    for (const l of [...set]) l(event);
   }
 }

@@ -51,8 +51,11 @@ CREATE INDEX completed_queue ON ${s}.completed (queue, seq);
 
 -- Locks ---------------------------------------------------------------------------------------
 -- A lease per key; tokens come from one sequence, which never goes back (not even after a crash:
--- sequence values are logged ahead), so tokens strictly increase per key. lock_waiters is the
--- cross-node FIFO line: the lock is granted to the oldest live waiter.
+-- sequence values are logged ahead, and lock statements commit durably), so tokens strictly
+-- increase per key. lock_waiters is the cross-node FIFO line: a free lease goes only to the oldest
+-- live place, and a release hands the lease straight to it. A place lapses at expires_at unless
+-- its waiter renews it. Every function holds a per-key transaction-scoped advisory lock, so each
+-- is one atomic step. Times returned are the server clock in epoch ms.
 CREATE SEQUENCE ${s}.lock_fencing;
 CREATE SEQUENCE ${s}.lock_waiter_seq;
 CREATE TABLE ${s}.locks (
@@ -65,66 +68,112 @@ CREATE TABLE ${s}.lock_waiters (
   key        text        NOT NULL,
   owner      text        NOT NULL,
   seq        bigint      NOT NULL,
+  ttl_ms     bigint      NOT NULL,
   expires_at timestamptz NOT NULL,
   PRIMARY KEY (key, owner)
 );
 CREATE INDEX lock_waiters_line ON ${s}.lock_waiters (key, seq);
 
--- Tries to take the lease on p_key for p_owner. Serialized per key by a transaction-scoped
--- advisory lock, so the checks and the write are one atomic step. With p_queue the caller joins
--- (or stays in) the FIFO line when it does not get the lease; its place is kept for the time it
--- is told to wait plus p_grace_ms. Returns (true, fencing token) or (false, ms to wait at most).
-CREATE FUNCTION ${s}.lock_try(p_key text, p_owner text, p_ttl_ms bigint, p_queue boolean, p_grace_ms bigint)
-RETURNS TABLE (acquired boolean, value bigint) LANGUAGE plpgsql AS $fn$
+-- Gives the lease on p_key to the first live waiter and announces it ('g <token> <ttl ms> <now ms>
+-- <owner>'), or frees it and announces that ('r'). Caller holds the key's advisory lock.
+CREATE FUNCTION ${s}.lock_pass_on(p_key text, p_channel text) RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
   now_ts timestamptz := clock_timestamp();
-  held_until timestamptz;
+  next_owner text;
+  next_ttl bigint;
+  tok bigint;
+BEGIN
+  DELETE FROM ${s}.lock_waiters w WHERE w.key = p_key AND w.expires_at < now_ts;
+  DELETE FROM ${s}.lock_waiters w
+    WHERE (w.key, w.owner) = (SELECT x.key, x.owner FROM ${s}.lock_waiters x WHERE x.key = p_key ORDER BY x.seq LIMIT 1)
+    RETURNING w.owner, w.ttl_ms INTO next_owner, next_ttl;
+  IF next_owner IS NULL THEN
+    DELETE FROM ${s}.locks l WHERE l.key = p_key;
+    PERFORM pg_notify(p_channel, md5(p_key) || ' r');
+    RETURN;
+  END IF;
+  tok := nextval(${seq('lock_fencing')});
+  INSERT INTO ${s}.locks AS l (key, owner, token, expires_at)
+    VALUES (p_key, next_owner, tok, now_ts + next_ttl * interval '1 millisecond')
+    ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, token = EXCLUDED.token, expires_at = EXCLUDED.expires_at;
+  PERFORM pg_notify(p_channel, md5(p_key) || ' g ' || tok || ' ' || next_ttl || ' '
+    || floor(extract(epoch FROM now_ts) * 1000)::bigint || ' ' || next_owner);
+END
+$fn$;
+
+-- One attempt: take a free lease when first in line (or nobody waits); with p_queue_ms > 0 a
+-- failed attempt joins the line (or renews the place) for that long. Returns
+--   (true, token, remaining ms, now ms)   taken now (remaining = ttl) or handed over earlier
+--   (false, retry after ms, null, now ms) held, or someone else is first in line
+CREATE FUNCTION ${s}.lock_try(p_key text, p_owner text, p_ttl_ms bigint, p_queue_ms bigint)
+RETURNS TABLE (acquired boolean, value bigint, remaining_ms bigint, now_ms bigint) LANGUAGE plpgsql AS $fn$
+DECLARE
+  now_ts timestamptz := clock_timestamp();
+  now_ms bigint := floor(extract(epoch FROM now_ts) * 1000)::bigint;
+  cur_owner text;
+  cur_token bigint;
+  cur_until timestamptz;
   head_owner text;
   head_until timestamptz;
   wait_ms bigint;
   tok bigint;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtextextended(p_key, 7340));
-  DELETE FROM ${s}.lock_waiters w WHERE w.key = p_key AND w.expires_at <= now_ts;
-  SELECT l.expires_at INTO held_until FROM ${s}.locks l WHERE l.key = p_key;
-  IF held_until IS NOT NULL AND held_until > now_ts THEN
-    wait_ms := greatest(1, ceil(extract(epoch FROM held_until - now_ts) * 1000))::bigint;
+  SELECT l.owner, l.token, l.expires_at INTO cur_owner, cur_token, cur_until FROM ${s}.locks l WHERE l.key = p_key;
+  IF cur_until IS NOT NULL AND cur_until > now_ts THEN
+    IF cur_owner = p_owner THEN
+      RETURN QUERY SELECT true, cur_token, ceil(extract(epoch FROM cur_until - now_ts) * 1000)::bigint, now_ms;
+      RETURN;
+    END IF;
+    wait_ms := greatest(1, ceil(extract(epoch FROM cur_until - now_ts) * 1000))::bigint;
   ELSE
+    DELETE FROM ${s}.lock_waiters w WHERE w.key = p_key AND w.expires_at < now_ts;
     SELECT w.owner, w.expires_at INTO head_owner, head_until
       FROM ${s}.lock_waiters w WHERE w.key = p_key ORDER BY w.seq LIMIT 1;
     IF head_owner IS NULL OR head_owner = p_owner THEN
+      DELETE FROM ${s}.lock_waiters w WHERE w.key = p_key AND w.owner = p_owner;
       tok := nextval(${seq('lock_fencing')});
       INSERT INTO ${s}.locks AS l (key, owner, token, expires_at)
         VALUES (p_key, p_owner, tok, now_ts + p_ttl_ms * interval '1 millisecond')
         ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, token = EXCLUDED.token, expires_at = EXCLUDED.expires_at;
-      DELETE FROM ${s}.lock_waiters w WHERE w.key = p_key AND w.owner = p_owner;
-      RETURN QUERY SELECT true, tok;
+      RETURN QUERY SELECT true, tok, p_ttl_ms, now_ms;
       RETURN;
     END IF;
     wait_ms := greatest(1, ceil(extract(epoch FROM head_until - now_ts) * 1000))::bigint;
   END IF;
-  IF p_queue THEN
-    INSERT INTO ${s}.lock_waiters AS w (key, owner, seq, expires_at)
-      VALUES (p_key, p_owner, nextval(${seq('lock_waiter_seq')}), now_ts + (wait_ms + p_grace_ms) * interval '1 millisecond')
-      ON CONFLICT (key, owner) DO UPDATE SET expires_at = EXCLUDED.expires_at;
+  IF p_queue_ms > 0 THEN
+    INSERT INTO ${s}.lock_waiters AS w (key, owner, seq, ttl_ms, expires_at)
+      VALUES (p_key, p_owner, nextval(${seq('lock_waiter_seq')}), p_ttl_ms, now_ts + p_queue_ms * interval '1 millisecond')
+      ON CONFLICT (key, owner) DO UPDATE SET ttl_ms = EXCLUDED.ttl_ms, expires_at = EXCLUDED.expires_at;
   END IF;
-  RETURN QUERY SELECT false, wait_ms;
+  RETURN QUERY SELECT false, wait_ms, NULL::bigint, now_ms;
 END
 $fn$;
 
--- Frees the lease if p_owner holds it (an expired lease of p_owner is removed too, but reported
--- as not held), and wakes the waiters. Returns whether p_owner held a live lease.
+-- Ends p_owner's live lease and hands it on (or frees it). Returns whether p_owner held it.
 CREATE FUNCTION ${s}.lock_release(p_key text, p_owner text, p_channel text)
 RETURNS boolean LANGUAGE plpgsql AS $fn$
-DECLARE
-  until timestamptz;
 BEGIN
-  DELETE FROM ${s}.locks l WHERE l.key = p_key AND l.owner = p_owner RETURNING l.expires_at INTO until;
-  IF until IS NULL THEN
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_key, 7340));
+  PERFORM 1 FROM ${s}.locks l WHERE l.key = p_key AND l.owner = p_owner AND l.expires_at > clock_timestamp();
+  IF NOT FOUND THEN
     RETURN false;
   END IF;
-  PERFORM pg_notify(p_channel, md5(p_key));
-  RETURN until > clock_timestamp();
+  PERFORM ${s}.lock_pass_on(p_key, p_channel);
+  RETURN true;
+END
+$fn$;
+
+-- A waiter gives up: leaves the line, and passes on a lease handed to it meanwhile.
+CREATE FUNCTION ${s}.lock_leave(p_key text, p_owner text, p_channel text)
+RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_key, 7340));
+  DELETE FROM ${s}.lock_waiters w WHERE w.key = p_key AND w.owner = p_owner;
+  PERFORM 1 FROM ${s}.locks l WHERE l.key = p_key AND l.owner = p_owner AND l.expires_at > clock_timestamp();
+  IF FOUND THEN
+    PERFORM ${s}.lock_pass_on(p_key, p_channel);
+  END IF;
 END
 $fn$;
 
