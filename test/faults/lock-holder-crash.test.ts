@@ -4,13 +4,14 @@
  * of the kill. Over every grant of the run (the crashed holders' and the waiter's) the fencing
  * tokens strictly increase.
  *
- * Lock waiter crash (Redis): a process standing in the key's line (its place: ttl 1 s, renewed
+ * Lock waiter crash (Redis, PostgreSQL): a process standing in the key's line (its place: ttl 1 s, renewed
  * while it waits) is SIGKILLed without leaving it. The node behind it is not blocked beyond the
  * dead waiter's deadline: released at once, the lock may be handed to the dead waiter and comes
  * back when that lease ends (≤ 2 × ttl after the kill); released after the place lapsed, it goes
  * straight to the live node.
  */
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, Lock } from 'clusterkit';
 import { scanKeys } from '../conformance/redis-factory.js';
@@ -77,8 +78,22 @@ describe.each(['redis', 'postgres'] as const)('faults: lock holder crash (%s)', 
     for (let i = 1; i < grants.length; i += 1) expect(grants[i]!.token).toBeGreaterThan(grants[i - 1]!.token);
   }, 180_000);
 
-  /** Places in the key's line, and the Redis clock (ms), read from Redis. */
-  async function line(raw: Redis): Promise<{ places: Record<string, string>; now: number }> {
+  /** Places in the key's line (owner → "<deadline ms> …"), and the backend's clock (ms), read from the backend. */
+  async function line(raw: Redis, db: pg.Pool): Promise<{ places: Record<string, string>; now: number }> {
+    if (backend === 'postgres') {
+      const { rows } = await db.query<{ owner: string; deadline: string }>(
+        `SELECT w.owner, floor(extract(epoch FROM w.expires_at) * 1000)::text AS deadline
+         FROM "${scope.prefix}".lock_waiters w WHERE w.key = $1`,
+        [`${scope.appName}:${key}`],
+      );
+      const clock = await db.query<{ now: string }>(
+        `SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::text AS now`,
+      );
+      return {
+        places: Object.fromEntries(rows.map((r) => [r.owner, `${r.deadline} ${TTL_MS}`])),
+        now: Number(clock.rows[0]!.now),
+      };
+    }
     const [placesKey] = await scanKeys(raw, `${scope.prefix}:lock:*${key}*:places`);
     const [seconds, micros] = await raw.time();
     const places = placesKey ? await raw.hgetall(placesKey) : {};
@@ -87,6 +102,7 @@ describe.each(['redis', 'postgres'] as const)('faults: lock holder crash (%s)', 
 
   it('does not let a SIGKILLed waiter block the line beyond its deadline', async () => {
     const raw = new Redis(REDIS_URL);
+    const db = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
     const behind = scope.app();
     await behind.start();
     const figures: Record<string, number> = {};
@@ -94,7 +110,9 @@ describe.each(['redis', 'postgres'] as const)('faults: lock holder crash (%s)', 
       for (const when of ['at once', 'after the place lapsed'] as const) {
         const held = await waiter.lockManager.acquire(key, 30_000);
         const doomed = new WorkerProcess('lock-holder.ts', {
+          CK_BACKEND: backend,
           REDIS_URL,
+          DATABASE_URL,
           CK_PREFIX: scope.prefix,
           CK_APP: scope.appName,
           CK_KEY: key,
@@ -104,13 +122,13 @@ describe.each(['redis', 'postgres'] as const)('faults: lock holder crash (%s)', 
         try {
           await doomed.next((m) => m.type === 'waiting', 'the doomed waiter calling acquire');
           await waitUntil(
-            async () => Object.keys((await line(raw)).places).length === 1,
+            async () => Object.keys((await line(raw, db)).places).length === 1,
             10_000,
             'the doomed waiter in line',
           );
           const next = behind.lockManager.acquire(key, 30_000);
           await waitUntil(
-            async () => Object.keys((await line(raw)).places).length === 2,
+            async () => Object.keys((await line(raw, db)).places).length === 2,
             10_000,
             'the live waiter in line',
           );
@@ -120,7 +138,7 @@ describe.each(['redis', 'postgres'] as const)('faults: lock holder crash (%s)', 
             // Until the dead waiter's deadline (server clock) has passed; nothing announces it.
             await waitUntil(
               async () => {
-                const { places, now } = await line(raw);
+                const { places, now } = await line(raw, db);
                 return Object.values(places).some((place) => Number(place.split(' ')[0]) < now);
               },
               10_000,
@@ -140,9 +158,10 @@ describe.each(['redis', 'postgres'] as const)('faults: lock holder crash (%s)', 
           await doomed.kill();
         }
       }
-      figure('lock-waiter-crash', 'timings', figures);
+      figure(`lock-waiter-crash/${backend}`, 'timings', figures);
     } finally {
       await raw.quit();
+      await db.end();
     }
   }, 120_000);
 });
