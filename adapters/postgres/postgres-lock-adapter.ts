@@ -33,6 +33,12 @@ export class PostgresLockAdapter extends PostgresAdapterBase implements LockAdap
   private readonly listeners = new Map<string, Set<(event: LockEvent) => void>>();
   private unlisten: (() => void)[] = [];
   /**
+   * Attempts of this node per key, one after the other: the pool would send concurrent ones on
+   * different connections, and they could reach the server (and the line) in another order than
+   * they were made. (A single Redis connection keeps that order by itself.)
+   */
+  private readonly tails = new Map<string, Promise<unknown>>();
+  /**
    * Local clock minus server clock, from the last attempt: the request left at local time `sentAt`
    * and ran at server time `now`, so server time X happened at local time ≥ X + (sentAt − now).
    */
@@ -60,8 +66,24 @@ export class PostgresLockAdapter extends PostgresAdapterBase implements LockAdap
     this.listeners.clear();
   }
 
-  async tryAcquire(key: string, owner: string, ttlMs: number, options?: TryAcquireOptions): Promise<TryAcquireResult> {
+  tryAcquire(key: string, owner: string, ttlMs: number, options?: TryAcquireOptions): Promise<TryAcquireResult> {
     this.assertConnected();
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const attempt = previous.catch(() => {}).then(() => this.attempt(key, owner, ttlMs, options));
+    const tail = attempt.catch(() => {});
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return attempt;
+  }
+
+  private async attempt(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: TryAcquireOptions | undefined,
+  ): Promise<TryAcquireResult> {
     const sentAt = Date.now();
     const { rows } = await this.connections.query<{
       acquired: boolean;
