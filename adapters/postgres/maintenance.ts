@@ -30,6 +30,9 @@ const BATCH = 20_000;
 const PAYLOAD_KEEP_MS = 60_000;
 /** Lapsed lock leases and waiter places are removed this long after they lapse, in ms. */
 const LOCK_KEEP_MS = 60_000;
+/** A table with more dead rows than this is vacuumed by the sweep (not left to autovacuum's schedule). */
+const VACUUM_DEAD_ROWS = 5_000;
+const VACUUMED = ['jobs', 'completed', 'cache', 'locks', 'lock_waiters', 'pubsub_payloads'];
 
 /** The sweep of one node. */
 export class Maintenance {
@@ -63,8 +66,48 @@ export class Maintenance {
     await this.running;
   }
 
-  /** One sweep, if no other node is sweeping right now. Returns whether this node swept. */
+  /** One sweep and, when due, a vacuum — if no other node is doing it right now. Returns whether this node swept. */
   async sweep(): Promise<boolean> {
+    const swept = await this.deleteExpired();
+    if (swept) await this.vacuum();
+    return swept;
+  }
+
+  /**
+   * VACUUMs the tables with many dead rows. Every message leaves dead row versions behind (insert,
+   * take, delete); autovacuum visits a database once per `autovacuum_naptime` (1 min by default) and
+   * may be busy elsewhere, and until a vacuum runs the space is not reused: a busy queue's table
+   * would grow with every message. VACUUM cannot run in a transaction, so one node at a time holds a
+   * session advisory lock around it (on the same pooled connection, released before it goes back).
+   */
+  private async vacuum(): Promise<void> {
+    const c = this.connections;
+    const client = await c.pool.connect();
+    const key = advisoryKey(c.settings.schema, 'vacuum');
+    let broken = false;
+    try {
+      const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS got', [key]);
+      if (!rows[0]?.got) return;
+      try {
+        const stats = await client.query<{ relname: string; dead: string }>(
+          `SELECT relname, n_dead_tup::text AS dead FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = ANY($2::text[])`,
+          [c.settings.schema, VACUUMED],
+        );
+        for (const row of stats.rows) {
+          if (Number(row.dead) > VACUUM_DEAD_ROWS) await client.query(`VACUUM ${c.table(row.relname)}`);
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]);
+      }
+    } catch (error) {
+      broken = true;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async deleteExpired(): Promise<boolean> {
     const c = this.connections;
     const t = (name: string) => c.table(name);
     return inTransaction(c.pool, async (client) => {
