@@ -57,6 +57,9 @@ CREATE INDEX completed_queue ON ${s}.completed (queue, seq);
 -- its waiter renews it. Every function holds a per-key transaction-scoped advisory lock, so each
 -- is one atomic step. Times returned are the server clock in epoch ms.
 CREATE SEQUENCE ${s}.lock_fencing;
+-- Seeded from the clock in microseconds, as the Redis adapter seeds a lost counter: a schema dropped
+-- and created again (the counter lost with it) still hands out tokens above every earlier one.
+SELECT setval(${seq('lock_fencing')}, floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
 CREATE SEQUENCE ${s}.lock_waiter_seq;
 CREATE TABLE ${s}.locks (
   key        text        PRIMARY KEY,

@@ -57,6 +57,24 @@ if ('skip' in target) {
     });
   });
 
+  it('keeps fencing tokens increasing when the schema (and its token sequence) is dropped and made again', async () => {
+    const factory = postgresFactory('postgres', () => url);
+    const cluster = factory.create();
+    try {
+      const [a] = await startNodes(cluster, 1);
+      const first = await a!.lockManager.acquire('res');
+      await first.release();
+      await a!.stop();
+      await dropSchema(url, schemaOf(a!));
+      const [b] = await startNodes(cluster, 1);
+      const second = await b!.lockManager.acquire('res');
+      await second.release();
+      expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    } finally {
+      await cluster.dispose();
+    }
+  });
+
   describe('on a cluster', () => {
     let factory: ClusterFactory;
     let cluster: TestCluster;
