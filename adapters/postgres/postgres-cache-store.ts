@@ -5,7 +5,7 @@
  * by the next write). Keys are byte-ordered (`COLLATE "C"`), so a prefix is a range of the primary
  * key: `scan` and `clear` never read other namespaces. TTLs in milliseconds.
  */
-import { ClusterError, ErrorCodes, type CacheStore, type StoreSetOptions } from 'clusterkit';
+import { ClusterError, ErrorCodes, type CacheStore, type StoreCasOptions, type StoreSetOptions } from 'clusterkit';
 import { type PgConnections } from './connection.js';
 import { PostgresAdapterBase } from './postgres-adapter-base.js';
 
@@ -66,6 +66,32 @@ export class PostgresCacheStore extends PostgresAdapterBase implements CacheStor
        ${options.nx ? `WHERE c.expires_at IS NOT NULL AND c.expires_at <= clock_timestamp()` : ''}`,
       [key, value, options.ttlMs ?? null],
     );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /** Writes `value` only if the live value is exactly `expected` (`undefined`: missing or expired). One statement. */
+  async compareAndSet(
+    key: string,
+    expected: string | undefined,
+    value: string,
+    options: StoreCasOptions = {},
+  ): Promise<boolean> {
+    this.assertConnected();
+    const ttl = options.ttlMs ?? null;
+    const result =
+      expected === undefined
+        ? await this.connections.query(
+            'cache compare-and-set',
+            `INSERT INTO ${this.t} AS c (key, value, expires_at) VALUES ($1, $2, ${EXPIRY('$3')})
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+             WHERE c.expires_at IS NOT NULL AND c.expires_at <= clock_timestamp()`,
+            [key, value, ttl],
+          )
+        : await this.connections.query(
+            'cache compare-and-set',
+            `UPDATE ${this.t} SET value = $2, expires_at = ${EXPIRY('$3')} WHERE key = $1 AND value = $4 AND ${LIVE}`,
+            [key, value, ttl, expected],
+          );
     return (result.rowCount ?? 0) > 0;
   }
 
