@@ -78,7 +78,7 @@ export const postgresTableSize: BenchCase = {
   title: 'PostgreSQL queue table size after many processed messages',
   compareWith: 'itself halfway through the run (bounded: no growth with the number processed)',
   targetText: 'queue tables ≤ 64 MB at the end of the run',
-  budgetMs: 900_000,
+  budgetMs: 1_800_000,
   async run(ctx, report) {
     const fromEnv = Number(process.env.BENCH_PG_TABLE_JOBS);
     const total = Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : ctx.size(1_000_000, 20_000);
