@@ -55,7 +55,7 @@ const OPTION_KEYS = [
  * Redis adapters for every primitive of one node. Opens no connection until `app.start()`; all four
  * adapters share the node's connections, which close when the last adapter closes.
  */
-export function createRedisAdapters(options: RedisAdaptersOptions = {}): Required<ClusterAdapters> {
+export function createRedisAdapters(options: RedisAdaptersOptions = {}): Required<Omit<ClusterAdapters, 'jobStore'>> & ClusterAdapters {
   assertOptions('createRedisAdapters', options, OPTION_KEYS);
   const sources = [options.url, options.options, options.cluster, options.client].filter((s) => s !== undefined);
   if (sources.length > 1) {
