@@ -121,7 +121,11 @@ export class Dispatcher {
         result = await store.claim(ref, { ...request, now: Date.now(), takeOverFrom: result.owner });
       }
       if (result.type === 'claimed') claimed = result.record;
-      else await this.notClaimed(envelope, registration, result);
+      else {
+        // Before the hand-back: its ticket may come back here at once and must not look like a duplicate.
+        runner.unreserve(ref);
+        await this.notClaimed(envelope, registration, result);
+      }
     } finally {
       if (!claimed) runner.unreserve(ref);
     }
