@@ -359,7 +359,8 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     total += delayedIds.length;
     const delayed = (await this.getMany(delayedIds, now)).filter((r): r is JobRecord => r !== undefined);
     for (const r of delayed) candidates.push({ id: r.id, score: r.enqueuedAt });
-    candidates.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+    // Ties in the order ZREVRANGE gives them (member descending), so each set's top N is the merged top N.
+    candidates.sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     const page = candidates.slice(filter.offset, want);
     const records = (await this.getMany(page.map((c) => c.id), now)).filter((r): r is JobRecord => r !== undefined);
     return { records, total };

@@ -163,13 +163,18 @@ export class PortableJobStore implements JobStore {
     return this.locked(ref.id, async () => {
       const record = await this.read(ref.id);
       if (!owns(record, ref, owner)) return false;
-      if (isTerminal(next.state) && retention.remove) {
+      // Retention counts from the finish; the key's TTL ends it.
+      const ttlMs = isTerminal(next.state) ? (next.finishedAt ?? Date.now()) + retention.retentionMs - Date.now() : 1;
+      if (isTerminal(next.state) && (retention.remove || ttlMs <= 0)) {
         await this.kv.del(this.key('job', ref.id));
         await this.kv.del(this.key('logs', ref.id));
-      } else await this.put(next, isTerminal(next.state) ? retention.retentionMs : undefined);
+      } else {
+        const stored = isTerminal(next.state) ? { ...next, expiresAt: Date.now() + ttlMs } : next;
+        await this.put(stored, isTerminal(next.state) ? ttlMs : undefined);
+      }
       await this.moveActive('active', next, handlerKeyOf(record));
       if (!isTerminal(next.state)) await this.kv.incr(this.key('queued', handlerKeyOf(record)), 1, COUNTER_TTL_MS);
-      else await this.kv.expire(this.key('logs', ref.id), Math.max(1, retention.retentionMs));
+      else if (ttlMs > 0) await this.kv.expire(this.key('logs', ref.id), ttlMs);
       return true;
     });
   }
@@ -218,7 +223,10 @@ export class PortableJobStore implements JobStore {
       if (outcome.type === 'cancelled' && before !== 'cancelled') {
         const retention = failRetention(outcome.record, options.failedRetentionMs);
         if (retention.remove) await this.kv.del(this.key('job', id));
-        else await this.put(outcome.record, retention.retentionMs);
+        else {
+          outcome.record.expiresAt = options.now + retention.retentionMs;
+          await this.put(outcome.record, Math.max(1, outcome.record.expiresAt - Date.now()));
+        }
         await this.kv.incr(this.key('queued', handlerKeyOf(outcome.record)), -1, COUNTER_TTL_MS);
       }
       return outcome;
