@@ -53,7 +53,7 @@ export class Dispatcher {
     const ref = refOfTicket(envelope);
     // A duplicate of a generation this node already runs (or is claiming): the owner settles it.
     if (this.deps.runner.holds(ref.id, ref)) return;
-    if (registration.parkedTicket(envelope.jobId)) return this.park(registration, envelope);
+    if (registration.isParked(envelope.jobId)) return this.park(registration, envelope);
     if (!registration.tryEnter()) return this.park(registration, envelope);
     let ranFor: number | undefined;
     try {

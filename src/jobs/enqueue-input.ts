@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DEFAULT_BACKOFF, normalizeBackoff, type BackoffPolicy } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { agreeingAliases } from '../event-queue/event-queue-options.js';
 import { assertDuration, assertInteger, assertName, assertOptions, describe, serializePayload } from '../validation.js';
 import type { JobRecord } from './envelope.js';
 import { namespacedJobId, resolveTenant } from './scoped-key.js';
@@ -112,22 +113,10 @@ export function resolveJobOptions(
   const backoff = i.backoff === undefined ? undefined : normalizeBackoff('backoff', i.backoff);
   const backoffMs = i.backoffMs === undefined ? undefined : normalizeBackoff('backoffMs', i.backoffMs);
   return {
-    delayMs: agree(call, 'delay', delay, 'delayMs', delayMs) ?? 0,
-    attempts: agree(call, 'attempts', attempts, 'maxRetries + 1', retries === undefined ? undefined : retries + 1) ?? defaultAttempts,
-    backoff: agree(call, 'backoff', backoff, 'backoffMs', backoffMs) ?? DEFAULT_BACKOFF,
+    delayMs: agreeingAliases(call, 'delay', delay, 'delayMs', delayMs) ?? 0,
+    attempts: agreeingAliases(call, 'attempts', attempts, 'maxRetries + 1', retries === undefined ? undefined : retries + 1) ?? defaultAttempts,
+    backoff: agreeingAliases(call, 'backoff', backoff, 'backoffMs', backoffMs) ?? DEFAULT_BACKOFF,
   };
-}
-
-/** One value given under two names: they must agree. */
-function agree<T>(call: string, a: string, x: T | undefined, b: string, y: T | undefined): T | undefined {
-  if (x !== undefined && y !== undefined && JSON.stringify(x) !== JSON.stringify(y)) {
-    throw new ClusterError(
-      ErrorCodes.INVALID_OPTION,
-      `${call}: ${a} and ${b} are two names of one option and were given different values (${JSON.stringify(x)} vs ${JSON.stringify(y)}); give one`,
-      { details: { option: a } },
-    );
-  }
-  return x ?? y;
 }
 
 function removal(name: string, value: unknown): boolean | number {

@@ -23,11 +23,17 @@ export const MAX_BUSY_DELAY_MS = 30_000;
 /** Most jobs parked per lane; beyond, tickets are handed back (paced) instead. */
 export const MAX_PARKED = 10_000;
 
-/** Does `a` run before `b` (lower priority number, then earlier enqueue, then id)? */
-function before(a: JobEnvelope, b: JobEnvelope): boolean {
-  if (a.priority !== b.priority) return a.priority < b.priority;
-  if (a.enqueuedAt !== b.enqueuedAt) return a.enqueuedAt < b.enqueuedAt;
-  return a.jobId < b.jobId;
+/** A parked ticket and the order it first arrived in (ties within one millisecond keep publish order). */
+interface Parked {
+  readonly envelope: JobEnvelope;
+  readonly seq: number;
+}
+
+/** Does `a` run before `b` (lower priority number, then earlier enqueue, then arrival)? */
+function before(a: Parked, b: Parked): boolean {
+  if (a.envelope.priority !== b.envelope.priority) return a.envelope.priority < b.envelope.priority;
+  if (a.envelope.enqueuedAt !== b.envelope.enqueuedAt) return a.envelope.enqueuedAt < b.envelope.enqueuedAt;
+  return a.seq < b.seq;
 }
 
 /** One registered handler on this node. */
@@ -36,8 +42,9 @@ export class Registration {
   readonly concurrency: number;
   running = 0;
   /** Parked tickets, best first. */
-  private parked: JobEnvelope[] = [];
-  private readonly parkedIds = new Map<string, JobEnvelope>();
+  private parked: Parked[] = [];
+  private readonly parkedIds = new Map<string, Parked>();
+  private seq = 0;
   /** Mean time a job holds a lane slot (ms), exponentially weighted; starts low so a first burst is re-offered soon. */
   private meanDurationMs = 1;
   /** The latest return slot handed out by {@link busyDelayMs} (epoch ms). */
@@ -64,49 +71,53 @@ export class Registration {
     this.running = Math.max(0, this.running - 1);
   }
 
-  /** The parked ticket of `jobId`, if any. */
-  parkedTicket(jobId: string): JobEnvelope | undefined {
-    return this.parkedIds.get(jobId);
+  /** Is a ticket of `jobId` parked here? */
+  isParked(jobId: string): boolean {
+    return this.parkedIds.has(jobId);
   }
 
-  /** Parks a ticket in priority order; false when the lane already parks {@link MAX_PARKED}. */
+  /**
+   * Parks a ticket in priority order (a job parked again keeps its first arrival order); false when
+   * the lane already parks {@link MAX_PARKED}.
+   */
   park(envelope: JobEnvelope): boolean {
     const known = this.parkedIds.get(envelope.jobId);
     if (known) this.unpark(known);
     if (this.parked.length >= MAX_PARKED) return false;
+    const entry: Parked = { envelope, seq: known?.seq ?? (this.seq += 1) };
     let lo = 0;
     let hi = this.parked.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (before(this.parked[mid] as JobEnvelope, envelope)) lo = mid + 1;
+      if (before(this.parked[mid] as Parked, entry)) lo = mid + 1;
       else hi = mid;
     }
-    this.parked.splice(lo, 0, envelope);
-    this.parkedIds.set(envelope.jobId, envelope);
+    this.parked.splice(lo, 0, entry);
+    this.parkedIds.set(envelope.jobId, entry);
     return true;
   }
 
   /** Takes a slot for the best parked job, if a slot is free and a job is parked. */
   takeParked(): JobEnvelope | undefined {
     if (this.running >= this.concurrency || this.parked.length === 0) return undefined;
-    const next = this.parked.shift() as JobEnvelope;
-    this.parkedIds.delete(next.jobId);
+    const next = this.parked.shift() as Parked;
+    this.parkedIds.delete(next.envelope.jobId);
     this.running += 1;
-    return next;
+    return next.envelope;
   }
 
   /** Empties the parked list (the node is stopping: the caller hands every ticket back). */
   drainParked(): JobEnvelope[] {
-    const all = this.parked;
+    const all = this.parked.map((p) => p.envelope);
     this.parked = [];
     this.parkedIds.clear();
     return all;
   }
 
-  private unpark(envelope: JobEnvelope): void {
-    const i = this.parked.indexOf(envelope);
+  private unpark(entry: Parked): void {
+    const i = this.parked.indexOf(entry);
     if (i >= 0) this.parked.splice(i, 1);
-    this.parkedIds.delete(envelope.jobId);
+    this.parkedIds.delete(entry.envelope.jobId);
   }
 
   /**

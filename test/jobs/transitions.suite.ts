@@ -289,5 +289,23 @@ export function transitionsSuite(factory: ClusterFactory): void {
         expect(entry.finishedAt).toBeGreaterThanOrEqual(entry.startedAt);
       }
     });
+
+    it('keeps handler log lines with the job (job.log and ctx.log), bounded, and returns them from getJob', async () => {
+      const app = await startNode(cluster);
+      await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'logged' }, async (job, ctx) => {
+        await job.log('starting');
+        await ctx.log(`tenant ${ctx.tenantId ?? '-'}`);
+        await job.log('x'.repeat(10_000));
+        expect(Object.keys(ctx)).not.toContain('log');
+      });
+      const { jobId } = await app.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'logged', payload: 1 });
+      await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 });
+      const info = await app.managedQueue.getJob(jobId);
+      expect(info!.logs!.slice(0, 2)).toEqual(['starting', 'tenant -']);
+      expect(Buffer.byteLength(info!.logs![2]!)).toBeLessThanOrEqual(2_048);
+      expect(await app.managedQueue.getJobLogs(jobId)).toEqual(info!.logs);
+      expect(info!.history).toHaveLength(1);
+      expect(info!.history[0]).toMatchObject({ attempt: 1, node: app.nodeId, outcome: 'completed' });
+    });
   });
 }
