@@ -31,6 +31,7 @@ import {
   JOB_CREATE,
   JOB_DELETE,
   JOB_OWNED_UPDATE,
+  JOB_PARK,
   JOB_SCHEDULE,
   JOB_TICKET_SENT,
   JOB_WRITE,
@@ -65,6 +66,7 @@ function toHash(record: JobRecord): string[] {
     ['pr', JSON.stringify(record.progress)],
     ['fa', record.finishedAt],
     ['xa', record.expiresAt],
+    ['pk', record.parkedBy],
     ['g', record.gen],
     ['n', record.nonce],
     ['ea', record.enqueuedAt],
@@ -105,6 +107,7 @@ function fromHash(h: Hash): JobRecord {
   if (h.pr !== undefined) record.progress = JSON.parse(h.pr) as number | object;
   set('finishedAt', num('fa'));
   set('expiresAt', num('xa'));
+  set('parkedBy', h.pk);
   return record;
 }
 
@@ -144,6 +147,10 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
 
   async ticketSent(ref: JobRef): Promise<void> {
     await this.run(JOB_TICKET_SENT, this.jobKey(ref.id), [ref.id, ref.nonce, ref.gen]);
+  }
+
+  async park(ref: JobRef, nodeId: string, now: number): Promise<boolean> {
+    return Number(await this.run(JOB_PARK, this.jobKey(ref.id), [ref.id, ref.nonce, ref.gen, nodeId, now])) === 1;
   }
 
   async claim(ref: JobRef, request: ClaimRequest): Promise<ClaimResult> {

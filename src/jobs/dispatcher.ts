@@ -31,13 +31,10 @@ export interface DispatcherDeps {
   readonly handBackDelayMs: number;
   /** How often a paused queue's jobs come back to check, in ms. */
   readonly pausedRecheckMs: number;
-  /** Delay of a parked job's safety ticket, in ms (how soon it comes back if this node dies). */
-  readonly parkedSafetyMs: number;
   readonly publishTicket: TicketPublisher;
   reportError(error: unknown, meta?: Record<string, unknown>): void;
 }
 
-const NEVER = new AbortController().signal;
 
 /** The physical queue's message handler. */
 export class Dispatcher {
@@ -53,7 +50,6 @@ export class Dispatcher {
     const ref = refOfTicket(envelope);
     // A duplicate of a generation this node already runs (or is claiming): the owner settles it.
     if (this.deps.runner.holds(ref.id, ref)) return;
-    if (registration.isParked(envelope.jobId)) return this.park(registration, envelope);
     if (!registration.tryEnter()) return this.park(registration, envelope);
     let ranFor: number | undefined;
     try {
@@ -73,7 +69,16 @@ export class Dispatcher {
   /** Hands every parked ticket back to the physical queue at once (the node is stopping). */
   async unparkAll(): Promise<void> {
     const tickets = this.deps.registry.all().flatMap((registration) => registration.drainParked());
-    await Promise.all(tickets.map((envelope) => this.handBack(envelope, 0).catch(this.reportError)));
+    await Promise.all(
+      tickets.map(async (envelope) => {
+        try {
+          await this.handBack(envelope, 0);
+          await this.deps.store.ticketSent(refOfTicket(envelope));
+        } catch (error) {
+          this.reportError(error); // still marked parked by this node: the reconciler republishes it
+        }
+      }),
+    );
   }
 
   /** Starts the best parked jobs while their lane has free slots (outside any physical delivery). */
@@ -82,7 +87,8 @@ export class Dispatcher {
       const ticket = envelope;
       const startedAt = Date.now();
       let ranFor: number | undefined;
-      const run = this.start(ticket, registration, NEVER)
+      // A signal of its own (no physical delivery to abort it); the runner's stop path aborts the job.
+      const run = this.start(ticket, registration, new AbortController().signal)
         .then((ran) => void (ran && (ranFor = Date.now() - startedAt)))
         .catch(async (error: unknown) => {
           // Stopping mid-run (or the store failed): the job goes back to the physical queue unspent.
@@ -161,10 +167,22 @@ export class Dispatcher {
     }
   }
 
-  /** Parks a ticket whose lane is full (or refreshes its safety ticket); a full parking hands it back. */
+  /**
+   * Parks a ticket whose lane is full: remembered here in priority order, and marked in the store
+   * ("ticket pending", parked by this node) before the physical ticket is acknowledged, so the
+   * reconciler brings the job back if this node dies. A full parking hands the ticket back instead.
+   */
   private async park(registration: Registration, envelope: JobEnvelope): Promise<void> {
+    if (registration.isParked(envelope.jobId)) return; // a duplicate: already parked, already marked
     if (!registration.park(envelope)) return this.handBack(envelope, registration.busyDelayMs());
-    await this.handBack(envelope, this.deps.parkedSafetyMs);
+    try {
+      if (!(await this.deps.store.park(refOfTicket(envelope), this.deps.nodeId, Date.now()))) {
+        registration.unparkJob(envelope.jobId); // stale or finished: nothing to wait for
+      }
+    } catch (error) {
+      registration.unparkJob(envelope.jobId);
+      throw error;
+    }
   }
 
   /** No handler on this node: hand back if a live node has one; after the grace period, fail the attempt. */

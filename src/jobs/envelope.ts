@@ -104,6 +104,11 @@ export interface JobRecord {
   /** When a finished record's retention ends (epoch ms). */
   expiresAt?: number;
   /**
+   * The node holding this job's ticket in a busy lane (parked: the physical ticket is acknowledged).
+   * The record says "ticket pending" meanwhile; the reconciler republishes it only once that node is dead.
+   */
+  parkedBy?: string;
+  /**
    * The enqueuer's trace context (W3C carrier), captured at `enqueue` inside an OpenTelemetry span.
    * Kept on the record, so every attempt, retry and hand-back runs as a child of the same trace.
    */

@@ -120,6 +120,12 @@ export interface JobStore {
   create(record: JobRecord, options?: { transaction?: unknown }): Promise<CreateResult>;
   /** The ticket of `ref` is on the physical queue: clears `ticketPendingSince` if `ref` is still current. */
   ticketSent(ref: JobRef): Promise<void>;
+  /**
+   * A node parks the waiting generation `ref` (its lane is full; it acknowledges the physical ticket):
+   * sets `ticketPendingSince = now` and `parkedBy = nodeId`, so the reconciler brings the job back if
+   * that node dies. False (nothing written) when `ref` is not a waiting/delayed current generation.
+   */
+  park(ref: JobRef, nodeId: string, now: number): Promise<boolean>;
   /** Starts a generation: checks incarnation, generation, terminal state, runAt, paused, owner, limits. */
   claim(ref: JobRef, request: ClaimRequest): Promise<ClaimResult>;
   /** Gives a claimed, unstarted generation back (state waiting, no owner). False if `owner` no longer owns it. */

@@ -67,8 +67,18 @@ function startAttempt(record: JobRecord, nodeId: string, now: number): void {
   record.attemptsStarted += 1;
   delete record.ticketPendingSince;
   delete record.noProcessorSince;
+  delete record.parkedBy;
   const attempt = (record.history.at(-1)?.attempt ?? 0) + 1;
   record.history = [...record.history, { attempt, node: nodeId, startedAt: now }].slice(-MAX_HISTORY);
+}
+
+/** Parks a waiting generation (see `JobStore.park`); false when `ref` is not a waiting current generation. */
+export function applyPark(record: JobRecord | undefined, ref: JobRef, nodeId: string, now: number): record is JobRecord {
+  if (!sameIncarnation(record, ref) || record.gen !== ref.gen) return false;
+  if (record.state !== 'waiting' && record.state !== 'delayed') return false;
+  record.ticketPendingSince = now;
+  record.parkedBy = nodeId;
+  return true;
 }
 
 /** Fixed-window rate check shared by the stores: window = floor(now / durationMs). */
@@ -110,6 +120,7 @@ export function decideCancel(
   record.state = 'cancelled';
   record.finishedAt = options.now;
   delete record.ticketPendingSince;
+  delete record.parkedBy;
   return { type: 'cancelled', record };
 }
 
@@ -135,6 +146,7 @@ export function decideRetry(record: JobRecord | undefined, options: { now: numbe
     'abortRequested',
     'expiresAt',
     'owner',
+    'parkedBy',
   ] as const) {
     delete record[key];
   }

@@ -4,6 +4,7 @@
  * publish is confirmed, so a crash between the two writes leaves a job the reconciler (or the next
  * enqueue of the same id) republishes — never a job `waiting` for ever.
  */
+import { randomBytes } from 'node:crypto';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { envelopeOf, refOf, ticketId, type JobRecord } from './envelope.js';
 import type { JobStore } from './job-store.js';
@@ -23,7 +24,10 @@ export class JobWriter {
    * it to the store. Used by enqueue, retries, `retry()` and the reconciler.
    */
   readonly publishRecord = async (record: JobRecord, delayMs: number, priority = record.priority): Promise<void> => {
-    await this.publishTicket(envelopeOf(record), Math.max(0, delayMs), ticketId(record), priority);
+    // A parked job's ticket was consumed (acknowledged) under the deterministic id, which a backend
+    // may still hold as completed: its replacement needs an id of its own.
+    const physicalId = record.parkedBy === undefined ? ticketId(record) : `${ticketId(record)}|r${randomBytes(6).toString('hex')}`;
+    await this.publishTicket(envelopeOf(record), Math.max(0, delayMs), physicalId, priority);
     await this.store().ticketSent(refOf(record));
   };
 
@@ -70,7 +74,8 @@ export class JobWriter {
     const created = await this.store().create(record);
     if (!created.created) {
       const existing = created.existing;
-      if (existing.ticketPendingSince !== undefined) {
+      // Pending and not parked by a node (a parked job is that node's, or the reconciler's once it dies).
+      if (existing.ticketPendingSince !== undefined && existing.parkedBy === undefined) {
         await this.publishRecord(existing, existing.runAt - Date.now());
       }
       return;

@@ -140,7 +140,6 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       processorGraceMs: this.options.processorGraceMs,
       handBackDelayMs: this.options.handBackDelayMs,
       pausedRecheckMs: this.options.pausedRecheckMs,
-      parkedSafetyMs: this.options.parkedSafetyMs,
       publishTicket,
       reportError: deps.context.reportError,
     });
@@ -160,6 +159,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       store,
       locks: deps.lockManager,
       ticketRepairMs: this.options.ticketRepairMs,
+      nodeAlive: (nodeId) => this.registry.nodeAlive(nodeId),
       publishRecord: (record, delayMs) => publishRecord(record, delayMs),
       onError: report('managedQueue.reconciler'),
     });

@@ -19,6 +19,7 @@ import type {
   Retention,
 } from './job-store.js';
 import {
+  applyPark,
   applyRelease,
   decideCancel,
   decideClaim,
@@ -73,7 +74,16 @@ export class MemoryJobStore implements JobStore {
     if (!sameIncarnation(record, ref) || record.gen !== ref.gen || record.ticketPendingSince === undefined) return;
     const next = clone(record);
     delete next.ticketPendingSince;
+    delete next.parkedBy;
     this.write(record, next);
+  }
+
+  async park(ref: JobRef, nodeId: string, now: number): Promise<boolean> {
+    const record = this.s.records.get(ref.id);
+    const next = clone(record);
+    if (!applyPark(next, ref, nodeId, now)) return false;
+    this.write(record, next);
+    return true;
   }
 
   async claim(ref: JobRef, request: ClaimRequest): Promise<ClaimResult> {

@@ -38,11 +38,6 @@ export interface ManagedQueueOptions {
    * @default 10000
    */
   ticketRepairMs?: number;
-  /**
-   * A job parked on a busy node (its handler's lane is full) is covered by a safety ticket due this
-   * much later, which brings it back if that node dies, in ms. @default 30000
-   */
-  parkedSafetyMs?: number;
 }
 
 /** Options with every default filled in. */
@@ -62,7 +57,6 @@ const KEYS = [
   'failedRetentionMs',
   'scheduleRefreshMs',
   'ticketRepairMs',
-  'parkedSafetyMs',
 ] as const;
 
 /** Checks the options and fills in defaults. */
@@ -88,6 +82,5 @@ export function resolveManagedQueueOptions(options: ManagedQueueOptions | undefi
     failedRetentionMs: ms('failedRetentionMs', 604_800_000),
     scheduleRefreshMs: ms('scheduleRefreshMs', 5_000),
     ticketRepairMs: ms('ticketRepairMs', 10_000),
-    parkedSafetyMs: ms('parkedSafetyMs', 30_000),
   };
 }

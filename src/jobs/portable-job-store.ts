@@ -23,6 +23,7 @@ import type {
   RetryOutcome,
 } from './job-store.js';
 import {
+  applyPark,
   applyRelease,
   decideCancel,
   decideClaim,
@@ -101,7 +102,17 @@ export class PortableJobStore implements JobStore {
       const record = await this.read(ref.id);
       if (!sameIncarnation(record, ref) || record.gen !== ref.gen || record.ticketPendingSince === undefined) return;
       delete record.ticketPendingSince;
+      delete record.parkedBy;
       await this.put(record);
+    });
+  }
+
+  async park(ref: JobRef, nodeId: string, now: number): Promise<boolean> {
+    return this.locked(ref.id, async () => {
+      const record = await this.read(ref.id);
+      if (!applyPark(record, ref, nodeId, now)) return false;
+      await this.put(record);
+      return true;
     });
   }
 

@@ -4,7 +4,8 @@
  *
  * A lane runs at most `concurrency` jobs. A ticket that finds the lane full is *parked*: acknowledged
  * on the physical queue (it holds no physical slot), remembered here in priority order (then enqueue
- * order), and covered by a delayed safety ticket in case this node dies. When a slot frees, the
+ * order), and marked in the job store as parked by this node, so the reconciler republishes it if this
+ * node dies. When a slot frees, the
  * best parked job starts next — so a busy handler still takes its waiting jobs in priority order,
  * and one plugin's backlog never occupies the physical consumer's slots (the head-of-line rule).
  */
@@ -112,6 +113,12 @@ export class Registration {
     this.parked = [];
     this.parkedIds.clear();
     return all;
+  }
+
+  /** Forgets the parked ticket of `jobId` (its job turned out stale). */
+  unparkJob(jobId: string): void {
+    const entry = this.parkedIds.get(jobId);
+    if (entry) this.unpark(entry);
   }
 
   private unpark(entry: Parked): void {

@@ -1,14 +1,19 @@
 /**
  * Repairs what a crash leaves half-done between the job store and the physical queue, and ends
  * retention. A record is written before its ticket and says "ticket pending" until the ticket is
- * confirmed (or claimed); if the writer died in between, no ticket will ever come. Every
+ * confirmed (or claimed); if the writer died in between, no ticket will ever come. A job parked by a
+ * busy node (its ticket acknowledged) says "ticket pending, parked by <node>" until it starts; if that
+ * node dies, likewise. Every
  * `ticketRepairMs / 2` one node — whichever holds the lock manager's `managed-queue:reconciler` lock —
- * republishes the ticket of every job pending for longer than `ticketRepairMs` (its physical id is
+ * republishes the ticket of every job pending for longer than `ticketRepairMs` and not parked by a
+ * live node (its physical id is
  * deterministic, so a ticket that does exist is not duplicated on backends with unique ids), then
  * deletes finished records whose retention ended.
  *
  * Bound: a job whose ticket was lost is republished at most `ticketRepairMs × 1.5` (plus one pass)
- * after its record was written: 15 s with the default 10 s.
+ * after its record was written — `× 2.5` if the node holding the reconciler lock died too (its lease
+ * is `ticketRepairMs`): 15 s, at worst 25 s, with the default 10 s. A job parked by a node that died
+ * is republished within the same bound counted from when that node's heartbeat lapsed.
  */
 import { LockAcquireError } from '../errors.js';
 import type { LockManager } from '../lock/lock-manager.js';
@@ -24,6 +29,8 @@ export interface ReconcilerDeps {
   readonly locks: LockManager;
   /** A ticket pending longer than this is republished, in ms. */
   readonly ticketRepairMs: number;
+  /** Is a node alive (its heartbeat has not lapsed)? Jobs parked by a live node are left to it. */
+  nodeAlive(nodeId: string): Promise<boolean>;
   publishRecord(record: JobRecord, delayMs: number): Promise<void>;
   onError(error: unknown): void;
 }
@@ -54,16 +61,23 @@ export class Reconciler {
     const { locks, store, ticketRepairMs } = this.deps;
     let lock;
     try {
-      lock = await locks.tryAcquire('managed-queue:reconciler', Math.max(5_000, ticketRepairMs * 2));
+      // The lease bounds how long a reconciler that died mid-pass keeps the others out.
+      lock = await locks.tryAcquire('managed-queue:reconciler', Math.max(1_000, ticketRepairMs));
     } catch (error) {
       if (error instanceof LockAcquireError) return 0;
       throw error;
     }
     try {
       const pending = await store.pendingTickets(now - ticketRepairMs, BATCH);
+      const alive = new Map<string, Promise<boolean>>();
       let repaired = 0;
       for (const record of pending) {
         if (lock.signal.aborted) break;
+        if (record.parkedBy !== undefined) {
+          const node = record.parkedBy;
+          if (!alive.has(node)) alive.set(node, this.deps.nodeAlive(node));
+          if (await alive.get(node)) continue; // parked by a live node: it will run it
+        }
         try {
           await this.deps.publishRecord(record, Math.max(0, record.runAt - Date.now()));
           repaired += 1;

@@ -103,6 +103,20 @@ export function jobStoreSuite(factory: StoreFactory): void {
       expect(after!.attemptsStarted).toBe(2);
     });
 
+    it('park marks a waiting generation "ticket pending, parked by" a node; the claim clears it', async () => {
+      const r = record({ ticketPendingSince: undefined });
+      await store.create(r);
+      expect(await store.park({ ...ref(r), gen: 1 }, 'x', NOW + 1)).toBe(false);
+      expect(await store.park(ref(r), 'x', NOW + 1)).toBe(true);
+      expect(await store.get(r.id)).toMatchObject({ parkedBy: 'x', ticketPendingSince: NOW + 1 });
+      expect((await store.pendingTickets(NOW + 1, 10)).map((p) => p.parkedBy)).toEqual(['x']);
+      await store.claim(ref(r), claimAt('x'));
+      const claimed = await store.get(r.id);
+      expect(claimed!.parkedBy).toBeUndefined();
+      expect(await store.pendingTickets(NOW + 1, 10)).toEqual([]);
+      expect(await store.park(ref(r), 'x', NOW + 2)).toBe(false);
+    });
+
     it('claim refuses paused queues, a full global concurrency and a spent rate window without spending it', async () => {
       const [a, b, c] = [record(), record(), record()];
       for (const r of [a, b, c]) await store.create(r);

@@ -6,7 +6,7 @@
  * Record hash `J:<id>`: `r` the record JSON as last written whole, plus the fields transitions change
  * without rewriting it — st state, o owner, sa startedAt, as attemptsStarted, h history JSON,
  * ab abort requested, tp ticket pending since, np no-processor since, pr progress JSON, fa finishedAt,
- * xa retention end, v version — and what the scripts read: g gen, n nonce, ea enqueuedAt,
+ * xa retention end, pk parked by, v version — and what the scripts read: g gen, n nonce, ea enqueuedAt,
  * ra runAt, cb plugin/queue/tenant combo, hk handler key, lq logical queue key.
  * Indexes: `S:<state>:<combo>` (score enqueuedAt), `D:<combo>` delayed (score runAt), `C` combos,
  * `P` pending tickets (score since), `X` retention ends, `HQ`/`HA` queued/active per handler,
@@ -136,7 +136,7 @@ else
 end
 redis.call('HSET', KEYS[1], 'st', 'active', 'o', node, 'sa', now, 'as', tonumber(h.as or '0') + 1,
   'h', cjson.encode(history), 'v', tonumber(h.v or '0') + 1)
-redis.call('HDEL', KEYS[1], 'tp', 'np')
+redis.call('HDEL', KEYS[1], 'tp', 'np', 'pk')
 return {'claimed', redis.call('HGETALL', KEYS[1]), took}
 `,
 );
@@ -177,6 +177,22 @@ return 1
 );
 
 /**
+ * Parks a waiting generation: "ticket pending" since now, parked by a node.
+ * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen, [5] node, [6] now
+ * Returns 1 when parked, 0 when the generation is not a waiting current one.
+ */
+export const JOB_PARK = luaScript(
+  'jobPark',
+  `${PRELUDE}
+local h = load(KEYS[1])
+if not sameRef(h, ARGV[3], ARGV[4]) or (h.st ~= 'waiting' and h.st ~= 'delayed') then return 0 end
+redis.call('HSET', KEYS[1], 'tp', ARGV[6], 'pk', ARGV[5])
+redis.call('ZADD', P .. 'P', ARGV[6], ARGV[2])
+return 1
+`,
+);
+
+/**
  * Clears "ticket pending" of the current generation.
  * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen
  */
@@ -185,7 +201,7 @@ export const JOB_TICKET_SENT = luaScript(
   `${PRELUDE}
 local h = load(KEYS[1])
 if not sameRef(h, ARGV[3], ARGV[4]) or not h.tp then return 0 end
-redis.call('HDEL', KEYS[1], 'tp')
+redis.call('HDEL', KEYS[1], 'tp', 'pk')
 redis.call('ZREM', P .. 'P', ARGV[2])
 return 1
 `,
