@@ -36,7 +36,11 @@ export class JobWriter {
    * job with the same id wins: the dedupe). A deduplicated job whose ticket is still pending gets it
    * republished here, so re-enqueueing the id of a job stuck by a crash repairs it at once.
    */
-  async write(record: JobRecord, transaction: EnqueueOptions['transaction']): Promise<void> {
+  async write(
+    record: JobRecord,
+    transaction: EnqueueOptions['transaction'],
+    options: { keepOnPublishFailure?: boolean } = {},
+  ): Promise<void> {
     const store = this.store();
     if (transaction !== undefined && store.capabilities.transactions) {
       // Written inside the caller's transaction; the ticket follows the commit (and the reconciler
@@ -67,10 +71,10 @@ export class JobWriter {
       );
       return;
     }
-    await this.createAndPublish(record);
+    await this.createAndPublish(record, options.keepOnPublishFailure === true);
   }
 
-  private async createAndPublish(record: JobRecord): Promise<void> {
+  private async createAndPublish(record: JobRecord, keepOnPublishFailure = false): Promise<void> {
     const created = await this.store().create(record);
     if (!created.created) {
       const existing = created.existing;
@@ -80,19 +84,22 @@ export class JobWriter {
       }
       return;
     }
-    await this.publishCreated(record, created.backlog);
+    await this.publishCreated(record, created.backlog, keepOnPublishFailure);
   }
 
-  private async publishCreated(record: JobRecord, backlog: number): Promise<void> {
+  private async publishCreated(record: JobRecord, backlog: number, keepOnPublishFailure = false): Promise<void> {
     const delayMs = Math.max(0, record.runAt - Date.now());
     try {
       await this.publishTicket(envelopeOf(record), delayMs, ticketId(record), physicalPriority(record.priority, backlog));
     } catch (error) {
       // The broker refused: the job does not exist (the caller sees the error). If the delete fails
-      // too, the record stays pending and the reconciler publishes it.
-      await this.store()
-        .remove(record.id)
-        .catch(() => {});
+      // too, the record stays pending and the reconciler publishes it. A schedule tick keeps its
+      // record (pending): the tick's job exists, and the next cycle or the reconciler publishes it.
+      if (!keepOnPublishFailure) {
+        await this.store()
+          .remove(record.id)
+          .catch(() => {});
+      }
       throw error;
     }
     // A failed confirmation only leaves the flag set: the claim clears it, or the reconciler

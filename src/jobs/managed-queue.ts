@@ -151,7 +151,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     };
     this.scheduler = new Scheduler(
       store,
-      (input) => this.enqueue(input),
+      (input) => this.enqueueTick(input),
       this.options.scheduleRefreshMs,
       report('managedQueue.schedules'),
     );
@@ -262,6 +262,16 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     record.ticketPendingSince = record.enqueuedAt;
     await this.writer.write(record, transaction as EnqueueOptions['transaction']);
     return { jobId: record.id };
+  }
+
+  /** A schedule tick's enqueue: like `enqueue`, but a failed publish keeps the (pending) record. */
+  private async enqueueTick(input: EnqueueInput): Promise<void> {
+    const record = recordFromInput(input, {
+      attempts: this.options.defaultAttempts,
+      maxPayloadBytes: this.deps.context.maxPayloadBytes,
+    });
+    record.ticketPendingSince = record.enqueuedAt;
+    await this.writer.write(record, undefined, { keepOnPublishFailure: true });
   }
 
   /** The job, or null when it does not exist or belongs to another tenant than the current one. */

@@ -143,7 +143,8 @@ export class Scheduler {
   private async fire(schedule: ScheduleInfo, tick: number): Promise<void> {
     if ((schedule.lastTick ?? -Infinity) >= tick) return;
     // The job id is the tick's: every node firing it enqueues the same job, and one exists. Only
-    // then is the tick done — an enqueue that throws leaves it due for the next cycle.
+    // then is the tick done — an enqueue that throws leaves it due for the next cycle (which finds
+    // the record, kept pending, and republishes it; once superseded, the reconciler does).
     await this.enqueue(runInput(schedule, tick));
     await this.jobs.markTick(schedule.scheduleId, tick);
   }

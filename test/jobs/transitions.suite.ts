@@ -62,7 +62,7 @@ export function transitionsSuite(factory: ClusterFactory): void {
 
     it('#2 a crash between saving the record and publishing its ticket: the reconciler republishes it in bound', async () => {
       const crashed = await startNode(cluster, { worker: false });
-      const worker = await startNode(cluster, { ticketRepairMs: 300 } as never);
+      const worker = await startNode(cluster, { ticketRepairMs: 300 });
       await worker.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'lost' }, (job) => job.data);
       const crash = crashBeforeTicket(crashed);
       void crashed.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'lost', jobId: 'o-8', payload: 8 });
