@@ -44,7 +44,19 @@ class MemoryJobState {
   readonly rates = new Map<string, { window: number; count: number }>();
   readonly paused = new Set<string>();
   readonly schedules = new Map<string, ScheduleInfo>();
+  /** Per plugin/queue/tenant: stored-state counts, and the ids of its delayed jobs (due ones read as waiting). */
+  readonly combos = new Map<string, ComboIndex>();
 }
+
+interface ComboIndex {
+  readonly pluginName: string;
+  readonly queueName: string;
+  readonly tenantId?: string;
+  readonly counts: Record<ManagedJobState, number>;
+  readonly delayed: Set<string>;
+}
+
+const comboKey = (r: JobRecord) => `${r.pluginName}\u0000${r.queueName}\u0000${r.tenantId ?? '\u0001'}`;
 
 const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 const bump = (map: Map<string, number>, key: string, by: number) => map.set(key, Math.max(0, (map.get(key) ?? 0) + by));
@@ -192,43 +204,67 @@ export class MemoryJobStore implements JobStore {
     filter: JobFilter & { state?: ManagedJobState; offset: number; limit: number },
     now: number,
   ): Promise<{ records: JobRecord[]; total: number }> {
+    const total = this.total(filter, now);
     const matching: JobRecord[] = [];
-    let total = 0;
-    // Newest first by creation order; a retried job keeps its place (its enqueue time does not change).
-    for (let i = this.s.order.length - 1; i >= 0; i -= 1) {
+    let seen = 0;
+    // Newest first by creation order, stopping once the page is full: the walk is as long as the page
+    // needs, not the number of records. A retried job keeps its place (its enqueue time does not change).
+    for (let i = this.s.order.length - 1; i >= 0 && matching.length < filter.limit; i -= 1) {
       const record = this.live(this.s.order[i] as string, now);
       if (!record || !matches(record, filter)) continue;
       if (filter.state !== undefined && visibleState(record, now) !== filter.state) continue;
-      if (total >= filter.offset && matching.length < filter.limit) matching.push(clone(record));
-      total += 1;
+      if (seen >= filter.offset) matching.push(clone(record));
+      seen += 1;
     }
     this.compact();
     return { records: matching, total };
   }
 
+  private total(filter: JobFilter & { state?: ManagedJobState }, now: number): number {
+    let total = 0;
+    for (const row of this.rows(filter, now)) {
+      if (filter.state === undefined) total += Object.values(row.all).reduce((a, b) => a + b, 0);
+      else if (filter.state === 'cancelled') total += row.all.cancelled;
+      else total += row[filter.state];
+    }
+    return total;
+  }
+
   async counts(filter: JobFilter, now: number): Promise<JobCounts> {
     const counts = emptyCounts();
-    for (const row of await this.queueStats(filter, now)) {
+    for (const row of this.rows(filter, now)) {
       for (const key of Object.keys(counts) as (keyof JobCounts)[]) counts[key] += row[key];
     }
     return counts;
   }
 
   async queueStats(filter: JobFilter, now: number): Promise<QueueCountsRow[]> {
-    const rows = new Map<string, QueueCountsRow>();
-    for (const record of this.s.records.values()) {
-      if (!matches(record, filter) || (record.expiresAt !== undefined && record.expiresAt <= now)) continue;
-      const key = JSON.stringify([record.pluginName, record.queueName, record.tenantId ?? null]);
-      let row = rows.get(key);
-      if (!row) {
-        row = { pluginName: record.pluginName, queueName: record.queueName, ...emptyCounts() };
-        if (record.tenantId !== undefined) row.tenantId = record.tenantId;
-        rows.set(key, row);
-      }
-      const state = visibleState(record, now);
-      if (state !== 'cancelled') row[state] += 1;
+    return this.rows(filter, now)
+      .filter((row) => Object.values(row.all).some((n) => n > 0))
+      .map(({ all: _all, ...row }) => row);
+  }
+
+  /** Counts per plugin/queue/tenant from the indexes (a due delayed job counts as waiting). */
+  private rows(filter: JobFilter, now: number): (QueueCountsRow & { all: Record<ManagedJobState, number> })[] {
+    const out = [];
+    for (const combo of this.s.combos.values()) {
+      if (!matches(combo, filter)) continue;
+      let due = 0;
+      for (const id of combo.delayed) if ((this.s.records.get(id)?.runAt ?? Infinity) <= now) due += 1;
+      const c = combo.counts;
+      out.push({
+        pluginName: combo.pluginName,
+        queueName: combo.queueName,
+        ...(combo.tenantId === undefined ? {} : { tenantId: combo.tenantId }),
+        waiting: c.waiting + due,
+        active: c.active,
+        completed: c.completed,
+        failed: c.failed,
+        delayed: c.delayed - due,
+        all: c,
+      });
     }
-    return [...rows.values()];
+    return out;
   }
 
   async clean(
@@ -322,6 +358,25 @@ export class MemoryJobStore implements JobStore {
     if (queuedState(after.state)) bump(this.s.queued, handler, 1);
     if (after.ticketPendingSince !== undefined) this.s.pending.add(after.id);
     if (after.expiresAt !== undefined) this.s.expiring.set(after.id, after.expiresAt);
+    const combo = this.combo(after);
+    combo.counts[after.state] += 1;
+    if (after.state === 'delayed') combo.delayed.add(after.id);
+  }
+
+  private combo(record: JobRecord): ComboIndex {
+    const key = comboKey(record);
+    let combo = this.s.combos.get(key);
+    if (!combo) {
+      combo = {
+        pluginName: record.pluginName,
+        queueName: record.queueName,
+        ...(record.tenantId === undefined ? {} : { tenantId: record.tenantId }),
+        counts: { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0, cancelled: 0 },
+        delayed: new Set(),
+      };
+      this.s.combos.set(key, combo);
+    }
+    return combo;
   }
 
   private unindex(record: JobRecord | undefined): void {
@@ -331,6 +386,9 @@ export class MemoryJobStore implements JobStore {
     if (queuedState(record.state)) bump(this.s.queued, handler, -1);
     this.s.pending.delete(record.id);
     this.s.expiring.delete(record.id);
+    const combo = this.combo(record);
+    combo.counts[record.state] -= 1;
+    combo.delayed.delete(record.id);
   }
 
   private delete(id: string): boolean {
@@ -351,7 +409,7 @@ export class MemoryJobStore implements JobStore {
   }
 }
 
-function matches(record: JobRecord, filter: JobFilter): boolean {
+function matches(record: { pluginName: string; queueName: string; tenantId?: string }, filter: JobFilter): boolean {
   return (
     (filter.pluginName === undefined || record.pluginName === filter.pluginName) &&
     (filter.queueName === undefined || record.queueName === filter.queueName) &&
