@@ -39,8 +39,7 @@ import {
 import { runScript, type LuaScript } from './lua/run-script.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 
-const { decideCancel, decideRetry, applyRelease, failRetention, visibleState, isTerminal, rateWindow, upgradeRecord } =
-  jobStoreKit;
+const { decideCancel, decideRetry, applyRelease, failRetention, isTerminal, rateWindow, upgradeRecord } = jobStoreKit;
 
 type Hash = Record<string, string>;
 const LIVE_STATES = ['waiting', 'active', 'completed', 'failed', 'cancelled'] as const;
@@ -206,7 +205,10 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   }
 
   /** Read → decide → write with a version check, retried when another transition got in between. */
-  private async cas<T>(id: string, decide: (record: JobRecord | undefined) => { write?: JobRecord; remove?: boolean; result: T }): Promise<T> {
+  private async cas<T>(
+    id: string,
+    decide: (record: JobRecord | undefined) => { write?: JobRecord; remove?: boolean; result: T },
+  ): Promise<T> {
     for (let round = 0; round < CAS_ROUNDS; round += 1) {
       const client = this.client();
       const h = (await guard('HGETALL', () => client.hgetall(this.jobKey(id)))) as Hash;
@@ -250,7 +252,15 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   }
 
   async appendLog(ref: JobRef, owner: string, line: string, maxLines: number): Promise<boolean> {
-    const reply = await this.run(JOB_OWNED_UPDATE, this.jobKey(ref.id), [ref.id, ref.nonce, ref.gen, owner, 'log', line, maxLines]);
+    const reply = await this.run(JOB_OWNED_UPDATE, this.jobKey(ref.id), [
+      ref.id,
+      ref.nonce,
+      ref.gen,
+      owner,
+      'log',
+      line,
+      maxLines,
+    ]);
     return Number(reply) === 1;
   }
 
@@ -283,7 +293,10 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     });
   }
 
-  async retry(id: string, options: { now: number; tenantId?: string }): Promise<Awaited<ReturnType<JobStore['retry']>>> {
+  async retry(
+    id: string,
+    options: { now: number; tenantId?: string },
+  ): Promise<Awaited<ReturnType<JobStore['retry']>>> {
     return this.cas<Awaited<ReturnType<JobStore['retry']>>>(id, (record) => {
       const outcome = decideRetry(record, options);
       return outcome.type === 'retried' ? { write: outcome.record, result: outcome } : { result: outcome };
@@ -302,7 +315,12 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   private async getMany(ids: readonly string[], now: number): Promise<(JobRecord | undefined)[]> {
     if (ids.length === 0) return [];
     const client = this.client();
-    const hashes = await guard('HGETALL', () => pipelined(client, ids.map((id) => ['hgetall', this.jobKey(id)])));
+    const hashes = await guard('HGETALL', () =>
+      pipelined(
+        client,
+        ids.map((id) => ['hgetall', this.jobKey(id)]),
+      ),
+    );
     return hashes.map((h) => {
       const hash = h as Hash;
       if (hash.r === undefined || (hash.xa !== undefined && Number(hash.xa) <= now)) return undefined;
@@ -316,7 +334,9 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   }
 
   /** Known combos matching a filter. */
-  private async combos(filter: JobFilter): Promise<{ combo: string; pluginName: string; queueName: string; tenantId?: string }[]> {
+  private async combos(
+    filter: JobFilter,
+  ): Promise<{ combo: string; pluginName: string; queueName: string; tenantId?: string }[]> {
     const client = this.client();
     const all = await guard('HGETALL', () => client.hgetall(`${this.p}C`));
     const out = [];
@@ -346,7 +366,12 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
       }
       // Delayed jobs: the due ones read as waiting, the rest as delayed (scored by runAt).
       if (filter.state === undefined || filter.state === 'waiting' || filter.state === 'delayed') {
-        const [min, max] = filter.state === 'waiting' ? ['-inf', String(now)] : filter.state === 'delayed' ? [`(${now}`, '+inf'] : ['-inf', '+inf'];
+        const [min, max] =
+          filter.state === 'waiting'
+            ? ['-inf', String(now)]
+            : filter.state === 'delayed'
+              ? [`(${now}`, '+inf']
+              : ['-inf', '+inf'];
         commands.push(['zrangebyscore', `${this.p}D:${combo}`, min, max]);
       }
     }
@@ -369,7 +394,12 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     // Ties in the order ZREVRANGE gives them (member descending), so each set's top N is the merged top N.
     candidates.sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     const page = candidates.slice(filter.offset, want);
-    const records = (await this.getMany(page.map((c) => c.id), now)).filter((r): r is JobRecord => r !== undefined);
+    const records = (
+      await this.getMany(
+        page.map((c) => c.id),
+        now,
+      )
+    ).filter((r): r is JobRecord => r !== undefined);
     return { records, total };
   }
 
@@ -420,9 +450,15 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
       const ids = await guard('ZRANGE', () => client.zrange(`${this.p}S:${options.state}:${combo}`, '0', '-1'));
       for (let i = 0; i < ids.length && removed < options.limit; i += 200) {
         const batch = (ids as string[]).slice(i, i + 200);
-        const finished = await guard('HGET', () => pipelined(client, batch.map((id) => ['hget', this.jobKey(id), 'fa'])));
+        const finished = await guard('HGET', () =>
+          pipelined(
+            client,
+            batch.map((id) => ['hget', this.jobKey(id), 'fa']),
+          ),
+        );
         for (let k = 0; k < batch.length && removed < options.limit; k += 1) {
-          if (Number(finished[k] ?? 0) <= options.finishedBefore && (await this.remove(batch[k] as string))) removed += 1;
+          if (Number(finished[k] ?? 0) <= options.finishedBefore && (await this.remove(batch[k] as string)))
+            removed += 1;
         }
       }
     }
@@ -431,7 +467,9 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
 
   async pendingTickets(before: number, limit: number): Promise<JobRecord[]> {
     const client = this.client();
-    const ids = await guard('ZRANGEBYSCORE', () => client.zrangebyscore(`${this.p}P`, '-inf', before, 'LIMIT', 0, limit));
+    const ids = await guard('ZRANGEBYSCORE', () =>
+      client.zrangebyscore(`${this.p}P`, '-inf', before, 'LIMIT', 0, limit),
+    );
     return (await this.getMany(ids, Date.now())).filter((r): r is JobRecord => r?.ticketPendingSince !== undefined);
   }
 
@@ -471,7 +509,12 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   async listSchedules(): Promise<ScheduleInfo[]> {
     const client = this.client();
     const ids = await guard('SMEMBERS', () => client.smembers(`${this.p}schs`));
-    const hashes = await guard('HGETALL', () => pipelined(client, ids.map((id) => ['hgetall', `${this.p}sch:${id}`])));
+    const hashes = await guard('HGETALL', () =>
+      pipelined(
+        client,
+        ids.map((id) => ['hgetall', `${this.p}sch:${id}`]),
+      ),
+    );
     const out: ScheduleInfo[] = [];
     for (const h of hashes as Hash[]) {
       if (h.j === undefined) continue;
@@ -483,7 +526,9 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   }
 
   async removeSchedule(scheduleId: string, tenantId?: string): Promise<boolean> {
-    return Number(await this.run(JOB_SCHEDULE, `${this.p}sch:${scheduleId}`, ['remove', scheduleId, tenantId ?? ''])) === 1;
+    return (
+      Number(await this.run(JOB_SCHEDULE, `${this.p}sch:${scheduleId}`, ['remove', scheduleId, tenantId ?? ''])) === 1
+    );
   }
 
   async markTick(scheduleId: string, tick: number): Promise<boolean> {
@@ -493,7 +538,10 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
 
 function owns(record: JobRecord | undefined, ref: JobRef, owner: string): record is JobRecord {
   return (
-    jobStoreKit.sameIncarnation(record, ref) && record.gen === ref.gen && record.state === 'active' && record.owner === owner
+    jobStoreKit.sameIncarnation(record, ref) &&
+    record.gen === ref.gen &&
+    record.state === 'active' &&
+    record.owner === owner
   );
 }
 
@@ -509,4 +557,3 @@ async function pipelined(client: RedisClient, commands: readonly (readonly strin
     return (commands[i] as string[])[0] === 'hgetall' && Array.isArray(value) ? flatToHash(value) : value;
   });
 }
-

@@ -116,7 +116,13 @@ export const jobReads: BenchCase = {
         sides: { clusterkit: (input) => run(input, backend, input.warmup ? Math.ceil(count / 20) : count) },
       });
       const label = backend === 'memory' ? 'memory' : 'Redis';
-      const common = { label, unit: 'ms', higherIsBetter: false, ours: 'clusterkit', target: { kind: 'none' } } as const;
+      const common = {
+        label,
+        unit: 'ms',
+        higherIsBetter: false,
+        ours: 'clusterkit',
+        target: { kind: 'none' },
+      } as const;
       report.row(backend, { ...common, metric: 'getJob p50', figure: 'getJobP50' });
       report.row(backend, { ...common, metric: 'getJob p99', figure: 'getJobP99' });
       report.row(backend, { ...common, metric: 'listJobs page p50', figure: 'listP50' });

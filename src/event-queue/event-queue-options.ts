@@ -251,7 +251,13 @@ export function resolvePublish(options: EventQueuePublishOptions | undefined): R
  * shared by `eventQueue.publish` and `managedQueue.enqueue`): the value, or `INVALID_OPTION` when both
  * names were given with different values.
  */
-export function agreeingAliases<T>(call: string, a: string, x: T | undefined, b: string, y: T | undefined): T | undefined {
+export function agreeingAliases<T>(
+  call: string,
+  a: string,
+  x: T | undefined,
+  b: string,
+  y: T | undefined,
+): T | undefined {
   if (x !== undefined && y !== undefined && JSON.stringify(x) !== JSON.stringify(y)) {
     throw new ClusterError(
       ErrorCodes.INVALID_OPTION,

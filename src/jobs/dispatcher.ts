@@ -35,7 +35,6 @@ export interface DispatcherDeps {
   reportError(error: unknown, meta?: Record<string, unknown>): void;
 }
 
-
 /** The physical queue's message handler. */
 export class Dispatcher {
   private readonly local = new Set<Promise<void>>();
@@ -220,8 +219,7 @@ export class Dispatcher {
     await this.deps.publishTicket(envelope, Math.max(0, Math.round(delayMs)), physicalId);
   }
 
-  private readonly reportError = (error: unknown) =>
-    this.deps.reportError(error, { source: 'managedQueue.dispatch' });
+  private readonly reportError = (error: unknown) => this.deps.reportError(error, { source: 'managedQueue.dispatch' });
 }
 
 /** The generation a ticket names. */

@@ -103,18 +103,28 @@ export function recordFromInput(input: EnqueueInput, defaults: InputDefaults, no
  */
 export function resolveJobOptions(
   call: string,
-  i: { delay?: unknown; delayMs?: unknown; attempts?: unknown; maxRetries?: unknown; backoff?: unknown; backoffMs?: unknown },
+  i: {
+    delay?: unknown;
+    delayMs?: unknown;
+    attempts?: unknown;
+    maxRetries?: unknown;
+    backoff?: unknown;
+    backoffMs?: unknown;
+  },
   defaultAttempts: number,
 ): { delayMs: number; attempts: number; backoff: BackoffPolicy } {
   const delay = i.delay === undefined ? undefined : assertDuration('delay', i.delay, { allowZero: true });
   const delayMs = i.delayMs === undefined ? undefined : assertDuration('delayMs', i.delayMs, { allowZero: true });
   const attempts = i.attempts === undefined ? undefined : assertInteger('attempts', i.attempts, 1, MAX_ATTEMPTS);
-  const retries = i.maxRetries === undefined ? undefined : assertInteger('maxRetries', i.maxRetries, 0, MAX_ATTEMPTS - 1);
+  const retries =
+    i.maxRetries === undefined ? undefined : assertInteger('maxRetries', i.maxRetries, 0, MAX_ATTEMPTS - 1);
   const backoff = i.backoff === undefined ? undefined : normalizeBackoff('backoff', i.backoff);
   const backoffMs = i.backoffMs === undefined ? undefined : normalizeBackoff('backoffMs', i.backoffMs);
   return {
     delayMs: agreeingAliases(call, 'delay', delay, 'delayMs', delayMs) ?? 0,
-    attempts: agreeingAliases(call, 'attempts', attempts, 'maxRetries + 1', retries === undefined ? undefined : retries + 1) ?? defaultAttempts,
+    attempts:
+      agreeingAliases(call, 'attempts', attempts, 'maxRetries + 1', retries === undefined ? undefined : retries + 1) ??
+      defaultAttempts,
     backoff: agreeingAliases(call, 'backoff', backoff, 'backoffMs', backoffMs) ?? DEFAULT_BACKOFF,
   };
 }

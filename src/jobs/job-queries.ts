@@ -14,7 +14,6 @@ import type { JobStore } from './job-store.js';
 import { logicalQueueKey } from './scoped-key.js';
 import type { JobCounts, ListJobsFilter, ManagedJobInfo, ManagedJobState, MetricsFilter, QueueStats } from './types.js';
 
-
 const STATES: readonly ManagedJobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
 
 /** True when the current tenant context (if any) may see `record`. */
@@ -70,7 +69,10 @@ export async function listJobs(
   const offset = filter.offset === undefined ? 0 : assertInteger('offset', filter.offset, 0);
   const limit = filter.limit === undefined ? 100 : assertInteger('limit', filter.limit, 1, 10_000);
   const now = Date.now();
-  const { records, total } = await jobs.list({ ...defined(m), ...(state === undefined ? {} : { state }), offset, limit }, now);
+  const { records, total } = await jobs.list(
+    { ...defined(m), ...(state === undefined ? {} : { state }), offset, limit },
+    now,
+  );
   return { jobs: records.map((r) => toJobInfo(r, now)), total };
 }
 

@@ -149,7 +149,12 @@ export class JobRunner {
     }
     try {
       const durationMs = Date.now() - startedAt;
-      if (failed && !entry.abortRequested && entry.controller.signal.aborted && isShutdown(entry.controller.signal.reason)) {
+      if (
+        failed &&
+        !entry.abortRequested &&
+        entry.controller.signal.aborted &&
+        isShutdown(entry.controller.signal.reason)
+      ) {
         // Not the job's fault: the ticket goes back unspent; another node takes the generation over.
         throw failure;
       }
@@ -170,12 +175,7 @@ export class JobRunner {
     }
   }
 
-  private call(
-    record: JobRecord,
-    ref: JobRef,
-    registration: Registration,
-    signal: AbortSignal,
-  ): Promise<unknown> {
+  private call(record: JobRecord, ref: JobRef, registration: Registration, signal: AbortSignal): Promise<unknown> {
     const log = (line: string) => this.log(ref, line);
     const job: ManagedQueueJob = {
       id: record.id,
@@ -187,7 +187,10 @@ export class JobRunner {
       log,
     };
     const facts = jobContextOf(record);
-    const context = Object.defineProperty({ ...facts }, 'log', { value: log, enumerable: false }) as ManagedJobHandlerContext;
+    const context = Object.defineProperty({ ...facts }, 'log', {
+      value: log,
+      enumerable: false,
+    }) as ManagedJobHandlerContext;
     // The span opens inside the tenant context (below), so whatever the handler does sees both.
     const invoke = () =>
       !tracingEnabled()
@@ -325,7 +328,8 @@ function endAttempt(
   if (!last || last.finishedAt !== undefined) return;
   last.finishedAt = now;
   last.outcome = outcome;
-  if (error) last.error = error.code === undefined ? { message: error.message } : { message: error.message, code: error.code };
+  if (error)
+    last.error = error.code === undefined ? { message: error.message } : { message: error.message, code: error.code };
 }
 
 function retentionOf(remove: boolean | number, fallbackMs: number): Retention {

@@ -79,8 +79,7 @@ export type CancelOutcome =
 
 /** What `retry` answers. */
 export type RetryOutcome =
-  | { type: 'retried'; record: JobRecord }
-  | { type: 'not_found' | 'waiting' | 'delayed' | 'active' | 'completed' };
+  { type: 'retried'; record: JobRecord } | { type: 'not_found' | 'waiting' | 'delayed' | 'active' | 'completed' };
 
 /** Which jobs a read covers. Unset fields match everything. */
 export interface JobFilter {
@@ -165,7 +164,9 @@ export interface JobStore {
   counts(filter: JobFilter, now: number): Promise<JobCounts>;
   queueStats(filter: JobFilter, now: number): Promise<QueueCountsRow[]>;
   /** Deletes finished records of `state` finished at or before `finishedBefore`; returns how many. */
-  clean(options: JobFilter & { state: 'completed' | 'failed' | 'cancelled'; finishedBefore: number; limit: number }): Promise<number>;
+  clean(
+    options: JobFilter & { state: 'completed' | 'failed' | 'cancelled'; finishedBefore: number; limit: number },
+  ): Promise<number>;
   /** Records whose ticket has been pending since at or before `before` (oldest first). */
   pendingTickets(before: number, limit: number): Promise<JobRecord[]>;
   /** Deletes finished records whose retention ended at or before `now`; returns how many (no-op where TTLs do it). */

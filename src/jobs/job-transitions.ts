@@ -73,7 +73,12 @@ function startAttempt(record: JobRecord, nodeId: string, now: number): void {
 }
 
 /** Parks a waiting generation (see `JobStore.park`); false when `ref` is not a waiting current generation. */
-export function applyPark(record: JobRecord | undefined, ref: JobRef, nodeId: string, now: number): record is JobRecord {
+export function applyPark(
+  record: JobRecord | undefined,
+  ref: JobRef,
+  nodeId: string,
+  now: number,
+): record is JobRecord {
   if (!sameIncarnation(record, ref) || record.gen !== ref.gen) return false;
   if (record.state !== 'waiting' && record.state !== 'delayed') return false;
   record.ticketPendingSince = now;
@@ -156,5 +161,8 @@ export function decideRetry(record: JobRecord | undefined, options: { now: numbe
 /** How a record is kept once it fails or is cancelled: its `removeOnFail`, else `failedRetentionMs`. */
 export function failRetention(record: JobRecord, failedRetentionMs: number): Retention {
   if (record.removeOnFail === true) return { remove: true, retentionMs: 0 };
-  return { remove: false, retentionMs: typeof record.removeOnFail === 'number' ? record.removeOnFail : failedRetentionMs };
+  return {
+    remove: false,
+    retentionMs: typeof record.removeOnFail === 'number' ? record.removeOnFail : failedRetentionMs,
+  };
 }

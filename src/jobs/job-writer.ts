@@ -26,7 +26,8 @@ export class JobWriter {
   readonly publishRecord = async (record: JobRecord, delayMs: number, priority = record.priority): Promise<void> => {
     // A parked job's ticket was consumed (acknowledged) under the deterministic id, which a backend
     // may still hold as completed: its replacement needs an id of its own.
-    const physicalId = record.parkedBy === undefined ? ticketId(record) : `${ticketId(record)}|r${randomBytes(6).toString('hex')}`;
+    const physicalId =
+      record.parkedBy === undefined ? ticketId(record) : `${ticketId(record)}|r${randomBytes(6).toString('hex')}`;
     await this.publishTicket(envelopeOf(record), Math.max(0, delayMs), physicalId, priority);
     await this.store().ticketSent(refOf(record));
   };
@@ -90,7 +91,12 @@ export class JobWriter {
   private async publishCreated(record: JobRecord, backlog: number, keepOnPublishFailure = false): Promise<void> {
     const delayMs = Math.max(0, record.runAt - Date.now());
     try {
-      await this.publishTicket(envelopeOf(record), delayMs, ticketId(record), physicalPriority(record.priority, backlog));
+      await this.publishTicket(
+        envelopeOf(record),
+        delayMs,
+        ticketId(record),
+        physicalPriority(record.priority, backlog),
+      );
     } catch (error) {
       // The broker refused: the job does not exist (the caller sees the error). If the delete fails
       // too, the record stays pending and the reconciler publishes it. A schedule tick keeps its

@@ -101,7 +101,9 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     this.physicalQueueName = `${deps.context.appName}:${this.physicalChannel}`;
     const report = (source: string) => (error: unknown) => deps.context.reportError(error, { source });
     const appName = deps.context.appName;
-    this.jobStore = (deps.jobStore ?? portableJobStoreOver(() => deps.cacheManager.store, deps.lockManager))({ appName });
+    this.jobStore = (deps.jobStore ?? portableJobStoreOver(() => deps.cacheManager.store, deps.lockManager))({
+      appName,
+    });
     const store = this.jobStore;
     this.registry = new ProcessorRegistry(
       () => deps.cacheManager.store,

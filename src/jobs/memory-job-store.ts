@@ -180,7 +180,10 @@ export class MemoryJobStore implements JobStore {
     return 'record' in outcome ? { ...outcome, record: clone(outcome.record) } : outcome;
   }
 
-  async retry(id: string, options: { now: number; tenantId?: string }): Promise<Awaited<ReturnType<JobStore['retry']>>> {
+  async retry(
+    id: string,
+    options: { now: number; tenantId?: string },
+  ): Promise<Awaited<ReturnType<JobStore['retry']>>> {
     const record = this.live(id, options.now);
     const next = clone(record);
     const outcome = decideRetry(next, options);

@@ -323,7 +323,15 @@ export class PortableJobStore implements JobStore {
       const key = JSON.stringify([record.pluginName, record.queueName, record.tenantId ?? null]);
       let row = rows.get(key);
       if (!row) {
-        row = { pluginName: record.pluginName, queueName: record.queueName, waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 };
+        row = {
+          pluginName: record.pluginName,
+          queueName: record.queueName,
+          waiting: 0,
+          active: 0,
+          completed: 0,
+          failed: 0,
+          delayed: 0,
+        };
         if (record.tenantId !== undefined) row.tenantId = record.tenantId;
         rows.set(key, row);
       }
@@ -339,7 +347,11 @@ export class PortableJobStore implements JobStore {
     const doomed: string[] = [];
     for await (const record of this.all()) {
       if (doomed.length >= options.limit) break;
-      if (record.state === options.state && matches(record, options) && (record.finishedAt ?? 0) <= options.finishedBefore) {
+      if (
+        record.state === options.state &&
+        matches(record, options) &&
+        (record.finishedAt ?? 0) <= options.finishedBefore
+      ) {
         doomed.push(record.id);
       }
     }

@@ -104,14 +104,19 @@ describe('faults: crash between record write and ticket publish (Redis)', () => 
       const running = (await Promise.all(ids.map((id) => worker.managedQueue.getJob(id)))).find(
         (job) => job!.state === 'active',
       );
-      await worker.managedQueue.process({ pluginName: 'orders', queueName: 'slow', jobName: 'ship', concurrency: 4 }, (job) => {
-        done.get(String(job.data))?.resolve();
-      });
+      await worker.managedQueue.process(
+        { pluginName: 'orders', queueName: 'slow', jobName: 'ship', concurrency: 4 },
+        (job) => {
+          done.get(String(job.data))?.resolve();
+        },
+      );
       await busy.kill();
       const killedAt = Date.now();
       const parked = ids.filter((id) => id !== running?.id);
       await within(
-        Promise.all(parked.map(async (id) => done.get(String((await worker.managedQueue.getJob(id))!.payload))!.promise)),
+        Promise.all(
+          parked.map(async (id) => done.get(String((await worker.managedQueue.getJob(id))!.payload))!.promise),
+        ),
         // heartbeat lapse (1 s) + the reconciler bound, at worst 2.5 × ticketRepairMs + one pass
         1_000 + REPAIR_MS * 2.5 + 3_000,
         'the three parked jobs after the kill',

@@ -100,7 +100,7 @@ for (const [label, withRabbit] of [
           await nodes[i % 2]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'limited', payload: i });
         }
 
-        await within(all.done, 30_000, "eight jobs");
+        await within(all.done, 30_000, 'eight jobs');
         stop = true;
         await fault;
         expect(peak).toBe(1);

@@ -132,8 +132,12 @@ export function jobStoreSuite(factory: StoreFactory): void {
       // Refused claims spent nothing: the window still has room for none but the first start, and a
       // stale ticket (finished job) spends nothing either.
       await store.finish(ref(a), 'n', { ...a, state: 'completed', finishedAt: NOW + 20 }, keep);
-      expect((await store.claim(ref(a), claimAt('n', { rateLimit: { max: 2, durationMs: 3_600_000 } }))).type).toBe('finished');
-      expect((await store.claim(ref(c), claimAt('n', { rateLimit: { max: 2, durationMs: 3_600_000 } }))).type).toBe('claimed');
+      expect((await store.claim(ref(a), claimAt('n', { rateLimit: { max: 2, durationMs: 3_600_000 } }))).type).toBe(
+        'finished',
+      );
+      expect((await store.claim(ref(c), claimAt('n', { rateLimit: { max: 2, durationMs: 3_600_000 } }))).type).toBe(
+        'claimed',
+      );
     });
 
     it('finish writes only while the owner still owns the generation; release undoes an unstarted claim', async () => {
@@ -173,10 +177,20 @@ export function jobStoreSuite(factory: StoreFactory): void {
       await store.create(r);
       expect(await store.retry(r.id, { now: NOW })).toEqual({ type: 'waiting' });
       await store.claim(ref(r), claimAt('a'));
-      await store.finish(ref(r), 'a', { ...r, state: 'failed', attemptsMade: 3, finishedAt: NOW + 1, failedReason: 'x' }, keep);
+      await store.finish(
+        ref(r),
+        'a',
+        { ...r, state: 'failed', attemptsMade: 3, finishedAt: NOW + 1, failedReason: 'x' },
+        keep,
+      );
       const retried = await store.retry(r.id, { now: NOW + 2 });
       expect(retried.type).toBe('retried');
-      expect(await store.get(r.id)).toMatchObject({ gen: 1, state: 'waiting', attemptsMade: 0, ticketPendingSince: NOW + 2 });
+      expect(await store.get(r.id)).toMatchObject({
+        gen: 1,
+        state: 'waiting',
+        attemptsMade: 0,
+        ticketPendingSince: NOW + 2,
+      });
       expect((await store.get(r.id))!.failedReason).toBeUndefined();
     });
 
@@ -211,15 +225,30 @@ export function jobStoreSuite(factory: StoreFactory): void {
       expect(await store.clean({ state: 'completed', finishedBefore: NOW + 40, limit: 10 })).toBe(0);
       expect(await store.clean({ state: 'completed', finishedBefore: NOW + 60, limit: 10 })).toBe(1);
       await store.claim(ref(rs[1]!), claimAt('a'));
-      await store.finish(ref(rs[1]!), 'a', { ...rs[1]!, state: 'failed', finishedAt: NOW }, { remove: false, retentionMs: 1 });
+      await store.finish(
+        ref(rs[1]!),
+        'a',
+        { ...rs[1]!, state: 'failed', finishedAt: NOW },
+        { remove: false, retentionMs: 1 },
+      );
       await store.sweep(Date.now() + 10, 100);
       expect(await store.get(rs[1]!.id)).toBeUndefined();
     });
 
     it("schedules: another plugin's or tenant's schedule is never replaced (TENANT_MISMATCH); ticks are monotonic", async () => {
-      const base = { scheduleId: 's1', pluginName: 'p', queueName: 'q', jobName: 'j', everyMs: 1000, payload: 1, createdAt: NOW };
+      const base = {
+        scheduleId: 's1',
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'j',
+        everyMs: 1000,
+        payload: 1,
+        createdAt: NOW,
+      };
       await store.saveSchedule({ ...base, tenantId: 'A' });
-      await expect(store.saveSchedule({ ...base, tenantId: 'B', payload: 2 })).rejects.toMatchObject({ code: 'TENANT_MISMATCH' });
+      await expect(store.saveSchedule({ ...base, tenantId: 'B', payload: 2 })).rejects.toMatchObject({
+        code: 'TENANT_MISMATCH',
+      });
       await expect(store.saveSchedule({ ...base, tenantId: 'A', pluginName: 'other' })).rejects.toMatchObject({
         code: 'TENANT_MISMATCH',
       });

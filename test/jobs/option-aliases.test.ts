@@ -28,13 +28,20 @@ describe('option aliases', () => {
         delayMs: 60_000,
       });
     }
-    expect((await app.managedQueue.getJob(a.jobId))!.options.backoff).toEqual({ type: 'fixed', delay: 50, maxDelay: 50, jitter: 0 });
+    expect((await app.managedQueue.getJob(a.jobId))!.options.backoff).toEqual({
+      type: 'fixed',
+      delay: 50,
+      maxDelay: 50,
+      jitter: 0,
+    });
     for (const bad of [
       { delay: 1, delayMs: 2 },
       { attempts: 3, maxRetries: 3 },
       { backoff: 10, backoffMs: { type: 'fixed', delay: 20 } },
     ]) {
-      await expect(app.managedQueue.enqueue({ ...job, ...bad } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+      await expect(app.managedQueue.enqueue({ ...job, ...bad } as never)).rejects.toMatchObject({
+        code: 'INVALID_OPTION',
+      });
     }
   });
 
@@ -50,9 +57,15 @@ describe('option aliases', () => {
     });
     await app.eventQueue.publish('aliases', 1, { delayMs: 5, attempts: 3, backoffMs: 1 });
     expect(await within(got.promise, 10_000, 'third attempt')).toEqual({ retried: 2 });
-    for (const bad of [{ delay: 1, delayMs: 2 }, { maxRetries: 1, attempts: 3 }, { backoff: 1, backoffMs: 2 }]) {
+    for (const bad of [
+      { delay: 1, delayMs: 2 },
+      { maxRetries: 1, attempts: 3 },
+      { backoff: 1, backoffMs: 2 },
+    ]) {
       await expect(app.eventQueue.publish('aliases', 1, bad)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
     }
-    await expect(app.eventQueue.publish('aliases', 1, { attempts: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(app.eventQueue.publish('aliases', 1, { attempts: 0 })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
   });
 });

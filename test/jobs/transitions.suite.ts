@@ -94,14 +94,17 @@ export function transitionsSuite(factory: ClusterFactory): void {
       let runs = 0;
       const release = deferred();
       for (const node of nodes) {
-        await node.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'once', concurrency: 4 }, async () => {
-          runs += 1;
-          running += 1;
-          peak = Math.max(peak, running);
-          await release.promise;
-          running -= 1;
-          return 'done';
-        });
+        await node.managedQueue.process(
+          { pluginName: 'p', queueName: 'q', jobName: 'once', concurrency: 4 },
+          async () => {
+            runs += 1;
+            running += 1;
+            peak = Math.max(peak, running);
+            await release.promise;
+            running -= 1;
+            return 'done';
+          },
+        );
       }
       const { jobId } = await producer.managedQueue.enqueue({
         pluginName: 'p',
@@ -117,10 +120,9 @@ export function transitionsSuite(factory: ClusterFactory): void {
       );
       await vi.waitFor(() => expect(runs).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
       // Give every duplicate time to be looked at (each is handed back or dropped within a few ms).
-      await vi.waitFor(
-        async () => expect((await producer.eventQueue.counts(PHYSICAL)).waiting).toBe(0),
-        { timeout: 10_000 },
-      );
+      await vi.waitFor(async () => expect((await producer.eventQueue.counts(PHYSICAL)).waiting).toBe(0), {
+        timeout: 10_000,
+      });
       release.resolve();
       expect(await producer.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).toBe('done');
       expect(peak).toBe(1);
@@ -176,7 +178,13 @@ export function transitionsSuite(factory: ClusterFactory): void {
         }
         return original(channel, message, options);
       }) as typeof app.eventQueue.publish;
-      await app.managedQueue.schedule({ pluginName: 'p', queueName: 'cron', jobName: 'tick', everyMs: 1_000, payload: 1 });
+      await app.managedQueue.schedule({
+        pluginName: 'p',
+        queueName: 'cron',
+        jobName: 'tick',
+        everyMs: 1_000,
+        payload: 1,
+      });
       const tickJob = await within(failedTick.promise, 10_000, 'first tick');
       await vi.waitFor(() => expect(ran.has(tickJob)).toBe(true), { timeout: 10_000 });
     });
@@ -188,14 +196,17 @@ export function transitionsSuite(factory: ClusterFactory): void {
       const gate = deferred();
       const started = deferred();
       const all = counter(6);
-      await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'lane', concurrency: 1 }, async (job) => {
-        order.push(job.data as string);
-        if (job.data === 'long') {
-          started.resolve();
-          await gate.promise;
-        }
-        all.hit();
-      });
+      await app.managedQueue.process(
+        { pluginName: 'p', queueName: 'q', jobName: 'lane', concurrency: 1 },
+        async (job) => {
+          order.push(job.data as string);
+          if (job.data === 'long') {
+            started.resolve();
+            await gate.promise;
+          }
+          all.hit();
+        },
+      );
       await app.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'lane', payload: 'long' });
       await within(started.promise, 10_000, 'long job');
       const plan: [string, number][] = [
@@ -208,15 +219,21 @@ export function transitionsSuite(factory: ClusterFactory): void {
       const ids: string[] = [];
       for (const [name, priority] of plan) {
         ids.push(
-          (await app.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'lane', payload: name, priority }))
-            .jobId,
+          (
+            await app.managedQueue.enqueue({
+              pluginName: 'p',
+              queueName: 'q',
+              jobName: 'lane',
+              payload: name,
+              priority,
+            })
+          ).jobId,
         );
       }
       // Every waiting job has reached the node (and was turned away by the busy lane) before the slot frees.
-      await vi.waitFor(
-        async () => expect((await app.eventQueue.counts(PHYSICAL)).waiting).toBe(0),
-        { timeout: 10_000 },
-      );
+      await vi.waitFor(async () => expect((await app.eventQueue.counts(PHYSICAL)).waiting).toBe(0), {
+        timeout: 10_000,
+      });
       gate.resolve();
       await within(all.done, 15_000, 'six jobs');
       expect(order).toEqual(['long', 'urgent', 'high', 'normal', 'low-1', 'low-2']);
@@ -233,19 +250,25 @@ export function transitionsSuite(factory: ClusterFactory): void {
         );
       }
       const window = Math.floor(Date.now() / rateLimit.durationMs);
-      const first = await nodes[0]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'rated', payload: 0 });
+      const first = await nodes[0]!.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'rated',
+        payload: 0,
+      });
       await nodes[0]!.managedQueue.waitForJob(first.jobId, { timeoutMs: 10_000 });
       const stale = await ticketOf(nodes[0]!, first.jobId);
       await Promise.all(
         Array.from({ length: 5 }, (_, i) => nodes[0]!.eventQueue.publish(PHYSICAL, stale, { jobId: `stale-${i}` })),
       );
-      await vi.waitFor(
-        async () => expect((await nodes[0]!.eventQueue.counts(PHYSICAL)).waiting).toBe(0),
-        { timeout: 10_000 },
-      );
+      await vi.waitFor(async () => expect((await nodes[0]!.eventQueue.counts(PHYSICAL)).waiting).toBe(0), {
+        timeout: 10_000,
+      });
       const more = await Promise.all(
-        [1, 2].map(async (i) =>
-          (await nodes[1]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'rated', payload: i })).jobId,
+        [1, 2].map(
+          async (i) =>
+            (await nodes[1]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'rated', payload: i }))
+              .jobId,
         ),
       );
       if (Math.floor(Date.now() / rateLimit.durationMs) !== window) return; // crossed an hour boundary: no verdict
@@ -277,7 +300,13 @@ export function transitionsSuite(factory: ClusterFactory): void {
       expect(await app.managedQueue.waitForJob(flaky.jobId, { timeoutMs: 10_000 })).toBe(0);
       const info = (await app.managedQueue.getJob(flaky.jobId)) as unknown as {
         attemptsMade: number;
-        history: { attempt: number; node: string; startedAt: number; finishedAt: number; error?: { message: string } }[];
+        history: {
+          attempt: number;
+          node: string;
+          startedAt: number;
+          finishedAt: number;
+          error?: { message: string };
+        }[];
       };
       expect(info.attemptsMade).toBe(1);
       expect(info.history.map((h) => [h.attempt, h.error?.message])).toEqual([
@@ -298,7 +327,12 @@ export function transitionsSuite(factory: ClusterFactory): void {
         await job.log('x'.repeat(10_000));
         expect(Object.keys(ctx)).not.toContain('log');
       });
-      const { jobId } = await app.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'logged', payload: 1 });
+      const { jobId } = await app.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'logged',
+        payload: 1,
+      });
       await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 });
       const info = await app.managedQueue.getJob(jobId);
       expect(info!.logs!.slice(0, 2)).toEqual(['starting', 'tenant -']);

@@ -21,10 +21,13 @@ const app = createApp({
   managedQueue: { heartbeatTtlMs: 1_000, processorGraceMs: 5_000 },
   adapters: createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
 });
-await app.managedQueue.process({ pluginName: 'orders', queueName: 'slow', jobName: 'ship', concurrency: 1 }, async () => {
-  process.send?.({ type: 'running' });
-  await new Promise<never>(() => {}); // never finishes: the lane stays full until the kill
-});
+await app.managedQueue.process(
+  { pluginName: 'orders', queueName: 'slow', jobName: 'ship', concurrency: 1 },
+  async () => {
+    process.send?.({ type: 'running' });
+    await new Promise<never>(() => {}); // never finishes: the lane stays full until the kill
+  },
+);
 await app.start();
 process.send?.({ type: 'ready' });
 const want = Number(env('CK_PARKED'));
