@@ -39,7 +39,8 @@ import {
 import { runScript, type LuaScript } from './lua/run-script.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 
-const { decideCancel, decideRetry, applyRelease, failRetention, isTerminal, rateWindow, upgradeRecord } = jobStoreKit;
+const { decideCancel, decideRetry, applyRelease, failRetention, isTerminal, rateWindow, upgradeRecord, sumCounts } =
+  jobStoreKit;
 
 type Hash = Record<string, string>;
 const LIVE_STATES = ['waiting', 'active', 'completed', 'failed', 'cancelled'] as const;
@@ -404,11 +405,7 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   }
 
   async counts(filter: JobFilter, now: number): Promise<JobCounts> {
-    const counts: JobCounts = { waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 };
-    for (const row of await this.queueStats(filter, now)) {
-      for (const key of Object.keys(counts) as (keyof JobCounts)[]) counts[key] += row[key];
-    }
-    return counts;
+    return sumCounts(await this.queueStats(filter, now));
   }
 
   async queueStats(filter: JobFilter, now: number): Promise<QueueCountsRow[]> {

@@ -9,7 +9,7 @@
 import type { BackoffPolicy } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes, UnrecoverableError } from '../errors.js';
 import type { TraceCarrier } from '../tracing.js';
-import type { ManagedJobContext, ManagedJobInfo, ManagedJobState } from './types.js';
+import type { JobAttemptInfo, ManagedJobContext, ManagedJobInfo, ManagedJobState } from './types.js';
 
 /** Current envelope version. A node refuses (dead-letters) versions it does not know. */
 export const JOB_ENVELOPE_VERSION = 1;
@@ -33,19 +33,7 @@ export interface JobEnvelope extends ManagedJobContext {
 }
 
 /** One attempt of a job, as kept in its history (bounded: the last {@link MAX_HISTORY}). */
-export interface JobAttempt {
-  /** 1 for the first attempt; keeps counting across `retry()`. */
-  attempt: number;
-  /** The node that ran it. */
-  node: string;
-  /** Epoch ms. */
-  startedAt: number;
-  /** Epoch ms; absent while it runs. */
-  finishedAt?: number;
-  /** `completed`, `failed`, `cancelled`, or `lost` (its node died mid-run; not counted in `attemptsMade`). */
-  outcome?: 'completed' | 'failed' | 'cancelled' | 'lost';
-  error?: { message: string; code?: string };
-}
+export type JobAttempt = JobAttemptInfo;
 
 /** Most attempts kept in a job's history. */
 export const MAX_HISTORY = 20;

@@ -34,8 +34,10 @@ import {
   decideClaim,
   decideRetry,
   failRetention,
+  matchesFilter,
   rateWindow,
   sameIncarnation,
+  sumCounts,
   visibleTo,
 } from './job-transitions.js';
 import { handlerKeyOf, logicalQueueKey } from './scoped-key.js';
@@ -51,8 +53,10 @@ export const jobStoreKit = Object.freeze({
   decideRetry,
   applyRelease,
   failRetention,
+  matchesFilter,
   rateWindow,
   sameIncarnation,
+  sumCounts,
   visibleTo,
   isTerminal,
   visibleState,

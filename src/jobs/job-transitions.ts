@@ -6,7 +6,16 @@
  * suite (test/jobs/job-store.suite.ts) holds every store to them.
  */
 import { isTerminal, MAX_HISTORY, type JobRecord } from './envelope.js';
-import type { CancelOutcome, ClaimRequest, ClaimResult, JobRef, Retention, RetryOutcome } from './job-store.js';
+import type {
+  CancelOutcome,
+  ClaimRequest,
+  ClaimResult,
+  JobFilter,
+  JobRef,
+  Retention,
+  RetryOutcome,
+} from './job-store.js';
+import type { JobCounts } from './types.js';
 
 /** Does `record` hold the incarnation `ref` names? (`''` names any.) */
 export function sameIncarnation(record: JobRecord | undefined, ref: JobRef): record is JobRecord {
@@ -165,4 +174,23 @@ export function failRetention(record: JobRecord, failedRetentionMs: number): Ret
     remove: false,
     retentionMs: typeof record.removeOnFail === 'number' ? record.removeOnFail : failedRetentionMs,
   };
+}
+
+/** Does a record (or a plugin/queue/tenant row) match a read filter? */
+export function matchesFilter(
+  job: { pluginName: string; queueName: string; tenantId?: string },
+  filter: JobFilter,
+): boolean {
+  return (
+    (filter.pluginName === undefined || job.pluginName === filter.pluginName) &&
+    (filter.queueName === undefined || job.queueName === filter.queueName) &&
+    (filter.tenantId === undefined || job.tenantId === filter.tenantId)
+  );
+}
+
+/** The counts of several plugin/queue/tenant rows added up. */
+export function sumCounts(rows: readonly JobCounts[]): JobCounts {
+  const counts: JobCounts = { waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 };
+  for (const row of rows) for (const key of Object.keys(counts) as (keyof JobCounts)[]) counts[key] += row[key];
+  return counts;
 }

@@ -25,8 +25,10 @@ import {
   decideClaim,
   decideRetry,
   failRetention,
+  matchesFilter as matches,
   rateWindow,
   sameIncarnation,
+  sumCounts,
 } from './job-transitions.js';
 import { handlerKeyOf, logicalQueueKey } from './scoped-key.js';
 import type { JobCounts, ManagedJobState, ScheduleInfo } from './types.js';
@@ -234,11 +236,7 @@ export class MemoryJobStore implements JobStore {
   }
 
   async counts(filter: JobFilter, now: number): Promise<JobCounts> {
-    const counts = emptyCounts();
-    for (const row of this.rows(filter, now)) {
-      for (const key of Object.keys(counts) as (keyof JobCounts)[]) counts[key] += row[key];
-    }
-    return counts;
+    return sumCounts(this.rows(filter, now));
   }
 
   async queueStats(filter: JobFilter, now: number): Promise<QueueCountsRow[]> {
@@ -410,18 +408,6 @@ export class MemoryJobStore implements JobStore {
       this.s.order = this.s.order.filter((id) => this.s.records.has(id) && !seen.has(id) && seen.add(id));
     }
   }
-}
-
-function matches(record: { pluginName: string; queueName: string; tenantId?: string }, filter: JobFilter): boolean {
-  return (
-    (filter.pluginName === undefined || record.pluginName === filter.pluginName) &&
-    (filter.queueName === undefined || record.queueName === filter.queueName) &&
-    (filter.tenantId === undefined || record.tenantId === filter.tenantId)
-  );
-}
-
-function emptyCounts(): JobCounts {
-  return { waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 };
 }
 
 function noTransactions(): ClusterError {

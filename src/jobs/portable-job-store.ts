@@ -30,7 +30,9 @@ import {
   decideRetry,
   failRetention,
   rateWindow,
+  matchesFilter as matches,
   sameIncarnation,
+  sumCounts,
 } from './job-transitions.js';
 import { assertScheduleOwner } from './memory-job-store.js';
 import { escapeKeyPart, handlerKeyOf, logicalQueueKey } from './scoped-key.js';
@@ -309,11 +311,7 @@ export class PortableJobStore implements JobStore {
   }
 
   async counts(filter: JobFilter, now: number): Promise<JobCounts> {
-    const counts: JobCounts = { waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 };
-    for (const row of await this.queueStats(filter, now)) {
-      for (const key of Object.keys(counts) as (keyof JobCounts)[]) counts[key] += row[key];
-    }
-    return counts;
+    return sumCounts(await this.queueStats(filter, now));
   }
 
   async queueStats(filter: JobFilter, now: number): Promise<QueueCountsRow[]> {
@@ -428,14 +426,6 @@ export class PortableJobStore implements JobStore {
 
 function owns(record: JobRecord | undefined, ref: JobRef, owner: string): record is JobRecord {
   return sameIncarnation(record, ref) && record.gen === ref.gen && record.state === 'active' && record.owner === owner;
-}
-
-function matches(record: JobRecord, filter: JobFilter): boolean {
-  return (
-    (filter.pluginName === undefined || record.pluginName === filter.pluginName) &&
-    (filter.queueName === undefined || record.queueName === filter.queueName) &&
-    (filter.tenantId === undefined || record.tenantId === filter.tenantId)
-  );
 }
 
 /** A factory of portable stores over an app's cache store and lock manager. */

@@ -184,10 +184,15 @@ export interface ManagedJobInfo {
 
 /** One attempt in a job's history. */
 export interface JobAttemptInfo {
+  /** 1 for the first attempt; keeps counting across `retry()`. */
   attempt: number;
+  /** The node that ran it. */
   node: string;
+  /** Epoch ms. */
   startedAt: number;
+  /** Epoch ms; absent while it runs. */
   finishedAt?: number;
+  /** `completed`, `failed`, `cancelled`, or `lost` (its node died mid-run; not counted in `attemptsMade`). */
   outcome?: 'completed' | 'failed' | 'cancelled' | 'lost';
   error?: { message: string; code?: string };
 }
