@@ -168,10 +168,14 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
       rate?.endsInMs ?? '',
       request.rateLimit ? request.rateLimit.durationMs * 2 : '',
       request.handler,
-    ])) as [string, unknown?, unknown?];
+    ])) as [string, unknown?, unknown?, unknown?];
     switch (reply[0]) {
       case 'claimed': {
-        const record = fromHash(flatToHash(reply[1]));
+        const hash = { ...flatToHash(reply[1]), ...flatToHash(reply[3]) };
+        delete hash.tp;
+        delete hash.np;
+        delete hash.pk;
+        const record = fromHash(hash);
         return reply[2] ? { type: 'claimed', record, tookOverFrom: String(reply[2]) } : { type: 'claimed', record };
       }
       case 'stale':

@@ -86,17 +86,17 @@ export class MemoryJobStore implements JobStore {
   async ticketSent(ref: JobRef): Promise<void> {
     const record = this.s.records.get(ref.id);
     if (!sameIncarnation(record, ref) || record.gen !== ref.gen || record.ticketPendingSince === undefined) return;
-    const next = clone(record);
-    delete next.ticketPendingSince;
-    delete next.parkedBy;
-    this.write(record, next);
+    // Only the pending mark changes: in place, no other index moves.
+    delete record.ticketPendingSince;
+    delete record.parkedBy;
+    this.s.pending.delete(record.id);
   }
 
   async park(ref: JobRef, nodeId: string, now: number): Promise<boolean> {
     const record = this.s.records.get(ref.id);
-    const next = clone(record);
-    if (!applyPark(next, ref, nodeId, now)) return false;
-    this.write(record, next);
+    // Only the pending mark changes: in place, no other index moves.
+    if (!applyPark(record, ref, nodeId, now)) return false;
+    this.s.pending.add(record.id);
     return true;
   }
 

@@ -88,7 +88,7 @@ return {1, tonumber(redis.call('HGET', P .. 'HQ', f.hk) or '0')}
  * ARGV[1] prefix, [2] id, [3] nonce, [4] gen, [5] node, [6] now, [7] takeOverFrom or '',
  *   [8] globalConcurrency or '', [9] rate max or '', [10] rate window, [11] rate window end (ms from now),
  *   [12] rate window ttl, [13] handler
- * Returns {type, ...}: {'claimed', flat, tookOverFrom}, {'missing'}, {'finished'}, {'stale', flat},
+ * Returns {type, ...}: {'claimed', flat as read, tookOverFrom, changed fields (tp/np/pk removed)}, {'missing'}, {'finished'}, {'stale', flat},
  *   {'owned', owner}, {'early', runAt}, {'paused'}, {'busy'}, {'rate', waitMs}
  */
 export const JOB_CLAIM = luaScript(
@@ -134,10 +134,12 @@ if took == '' then
 else
   redis.call('ZREM', P .. 'P', id)
 end
-redis.call('HSET', KEYS[1], 'st', 'active', 'o', node, 'sa', now, 'as', tonumber(h.as or '0') + 1,
-  'h', cjson.encode(history), 'v', tonumber(h.v or '0') + 1)
+local changed = {'st', 'active', 'o', node, 'sa', now, 'as', tonumber(h.as or '0') + 1,
+  'h', cjson.encode(history), 'v', tonumber(h.v or '0') + 1}
+redis.call('HSET', KEYS[1], unpack(changed))
 redis.call('HDEL', KEYS[1], 'tp', 'np', 'pk')
-return {'claimed', redis.call('HGETALL', KEYS[1]), took}
+-- The hash as read, then what changed (the caller overlays it): no second HGETALL.
+return {'claimed', flat, took, changed}
 `,
 );
 
@@ -167,9 +169,7 @@ end
 local f = {}
 for i = 9, #ARGV, 2 do f[ARGV[i]] = ARGV[i + 1] end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 9))
-redis.call('HSET', KEYS[1], 'v', tonumber(h and h.v or '0') + 1)
-redis.call('HSET', P .. 'C', f.cb, f.cbj)
+redis.call('HSET', KEYS[1], 'v', tonumber(h and h.v or '0') + 1, unpack(ARGV, 9))
 index(id, f.st, f.cb, f.hk, f.ea, f.ra, f.tp, f.xa)
 if f.xa then redis.call('PEXPIRE', P .. 'L:' .. id, math.max(1, tonumber(f.xa) - tonumber(ARGV[8]))) end
 return 1
