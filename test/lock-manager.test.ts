@@ -11,8 +11,9 @@ import {
   MemoryLockAdapter,
   silentLogger,
   standaloneContext,
+  type LockEvent,
 } from 'clusterkit';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { codeOf } from './code-of.js';
 import { deferred, randomName, within } from './helpers.js';
 
@@ -29,14 +30,31 @@ describe('LockManager standalone', () => {
   it('works without connect() and ports NocoBase code: const { release } = await acquire(key)', async () => {
     const lockManager = new LockManager();
     const { release, fencingToken, ttl } = await lockManager.acquire('report');
-    expect(fencingToken).toBe(1);
+    expect(fencingToken).toBeGreaterThan(0);
     expect(ttl).toBe(DEFAULT_LOCK_TTL_MS);
     await expect(lockManager.tryAcquire('report')).rejects.toMatchObject({ code: ErrorCodes.LOCK_ACQUIRE_FAILED });
     expect(await release()).toBe(true);
     const again = await lockManager.tryAcquire('report', 500);
-    expect(again.fencingToken).toBe(2);
+    expect(again.fencingToken).toBe(fencingToken + 1);
     expect(again.ttl).toBe(500);
     await lockManager.close();
+  });
+
+  it('keeps fencing tokens increasing across a restart that loses the counter (a new process = a new backend)', async () => {
+    const before = new LockManager();
+    const first = await before.acquire('report');
+    await first.release();
+    const second = await before.acquire('report');
+    await second.release();
+    await before.close();
+    // A process that restarts starts with an empty memory backend, while a database that stored the
+    // last token lives on: the new tokens must still be greater, or its fence check lets stale writes in.
+    const after = new LockManager();
+    const third = await after.acquire('report');
+    expect(third.fencingToken).toBeGreaterThan(second.fencingToken);
+    expect(Number.isSafeInteger(third.fencingToken)).toBe(true);
+    await third.release();
+    await after.close();
   });
 
   it('inside an app (a context is given) refuses calls before connect() with NOT_CONNECTED', async () => {
@@ -182,7 +200,8 @@ describe('MemoryLockAdapter', () => {
   it('keeps the fencing counter across releases and expiries', async () => {
     const { a, b, key } = await pair();
     const first = await a.tryAcquire(key, 'one', 1000);
-    expect(first).toEqual({ acquired: true, fencingToken: 1 });
+    expect(first.acquired).toBe(true);
+    const token = first.acquired ? first.fencingToken : 0;
     const busy = await b.tryAcquire(key, 'two', 1000);
     expect(busy.acquired).toBe(false);
     if (!busy.acquired) expect(busy.retryAfterMs).toBeGreaterThan(0);
@@ -191,7 +210,32 @@ describe('MemoryLockAdapter', () => {
     expect(await a.extend(key, 'one', 2000)).toBe(true);
     expect(await a.release(key, 'one')).toBe(true);
     expect(await a.release(key, 'one')).toBe(false);
-    expect(await b.tryAcquire(key, 'two', 1000)).toEqual({ acquired: true, fencingToken: 2 });
+    expect(await b.tryAcquire(key, 'two', 1000)).toEqual({ acquired: true, fencingToken: token + 1 });
+  });
+
+  it('keeps a line: queued attempts wait in order, a release hands the lease to the first live place and says so', async () => {
+    const { a, b, key } = await pair();
+    const granted = deferred<LockEvent>();
+    await b.onRelease(key, (event) => {
+      if (event.type === 'granted') granted.resolve(event);
+    });
+    expect(await a.tryAcquire(key, 'holder', 60_000)).toMatchObject({ acquired: true });
+    const placedAt = Date.now();
+    expect(await b.tryAcquire(key, 'lapsing', 1_000, { queueMs: 1 })).toMatchObject({ acquired: false });
+    expect(await b.tryAcquire(key, 'second', 5_000, { queueMs: 60_000 })).toMatchObject({ acquired: false });
+    // A plain attempt neither joins the line nor takes the lock ahead of it.
+    expect(await b.tryAcquire(key, 'barger', 1_000)).toMatchObject({ acquired: false });
+    // The first place lapses 1 ms after it was taken: its owner never renewed it (crashed).
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(placedAt + 1));
+    expect(await a.release(key, 'holder')).toBe(true);
+    const event = await within(granted.promise, DEADLINE_MS, 'hand-off notification');
+    expect(event).toMatchObject({ type: 'granted', owner: 'second', ttlMs: 5_000 });
+    // The new holder learns the same from an attempt (a lost notification costs nothing).
+    const found = await b.tryAcquire(key, 'second', 5_000, { queueMs: 60_000 });
+    expect(found).toMatchObject({ acquired: true, fencingToken: (event as { fencingToken: number }).fencingToken });
+    // Leaving passes a lease that was handed over meanwhile on: the lock is free again.
+    await b.leave(key, 'second');
+    expect(await a.tryAcquire(key, 'later', 1_000)).toMatchObject({ acquired: true });
   });
 
   it('notifies release listeners on every node, and on expiry without anyone touching the key', async () => {

@@ -1,26 +1,55 @@
 /**
- * Lock on one Redis: a lease is `SET key owner NX PX ttl`; release and extend are Lua
- * compare-and-delete / compare-and-extend, so only the owner can do either. The acquire script
- * INCRs a per-key counter that never expires: its value is the fencing token. A release PUBLISHes
- * on a per-key channel, which waiters hear on the node's shared subscriber connection; a lease that
- * simply expires is not announced, and waiters retry after the holder's remaining ttl
- * (`retryAfterMs`) instead — never on a fixed poll.
+ * Fair lock on one Redis (or one Redis Cluster slot per key). The lease is a string `<owner> <token>`
+ * with `PX`; waiters stand in a per-key line (a list, plus a hash of places that lapse unless
+ * renewed); every step is one Lua script (lua/lock-scripts.ts), so only the head of the line can take
+ * a free lease, and a release hands the lease straight to the head and PUBLISHes the new owner and
+ * token on the key's channel — the next holder needs no round trip of its own. Fencing tokens come
+ * from a counter that never expires and is re-seeded from the server clock if it is ever lost.
  */
-import type { LockAdapter, TryAcquireResult } from 'clusterkit';
+import type { LockAdapter, LockCapabilities, LockEvent, TryAcquireOptions, TryAcquireResult } from 'clusterkit';
 import { guard, whileOpen, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
-import { ACQUIRE, EXTEND, RELEASE } from './lua/lock-scripts.js';
+import { ACQUIRE, EXTEND, LEAVE, RELEASE } from './lua/lock-scripts.js';
 import { runScript } from './lua/run-script.js';
 
-/** Key layout of one lock: lease, fencing counter (same hash slot) and release channel. */
-export function lockKeys(prefix: string, key: string): { lease: string; fence: string; channel: string } {
+/** Key layout of one lock: lease, fencing counter, line and places (one hash slot) and notification channel. */
+export function lockKeys(
+  prefix: string,
+  key: string,
+): { lease: string; fence: string; line: string; places: string; channel: string } {
   const base = `${prefix}:lock:{${key}}`;
-  return { lease: base, fence: `${base}:fence`, channel: `${base}:released` };
+  return {
+    lease: base,
+    fence: `${base}:fence`,
+    line: `${base}:line`,
+    places: `${base}:places`,
+    channel: `${base}:released`,
+  };
+}
+
+/** Parses a notification: `r` (freed) or `g <owner> <token> <ttl ms> <server ms>` (handed on). */
+function parseEvent(message: string, toLocal: (serverMs: number) => number): LockEvent | undefined {
+  if (message === 'r' || message === '1') return { type: 'released' };
+  const match = /^g (.*) (\d+) (\d+) (\d+)$/.exec(message);
+  if (!match) return undefined;
+  return {
+    type: 'granted',
+    owner: match[1]!,
+    fencingToken: Number(match[2]),
+    ttlMs: Number(match[3]),
+    grantedAt: toLocal(Number(match[4])),
+  };
 }
 
 /** Single-Redis lock adapter for one node. */
 export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
+  readonly capabilities: LockCapabilities = Object.freeze({ fifo: true });
   private readonly unsubscribers = new Set<() => Promise<void>>();
+  /**
+   * Local clock minus server clock, from the last acquire attempt: the request left at local time
+   * `sentAt` and ran at server time `now`, so server time X happened at local time ≥ X + (sentAt − now).
+   */
+  private clockOffset: number | undefined;
 
   constructor(connections: RedisConnections) {
     super(connections, 'Redis lock adapter');
@@ -32,23 +61,40 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
     await Promise.allSettled(subs.map((unsubscribe) => unsubscribe()));
   }
 
-  async tryAcquire(key: string, owner: string, ttlMs: number): Promise<TryAcquireResult> {
+  async tryAcquire(key: string, owner: string, ttlMs: number, options?: TryAcquireOptions): Promise<TryAcquireResult> {
     const client = this.client();
-    const { lease, fence } = lockKeys(this.connections.prefix, key);
-    const [taken, value] = (await whileOpen(
+    const keys = lockKeys(this.connections.prefix, key);
+    const sentAt = Date.now();
+    const reply = (await whileOpen(
       () => this.connected,
       'lock acquire',
-      () => runScript(client, ACQUIRE, [lease, fence], [owner, ttlMs]),
-    )) as [number, number];
-    if (taken === 1) return { acquired: true, fencingToken: Number(value) };
-    // -2: expired between SET and PTTL; -1 cannot happen for our keys. Either way: retry soon.
-    return { acquired: false, retryAfterMs: Math.max(1, Number(value)) };
+      () =>
+        runScript(
+          client,
+          ACQUIRE,
+          [keys.lease, keys.fence, keys.line, keys.places],
+          [owner, ttlMs, Math.max(0, Math.floor(options?.queueMs ?? 0))],
+        ),
+    )) as number[];
+    // A contended attempt also returns the server clock (last element).
+    const timed = reply[0] === 1 ? reply.length === 4 : reply.length === 3;
+    if (timed) this.clockOffset = sentAt - Number(reply[reply.length - 1]);
+    if (reply[0] === 1) {
+      const remainingMs = Number(reply[2]);
+      return remainingMs < ttlMs
+        ? { acquired: true, fencingToken: Number(reply[1]), remainingMs: Math.max(0, remainingMs) }
+        : { acquired: true, fencingToken: Number(reply[1]) };
+    }
+    // -2: expired between the check and PTTL; -1 cannot happen for our keys. Either way: retry soon.
+    return { acquired: false, retryAfterMs: Math.max(1, Number(reply[1])) };
   }
 
   async release(key: string, owner: string): Promise<boolean> {
-    const client = this.client();
-    const { lease, channel } = lockKeys(this.connections.prefix, key);
-    return (await guard('lock release', () => runScript(client, RELEASE, [lease], [owner, channel]))) === 1;
+    return (await this.handOn(RELEASE, 'lock release', key, owner)) === 1;
+  }
+
+  async leave(key: string, owner: string): Promise<void> {
+    await this.handOn(LEAVE, 'lock leave', key, owner);
   }
 
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
@@ -57,13 +103,19 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
     return (await guard('lock extend', () => runScript(client, EXTEND, [lease], [owner, ttlMs]))) === 1;
   }
 
-  async onRelease(key: string, onRelease: () => void): Promise<() => Promise<void>> {
+  async onRelease(key: string, listener: (event: LockEvent) => void): Promise<() => Promise<void>> {
     this.assertConnected();
     const { channel } = lockKeys(this.connections.prefix, key);
+    const toLocal = (serverMs: number) =>
+      this.clockOffset === undefined ? Date.now() : Math.min(Date.now(), serverMs + this.clockOffset);
     const unlisten = await whileOpen(
       () => this.connected,
       'lock onRelease',
-      () => this.connections.subscriber.listen(channel, () => onRelease()),
+      () =>
+        this.connections.subscriber.listen(channel, (message) => {
+          const event = parseEvent(message, toLocal);
+          if (event) listener(event);
+        }),
     );
     const unsubscribe = async () => {
       this.unsubscribers.delete(unsubscribe);
@@ -71,5 +123,14 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
     };
     this.unsubscribers.add(unsubscribe);
     return unsubscribe;
+  }
+
+  /** Runs the release or leave script: both pass a lease the caller holds on to the next in line. */
+  private async handOn(script: typeof RELEASE, what: string, key: string, owner: string): Promise<unknown> {
+    const client = this.client();
+    const keys = lockKeys(this.connections.prefix, key);
+    return guard(what, () =>
+      runScript(client, script, [keys.lease, keys.fence, keys.line, keys.places], [owner, keys.channel]),
+    );
   }
 }

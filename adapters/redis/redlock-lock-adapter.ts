@@ -11,9 +11,16 @@
  * notifications travel over the node's main Redis connection (the one given by `url`/`options`),
  * on the same channel as the single-Redis lock.
  */
-import { Lock, Redlock } from '@sesamecare-oss/redlock';
+import { ExecutionError, Lock, Redlock, ResourceLockedError, type ExecutionStats } from '@sesamecare-oss/redlock';
 import { Redis, type RedisOptions } from 'ioredis';
-import { ClusterError, ErrorCodes, type LockAdapter, type TryAcquireResult } from 'clusterkit';
+import {
+  ClusterError,
+  ErrorCodes,
+  type LockAdapter,
+  type LockCapabilities,
+  type LockEvent,
+  type TryAcquireResult,
+} from 'clusterkit';
 import { closeClient, connectClient, guard, unavailable, type RedisConnections } from './connection.js';
 import { luaScript, runScript } from './lua/run-script.js';
 import { lockKeys } from './redis-lock-adapter.js';
@@ -25,6 +32,22 @@ export interface RedlockOptions {
   /** Clock drift allowance as a fraction of the ttl. @default 0.01 */
   driftFactor?: number;
 }
+
+/** Reads a node's fencing counter, or its clock in µs when the counter is missing. */
+const READ = luaScript(
+  'fenceRead',
+  `--[[
+  Reads the fencing counter; a missing one (restart without persistence, FLUSHDB) reads as the
+  server clock in microseconds, so the next token stays above every earlier one.
+  KEYS[1]  fencing counter key
+  Returns  the counter, or the clock in µs when there is none
+]]
+local value = redis.call('GET', KEYS[1])
+if value then return tonumber(value) end
+local t = redis.call('TIME')
+return tonumber(t[1]) * 1000000 + tonumber(t[2])
+`,
+);
 
 /** Raises a counter to at least ARGV[1]. */
 const RAISE = luaScript(
@@ -38,15 +61,44 @@ const RAISE = luaScript(
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local candidate = tonumber(ARGV[1])
 if candidate > current then
-  redis.call('SET', KEYS[1], candidate)
+  redis.call('SET', KEYS[1], ARGV[1])
   return candidate
 end
 return current
 `,
 );
 
+/** How long to wait for the last votes of a failed attempt before judging it, in ms. */
+const VOTES_WAIT_MS = 1_000;
+
+/**
+ * Why an acquire attempt failed: `held` when enough nodes answered to form a quorum (someone else
+ * holds the lock on some of them), `unavailable` when too few nodes answered at all.
+ */
+async function failureKind(error: unknown): Promise<'held' | 'unavailable'> {
+  if (!(error instanceof ExecutionError) || error.attempts.length === 0) return 'unavailable';
+  let timer: NodeJS.Timeout | undefined;
+  const stats = await Promise.race([
+    error.attempts[error.attempts.length - 1]!,
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), VOTES_WAIT_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (!stats) return 'unavailable';
+  return answered(stats) >= stats.quorumSize ? 'held' : 'unavailable';
+}
+
+/** Nodes that answered: voted for, or against because the lock is held there. */
+function answered(stats: ExecutionStats): number {
+  let locked = 0;
+  for (const reason of stats.votesAgainst.values()) if (reason instanceof ResourceLockedError) locked += 1;
+  return stats.votesFor.size + locked;
+}
+
 /** Redlock-based lock adapter for one node. */
 export class RedlockLockAdapter implements LockAdapter {
+  /** Quorum mode is not fair: whoever retries first after a release wins (see docs/redis.md). */
+  readonly capabilities: LockCapabilities = Object.freeze({ fifo: false });
   private clients: Redis[] = [];
   private redlock?: Redlock;
   private readonly held = new Map<string, Lock>();
@@ -96,7 +148,14 @@ export class RedlockLockAdapter implements LockAdapter {
     let lock: Lock;
     try {
       lock = await redlock.acquire([lease], ttlMs);
-    } catch {
+    } catch (error) {
+      if ((await failureKind(error)) === 'unavailable') {
+        throw new ClusterError(
+          ErrorCodes.BACKEND_UNAVAILABLE,
+          `Redlock: fewer than a majority of the ${this.clients.length} lock nodes answered`,
+          { cause: error },
+        );
+      }
       return { acquired: false, retryAfterMs: await this.remaining(lease) };
     }
     try {
@@ -118,7 +177,7 @@ export class RedlockLockAdapter implements LockAdapter {
     await redlock.release(lock).catch(() => {});
     const { channel } = lockKeys(this.connections.prefix, key);
     const client = this.connections.command;
-    await guard('PUBLISH', () => client.publish(channel, '1'));
+    await guard('PUBLISH', () => client.publish(channel, 'r'));
     return live;
   }
 
@@ -134,10 +193,10 @@ export class RedlockLockAdapter implements LockAdapter {
     }
   }
 
-  async onRelease(key: string, onRelease: () => void): Promise<() => Promise<void>> {
+  async onRelease(key: string, listener: (event: LockEvent) => void): Promise<() => Promise<void>> {
     this.lockService();
     const { channel } = lockKeys(this.connections.prefix, key);
-    const unlisten = await this.connections.subscriber.listen(channel, () => onRelease());
+    const unlisten = await this.connections.subscriber.listen(channel, () => listener({ type: 'released' }));
     const unsubscribe = async () => {
       this.unsubscribers.delete(unsubscribe);
       await unlisten();
@@ -146,13 +205,17 @@ export class RedlockLockAdapter implements LockAdapter {
     return unsubscribe;
   }
 
-  /** Highest counter of a majority + 1, written back to a majority. */
+  /**
+   * Highest counter of a majority + 1, written back to a majority. A node that lost its counter
+   * reports its clock in µs instead, so a majority that lost everything still continues above the
+   * earlier tokens (given lock nodes whose clocks roughly agree and never go back).
+   */
   private async nextToken(fence: string): Promise<number> {
     const quorum = Math.floor(this.clients.length / 2) + 1;
-    const reads = await Promise.allSettled(this.clients.map((c) => c.get(fence)));
-    const seen = reads.filter((r): r is PromiseFulfilledResult<string | null> => r.status === 'fulfilled');
+    const reads = await Promise.allSettled(this.clients.map((c) => runScript(c, READ, [fence], [])));
+    const seen = reads.filter((r): r is PromiseFulfilledResult<unknown> => r.status === 'fulfilled');
     if (seen.length < quorum) throw new Error(`only ${seen.length} of ${this.clients.length} nodes answered`);
-    const token = Math.max(0, ...seen.map((r) => Number(r.value ?? 0))) + 1;
+    const token = Math.max(0, ...seen.map((r) => Number(r.value))) + 1;
     const writes = await Promise.allSettled(this.clients.map((c) => runScript(c, RAISE, [fence], [token])));
     const acked = writes.filter((w) => w.status === 'fulfilled').length;
     if (acked < quorum) throw new Error(`only ${acked} of ${this.clients.length} nodes stored the token`);

@@ -123,7 +123,8 @@ export const lockContended: BenchCase = {
   name: 'lock-contended',
   title: 'Contended Redis lock, 4 workers',
   compareWith: 'redlock (single instance) with its default retry settings',
-  targetText: 'release→next holder p50 ≤ 2 ms; fairness (min/max acquisitions per worker) ≥ 0.9',
+  targetText:
+    'release→next holder p50 ≤ 2 ms, counting only handoffs to another worker; fairness (min/max acquisitions per worker) ≥ 0.9',
   budgetMs: 50_000,
   async run(ctx, report) {
     const durationMs = ctx.size(3_000, 1_000);
@@ -143,13 +144,13 @@ export const lockContended: BenchCase = {
     });
     const common = { label: '4 workers', ours: 'clusterkit', raw: 'redlock' } as const;
     const ms = { ...common, unit: 'ms', higherIsBetter: false } as const;
-    report.row('4 workers', { ...ms, metric: 'handoff p50', figure: 'p50', target: { kind: 'max', value: 2 } });
+    report.row('4 workers', { ...ms, metric: 'handoff p50', figure: 'p50', target: { kind: 'none' } });
     report.row('4 workers', { ...ms, metric: 'handoff p99', figure: 'p99', target: { kind: 'none' } });
     report.row('4 workers', {
       ...ms,
       metric: 'handoff to another worker p50',
       figure: 'crossP50',
-      target: { kind: 'none' },
+      target: { kind: 'max', value: 2 },
     });
     report.row('4 workers', {
       ...common,

@@ -13,7 +13,9 @@ export interface Lock {
   readonly key: string;
   /**
    * Strictly increasing per key across every node and every acquisition. Store it with the data the
-   * lock protects and refuse writes carrying a smaller token than the one stored (see docs/lock.md).
+   * lock protects and refuse writes whose token is not greater than the one stored (`fence < token`,
+   * see docs/lock.md). Never goes back, even when the backend loses its counter (it is re-seeded from
+   * the backend's clock in µs), so tokens are large numbers, exact in a `number`.
    */
   readonly fencingToken: number;
   /** Aborts with a `LOCK_LOST` {@link ClusterError} when the lease is lost (expired, extend refused, manager closed). */

@@ -1,7 +1,8 @@
 /**
  * The lock manager: leases with fencing tokens over any {@link LockAdapter}. It owns waiting
- * (release notifications, never fixed polling; FIFO per key on one node), lease keeping for
- * `runExclusive`, validation and namespacing; the adapter only does atomic lease operations.
+ * (lock-waiter.ts: hand-off and release notifications, never fixed polling; first come, first served
+ * across nodes on a `fifo` adapter), lease keeping for `runExclusive`, validation and namespacing;
+ * the adapter only does atomic lease and line operations.
  */
 import { diagnostics } from '../diagnostics.js';
 import { randomUUID } from 'node:crypto';
@@ -12,8 +13,9 @@ import { assertDuration, assertFunction, assertName, assertOptions, describe } f
 import { keepLeaseAlive } from './keep-lease-alive.js';
 import { LockHandle, type Lock } from './lock-handle.js';
 import { MemoryLockAdapter } from './memory-adapter.js';
-import type { LockAdapter } from './types.js';
-import { Cancellation, closedError, sleepUnless, WaitLines } from './wait-lines.js';
+import { LockWaiter, type Grant } from './lock-waiter.js';
+import type { LockAdapter, LockCapabilities } from './types.js';
+import { Cancellation, closedError, WaitLines } from './wait-lines.js';
 
 export type { Lock } from './lock-handle.js';
 
@@ -44,6 +46,22 @@ export interface AcquireOptions {
 }
 
 const MANAGER_OPTIONS = ['adapter', 'context', 'defaultTtl', 'autoConnect'] as const;
+const NOT_FIFO: LockCapabilities = Object.freeze({ fifo: false });
+/** How long `close()` lets cancelled waiters leave the backend's line, in ms. */
+const CLOSE_WAIT_MS = 1_000;
+
+/** Resolves when every promise settled, or after `ms`, whichever comes first. */
+async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  if (promises.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(promises),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
 const ACQUIRE_OPTIONS = ['timeout', 'signal'] as const;
 
 /**
@@ -56,7 +74,8 @@ export class LockManager {
   private readonly defaultTtl: number;
   private readonly lifecycle: ManagerLifecycle;
   private readonly lines = new WaitLines();
-  private readonly waiting = new Set<Cancellation>();
+  /** Pending waits, each with a promise that settles once the wait has cleaned up (left the line). */
+  private readonly waiting = new Map<Cancellation, Promise<void>>();
   private readonly held = new Set<LockHandle>();
 
   constructor(options: LockManagerOptions = {}) {
@@ -84,11 +103,23 @@ export class LockManager {
    */
   async close(): Promise<void> {
     if (!(await this.lifecycle.beginClose())) return;
-    for (const waiter of [...this.waiting]) waiter.cancel(closedError());
+    const waits = [...this.waiting];
+    for (const [waiter] of waits) waiter.cancel(closedError());
+    // Cancelled waiters leave the backend's line; give them a bounded moment to do it before the
+    // adapter closes (a place that is not removed lapses on its own after its ttl).
+    await settleWithin(
+      waits.map(([, settled]) => settled),
+      CLOSE_WAIT_MS,
+    );
     const handles = [...this.held];
     for (const handle of handles) handle.lose('the lock manager closed');
     await Promise.allSettled(handles.map((handle) => handle.release()));
     await this.adapter.close();
+  }
+
+  /** What the adapter can do: `fifo` = waiters are served first come, first served across nodes. */
+  get capabilities(): LockCapabilities {
+    return this.adapter.capabilities ?? NOT_FIFO;
   }
 
   /** True between a finished `connect()` and `close()`. */
@@ -122,7 +153,8 @@ export class LockManager {
       });
     }
     await this.lifecycle.ensureConnected();
-    return this.take(name, ms, { timeout, signal: opts.signal, once: false });
+    // `timeout: 0` tries once, like tryAcquire: it never joins the line only to leave it at once.
+    return this.take(name, ms, { timeout, signal: opts.signal, once: timeout === 0 });
   }
 
   /**
@@ -171,7 +203,11 @@ export class LockManager {
     return `${this.context.appName}:${key}`;
   }
 
-  /** Waits for this node's turn on the key, then contends with other nodes until acquired or cancelled. */
+  /**
+   * Gets the lock for a new owner. With a `fifo` adapter every waiter stands in the backend's line
+   * (first come, first served across nodes); otherwise only the first local waiter per key talks to
+   * the backend and the others wait their turn on this node.
+   */
   private async take(
     key: string,
     ttl: number,
@@ -180,100 +216,81 @@ export class LockManager {
     const nsKey = this.namespaced(key);
     const calledAt = performance.now();
     const cancellation = new Cancellation();
+    const waiter = new LockWaiter({
+      adapter: this.adapter,
+      key: nsKey,
+      name: key,
+      owner: `${this.context.nodeId}:${randomUUID()}`,
+      ttl,
+      cancellation,
+      onOutage: (error) => this.context.logger.warn(`lock "${key}": backend unavailable, retrying`, { error }),
+    });
     if (opts.signal) cancellation.linkSignal(opts.signal);
+    let timedOut = false;
     if (opts.timeout !== undefined) {
       const timeout = opts.timeout;
-      cancellation.deadline(
-        timeout,
-        () =>
-          new LockAcquireError(`lock "${key}" not acquired within ${timeout} ms`, {
-            details: { key, timeout },
-          }),
-      );
+      cancellation.deadline(timeout, () => {
+        timedOut = true;
+        // Not getting the lock because the backend did not answer is not contention: say which.
+        const outage = waiter.outage;
+        return outage
+          ? new ClusterError(
+              ErrorCodes.BACKEND_UNAVAILABLE,
+              `lock "${key}" not acquired within ${timeout} ms: ${outage.message}`,
+              {
+                cause: outage,
+                details: { key, timeout },
+              },
+            )
+          : new LockAcquireError(`lock "${key}" not acquired within ${timeout} ms`, { details: { key, timeout } });
+      });
     }
-    this.waiting.add(cancellation);
+    const fifo = this.capabilities.fifo;
     let leave: (() => void) | undefined;
+    let settle!: () => void;
+    this.waiting.set(
+      cancellation,
+      new Promise<void>((resolve) => {
+        settle = resolve;
+      }),
+    );
     try {
-      // tryAcquire never queues behind local waiters: it only asks the backend once.
-      if (!opts.once) leave = await this.lines.enter(nsKey, cancellation);
-      const lock = await this.contend(key, nsKey, ttl, opts.once, cancellation);
+      // tryAcquire never queues: it asks the backend once, and the backend refuses while others wait.
+      if (!opts.once && !fifo) leave = await this.lines.enter(nsKey, cancellation);
+      let grant: Grant;
+      try {
+        grant = opts.once ? await waiter.once() : await waiter.wait();
+      } catch (error) {
+        await waiter.leave();
+        throw error;
+      }
+      const handle = new LockHandle({
+        adapter: this.adapter,
+        key,
+        namespacedKey: nsKey,
+        owner: waiter.owner,
+        fencingToken: grant.fencingToken,
+        ttl,
+        startedAt: grant.startedAt,
+        onSettled: (h) => this.held.delete(h),
+      });
+      this.held.add(handle);
+      // A wait limit that passed during the last attempt still got the lock: keep it. A close or an
+      // abort means nobody wants it any more.
+      if (cancellation.cancelled && !timedOut) {
+        handle.lose('the wait was cancelled');
+        await handle.release();
+        throw cancellation.reason;
+      }
       if (diagnostics.lockAcquired.hasSubscribers) {
         diagnostics.lockAcquired.publish({ app: this.context.appName, key, waitMs: performance.now() - calledAt });
       }
-      return lock;
+      return handle;
     } finally {
       leave?.();
       this.waiting.delete(cancellation);
+      settle();
       cancellation.dispose();
-    }
-  }
-
-  private async contend(
-    key: string,
-    nsKey: string,
-    ttl: number,
-    once: boolean,
-    cancellation: Cancellation,
-  ): Promise<LockHandle> {
-    const owner = `${this.context.nodeId}:${randomUUID()}`;
-    let woken = false;
-    let wake: () => void = () => {};
-    // Uncontended locks are the common case: try first, and only after a failed try subscribe to
-    // release notifications, then try once more before waiting. A release between the failed try
-    // and the subscription is caught by that second try, so no notification is ever missed, and
-    // the uncontended path costs one round trip instead of three (subscribe, try, unsubscribe).
-    let unsubscribe: (() => Promise<void>) | undefined;
-    try {
-      for (;;) {
-        if (cancellation.cancelled) throw cancellation.reason;
-        woken = false;
-        const startedAt = Date.now();
-        const result = await this.adapter.tryAcquire(nsKey, owner, ttl);
-        if (result.acquired) {
-          const handle = new LockHandle({
-            adapter: this.adapter,
-            key,
-            namespacedKey: nsKey,
-            owner,
-            fencingToken: result.fencingToken,
-            ttl,
-            startedAt,
-            onSettled: (h) => this.held.delete(h),
-          });
-          this.held.add(handle);
-          // A wait limit that passed during the last try still got the lock: keep it. A close or
-          // an abort means nobody wants it any more.
-          if (cancellation.cancelled && !(cancellation.reason instanceof LockAcquireError)) {
-            handle.lose('the wait was cancelled');
-            await handle.release();
-            throw cancellation.reason;
-          }
-          return handle;
-        }
-        if (once) {
-          throw new LockAcquireError(`lock "${key}" is held by someone else`, {
-            details: { key, retryAfterMs: result.retryAfterMs },
-          });
-        }
-        if (!unsubscribe) {
-          unsubscribe = await this.adapter.onRelease(nsKey, () => {
-            woken = true;
-            wake();
-          });
-          continue;
-        }
-        if (woken) continue;
-        const woke = new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        // The holder's remaining lease bounds the wait (a crashed holder sends no notification);
-        // a little jitter keeps several nodes from retrying in the same millisecond.
-        const jitter = Math.floor(Math.random() * Math.min(50, result.retryAfterMs / 10 + 1));
-        await sleepUnless(Math.max(1, result.retryAfterMs) + jitter, woke, cancellation);
-      }
-    } finally {
-      wake = () => {};
-      await unsubscribe?.().catch(() => {});
     }
   }
 }

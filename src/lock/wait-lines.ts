@@ -1,6 +1,7 @@
 /**
  * Helpers for waiting on a lock: a cancellation that merges a wait limit, an AbortSignal and the
- * manager closing, and a per-key FIFO line so only one local waiter per key contends with the backend.
+ * manager closing; an alarm a waiter sleeps on; and a per-key FIFO line of local waiters, so that
+ * with an adapter that keeps no line of its own only one local waiter per key contends with the backend.
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
 
@@ -59,21 +60,56 @@ export class Cancellation {
 }
 
 /**
- * Waits `ms`, or less if `wake` resolves first or `cancellation` fires (then rejects).
- * The timer is cleared whichever wins.
+ * A waiter's timer: `sleep(ms)` ends after `ms`, or earlier when `ring()` is called, when an earlier
+ * end was set with `shorten()`, or when the cancellation fires (then it rejects). A ring that comes
+ * while the waiter is not sleeping is remembered (`rung`) until `reset()`.
  */
-export async function sleepUnless(ms: number, wake: Promise<void>, cancellation: Cancellation): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      wake,
-      cancellation.promise,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
+export class Alarm {
+  /** True when rung since the last `reset()`. */
+  rung = false;
+  /** An end no later sleep may pass (set by `shorten`), in `Date.now()` ms. */
+  private latest = Number.POSITIVE_INFINITY;
+  private wake: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private end = 0;
+
+  reset(): void {
+    this.rung = false;
+  }
+
+  ring(): void {
+    this.rung = true;
+    this.wake?.();
+  }
+
+  /** Makes the current or next sleep end no later than `ms` from now. */
+  shorten(ms: number): void {
+    const at = Date.now() + ms;
+    if (at >= this.latest) return;
+    this.latest = at;
+    if (this.wake && at < this.end) this.arm(at);
+  }
+
+  async sleep(ms: number, cancellation: Cancellation): Promise<void> {
+    if (this.rung) return;
+    const woke = new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+    this.arm(Math.min(Date.now() + ms, this.latest));
+    try {
+      await Promise.race([woke, cancellation.promise]);
+    } finally {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.wake = undefined;
+      if (Date.now() >= this.latest) this.latest = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  private arm(at: number): void {
+    clearTimeout(this.timer);
+    this.end = at;
+    this.timer = setTimeout(() => this.wake?.(), Math.max(0, at - Date.now()));
   }
 }
 

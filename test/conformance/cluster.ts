@@ -13,6 +13,12 @@ export interface TestCluster {
    * the other options pass through to `createApp`.
    */
   node(options?: Partial<Omit<AppOptions, 'adapters'>>): App;
+  /**
+   * Makes one node (not started) whose lock adapter can be made to "crash": after `crash()` nothing
+   * it does reaches the backend any more (every call rejects locally, no notification reaches it) —
+   * what the backend sees of a process that died without cleaning up.
+   */
+  crashableNode(options?: Partial<Omit<AppOptions, 'adapters'>>): { app: App; crash(): void };
   /** Stops every node made, and removes everything this cluster wrote to the backend. */
   dispose(): Promise<void>;
 }

@@ -135,6 +135,101 @@ export function lockSuite(factory: ClusterFactory): void {
       expect(order).toEqual([0, 1, 2, 3, 4]);
     });
 
+    // Fairness across nodes: adapters with capability `fifo` keep one line of waiters per key in the
+    // backend and hand the lock to its head on release. (Redlock quorum mode declares fifo: false.)
+    const fifo = (app: App): boolean => app.lockManager.capabilities.fifo;
+
+    it('serves nodes in FIFO order: 3 nodes looping runExclusive on one key take turns', async (ctx) => {
+      const apps = await nodes(3);
+      if (!fifo(apps[0]!)) return ctx.skip();
+      const grants: number[] = [];
+      const wanted = 30;
+      await within(
+        Promise.all(
+          apps.map(async (app, id) => {
+            while (grants.length < wanted) {
+              await app.lockManager.runExclusive(key, async () => {
+                grants.push(id);
+                await someAsyncWork();
+              });
+            }
+          }),
+        ),
+        DEADLINE_MS * 3,
+        'looping nodes',
+      );
+      const perNode = apps.map((_, id) => grants.filter((g) => g === id).length);
+      // Once every node has queued (the first rounds), each release hands the lock to the node that
+      // has waited longest: strict rotation, every node gets a third of the grants.
+      const steady = grants.slice(6);
+      for (let i = 2; i < steady.length; i += 1) {
+        expect(new Set(steady.slice(i - 2, i + 1)).size, `grants ${JSON.stringify(grants)}`).toBe(3);
+      }
+      expect(Math.min(...perNode), `grants per node ${JSON.stringify(perNode)}`).toBeGreaterThanOrEqual(wanted / 3 - 2);
+    });
+
+    it('tryAcquire does not jump the line: refused right after a release while another node waits', async (ctx) => {
+      const [a, b, c] = await nodes(3);
+      if (!fifo(a!)) return ctx.skip();
+      const held = await a!.lockManager.acquire(key, LONG_TTL_MS);
+      const waiting = b!.lockManager.acquire(key, LONG_TTL_MS);
+      // A round trip from a third node: b's attempt (sent first) has queued it by now.
+      expect(await codeOf(c!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
+      expect(await held.release()).toBe(true);
+      // The release handed the lock to b: it is never free for a barging tryAcquire, not even for an instant.
+      expect(await codeOf(c!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
+      expect(await codeOf(a!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
+      const got = await within(waiting, DEADLINE_MS, 'the queued waiter');
+      expect(got.fencingToken).toBeGreaterThan(held.fencingToken);
+      await got.release();
+    });
+
+    it('a waiter that times out or is aborted leaves the line; the next one gets the lock on release', async (ctx) => {
+      const [a, b, c] = await nodes(3);
+      if (!fifo(a!)) return ctx.skip();
+      const held = await a!.lockManager.acquire(key, LONG_TTL_MS);
+      // Both leave the line long before their place (30 s) would lapse on its own.
+      const timedOut = b!.lockManager.acquire(key, LONG_TTL_MS, { timeout: 100 });
+      await expect(within(timedOut, DEADLINE_MS, 'timed-out waiter')).rejects.toBeInstanceOf(LockAcquireError);
+      const controller = new AbortController();
+      const aborted = b!.lockManager.acquire(key, LONG_TTL_MS, { signal: controller.signal });
+      expect(await codeOf(c!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
+      const reason = new Error('caller gave up');
+      controller.abort(reason);
+      await expect(within(aborted, DEADLINE_MS, 'aborted waiter')).rejects.toBe(reason);
+      const waiting = c!.lockManager.acquire(key, LONG_TTL_MS);
+      expect(await codeOf(b!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
+      await held.release();
+      // Handed to a departed waiter, it would stay taken for its 30 s lease.
+      const got = await within(waiting, DEADLINE_MS, 'the remaining waiter');
+      await got.release();
+    });
+
+    it('a waiter whose node crashed drops out of the line by its deadline and does not block the others', async (ctx) => {
+      const [a, c] = await nodes(2);
+      if (!fifo(a!)) return ctx.skip();
+      const crashing = cluster.crashableNode();
+      await crashing.app.start();
+      const held = await a!.lockManager.acquire(key, LONG_TTL_MS);
+      // Its place in the line is a lease of SHORT_TTL_MS, renewed while it waits — until the crash.
+      const doomed = crashing.app.lockManager.acquire(key, SHORT_TTL_MS).then(
+        () => 'granted',
+        () => 'failed',
+      );
+      expect(await codeOf(c!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
+      crashing.crash();
+      const waiting = c!.lockManager.acquire(key, LONG_TTL_MS);
+      expect(await codeOf(a!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
+      const releasedAt = Date.now();
+      await held.release();
+      // The release hands the lock to the dead waiter if its place has not lapsed yet: it is then freed
+      // like a crashed holder's, SHORT_TTL_MS later. Either way c waits at most two short ttls.
+      const got = await within(waiting, DEADLINE_MS, 'the live waiter behind the crashed one');
+      expect(Date.now() - releasedAt).toBeLessThan(SHORT_TTL_MS * 2 + 1_500);
+      expect(await within(doomed, DEADLINE_MS, 'the crashed waiter giving up')).toBe('failed');
+      await got.release();
+    });
+
     it('runExclusive returns the value of fn and passes it the lock', async () => {
       const [a] = await nodes(1);
       const result = await a!.lockManager.runExclusive(key, async (lock: Lock) => {

@@ -24,6 +24,18 @@ export async function deletePrefix(client: Redis | Cluster, prefix: string): Pro
   }
 }
 
+/** Every key of one Redis node matching `pattern` (SCAN, never KEYS). */
+export async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
+}
+
 /** Connects a throwaway client to `source`, deletes every key under `prefix` ({@link deletePrefix}) and disconnects. */
 export async function deleteRedisPrefix(source: RedisSource, prefix: string): Promise<void> {
   const client =

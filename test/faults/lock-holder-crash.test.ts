@@ -3,9 +3,18 @@
  * `runExclusive` — is SIGKILLed; a node already waiting for the lock gets it within ttl + 200 ms
  * of the kill. Over every grant of the run (the crashed holders' and the waiter's) the fencing
  * tokens strictly increase.
+ *
+ * Lock waiter crash (Redis): a process standing in the key's line (its place: ttl 1 s, renewed
+ * while it waits) is SIGKILLed without leaving it. The node behind it is not blocked beyond the
+ * dead waiter's deadline: released at once, the lock may be handed to the dead waiter and comes
+ * back when that lease ends (≤ 2 × ttl after the kill); released after the place lapsed, it goes
+ * straight to the live node.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, Lock } from 'clusterkit';
+import { scanKeys } from '../conformance/redis-factory.js';
+import { waitUntil } from '../redis/redis-servers.js';
 import { randomName } from '../helpers.js';
 import { brokerScope, type BrokerScope } from './backends.js';
 import { figure, REDIS_URL, WorkerProcess } from './fault-helpers.js';
@@ -65,4 +74,73 @@ describe('faults: lock holder crash (Redis)', () => {
     for (const ms of killToGrant) expect(ms).toBeLessThanOrEqual(TTL_MS + 200);
     for (let i = 1; i < grants.length; i += 1) expect(grants[i]!.token).toBeGreaterThan(grants[i - 1]!.token);
   }, 180_000);
+
+  /** Places in the key's line, and the Redis clock (ms), read from Redis. */
+  async function line(raw: Redis): Promise<{ places: Record<string, string>; now: number }> {
+    const [placesKey] = await scanKeys(raw, `${scope.prefix}:lock:*${key}*:places`);
+    const [seconds, micros] = await raw.time();
+    const places = placesKey ? await raw.hgetall(placesKey) : {};
+    return { places, now: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };
+  }
+
+  it('does not let a SIGKILLed waiter block the line beyond its deadline', async () => {
+    const raw = new Redis(REDIS_URL);
+    const behind = scope.app();
+    await behind.start();
+    const figures: Record<string, number> = {};
+    try {
+      for (const when of ['at once', 'after the place lapsed'] as const) {
+        const held = await waiter.lockManager.acquire(key, 30_000);
+        const doomed = new WorkerProcess('lock-holder.ts', {
+          REDIS_URL,
+          CK_PREFIX: scope.prefix,
+          CK_APP: scope.appName,
+          CK_KEY: key,
+          CK_TTL_MS: String(TTL_MS),
+          CK_MODE: 'wait',
+        });
+        try {
+          await doomed.next((m) => m.type === 'waiting', 'the doomed waiter calling acquire');
+          await waitUntil(
+            async () => Object.keys((await line(raw)).places).length === 1,
+            10_000,
+            'the doomed waiter in line',
+          );
+          const next = behind.lockManager.acquire(key, 30_000);
+          await waitUntil(
+            async () => Object.keys((await line(raw)).places).length === 2,
+            10_000,
+            'the live waiter in line',
+          );
+          await doomed.kill();
+          const killedAt = Date.now();
+          if (when === 'after the place lapsed') {
+            // Until the dead waiter's deadline (server clock) has passed; nothing announces it.
+            await waitUntil(
+              async () => {
+                const { places, now } = await line(raw);
+                return Object.values(places).some((place) => Number(place.split(' ')[0]) < now);
+              },
+              10_000,
+              'the dead place lapsing',
+            );
+          }
+          const releasedAt = Date.now();
+          await held.release();
+          const lock = await next;
+          figures[`${when}: kill → grant ms`] = Date.now() - killedAt;
+          figures[`${when}: release → grant ms`] = Date.now() - releasedAt;
+          if (when === 'at once') expect(Date.now() - killedAt).toBeLessThanOrEqual(2 * TTL_MS + 200);
+          else expect(Date.now() - releasedAt).toBeLessThanOrEqual(200);
+          expect(lock.fencingToken).toBeGreaterThan(held.fencingToken);
+          await lock.release();
+        } finally {
+          await doomed.kill();
+        }
+      }
+      figure('lock-waiter-crash', 'timings', figures);
+    } finally {
+      await raw.quit();
+    }
+  }, 120_000);
 });

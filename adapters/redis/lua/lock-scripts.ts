@@ -1,43 +1,178 @@
 /**
- * The lock's atomic steps. The lease key and its fencing counter share a hash tag, so each script
- * touches one slot and runs on a Redis Cluster too.
+ * The fair lock's atomic steps. Every key of one lock (lease, fencing counter, line, places) shares
+ * a hash tag, so each script touches one slot and runs on a Redis Cluster too.
+ *
+ * Keys of a lock (see docs/redis.md):
+ *   lease   string "<owner> <token>", PX = the lease
+ *   fence   the fencing counter; never expires; seeded from the server clock (µs) when missing
+ *   line    list of waiting owners, first come first
+ *   places  hash owner -> "<deadline ms> <ttl ms>": a place lapses at its deadline unless renewed
+ *
+ * Times are the Redis server's clock (TIME), in ms; a contended attempt returns it so the client
+ * can relate a hand-off announced later to its own clock.
  */
 import { luaScript } from './run-script.js';
 
-/** Takes the lease if free and draws the next fencing token from a counter that never expires. */
+/** Shared Lua: the owner part of a lease value "<owner> <token>" (owners may contain spaces; tokens are digits). */
+const HOLDER = `
+local function holder(value)
+  if not value then return nil end
+  local owner, token = string.match(value, '^(.*) (%d+)$')
+  if not owner then return value, 0 end
+  return owner, tonumber(token)
+end
+`;
+
+/** Shared Lua: the clock, the owner check, the fencing counter, and handing the lease on. */
+const COMMON = `
+-- The server clock, read only when a step needs it (the uncontended path never does).
+local t, now
+local function clock()
+  if not t then
+    t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now
+end
+${HOLDER}
+-- The next fencing token. A missing counter (restart without persistence, FLUSHDB, eviction,
+-- failover to a replica that had not seen it) is seeded from the server clock in microseconds, so
+-- tokens stay above every earlier one as long as that clock does not go back.
+local function nextToken()
+  local token = redis.call('INCR', KEYS[2])
+  if token == 1 then
+    clock()
+    token = tonumber(t[1]) * 1000000 + tonumber(t[2]) + 1
+    redis.call('SET', KEYS[2], string.format('%.0f', token))
+  end
+  return token
+end
+
+-- Gives the lease to the first waiter whose place has not lapsed and announces it; frees the lease
+-- and announces that when nobody (alive) waits.
+local function passOn(channel)
+  while true do
+    local owner = redis.call('LPOP', KEYS[3])
+    if not owner then break end
+    clock()
+    local place = redis.call('HGET', KEYS[4], owner)
+    redis.call('HDEL', KEYS[4], owner)
+    if place then
+      local space = string.find(place, ' ', 1, true)
+      local deadline = tonumber(string.sub(place, 1, space - 1))
+      local ttl = string.sub(place, space + 1)
+      if deadline >= now then
+        local token = string.format('%.0f', nextToken())
+        redis.call('SET', KEYS[1], owner .. ' ' .. token, 'PX', ttl)
+        redis.call('PUBLISH', channel, 'g ' .. owner .. ' ' .. token .. ' ' .. ttl .. ' ' .. now)
+        return
+      end
+    end
+  end
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', channel, 'r')
+end
+`;
+
+const KEYS_DOC = `  KEYS[1]  lease    KEYS[2]  fencing counter    KEYS[3]  line (list)    KEYS[4]  places (hash)`;
+
+/** One attempt: take a free lease when first in line (or nobody waits), else optionally join the line. */
 export const ACQUIRE = luaScript(
   'lockAcquire',
   `--[[
-  Takes the lease if nobody holds it.
-  KEYS[1]  lease key (value = owner token, expires with the lease)
-  KEYS[2]  fencing counter key (never expires, so tokens keep increasing)
+  Takes the lease if it is free and the caller is first in line (or nobody waits).
+${KEYS_DOC}
   ARGV[1]  owner token
   ARGV[2]  lease ttl in ms
-  Returns  {1, fencingToken} when taken, {0, remaining ttl of the holder in ms} when held
+  ARGV[3]  place length in ms when the attempt fails: join the line or renew the place; 0 = never join
+  Returns  {1, fencingToken, lease ms}           taken (uncontended: the server clock is not read)
+           {1, fencingToken, remaining ms, now}  the lease had been handed to the caller earlier
+           {0, retry after ms, now}              held, or someone else is first in line
 ]]
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('INCR', KEYS[2])}
+${COMMON}
+local owner = ARGV[1]
+local queueMs = tonumber(ARGV[3])
+
+local function join()
+  if queueMs <= 0 then return end
+  local place = string.format('%.0f', clock() + queueMs) .. ' ' .. ARGV[2]
+  if redis.call('HSET', KEYS[4], owner, place) == 1 then redis.call('RPUSH', KEYS[3], owner) end
+  -- The line outlives its longest place, and no longer: an abandoned line cleans itself up.
+  if redis.call('PTTL', KEYS[4]) < queueMs then
+    redis.call('PEXPIRE', KEYS[3], queueMs)
+    redis.call('PEXPIRE', KEYS[4], queueMs)
+  end
 end
-return {0, redis.call('PTTL', KEYS[1])}
+
+local current, token = holder(redis.call('GET', KEYS[1]))
+if current == owner then
+  return {1, token, redis.call('PTTL', KEYS[1]), clock()}
+end
+if current then
+  clock()
+  join()
+  return {0, redis.call('PTTL', KEYS[1]), now}
+end
+-- Free: drop lapsed places at the head, then only the head (or anyone, on an empty line) may take it.
+while true do
+  local head = redis.call('LINDEX', KEYS[3], 0)
+  if not head then break end
+  clock()
+  local place = redis.call('HGET', KEYS[4], head)
+  local deadline = place and tonumber(string.sub(place, 1, string.find(place, ' ', 1, true) - 1))
+  if deadline and deadline >= now then
+    if head ~= owner then
+      join()
+      return {0, math.max(1, deadline - now), now}
+    end
+    break
+  end
+  redis.call('LPOP', KEYS[3])
+  redis.call('HDEL', KEYS[4], head)
+end
+if redis.call('LINDEX', KEYS[3], 0) == owner then
+  redis.call('LPOP', KEYS[3])
+  redis.call('HDEL', KEYS[4], owner)
+end
+token = nextToken()
+redis.call('SET', KEYS[1], owner .. ' ' .. string.format('%.0f', token), 'PX', ARGV[2])
+return {1, token, tonumber(ARGV[2])}
 `,
 );
 
-/** Deletes the lease only for its owner, and tells waiters. */
+/** Ends the lease for its owner and hands it to the first live waiter (or frees it), announcing which. */
 export const RELEASE = luaScript(
   'lockRelease',
   `--[[
-  Compare-and-delete, then notify.
-  KEYS[1]  lease key
+  Compare-and-hand-on.
+${KEYS_DOC}
   ARGV[1]  owner token
-  ARGV[2]  release notification channel
+  ARGV[2]  notification channel
   Returns  1 when released, 0 when the caller was not the owner (or the lease had expired)
 ]]
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], '1')
-  return 1
-end
-return 0
+${COMMON}
+if holder(redis.call('GET', KEYS[1])) ~= ARGV[1] then return 0 end
+passOn(ARGV[2])
+return 1
+`,
+);
+
+/** A waiter gives up: it leaves the line, and a lease handed to it meanwhile passes on. */
+export const LEAVE = luaScript(
+  'lockLeave',
+  `--[[
+  Leaves the line; passes on a lease that was handed to the caller while it was leaving.
+${KEYS_DOC}
+  ARGV[1]  owner token
+  ARGV[2]  notification channel
+  Returns  1 when the caller held the lease (now passed on), 0 otherwise
+]]
+${COMMON}
+redis.call('LREM', KEYS[3], 0, ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+if holder(redis.call('GET', KEYS[1])) ~= ARGV[1] then return 0 end
+passOn(ARGV[2])
+return 1
 `,
 );
 
@@ -46,12 +181,13 @@ export const EXTEND = luaScript(
   'lockExtend',
   `--[[
   Compare-and-extend.
-  KEYS[1]  lease key
+  KEYS[1]  lease key (value "<owner> <token>")
   ARGV[1]  owner token
   ARGV[2]  new ttl in ms from now
   Returns  1 when extended, 0 when the caller was not the owner (or the lease had expired)
 ]]
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+${HOLDER}
+if holder(redis.call('GET', KEYS[1])) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
