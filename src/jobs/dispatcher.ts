@@ -38,6 +38,8 @@ export interface DispatcherDeps {
 /** The physical queue's message handler. */
 export class Dispatcher {
   private readonly local = new Set<Promise<void>>();
+  /** The node is stopping: a ticket whose lane is full goes straight back to the queue. */
+  private stopping = false;
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -65,8 +67,9 @@ export class Dispatcher {
     while (this.local.size > 0) await Promise.allSettled([...this.local]);
   }
 
-  /** Hands every parked ticket back to the physical queue at once (the node is stopping). */
+  /** Hands every parked ticket back to the physical queue at once; from now on nothing is parked (the node is stopping). */
   async unparkAll(): Promise<void> {
+    this.stopping = true;
     const tickets = this.deps.registry.all().flatMap((registration) => registration.drainParked());
     await Promise.all(
       tickets.map(async (envelope) => {
@@ -173,6 +176,7 @@ export class Dispatcher {
    */
   private async park(registration: Registration, envelope: JobEnvelope): Promise<void> {
     if (registration.isParked(envelope.jobId)) return; // a duplicate: already parked, already marked
+    if (this.stopping) return this.handBack(envelope, 0);
     if (!registration.park(envelope)) return this.handBack(envelope, registration.busyDelayMs());
     try {
       if (!(await this.deps.store.park(refOfTicket(envelope), this.deps.nodeId, Date.now()))) {
