@@ -62,6 +62,11 @@ export class Dispatcher {
     }
   };
 
+  /** Parks again (the node started again after a stop). */
+  resume(): void {
+    this.stopping = false;
+  }
+
   /** Resolves when every job started from the parked list has settled. */
   async drain(): Promise<void> {
     while (this.local.size > 0) await Promise.allSettled([...this.local]);

@@ -170,6 +170,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   /** Starts heartbeats, job events, the physical consumer (unless `worker: false`), schedules and the reconciler. Called by `app.start()`. */
   async start(): Promise<void> {
     if (this.started) return;
+    this.dispatcher.resume();
     try {
       await this.jobStore.connect();
       await this.registry.start();
