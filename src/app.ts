@@ -97,7 +97,11 @@ export class App extends EventEmitter<AppEvents> {
     this.lockManager = new LockManager({ adapter: given.lock ?? memory!.lock, context });
     this.pubSubManager = new PubSubManager({ adapter: given.pubSub ?? memory!.pubSub, context });
     this.syncMessageManager = new SyncMessageManager({ pubSubManager: this.pubSubManager, context });
-    this.cacheManager = new CacheManager({ store: given.cache ?? memory!.cache, context });
+    this.cacheManager = new CacheManager({
+      store: given.cache ?? memory!.cache,
+      context,
+      lockManager: this.lockManager,
+    });
     this.cache = this.cacheManager.createCache({ name: 'default' });
     this.managedQueue = new ManagedQueue(
       {

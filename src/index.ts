@@ -30,6 +30,7 @@ export * from './pub-sub/memory-adapter.js';
 export type * from './cache/types.js';
 export * from './cache/cache-manager.js';
 export * from './cache/cache.js';
+export * from './cache/counter.js';
 export * from './cache/memory-store.js';
 export * from './ops/index.js';
 

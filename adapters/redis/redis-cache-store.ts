@@ -5,9 +5,10 @@
  * prefix only.
  */
 import { Cluster } from 'ioredis';
-import { ClusterError, ErrorCodes, type CacheStore, type StoreSetOptions } from 'clusterkit';
+import { ClusterError, ErrorCodes, type CacheStore, type StoreCasOptions, type StoreSetOptions } from 'clusterkit';
 import { closeClient, guard, type RedisClient, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
+import { COMPARE_AND_SET } from './lua/compare-and-set.js';
 import { INCR_WITH_TTL } from './lua/incr-with-ttl.js';
 import { runScript } from './lua/run-script.js';
 import { clearPrefix, scanKeys, unlinkKeys } from './scan.js';
@@ -89,6 +90,19 @@ export class RedisCacheStore extends RedisAdapterBase implements CacheStore {
     const client = this.client();
     const value = await guard('INCRBY', () => runScript(client, INCR_WITH_TTL, [this.key(key)], [by, ttlMs ?? 0]));
     return Number(value);
+  }
+
+  /** One Lua script: GET, compare, SET (with PX) — no other client can write in between. */
+  async compareAndSet(
+    key: string,
+    expected: string | undefined,
+    value: string,
+    options: StoreCasOptions = {},
+  ): Promise<boolean> {
+    const client = this.client();
+    const args = [expected === undefined ? '0' : '1', expected ?? '', value, options.ttlMs ?? 0];
+    const written = await guard('compare-and-set', () => runScript(client, COMPARE_AND_SET, [this.key(key)], args));
+    return Number(written) === 1;
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {

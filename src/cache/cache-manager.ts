@@ -6,7 +6,9 @@ import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { ManagerLifecycle } from '../manager-lifecycle.js';
 import { assertDuration, assertName, assertOptions, describe } from '../validation.js';
+import { LockManager } from '../lock/lock-manager.js';
 import { Cache } from './cache.js';
+import { StoreCounter, type Counter } from './counter.js';
 import { MemoryCacheStore } from './memory-store.js';
 import type { CacheStore } from './types.js';
 
@@ -21,6 +23,22 @@ export interface CacheManagerOptions {
    * @default true when no `context` is given (standalone), false inside an app
    */
   autoConnect?: boolean;
+  /**
+   * The locks of the lock-backed fallbacks (counters on a store without atomic `incr`,
+   * `setValueInObject` on a store without `compareAndSet`). An app passes its `lockManager`.
+   * @default a standalone in-process `LockManager`, created on first need
+   */
+  lockManager?: LockManager;
+}
+
+/** Options of {@link CacheManager.createCounter}. */
+export interface CreateCounterOptions {
+  /** The counter's name; also its key namespace unless `prefix` is given (shared with a cache of that name). */
+  name: string;
+  /** Key namespace inside the app (`<app>:cache:<prefix>:`). @default name */
+  prefix?: string;
+  /** Store kind, as in `createCache`. @default the default store's kind */
+  store?: string;
 }
 
 /** Options of {@link CacheManager.createCache}. */
@@ -35,7 +53,8 @@ export interface CreateCacheOptions {
   ttl?: number;
 }
 
-const MANAGER_OPTIONS = ['store', 'context', 'autoConnect'] as const;
+const MANAGER_OPTIONS = ['store', 'context', 'autoConnect', 'lockManager'] as const;
+const COUNTER_OPTIONS = ['name', 'prefix', 'store'] as const;
 const CREATE_OPTIONS = ['name', 'prefix', 'store', 'ttl'] as const;
 
 /** Creates and holds named caches. `app.cacheManager` in an app; constructible on its own. */
@@ -46,12 +65,14 @@ export class CacheManager {
   private readonly context: ManagerContext;
   private readonly lifecycle: ManagerLifecycle;
   private autoMemory: CacheStore | undefined;
+  private locks: LockManager | undefined;
 
   constructor(options: CacheManagerOptions = {}) {
     assertOptions('new CacheManager', options, MANAGER_OPTIONS);
     this.defaultStore = options.store ?? new MemoryCacheStore();
     this.ensureMemoryStore();
     this.context = options.context ?? standaloneContext();
+    this.locks = options.lockManager;
     this.lifecycle = new ManagerLifecycle({
       property: 'cacheManager',
       noun: 'cache manager',
@@ -128,9 +149,38 @@ export class CacheManager {
         await this.lifecycle.ensureConnected();
         return this.storeOf(kind);
       },
+      withLock: (key, fn) => this.lockManager().runExclusive(`cache:${key}`, fn),
     });
     this.caches.set(name, cache);
     return cache;
+  }
+
+  /**
+   * Creates a counter (NocoBase's `createCounter`): `get`, `incr`, `incrby`, `reset`, atomic across
+   * nodes on a shared store. Its keys live in the namespace of the cache of the same name (or
+   * `prefix`). NocoBase's optional second argument, a lock manager, replaces the manager's own for
+   * the lock-backed fallback.
+   */
+  createCounter(options: CreateCounterOptions, lockManager?: LockManager): Counter {
+    const opts = assertOptions('createCounter', options, COUNTER_OPTIONS);
+    const name = assertName('counter name', opts.name);
+    const prefix = opts.prefix === undefined ? name : assertName('counter prefix', opts.prefix);
+    const kind = opts.store === undefined ? this.defaultStore.kind : assertName('counter store', opts.store);
+    this.storeOf(kind);
+    return new StoreCounter({
+      namespace: `${this.context.appName}:cache:${prefix}:`,
+      store: async () => {
+        await this.lifecycle.ensureConnected();
+        return this.storeOf(kind);
+      },
+      lockManager: () => lockManager ?? this.lockManager(),
+    });
+  }
+
+  /** The lock manager of the lock-backed fallbacks (see the `lockManager` option). */
+  private lockManager(): LockManager {
+    this.locks ??= new LockManager({ context: this.context, autoConnect: true });
+    return this.locks;
   }
 
   /** The cache created under `name`; rejects with `NOT_FOUND` when there is none. */

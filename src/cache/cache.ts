@@ -13,6 +13,7 @@ import {
   describe,
   serializePayload,
 } from '../validation.js';
+import { asObject, assertObjectKey, fieldOf, globMatcher, withField, withoutField } from './cache-fields.js';
 import type { CacheStore } from './types.js';
 
 /** What a cache needs from its manager. Built by `cacheManager.createCache()`. */
@@ -25,7 +26,15 @@ export interface CacheInit {
   readonly context: ManagerContext;
   /** Resolves the store once the manager is connected (rejects `NOT_CONNECTED` otherwise). */
   readonly store: () => Promise<CacheStore>;
+  /**
+   * Runs `fn` under a lock named after `key` (the manager's lock manager): the read-modify-write of
+   * `setValueInObject` on a store without `compareAndSet`.
+   */
+  readonly withLock?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
 }
+
+/** Compare-and-set rounds `setValueInObject` tries before giving up under extreme contention. */
+const MAX_CAS_ROUNDS = 1_000;
 
 /** Options of {@link Cache.wrapWithCondition}. */
 export interface WrapConditionOptions<T> {
@@ -118,6 +127,75 @@ export class Cache {
     const list = flatKeys(keys).map((key) => this.key(key));
     if (list.length === 0) return 0;
     return (await this.init.store()).mdel(list);
+  }
+
+  /**
+   * This cache's keys (its namespace stripped), optionally only those matching a Redis-style glob
+   * `pattern` (`*`, `?`, `[abc]`, `\\` escapes). Walks the store with SCAN in batches, never KEYS. (NocoBase)
+   */
+  async keys(pattern?: string): Promise<string[]> {
+    const match = pattern === undefined ? undefined : globMatcher(pattern);
+    const store = await this.init.store();
+    const keys: string[] = [];
+    for await (const full of store.scan(this.namespace)) {
+      const key = full.slice(this.namespace.length);
+      if (match === undefined || match(key)) keys.push(key);
+    }
+    return keys;
+  }
+
+  /** Remaining lifetime of `key` in ms: `-1` when it never expires, `-2` when it is missing. (NocoBase) */
+  async ttl(key: string): Promise<number> {
+    const full = this.key(key);
+    return (await this.init.store()).pttl(full);
+  }
+
+  /** The field `objectKey` of the object stored under `key`; `undefined` when either is missing. (NocoBase) */
+  async getValueInObject<T = unknown>(key: string, objectKey: string): Promise<T | undefined> {
+    const field = assertObjectKey(objectKey);
+    return fieldOf(await this.get(key), field) as T | undefined;
+  }
+
+  /**
+   * Sets one field of the object stored under `key` (a missing key starts as `{}`), atomically: a
+   * concurrent write of another field, on any node, is never lost. The object is written with the
+   * cache's default ttl, as NocoBase does. Refuses a stored value that is not an object. (NocoBase)
+   */
+  async setValueInObject(key: string, objectKey: string, value: unknown): Promise<void> {
+    const field = assertObjectKey(objectKey);
+    if (value !== undefined) this.encode(value);
+    await this.updateObject(key, (object) => withField(object, field, value));
+  }
+
+  /** Deletes one field of the object stored under `key`, atomically (see `setValueInObject`). (NocoBase) */
+  async delValueInObject(key: string, objectKey: string): Promise<void> {
+    const field = assertObjectKey(objectKey);
+    await this.updateObject(key, (object) => withoutField(object, field));
+  }
+
+  private async updateObject(
+    key: string,
+    change: (object: Record<string, unknown>) => Record<string, unknown>,
+  ): Promise<void> {
+    const full = this.key(key);
+    const store = await this.init.store();
+    const options = this.init.ttl === undefined ? {} : { ttlMs: this.init.ttl };
+    const next = (text: string | undefined) => this.encode(change(asObject(key, this.decode(full, text))));
+    if (store.compareAndSet) {
+      for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
+        const text = await store.get(full);
+        if (await store.compareAndSet(full, text, next(text), options)) return;
+        // Lost a race: let the winner's burst pass before reading again.
+        await new Promise<void>((resolve) => setTimeout(resolve, Math.floor(Math.random() * Math.min(round, 20))));
+      }
+      throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `cache "${this.name}": "${key}" kept changing under us`, {
+        details: { key, rounds: MAX_CAS_ROUNDS },
+      });
+    }
+    const write = async () => {
+      await store.set(full, next(await store.get(full)), options);
+    };
+    await (this.init.withLock ? this.init.withLock(full, write) : write());
   }
 
   /**

@@ -5,7 +5,7 @@
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { createMemoryBackend, type MemoryBackend } from '../memory-backend.js';
 import { assertInteger } from '../validation.js';
-import type { CacheStore, StoreSetOptions } from './types.js';
+import type { CacheStore, StoreCasOptions, StoreSetOptions } from './types.js';
 
 /** Default bound on entries kept by a memory backend's cache before the least recently used are evicted. */
 export const DEFAULT_MEMORY_CACHE_MAX_ENTRIES = 100_000;
@@ -154,6 +154,19 @@ export class MemoryCacheStore implements CacheStore {
     if (entry) entry.value = String(next);
     else this.state.write(key, String(next), ttlMs);
     return next;
+  }
+
+  async compareAndSet(
+    key: string,
+    expected: string | undefined,
+    value: string,
+    options: StoreCasOptions = {},
+  ): Promise<boolean> {
+    this.assertConnected();
+    // One synchronous step: no other caller on the backend can write between the read and the write.
+    if (this.state.read(key, false)?.value !== expected) return false;
+    this.state.write(key, value, options.ttlMs);
+    return true;
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {

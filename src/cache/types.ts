@@ -42,4 +42,25 @@ export interface CacheStore {
    * plugins that need native commands. Absent on stores without one (memory).
    */
   nativeClient?(keyPrefix: string): unknown;
+  /**
+   * Optional: whether `incr` is one atomic operation on the shared backend (no concurrent writer on
+   * any node can split it). Counters (`cacheManager.createCounter`) call `incr` directly unless this
+   * is `false`; then every increment is a read-modify-write under a lock of the manager's lock
+   * manager (NocoBase's `LockCounter`). @default true
+   */
+  readonly atomicIncr?: boolean;
+  /**
+   * Optional: atomically writes `value` only when the key's current value is exactly `expected`
+   * (`undefined`: the key is missing or expired); resolves whether it wrote. `ttlMs` as in `set`
+   * (omitted: no expiry). `cache.setValueInObject` / `delValueInObject` use it to update one field
+   * without losing a concurrent writer's field; a store without it gets a read-modify-write under a
+   * lock of the manager's lock manager instead.
+   */
+  compareAndSet?(key: string, expected: string | undefined, value: string, options?: StoreCasOptions): Promise<boolean>;
+}
+
+/** Options of {@link CacheStore.compareAndSet}. */
+export interface StoreCasOptions {
+  /** Time to live in ms of the written value; omitted = no expiry. */
+  readonly ttlMs?: number;
 }

@@ -6,6 +6,7 @@
 import { ErrorCodes, type App } from 'clusterkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { codeOf } from '../code-of.js';
+import { cacheNocobaseSuite } from './cache-nocobase.suite.js';
 import { deferred, randomName, within } from '../helpers.js';
 import type { ClusterFactory, TestCluster } from './cluster.js';
 import { startNodes } from './start-nodes.js';
@@ -234,6 +235,8 @@ export function cacheSuite(factory: ClusterFactory): void {
       // None of the refused writes reached the store.
       expect(await cache.get('k')).toBeUndefined();
     });
+
+    cacheNocobaseSuite((count) => nodes(count));
 
     describe('default store as a portable key/value store', () => {
       it('set with nx is atomic across nodes: exactly one of several concurrent writers wins', async () => {
