@@ -9,14 +9,17 @@ import { createMemoryAdapters } from './memory.js';
 /** Backends a primitive can be set to. */
 export type BackendName = 'memory' | 'redis' | 'rabbitmq';
 
+/** The primitives chosen by variables (the job store follows the cache). */
+type Primitive = Exclude<keyof ClusterAdapters, 'jobStore'>;
+
 const PRIMITIVES = {
   eventQueue: 'CLUSTERKIT_EVENT_QUEUE_ADAPTER',
   lock: 'CLUSTERKIT_LOCK_ADAPTER',
   pubSub: 'CLUSTERKIT_PUBSUB_ADAPTER',
   cache: 'CLUSTERKIT_CACHE_ADAPTER',
-} as const satisfies Record<keyof ClusterAdapters, string>;
+} as const satisfies Record<Primitive, string>;
 
-const SUPPORTED: Record<keyof ClusterAdapters, readonly BackendName[]> = {
+const SUPPORTED: Record<Primitive, readonly BackendName[]> = {
   eventQueue: ['memory', 'redis', 'rabbitmq'],
   lock: ['memory', 'redis'],
   pubSub: ['memory', 'redis', 'rabbitmq'],
@@ -24,10 +27,10 @@ const SUPPORTED: Record<keyof ClusterAdapters, readonly BackendName[]> = {
 };
 
 /** Which backend each primitive uses, as read from the environment (no connection is made). */
-export function backendsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<keyof ClusterAdapters, BackendName> {
+export function backendsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<Primitive, BackendName> {
   const fallback = readBackend('CLUSTERKIT_ADAPTER', env.CLUSTERKIT_ADAPTER) ?? 'memory';
-  const out = {} as Record<keyof ClusterAdapters, BackendName>;
-  for (const [primitive, variable] of Object.entries(PRIMITIVES) as [keyof ClusterAdapters, string][]) {
+  const out = {} as Record<Primitive, BackendName>;
+  for (const [primitive, variable] of Object.entries(PRIMITIVES) as [Primitive, string][]) {
     let backend = readBackend(variable, env[variable]) ?? fallback;
     // RabbitMQ has no lock or cache: those follow Redis when a Redis URL is configured, else memory.
     if (!SUPPORTED[primitive].includes(backend)) backend = redisUrl(env) ? 'redis' : 'memory';
@@ -60,9 +63,11 @@ export async function adaptersFromEnv(env: NodeJS.ProcessEnv = process.env): Pro
     const { createRabbitMQAdapters } = await import('clusterkit/rabbitmq');
     byBackend.rabbitmq = createRabbitMQAdapters({ url });
   }
-  const pick = <K extends keyof ClusterAdapters>(k: K) =>
+  const pick = <K extends Primitive>(k: K) =>
     (byBackend[backends[k]]?.[k] ?? memory[k]) as Required<ClusterAdapters>[K];
-  return { eventQueue: pick('eventQueue'), lock: pick('lock'), pubSub: pick('pubSub'), cache: pick('cache') };
+  // Job records live with the cache: Redis's native job store when the cache is on Redis.
+  const jobStore = byBackend[backends.cache]?.jobStore ?? memory.jobStore;
+  return { eventQueue: pick('eventQueue'), lock: pick('lock'), pubSub: pick('pubSub'), cache: pick('cache'), jobStore };
 }
 
 function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
