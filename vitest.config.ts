@@ -23,6 +23,7 @@ export default defineConfig({
     // run — and every retry is printed in the report, so flakes stay visible.
     maxWorkers: process.env.CI === 'true' ? 1 : 2,
     retry: process.env.CI === 'true' ? 1 : 0,
-    reporters: ['default'],
+    // The summary lists, at the end of the output, every test that needed its retry (CI only).
+    reporters: ['default', './test/retry-summary-reporter.ts'],
   },
 });

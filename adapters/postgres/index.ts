@@ -22,8 +22,11 @@ export { PostgresPubSubAdapter } from './postgres-pub-sub-adapter.js';
 export { notifyChannels } from './names.js';
 export { LATEST_VERSION, MIGRATIONS, migrate, type Migration } from './migrations.js';
 
-/** The four adapters of one node, with their shared connections (for tools and tests). */
-export interface PostgresAdapters extends Required<ClusterAdapters> {
+/**
+ * The four adapters of one node. No `jobStore` yet: `app.managedQueue` keeps its records in the
+ * portable job store over this cache (a native PostgreSQL job store is planned).
+ */
+export interface PostgresAdapters extends Required<Omit<ClusterAdapters, 'jobStore'>> {
   eventQueue: PostgresEventQueueAdapter;
   lock: PostgresLockAdapter;
   pubSub: PostgresPubSubAdapter;

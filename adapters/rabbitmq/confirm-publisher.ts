@@ -8,6 +8,8 @@
 import type { Channel, ConfirmChannel, Message, Options } from 'amqplib';
 import { ClusterError, ErrorCodes } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import { race, whenDrained } from './link-guard.js';
 
 /** One publish target (the default exchange + queue name, or an exchange + routing key). */
 export interface PublishTarget {
@@ -18,35 +20,53 @@ export interface PublishTarget {
 /** Confirmed publishing and memoized declarations over a {@link RabbitMQConnection}. */
 export class ConfirmPublisher {
   private confirm: Promise<ConfirmChannel> | undefined;
+  /** The confirm channel once open (`confirm` resolved), for the publish fast path. */
+  private live: ConfirmChannel | undefined;
   private topology: Promise<Channel> | undefined;
   private drained: Promise<void> | undefined;
   private readonly declared = new Map<string, Promise<void>>();
+  /** Keys of {@link declared} whose declaration succeeded on the current connection. */
+  private readonly done = new Set<string>();
   /** Messages the broker returned as unroutable, until their confirm arrives. */
   private readonly returned = new Set<string>();
   private declaredGeneration = -1;
+  private readonly deadlines = new DeadlineQueue();
 
   constructor(private readonly connection: RabbitMQConnection) {}
 
-  /** Runs `declare` once per connection for `key` (concurrent callers share the same run). */
-  async ensure(key: string, declare: (channel: Channel) => Promise<unknown>): Promise<void> {
+  /**
+   * Runs `declare` once per connection for `key` (concurrent callers share the same run). Returns
+   * undefined, synchronously, once it is done: the hot publish path then awaits nothing.
+   */
+  ensure(key: string, declare: (channel: Channel) => Promise<unknown>): Promise<void> | undefined {
     if (this.declaredGeneration !== this.connection.generation) {
       this.declared.clear();
+      this.done.clear();
       this.declaredGeneration = this.connection.generation;
     }
+    if (this.done.has(key)) return undefined;
     let pending = this.declared.get(key);
     if (!pending) {
-      pending = this.topologyChannel().then(async (channel) => {
+      const running = this.topologyChannel().then(async (channel) => {
         await declare(channel);
+        if (this.declared.get(key) === running) this.done.add(key);
       });
-      this.declared.set(key, pending);
-      pending.catch(() => this.declared.delete(key));
+      pending = running;
+      this.declared.set(key, running);
+      running.catch(() => {
+        if (this.declared.get(key) === running) this.declared.delete(key);
+      });
     }
-    await pending;
+    return pending;
   }
 
   /** Forgets declarations (after deleting queues, so the next publish declares them again). */
   forget(prefix: string): void {
-    for (const key of [...this.declared.keys()]) if (key.startsWith(prefix)) this.declared.delete(key);
+    for (const key of [...this.declared.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      this.declared.delete(key);
+      this.done.delete(key);
+    }
   }
 
   /** Runs `fn` on the topology channel (checks, deletes, gets); the channel is replaced if `fn` kills it. */
@@ -56,50 +76,52 @@ export class ConfirmPublisher {
 
   /**
    * Publishes and resolves once the broker confirmed. `prepare` (declarations) runs before each
-   * try. Rejects with `BACKEND_UNAVAILABLE` when the broker nacks or stays unreachable past the
-   * connection's `unavailableTimeoutMs`.
+   * try; it returns undefined when there is nothing to wait for. Rejects with `BACKEND_UNAVAILABLE`
+   * when the broker nacks or stays unreachable past the connection's `unavailableTimeoutMs`.
    */
-  async publish(
+  publish(
     target: PublishTarget,
     content: Buffer,
     options: Options.Publish,
-    prepare?: () => Promise<void>,
+    prepare?: () => Promise<void> | undefined,
   ): Promise<void> {
     const deadline = Date.now() + this.connection.unavailableTimeoutMs;
+    // The common case (declared, channel open, no backpressure) keeps nothing suspended per message
+    // but the confirm's own promise: hundreds of publishes wait at once, and every object each one
+    // holds until its confirm outlives a young-generation GC.
+    const live = this.live;
+    if (live && !this.drained && prepare?.() === undefined) {
+      return this.send(live, target, content, options, deadline, true).catch((error: unknown) =>
+        this.publishSlowly(target, content, options, prepare, deadline, error),
+      );
+    }
+    return this.publishSlowly(target, content, options, prepare, deadline);
+  }
+
+  /** The publish loop: waits (bounded) for declarations, a channel, `drain`; tries again after transient failures. */
+  private async publishSlowly(
+    target: PublishTarget,
+    content: Buffer,
+    options: Options.Publish,
+    prepare: (() => Promise<void> | undefined) | undefined,
+    deadline: number,
+    firstError?: unknown,
+  ): Promise<void> {
+    // A failed fast-path try counts as the first try.
+    let failed = firstError;
     for (let tries = 1; ; tries++) {
       try {
-        await prepare?.();
-        const channel = await this.confirmChannel();
-        await this.drained;
-        const key = returnKey(target.routingKey, options.messageId);
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve, reject) => {
-          // A blocked broker (memory/disk alarm) neither confirms nor closes: bound the wait.
-          timer = setTimeout(
-            () =>
-              reject(
-                new ClusterError(
-                  ErrorCodes.BACKEND_UNAVAILABLE,
-                  unconfirmed(target, this.connection.unavailableTimeoutMs),
-                ),
-              ),
-            Math.max(1, deadline - Date.now()),
-          );
-          // mandatory: a queue deleted since we declared it makes the broker return the message
-          // (before its confirm) instead of confirming and dropping it.
-          const written = channel.publish(
-            target.exchange,
-            target.routingKey,
-            content,
-            { ...options, mandatory: true },
-            (error) => {
-              if (error) return reject(error instanceof Error ? error : new Error(String(error)));
-              if (this.returned.delete(key)) return reject(new Error(UNROUTABLE));
-              resolve();
-            },
-          );
-          if (!written) this.waitForDrain(channel);
-        }).finally(() => clearTimeout(timer));
+        if (failed !== undefined) {
+          const error = failed;
+          failed = undefined;
+          throw error;
+        }
+        const preparing = prepare?.();
+        if (preparing) await preparing;
+        const channel = this.live ?? (await this.confirmChannel());
+        // Bounded too: a frozen link neither drains nor closes.
+        if (this.drained) await race(this.drained, Math.max(1, deadline - Date.now()));
+        await this.send(channel, target, content, options, deadline, false);
         return;
       } catch (error) {
         if (error instanceof ClusterError) throw error;
@@ -110,9 +132,7 @@ export class ConfirmPublisher {
           throw new ClusterError(
             ErrorCodes.BACKEND_UNAVAILABLE,
             `RabbitMQ refused the message (nack) for ${describe(target)}`,
-            {
-              cause: error,
-            },
+            { cause: error },
           );
         }
         if (Date.now() >= deadline) {
@@ -128,26 +148,86 @@ export class ConfirmPublisher {
     }
   }
 
-  /** Closes the channels (the connection stays). */
+  /**
+   * One publish on `channel`, settled by its confirm, a return, or the deadline. `first`: the
+   * deadline is `unavailableTimeoutMs` from now, in order with the others, so the shared
+   * {@link DeadlineQueue} serves it; a later try keeps its earlier deadline and a timer of its own.
+   */
+  private send(
+    channel: ConfirmChannel,
+    target: PublishTarget,
+    content: Buffer,
+    options: Options.Publish,
+    deadline: number,
+    first: boolean,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      // A blocked broker (memory/disk alarm) neither confirms nor closes: bound the wait.
+      const expire = () =>
+        reject(
+          new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, unconfirmed(target, this.connection.unavailableTimeoutMs)),
+        );
+      let timer: NodeJS.Timeout | undefined;
+      const entry = first ? this.deadlines.add(deadline, expire) : undefined;
+      if (!first) timer = setTimeout(expire, Math.max(1, deadline - Date.now()));
+      // mandatory (publishOptions sets it already): a queue deleted since we declared it makes the
+      // broker return the message (before its confirm) instead of confirming and dropping it.
+      const sent = options.mandatory ? options : { ...options, mandatory: true };
+      try {
+        const written = channel.publish(target.exchange, target.routingKey, content, sent, (error) => {
+          entry?.settle();
+          clearTimeout(timer);
+          if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+          if (this.returned.size > 0 && this.returned.delete(returnKey(target.routingKey, options.messageId))) {
+            return reject(new Error(UNROUTABLE));
+          }
+          resolve();
+        });
+        if (!written) this.waitForDrain(channel);
+      } catch (error) {
+        // The channel closed under us (amqplib throws synchronously): the caller tries again.
+        entry?.settle();
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  /** Closes the channels (the connection stays); bounded, never rejects (see link-guard.ts). */
   async close(): Promise<void> {
     const channels = [this.confirm, this.topology];
     this.confirm = undefined;
+    this.live = undefined;
     this.topology = undefined;
     this.declared.clear();
-    await Promise.all(channels.map(async (c) => (await c?.catch(() => undefined))?.close().catch(() => {})));
+    this.done.clear();
+    const guard = this.connection.guard;
+    await Promise.all(
+      channels.map(async (opening) => {
+        if (!opening) return;
+        // Still opening (waiting for a reconnect, or on a frozen link): waited for, bounded.
+        const opened = await guard.step(opening);
+        if (opened.done) await guard.closeChannel(opened.value);
+      }),
+    );
   }
 
   private confirmChannel(): Promise<ConfirmChannel> {
     if (!this.confirm) {
       const opening = this.connection.confirmChannel(() => {
-        if (this.confirm === opening) this.confirm = undefined;
+        if (this.confirm === opening) {
+          this.confirm = undefined;
+          this.live = undefined;
+        }
         this.drained = undefined;
       });
       void opening.then(
-        (channel) =>
+        (channel) => {
           channel.on('return', (message: Message) =>
             this.returned.add(returnKey(message.fields.routingKey, message.properties.messageId as unknown)),
-          ),
+          );
+          if (this.confirm === opening) this.live = channel;
+        },
         () => {},
       );
       this.confirm = opening;
@@ -173,16 +253,10 @@ export class ConfirmPublisher {
 
   private waitForDrain(channel: ConfirmChannel): void {
     if (this.drained) return;
-    this.drained = new Promise<void>((resolve) => {
-      const done = () => {
-        channel.off('drain', done);
-        channel.off('close', done);
-        this.drained = undefined;
-        resolve();
-      };
-      channel.on('drain', done);
-      channel.on('close', done);
+    const drained = whenDrained(channel).then(() => {
+      if (this.drained === drained) this.drained = undefined;
     });
+    this.drained = drained;
   }
 }
 

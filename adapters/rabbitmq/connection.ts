@@ -10,6 +10,13 @@
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import { ClusterError, ErrorCodes, type Logger } from 'clusterkit';
+import { LinkGuard, trackClose } from './link-guard.js';
+
+/**
+ * Longest TCP connect + AMQP handshake of one (re)connect attempt, in ms: a reconnect against a
+ * frozen link must fail and retry (or be dropped by a stop), not hold its socket open for ever.
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Reconnect settings of {@link RabbitMQConnection}. */
 export interface RabbitMQConnectionOptions {
@@ -43,6 +50,8 @@ export class RabbitMQConnection {
   /** Bumped on every (re)connect so users can tell a channel of an old connection from a live one. */
   generation = 0;
   readonly unavailableTimeoutMs: number;
+  /** Bounds every wait of a stop path on this connection (see link-guard.ts). */
+  readonly guard = new LinkGuard();
 
   constructor(private readonly options: RabbitMQConnectionOptions) {
     this.unavailableTimeoutMs = options.unavailableTimeoutMs ?? 10_000;
@@ -65,23 +74,29 @@ export class RabbitMQConnection {
       this.opening ??= this.open();
       await this.opening;
     } catch (error) {
-      this.refs -= 1;
+      // A release() during the open already gave the reference back.
+      if (this.refs > 0) this.refs -= 1;
       this.opening = undefined;
       throw error;
     }
   }
 
-  /** Drops a reference; the last one closes the connection. */
+  /**
+   * Drops a reference; the last one closes the connection, bounded: it settles on CloseOk, on the
+   * connection closing for any other reason, or after the stop-step deadline, when the socket is
+   * destroyed (see link-guard.ts).
+   */
   async release(): Promise<void> {
     if (this.refs === 0) return;
     this.refs -= 1;
     if (this.refs > 0) return;
     const recovering = this.recovering;
+    const live = this.live;
     this.recovering = undefined;
     this.live = undefined;
     this.opening = undefined;
     this.failWaiters(new ClusterError(ErrorCodes.NOT_CONNECTED, 'RabbitMQ connection closed'));
-    await recovering?.close().catch(() => {});
+    if (recovering) await this.guard.closeConnection(live, () => recovering.close().catch(() => {}));
   }
 
   /** Calls `listener` after every (re)connect from now on; returns the unregister function. */
@@ -161,12 +176,18 @@ export class RabbitMQConnection {
     return this.watch(await (await this.model()).createConfirmChannel(), onClose);
   }
 
+  /**
+   * `onClose` gets the error the broker closed the channel with; none when the channel closed
+   * because we closed it or because the connection went (amqplib then closes every channel
+   * without an error, before the connection's own 'close').
+   */
   private watch<C extends Channel>(channel: C, onClose?: (error?: Error) => void): C {
     let lastError: Error | undefined;
     // Without an 'error' listener a channel error would be thrown as an uncaught exception.
     channel.on('error', (error: Error) => {
       lastError = error;
     });
+    trackClose(channel);
     channel.on('close', () => onClose?.(lastError));
     return channel;
   }
@@ -176,6 +197,7 @@ export class RabbitMQConnection {
     let recovering: RecoveringChannelModel;
     try {
       recovering = await amqp.connect(withHeartbeat(o.url, o.heartbeatSeconds ?? 10), {
+        timeout: CONNECT_TIMEOUT_MS,
         clientProperties: { connection_name: o.connectionName ?? 'clusterkit' },
         recovery: {
           initialDelay: o.reconnectInitialDelayMs ?? 100,
@@ -195,7 +217,10 @@ export class RabbitMQConnection {
       );
     }
     if (this.refs === 0) {
-      await recovering.close().catch(() => {});
+      const live = this.live;
+      this.recovering = undefined;
+      this.live = undefined;
+      await this.guard.closeConnection(live, () => recovering.close().catch(() => {}));
       throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'RabbitMQ connection released while opening');
     }
   }
@@ -204,6 +229,8 @@ export class RabbitMQConnection {
     this.recovering = recovering;
     recovering.on('connect', (model: ChannelModel) => {
       if (this.recovering !== recovering) return;
+      trackClose(model);
+      this.guard.reset();
       this.live = model;
       this.generation += 1;
       if (this.generation > 1) this.logger.info('RabbitMQ connection recovered', { generation: this.generation });

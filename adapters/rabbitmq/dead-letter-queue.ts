@@ -41,7 +41,6 @@ export class DeadLetterQueue {
         await this.sender.send(names, {
           id: id ?? `amqp-redrive-${message.fields.deliveryTag}`,
           content: message.content,
-          headers: { [H_ATTEMPT]: 0 },
           priority: clusterPriority(message),
         });
         channel.ack(message);
@@ -104,7 +103,8 @@ export class DeadLetterQueue {
         try {
           return await fn(channel);
         } finally {
-          await channel.close().catch(() => {});
+          // Bounded: a close that never gets its CloseOk must not wedge this queue's lock.
+          await this.connection.guard.closeChannel(channel);
         }
       });
     this.locks.set(names.dead, run);

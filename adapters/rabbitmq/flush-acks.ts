@@ -14,29 +14,27 @@
  * are applied. The probe consumer asks for zero credit (`x-credit`), so it takes no message.
  */
 import type { Channel } from 'amqplib';
+import type { LinkGuard } from './link-guard.js';
 
 /**
  * Two synchronous round trips through `queue` on `channel` (see the module comment). Never rejects:
  * if the channel or queue is gone, unapplied acks are lost with it and the broker redelivers those
- * messages (at-least-once), as for a connection lost mid-handler. Gives up after `timeoutMs`.
+ * messages (at-least-once), as for a connection lost mid-handler. Bounded by `guard` (a dead or
+ * frozen link, a channel closing under it: see link-guard.ts).
  */
-export async function flushAcks(channel: Channel, queue: string, timeoutMs: number): Promise<void> {
-  // Closing the channel fails the pending call: a broker that never answers cannot hold up a stop.
-  const timer = setTimeout(() => void channel.close().catch(() => {}), timeoutMs);
-  try {
-    // A broker without `x-credit` (RabbitMQ 4.x dropped it) may deliver to the probe: at most one
-    // message then, left unacked, and it returns to the queue when the channel closes.
-    await channel.prefetch(1);
-    const { consumerTag } = await channel.consume(queue, () => {}, {
-      noAck: false,
-      // `credit` must be a 64-bit `long`: RabbitMQ ignores the argument for any other integer type
-      // (and amqplib would encode 0 as a byte).
-      arguments: { 'x-credit': { credit: { '!': 'long', value: 0 }, drain: false } },
-    });
-    await channel.cancel(consumerTag);
-  } catch {
-    // See above: nothing more to do on a dead channel.
-  } finally {
-    clearTimeout(timer);
-  }
+export async function flushAcks(guard: LinkGuard, channel: Channel, queue: string): Promise<void> {
+  await guard.step(probe(channel, queue), channel);
+}
+
+async function probe(channel: Channel, queue: string): Promise<void> {
+  // A broker without `x-credit` (RabbitMQ 4.x dropped it) may deliver to the probe: at most one
+  // message then, left unacked, and it returns to the queue when the channel closes.
+  await channel.prefetch(1);
+  const { consumerTag } = await channel.consume(queue, () => {}, {
+    noAck: false,
+    // `credit` must be a 64-bit `long`: RabbitMQ ignores the argument for any other integer type
+    // (and amqplib would encode 0 as a byte).
+    arguments: { 'x-credit': { credit: { '!': 'long', value: 0 }, drain: false } },
+  });
+  await channel.cancel(consumerTag);
 }

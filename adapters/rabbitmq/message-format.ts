@@ -30,22 +30,26 @@ export function amqpPriority(priority: number): number {
   return Math.max(0, MAX_AMQP_PRIORITY - Math.min(MAX_AMQP_PRIORITY, Math.floor(priority)));
 }
 
-/** Publish options of a record: persistent, identified, our headers. */
+/**
+ * Publish options of a record: persistent, identified (`messageId`: the record id, what dead
+ * letters are listed and re-driven by), `mandatory` (a queue deleted since it was declared returns
+ * the message instead of confirming and dropping it), our headers when there are any. Nothing else:
+ * every property costs the broker work per message, and the envelope already carries the publish time.
+ */
 export function publishOptions(
   id: string,
-  headers: Record<string, unknown>,
+  headers: Record<string, unknown> | undefined,
   priority: number | undefined,
 ): Options.Publish {
-  return {
+  const options: Options.Publish = {
     persistent: true,
+    mandatory: true,
     messageId: id,
     contentType: 'application/json',
-    contentEncoding: 'utf-8',
-    appId: 'clusterkit',
-    timestamp: Math.floor(Date.now() / 1000),
-    headers,
-    ...(priority === undefined ? {} : { priority }),
   };
+  if (headers !== undefined && Object.keys(headers).length > 0) options.headers = headers;
+  if (priority !== undefined) options.priority = priority;
+  return options;
 }
 
 /** A non-negative integer header, or `fallback`. */

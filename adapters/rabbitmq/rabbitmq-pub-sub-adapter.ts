@@ -2,8 +2,9 @@
  * RabbitMQ pub/sub: one durable direct exchange per prefix (`<prefix>.pubsub`), one exclusive
  * auto-delete queue per node (`<prefix>.pubsub.node.<uuid>`) bound once per subscribed channel,
  * routing key = channel. A direct exchange matches the channel exactly, so nothing needs escaping
- * (a topic exchange would give `.`, `*` and `#` meaning). The channel name also rides in a header:
- * over-long channels are hashed into the routing key, and the header keeps dispatch exact.
+ * (a topic exchange would give `.`, `*` and `#` meaning). Only over-long channel names, hashed into
+ * the routing key, also ride in a header (`x-ck-channel`) that keeps dispatch exact: a headers table
+ * on every message would cost the broker more than the rest of a small message.
  * After a reconnect the queue is declared again and every binding restored; messages published
  * while a node was disconnected are not delivered to it (at-most-once).
  */
@@ -11,9 +12,12 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
+import { race, whenClosed, whenDrained } from './link-guard.js';
 import { fitName, pubSubExchange, pubSubRoutingKey } from './topology.js';
 
 const H_CHANNEL = 'x-ck-channel';
+/** Properties of a pub/sub message: nothing the broker must store or route by besides the routing key. */
+const PLAIN = { contentType: 'application/json' } as const;
 
 /** The pub/sub adapter of one node. */
 export class RabbitMQPubSubAdapter implements PubSubAdapter {
@@ -60,15 +64,24 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     }
   }
 
-  /** Drops every subscription (the node queue goes with the channel) and releases the connection. */
+  /**
+   * Drops every subscription (the node queue goes with the channel) and releases the connection.
+   * Bounded and never rejects (see link-guard.ts).
+   */
   async close(): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
     this.stopListening?.();
     this.listeners.clear();
-    const channel = this.channel;
+    const opening = this.channel;
     this.channel = undefined;
-    await (await channel?.catch(() => undefined))?.close().catch(() => {});
+    this.live = undefined;
+    const guard = this.connection.guard;
+    if (opening) {
+      // A setup still running (a reconnect, a frozen link): waited for, bounded.
+      const opened = await guard.step(opening.catch(() => undefined));
+      if (opened.done) await guard.closeChannel(opened.value);
+    }
     await this.connection.release();
   }
 
@@ -78,7 +91,12 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     // If the channel dies meanwhile, the next setup binds every listed channel again.
     await this.connection.retrying(`pub/sub subscribe "${channel}"`, async () => {
       const ch = await this.ready();
-      await ch.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(channel));
+      const bound = await race(
+        ch.bindQueue(this.nodeQueue, this.exchange, pubSubRoutingKey(channel)),
+        this.connection.unavailableTimeoutMs,
+        whenClosed(ch),
+      );
+      if (!bound.done) throw bound.error ?? new Error(`queue.bind not answered (${bound.why})`);
     });
   }
 
@@ -87,41 +105,50 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     // Another subscribed channel may hash to the same key (only when over-long): keep its binding.
     const key = pubSubRoutingKey(channel);
     if ([...this.listeners.keys()].some((other) => pubSubRoutingKey(other) === key)) return;
-    if (!this.connection.connected) return;
-    await this.connection.retrying(`pub/sub unsubscribe "${channel}"`, async () => {
-      const ch = await this.ready();
-      await ch.unbindQueue(this.nodeQueue, this.exchange, key);
-    });
+    // No channel set up right now (reconnecting): the next setup binds only the channels still listed.
+    const ch = this.live;
+    if (!ch) return;
+    // Bounded (it runs in app.stop()). Whatever the outcome, the channel is unsubscribed: an unbind
+    // the broker refuses closes the channel, and the setup that follows leaves this channel out.
+    await this.connection.guard.step(ch.unbindQueue(this.nodeQueue, this.exchange, key), ch);
   }
 
-  /** Hands the message to the broker (waits, bounded, for a lost connection); at-most-once. */
+  /**
+   * Hands the message to the broker; at-most-once. On a ready channel without backpressure it is
+   * written synchronously (no promise hop); otherwise it waits, bounded, for the setup, a lost
+   * connection or `drain`.
+   */
   async publish(channel: string, payload: string): Promise<void> {
     this.assertConnected('publish');
-    await this.drained;
     const content = Buffer.from(payload, 'utf8');
+    const key = pubSubRoutingKey(channel);
+    // The routing key is the channel; only a channel too long for a routing key (hashed) needs the header.
+    const options = key === channel ? PLAIN : { ...PLAIN, headers: { [H_CHANNEL]: channel } };
+    const live = this.live;
+    if (live && !this.drained) {
+      try {
+        if (!live.publish(this.exchange, key, content, options)) this.waitForDrain(live);
+        return;
+      } catch {
+        // closed under us: set up again below
+      }
+    }
+    // Bounded: a frozen link neither drains nor closes; the bytes then queue in the client.
+    if (this.drained) await race(this.drained, this.connection.unavailableTimeoutMs);
     // A channel that closed under us throws synchronously: set up again and send (bounded).
     const { ch, written } = await this.connection.retrying(`pub/sub publish "${channel}"`, async () => {
       const ch = await this.ready();
-      const written = ch.publish(this.exchange, pubSubRoutingKey(channel), content, {
-        headers: { [H_CHANNEL]: channel },
-        contentType: 'application/json',
-      });
-      return { ch, written };
+      return { ch, written: ch.publish(this.exchange, key, content, options) };
     });
-    if (!written && !this.drained) {
-      this.drained = new Promise<void>((resolve) => {
-        // Whichever fires first removes the other listener: a channel that drains many times
-        // must not collect one stale 'close' listener per wait.
-        const done = () => {
-          ch.off('drain', done);
-          ch.off('close', done);
-          this.drained = undefined;
-          resolve();
-        };
-        ch.once('drain', done);
-        ch.once('close', done);
-      });
-    }
+    if (!written) this.waitForDrain(ch);
+  }
+
+  private waitForDrain(ch: Channel): void {
+    if (this.drained) return;
+    const drained = whenDrained(ch).then(() => {
+      if (this.drained === drained) this.drained = undefined;
+    });
+    this.drained = drained;
   }
 
   /** The channel of the current connection, set up (exchange, node queue, bindings, consumer). */
@@ -137,12 +164,14 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
   }
 
   private async setup(): Promise<Channel> {
-    const channel = await this.connection.channel(() => {
+    const channel = await this.connection.channel((error) => {
       if (this.live !== channel) return;
       this.live = undefined;
       this.channel = undefined;
-      // A channel-level failure on a live connection: set up again so subscriptions keep working.
-      if (this.connected && this.connection.connected) {
+      // The broker closed the channel and said why: set up again so subscriptions keep working. A
+      // lost connection closes its channels without an error; the reconnect sets up (onConnect),
+      // and setting up here as well would do it twice.
+      if (error && this.connected) {
         this.ready().catch((error: unknown) =>
           this.connection.logger.warn(`RabbitMQ pub/sub could not re-subscribe: ${String(error)}`, { error }),
         );
@@ -158,7 +187,7 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
       this.nodeQueue = queue;
       this.live = channel;
     } catch (error) {
-      await channel.close().catch(() => {});
+      await this.connection.guard.closeChannel(channel);
       throw new ClusterError(
         ErrorCodes.BACKEND_UNAVAILABLE,
         `RabbitMQ pub/sub setup failed: ${(error as Error).message}`,
@@ -205,6 +234,8 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     const header: unknown = message.properties.headers?.[H_CHANNEL];
     if (typeof header === 'string') return header;
     const routingKey = message.fields.routingKey;
+    // Our publishers send the header only for hashed (over-long) channel names.
+    if (header === undefined && this.listeners.has(routingKey)) return routingKey;
     const reason =
       header === undefined
         ? `no ${H_CHANNEL} header and routing key "${routingKey}" matches no channel subscribed on this node`

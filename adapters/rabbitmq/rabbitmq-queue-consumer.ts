@@ -2,7 +2,9 @@
  * One consumer of one work queue: its own channel with prefetch = concurrency, acks only after the
  * manager's outcome is carried out (a retry/release/dead-letter copy is confirmed BEFORE the
  * original is acked), a gate (`isIdle`) that cancels the AMQP consumer instead of sitting on
- * deliveries, and re-attachment after reconnects or a broker-side cancel.
+ * deliveries, and re-attachment after reconnects or a broker-side cancel — exactly once per
+ * connection. Its close is bounded (see link-guard.ts): only the handlers themselves are waited for
+ * without a deadline here, and the manager bounds those (grace period, then abort, then abandon).
  */
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
@@ -17,15 +19,17 @@ import {
 } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
 import { flushAcks } from './flush-acks.js';
+import { race, whenClosed } from './link-guard.js';
 import { bodyText, H_ATTEMPT, H_DELIVER_AT, intHeader } from './message-format.js';
 import type { RecordSender } from './record-sender.js';
+import { ackQuietly, settleDelivery } from './settle-delivery.js';
 import { declareWorkQueue, type QueueNames } from './topology.js';
 
 /** Default gate recheck interval, in ms. */
 const DEFAULT_IDLE_RECHECK_MS = 100;
 /** Wait before re-attaching after the broker cancelled us or a channel failed, in ms. */
 const REATTACH_DELAY_MS = 250;
-/** Longest wait for a consume-ok before the channel is given up, in ms. */
+/** Longest wait for a consume-ok (or a watchdog check) before the channel is given up, in ms. */
 const RPC_TIMEOUT_MS = 5_000;
 /** How often a consuming consumer checks that its queue still exists and still counts it, in ms. */
 const WATCHDOG_MS = 5_000;
@@ -33,10 +37,16 @@ const WATCHDOG_MS = 5_000;
 /** A running consumer; see the module comment. */
 export class RabbitMQQueueConsumer implements QueueConsumer {
   private channel: Channel | undefined;
+  /** The connection generation `channel` was opened on: one attach per connection. */
+  private channelGeneration = -1;
   private consumerTag: string | undefined;
   private closing = false;
+  private closed: Promise<void> | undefined;
+  /** Deliveries taken and not settled yet (handler running, or its outcome being carried out). */
   private inFlight = 0;
-  private drained: (() => void) | undefined;
+  /** Of those, deliveries whose handler is running. */
+  private handling = 0;
+  private readonly waiters = new Set<{ test: () => boolean; resolve: () => void }>();
   private gateTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private reattachTimer: NodeJS.Timeout | undefined;
@@ -70,24 +80,52 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
 
   /**
    * Cancels the AMQP consumer, waits for in-flight deliveries to settle (each acked on its own
-   * channel), waits until the broker applied those acks, then closes the channel.
+   * channel), waits until the broker applied those acks, then closes the channel. Every broker
+   * wait is bounded; a delivery whose outcome was not carried out in time stays unacked and the
+   * broker hands it out again (at-least-once).
    */
-  async close(): Promise<void> {
-    if (this.closing) return;
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
     this.closing = true;
     this.stopListening();
     clearInterval(this.gateTimer);
     clearInterval(this.watchdog);
     clearTimeout(this.reattachTimer);
-    await this.steps;
-    await this.cancel();
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    const guard = this.connection.guard;
+    // An attach or gate flip in progress: finished, or given up on (attach checks `closing`).
+    await guard.step(this.steps);
     const channel = this.channel;
+    await this.cancel();
+    await this.until(() => this.handling === 0);
+    // Their outcomes (copies published and confirmed, then acks) get the stop deadline.
+    await guard.step(
+      this.until(() => this.inFlight === 0),
+      channel,
+    );
     this.channel = undefined;
+    if (!channel) return;
     // Acks of deliveries that finished while closing must be applied before the channel closes.
-    if (channel) await flushAcks(channel, this.names.main, RPC_TIMEOUT_MS);
+    await flushAcks(guard, channel, this.names.main);
     // Anything delivered but not handled (arrived while cancelling) goes back to the queue.
-    await channel?.close().catch(() => {});
+    await guard.closeChannel(channel);
+  }
+
+  /** Resolves once `test()` holds; checked whenever a delivery changes phase. */
+  private until(test: () => boolean): Promise<void> {
+    if (test()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.add({ test, resolve }));
+  }
+
+  private changed(): void {
+    for (const waiter of [...this.waiters]) {
+      if (!waiter.test()) continue;
+      this.waiters.delete(waiter);
+      waiter.resolve();
+    }
   }
 
   private gateOpen(): boolean {
@@ -117,57 +155,82 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
     this.reattachTimer.unref();
   }
 
-  private async attach(): Promise<void> {
+  /**
+   * Opens a channel on the current connection and consumes. Once per connection: a reconnect and a
+   * re-attach timer may both ask, and a second attach would close the first channel under its
+   * deliveries (the broker then hands them out again). `force` replaces a live channel (watchdog).
+   */
+  private async attach(force = false): Promise<void> {
     if (this.closing) return;
+    if (!force && this.channel && this.channelGeneration === this.connection.generation) return;
+    const guard = this.connection.guard;
     const old = this.channel;
     this.channel = undefined;
     this.consumerTag = undefined;
-    await old?.close().catch(() => {});
-    const channel = await this.connection.channel(() => {
+    await guard.closeChannel(old);
+    const channel = await this.connection.channel((error) => {
       if (this.channel !== channel) return;
       this.channel = undefined;
       this.consumerTag = undefined;
-      // A channel-level failure on a live connection; a connection loss re-attaches via onConnect.
-      if (this.connection.connected) this.scheduleReattach();
+      // The broker closed the channel and said why: attach again. A lost connection closes its
+      // channels without an error, before the connection itself; the reconnect attaches (onConnect).
+      if (error) this.scheduleReattach();
     });
+    const generation = this.connection.generation;
     try {
+      if (this.closing) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'consumer closed while attaching');
       await channel.prefetch(this.options.concurrency);
       // Declared on this channel every time, not through the publisher's per-connection memo: the
       // queue may have been deleted since (that is often why we are re-attaching).
       await declareWorkQueue(channel, this.names, this.sender.settings);
+      if (this.closing) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'consumer closed while attaching');
     } catch (error) {
-      await channel.close().catch(() => {});
+      await guard.closeChannel(channel);
+      if (this.closing) return;
       throw error;
     }
     this.channel = channel;
+    this.channelGeneration = generation;
     if (this.gateOpen()) await this.consume();
   }
 
   private async consume(): Promise<void> {
     const channel = this.channel;
     if (!channel || this.consumerTag || this.closing) return;
-    // Bounded: against a queue the broker is still deleting, consume-ok may never come. Closing the
-    // channel fails the call, and the step's error path re-attaches on a fresh channel.
-    const timer = setTimeout(() => void channel.close().catch(() => {}), RPC_TIMEOUT_MS);
-    const { consumerTag } = await channel
-      .consume(this.names.main, (message) => this.onMessage(channel, message), { noAck: false })
-      .finally(() => clearTimeout(timer));
-    this.consumerTag = consumerTag;
+    // Bounded: against a queue the broker is still deleting, consume-ok may never come. The channel
+    // is then given up, and the step's error path re-attaches on a fresh one.
+    const outcome = await race(
+      channel.consume(this.names.main, (message) => this.onMessage(channel, message), { noAck: false }),
+      RPC_TIMEOUT_MS,
+      whenClosed(channel),
+    );
+    if (!outcome.done) {
+      if (this.channel === channel) this.channel = undefined;
+      void this.connection.guard.closeChannel(channel);
+      throw outcome.error ?? new Error(`basic.consume on "${this.names.main}" not answered (${outcome.why})`);
+    }
+    this.consumerTag = outcome.value.consumerTag;
   }
 
   private async cancel(): Promise<void> {
     const channel = this.channel;
     const tag = this.consumerTag;
     this.consumerTag = undefined;
-    if (channel && tag) await channel.cancel(tag).catch(() => {});
+    if (!channel || !tag) return;
+    try {
+      await this.connection.guard.step(channel.cancel(tag), channel);
+    } catch {
+      // the channel is closed: so is the consumer
+    }
   }
 
   private async checkAttached(): Promise<void> {
     const channel = this.channel;
     if (this.closing || !channel || !this.consumerTag) return;
     // A 404 closes the channel, whose close handler re-attaches (declaring the queue again).
-    const { consumerCount } = await channel.checkQueue(this.names.main);
-    if (consumerCount === 0 && this.channel === channel && this.consumerTag) await this.attach();
+    const outcome = await race(channel.checkQueue(this.names.main), RPC_TIMEOUT_MS, whenClosed(channel));
+    if (!outcome.done) return;
+    if (outcome.value.consumerCount === 0 && this.channel === channel && this.consumerTag) await this.attach(true);
   }
 
   private async applyGate(): Promise<void> {
@@ -201,7 +264,7 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
     void this.handle(channel, message).finally(() => {
       this.inFlight -= 1;
       this.track(-1);
-      if (this.inFlight === 0) this.drained?.();
+      this.changed();
     });
   }
 
@@ -214,7 +277,7 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
       const deliverAt = intHeader(props, H_DELIVER_AT, 0);
       if (deliverAt > Date.now()) {
         await this.sender.resend(this.names, message, id, attempt, deliverAt);
-        return this.ack(channel, message);
+        return ackQuietly(channel, message);
       }
       // Delivered while closing (before cancel-ok): leave it unacked; closing the channel returns it.
       if (this.closing) return;
@@ -231,12 +294,19 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
           'message body is not UTF-8 text (not a clusterkit record)',
         );
         await this.sender.deadLetter(this.names, message, id, attempt + 1, serializeError(error));
-        return this.ack(channel, message);
+        return ackQuietly(channel, message);
       }
-      const outcome = await this.deliver({ id, body, attempt });
+      this.handling += 1;
+      let outcome: DeliveryOutcome;
+      try {
+        outcome = await this.deliver({ id, body, attempt });
+      } finally {
+        this.handling -= 1;
+        this.changed();
+      }
       // The channel died meanwhile: the broker redelivers the original, so do not copy it as well.
       if (this.channel !== channel) return;
-      await this.settle(channel, message, id, attempt, outcome);
+      await settleDelivery(this.sender, this.names, channel, message, id, attempt, outcome);
     } catch (error) {
       this.connection.logger.error(`RabbitMQ consumer of "${this.names.logical}" could not settle message ${id}`, {
         error,
@@ -251,40 +321,4 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
       }
     }
   }
-
-  private async settle(
-    channel: Channel,
-    message: ConsumeMessage,
-    id: string,
-    attempt: number,
-    outcome: DeliveryOutcome,
-  ): Promise<void> {
-    switch (outcome.type) {
-      case 'ack':
-        break;
-      case 'retry':
-        await this.sender.resend(this.names, message, id, attempt + 1, dueAt(outcome.delayMs));
-        break;
-      case 'release':
-        await this.sender.resend(this.names, message, id, attempt, dueAt(outcome.delayMs));
-        break;
-      case 'dead':
-        // The dead letter counts this failed attempt too (as every adapter does).
-        await this.sender.deadLetter(this.names, message, id, attempt + 1, outcome.error);
-        break;
-    }
-    this.ack(channel, message);
-  }
-
-  private ack(channel: Channel, message: ConsumeMessage): void {
-    try {
-      channel.ack(message);
-    } catch {
-      // The channel closed after the copy was confirmed: the original comes back too (at-least-once).
-    }
-  }
-}
-
-function dueAt(delayMs: number): number | undefined {
-  return delayMs >= 1 ? Date.now() + delayMs : undefined;
 }

@@ -34,7 +34,8 @@ import {
 export interface OutgoingRecord {
   readonly id: string;
   readonly content: Buffer;
-  readonly headers: Record<string, unknown>;
+  /** Our `x-ck-*` headers; none (or attempt 0 only) on a first publish. */
+  readonly headers?: Record<string, unknown>;
   /** clusterkit priority (lower first); only classic work queues use it. */
   readonly priority?: number;
   /** Absolute epoch ms before which it must not be handled; absent or past = now. */
@@ -48,21 +49,28 @@ export class RecordSender {
     readonly settings: WorkQueueSettings,
   ) {}
 
-  /** Declares the work queue and its dead-letter queue (once per connection). */
-  ensureQueue(names: QueueNames): Promise<void> {
+  /** Declares the work queue and its dead-letter queue (once per connection); undefined once done. */
+  ensureQueue(names: QueueNames): Promise<void> | undefined {
     return this.publisher.ensure(`q:${names.main}`, (channel) => declareWorkQueue(channel, names, this.settings));
   }
 
   /** Publishes to the work queue, or to a delay level when `deliverAt` is in the future. */
-  async send(names: QueueNames, record: OutgoingRecord): Promise<void> {
+  send(names: QueueNames, record: OutgoingRecord): Promise<void> {
     const remaining = record.deliverAt === undefined ? 0 : record.deliverAt - Date.now();
-    const headers: Record<string, unknown> = { ...record.headers, [H_QUEUE]: names.logical };
-    delete headers[H_DELIVER_AT];
+    // A first publish carries no headers at all: a headers table is the costliest part of a small
+    // message for the broker (docs/performance.md), and a missing `x-ck-attempt` reads as 0.
+    let headers: Record<string, unknown> | undefined;
+    if (record.headers) {
+      headers = { ...record.headers };
+      delete headers[H_DELIVER_AT];
+      if (headers[H_ATTEMPT] === 0) delete headers[H_ATTEMPT];
+    }
     let target = names.main;
     let prepare = () => this.ensureQueue(names);
     if (remaining >= 1) {
       const level = delayLevel(remaining);
-      headers[H_DELIVER_AT] = record.deliverAt;
+      // A message leaving its own queue says which one it belongs to.
+      headers = { ...headers, [H_DELIVER_AT]: record.deliverAt, [H_QUEUE]: names.logical };
       target = names.delay(level);
       prepare = async () => {
         // The work queue first: it is where the delay level dead-letters to.
@@ -74,7 +82,8 @@ export class RecordSender {
     }
     const priority =
       this.settings.type === 'classic' && record.priority !== undefined ? amqpPriority(record.priority) : undefined;
-    await this.publisher.publish(
+    // Returned, not awaited: one suspended frame less per publish in flight (see ConfirmPublisher.publish).
+    return this.publisher.publish(
       { exchange: '', routingKey: target },
       record.content,
       publishOptions(record.id, headers, priority),

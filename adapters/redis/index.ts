@@ -6,6 +6,7 @@ import { assertOptions, ClusterError, ErrorCodes, throttledWarning, type Cluster
 import { RedisConnections, type RedisConnectionOptions } from './connection.js';
 import { RedisCacheStore } from './redis-cache-store.js';
 import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
+import { RedisJobStore } from './redis-job-store.js';
 import { resolveQueueOptions, type RedisEventQueueOptions } from './redis-event-queue-options.js';
 import { RedisLockAdapter } from './redis-lock-adapter.js';
 import { RedisPubSubAdapter } from './redis-pub-sub-adapter.js';
@@ -16,6 +17,7 @@ export type { RedisEventQueueOptions, RetentionOptions } from './redis-event-que
 export type { RedlockOptions } from './redlock-lock-adapter.js';
 export { RedisCacheStore } from './redis-cache-store.js';
 export { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
+export { RedisJobStore } from './redis-job-store.js';
 export { RedisLockAdapter } from './redis-lock-adapter.js';
 export { RedisPubSubAdapter } from './redis-pub-sub-adapter.js';
 export { RedlockLockAdapter } from './redlock-lock-adapter.js';
@@ -81,5 +83,7 @@ export function createRedisAdapters(options: RedisAdaptersOptions = {}): Require
     lock: options.redlock ? new RedlockLockAdapter(connections, options.redlock) : new RedisLockAdapter(connections),
     pubSub: new RedisPubSubAdapter(connections),
     cache: new RedisCacheStore(connections),
+    // Job records in Redis with one Lua script per transition (see redis-job-store.ts).
+    jobStore: ({ appName }) => new RedisJobStore(connections, appName),
   };
 }

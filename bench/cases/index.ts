@@ -2,6 +2,7 @@
 import type { BenchCase } from '../lib/case.js';
 import { cacheWrap } from './cache-wrap.js';
 import { headOfLine } from './head-of-line.js';
+import { jobReads } from './job-reads.js';
 import { lockContended } from './lock-contended.js';
 import { lockSequential } from './lock-sequential.js';
 import { managedQueueThroughput } from './managed-queue-throughput.js';
@@ -24,6 +25,7 @@ export const cases: readonly BenchCase[] = [
   redisDelayedLateness,
   managedQueueThroughput,
   headOfLine,
+  jobReads,
   rabbitmqEventQueueThroughput,
   postgresEventQueueThroughput,
   postgresEventQueueLatency,

@@ -92,8 +92,8 @@ export const rabbitmqEventQueueThroughput: BenchCase = {
     const shapeCount = ctx.size(20_000, 1_000);
     report.note(
       `Diagnostic "message shape": raw amqplib at prefetch 500 with ${shapeCount} messages, plain messages against ` +
-        "messages shaped like clusterkit's (envelope-sized body, messageId/timestamp/appId/contentEncoding, two " +
-        '`x-ck-*` headers, `mandatory`), 3 runs each: the share of the gap that is the message itself.',
+        "messages shaped like clusterkit's first publish (envelope-sized body, `messageId`, `mandatory`, no headers), " +
+        '3 runs each: the share of the gap that is the message itself.',
     );
     await report.compare('message shape', {
       budgetMs: ctx.deadline - performance.now(),

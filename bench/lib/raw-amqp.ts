@@ -26,7 +26,7 @@ export function confirmedPublisher(channel: ConfirmChannel) {
 
 /**
  * How raw messages look: `plain` is what an amqplib user writes; `clusterkit` copies the RabbitMQ
- * adapter's message (envelope-sized body, its properties and headers, `mandatory`) to size how much
+ * adapter's first publish (envelope-sized body, its properties, `mandatory`) to size how much
  * of a gap is the message itself.
  */
 export type MessageShape = 'plain' | 'clusterkit';
@@ -38,20 +38,13 @@ function shapeOf(
   content: Buffer,
 ): { content: Buffer; options: Options.Publish } {
   if (shape === 'plain') return { content, options: { persistent: true, contentType: 'application/json' } };
+  // The RabbitMQ adapter's first publish: the envelope as body, `messageId` (the record id),
+  // `mandatory`, no headers (retries, delays and dead letters carry `x-ck-*` headers; first publishes do not).
   const id = `${queue}-0f3c2a1e-5b7d-4c8e-${i}`;
   const body = `{"v":1,"id":"${id}","publishedAt":${Date.now()},"message":${content.toString()}}`;
   return {
     content: Buffer.from(body),
-    options: {
-      persistent: true,
-      messageId: id,
-      contentType: 'application/json',
-      contentEncoding: 'utf-8',
-      appId: 'clusterkit',
-      timestamp: Math.floor(Date.now() / 1000),
-      headers: { 'x-ck-attempt': 0, 'x-ck-queue': queue },
-      mandatory: true,
-    },
+    options: { persistent: true, mandatory: true, messageId: id, contentType: 'application/json' },
   };
 }
 

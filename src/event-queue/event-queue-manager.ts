@@ -167,8 +167,8 @@ export class EventQueueManager {
     const o = resolvePublish(options);
     const payload = serializePayload('message', message, this.context.maxPayloadBytes);
     const caps = this.currentAdapter.capabilities;
-    if (o.delayMs > 0 && !caps.delay) throw notSupported('delay');
-    if (o.priority !== DEFAULT_PRIORITY && !caps.priority) throw notSupported('priority');
+    if (o.delayMs > 0 && !caps.delay) throw notSupported('delay', caps.hints?.delay);
+    if (o.priority !== DEFAULT_PRIORITY && !caps.priority) throw notSupported('priority', caps.hints?.priority);
     if (o.transaction !== undefined && caps.transactional !== true) {
       throw new ClusterError(
         ErrorCodes.NOT_SUPPORTED,
@@ -331,8 +331,7 @@ function notConnected(call: string): ClusterError {
   return new ClusterError(ErrorCodes.NOT_CONNECTED, `eventQueue.${call}() needs a connected manager (app.start())`);
 }
 
-function notSupported(feature: string): ClusterError {
-  return new ClusterError(ErrorCodes.NOT_SUPPORTED, `this event-queue adapter does not support ${feature}`, {
-    details: { feature },
-  });
+function notSupported(feature: string, hint?: string): ClusterError {
+  const message = `this event-queue adapter does not support ${feature}${hint ? `: ${hint}` : ''}`;
+  return new ClusterError(ErrorCodes.NOT_SUPPORTED, message, { details: { feature } });
 }

@@ -22,6 +22,11 @@ export interface EventQueueCapabilities {
    */
   readonly uniqueIds: boolean;
   /**
+   * How to get a capability this adapter lacks in its current configuration, per capability;
+   * appended to the `NOT_SUPPORTED` error (RabbitMQ quorum queues: "use queueType: 'classic'").
+   */
+  readonly hints?: Readonly<Partial<Record<'priority' | 'delay', string>>>;
+  /**
    * `publish` accepts `{ transaction }`: the record is written inside the caller's open database
    * transaction and exists if and only if that transaction commits (PostgreSQL). Absent = false;
    * the manager then refuses `transaction` with `NOT_SUPPORTED`.

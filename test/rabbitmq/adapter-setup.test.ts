@@ -11,7 +11,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { deleteTopology, resolveAmqpUrl } from '../conformance/rabbitmq-factory.js';
 import { resolveRedisUrl, deletePrefix } from '../conformance/redis-factory.js';
 import { deferred, randomName, within } from '../helpers.js';
-import { connectionPids } from './broker.js';
+import { connectionPids, queueExists } from './broker.js';
 import { Redis } from 'ioredis';
 
 const target = await resolveAmqpUrl();
@@ -51,6 +51,14 @@ describe('rabbitmq adapter setup', () => {
     await expect(app.start()).rejects.toMatchObject({ code: ErrorCodes.BACKEND_UNAVAILABLE });
   });
 
+  it("refuses priority on quorum queues with NOT_SUPPORTED naming queueType: 'classic'", async () => {
+    const app = createApp({ name: randomName('app'), logger: silentLogger, adapters: createRabbitMQAdapters() });
+    await expect(app.eventQueue.publish('work', 1, { priority: 0 })).rejects.toMatchObject({
+      code: ErrorCodes.NOT_SUPPORTED,
+      message: expect.stringContaining("queueType: 'classic'"),
+    });
+  });
+
   describe.skipIf('skip' in target)('with a broker', () => {
     const url = 'url' in target ? target.url : '';
 
@@ -71,6 +79,25 @@ describe('rabbitmq adapter setup', () => {
         interval: 200,
       });
       await deleteTopology(url, adapters.eventQueue.touchedQueues, [adapters.pubSub.exchange]);
+    });
+
+    it('declares the managed-job queue and its dead-letter queue only once managed jobs are used', async () => {
+      const prefix = randomName('ckr');
+      const adapters = createRabbitMQAdapters({ url, prefix, logger: silentLogger });
+      const app = createApp({ name: randomName('app'), logger: silentLogger, adapters });
+      const managed = queueNames(prefix, app.managedQueue.physicalQueueName);
+      await app.start();
+      try {
+        // Started, and nothing uses managed jobs: neither queue exists.
+        expect([await queueExists(url, managed.main), await queueExists(url, managed.dead)]).toEqual([false, false]);
+        await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'j' }, async () => 'done');
+        const { jobId } = await app.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'j', payload: 1 });
+        expect(await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).toBe('done');
+        expect([await queueExists(url, managed.main), await queueExists(url, managed.dead)]).toEqual([true, true]);
+      } finally {
+        await app.stop();
+        await deleteTopology(url, adapters.eventQueue.touchedQueues, [adapters.pubSub.exchange]);
+      }
     });
 
     it('hashes names over the 255-byte AMQP limit and still works with them', async () => {

@@ -37,6 +37,23 @@ export async function closeConnections(name: string, reason = 'test'): Promise<n
   return pids.length;
 }
 
+/** Does queue `name` exist on the broker? (A passive declare on a throwaway connection.) */
+export async function queueExists(url: string, name: string): Promise<boolean> {
+  const connection = await amqp.connect(url);
+  connection.on('error', () => {});
+  try {
+    const channel = await connection.createChannel();
+    channel.on('error', () => {});
+    await channel.checkQueue(name);
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 404) return false;
+    throw error;
+  } finally {
+    await connection.close().catch(() => {});
+  }
+}
+
 /** A raw amqplib connection + channel, as a foreign producer would have. */
 export async function rawClient(
   url: string,
