@@ -21,6 +21,7 @@ export interface PgConnectionSettings {
   readonly connectionString?: string;
   readonly pool?: pg.Pool;
   readonly poolSize: number;
+  readonly consumerPoolSize: number;
   readonly schema: string;
   readonly connectTimeoutMs: number;
   readonly maintenanceIntervalMs: number;
@@ -166,7 +167,7 @@ export class PgConnections {
     this.poolValue = pool;
     const relaxed = new pg.Pool({
       ...clientConfig(pool, s, 'clusterkit-consumer'),
-      max: s.poolSize,
+      max: s.consumerPoolSize,
       options: '-c synchronous_commit=off',
     });
     relaxed.on('error', (error) => s.onError(error, { source: 'consumer pool' }));

@@ -60,6 +60,12 @@ export interface PostgresAdaptersOptions {
   schema?: string;
   /** Size of the pool the adapters make (ignored with `pool`). @default 10 */
   poolSize?: number;
+  /**
+   * Size of the consumers' own pool (their statements are short: one round trip, no flush wait);
+   * connections open on demand and close after 10 s idle.
+   * @default 4
+   */
+  consumerPoolSize?: number;
   /** How long connecting waits, in ms. @default 10000 */
   connectTimeoutMs?: number;
   /** How often the maintenance sweep runs (retention, expired cache rows, ...), in ms; 0 = never. @default 10000 */
@@ -94,6 +100,7 @@ const KEYS = [
   'pool',
   'schema',
   'poolSize',
+  'consumerPoolSize',
   'connectTimeoutMs',
   'maintenanceIntervalMs',
   'eventQueue',
@@ -145,6 +152,7 @@ export function resolveOptions(options: PostgresAdaptersOptions): ResolvedPostgr
       ...(o.pool !== undefined ? { pool: o.pool } : {}),
       schema: assertSchemaName(o.schema ?? 'clusterkit'),
       poolSize: int('poolSize', o.poolSize, 10, 1),
+      consumerPoolSize: int('consumerPoolSize', o.consumerPoolSize, 4, 1),
       connectTimeoutMs: int('connectTimeoutMs', o.connectTimeoutMs, 10_000, 1),
       maintenanceIntervalMs: int('maintenanceIntervalMs', o.maintenanceIntervalMs, 10_000, 0),
       retention: {
