@@ -2,7 +2,7 @@
  * `clusterkit/redis` — Redis adapters: BullMQ event queue, lease lock with fencing tokens (or
  * Redlock quorum), pub/sub and cache, sharing one node's connections. See docs/redis.md.
  */
-import { assertOptions, ClusterError, ErrorCodes, type ClusterAdapters } from 'clusterkit';
+import { assertOptions, ClusterError, ErrorCodes, throttledWarning, type ClusterAdapters } from 'clusterkit';
 import { RedisConnections, type RedisConnectionOptions } from './connection.js';
 import { RedisCacheStore } from './redis-cache-store.js';
 import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
@@ -76,7 +76,7 @@ export function createRedisAdapters(options: RedisAdaptersOptions = {}): Require
       },
     );
   }
-  const onError = options.onError ?? throttledWarning();
+  const onError = options.onError ?? throttledWarning('clusterkit/redis');
   const connections = new RedisConnections(options, prefix);
   return {
     eventQueue: new RedisEventQueueAdapter(connections, resolveQueueOptions(options.eventQueue, onError)),
@@ -85,16 +85,5 @@ export function createRedisAdapters(options: RedisAdaptersOptions = {}): Require
     cache: new RedisCacheStore(connections),
     // Job records in Redis with one Lua script per transition (see redis-job-store.ts).
     jobStore: ({ appName }) => new RedisJobStore(connections, appName),
-  };
-}
-
-function throttledWarning(): (error: unknown, meta: Record<string, unknown>) => void {
-  const last = new Map<string, number>();
-  return (error, meta) => {
-    const message = error instanceof Error ? error.message : String(error);
-    const now = Date.now();
-    if ((last.get(message) ?? 0) > now - 10_000) return;
-    last.set(message, now);
-    console.warn(`[clusterkit/redis] ${message}`, meta);
   };
 }

@@ -8,6 +8,10 @@ import { lockSequential } from './lock-sequential.js';
 import { managedQueueThroughput } from './managed-queue-throughput.js';
 import { memoryEventQueueThroughput } from './memory-event-queue-throughput.js';
 import { memoryFootprint } from './memory-footprint.js';
+import { postgresEventQueueLatency } from './postgres-event-queue-latency.js';
+import { postgresEventQueueThroughput } from './postgres-event-queue-throughput.js';
+import { postgresLocks } from './postgres-locks.js';
+import { postgresTableSize } from './postgres-table-size.js';
 import { pubsub } from './pubsub.js';
 import { rabbitmqEventQueueThroughput } from './rabbitmq-event-queue-throughput.js';
 import { redisDelayedLateness } from './redis-delayed-lateness.js';
@@ -23,6 +27,10 @@ export const cases: readonly BenchCase[] = [
   headOfLine,
   jobReads,
   rabbitmqEventQueueThroughput,
+  postgresEventQueueThroughput,
+  postgresEventQueueLatency,
+  postgresLocks,
+  postgresTableSize,
   lockSequential,
   lockContended,
   pubsub,

@@ -59,6 +59,13 @@ export interface EventQueuePublishOptions {
   attempts?: number;
   /** Alias of {@link backoff}, the managed queue's name. */
   backoffMs?: BackoffInput;
+  /**
+   * Write the message inside this open database transaction: it exists if and only if the
+   * transaction commits (no outbox window). PostgreSQL adapter only (capability `transactional`):
+   * a `pg.PoolClient`/`pg.Client` after `BEGIN`, or a Sequelize transaction. Other adapters refuse
+   * it with `NOT_SUPPORTED`.
+   */
+  transaction?: unknown;
 }
 
 /** Options of `new EventQueueManager(options)`. */
@@ -137,6 +144,7 @@ const PUBLISH_KEYS = [
   'delayMs',
   'attempts',
   'backoffMs',
+  'transaction',
 ] as const;
 const DEFAULT_KEYS = ['maxRetries', 'backoff', 'timeout', 'concurrency', 'gracePeriodMs', 'idleRecheckMs'] as const;
 
@@ -198,6 +206,8 @@ export interface ResolvedPublish {
   readonly delayMs: number;
   /** Only what the publisher set; the rest is left to the consumer. */
   readonly policy: EnvelopePolicy;
+  /** The caller's transaction, when one was given (checked against the adapter's capability by the manager). */
+  readonly transaction?: unknown;
 }
 
 const PLAIN_PUBLISH: ResolvedPublish = Object.freeze({
@@ -243,6 +253,7 @@ export function resolvePublish(options: EventQueuePublishOptions | undefined): R
     priority: o.priority === undefined ? DEFAULT_PRIORITY : assertInteger('priority', o.priority, 0, MAX_PRIORITY),
     delayMs: delay ?? 0,
     policy,
+    ...(o.transaction === undefined ? {} : { transaction: checkTransaction(o.transaction) }),
   };
 }
 
@@ -266,6 +277,17 @@ export function agreeingAliases<T>(
     );
   }
   return x ?? y;
+}
+
+function checkTransaction(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) {
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      'eventQueue.publish: transaction must be a database client in an open transaction (pg.PoolClient, Sequelize transaction)',
+      { details: { option: 'transaction' } },
+    );
+  }
+  return value;
 }
 
 function retries(name: string, value: unknown): number {
