@@ -4,6 +4,7 @@
  */
 import type { CacheStore } from './cache/types.js';
 import type { EventQueueAdapter } from './event-queue/types.js';
+import type { JobStoreFactory } from './jobs/job-store.js';
 import type { LockAdapter } from './lock/types.js';
 import type { PubSubAdapter } from './pub-sub/types.js';
 
@@ -17,4 +18,9 @@ export interface ClusterAdapters {
   pubSub?: PubSubAdapter;
   /** Default store of `app.cache` and of `createCache()` without `store`. */
   cache?: CacheStore;
+  /**
+   * Where `app.managedQueue` keeps job records (see `JobStore`): a native store with atomic
+   * transitions. Without it: memory when the cache is memory, else a portable store over `cache`.
+   */
+  jobStore?: JobStoreFactory;
 }

@@ -91,7 +91,7 @@ export class App extends EventEmitter<AppEvents> {
     };
     // Memory fills every gap, so a partial adapter set (say RabbitMQ only) still gives a whole app.
     const given = options.adapters ?? {};
-    const needsMemory = !given.eventQueue || !given.lock || !given.pubSub || !given.cache;
+    const needsMemory = !given.eventQueue || !given.lock || !given.pubSub || !given.cache || !given.jobStore;
     const memory = needsMemory ? createMemoryAdapters() : undefined;
     this.eventQueue = new EventQueueManager({ adapter: given.eventQueue ?? memory!.eventQueue, context });
     this.lockManager = new LockManager({ adapter: given.lock ?? memory!.lock, context });
@@ -110,6 +110,9 @@ export class App extends EventEmitter<AppEvents> {
         pubSubManager: this.pubSubManager,
         cacheManager: this.cacheManager,
         context,
+        stopGracePeriodMs: this.stopGracePeriodMs,
+        // A native job store from the adapter set; memory's when the cache is memory; else portable.
+        ...(given.jobStore ? { jobStore: given.jobStore } : given.cache ? {} : { jobStore: memory!.jobStore }),
       },
       options.managedQueue,
     );

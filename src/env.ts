@@ -7,27 +7,30 @@ import { ClusterError, ErrorCodes } from './errors.js';
 import { createMemoryAdapters } from './memory.js';
 
 /** Backends a primitive can be set to. */
-export type BackendName = 'memory' | 'redis' | 'rabbitmq';
+export type BackendName = 'memory' | 'redis' | 'rabbitmq' | 'postgres';
+
+/** The primitives chosen by variables (the job store follows the cache). */
+type Primitive = Exclude<keyof ClusterAdapters, 'jobStore'>;
 
 const PRIMITIVES = {
   eventQueue: 'CLUSTERKIT_EVENT_QUEUE_ADAPTER',
   lock: 'CLUSTERKIT_LOCK_ADAPTER',
   pubSub: 'CLUSTERKIT_PUBSUB_ADAPTER',
   cache: 'CLUSTERKIT_CACHE_ADAPTER',
-} as const satisfies Record<keyof ClusterAdapters, string>;
+} as const satisfies Record<Primitive, string>;
 
-const SUPPORTED: Record<keyof ClusterAdapters, readonly BackendName[]> = {
-  eventQueue: ['memory', 'redis', 'rabbitmq'],
-  lock: ['memory', 'redis'],
-  pubSub: ['memory', 'redis', 'rabbitmq'],
-  cache: ['memory', 'redis'],
+const SUPPORTED: Record<Primitive, readonly BackendName[]> = {
+  eventQueue: ['memory', 'redis', 'rabbitmq', 'postgres'],
+  lock: ['memory', 'redis', 'postgres'],
+  pubSub: ['memory', 'redis', 'rabbitmq', 'postgres'],
+  cache: ['memory', 'redis', 'postgres'],
 };
 
 /** Which backend each primitive uses, as read from the environment (no connection is made). */
-export function backendsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<keyof ClusterAdapters, BackendName> {
+export function backendsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<Primitive, BackendName> {
   const fallback = readBackend('CLUSTERKIT_ADAPTER', env.CLUSTERKIT_ADAPTER) ?? 'memory';
-  const out = {} as Record<keyof ClusterAdapters, BackendName>;
-  for (const [primitive, variable] of Object.entries(PRIMITIVES) as [keyof ClusterAdapters, string][]) {
+  const out = {} as Record<Primitive, BackendName>;
+  for (const [primitive, variable] of Object.entries(PRIMITIVES) as [Primitive, string][]) {
     let backend = readBackend(variable, env[variable]) ?? fallback;
     // RabbitMQ has no lock or cache: those follow Redis when a Redis URL is configured, else memory.
     if (!SUPPORTED[primitive].includes(backend)) backend = redisUrl(env) ? 'redis' : 'memory';
@@ -38,12 +41,15 @@ export function backendsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<ke
 
 /**
  * Builds adapters from the environment:
- * `CLUSTERKIT_ADAPTER` (memory | redis | rabbitmq, default memory) for every primitive, overridden per
- * primitive by `CLUSTERKIT_EVENT_QUEUE_ADAPTER`, `CLUSTERKIT_LOCK_ADAPTER`, `CLUSTERKIT_PUBSUB_ADAPTER`,
- * `CLUSTERKIT_CACHE_ADAPTER`; `CLUSTERKIT_REDIS_URL` (or `REDIS_URL`), `CLUSTERKIT_AMQP_URL` (or
- * `AMQP_URL`), `CLUSTERKIT_REDIS_PREFIX`. Broker clients are loaded only when selected.
+ * `CLUSTERKIT_ADAPTER` (memory | redis | rabbitmq | postgres, default memory) for every primitive,
+ * overridden per primitive by `CLUSTERKIT_EVENT_QUEUE_ADAPTER`, `CLUSTERKIT_LOCK_ADAPTER`,
+ * `CLUSTERKIT_PUBSUB_ADAPTER`, `CLUSTERKIT_CACHE_ADAPTER`; `CLUSTERKIT_REDIS_URL` (or `REDIS_URL`),
+ * `CLUSTERKIT_AMQP_URL` (or `AMQP_URL`), `CLUSTERKIT_REDIS_PREFIX`, `CLUSTERKIT_DATABASE_URL` (or
+ * `DATABASE_URL`), `CLUSTERKIT_POSTGRES_SCHEMA`. Broker clients are loaded only when selected.
  */
-export async function adaptersFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Required<ClusterAdapters>> {
+export async function adaptersFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Required<Omit<ClusterAdapters, 'jobStore'>> & Pick<ClusterAdapters, 'jobStore'>> {
   const backends = backendsFromEnv(env);
   const used = new Set(Object.values(backends));
   const memory = createMemoryAdapters();
@@ -52,7 +58,10 @@ export async function adaptersFromEnv(env: NodeJS.ProcessEnv = process.env): Pro
     const url = redisUrl(env);
     if (!url) throw missing('CLUSTERKIT_REDIS_URL (or REDIS_URL)');
     const { createRedisAdapters } = await import('clusterkit/redis');
-    byBackend.redis = createRedisAdapters({ url, ...(env.CLUSTERKIT_REDIS_PREFIX ? { prefix: env.CLUSTERKIT_REDIS_PREFIX } : {}) });
+    byBackend.redis = createRedisAdapters({
+      url,
+      ...(env.CLUSTERKIT_REDIS_PREFIX ? { prefix: env.CLUSTERKIT_REDIS_PREFIX } : {}),
+    });
   }
   if (used.has('rabbitmq')) {
     const url = env.CLUSTERKIT_AMQP_URL ?? env.AMQP_URL;
@@ -60,9 +69,20 @@ export async function adaptersFromEnv(env: NodeJS.ProcessEnv = process.env): Pro
     const { createRabbitMQAdapters } = await import('clusterkit/rabbitmq');
     byBackend.rabbitmq = createRabbitMQAdapters({ url });
   }
-  const pick = <K extends keyof ClusterAdapters>(k: K) =>
+  if (used.has('postgres')) {
+    const connectionString = env.CLUSTERKIT_DATABASE_URL ?? env.DATABASE_URL;
+    if (!connectionString) throw missing('CLUSTERKIT_DATABASE_URL (or DATABASE_URL)');
+    const { createPostgresAdapters } = await import('clusterkit/postgres');
+    const schema = env.CLUSTERKIT_POSTGRES_SCHEMA;
+    byBackend.postgres = createPostgresAdapters({ connectionString, ...(schema ? { schema } : {}) });
+  }
+  const pick = <K extends Primitive>(k: K) =>
     (byBackend[backends[k]]?.[k] ?? memory[k]) as Required<ClusterAdapters>[K];
-  return { eventQueue: pick('eventQueue'), lock: pick('lock'), pubSub: pick('pubSub'), cache: pick('cache') };
+  // Job records live with the cache: Redis's native job store when the cache is on Redis; on
+  // PostgreSQL (no native store yet) none, so the app keeps them in the portable store over the cache.
+  const jobStore = byBackend[backends.cache]?.jobStore ?? (backends.cache === 'postgres' ? undefined : memory.jobStore);
+  const picked = { eventQueue: pick('eventQueue'), lock: pick('lock'), pubSub: pick('pubSub'), cache: pick('cache') };
+  return jobStore ? { ...picked, jobStore } : picked;
 }
 
 function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
@@ -72,8 +92,11 @@ function redisUrl(env: NodeJS.ProcessEnv): string | undefined {
 function readBackend(variable: string, value: string | undefined): BackendName | undefined {
   if (value === undefined || value === '') return undefined;
   const v = value.trim().toLowerCase();
-  if (v === 'memory' || v === 'redis' || v === 'rabbitmq') return v;
-  throw new ClusterError(ErrorCodes.INVALID_OPTION, `${variable} must be memory, redis or rabbitmq, got "${value}"`);
+  if (v === 'memory' || v === 'redis' || v === 'rabbitmq' || v === 'postgres') return v;
+  throw new ClusterError(
+    ErrorCodes.INVALID_OPTION,
+    `${variable} must be memory, redis, rabbitmq or postgres, got "${value}"`,
+  );
 }
 
 function missing(what: string): ClusterError {

@@ -4,6 +4,7 @@ import { MemoryEventQueueAdapter } from './event-queue/memory-adapter.js';
 import { MemoryLockAdapter } from './lock/memory-adapter.js';
 import { createMemoryBackend, type MemoryBackend } from './memory-backend.js';
 import { MemoryPubSubAdapter } from './pub-sub/memory-adapter.js';
+import { createMemoryJobStore } from './jobs/memory-job-store.js';
 
 /** Options of {@link createMemoryAdapters}. */
 export interface MemoryAdaptersOptions {
@@ -25,5 +26,6 @@ export function createMemoryAdapters(options: MemoryAdaptersOptions = {}): Requi
     lock: new MemoryLockAdapter(backend),
     pubSub: new MemoryPubSubAdapter(backend),
     cache: new MemoryCacheStore(backend, { maxEntries: options.maxCacheEntries ?? Infinity }),
+    jobStore: createMemoryJobStore(backend),
   };
 }

@@ -99,6 +99,19 @@ describe('backendsFromEnv', () => {
     });
   });
 
+  it('selects PostgreSQL for every primitive with CLUSTERKIT_ADAPTER=postgres', () => {
+    expect(backendsFromEnv({ CLUSTERKIT_ADAPTER: 'postgres', DATABASE_URL: 'postgres://x/db' })).toEqual({
+      eventQueue: 'postgres',
+      lock: 'postgres',
+      pubSub: 'postgres',
+      cache: 'postgres',
+    });
+    expect(backendsFromEnv({ CLUSTERKIT_ADAPTER: 'postgres', CLUSTERKIT_PUBSUB_ADAPTER: 'redis' })).toMatchObject({
+      lock: 'postgres',
+      pubSub: 'redis',
+    });
+  });
+
   it('refuses an unknown backend name with INVALID_OPTION', () => {
     expect(() => backendsFromEnv({ CLUSTERKIT_ADAPTER: 'kafka' })).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),

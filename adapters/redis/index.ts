@@ -2,10 +2,11 @@
  * `clusterkit/redis` — Redis adapters: BullMQ event queue, lease lock with fencing tokens (or
  * Redlock quorum), pub/sub and cache, sharing one node's connections. See docs/redis.md.
  */
-import { assertOptions, ClusterError, ErrorCodes, type ClusterAdapters } from 'clusterkit';
+import { assertOptions, ClusterError, ErrorCodes, throttledWarning, type ClusterAdapters } from 'clusterkit';
 import { RedisConnections, type RedisConnectionOptions } from './connection.js';
 import { RedisCacheStore } from './redis-cache-store.js';
 import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
+import { RedisJobStore } from './redis-job-store.js';
 import { resolveQueueOptions, type RedisEventQueueOptions } from './redis-event-queue-options.js';
 import { RedisLockAdapter } from './redis-lock-adapter.js';
 import { RedisPubSubAdapter } from './redis-pub-sub-adapter.js';
@@ -16,6 +17,7 @@ export type { RedisEventQueueOptions, RetentionOptions } from './redis-event-que
 export type { RedlockOptions } from './redlock-lock-adapter.js';
 export { RedisCacheStore } from './redis-cache-store.js';
 export { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
+export { RedisJobStore } from './redis-job-store.js';
 export { RedisLockAdapter } from './redis-lock-adapter.js';
 export { RedisPubSubAdapter } from './redis-pub-sub-adapter.js';
 export { RedlockLockAdapter } from './redlock-lock-adapter.js';
@@ -74,23 +76,14 @@ export function createRedisAdapters(options: RedisAdaptersOptions = {}): Require
       },
     );
   }
-  const onError = options.onError ?? throttledWarning();
+  const onError = options.onError ?? throttledWarning('clusterkit/redis');
   const connections = new RedisConnections(options, prefix);
   return {
     eventQueue: new RedisEventQueueAdapter(connections, resolveQueueOptions(options.eventQueue, onError)),
     lock: options.redlock ? new RedlockLockAdapter(connections, options.redlock) : new RedisLockAdapter(connections),
     pubSub: new RedisPubSubAdapter(connections),
     cache: new RedisCacheStore(connections),
-  };
-}
-
-function throttledWarning(): (error: unknown, meta: Record<string, unknown>) => void {
-  const last = new Map<string, number>();
-  return (error, meta) => {
-    const message = error instanceof Error ? error.message : String(error);
-    const now = Date.now();
-    if ((last.get(message) ?? 0) > now - 10_000) return;
-    last.set(message, now);
-    console.warn(`[clusterkit/redis] ${message}`, meta);
+    // Job records in Redis with one Lua script per transition (see redis-job-store.ts).
+    jobStore: ({ appName }) => new RedisJobStore(connections, appName),
   };
 }

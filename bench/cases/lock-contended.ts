@@ -18,10 +18,10 @@ const HOLD_MS = 1;
 const TTL_MS = 10_000;
 
 /** A worker's acquire: resolves with its release function; `stop` aborts a wait where the API allows it. */
-type Acquire = (stop: AbortSignal) => Promise<() => Promise<void>>;
+export type Acquire = (stop: AbortSignal) => Promise<() => Promise<void>>;
 
 /** Runs the workers for `durationMs` and computes the figures. */
-async function contend(input: RunInput, durationMs: number, acquirers: readonly Acquire[]) {
+export async function contend(input: RunInput, durationMs: number, acquirers: readonly Acquire[]) {
   const stop = new AbortController();
   const acquisitions = new Array<number>(acquirers.length).fill(0);
   const handoffs: number[] = [];

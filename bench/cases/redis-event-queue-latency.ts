@@ -11,10 +11,10 @@ import { latencyPercentiles } from '../lib/stats.js';
 import { deferred, sleep, until, type Deferred } from '../lib/waiting.js';
 
 /** Idle gap between two messages, in ms: long enough for the worker to go back to its blocking wait. */
-const IDLE_GAP_MS = 5;
+export const IDLE_GAP_MS = 5;
 
 /** Publishes `samples` messages one by one and measures publish-call → handler-start for each. */
-async function measure(
+export async function measure(
   input: RunInput,
   samples: number,
   publish: (i: number) => Promise<unknown>,

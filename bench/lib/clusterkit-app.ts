@@ -5,10 +5,18 @@
  */
 import type { App, ClusterAdapters } from 'clusterkit';
 import { loadClusterkit } from './clusterkit-loader.js';
-import { AMQP_URL, deleteRabbitObjects, deleteRedisPrefix, randomName, REDIS_URL } from './services.js';
+import {
+  AMQP_URL,
+  DATABASE_URL,
+  deleteRabbitObjects,
+  deleteRedisPrefix,
+  dropPgSchema,
+  randomName,
+  REDIS_URL,
+} from './services.js';
 
 /** The backend an app's adapters use. */
-export type Backend = 'memory' | 'redis' | 'rabbitmq';
+export type Backend = 'memory' | 'redis' | 'rabbitmq' | 'postgres';
 
 /** One node and how to dispose of it. */
 export interface BenchApp {
@@ -24,7 +32,7 @@ export interface BenchApp {
 /** Names shared by the nodes of one benchmark cluster. */
 export interface BenchCluster {
   readonly name: string;
-  /** Redis key prefix (unused on memory). */
+  /** Redis key prefix; the schema on PostgreSQL (unused on memory). */
   readonly prefix: string;
   readonly backend: Backend;
 }
@@ -40,6 +48,10 @@ async function adaptersFor(cluster: BenchCluster): Promise<ClusterAdapters> {
   if (cluster.backend === 'redis') {
     const { createRedisAdapters } = (await loadClusterkit()).redis;
     return createRedisAdapters({ url: REDIS_URL, prefix: cluster.prefix });
+  }
+  if (cluster.backend === 'postgres') {
+    const { createPostgresAdapters } = (await loadClusterkit()).postgres;
+    return createPostgresAdapters({ connectionString: DATABASE_URL, schema: cluster.prefix });
   }
   const { createRabbitMQAdapters } = (await loadClusterkit()).rabbitmq;
   return createRabbitMQAdapters({ url: AMQP_URL, prefix: cluster.prefix });
@@ -82,6 +94,7 @@ export async function startNode(
     async dispose(channels = []) {
       await app.stop().catch(() => undefined);
       if (cluster.backend === 'redis') await deleteRedisPrefix(cluster.prefix).catch(() => undefined);
+      if (cluster.backend === 'postgres') await dropPgSchema(cluster.prefix).catch(() => undefined);
       if (cluster.backend === 'rabbitmq') {
         // The manager names a channel's queue `<app>:<channel>` (event-queue/types.ts).
         const logical = [...channels.map((c) => `${cluster.name}:${c}`), app.managedQueue.physicalQueueName];

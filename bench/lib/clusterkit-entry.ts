@@ -5,3 +5,4 @@
 export * as core from 'clusterkit';
 export * as redis from 'clusterkit/redis';
 export * as rabbitmq from 'clusterkit/rabbitmq';
+export * as postgres from 'clusterkit/postgres';

@@ -17,6 +17,7 @@ export interface ClusterkitModules {
   readonly core: typeof import('clusterkit');
   readonly redis: typeof import('clusterkit/redis');
   readonly rabbitmq: typeof import('clusterkit/rabbitmq');
+  readonly postgres: typeof import('clusterkit/postgres');
 }
 
 /** Where clusterkit's code comes from. */
@@ -28,6 +29,7 @@ const OUT_DIR = path.join(ROOT, 'bench', 'results', '.build');
 const ENTRY = `export * as core from 'clusterkit';
 export * as redis from 'clusterkit/redis';
 export * as rabbitmq from 'clusterkit/rabbitmq';
+export * as postgres from 'clusterkit/postgres';
 `;
 let modules: Promise<ClusterkitModules> | undefined;
 /** The bundle being measured (undefined when running the TypeScript sources). */
@@ -86,6 +88,7 @@ export async function prepareClusterkit(source: ClusterkitSource): Promise<strin
       core: await import('clusterkit'),
       redis: await import('clusterkit/redis'),
       rabbitmq: await import('clusterkit/rabbitmq'),
+      postgres: await import('clusterkit/postgres'),
     }))();
     await modules;
     return 'TypeScript sources of the working tree through tsx';
@@ -116,6 +119,7 @@ export function loadClusterkit(): Promise<ClusterkitModules> {
     core: await import('clusterkit'),
     redis: await import('clusterkit/redis'),
     rabbitmq: await import('clusterkit/rabbitmq'),
+    postgres: await import('clusterkit/postgres'),
   }))();
   return modules;
 }

@@ -65,6 +65,9 @@ export function libraryVersions(): { clusterkit: string } & Record<string, strin
     bullmq: packageVersion('bullmq'),
     ioredis: packageVersion('ioredis'),
     amqplib: packageVersion('amqplib'),
+    pg: packageVersion('pg'),
+    'pg-boss': packageVersion('pg-boss'),
+    'graphile-worker': packageVersion('graphile-worker'),
     '@sesamecare-oss/redlock': packageVersion('@sesamecare-oss/redlock'),
     tsx: packageVersion('tsx'),
   };

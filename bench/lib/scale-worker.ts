@@ -35,6 +35,7 @@ async function load(): Promise<ClusterkitModules> {
     core: await import('clusterkit'),
     redis: await import('clusterkit/redis'),
     rabbitmq: await import('clusterkit/rabbitmq'),
+    postgres: await import('clusterkit/postgres'),
   };
 }
 

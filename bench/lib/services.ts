@@ -13,6 +13,21 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** AMQP URL: `AMQP_URL` or the loopback default. */
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
+/** PostgreSQL URL: `DATABASE_URL` or the loopback default. */
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Drops a schema the bench created (and everything in it). */
+export async function dropPgSchema(schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Every name a benchmark creates starts with this, so a crashed run's leftovers can be found.
  * `CK_BENCH_ROOT` (lowercase letters, digits, dashes; starting with `ckbench`) narrows it when several

@@ -211,9 +211,7 @@ export class Cache {
     assertFunction('wrap loader', loader);
     const ttlMs = this.ttlOf(ttl);
     const store = this.init.connectedStore?.() ?? (await this.init.store());
-    // The hit path: one read, nothing else (no flight bookkeeping, no second validation).
-    const text = store.peek ? store.peek(full) : await store.get(full);
-    const hit = text === undefined ? undefined : this.decode<T>(full, text);
+    const hit = this.peek<T>(store, full);
     if (hit !== undefined) return hit;
     return this.singleFlight(key, full, store, loader, ttlMs, (value) => value !== undefined);
   }
@@ -233,15 +231,25 @@ export class Cache {
     const isCacheable = opts.isCacheable;
     const full = this.key(key);
     const store = this.init.connectedStore?.() ?? (await this.init.store());
-    const text = store.peek ? store.peek(full) : await store.get(full);
-    const hit = text === undefined ? undefined : this.decode<T>(full, text);
+    const hit = this.peek<T>(store, full);
     if (hit !== undefined) return hit;
     return this.singleFlight(key, full, store, loader, ttlMs, async (value) =>
       value === undefined ? false : isCacheable ? await isCacheable(value) : true,
     );
   }
 
-  /** After a miss: joins the running load of `key` on this node, or starts one. */
+  /**
+   * The hit path of a store that answers synchronously (memory): one read, nothing else — no flight
+   * bookkeeping, no promise hop. Undefined on a miss, or when the store has no `peek`: then the read
+   * happens inside the flight, which every concurrent caller joins synchronously (a read outside it
+   * would let callers whose reads resolve after a failed flight start the loader again).
+   */
+  private peek<T>(store: CacheStore, full: string): T | undefined {
+    const text = store.peek?.(full);
+    return text === undefined ? undefined : this.decode<T>(full, text);
+  }
+
+  /** Joins the running load of `key` on this node, or starts one (which reads the store first). */
   private singleFlight<T>(
     key: string,
     full: string,
@@ -253,10 +261,10 @@ export class Cache {
     const running = this.flights.get(key);
     if (running) return running as Promise<T>;
     const flight = (async () => {
-      // Read again inside the flight: a flight that finished between our miss and now has stored
-      // its value, and a second loader run must not start.
-      const again = this.decode<T>(full, await store.get(full));
-      if (again !== undefined) return again;
+      // The read is inside the flight: a caller arriving while the loader runs joins it instead of
+      // missing the store and starting a second loader.
+      const hit = this.decode<T>(full, await store.get(full));
+      if (hit !== undefined) return hit;
       const value = await loader();
       if (await shouldStore(value)) {
         const text = this.encode(value);

@@ -76,7 +76,8 @@ export function registerQueueCommands(program: Command): void {
           ['organization', job.organizationId],
           ['scope', job.scopeKey],
           ['user', job.userId],
-          ['attempts', `${job.attemptsMade}${job.maxAttempts ? ` of ${job.maxAttempts}` : ''}`],
+          ['attempts', `${job.attemptsMade}${job.maxAttempts ? ` of ${job.maxAttempts}` : ''} finished`],
+          ['running on', job.owner],
           ['progress', job.progress],
           ['priority', job.priority],
           ['enqueued', formatTime(job.timestamps.enqueuedAt)],
@@ -90,7 +91,35 @@ export function registerQueueCommands(program: Command): void {
           ],
           ['return value', job.returnValue],
           ['payload', job.payload],
+          ['log lines', job.logs?.length ? `${job.logs.length} (clusterkit queue logs ${job.id})` : undefined],
         ]);
+        if (job.history?.length) {
+          process.stdout.write('attempts:\n');
+          printTable(
+            ['#', 'node', 'started', 'ended', 'outcome', 'error'],
+            job.history.map((h) => [
+              h.attempt,
+              h.node,
+              formatTime(h.startedAt),
+              formatTime(h.finishedAt),
+              h.outcome ?? 'running',
+              truncate(h.error ? `${h.error.code ? `${h.error.code}: ` : ''}${h.error.message}` : '', 60),
+            ]),
+          );
+        }
+      }),
+    );
+
+  queue
+    .command('logs <jobId>')
+    .description("print a job's handler log lines (job.log / ctx.log), oldest first")
+    .action(
+      withApp(async (app, opts, [jobId]) => {
+        const logs = await app.managedQueue.getJobLogs(jobId as string);
+        if (logs === null) throw new CliError(`job ${JSON.stringify(jobId)} not found`, ExitCodes.NOT_FOUND);
+        if (opts.json) return printJson({ jobId, logs });
+        if (logs.length === 0) process.stdout.write('(no log lines)\n');
+        for (const line of logs) process.stdout.write(`${line}\n`);
       }),
     );
 

@@ -170,13 +170,21 @@ export class EventQueueManager {
     const caps = this.currentAdapter.capabilities;
     if (o.delayMs > 0 && !caps.delay) throw notSupported('delay', caps.hints?.delay);
     if (o.priority !== DEFAULT_PRIORITY && !caps.priority) throw notSupported('priority', caps.hints?.priority);
+    if (o.transaction !== undefined && caps.transactional !== true) {
+      throw new ClusterError(
+        ErrorCodes.NOT_SUPPORTED,
+        'this event-queue adapter cannot publish inside a database transaction (capability "transactional"; use the PostgreSQL adapter, or publish after commit)',
+        { details: { feature: 'transaction' } },
+      );
+    }
     // Publishing stays open while closing, so handlers finishing in the grace period can chain work.
     if (this.state !== 'connected' && this.state !== 'closing') throw notConnected('publish');
     const id = o.jobId ?? `${this.idPrefix}-${(++this.idCounter).toString(36)}`;
     // Without OpenTelemetry this is a flag check; with it but no active span, nothing is written.
     const body = encodeEnvelope(id, payload, Date.now(), o.policy, captureTraceContext());
     const record = { id, body, priority: o.priority, delayMs: o.delayMs, callerId: o.jobId !== undefined };
-    await this.currentAdapter.publish(this.queueName(channel), record);
+    if (o.transaction === undefined) await this.currentAdapter.publish(this.queueName(channel), record);
+    else await this.currentAdapter.publish(this.queueName(channel), record, { transaction: o.transaction });
     return { id };
   }
 

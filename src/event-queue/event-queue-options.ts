@@ -53,6 +53,19 @@ export interface EventQueuePublishOptions {
   jobId?: string;
   /** Wait between attempts; overrides the subscriber's. */
   backoff?: BackoffInput;
+  /** Alias of {@link delay} (ms), the managed queue's name. Both with different values are refused. */
+  delayMs?: number;
+  /** Alias: total attempts, the first included (`maxRetries + 1`), the managed queue's name. */
+  attempts?: number;
+  /** Alias of {@link backoff}, the managed queue's name. */
+  backoffMs?: BackoffInput;
+  /**
+   * Write the message inside this open database transaction: it exists if and only if the
+   * transaction commits (no outbox window). PostgreSQL adapter only (capability `transactional`):
+   * a `pg.PoolClient`/`pg.Client` after `BEGIN`, or a Sequelize transaction. Other adapters refuse
+   * it with `NOT_SUPPORTED`.
+   */
+  transaction?: unknown;
 }
 
 /** Options of `new EventQueueManager(options)`. */
@@ -121,7 +134,18 @@ export const MAX_PRIORITY = 2_097_150;
 export const MAX_RETRIES_LIMIT = 1_000_000;
 
 const SUBSCRIBE_KEYS = ['process', 'concurrency', 'idle', 'maxRetries', 'backoff', 'timeout', 'interval'] as const;
-const PUBLISH_KEYS = ['maxRetries', 'timeout', 'delay', 'priority', 'jobId', 'backoff'] as const;
+const PUBLISH_KEYS = [
+  'maxRetries',
+  'timeout',
+  'delay',
+  'priority',
+  'jobId',
+  'backoff',
+  'delayMs',
+  'attempts',
+  'backoffMs',
+  'transaction',
+] as const;
 const DEFAULT_KEYS = ['maxRetries', 'backoff', 'timeout', 'concurrency', 'gracePeriodMs', 'idleRecheckMs'] as const;
 
 /** Checks `defaults` and fills in the built-in values. */
@@ -182,6 +206,8 @@ export interface ResolvedPublish {
   readonly delayMs: number;
   /** Only what the publisher set; the rest is left to the consumer. */
   readonly policy: EnvelopePolicy;
+  /** The caller's transaction, when one was given (checked against the adapter's capability by the manager). */
+  readonly transaction?: unknown;
 }
 
 const PLAIN_PUBLISH: ResolvedPublish = Object.freeze({
@@ -197,15 +223,71 @@ export function resolvePublish(options: EventQueuePublishOptions | undefined): R
   if (options === undefined) return PLAIN_PUBLISH;
   const o = assertOptions('eventQueue.publish', options, PUBLISH_KEYS);
   const policy: EnvelopePolicy = {};
-  if (o.maxRetries !== undefined) policy.maxRetries = retries('maxRetries', o.maxRetries);
+  const call = 'eventQueue.publish';
+  const maxRetries = agreeingAliases(
+    call,
+    'maxRetries',
+    o.maxRetries === undefined ? undefined : retries('maxRetries', o.maxRetries),
+    'attempts - 1',
+    o.attempts === undefined ? undefined : assertInteger('attempts', o.attempts, 1, MAX_RETRIES_LIMIT + 1) - 1,
+  );
+  if (maxRetries !== undefined) policy.maxRetries = maxRetries;
   if (o.timeout !== undefined) policy.timeout = assertDuration('timeout', o.timeout);
-  if (o.backoff !== undefined) policy.backoff = normalizeBackoff('backoff', o.backoff);
+  const backoff = agreeingAliases(
+    call,
+    'backoff',
+    o.backoff === undefined ? undefined : normalizeBackoff('backoff', o.backoff),
+    'backoffMs',
+    o.backoffMs === undefined ? undefined : normalizeBackoff('backoffMs', o.backoffMs),
+  );
+  if (backoff !== undefined) policy.backoff = backoff;
+  const delay = agreeingAliases(
+    call,
+    'delay',
+    o.delay === undefined ? undefined : assertDuration('delay', o.delay, { allowZero: true }),
+    'delayMs',
+    o.delayMs === undefined ? undefined : assertDuration('delayMs', o.delayMs, { allowZero: true }),
+  );
   return {
     jobId: o.jobId === undefined ? undefined : assertName('jobId', o.jobId),
     priority: o.priority === undefined ? DEFAULT_PRIORITY : assertInteger('priority', o.priority, 0, MAX_PRIORITY),
-    delayMs: o.delay === undefined ? 0 : assertDuration('delay', o.delay, { allowZero: true }),
+    delayMs: delay ?? 0,
     policy,
+    ...(o.transaction === undefined ? {} : { transaction: checkTransaction(o.transaction) }),
   };
+}
+
+/**
+ * One option given under its two names (`delay`/`delayMs`, `backoff`/`backoffMs`, `maxRetries`/`attempts`,
+ * shared by `eventQueue.publish` and `managedQueue.enqueue`): the value, or `INVALID_OPTION` when both
+ * names were given with different values.
+ */
+export function agreeingAliases<T>(
+  call: string,
+  a: string,
+  x: T | undefined,
+  b: string,
+  y: T | undefined,
+): T | undefined {
+  if (x !== undefined && y !== undefined && JSON.stringify(x) !== JSON.stringify(y)) {
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      `${call}: ${a} and ${b} name one option and were given different values (${JSON.stringify(x)} and ${JSON.stringify(y)}); give one of them`,
+      { details: { option: a } },
+    );
+  }
+  return x ?? y;
+}
+
+function checkTransaction(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) {
+    throw new ClusterError(
+      ErrorCodes.INVALID_OPTION,
+      'eventQueue.publish: transaction must be a database client in an open transaction (pg.PoolClient, Sequelize transaction)',
+      { details: { option: 'transaction' } },
+    );
+  }
+  return value;
 }
 
 function retries(name: string, value: unknown): number {

@@ -26,6 +26,21 @@ export interface EventQueueCapabilities {
    * appended to the `NOT_SUPPORTED` error (RabbitMQ quorum queues: "use queueType: 'classic'").
    */
   readonly hints?: Readonly<Partial<Record<'priority' | 'delay', string>>>;
+  /**
+   * `publish` accepts `{ transaction }`: the record is written inside the caller's open database
+   * transaction and exists if and only if that transaction commits (PostgreSQL). Absent = false;
+   * the manager then refuses `transaction` with `NOT_SUPPORTED`.
+   */
+  readonly transactional?: boolean;
+}
+
+/** Per-call context of {@link EventQueueAdapter.publish}. */
+export interface PublishContext {
+  /**
+   * The caller's open transaction (a `pg.PoolClient` inside `BEGIN`, a Sequelize transaction, ...),
+   * given only to adapters whose `capabilities.transactional` is true.
+   */
+  readonly transaction?: unknown;
 }
 
 /** A record as published to an adapter. */
@@ -124,7 +139,7 @@ export interface EventQueueAdapter {
    * backend is); rejects with a `ClusterError` (`BACKEND_UNAVAILABLE`) rather than dropping it.
    * `queue` is any valid name (`appScopedName(app, channel)`: `<app>:<channel>`, each part escaped); adapters encode characters their backend forbids.
    */
-  publish(queue: string, record: QueueRecord): Promise<void>;
+  publish(queue: string, record: QueueRecord, context?: PublishContext): Promise<void>;
   /** Starts delivering records of `queue` to `deliver`, at most `concurrency` at once. */
   consume(
     queue: string,

@@ -1,30 +1,29 @@
 /**
  * Routes each ticket that arrives on the physical queue. Whatever happens, the physical message is
- * settled quickly: a ticket is either run here, handed back (republished with a delay, same
- * generation, attempt unspent) or dropped as stale. Nothing waits on the physical queue's slots
- * except a bounded prefetch per handler, which is what keeps one plugin's backlog from delaying
- * another plugin's jobs.
+ * settled quickly: a ticket is run here, parked (its handler's lane is full: acknowledged, kept in
+ * priority order, covered by a delayed safety ticket), handed back (republished with a delay, same
+ * generation, attempt unspent) or dropped as stale.
  *
- * Order of checks: logical queue paused → handler missing here (someone else has it: hand back;
- * nobody has had it for the grace period: fail the attempt with NO_PROCESSOR) → local lane full →
- * rate limit → global concurrency → claim the generation → run.
+ * Order: handler missing here (someone else has it: hand back; nobody has had it for the grace
+ * period: fail the attempt with NO_PROCESSOR) → a duplicate of a job this node already handles →
+ * lane full (park) → claim, ONE store transition that checks incarnation, generation, owner, paused,
+ * global concurrency and rate limit together → run. No store read happens before the lane check.
  */
 import { randomBytes } from 'node:crypto';
 import type { EventQueueProcessContext } from '../event-queue/event-queue-options.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
-import type { LockManager } from '../lock/lock-manager.js';
-import { decodeJobEnvelope, envelopeOf, isTerminal, type JobEnvelope, type JobRecord } from './envelope.js';
+import { decodeJobEnvelope, ticketId, type JobEnvelope, type JobRecord } from './envelope.js';
 import type { JobRunner } from './job-runner.js';
-import type { JobStore } from './job-store.js';
-import { handlerKey, type ProcessorRegistry, type Registration } from './processor-registry.js';
-import { takeGlobalSlot, takeRateSlot, type GlobalSlot } from './rate-limit.js';
+import type { ClaimResult, JobRef, JobStore } from './job-store.js';
+import type { ProcessorRegistry, Registration } from './processor-registry.js';
+import { handlerKeyOf } from './scoped-key.js';
+import type { TicketPublisher } from './ticket-publisher.js';
 
 /** What the dispatcher needs from the managed queue. */
 export interface DispatcherDeps {
-  readonly jobs: JobStore;
+  readonly store: JobStore;
   readonly registry: ProcessorRegistry;
   readonly runner: JobRunner;
-  readonly locks: LockManager;
   readonly nodeId: string;
   /** How long a handler may be missing on every node before its jobs fail, in ms. */
   readonly processorGraceMs: number;
@@ -32,144 +31,207 @@ export interface DispatcherDeps {
   readonly handBackDelayMs: number;
   /** How often a paused queue's jobs come back to check, in ms. */
   readonly pausedRecheckMs: number;
-  isPaused(pluginName: string, queueName: string): Promise<boolean>;
-  publishTicket(envelope: JobEnvelope, delayMs: number, physicalId: string): Promise<void>;
+  readonly publishTicket: TicketPublisher;
   reportError(error: unknown, meta?: Record<string, unknown>): void;
 }
 
 /** The physical queue's message handler. */
 export class Dispatcher {
+  private readonly local = new Set<Promise<void>>();
+  /** The node is stopping: a ticket whose lane is full goes straight back to the queue. */
+  private stopping = false;
+
   constructor(private readonly deps: DispatcherDeps) {}
 
   /** Handles one physical message; throws only to make the event queue keep the ticket. */
   readonly deliver = async (message: unknown, context: EventQueueProcessContext): Promise<void> => {
     const envelope = decodeJobEnvelope(message);
-    const { deps } = this;
-    if (await deps.isPaused(envelope.pluginName, envelope.queueName)) {
-      return this.handBack(envelope, deps.pausedRecheckMs);
-    }
-    const key = handlerKey(envelope.pluginName, envelope.queueName, envelope.jobName);
-    const registration = deps.registry.get(key);
-    if (!registration) return this.withoutHandler(envelope, key);
-    const entered = registration.enter();
-    if (!entered) return this.handBack(envelope, registration.busyDelayMs());
-    await entered;
+    const registration = this.deps.registry.get(handlerKeyOf(envelope));
+    if (!registration) return this.withoutHandler(envelope);
+    const ref = refOfTicket(envelope);
+    // A duplicate of a generation this node already runs (or is claiming): the owner settles it.
+    if (this.deps.runner.holds(ref.id, ref)) return;
+    if (!registration.tryEnter()) return this.park(registration, envelope);
     let ranFor: number | undefined;
     try {
-      if (context.signal.aborted) throw context.signal.reason;
       const startedAt = Date.now();
-      if (await this.limited(envelope, registration, context.signal)) ranFor = Date.now() - startedAt;
+      if (await this.start(envelope, registration, context.signal)) ranFor = Date.now() - startedAt;
     } finally {
       registration.leave(ranFor);
+      this.pump(registration);
     }
   };
 
-  /** Checks the cluster-wide limits, then claims and runs. True when the job ran here. */
-  private async limited(envelope: JobEnvelope, registration: Registration, signal: AbortSignal): Promise<boolean> {
-    const { rateLimit, globalConcurrency } = registration.options;
-    if (rateLimit) {
-      const waitMs = await takeRateSlot(this.deps.jobs, registration.key, rateLimit);
-      if (waitMs > 0) {
-        await this.handBack(envelope, waitMs);
-        return false;
-      }
+  /** Parks again (the node started again after a stop). */
+  resume(): void {
+    this.stopping = false;
+  }
+
+  /** Resolves when every job started from the parked list has settled. */
+  async drain(): Promise<void> {
+    while (this.local.size > 0) await Promise.allSettled([...this.local]);
+  }
+
+  /** Hands every parked ticket back to the physical queue at once; from now on nothing is parked (the node is stopping). */
+  async unparkAll(): Promise<void> {
+    this.stopping = true;
+    const tickets = this.deps.registry.all().flatMap((registration) => registration.drainParked());
+    await Promise.all(
+      tickets.map(async (envelope) => {
+        try {
+          await this.handBack(envelope, 0);
+          await this.deps.store.ticketSent(refOfTicket(envelope));
+        } catch (error) {
+          this.reportError(error); // still marked parked by this node: the reconciler republishes it
+        }
+      }),
+    );
+  }
+
+  /** Starts the best parked jobs while their lane has free slots (outside any physical delivery). */
+  private pump(registration: Registration): void {
+    for (let envelope = registration.takeParked(); envelope; envelope = registration.takeParked()) {
+      const ticket = envelope;
+      const startedAt = Date.now();
+      let ranFor: number | undefined;
+      // A signal of its own (no physical delivery to abort it); the runner's stop path aborts the job.
+      const run = this.start(ticket, registration, new AbortController().signal)
+        .then((ran) => void (ran && (ranFor = Date.now() - startedAt)))
+        .catch(async (error: unknown) => {
+          // Stopping mid-run (or the store failed): the job goes back to the physical queue unspent.
+          await this.handBack(ticket, 0).catch(this.reportError);
+          if (!(error instanceof ClusterError && error.code === ErrorCodes.SHUTDOWN)) this.reportError(error);
+        })
+        .finally(() => {
+          this.local.delete(run);
+          registration.leave(ranFor);
+          this.pump(registration);
+        });
+      this.local.add(run);
     }
-    let slot: GlobalSlot | undefined;
-    if (globalConcurrency !== undefined) {
-      slot = await takeGlobalSlot(this.deps.locks, registration.key, globalConcurrency, (error) =>
-        this.deps.reportError(error, { source: 'managedQueue.globalConcurrency' }),
-      );
-      if (!slot) {
-        await this.handBack(envelope, registration.busyDelayMs());
-        return false;
-      }
-    }
+  }
+
+  /** Claims and runs one ticket's generation. True when the job ran here. */
+  private async start(envelope: JobEnvelope, registration: Registration, signal: AbortSignal): Promise<boolean> {
+    const { runner, store, nodeId } = this.deps;
+    const ref = refOfTicket(envelope);
+    // Reserved before the first await: a second ticket of this job on this node is now a duplicate.
+    if (!runner.reserve(ref)) return false;
+    let claimed: JobRecord | undefined;
     try {
-      const record = await this.claim(envelope);
-      if (!record) return false;
-      await this.deps.runner.run(record, registration, signal);
-      return true;
+      if (signal.aborted) throw signal.reason;
+      const { globalConcurrency, rateLimit } = registration.options;
+      const request = {
+        nodeId,
+        now: Date.now(),
+        handler: registration.key,
+        ...(globalConcurrency === undefined ? {} : { globalConcurrency }),
+        ...(rateLimit === undefined ? {} : { rateLimit }),
+      };
+      let result = await store.claim(ref, request);
+      if (result.type === 'owned' && (await this.ownerGone(result.owner))) {
+        // Compare-and-set against the dead owner: of all nodes that saw it dead, one wins.
+        result = await store.claim(ref, { ...request, now: Date.now(), takeOverFrom: result.owner });
+      }
+      if (result.type === 'claimed') claimed = result.record;
+      else {
+        // Before the hand-back: its ticket may come back here at once and must not look like a duplicate.
+        runner.unreserve(ref);
+        await this.notClaimed(envelope, registration, result);
+      }
     } finally {
-      await slot?.release();
+      if (!claimed) runner.unreserve(ref);
+    }
+    if (!claimed) return false;
+    await runner.run(claimed, registration, signal);
+    return true;
+  }
+
+  private async ownerGone(owner: string): Promise<boolean> {
+    // This node holds the reservation, so no local run of it exists: a claim of ours it outlived.
+    if (owner === this.deps.nodeId) return true;
+    return !(await this.deps.registry.nodeAlive(owner));
+  }
+
+  /** What a refused claim means for the ticket. */
+  private async notClaimed(envelope: JobEnvelope, registration: Registration, result: ClaimResult): Promise<void> {
+    switch (result.type) {
+      case 'early':
+        return this.handBack(envelope, result.runAt - Date.now());
+      case 'paused':
+        return this.handBack(envelope, this.deps.pausedRecheckMs);
+      case 'owned':
+        // A redelivery while a live owner runs it: look again once its heartbeat could have lapsed.
+        return this.handBack(envelope, this.deps.registry.ttlMs);
+      case 'busy':
+        return this.handBack(envelope, registration.busyDelayMs());
+      case 'rate':
+        return this.handBack(envelope, result.waitMs);
+      default:
+        // missing, finished, stale: nothing to do (a successor generation has its own ticket, and the
+        // reconciler republishes it if it was never confirmed).
+        return;
     }
   }
 
   /**
-   * Wins generation `envelope.gen` for this node and returns its record, or returns undefined when
-   * the ticket is stale, the job finished or was cancelled, or another live node runs it.
+   * Parks a ticket whose lane is full: remembered here in priority order, and marked in the store
+   * ("ticket pending", parked by this node) before the physical ticket is acknowledged, so the
+   * reconciler brings the job back if this node dies. A full parking hands the ticket back instead.
    */
-  private async claim(envelope: JobEnvelope): Promise<JobRecord | undefined> {
-    const { jobs, nodeId, registry } = this.deps;
-    const record = await this.current(envelope);
-    if (!record) return undefined;
-    const earlyMs = record.runAt - Date.now();
-    if (earlyMs > 0 && record.state === 'delayed') {
-      // Only on an adapter without delay support (or a clock skew): not before its time.
-      await this.handBack(envelope, earlyMs);
-      return undefined;
-    }
-    if (await jobs.claim(record.id, record.gen, `active|${nodeId}`)) return record;
-    const holder = await jobs.claimOf(record.id, record.gen);
-    if (!holder?.startsWith('active|')) return undefined; // cancelled, or failed for want of a processor
-    const owner = holder.slice('active|'.length);
-    if (owner === nodeId && this.deps.runner.isRunning(record.id)) return undefined;
-    if (owner !== nodeId && (await registry.nodeAlive(owner))) {
-      // A redelivery while the owner still runs it: look again once its heartbeat could have lapsed.
-      await this.handBack(envelope, registry.ttlMs);
-      return undefined;
-    }
-    // The owner died mid-run (its liveness key lapsed): take over; a crash spends no attempt.
-    await jobs.takeOver(record.id, record.gen, `active|${nodeId}`);
-    return record;
-  }
-
-  /** The record this ticket names, if the ticket is current; repairs a missing successor ticket. */
-  private async current(envelope: JobEnvelope): Promise<JobRecord | undefined> {
-    const record = await this.deps.jobs.get(envelope.jobId);
-    if (!record || isTerminal(record.state)) return undefined;
-    if (record.gen === envelope.gen) return record;
-    if (record.gen > envelope.gen && record.state !== 'active') {
-      // A node may have stored generation n+1 and died before publishing its ticket. Re-publishing
-      // `<id>|<gen>` is harmless when the ticket exists: backends with unique ids drop the copy, and
-      // on the others (RabbitMQ) the duplicate ticket loses the claim step and is ignored.
-      const claimed = await this.deps.jobs.claimOf(record.id, record.gen);
-      if (claimed === undefined) {
-        await this.deps.publishTicket(
-          envelopeOf(record),
-          Math.max(0, record.runAt - Date.now()),
-          `${record.id}|${record.gen}`,
-        );
+  private async park(registration: Registration, envelope: JobEnvelope): Promise<void> {
+    if (registration.isParked(envelope.jobId)) return; // a duplicate: already parked, already marked
+    if (this.stopping) return this.handBack(envelope, 0);
+    if (!registration.park(envelope)) return this.handBack(envelope, registration.busyDelayMs());
+    try {
+      if (!(await this.deps.store.park(refOfTicket(envelope), this.deps.nodeId, Date.now()))) {
+        registration.unparkJob(envelope.jobId); // stale or finished: nothing to wait for
       }
+    } catch (error) {
+      registration.unparkJob(envelope.jobId);
+      throw error;
     }
-    return undefined;
   }
 
   /** No handler on this node: hand back if a live node has one; after the grace period, fail the attempt. */
-  private async withoutHandler(envelope: JobEnvelope, key: string): Promise<void> {
-    const { jobs, registry, processorGraceMs } = this.deps;
+  private async withoutHandler(envelope: JobEnvelope): Promise<void> {
+    const { store, registry, processorGraceMs, runner, nodeId } = this.deps;
+    const key = handlerKeyOf(envelope);
     if (await registry.aliveAnywhere(key)) return this.handBack(envelope, this.deps.handBackDelayMs);
+    const ref = refOfTicket(envelope);
     const now = Date.now();
-    const sinceKey = jobs.key('noproc', envelope.gen, envelope.jobId);
-    await jobs.store.set(sinceKey, String(now), { nx: true, ttlMs: Math.max(processorGraceMs * 10, 60_000) });
-    const since = Number((await jobs.store.get(sinceKey)) ?? now);
+    const since = await store.markNoProcessor(ref, now);
+    if (since === undefined) return; // stale or finished
     const missingFor = now - since;
     if (missingFor < processorGraceMs) {
       return this.handBack(envelope, Math.min(processorGraceMs - missingFor, Math.max(100, processorGraceMs / 4)));
     }
-    const record = await this.current(envelope);
-    if (!record || !(await jobs.claim(record.id, record.gen, `noproc|${this.deps.nodeId}`))) return;
-    const error = new ClusterError(
-      ErrorCodes.NO_PROCESSOR,
-      `no processor registered for ${envelope.pluginName}/${envelope.queueName}/${envelope.jobName} on any live node for ${processorGraceMs} ms`,
-      { details: { pluginName: envelope.pluginName, queueName: envelope.queueName, jobName: envelope.jobName } },
-    );
-    record.noProcessorSince = since;
-    await this.deps.runner.fail(record, error, { cancelled: false, durationMs: 0 });
+    if (!runner.reserve(ref)) return;
+    try {
+      const result = await store.claim(ref, { nodeId, now: Date.now(), handler: key });
+      if (result.type !== 'claimed') return;
+      const error = new ClusterError(
+        ErrorCodes.NO_PROCESSOR,
+        `no processor registered for ${envelope.pluginName}/${envelope.queueName}/${envelope.jobName} on any live node for ${processorGraceMs} ms`,
+        { details: { pluginName: envelope.pluginName, queueName: envelope.queueName, jobName: envelope.jobName } },
+      );
+      result.record.noProcessorSince = since;
+      await runner.fail(result.record, error, { cancelled: false, durationMs: 0 });
+    } finally {
+      runner.unreserve(ref);
+    }
   }
 
   /** Republishes the same generation with a delay (a new physical id); the caller then acks. */
   private async handBack(envelope: JobEnvelope, delayMs: number): Promise<void> {
-    const physicalId = `${envelope.jobId}|${envelope.gen}|${randomBytes(6).toString('hex')}`;
+    const physicalId = `${ticketId({ id: envelope.jobId, nonce: envelope.nonce ?? '', gen: envelope.gen })}|${randomBytes(6).toString('hex')}`;
     await this.deps.publishTicket(envelope, Math.max(0, Math.round(delayMs)), physicalId);
   }
+
+  private readonly reportError = (error: unknown) => this.deps.reportError(error, { source: 'managedQueue.dispatch' });
+}
+
+/** The generation a ticket names. */
+export function refOfTicket(envelope: JobEnvelope): JobRef {
+  return { id: envelope.jobId, nonce: envelope.nonce ?? '', gen: envelope.gen };
 }

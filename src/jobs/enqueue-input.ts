@@ -2,9 +2,10 @@
  * Checks what `enqueue` and `schedule` are given and turns it into a job record. Every problem is
  * a coded `ClusterError` at the call, before anything reaches the store or the broker.
  */
-import { randomUUID } from 'node:crypto';
-import { DEFAULT_BACKOFF, normalizeBackoff } from '../event-queue/backoff.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DEFAULT_BACKOFF, normalizeBackoff, type BackoffPolicy } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { agreeingAliases } from '../event-queue/event-queue-options.js';
 import { assertDuration, assertInteger, assertName, assertOptions, describe, serializePayload } from '../validation.js';
 import type { JobRecord } from './envelope.js';
 import { namespacedJobId, resolveTenant } from './scoped-key.js';
@@ -20,8 +21,11 @@ const INPUT_KEYS = [
   'scopeKey',
   'userId',
   'jobId',
+  'delay',
   'delayMs',
   'attempts',
+  'maxRetries',
+  'backoff',
   'backoffMs',
   'priority',
   'removeOnComplete',
@@ -60,10 +64,12 @@ export function recordFromInput(input: EnqueueInput, defaults: InputDefaults, no
     i.jobId === undefined
       ? randomUUID()
       : namespacedJobId(pluginName, tenant.tenantId, assertName('enqueue: jobId', i.jobId));
-  const delayMs = i.delayMs === undefined ? 0 : assertDuration('delayMs', i.delayMs, { allowZero: true });
+  const options = resolveJobOptions('enqueue', i, defaults.attempts);
+  const delayMs = options.delayMs;
   const record: JobRecord = {
     v: 1,
     id,
+    nonce: randomBytes(6).toString('hex'),
     gen: 0,
     state: delayMs > 0 ? 'delayed' : 'waiting',
     pluginName,
@@ -72,9 +78,12 @@ export function recordFromInput(input: EnqueueInput, defaults: InputDefaults, no
     payload: JSON.parse(payloadJson),
     priority:
       i.priority === undefined ? DEFAULT_JOB_PRIORITY : assertInteger('priority', i.priority, 0, MAX_JOB_PRIORITY),
-    maxAttempts: i.attempts === undefined ? defaults.attempts : assertInteger('attempts', i.attempts, 1, MAX_ATTEMPTS),
+    maxAttempts: options.attempts,
     attemptsMade: 0,
-    backoff: i.backoffMs === undefined ? DEFAULT_BACKOFF : normalizeBackoff('backoffMs', i.backoffMs),
+    attemptsStarted: 0,
+    history: [],
+    delayMs,
+    backoff: options.backoff,
     progress: 0,
     enqueuedAt: now,
     runAt: now + delayMs,
@@ -86,6 +95,38 @@ export function recordFromInput(input: EnqueueInput, defaults: InputDefaults, no
   if (tenant.userId !== undefined) record.userId = tenant.userId;
   if (scopeKey !== undefined) record.scopeKey = scopeKey;
   return record;
+}
+
+/**
+ * The retry/delay options under either spelling: `delay` | `delayMs`, `attempts` | `maxRetries`
+ * (attempts − 1), `backoff` | `backoffMs`. Both spellings with different values are refused.
+ */
+export function resolveJobOptions(
+  call: string,
+  i: {
+    delay?: unknown;
+    delayMs?: unknown;
+    attempts?: unknown;
+    maxRetries?: unknown;
+    backoff?: unknown;
+    backoffMs?: unknown;
+  },
+  defaultAttempts: number,
+): { delayMs: number; attempts: number; backoff: BackoffPolicy } {
+  const delay = i.delay === undefined ? undefined : assertDuration('delay', i.delay, { allowZero: true });
+  const delayMs = i.delayMs === undefined ? undefined : assertDuration('delayMs', i.delayMs, { allowZero: true });
+  const attempts = i.attempts === undefined ? undefined : assertInteger('attempts', i.attempts, 1, MAX_ATTEMPTS);
+  const retries =
+    i.maxRetries === undefined ? undefined : assertInteger('maxRetries', i.maxRetries, 0, MAX_ATTEMPTS - 1);
+  const backoff = i.backoff === undefined ? undefined : normalizeBackoff('backoff', i.backoff);
+  const backoffMs = i.backoffMs === undefined ? undefined : normalizeBackoff('backoffMs', i.backoffMs);
+  return {
+    delayMs: agreeingAliases(call, 'delay', delay, 'delayMs', delayMs) ?? 0,
+    attempts:
+      agreeingAliases(call, 'attempts', attempts, 'maxRetries + 1', retries === undefined ? undefined : retries + 1) ??
+      defaultAttempts,
+    backoff: agreeingAliases(call, 'backoff', backoff, 'backoffMs', backoffMs) ?? DEFAULT_BACKOFF,
+  };
 }
 
 function removal(name: string, value: unknown): boolean | number {

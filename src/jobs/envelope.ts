@@ -9,7 +9,7 @@
 import type { BackoffPolicy } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes, UnrecoverableError } from '../errors.js';
 import type { TraceCarrier } from '../tracing.js';
-import type { ManagedJobContext, ManagedJobInfo, ManagedJobState } from './types.js';
+import type { JobAttemptInfo, ManagedJobContext, ManagedJobInfo, ManagedJobState } from './types.js';
 
 /** Current envelope version. A node refuses (dead-letters) versions it does not know. */
 export const JOB_ENVELOPE_VERSION = 1;
@@ -21,15 +21,29 @@ export interface JobEnvelope extends ManagedJobContext {
   readonly jobId: string;
   /** Generation: bumped by every retry; hand-backs keep it. */
   readonly gen: number;
+  /**
+   * Incarnation nonce of the record this ticket belongs to: a job id enqueued again after its first
+   * job was removed is a new incarnation, and the old one's tickets never match it. Absent on
+   * tickets from before nonces (they match any incarnation).
+   */
+  readonly nonce?: string;
   /** Epoch ms of the original enqueue. */
   readonly enqueuedAt: number;
   readonly priority: number;
 }
 
+/** One attempt of a job, as kept in its history (bounded: the last {@link MAX_HISTORY}). */
+export type JobAttempt = JobAttemptInfo;
+
+/** Most attempts kept in a job's history. */
+export const MAX_HISTORY = 20;
+
 /** The stored job. */
 export interface JobRecord {
   v: 1;
   id: string;
+  /** Incarnation nonce: random per `create`, in every ticket id of this incarnation. */
+  nonce: string;
   gen: number;
   /** Stored state; `delayed` whose `runAt` has passed reads back as `waiting`. */
   state: ManagedJobState;
@@ -43,7 +57,14 @@ export interface JobRecord {
   payload: unknown;
   priority: number;
   maxAttempts: number;
+  /** Attempts finished (completed or failed), as BullMQ counts `attemptsMade`; reset by `retry()`. */
   attemptsMade: number;
+  /** Attempts started (a crashed attempt counts here, not in `attemptsMade`); reset by `retry()`. */
+  attemptsStarted: number;
+  /** The last attempts, oldest first. */
+  history: JobAttempt[];
+  /** The delay asked at enqueue, ms. */
+  delayMs: number;
   backoff: BackoffPolicy;
   progress: number | object;
   enqueuedAt: number;
@@ -61,6 +82,20 @@ export interface JobRecord {
   removeOnFail: boolean | number;
   /** When a node first saw no live processor anywhere for this job's handler (epoch ms). */
   noProcessorSince?: number;
+  /** `cancel({ abortActive })` was asked for the current generation (cleared when it settles). */
+  abortRequested?: boolean;
+  /**
+   * Since when the current generation's ticket may not be on the physical queue (epoch ms): set when
+   * the record is written before its ticket, cleared once the ticket is confirmed or claimed.
+   */
+  ticketPendingSince?: number;
+  /** When a finished record's retention ends (epoch ms). */
+  expiresAt?: number;
+  /**
+   * The node holding this job's ticket in a busy lane (parked: the physical ticket is acknowledged).
+   * The record says "ticket pending" meanwhile; the reconciler republishes it only once that node is dead.
+   */
+  parkedBy?: string;
   /**
    * The enqueuer's trace context (W3C carrier), captured at `enqueue` inside an OpenTelemetry span.
    * Kept on the record, so every attempt, retry and hand-back runs as a child of the same trace.
@@ -78,6 +113,7 @@ export function envelopeOf(record: JobRecord): JobEnvelope {
     kind: 'clusterkit.managed-job',
     jobId: record.id,
     gen: record.gen,
+    nonce: record.nonce,
     ...jobContextOf(record),
     enqueuedAt: record.enqueuedAt,
     priority: record.priority,
@@ -122,6 +158,7 @@ export function decodeJobEnvelope(message: unknown): JobEnvelope {
   for (const key of ENVELOPE_OPTIONAL) {
     if (m[key] !== undefined && typeof m[key] !== 'string') fail(`${key} must be a string`);
   }
+  if (m.nonce !== undefined && typeof m.nonce !== 'string') fail('nonce must be a string');
   for (const key of ['gen', 'enqueuedAt', 'priority'] as const) {
     if (typeof m[key] !== 'number' || !Number.isInteger(m[key]) || (m[key] as number) < 0) {
       fail(`${key} must be a non-negative integer`);
@@ -136,10 +173,29 @@ export function parseRecord(text: string | undefined): JobRecord | undefined {
   try {
     const record = JSON.parse(text) as JobRecord;
     if (record?.v !== 1 || typeof record.id !== 'string') throw new Error('not a job record');
-    return record;
+    return upgradeRecord(record);
   } catch (cause) {
     throw new ClusterError(ErrorCodes.MALFORMED_MESSAGE, 'corrupt managed-job record in the store', { cause });
   }
+}
+
+/** Fills fields a record written before they existed lacks. */
+export function upgradeRecord(record: JobRecord): JobRecord {
+  record.nonce ??= '';
+  record.attemptsStarted ??= record.attemptsMade;
+  record.history ??= [];
+  record.delayMs ??= 0;
+  return record;
+}
+
+/** The ref (id, nonce, generation) of a record's current generation. */
+export function refOf(record: JobRecord): { id: string; nonce: string; gen: number } {
+  return { id: record.id, nonce: record.nonce, gen: record.gen };
+}
+
+/** The physical id of a generation's ticket: `<id>|<nonce>|<gen>` (deterministic, so a republish deduplicates). */
+export function ticketId(record: { id: string; nonce: string; gen: number }): string {
+  return `${record.id}|${record.nonce}|${record.gen}`;
 }
 
 /** The state a reader sees (a `delayed` job whose time has come is `waiting`). */
@@ -159,7 +215,17 @@ export function toJobInfo(record: JobRecord, now = Date.now()): ManagedJobInfo {
     state: visibleState(record, now),
     progress: record.progress,
     attemptsMade: record.attemptsMade,
+    attemptsStarted: record.attemptsStarted,
     maxAttempts: record.maxAttempts,
+    history: record.history.map((h) => ({ ...h })),
+    options: {
+      attempts: record.maxAttempts,
+      backoff: record.backoff,
+      delayMs: record.delayMs,
+      priority: record.priority,
+      removeOnComplete: record.removeOnComplete,
+      removeOnFail: record.removeOnFail,
+    },
     payload: record.payload,
     priority: record.priority,
     timestamps: { enqueuedAt: record.enqueuedAt },
@@ -170,6 +236,7 @@ export function toJobInfo(record: JobRecord, now = Date.now()): ManagedJobInfo {
   if (record.state === 'delayed' || record.state === 'waiting') info.timestamps.runAt = record.runAt;
   if (record.startedAt !== undefined) info.timestamps.startedAt = record.startedAt;
   if (record.finishedAt !== undefined) info.timestamps.finishedAt = record.finishedAt;
+  if (record.state === 'active' && record.owner !== undefined) info.owner = record.owner;
   for (const key of ['failedReason', 'failedCode', 'stacktrace', 'returnValue'] as const) {
     if (record[key] !== undefined) (info as unknown as Record<string, unknown>)[key] = record[key];
   }

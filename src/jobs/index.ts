@@ -9,3 +9,62 @@ export type { CleanOptions } from './job-queries.js';
 export type { ScopedKv, ScopedKvSetOptions } from './scoped-kv.js';
 export { escapeKeyPart, unescapeKeyPart } from './scoped-key.js';
 export { JOB_ENVELOPE_VERSION, type JobEnvelope } from './envelope.js';
+export type {
+  CancelOutcome,
+  ClaimRequest,
+  ClaimResult,
+  CreateResult,
+  JobFilter,
+  JobRef,
+  JobStore,
+  JobStoreCapabilities,
+  JobStoreFactory,
+  QueueCountsRow,
+  Retention,
+  RetryOutcome,
+} from './job-store.js';
+export type { JobRecord, JobAttempt } from './envelope.js';
+export { MemoryJobStore, createMemoryJobStore } from './memory-job-store.js';
+export { PortableJobStore } from './portable-job-store.js';
+
+import { isTerminal, MAX_HISTORY, parseRecord, refOf, ticketId, upgradeRecord, visibleState } from './envelope.js';
+import {
+  applyRelease,
+  decideCancel,
+  decideClaim,
+  decideRetry,
+  failRetention,
+  matchesFilter,
+  rateWindow,
+  sameIncarnation,
+  sumCounts,
+  visibleTo,
+} from './job-transitions.js';
+import { handlerKeyOf, logicalQueueKey } from './scoped-key.js';
+
+/**
+ * For job-store implementers (adapter sets): the transition rules every store must follow (as pure
+ * functions over a record — a native store may reimplement them, as the Redis store's Lua does) and
+ * the record helpers. The contract is `JobStore`; test/jobs/job-store.suite.ts checks a store.
+ */
+export const jobStoreKit = Object.freeze({
+  decideClaim,
+  decideCancel,
+  decideRetry,
+  applyRelease,
+  failRetention,
+  matchesFilter,
+  rateWindow,
+  sameIncarnation,
+  sumCounts,
+  visibleTo,
+  isTerminal,
+  visibleState,
+  upgradeRecord,
+  parseRecord,
+  refOf,
+  ticketId,
+  handlerKeyOf,
+  logicalQueueKey,
+  MAX_HISTORY,
+});

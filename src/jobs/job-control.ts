@@ -1,11 +1,11 @@
 /**
- * The write-side operator calls on one job: `cancel` and `retry`. Both change a job only after
- * winning the generation's claim key (see job-store.ts), so they never race a node starting it.
+ * The write-side operator calls on one job: `cancel` and `retry`. Each is ONE store transition that
+ * reads and changes the record in the same step, so neither can race a node starting the job.
  */
+import { currentTenant } from '../tenant/tenant-context.js';
 import { assertName, assertOptions } from '../validation.js';
-import { envelopeOf, type JobEnvelope } from './envelope.js';
+import type { JobRecord } from './envelope.js';
 import type { JobEvents } from './job-events.js';
-import { visibleToCaller } from './job-queries.js';
 import type { JobStore } from './job-store.js';
 
 /** Result of `cancel`. */
@@ -22,16 +22,18 @@ export interface RetryResult {
 
 /** What cancel/retry need from the managed queue. */
 export interface ControlDeps {
-  readonly jobs: JobStore;
+  readonly store: JobStore;
   readonly events: JobEvents;
   readonly failedRetentionMs: number;
-  publishTicket(envelope: JobEnvelope, delayMs: number, physicalId: string): Promise<void>;
+  /** Publishes the ticket of a record's current generation and confirms it to the store. */
+  publishRecord(record: JobRecord, delayMs: number): Promise<void>;
 }
 
 /**
- * Cancels a waiting or delayed job. An active job is aborted only with `abortActive`: a mark is
- * stored (a start racing the cancel sees it) and every node is told; the node running it aborts the
- * job's signal, and the job ends `cancelled` (never retried) unless it completes anyway.
+ * Cancels a waiting or delayed job. An active job is aborted only with `abortActive`: the request is
+ * stored on the record for its current generation (a start racing the cancel sees it) and every node
+ * is told; the node running it aborts the job's signal, and the job ends `cancelled` (never retried)
+ * unless it completes anyway. The request ends with that generation.
  */
 export async function cancelJob(
   deps: ControlDeps,
@@ -39,67 +41,31 @@ export async function cancelJob(
 ): Promise<CancelResult> {
   const { jobId, abortActive } = assertOptions('managedQueue.cancel', options, ['jobId', 'abortActive']);
   assertName('jobId', jobId);
-  const { jobs } = deps;
-  // A few rounds: a failed attempt may move the job to its next generation between read and claim.
-  for (let round = 0; round < 5; round += 1) {
-    const record = await jobs.get(jobId as string);
-    if (!record || !visibleToCaller(record)) return { success: false, reason: 'not_found' };
-    if (record.state === 'cancelled') return { success: true };
-    if (record.state === 'completed' || record.state === 'failed') return { success: false, reason: record.state };
-    let active = record.state === 'active';
-    if (!active) {
-      if (await jobs.claim(record.id, record.gen, 'cancelled')) {
-        record.state = 'cancelled';
-        record.finishedAt = Date.now();
-        if (record.removeOnFail === true) await jobs.delete(record.id);
-        else
-          await jobs.put(
-            record,
-            typeof record.removeOnFail === 'number' ? record.removeOnFail : deps.failedRetentionMs,
-          );
-        await jobs.settleClaim(record.id, record.gen);
-        await deps.events.finished({ type: 'finished', jobId: record.id, state: 'cancelled' });
-        return { success: true };
-      }
-      active = (await jobs.claimOf(record.id, record.gen))?.startsWith('active|') === true;
-      if (!active) continue;
-    }
-    if (abortActive !== true) return { success: false, reason: 'active' };
-    await jobs.store.set(jobs.key('abort', record.id), '1', { ttlMs: deps.failedRetentionMs });
-    await deps.events.abort(record.id);
-    return { success: true };
+  const tenantId = currentTenant()?.tenantId;
+  const outcome = await deps.store.cancel(jobId as string, {
+    abortActive: abortActive === true,
+    now: Date.now(),
+    failedRetentionMs: deps.failedRetentionMs,
+    ...(tenantId === undefined ? {} : { tenantId }),
+  });
+  switch (outcome.type) {
+    case 'cancelled':
+      await deps.events.finished({ type: 'finished', jobId: jobId as string, state: 'cancelled' });
+      return { success: true };
+    case 'abort-requested':
+      await deps.events.abort(jobId as string);
+      return { success: true };
+    default:
+      return { success: false, reason: outcome.type };
   }
-  return { success: false, reason: 'active' };
 }
 
 /** Runs a failed or cancelled job again, as a new generation with a fresh attempt budget. */
 export async function retryJob(deps: ControlDeps, jobId: string): Promise<RetryResult> {
   assertName('jobId', jobId);
-  const { jobs } = deps;
-  const record = await jobs.get(jobId);
-  if (!record || !visibleToCaller(record)) return { success: false, reason: 'not_found' };
-  if (record.state !== 'failed' && record.state !== 'cancelled') return { success: false, reason: record.state };
-  const retryKey = jobs.key('retry', record.gen, record.id);
-  if (!(await jobs.store.set(retryKey, '1', { nx: true, ttlMs: deps.failedRetentionMs }))) {
-    return { success: false, reason: 'already_retried' };
-  }
-  record.gen += 1;
-  record.state = 'waiting';
-  record.attemptsMade = 0;
-  record.runAt = Date.now();
-  for (const key of [
-    'finishedAt',
-    'startedAt',
-    'failedReason',
-    'failedCode',
-    'returnValue',
-    'noProcessorSince',
-  ] as const) {
-    delete record[key];
-  }
-  await jobs.store.del(jobs.key('abort', record.id));
-  // Record first, then the ticket: a ticket never arrives before the generation it names.
-  await jobs.put(record);
-  await deps.publishTicket(envelopeOf(record), 0, `${record.id}|${record.gen}`);
+  const tenantId = currentTenant()?.tenantId;
+  const outcome = await deps.store.retry(jobId, { now: Date.now(), ...(tenantId === undefined ? {} : { tenantId }) });
+  if (outcome.type !== 'retried') return { success: false, reason: outcome.type };
+  await deps.publishRecord(outcome.record, 0);
   return { success: true };
 }

@@ -1,7 +1,7 @@
 /**
  * Read-side operations over job records: list with paging, counts by state, per-queue stats and
- * cleaning old finished jobs. They walk the records with SCAN + MGET (portable across stores, never
- * KEYS), so their cost grows with the number of retained records; retention TTLs keep that bounded.
+ * cleaning old finished jobs, on the job store (indexed on memory and Redis; the portable store walks
+ * its records with SCAN + MGET).
  *
  * Tenant visibility: inside `runWithTenant` only that tenant's jobs are seen; outside any tenant
  * context (platform and operator code) every job is.
@@ -9,8 +9,9 @@
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { currentTenant } from '../tenant/tenant-context.js';
 import { assertDuration, assertInteger, assertName, assertOptions, describe } from '../validation.js';
-import { isTerminal, toJobInfo, visibleState, type JobRecord } from './envelope.js';
+import { isTerminal, toJobInfo, type JobRecord } from './envelope.js';
 import type { JobStore } from './job-store.js';
+import { logicalQueueKey } from './scoped-key.js';
 import type { JobCounts, ListJobsFilter, ManagedJobInfo, ManagedJobState, MetricsFilter, QueueStats } from './types.js';
 
 const STATES: readonly ManagedJobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
@@ -52,22 +53,6 @@ function matcherOf(call: string, filter: MetricsFilter | undefined, extra: reado
   };
 }
 
-function matches(record: JobRecord, m: Matcher): boolean {
-  return (
-    (m.pluginName === undefined || record.pluginName === m.pluginName) &&
-    (m.queueName === undefined || record.queueName === m.queueName) &&
-    (m.tenantId === undefined || record.tenantId === m.tenantId)
-  );
-}
-
-function emptyCounts(): JobCounts {
-  return { waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 };
-}
-
-function count(counts: JobCounts, state: ManagedJobState): void {
-  if (state !== 'cancelled') counts[state] += 1;
-}
-
 /** `listJobs`: newest first. */
 export async function listJobs(
   jobs: JobStore,
@@ -84,51 +69,35 @@ export async function listJobs(
   const offset = filter.offset === undefined ? 0 : assertInteger('offset', filter.offset, 0);
   const limit = filter.limit === undefined ? 100 : assertInteger('limit', filter.limit, 1, 10_000);
   const now = Date.now();
-  const found: JobRecord[] = [];
-  for await (const record of jobs.all()) {
-    if (matches(record, m) && (state === undefined || visibleState(record, now) === state)) found.push(record);
-  }
-  found.sort((a, b) => b.enqueuedAt - a.enqueuedAt || (a.id < b.id ? -1 : 1));
-  return { jobs: found.slice(offset, offset + limit).map((r) => toJobInfo(r, now)), total: found.length };
+  const { records, total } = await jobs.list(
+    { ...defined(m), ...(state === undefined ? {} : { state }), offset, limit },
+    now,
+  );
+  return { jobs: records.map((r) => toJobInfo(r, now)), total };
 }
 
 /** `getMetrics`: counts by state (cancelled jobs are not counted). */
 export async function getMetrics(jobs: JobStore, filter?: MetricsFilter): Promise<JobCounts> {
-  const m = matcherOf('managedQueue.getMetrics', filter);
-  const counts = emptyCounts();
-  const now = Date.now();
-  for await (const record of jobs.all()) {
-    if (matches(record, m)) count(counts, visibleState(record, now));
-  }
-  return counts;
+  return jobs.counts(defined(matcherOf('managedQueue.getMetrics', filter)), Date.now());
 }
 
 /** `getQueueStats`: one row per plugin/queue/tenant that has jobs. */
-export async function getQueueStats(
-  jobs: JobStore,
-  isPaused: (pluginName: string, queueName: string) => Promise<boolean>,
-): Promise<QueueStats[]> {
+export async function getQueueStats(jobs: JobStore): Promise<QueueStats[]> {
   const m = matcherOf('managedQueue.getQueueStats', undefined);
-  const rows = new Map<string, QueueStats>();
-  const now = Date.now();
-  for await (const record of jobs.all()) {
-    if (!matches(record, m)) continue;
-    const key = JSON.stringify([record.pluginName, record.queueName, record.tenantId ?? null]);
-    let row = rows.get(key);
-    if (!row) {
-      row = { pluginName: record.pluginName, queueName: record.queueName, ...emptyCounts(), paused: false };
-      if (record.tenantId !== undefined) row.tenantId = record.tenantId;
-      rows.set(key, row);
-    }
-    count(row, visibleState(record, now));
-  }
-  const out = [...rows.values()];
-  await Promise.all(out.map(async (row) => (row.paused = await isPaused(row.pluginName, row.queueName))));
-  return out.sort((a, b) =>
-    `${a.pluginName}\u0000${a.queueName}\u0000${a.tenantId ?? ''}`.localeCompare(
-      `${b.pluginName}\u0000${b.queueName}\u0000${b.tenantId ?? ''}`,
-    ),
-  );
+  const [rows, paused] = await Promise.all([jobs.queueStats(defined(m), Date.now()), jobs.pausedQueues()]);
+  const pausedSet = new Set(paused);
+  return rows
+    .map((row) => ({ ...row, paused: pausedSet.has(logicalQueueKey(row.pluginName, row.queueName)) }))
+    .sort((a, b) =>
+      `${a.pluginName}\u0000${a.queueName}\u0000${a.tenantId ?? ''}`.localeCompare(
+        `${b.pluginName}\u0000${b.queueName}\u0000${b.tenantId ?? ''}`,
+      ),
+    );
+}
+
+/** The matcher without its unset fields. */
+function defined(m: Matcher): Matcher {
+  return Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)) as Matcher;
 }
 
 /** Options of `clean`. */
@@ -152,14 +121,11 @@ export async function cleanJobs(jobs: JobStore, options: CleanOptions): Promise<
   }
   const olderThanMs = assertDuration('olderThanMs', o.olderThanMs, { allowZero: true });
   const limit = o.limit === undefined ? Number.MAX_SAFE_INTEGER : assertInteger('limit', o.limit, 1);
-  const cutoff = Date.now() - olderThanMs;
-  const doomed: string[] = [];
-  for await (const record of jobs.all()) {
-    if (doomed.length >= limit) break;
-    if (record.state === o.state && (record.finishedAt ?? 0) <= cutoff && visibleToCaller(record))
-      doomed.push(record.id);
-  }
-  let removed = 0;
-  for (const id of doomed) if (await jobs.delete(id)) removed += 1;
-  return removed;
+  const tenantId = currentTenant()?.tenantId;
+  return jobs.clean({
+    state: o.state,
+    finishedBefore: Date.now() - olderThanMs,
+    limit,
+    ...(tenantId === undefined ? {} : { tenantId }),
+  });
 }

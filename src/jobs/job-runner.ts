@@ -1,19 +1,30 @@
 /**
- * Runs one claimed job generation on this node: marks it active, calls the handler inside the
- * job's tenant context with an abortable signal, then records the outcome — completed, a retry
- * (next generation, published with the backoff delay), failed or cancelled — and announces it.
+ * Runs claimed job generations on this node: calls the handler inside the job's tenant context with
+ * an abortable signal, then records the outcome — completed, a retry (next generation, published
+ * with the backoff delay), failed or cancelled — with ONE store transition that holds only while
+ * this node still owns the generation, and announces it.
+ *
+ * A generation is *reserved* here (synchronously, before the claim's first await) so two tickets of
+ * one job on one node never run it twice, and an abort that arrives while the claim is in flight is
+ * not lost.
  */
 import { backoffDelay } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes, isUnrecoverable, serializeError } from '../errors.js';
 import { jobSpanAttributes, jobSpanName, runInSpan, tracingEnabled } from '../tracing.js';
 import { runWithTenant } from '../tenant/tenant-context.js';
 import { serializePayload } from '../validation.js';
-import { envelopeOf, jobContextOf, toJobInfo, type JobEnvelope, type JobRecord } from './envelope.js';
+import { jobContextOf, refOf, toJobInfo, type JobRecord } from './envelope.js';
 import type { JobEvents } from './job-events.js';
-import type { JobStore } from './job-store.js';
-import { outsideTenant } from './scoped-key.js';
+import type { JobRef, JobStore, Retention } from './job-store.js';
 import type { Registration } from './processor-registry.js';
-import type { ManagedQueueEvents, ManagedQueueJob } from './types.js';
+import { outsideTenant } from './scoped-key.js';
+import {
+  MAX_JOB_LOG_LINE_BYTES,
+  MAX_JOB_LOG_LINES,
+  type ManagedJobHandlerContext,
+  type ManagedQueueEvents,
+  type ManagedQueueJob,
+} from './types.js';
 
 /** The reason a cancelled job's signal aborts with, and the error `waitForJob` rejects with. */
 export class JobCancelledError extends ClusterError {
@@ -39,7 +50,7 @@ export class JobFailedError extends Error {
 
 /** What the runner needs from the managed queue. */
 export interface RunnerDeps {
-  readonly jobs: JobStore;
+  readonly store: JobStore;
   readonly events: JobEvents;
   readonly nodeId: string;
   /** The physical queue's event-queue channel (the job span's `messaging.destination.name`). */
@@ -48,12 +59,14 @@ export interface RunnerDeps {
   readonly completedRetentionMs: number;
   readonly failedRetentionMs: number;
   emit<K extends keyof ManagedQueueEvents>(event: K, ...args: ManagedQueueEvents[K]): void;
-  publishTicket(envelope: JobEnvelope, delayMs: number, physicalId: string): Promise<void>;
+  /** Publishes the ticket of a record's current generation and confirms it to the store. */
+  publishRecord(record: JobRecord, delayMs: number): Promise<void>;
   reportError(error: unknown, meta?: Record<string, unknown>): void;
 }
 
-/** A job running on this node. */
+/** A generation reserved or running on this node. */
 interface Running {
+  readonly ref: JobRef;
   readonly controller: AbortController;
   abortRequested: boolean;
 }
@@ -61,36 +74,62 @@ interface Running {
 /** Runs jobs and records their outcomes. */
 export class JobRunner {
   private readonly running = new Map<string, Running>();
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: RunnerDeps) {}
 
-  /** Is job `id` running on this node? */
-  isRunning(id: string): boolean {
-    return this.running.has(id);
+  /** How many generations are reserved or running here. */
+  get size(): number {
+    return this.running.size;
   }
 
-  /** `cancel({ abortActive })` reached this node: abort the job's signal if it runs here. */
+  /** Is a generation of job `id` reserved or running on this node (and, given `ref`, that one)? */
+  holds(id: string, ref?: JobRef): boolean {
+    const entry = this.running.get(id);
+    if (!entry || !ref) return entry !== undefined;
+    return entry.ref.gen === ref.gen && (ref.nonce === '' || entry.ref.nonce === '' || entry.ref.nonce === ref.nonce);
+  }
+
+  /** Reserves `ref` before claiming it; false when this node already handles job `ref.id`. */
+  reserve(ref: JobRef): boolean {
+    if (this.running.has(ref.id)) return false;
+    this.running.set(ref.id, { ref, controller: new AbortController(), abortRequested: false });
+    return true;
+  }
+
+  /** Drops a reservation whose claim did not succeed. */
+  unreserve(ref: JobRef): void {
+    if (this.running.get(ref.id)?.ref === ref) this.drop(ref.id);
+  }
+
+  /** `cancel({ abortActive })` reached this node: abort the job's signal if it is reserved or runs here. */
   abort(id: string): void {
     const entry = this.running.get(id);
-    if (!entry) return;
+    if (!entry || entry.abortRequested) return;
     entry.abortRequested = true;
     entry.controller.abort(new JobCancelledError(id));
   }
 
+  /** Aborts every running job (the node is stopping). */
+  abortAll(reason: unknown): void {
+    for (const entry of this.running.values()) if (!entry.controller.signal.aborted) entry.controller.abort(reason);
+  }
+
+  /** Resolves when nothing is reserved or running. */
+  idle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /**
-   * Runs a claimed generation. Returns normally once the outcome is recorded; throws only when the
-   * node is stopping (the event queue then hands the ticket back without spending an attempt).
+   * Runs a claimed (and reserved) generation. Returns once the outcome is recorded; throws only
+   * when the node is stopping (the caller hands the ticket back without spending an attempt).
    */
   async run(record: JobRecord, registration: Registration, physical: AbortSignal): Promise<void> {
-    const { jobs } = this.deps;
-    const startedAt = Date.now();
-    record.state = 'active';
-    record.owner = this.deps.nodeId;
-    record.startedAt = startedAt;
-    delete record.noProcessorSince;
-    await jobs.put(record);
-    const entry: Running = { controller: new AbortController(), abortRequested: false };
-    this.running.set(record.id, entry);
+    const ref = refOf(record);
+    const entry = this.running.get(record.id);
+    if (!entry) throw new ClusterError(ErrorCodes.INVALID_STATE, `job ${record.id} was not reserved before its claim`);
+    const startedAt = record.startedAt ?? Date.now();
     const onPhysicalAbort = () => entry.controller.abort(physical.reason);
     if (physical.aborted) onPhysicalAbort();
     else physical.addEventListener('abort', onPhysicalAbort, { once: true });
@@ -98,46 +137,60 @@ export class JobRunner {
     let failure: unknown;
     let failed = false;
     try {
-      // A cancel({ abortActive }) that raced the start left this mark; honour it now.
-      if ((await jobs.store.get(jobs.key('abort', record.id))) !== undefined) this.abort(record.id);
+      // A cancel({ abortActive }) that landed between claim and here left its request on the record.
+      if (record.abortRequested) this.abort(record.id);
       this.deps.emit('job:active', toJobInfo(record));
-      value = await this.call(record, registration, entry.controller.signal);
+      value = await this.call(record, ref, registration, entry.controller.signal);
     } catch (error) {
       failed = true;
       failure = error;
     } finally {
       physical.removeEventListener('abort', onPhysicalAbort);
-      this.running.delete(record.id);
     }
-    const durationMs = Date.now() - startedAt;
-    if (failed && !entry.abortRequested && physical.aborted && isShutdown(physical.reason)) {
-      // Not the job's fault: hand the ticket back unspent; another node takes over the claim.
-      throw failure;
-    }
-    if (!failed) {
-      try {
-        await this.complete(record, value, durationMs);
-        return;
-      } catch (error) {
-        if (!(error instanceof ClusterError) || error.code !== ErrorCodes.INVALID_PAYLOAD) throw error;
-        failure = new ClusterError(ErrorCodes.INVALID_PAYLOAD, `job return value: ${error.message}`, {
-          retryable: false,
-        });
+    try {
+      const durationMs = Date.now() - startedAt;
+      if (
+        failed &&
+        !entry.abortRequested &&
+        entry.controller.signal.aborted &&
+        isShutdown(entry.controller.signal.reason)
+      ) {
+        // Not the job's fault: the ticket goes back unspent; another node takes the generation over.
+        throw failure;
       }
+      if (!failed) {
+        try {
+          await this.complete(record, value, durationMs);
+          return;
+        } catch (error) {
+          if (!(error instanceof ClusterError) || error.code !== ErrorCodes.INVALID_PAYLOAD) throw error;
+          failure = new ClusterError(ErrorCodes.INVALID_PAYLOAD, `job return value: ${error.message}`, {
+            retryable: false,
+          });
+        }
+      }
+      await this.fail(record, failure, { cancelled: entry.abortRequested, durationMs });
+    } finally {
+      this.drop(record.id);
     }
-    await this.fail(record, failure, { cancelled: entry.abortRequested, durationMs });
   }
 
-  private call(record: JobRecord, registration: Registration, signal: AbortSignal): Promise<unknown> {
+  private call(record: JobRecord, ref: JobRef, registration: Registration, signal: AbortSignal): Promise<unknown> {
+    const log = (line: string) => this.log(ref, line);
     const job: ManagedQueueJob = {
       id: record.id,
       name: record.jobName,
       data: record.payload,
       attemptsMade: record.attemptsMade,
       signal,
-      progress: (value) => this.progress(record, value),
+      progress: (value) => this.progress(record, ref, value),
+      log,
     };
-    const context = jobContextOf(record);
+    const facts = jobContextOf(record);
+    const context = Object.defineProperty({ ...facts }, 'log', {
+      value: log,
+      enumerable: false,
+    }) as ManagedJobHandlerContext;
     // The span opens inside the tenant context (below), so whatever the handler does sees both.
     const invoke = () =>
       !tracingEnabled()
@@ -147,7 +200,7 @@ export class JobRunner {
             {
               carrier: record.trace,
               attributes: jobSpanAttributes({
-                ...context,
+                ...facts,
                 id: record.id,
                 attemptsMade: record.attemptsMade,
                 physicalQueue: this.deps.physicalChannel,
@@ -164,27 +217,38 @@ export class JobRunner {
     return runWithTenant(tenant, invoke);
   }
 
-  private async progress(record: JobRecord, value: number | object): Promise<void> {
+  private async progress(record: JobRecord, ref: JobRef, value: number | object): Promise<void> {
     const text = serializePayload('job progress', value, 64 * 1024);
-    if (!this.running.has(record.id) || record.state !== 'active') return;
-    record.progress = JSON.parse(text) as number | object;
-    await this.deps.jobs.put(record);
-    this.deps.emit('job:progress', toJobInfo(record), record.progress);
+    if (!this.holds(record.id, ref)) return;
+    const progress = JSON.parse(text) as number | object;
+    if (!(await this.deps.store.setProgress(ref, this.deps.nodeId, progress))) return;
+    record.progress = progress;
+    this.deps.emit('job:progress', toJobInfo(record), progress);
+  }
+
+  private async log(ref: JobRef, line: string): Promise<void> {
+    if (!this.holds(ref.id, ref)) return;
+    await this.deps.store.appendLog(ref, this.deps.nodeId, clipLine(String(line)), MAX_JOB_LOG_LINES);
   }
 
   private async complete(record: JobRecord, value: unknown, durationMs: number): Promise<void> {
     const json = value === undefined ? undefined : serializePayload('return value', value, this.deps.maxPayloadBytes);
-    record.state = 'completed';
-    record.finishedAt = Date.now();
-    delete record.owner;
-    if (json !== undefined) record.returnValue = JSON.parse(json);
-    await this.store(record, record.removeOnComplete, this.deps.completedRetentionMs);
-    this.deps.emit('job:completed', toJobInfo(record), { durationMs });
+    const next: JobRecord = structuredClone(record);
+    const now = Date.now();
+    next.state = 'completed';
+    next.finishedAt = now;
+    next.attemptsMade += 1;
+    delete next.owner;
+    delete next.abortRequested;
+    if (json !== undefined) next.returnValue = JSON.parse(json);
+    endAttempt(next, now, 'completed');
+    if (!(await this.write(record, next, retentionOf(next.removeOnComplete, this.deps.completedRetentionMs)))) return;
+    this.deps.emit('job:completed', toJobInfo(next), { durationMs });
     await this.deps.events.finished({
       type: 'finished',
-      jobId: record.id,
+      jobId: next.id,
       state: 'completed',
-      returnValue: record.returnValue,
+      returnValue: next.returnValue,
       hasReturnValue: true,
     });
   }
@@ -196,45 +260,91 @@ export class JobRunner {
   async fail(record: JobRecord, failure: unknown, meta: { cancelled: boolean; durationMs: number }): Promise<void> {
     const error = failure instanceof Error ? failure : new Error(serializeError(failure).message);
     const serialized = serializeError(failure);
-    record.attemptsMade += 1;
-    record.failedReason = serialized.message;
-    if (serialized.code !== undefined) record.failedCode = serialized.code;
-    else delete record.failedCode;
-    if (serialized.stack !== undefined) record.stacktrace = [...(record.stacktrace ?? []), serialized.stack].slice(-5);
-    delete record.owner;
-    const willRetry = !meta.cancelled && !isUnrecoverable(failure) && record.attemptsMade < record.maxAttempts;
+    const next: JobRecord = structuredClone(record);
+    const now = Date.now();
+    next.attemptsMade += 1;
+    next.failedReason = serialized.message;
+    if (serialized.code !== undefined) next.failedCode = serialized.code;
+    else delete next.failedCode;
+    if (serialized.stack !== undefined) next.stacktrace = [...(next.stacktrace ?? []), serialized.stack].slice(-5);
+    delete next.owner;
+    delete next.abortRequested;
+    const willRetry = !meta.cancelled && !isUnrecoverable(failure) && next.attemptsMade < next.maxAttempts;
+    endAttempt(next, now, meta.cancelled ? 'cancelled' : 'failed', serialized);
     if (willRetry) {
-      const delayMs = backoffDelay(record.backoff, record.attemptsMade);
-      record.gen += 1;
-      record.state = delayMs > 0 ? 'delayed' : 'waiting';
-      record.runAt = Date.now() + delayMs;
-      // Record first, then the ticket: a ticket never arrives before the generation it names.
-      await this.deps.jobs.put(record);
-      await this.deps.publishTicket(envelopeOf(record), delayMs, `${record.id}|${record.gen}`);
-      await this.deps.jobs.settleClaim(record.id, record.gen - 1);
-      this.deps.emit('job:failed', toJobInfo(record), error, { willRetry, durationMs: meta.durationMs });
+      const delayMs = backoffDelay(next.backoff, next.attemptsMade);
+      next.gen += 1;
+      next.state = delayMs > 0 ? 'delayed' : 'waiting';
+      next.runAt = now + delayMs;
+      // The record names the new generation before its ticket exists: pending until confirmed.
+      next.ticketPendingSince = now;
+      if (!(await this.write(record, next, { remove: false, retentionMs: 0 }))) return;
+      await this.deps.publishRecord(next, delayMs);
+      this.deps.emit('job:failed', toJobInfo(next), error, { willRetry, durationMs: meta.durationMs });
       return;
     }
-    record.state = meta.cancelled ? 'cancelled' : 'failed';
-    record.finishedAt = Date.now();
-    await this.store(record, record.removeOnFail, this.deps.failedRetentionMs);
-    this.deps.emit('job:failed', toJobInfo(record), error, { willRetry, durationMs: meta.durationMs });
+    next.state = meta.cancelled ? 'cancelled' : 'failed';
+    next.finishedAt = now;
+    if (!(await this.write(record, next, retentionOf(next.removeOnFail, this.deps.failedRetentionMs)))) return;
+    this.deps.emit('job:failed', toJobInfo(next), error, { willRetry, durationMs: meta.durationMs });
     await this.deps.events.finished({
       type: 'finished',
-      jobId: record.id,
-      state: record.state,
-      error: meta.cancelled ? serializeError(new JobCancelledError(record.id)) : serialized,
+      jobId: next.id,
+      state: next.state,
+      error: meta.cancelled ? serializeError(new JobCancelledError(next.id)) : serialized,
     });
   }
 
-  /** Writes a finished record, or deletes it (`remove === true`), with its retention as TTL. */
-  private async store(record: JobRecord, remove: boolean | number, defaultRetentionMs: number): Promise<void> {
-    if (remove === true) await this.deps.jobs.delete(record.id);
-    else await this.deps.jobs.put(record, typeof remove === 'number' ? remove : defaultRetentionMs);
-    await this.deps.jobs.settleClaim(record.id, record.gen);
+  /** One transition; false (reported) when this node lost the generation while running it. */
+  private async write(record: JobRecord, next: JobRecord, retention: Retention): Promise<boolean> {
+    if (await this.deps.store.finish(refOf(record), this.deps.nodeId, next, retention)) return true;
+    this.deps.reportError(
+      new ClusterError(
+        ErrorCodes.INVALID_STATE,
+        `job ${record.id}: its outcome was not recorded, another node took generation ${record.gen} over`,
+      ),
+      { source: 'managedQueue.run', jobId: record.id },
+    );
+    return false;
+  }
+
+  private drop(id: string): void {
+    this.running.delete(id);
+    if (this.running.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
   }
 }
 
-function isShutdown(reason: unknown): boolean {
+function endAttempt(
+  record: JobRecord,
+  now: number,
+  outcome: 'completed' | 'failed' | 'cancelled',
+  error?: { message: string; code?: string },
+): void {
+  const last = record.history.at(-1);
+  if (!last || last.finishedAt !== undefined) return;
+  last.finishedAt = now;
+  last.outcome = outcome;
+  if (error)
+    last.error = error.code === undefined ? { message: error.message } : { message: error.message, code: error.code };
+}
+
+function retentionOf(remove: boolean | number, fallbackMs: number): Retention {
+  if (remove === true) return { remove: true, retentionMs: 0 };
+  return { remove: false, retentionMs: typeof remove === 'number' ? remove : fallbackMs };
+}
+
+/** A log line cut to {@link MAX_JOB_LOG_LINE_BYTES} bytes of UTF-8. */
+function clipLine(line: string): string {
+  if (Buffer.byteLength(line) <= MAX_JOB_LOG_LINE_BYTES) return line;
+  let cut = line.slice(0, MAX_JOB_LOG_LINE_BYTES);
+  while (Buffer.byteLength(cut) > MAX_JOB_LOG_LINE_BYTES - 3) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+export function isShutdown(reason: unknown): boolean {
   return reason instanceof ClusterError && reason.code === ErrorCodes.SHUTDOWN;
 }

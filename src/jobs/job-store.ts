@@ -1,124 +1,192 @@
 /**
- * Job records and the small coordination keys around them, on the app's cache store (the portable
- * KV: `get/set NX/incr/expire/scan/mget/del`), so the job layer works on every backend the cache
- * does. All keys live under `<app>:managed-queue:` and every variable component is escaped.
+ * The job-store contract: where managed-job records, schedules and paused flags live, and the one
+ * place their state changes. Every method that changes a job is ONE atomic transition (DESIGN.md
+ * §1b) that checks, in the same step, what it must — incarnation (`nonce`), generation, owner, paused
+ * flag, abort request, global concurrency, rate budget — so no crash or race can fall between a check
+ * and its write. A Lua script on Redis, one statement or transaction in SQL, a synchronous step in
+ * memory.
  *
- * Keys:
- * - `job:<id>` — the record (JSON).
- * - `claim:<gen>:<id>` — who owns generation `gen` of the job (`active|<node>`, `cancelled`), set NX:
- *   every state change of a generation goes through winning this key, so cancel and start never race.
- * - `abort:<id>` — `cancel({ abortActive })` was asked while the job ran.
- * - `noproc:<gen>:<id>` — when a node first saw no processor anywhere for this generation.
+ * Implementations: `createMemoryJobStore` (memory, synchronous, indexed), `createPortableJobStore`
+ * (any `CacheStore`, best effort: atomic `SET NX` steps, no indexes), `RedisJobStore` in
+ * `clusterkit/redis` (Lua, one round trip per transition, indexed). An adapter set supplies its own
+ * through `ClusterAdapters.jobStore`; createApp uses it, else a portable store over the app's cache
+ * store, else memory.
  */
-import type { CacheStore } from '../cache/types.js';
-import { parseRecord, type JobRecord } from './envelope.js';
-import { escapeKeyPart } from './scoped-key.js';
+import type { JobRecord } from './envelope.js';
+import type { JobCounts, ManagedJobState, RateLimit, ScheduleInfo } from './types.js';
 
-/** Claim lifetime: long enough to outlive any generation it guards. */
-const CLAIM_TTL_MS = 7 * 24 * 3_600_000;
-/** How long a settled claim lingers, in ms. */
-const CLAIM_LINGER_MS = 60_000;
-const MGET_BATCH = 200;
-
-/** Record and coordination-key access for one app. */
-export class JobStore {
-  readonly prefix: string;
-
-  constructor(
-    private readonly storeOf: () => CacheStore,
-    appName: string,
-  ) {
-    this.prefix = `${escapeKeyPart(appName)}:managed-queue:`;
-  }
-
-  /** The app's cache store (read at each use: the cache manager may swap it before connect). */
-  get store(): CacheStore {
-    return this.storeOf();
-  }
-
-  /** A coordination key: `<prefix><kind>:<escaped parts joined by ':'>`. */
-  key(kind: string, ...parts: (string | number)[]): string {
-    return `${this.prefix}${kind}:${parts.map((p) => escapeKeyPart(String(p))).join(':')}`;
-  }
-
-  private recordKey(id: string): string {
-    return this.key('job', id);
-  }
-
-  async get(id: string): Promise<JobRecord | undefined> {
-    return parseRecord(await this.store.get(this.recordKey(id)));
-  }
-
-  /** Stores a new record unless one with its id exists (the id dedupe); false when it existed. */
-  async create(record: JobRecord): Promise<boolean> {
-    return this.store.set(this.recordKey(record.id), JSON.stringify(record), { nx: true });
-  }
-
-  /** Overwrites a record; `ttlMs` bounds how long a finished record is kept. */
-  async put(record: JobRecord, ttlMs?: number): Promise<void> {
-    await this.store.set(this.recordKey(record.id), JSON.stringify(record), ttlMs === undefined ? {} : { ttlMs });
-  }
-
-  async delete(id: string): Promise<boolean> {
-    return this.store.del(this.recordKey(id));
-  }
-
-  /** Tries to own generation `gen` of job `id`; true when this caller won. */
-  async claim(id: string, gen: number, value: string): Promise<boolean> {
-    return this.store.set(this.key('claim', gen, id), value, { nx: true, ttlMs: CLAIM_TTL_MS });
-  }
-
-  /** Who owns generation `gen`, if anyone. */
-  async claimOf(id: string, gen: number): Promise<string | undefined> {
-    return this.store.get(this.key('claim', gen, id));
-  }
-
+/** Identity of one generation of one incarnation of a job (what a ticket names). */
+export interface JobRef {
+  readonly id: string;
   /**
-   * The generation is over (finished, or superseded by the next one): its claim only has to outlive
-   * a cancel or start that read the record just before, so it now expires soon instead of in days.
+   * Incarnation nonce (random per `create`). A ticket of an earlier incarnation of the same id never
+   * matches. `''` matches any incarnation (tickets from before nonces existed).
    */
-  async settleClaim(id: string, gen: number): Promise<void> {
-    await this.store.expire(this.key('claim', gen, id), CLAIM_LINGER_MS);
-  }
-
-  /** Takes over a claim from a node that died (its liveness key expired). */
-  async takeOver(id: string, gen: number, value: string): Promise<void> {
-    await this.store.set(this.key('claim', gen, id), value, { ttlMs: CLAIM_TTL_MS });
-  }
-
-  /** Pauses or resumes a logical queue (cluster-wide: one key every node reads before starting a job). */
-  async setPaused(pluginName: string, queueName: string, paused: boolean): Promise<void> {
-    const key = this.key('paused', pluginName, queueName);
-    if (paused) await this.store.set(key, String(Date.now()));
-    else await this.store.del(key);
-  }
-
-  async isPaused(pluginName: string, queueName: string): Promise<boolean> {
-    return (await this.store.get(this.key('paused', pluginName, queueName))) !== undefined;
-  }
-
-  /** Every record, in batches (SCAN + MGET; never KEYS). Corrupt records are skipped. */
-  async *all(): AsyncIterable<JobRecord> {
-    let batch: string[] = [];
-    const flush = async function* (this: JobStore, keys: string[]): AsyncIterable<JobRecord> {
-      const values = await this.store.mget(keys);
-      for (const text of values) {
-        let record: JobRecord | undefined;
-        try {
-          record = parseRecord(text);
-        } catch {
-          continue;
-        }
-        if (record) yield record;
-      }
-    }.bind(this);
-    for await (const key of this.store.scan(`${this.prefix}job:`)) {
-      batch.push(key);
-      if (batch.length >= MGET_BATCH) {
-        yield* flush(batch);
-        batch = [];
-      }
-    }
-    if (batch.length > 0) yield* flush(batch);
-  }
+  readonly nonce: string;
+  readonly gen: number;
 }
+
+/** What `create` answers. `backlog`: waiting jobs of the same handler, this one included. */
+export type CreateResult = { created: true; backlog: number } | { created: false; existing: JobRecord };
+
+/** A claim: the node that wants to start a generation, and the limits that apply. */
+export interface ClaimRequest {
+  readonly nodeId: string;
+  readonly now: number;
+  /** Compare-and-set takeover: succeed only if the generation is active under exactly this (dead) owner. */
+  readonly takeOverFrom?: string;
+  /** `<plugin>:<queue>:<job>` escaped: the unit of global concurrency and rate limits. */
+  readonly handler: string;
+  /** Refuse (`busy`) when this many generations of `handler` are active cluster-wide. */
+  readonly globalConcurrency?: number;
+  /** Count this start against the handler's window; refuse (`rate`) when it is spent. Checked after every other check. */
+  readonly rateLimit?: RateLimit;
+}
+
+/** What `claim` answers. Only `claimed` changed anything. */
+export type ClaimResult =
+  /** This node now owns the generation: state `active`, owner, startedAt and attemptsStarted set. */
+  | { type: 'claimed'; record: JobRecord; tookOverFrom?: string }
+  /** No such job (or another incarnation of its id). */
+  | { type: 'missing' }
+  /** The ticket's generation is not the record's current one. */
+  | { type: 'stale'; record: JobRecord }
+  /** The job is completed, failed or cancelled. */
+  | { type: 'finished' }
+  /** Delayed and not due yet (only on adapters without delay, or clock skew). */
+  | { type: 'early'; runAt: number }
+  /** Its logical queue is paused. */
+  | { type: 'paused' }
+  /** Active under `owner` (another node, or a dead one: then claim again with `takeOverFrom`). */
+  | { type: 'owned'; owner: string }
+  /** `globalConcurrency` generations of the handler are active. */
+  | { type: 'busy' }
+  /** The rate window is spent; come back in `waitMs`. */
+  | { type: 'rate'; waitMs: number };
+
+/** How a finished record is kept: deleted at once, or for `retentionMs`. */
+export interface Retention {
+  readonly remove: boolean;
+  readonly retentionMs: number;
+}
+
+/** What `cancel` answers. */
+export type CancelOutcome =
+  | { type: 'cancelled'; record: JobRecord }
+  /** Active: with `abortActive` the abort request is now on the record (for this generation only). */
+  | { type: 'abort-requested'; record: JobRecord }
+  | { type: 'active' | 'completed' | 'failed' | 'not_found' };
+
+/** What `retry` answers. */
+export type RetryOutcome =
+  { type: 'retried'; record: JobRecord } | { type: 'not_found' | 'waiting' | 'delayed' | 'active' | 'completed' };
+
+/** Which jobs a read covers. Unset fields match everything. */
+export interface JobFilter {
+  readonly pluginName?: string;
+  readonly queueName?: string;
+  readonly tenantId?: string;
+}
+
+/** One row of `queueStats`. */
+export interface QueueCountsRow extends JobCounts {
+  pluginName: string;
+  queueName: string;
+  tenantId?: string;
+}
+
+/** What a store can do beyond the contract. */
+export interface JobStoreCapabilities {
+  /** `create` accepts `{ transaction }` and writes inside the caller's transaction. */
+  readonly transactions: boolean;
+  /** Reads use indexes (their cost grows with the page, not with the number of records). */
+  readonly indexed: boolean;
+}
+
+/**
+ * The contract. All times are epoch ms, given by the caller (`now`) so that every node's clock
+ * decides only what it must. Records are {@link JobRecord}s: the store keeps every field, and
+ * `ticketPendingSince` (set by `create`/`retry`/a retrying `finish`, cleared by `ticketSent` and
+ * `claim`) is what the reconciler reads.
+ */
+export interface JobStore {
+  readonly kind: string;
+  readonly capabilities: JobStoreCapabilities;
+  connect(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Stores a new record unless its id exists (the id dedupe). With `transaction`: inside it (capability). */
+  create(record: JobRecord, options?: { transaction?: unknown }): Promise<CreateResult>;
+  /** The ticket of `ref` is on the physical queue: clears `ticketPendingSince` if `ref` is still current. */
+  ticketSent(ref: JobRef): Promise<void>;
+  /**
+   * A node parks the waiting generation `ref` (its lane is full; it acknowledges the physical ticket):
+   * sets `ticketPendingSince = now` and `parkedBy = nodeId`, so the reconciler brings the job back if
+   * that node dies. False (nothing written) when `ref` is not a waiting/delayed current generation.
+   */
+  park(ref: JobRef, nodeId: string, now: number): Promise<boolean>;
+  /** Starts a generation: checks incarnation, generation, terminal state, runAt, paused, owner, limits. */
+  claim(ref: JobRef, request: ClaimRequest): Promise<ClaimResult>;
+  /** Gives a claimed, unstarted generation back (state waiting, no owner). False if `owner` no longer owns it. */
+  release(ref: JobRef, owner: string): Promise<boolean>;
+  /**
+   * Ends an attempt of a generation `owner` owns: writes `next` (completed, failed, cancelled, or the
+   * next generation waiting/delayed with `ticketPendingSince`). False, and nothing written, if `owner`
+   * no longer owns `ref` (it was taken over).
+   */
+  finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean>;
+  /** Records progress of a generation `owner` owns. */
+  setProgress(ref: JobRef, owner: string, progress: number | object): Promise<boolean>;
+  /** Appends a handler log line (keeps the last `maxLines`). */
+  appendLog(ref: JobRef, owner: string, line: string, maxLines: number): Promise<boolean>;
+  /** When a node first saw no processor anywhere for `ref` (set once per generation); undefined if not current. */
+  markNoProcessor(ref: JobRef, now: number): Promise<number | undefined>;
+  /**
+   * Cancels a waiting/delayed job (kept per its `removeOnFail`, else `failedRetentionMs`), or (with
+   * `abortActive`) records an abort request on an active one for its current generation.
+   */
+  cancel(
+    id: string,
+    options: { abortActive: boolean; now: number; failedRetentionMs: number; tenantId?: string },
+  ): Promise<CancelOutcome>;
+  /** Runs a failed or cancelled job again: next generation, waiting, fresh attempt budget, ticket pending. */
+  retry(id: string, options: { now: number; tenantId?: string }): Promise<RetryOutcome>;
+  /** Deletes a record (and its logs); true when it existed. */
+  remove(id: string): Promise<boolean>;
+
+  get(id: string): Promise<JobRecord | undefined>;
+  getLogs(id: string): Promise<string[]>;
+  /** Newest first (by enqueue time); `state` as readers see it (a due `delayed` job is `waiting`). */
+  list(
+    filter: JobFilter & { state?: ManagedJobState; offset: number; limit: number },
+    now: number,
+  ): Promise<{ records: JobRecord[]; total: number }>;
+  counts(filter: JobFilter, now: number): Promise<JobCounts>;
+  queueStats(filter: JobFilter, now: number): Promise<QueueCountsRow[]>;
+  /** Deletes finished records of `state` finished at or before `finishedBefore`; returns how many. */
+  clean(
+    options: JobFilter & { state: 'completed' | 'failed' | 'cancelled'; finishedBefore: number; limit: number },
+  ): Promise<number>;
+  /** Records whose ticket has been pending since at or before `before` (oldest first). */
+  pendingTickets(before: number, limit: number): Promise<JobRecord[]>;
+  /** Deletes finished records whose retention ended at or before `now`; returns how many (no-op where TTLs do it). */
+  sweep(now: number, limit: number): Promise<number>;
+
+  setPaused(pluginName: string, queueName: string, paused: boolean): Promise<void>;
+  /** `handlerKey`-style `<plugin>:<queue>` (escaped) of every paused logical queue. */
+  pausedQueues(): Promise<string[]>;
+
+  /** Stores a schedule; refuses (`TENANT_MISMATCH`) to replace one owned by another plugin or tenant. Keeps `lastTick`. */
+  saveSchedule(info: ScheduleInfo): Promise<void>;
+  listSchedules(): Promise<ScheduleInfo[]>;
+  /** Removes a schedule; false when none (or, with `tenantId`, another tenant's). */
+  removeSchedule(scheduleId: string, tenantId?: string): Promise<boolean>;
+  /** Records that `tick`'s job exists (monotonic); false when the schedule is gone or a later tick is recorded. */
+  markTick(scheduleId: string, tick: number): Promise<boolean>;
+}
+
+/** Builds an app's job store (an adapter set's `jobStore`). */
+export type JobStoreFactory = (context: { readonly appName: string }) => JobStore;
+
+/** `<plugin>:<queue>` with both parts escaped: how paused queues are named. */
+export { logicalQueueKey } from './scoped-key.js';

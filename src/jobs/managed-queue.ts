@@ -15,19 +15,23 @@ import type { PubSubManager } from '../pub-sub/pub-sub-manager.js';
 import { captureTraceContext } from '../tracing.js';
 import { assertDuration, assertFunction, assertName, assertOptions, describe } from '../validation.js';
 import { Dispatcher } from './dispatcher.js';
-import { envelopeOf, toJobInfo } from './envelope.js';
+import { toJobInfo } from './envelope.js';
 import { recordFromInput } from './enqueue-input.js';
 import { cancelJob, retryJob, type CancelResult, type ControlDeps, type RetryResult } from './job-control.js';
 import { JobEvents } from './job-events.js';
 import { cleanJobs, getMetrics, getQueueStats, listJobs, visibleToCaller, type CleanOptions } from './job-queries.js';
 import { JobRunner } from './job-runner.js';
-import { JobStore } from './job-store.js';
+import type { JobStore, JobStoreFactory } from './job-store.js';
+import { JobWriter } from './job-writer.js';
+import { portableJobStoreOver } from './portable-job-store.js';
+import { Reconciler } from './reconciler.js';
 import { resolveManagedQueueOptions, type ManagedQueueOptions, type ResolvedManagedQueueOptions } from './options.js';
 import { checkProcessorOptions } from './plugin-job-processor.js';
 import { ProcessorRegistry } from './processor-registry.js';
 import { Scheduler } from './schedules.js';
+import { escapeKeyPart, logicalQueueKey } from './scoped-key.js';
 import { ScopedState } from './scoped-state.js';
-import { createTicketPublisher, type TicketPublisher } from './ticket-publisher.js';
+import { createTicketPublisher } from './ticket-publisher.js';
 import { waitForJob } from './wait-for-job.js';
 import type {
   EnqueueInput,
@@ -52,7 +56,14 @@ export interface ManagedQueueDeps {
   readonly pubSubManager: PubSubManager;
   readonly cacheManager: CacheManager;
   readonly context: ManagerContext;
+  /** The adapter set's job store factory; default: a portable store over the app's cache store. */
+  readonly jobStore?: JobStoreFactory;
+  /** How long `stop()` lets running jobs finish before aborting them, in ms. @default 10000 */
+  readonly stopGracePeriodMs?: number;
 }
+
+/** How long a stopping node waits for a handler that ignores its aborted signal, beyond the grace period. */
+const ABANDON_AFTER_MS = 1_000;
 
 /** The managed plugin-job layer of one node. */
 export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
@@ -64,15 +75,20 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
    * @default 'managed-queue:plugin-jobs'
    */
   readonly physicalChannel: string;
+  /**
+   * The job store (see job-store.ts for the contract): records, schedules, paused flags. For platform
+   * tools (dashboards, migrations) and store implementers; plugins use the methods of this class.
+   */
+  readonly jobStore: JobStore;
   private readonly options: ResolvedManagedQueueOptions;
-  private readonly jobs: JobStore;
   private readonly registry: ProcessorRegistry;
   private readonly runner: JobRunner;
   private readonly dispatcher: Dispatcher;
   private readonly events: JobEvents;
   private readonly scheduler: Scheduler;
+  private readonly reconciler: Reconciler;
   private readonly control: ControlDeps;
-  private readonly publishTicket: TicketPublisher;
+  private readonly writer: JobWriter;
   private started = false;
   /** The physical consumer's subscription, made on the first use of managed jobs (see {@link useWorker}). */
   private worker: Promise<void> | undefined;
@@ -86,12 +102,16 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     this.physicalChannel = this.options.physicalQueue;
     this.physicalQueueName = appScopedName(deps.context.appName, this.physicalChannel);
     const report = (source: string) => (error: unknown) => deps.context.reportError(error, { source });
-    this.jobs = new JobStore(() => deps.cacheManager.store, deps.context.appName);
+    const appName = deps.context.appName;
+    this.jobStore = (deps.jobStore ?? portableJobStoreOver(() => deps.cacheManager.store, deps.lockManager))({
+      appName,
+    });
+    const store = this.jobStore;
     this.registry = new ProcessorRegistry(
-      this.jobs,
+      () => deps.cacheManager.store,
+      `${escapeKeyPart(appName)}:managed-queue:`,
       deps.context.nodeId,
       this.options.heartbeatTtlMs,
-      this.options.workerConcurrency,
       this.options.worker,
       report('managedQueue.heartbeat'),
     );
@@ -102,9 +122,10 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       report('managedQueue.events'),
     );
     const publishTicket = createTicketPublisher(deps.eventQueue, this.options.physicalQueue);
-    this.publishTicket = publishTicket;
+    this.writer = new JobWriter(() => store, publishTicket, deps.context.reportError);
+    const publishRecord = this.writer.publishRecord;
     this.runner = new JobRunner({
-      jobs: this.jobs,
+      store,
       events: this.events,
       nodeId: deps.context.nodeId,
       physicalChannel: this.physicalChannel,
@@ -112,43 +133,51 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       completedRetentionMs: this.options.completedRetentionMs,
       failedRetentionMs: this.options.failedRetentionMs,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
-      publishTicket,
+      publishRecord: (record, delayMs) => publishRecord(record, delayMs),
       reportError: deps.context.reportError,
     });
     this.dispatcher = new Dispatcher({
-      jobs: this.jobs,
+      store,
       registry: this.registry,
       runner: this.runner,
-      locks: deps.lockManager,
       nodeId: deps.context.nodeId,
       processorGraceMs: this.options.processorGraceMs,
       handBackDelayMs: this.options.handBackDelayMs,
       pausedRecheckMs: this.options.pausedRecheckMs,
-      isPaused: (p, q) => this.jobs.isPaused(p, q),
       publishTicket,
       reportError: deps.context.reportError,
     });
     this.control = {
-      jobs: this.jobs,
+      store,
       events: this.events,
       failedRetentionMs: this.options.failedRetentionMs,
-      publishTicket,
+      publishRecord: (record, delayMs) => publishRecord(record, delayMs),
     };
     this.scheduler = new Scheduler(
-      this.jobs,
-      (input) => this.enqueue(input),
+      store,
+      (input) => this.enqueueTick(input),
       this.options.scheduleRefreshMs,
       report('managedQueue.schedules'),
     );
+    this.reconciler = new Reconciler({
+      store,
+      locks: deps.lockManager,
+      ticketRepairMs: this.options.ticketRepairMs,
+      nodeAlive: (nodeId) => this.registry.nodeAlive(nodeId),
+      publishRecord: (record, delayMs) => publishRecord(record, delayMs),
+      onError: report('managedQueue.reconciler'),
+    });
   }
 
   /**
-   * Starts heartbeats, job events and schedules; the physical consumer too (unless `worker: false`)
-   * when handlers are already registered. Called by `app.start()`.
+   * Starts heartbeats, job events, schedules and the reconciler; the physical consumer too (unless
+   * `worker: false`) when handlers are already registered. Called by `app.start()`.
    */
   async start(): Promise<void> {
     if (this.started) return;
+    this.dispatcher.resume();
     try {
+      await this.jobStore.connect();
       await this.registry.start();
       await this.events.start();
       if (this.registry.size > 0) await this.subscribeWorker();
@@ -157,6 +186,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       throw error;
     }
     if (this.options.schedules) this.scheduler.start();
+    this.reconciler.start();
     this.started = true;
   }
 
@@ -186,10 +216,30 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     return this.worker;
   }
 
-  /** Stops schedules, heartbeats and job events; in-flight jobs drain with the event queue. Called by `app.stop()`. */
+  /**
+   * Stops schedules and the reconciler, hands parked jobs back, lets running jobs finish (aborting
+   * them after the grace period; a job aborted by the stop goes back unspent), then stops heartbeats
+   * and job events. Called by `app.stop()`, alongside the event queue's own drain.
+   */
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    const report = (error: unknown) => this.deps.context.reportError(error, { source: 'managedQueue.stop' });
+    await this.scheduler.stop().catch(report);
+    await this.reconciler.stop().catch(report);
+    await this.dispatcher.unparkAll().catch(report);
+    const grace = this.deps.stopGracePeriodMs ?? 10_000;
+    const abort = setTimeout(() => this.runner.abortAll(shutdownReason()), grace);
+    let abandon: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        Promise.all([this.runner.idle(), this.dispatcher.drain()]),
+        new Promise((resolve) => (abandon = setTimeout(resolve, grace + Math.max(grace, ABANDON_AFTER_MS)))),
+      ]);
+    } finally {
+      clearTimeout(abort);
+      clearTimeout(abandon);
+    }
     await this.halt();
   }
 
@@ -197,21 +247,33 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   private async halt(): Promise<void> {
     const report = (error: unknown) => this.deps.context.reportError(error, { source: 'managedQueue.stop' });
     await this.scheduler.stop().catch(report);
+    await this.reconciler.stop().catch(report);
     await this.registry.stop().catch(report);
     await this.events.stop().catch(report);
+    await this.jobStore.close().catch(report);
   }
 
   /**
-   * Enqueues a logical job on the physical queue and returns its id. With `transaction`, nothing is
-   * written until it commits (the id is returned at once; a rollback drops the job). Inside an
+   * Enqueues a logical job on the physical queue and returns its id. With `transaction`, the job is
+   * written when it commits (or, on a store that supports transactions, inside it). Inside an
    * OpenTelemetry span, the record keeps the caller's trace context for every attempt's span.
    */
   async enqueue<T = unknown>(input: EnqueueInput<T>, options?: EnqueueOptions): Promise<{ jobId: string }> {
     const { transaction } = assertOptions('managedQueue.enqueue', options, ['transaction']);
-    if (transaction !== undefined && typeof (transaction as { afterCommit?: unknown })?.afterCommit !== 'function') {
+    if (transaction !== undefined && (typeof transaction !== 'object' || transaction === null)) {
       throw new ClusterError(
         ErrorCodes.INVALID_OPTION,
-        `transaction must have an afterCommit(callback) method, got ${describe(transaction)}`,
+        `transaction must be an object (with afterCommit(callback), or the job store's transaction), got ${describe(transaction)}`,
+      );
+    }
+    if (
+      transaction !== undefined &&
+      !this.jobStore.capabilities.transactions &&
+      typeof (transaction as { afterCommit?: unknown }).afterCommit !== 'function'
+    ) {
+      throw new ClusterError(
+        ErrorCodes.INVALID_OPTION,
+        `transaction must have an afterCommit(callback) method (the "${this.jobStore.kind}" job store cannot write inside a transaction), got ${describe(transaction)}`,
       );
     }
     const record = recordFromInput(input, {
@@ -221,34 +283,38 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     // Captured now, at the call (not at commit), so the job belongs to the caller's trace.
     const trace = captureTraceContext();
     if (trace !== undefined) record.trace = trace;
-    const write = async () => {
-      this.assertStarted('enqueue');
-      if (!(await this.jobs.create(record))) return; // the id exists: deduplicated
-      try {
-        await this.useWorker();
-        await this.publishTicket(envelopeOf(record), Math.max(0, record.runAt - Date.now()), `${record.id}|0`);
-      } catch (error) {
-        await this.jobs.delete(record.id).catch(() => {});
-        throw error;
-      }
-    };
-    if (transaction === undefined) await write();
-    else {
-      this.assertStarted('enqueue');
-      transaction.afterCommit(() =>
-        write().catch((error: unknown) =>
-          this.deps.context.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }),
-        ),
-      );
-    }
+    this.assertStarted('enqueue');
+    // First use of managed jobs on this node: consume (and so declare) the physical queue first.
+    await this.useWorker();
+    record.ticketPendingSince = record.enqueuedAt;
+    await this.writer.write(record, transaction as EnqueueOptions['transaction']);
     return { jobId: record.id };
+  }
+
+  /** A schedule tick's enqueue: like `enqueue`, but a failed publish keeps the (pending) record. */
+  private async enqueueTick(input: EnqueueInput): Promise<void> {
+    const record = recordFromInput(input, {
+      attempts: this.options.defaultAttempts,
+      maxPayloadBytes: this.deps.context.maxPayloadBytes,
+    });
+    record.ticketPendingSince = record.enqueuedAt;
+    await this.writer.write(record, undefined, { keepOnPublishFailure: true });
   }
 
   /** The job, or null when it does not exist or belongs to another tenant than the current one. */
   async getJob(jobId: string): Promise<ManagedJobInfo | null> {
     assertName('jobId', jobId);
-    const record = await this.jobs.get(jobId);
-    return record && visibleToCaller(record) ? toJobInfo(record) : null;
+    const record = await this.jobStore.get(jobId);
+    if (!record || !visibleToCaller(record)) return null;
+    return { ...toJobInfo(record), logs: await this.jobStore.getLogs(jobId) };
+  }
+
+  /** The job's handler log lines (`job.log`), oldest first; null when the job is not visible. */
+  async getJobLogs(jobId: string): Promise<string[] | null> {
+    assertName('jobId', jobId);
+    const record = await this.jobStore.get(jobId);
+    if (!record || !visibleToCaller(record)) return null;
+    return this.jobStore.getLogs(jobId);
   }
 
   /**
@@ -272,44 +338,44 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   async waitForJob(jobId: string, options: { timeoutMs: number }): Promise<unknown> {
     assertName('jobId', jobId);
     const { timeoutMs } = assertOptions('managedQueue.waitForJob', options, ['timeoutMs']);
-    return waitForJob(this.jobs, this.events, jobId, assertDuration('timeoutMs', timeoutMs));
+    return waitForJob(this.jobStore, this.events, jobId, assertDuration('timeoutMs', timeoutMs));
   }
 
   /** Jobs by state with paging, newest first (tenant-scoped inside `runWithTenant`). */
   listJobs(filter?: ListJobsFilter): Promise<{ jobs: ManagedJobInfo[]; total: number }> {
-    return listJobs(this.jobs, filter);
+    return listJobs(this.jobStore, filter);
   }
 
   /** Counts by state (tenant-scoped inside `runWithTenant`). */
   getMetrics(filter?: MetricsFilter): Promise<JobCounts> {
-    return getMetrics(this.jobs, filter);
+    return getMetrics(this.jobStore, filter);
   }
 
   /** Counts per plugin/queue/tenant, with the logical queue's paused flag. */
   getQueueStats(): Promise<QueueStats[]> {
-    return getQueueStats(this.jobs, (p, q) => this.jobs.isPaused(p, q));
+    return getQueueStats(this.jobStore);
   }
 
   /** Deletes finished jobs older than `olderThanMs`; returns how many. */
   clean(options: CleanOptions): Promise<number> {
-    return cleanJobs(this.jobs, options);
+    return cleanJobs(this.jobStore, options);
   }
 
   /** Stops starting jobs of a logical queue on every node (running ones finish; new ones wait). */
   async pause(queue: LogicalQueue): Promise<void> {
     const q = logicalQueue('pause', queue);
-    await this.jobs.setPaused(q.pluginName, q.queueName, true);
+    await this.jobStore.setPaused(q.pluginName, q.queueName, true);
   }
 
   /** Undoes {@link pause}; waiting jobs start again within `pausedRecheckMs`. */
   async resume(queue: LogicalQueue): Promise<void> {
     const q = logicalQueue('resume', queue);
-    await this.jobs.setPaused(q.pluginName, q.queueName, false);
+    await this.jobStore.setPaused(q.pluginName, q.queueName, false);
   }
 
   async isPaused(queue: LogicalQueue): Promise<boolean> {
     const q = logicalQueue('isPaused', queue);
-    return this.jobs.isPaused(q.pluginName, q.queueName);
+    return (await this.jobStore.pausedQueues()).includes(logicalQueueKey(q.pluginName, q.queueName));
   }
 
   /** Adds (or replaces, same id) a repeating job; one run per tick across the cluster. */
@@ -361,6 +427,10 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       throw new ClusterError(ErrorCodes.NOT_CONNECTED, `managedQueue.${call}: not started (call app.start() first)`);
     }
   }
+}
+
+function shutdownReason(): ClusterError {
+  return new ClusterError(ErrorCodes.SHUTDOWN, 'the node is stopping');
 }
 
 function logicalQueue(call: string, queue: LogicalQueue): LogicalQueue {

@@ -31,6 +31,13 @@ export interface ManagedQueueOptions {
   failedRetentionMs?: number;
   /** How often schedules created on other nodes are picked up, in ms. @default 5000 */
   scheduleRefreshMs?: number;
+  /**
+   * A job whose ticket is still unconfirmed this long after its record was written (its writer died
+   * between the two) gets its ticket republished by the reconciler, which runs every half of it on
+   * one node at a time: a lost ticket is repaired within 1.5× this (plus one pass), in ms.
+   * @default 10000
+   */
+  ticketRepairMs?: number;
 }
 
 /** Options with every default filled in. */
@@ -49,6 +56,7 @@ const KEYS = [
   'completedRetentionMs',
   'failedRetentionMs',
   'scheduleRefreshMs',
+  'ticketRepairMs',
 ] as const;
 
 /** Checks the options and fills in defaults. */
@@ -73,5 +81,6 @@ export function resolveManagedQueueOptions(options: ManagedQueueOptions | undefi
     completedRetentionMs: ms('completedRetentionMs', 86_400_000),
     failedRetentionMs: ms('failedRetentionMs', 604_800_000),
     scheduleRefreshMs: ms('scheduleRefreshMs', 5_000),
+    ticketRepairMs: ms('ticketRepairMs', 10_000),
   };
 }

@@ -2,25 +2,39 @@
  * This node's job handlers, their local concurrency lanes, and the heartbeat that tells the rest
  * of the cluster which handlers are alive.
  *
- * A lane admits `concurrency` running jobs plus a small prefetch of waiting ones (max(concurrency, 4),
- * at most a quarter of the node's `workerConcurrency`) so the handler never idles between jobs.
- * Beyond that a job is NOT held: the dispatcher hands it back to the physical queue with a return
- * slot paced to the handler's speed, so a backlog for one handler never occupies the physical
- * consumer's slots and never delays other plugins' jobs (the head-of-line rule).
+ * A lane runs at most `concurrency` jobs. A ticket that finds the lane full is *parked*: acknowledged
+ * on the physical queue (it holds no physical slot), remembered here in priority order (then enqueue
+ * order), and marked in the job store as parked by this node, so the reconciler republishes it if this
+ * node dies. When a slot frees, the
+ * best parked job starts next — so a busy handler still takes its waiting jobs in priority order,
+ * and one plugin's backlog never occupies the physical consumer's slots (the head-of-line rule).
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { describe } from '../validation.js';
-import type { JobStore } from './job-store.js';
+import type { CacheStore } from '../cache/types.js';
+import type { JobEnvelope } from './envelope.js';
 import { processorDeclarations } from './plugin-job-processor.js';
-import { escapeKeyPart } from './scoped-key.js';
+import { escapeKeyPart, handlerKey } from './scoped-key.js';
 import type { ManagedJobHandler, ProcessorOptions } from './types.js';
 
-/** Longest delay of a hand-back for a busy lane, in ms: a deep backlog still gets looked at again. */
-export const MAX_BUSY_DELAY_MS = 30_000;
+export { handlerKey } from './scoped-key.js';
 
-/** `<plugin>:<queue>:<job>`, escaped. */
-export function handlerKey(pluginName: string, queueName: string, jobName: string): string {
-  return [pluginName, queueName, jobName].map(escapeKeyPart).join(':');
+/** Longest delay of a hand-back for a busy handler, in ms: a deep backlog still gets looked at again. */
+export const MAX_BUSY_DELAY_MS = 30_000;
+/** Most jobs parked per lane; beyond, tickets are handed back (paced) instead. */
+export const MAX_PARKED = 10_000;
+
+/** A parked ticket and the order it first arrived in (ties within one millisecond keep publish order). */
+interface Parked {
+  readonly envelope: JobEnvelope;
+  readonly seq: number;
+}
+
+/** Does `a` run before `b` (lower priority number, then earlier enqueue, then arrival)? */
+function before(a: Parked, b: Parked): boolean {
+  if (a.envelope.priority !== b.envelope.priority) return a.envelope.priority < b.envelope.priority;
+  if (a.envelope.enqueuedAt !== b.envelope.enqueuedAt) return a.envelope.enqueuedAt < b.envelope.enqueuedAt;
+  return a.seq < b.seq;
 }
 
 /** One registered handler on this node. */
@@ -28,54 +42,95 @@ export class Registration {
   readonly key: string;
   readonly concurrency: number;
   running = 0;
-  private readonly waiters: (() => void)[] = [];
+  /** Parked tickets, best first. */
+  private parked: Parked[] = [];
+  private readonly parkedIds = new Map<string, Parked>();
+  private seq = 0;
   /** Mean time a job holds a lane slot (ms), exponentially weighted; starts low so a first burst is re-offered soon. */
   private meanDurationMs = 1;
   /** The latest return slot handed out by {@link busyDelayMs} (epoch ms). */
   private nextSlotAt = 0;
 
-  /** Most jobs waiting in the lane for a slot (they hold physical-queue slots, so this is bounded). */
-  readonly prefetch: number;
-
   constructor(
     readonly options: ProcessorOptions,
     readonly handler: ManagedJobHandler,
-    /** The physical consumer's concurrency on this node. */
-    workerConcurrency: number,
   ) {
     this.key = handlerKey(options.pluginName, options.queueName, options.jobName);
     this.concurrency = options.concurrency ?? 1;
-    // Enough waiting jobs to ride out uneven returns of handed-back tickets, but never more than a
-    // quarter of the physical slots: the rest stay free for every other handler.
-    this.prefetch = Math.min(Math.max(this.concurrency, 4), Math.max(1, Math.floor(workerConcurrency / 4)));
   }
 
-  /**
-   * A slot in the lane: resolves when the job may run, or returns `undefined` when the lane (running
-   * plus prefetch) is full and the job must be handed back.
-   */
-  enter(): Promise<void> | undefined {
-    if (this.running < this.concurrency) {
-      this.running += 1;
-      return Promise.resolve();
-    }
-    if (this.waiters.length >= this.prefetch) return undefined;
-    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  /** Takes a slot for a fresh ticket: only when one is free and no parked job is waiting for it. */
+  tryEnter(): boolean {
+    if (this.running >= this.concurrency || this.parked.length > 0) return false;
+    this.running += 1;
+    return true;
   }
 
-  /** Frees a slot: the oldest waiter takes it over. */
+  /** Frees a slot (the dispatcher then starts the best parked job, if any). */
   leave(durationMs?: number): void {
     if (durationMs !== undefined) this.meanDurationMs = this.meanDurationMs * 0.8 + durationMs * 0.2;
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.running = Math.max(0, this.running - 1);
+    this.running = Math.max(0, this.running - 1);
+  }
+
+  /** Is a ticket of `jobId` parked here? */
+  isParked(jobId: string): boolean {
+    return this.parkedIds.has(jobId);
   }
 
   /**
-   * How long a handed-back job should stay away. Each hand-back gets its own future slot, spaced by
-   * the time this lane needs per job (mean lane time / concurrency, a little tighter so the prefetch
-   * stays fed): a backlog comes back at about the rate the handler works it off, instead of all at
-   * once (churn) or long after the handler went idle. At least 5 ms, at most {@link MAX_BUSY_DELAY_MS}.
+   * Parks a ticket in priority order (a job parked again keeps its first arrival order); false when
+   * the lane already parks {@link MAX_PARKED}.
+   */
+  park(envelope: JobEnvelope): boolean {
+    const known = this.parkedIds.get(envelope.jobId);
+    if (known) this.unpark(known);
+    if (this.parked.length >= MAX_PARKED) return false;
+    const entry: Parked = { envelope, seq: known?.seq ?? (this.seq += 1) };
+    let lo = 0;
+    let hi = this.parked.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(this.parked[mid] as Parked, entry)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.parked.splice(lo, 0, entry);
+    this.parkedIds.set(envelope.jobId, entry);
+    return true;
+  }
+
+  /** Takes a slot for the best parked job, if a slot is free and a job is parked. */
+  takeParked(): JobEnvelope | undefined {
+    if (this.running >= this.concurrency || this.parked.length === 0) return undefined;
+    const next = this.parked.shift() as Parked;
+    this.parkedIds.delete(next.envelope.jobId);
+    this.running += 1;
+    return next.envelope;
+  }
+
+  /** Empties the parked list (the node is stopping: the caller hands every ticket back). */
+  drainParked(): JobEnvelope[] {
+    const all = this.parked.map((p) => p.envelope);
+    this.parked = [];
+    this.parkedIds.clear();
+    return all;
+  }
+
+  /** Forgets the parked ticket of `jobId` (its job turned out stale). */
+  unparkJob(jobId: string): void {
+    const entry = this.parkedIds.get(jobId);
+    if (entry) this.unpark(entry);
+  }
+
+  private unpark(entry: Parked): void {
+    const i = this.parked.indexOf(entry);
+    if (i >= 0) this.parked.splice(i, 1);
+    this.parkedIds.delete(entry.envelope.jobId);
+  }
+
+  /**
+   * How long a handed-back job should stay away (lanes whose parking is full, busy global slots).
+   * Each hand-back gets its own future slot, spaced by the time this lane needs per job, so a backlog
+   * comes back at about the rate the handler works it off. At least 5 ms, at most {@link MAX_BUSY_DELAY_MS}.
    */
   busyDelayMs(): number {
     const now = Date.now();
@@ -93,11 +148,12 @@ export class ProcessorRegistry {
   private beating: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly jobs: JobStore,
+    private readonly storeOf: () => CacheStore,
+    /** `<app>:managed-queue:` — the prefix of heartbeat keys in the cache store. */
+    private readonly prefix: string,
     private readonly nodeId: string,
     /** Liveness TTL of a heartbeat key, in ms; beats come every third of it. */
     readonly ttlMs: number,
-    private readonly workerConcurrency: number,
     /** False on a producer-only node (`worker: false`): its handlers never run, so they are not advertised. */
     private readonly advertise: boolean,
     private readonly onError: (error: unknown) => void,
@@ -114,7 +170,7 @@ export class ProcessorRegistry {
 
   /** Adds a handler; a second one for the same plugin/queue/job on this node is refused. */
   add(options: ProcessorOptions, handler: ManagedJobHandler): Registration {
-    const registration = new Registration(options, handler, this.workerConcurrency);
+    const registration = new Registration(options, handler);
     if (this.registrations.has(registration.key)) {
       throw new ClusterError(
         ErrorCodes.ALREADY_SUBSCRIBED,
@@ -175,13 +231,13 @@ export class ProcessorRegistry {
   /** Is any live node (this one included) known to have this handler? */
   async aliveAnywhere(key: string): Promise<boolean> {
     if (this.advertise && this.registrations.has(key)) return true;
-    return (await this.jobs.store.get(this.jobs.key('handler', key))) !== undefined;
+    return (await this.storeOf().get(this.key('handler', key))) !== undefined;
   }
 
   /** Is `nodeId` alive (its heartbeat has not lapsed)? */
   async nodeAlive(nodeId: string): Promise<boolean> {
     if (nodeId === this.nodeId) return this.timer !== undefined;
-    return (await this.jobs.store.get(this.jobs.key('node', nodeId))) !== undefined;
+    return (await this.storeOf().get(this.key('node', nodeId))) !== undefined;
   }
 
   /** Starts heart-beating (an immediate beat, then every `ttlMs / 3`). */
@@ -201,16 +257,31 @@ export class ProcessorRegistry {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.beating.catch(() => {});
-    await this.jobs.store.del(this.jobs.key('node', this.nodeId)).catch(this.onError);
+    await this.storeOf().del(this.key('node', this.nodeId)).catch(this.onError);
   }
 
   /** Writes this node's liveness key and one key per handler it has, each with the TTL. */
   async beat(): Promise<void> {
-    const { store } = this.jobs;
-    const writes = [store.set(this.jobs.key('node', this.nodeId), String(Date.now()), { ttlMs: this.ttlMs })];
+    const store = this.storeOf();
+    const writes = [store.set(this.key('node', this.nodeId), String(Date.now()), { ttlMs: this.ttlMs })];
     for (const key of this.advertise ? this.registrations.keys() : []) {
-      writes.push(store.set(this.jobs.key('handler', key), this.nodeId, { ttlMs: this.ttlMs }));
+      writes.push(store.set(this.key('handler', key), this.nodeId, { ttlMs: this.ttlMs }));
     }
     await Promise.all(writes);
+  }
+
+  /** Every registration (stop: hand back what they parked). */
+  all(): Registration[] {
+    return [...this.registrations.values()];
+  }
+
+  /** True while the heartbeat runs (between start and stop). */
+  get isBeating(): boolean {
+    return this.timer !== undefined;
+  }
+
+  private key(kind: 'node' | 'handler', part: string): string {
+    // Handler keys are already escaped; node ids are escaped here (they contain the app name).
+    return `${this.prefix}${kind}:${kind === 'node' ? escapeKeyPart(part) : part}`;
   }
 }

@@ -1,9 +1,12 @@
 /**
- * Repeating jobs. A schedule is a record in the shared KV (`schedule:<id>`); every node runs the
- * same timer over all schedules, and a tick runs exactly once across the cluster because the node
- * that fires it must first win `SET NX tick:<id>:<tickTime>`. The enqueued job's id is
- * `schedule:<id>:<tickTime>` too, so even a lost NX key cannot produce a second run while the
- * first job exists.
+ * Repeating jobs. A schedule is stored in the job store; every node runs the same timer over all
+ * schedules. A tick's job has a deterministic id (`schedule:<id>:<tickTime>`), so every node that
+ * fires the tick enqueues the same job and the id dedupe keeps one; the tick is marked done
+ * (`markTick`, monotonic) only once its job exists, so a tick whose enqueue failed, or whose node
+ * died, is fired again by the next cycle on any node — exactly once per tick, never zero.
+ *
+ * Schedule ids are namespaced like job ids (`<plugin>:<tenant>:<id>`), and the store refuses to
+ * replace another plugin's or tenant's schedule (`TENANT_MISMATCH`).
  *
  * Only the latest due tick fires: after every node was down for a while, one catch-up run happens,
  * not one per missed tick.
@@ -14,7 +17,7 @@ import { ClusterError, ErrorCodes } from '../errors.js';
 import { assertDuration, assertName, assertOptions, describe, serializePayload } from '../validation.js';
 import type { JobStore } from './job-store.js';
 import { currentTenant } from '../tenant/tenant-context.js';
-import { outsideTenant, resolveTenant } from './scoped-key.js';
+import { namespacedJobId, outsideTenant, resolveTenant } from './scoped-key.js';
 import type { EnqueueInput, ScheduleInfo, ScheduleInput } from './types.js';
 
 const SCHEDULE_KEYS = [
@@ -31,6 +34,8 @@ const SCHEDULE_KEYS = [
   'userId',
   'scheduleId',
   'attempts',
+  'maxRetries',
+  'backoff',
   'backoffMs',
   'priority',
 ] as const;
@@ -72,23 +77,18 @@ export class Scheduler {
   async add(input: ScheduleInput, probe: (input: EnqueueInput) => unknown): Promise<{ scheduleId: string }> {
     const info = checkSchedule(input);
     probe(runInput(info, Date.now()));
-    await this.jobs.store.set(this.jobs.key('schedule', info.scheduleId), JSON.stringify(info));
+    await this.jobs.saveSchedule(info);
     this.wake();
     return { scheduleId: info.scheduleId };
   }
 
   async list(): Promise<ScheduleInfo[]> {
-    const keys: string[] = [];
-    for await (const key of this.jobs.store.scan(`${this.jobs.prefix}schedule:`)) keys.push(key);
-    const values = keys.length === 0 ? [] : await this.jobs.store.mget(keys);
     const now = Date.now();
     const tenant = currentTenant();
     const out: ScheduleInfo[] = [];
-    for (const text of values) {
-      if (text === undefined) continue;
+    for (const info of await this.jobs.listSchedules()) {
+      if (tenant !== undefined && info.tenantId !== tenant.tenantId) continue;
       try {
-        const info = JSON.parse(text) as ScheduleInfo;
-        if (tenant !== undefined && info.tenantId !== tenant.tenantId) continue;
         out.push({ ...info, nextRunAt: ticksAround(info, now).next });
       } catch (error) {
         this.onError(error);
@@ -100,13 +100,7 @@ export class Scheduler {
   /** Removes a schedule; false when there is none visible to the current tenant. */
   async remove(scheduleId: string): Promise<boolean> {
     assertName('scheduleId', scheduleId);
-    const key = this.jobs.key('schedule', scheduleId);
-    const tenant = currentTenant();
-    if (tenant !== undefined) {
-      const text = await this.jobs.store.get(key);
-      if (text === undefined || (JSON.parse(text) as ScheduleInfo).tenantId !== tenant.tenantId) return false;
-    }
-    return this.jobs.store.del(key);
+    return this.jobs.removeSchedule(scheduleId, currentTenant()?.tenantId);
   }
 
   start(): void {
@@ -135,7 +129,7 @@ export class Scheduler {
       try {
         const { last, next } = ticksAround(schedule, now);
         wakeAt = Math.min(wakeAt, next);
-        if (last >= schedule.createdAt) await this.fire(schedule, last, next);
+        if (last >= schedule.createdAt) await this.fire(schedule, last);
       } catch (error) {
         this.onError(error);
       }
@@ -146,14 +140,13 @@ export class Scheduler {
     this.timer.unref?.();
   }
 
-  private async fire(schedule: ScheduleInfo, tick: number, next: number): Promise<void> {
-    const ttlMs = Math.max(60_000, (next - tick) * 3);
-    const won = await this.jobs.store.set(this.jobs.key('tick', schedule.scheduleId, tick), String(Date.now()), {
-      nx: true,
-      ttlMs,
-    });
-    if (!won) return;
+  private async fire(schedule: ScheduleInfo, tick: number): Promise<void> {
+    if ((schedule.lastTick ?? -Infinity) >= tick) return;
+    // The job id is the tick's: every node firing it enqueues the same job, and one exists. Only
+    // then is the tick done — an enqueue that throws leaves it due for the next cycle (which finds
+    // the record, kept pending, and republishes it; once superseded, the reconciler does).
     await this.enqueue(runInput(schedule, tick));
+    await this.jobs.markTick(schedule.scheduleId, tick);
   }
 }
 
@@ -172,6 +165,8 @@ function runInput(schedule: ScheduleInfo, tick: number): EnqueueInput {
     'scopeKey',
     'userId',
     'attempts',
+    'maxRetries',
+    'backoff',
     'backoffMs',
     'priority',
   ] as const) {
@@ -221,15 +216,17 @@ function checkSchedule(input: ScheduleInput): ScheduleInfo {
       });
     }
   }
-  for (const key of ['attempts', 'backoffMs', 'priority'] as const) {
+  for (const key of ['attempts', 'maxRetries', 'backoff', 'backoffMs', 'priority'] as const) {
     if (i[key] !== undefined) (info as unknown as Record<string, unknown>)[key] = i[key];
   }
-  info.scheduleId =
+  const localId =
     i.scheduleId === undefined
       ? createHash('sha256')
           .update(JSON.stringify([pluginName, queueName, jobName, tenant.tenantId ?? null, scopeKey ?? null]))
           .digest('hex')
           .slice(0, 24)
       : assertName('scheduleId', i.scheduleId);
+  // Namespaced like job ids: the same id in another plugin or tenant is another schedule.
+  info.scheduleId = namespacedJobId(pluginName, tenant.tenantId, localId);
   return info;
 }

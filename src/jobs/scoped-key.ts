@@ -119,3 +119,18 @@ export function buildScopedKey(appName: string, scope: ResolvedScope, parts: rea
 export function namespacedJobId(pluginName: string, tenantId: string | undefined, callerId: string): string {
   return `${escapeKeyPart(pluginName)}:${tenantId === undefined ? '-' : escapeKeyPart(tenantId).replace(/^-$/, '%2D')}:${callerId}`;
 }
+
+/** `<plugin>:<queue>` with both parts escaped: the name of a logical queue (paused flags, stats). */
+export function logicalQueueKey(pluginName: string, queueName: string): string {
+  return `${escapeKeyPart(pluginName)}:${escapeKeyPart(queueName)}`;
+}
+
+/** `<plugin>:<queue>:<job>`, escaped: the key of a handler (lanes, heartbeats, global limits). */
+export function handlerKey(pluginName: string, queueName: string, jobName: string): string {
+  return `${escapeKeyPart(pluginName)}:${escapeKeyPart(queueName)}:${escapeKeyPart(jobName)}`;
+}
+
+/** {@link handlerKey} of a job's record or ticket. */
+export function handlerKeyOf(job: { pluginName: string; queueName: string; jobName: string }): string {
+  return handlerKey(job.pluginName, job.queueName, job.jobName);
+}

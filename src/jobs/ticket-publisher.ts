@@ -6,23 +6,45 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventQueueManager } from '../event-queue/event-queue-manager.js';
+import { MAX_PRIORITY } from '../event-queue/event-queue-options.js';
 import type { JobEnvelope } from './envelope.js';
 
-/** Publishes one ticket with an idempotency id (`<jobId>|<gen>`, or a random suffix for hand-backs). */
-export type TicketPublisher = (envelope: JobEnvelope, delayMs: number, physicalId: string) => Promise<void>;
+/**
+ * Publishes one ticket with an idempotency id (`<jobId>|<nonce>|<gen>`, plus a random suffix for
+ * hand-backs). `physicalPriority` (default: the job's priority) orders it on the physical queue.
+ */
+export type TicketPublisher = (
+  envelope: JobEnvelope,
+  delayMs: number,
+  physicalId: string,
+  physicalPriority?: number,
+) => Promise<void>;
 
 /** Longest physical id sent as is; longer ones are hashed (deterministically, so still idempotent). */
 const MAX_PHYSICAL_ID = 400;
 
 /** Creates the publisher of the physical queue `channel`. */
 export function createTicketPublisher(eventQueue: EventQueueManager, channel: string): TicketPublisher {
-  return async (envelope, delayMs, physicalId) => {
+  return async (envelope, delayMs, physicalId, physicalPriority = envelope.priority) => {
     const caps = eventQueue.capabilities;
     await eventQueue.publish(channel, envelope, {
       jobId:
         physicalId.length > MAX_PHYSICAL_ID ? `h:${createHash('sha256').update(physicalId).digest('hex')}` : physicalId,
-      ...(caps.priority ? { priority: envelope.priority } : {}),
+      ...(caps.priority ? { priority: Math.min(MAX_PRIORITY, physicalPriority) } : {}),
       ...(caps.delay && delayMs > 0 ? { delay: delayMs } : {}),
     });
   };
+}
+
+/** A handler's fresh tickets sort behind other handlers' once it has more than this many queued. */
+export const BACKLOG_THRESHOLD = 16;
+
+/**
+ * The physical priority of a fresh ticket: its own, demoted by one level per doubling of its handler's
+ * backlog beyond {@link BACKLOG_THRESHOLD}, so the fresh work of an idle handler sorts ahead of another
+ * handler's deep backlog (the order among one handler's own jobs is restored by its lane).
+ */
+export function physicalPriority(priority: number, backlog: number): number {
+  if (backlog <= BACKLOG_THRESHOLD) return priority;
+  return priority + Math.ceil(Math.log2(backlog / BACKLOG_THRESHOLD));
 }

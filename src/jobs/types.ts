@@ -32,10 +32,16 @@ export interface EnqueueInput<T = unknown> {
    */
   jobId?: string;
   /** Earliest start, in ms from now. @default 0 */
+  delay?: number;
+  /** Alias of {@link delay} (ms). Giving both with different values is refused. */
   delayMs?: number;
   /** Total attempts, the first included. @default 1 (the manager's `defaultAttempts`) */
   attempts?: number;
+  /** Alias: retries after the first attempt (`attempts - 1`), the event queue's name. */
+  maxRetries?: number;
   /** Wait before each retry, in ms, or a policy. @default exponential from 1000 ms */
+  backoff?: number | BackoffOptions;
+  /** Alias of {@link backoff}. */
   backoffMs?: number | BackoffOptions;
   /** Lower runs first: 0 urgent, 1 high, 2 normal, 3 low. @default 2 */
   priority?: number;
@@ -55,8 +61,13 @@ export interface JobTransaction {
 
 /** Second argument of `enqueue`. */
 export interface EnqueueOptions {
-  /** Hold the job until the transaction commits; a rollback (no callback) drops it. */
-  transaction?: JobTransaction;
+  /**
+   * An `afterCommit(cb)` transaction: the job is written when it commits (a rollback drops it). Or,
+   * with a job store that supports transactions (`jobStore.capabilities.transactions`), that store's
+   * transaction object (e.g. a PostgreSQL client): the job is written inside it. Anything else is
+   * refused with `NOT_SUPPORTED`.
+   */
+  transaction?: JobTransaction | object;
 }
 
 /** The job as a handler sees it. */
@@ -66,10 +77,16 @@ export interface ManagedQueueJob<T = any> {
   /** The job name (a stacked processor class dispatches on it). */
   readonly name: string;
   readonly data: T;
-  /** Failed attempts before this one (0 on the first). */
+  /** Attempts finished before this one (0 on the first), as in BullMQ. */
   readonly attemptsMade: number;
   /** Records progress (any JSON value, usually 0..100); visible in `getJob` and the `job:progress` event. */
   progress(value: number | object): Promise<void>;
+  /**
+   * Adds a line to the job's log (kept with the job, the last {@link MAX_JOB_LOG_LINES} lines of at most
+   * {@link MAX_JOB_LOG_LINE_BYTES} bytes each; longer lines are cut). Shown by `getJob(id).logs` and
+   * `clusterkit queue logs <id>`. Same as `ctx.log`.
+   */
+  log(line: string): Promise<void>;
   /** Aborts on `cancel({ abortActive: true })` and when the node stops. */
   readonly signal: AbortSignal;
 }
@@ -85,10 +102,21 @@ export interface ManagedJobContext {
   readonly userId?: string;
 }
 
+/** Most log lines kept per job (the oldest go first). */
+export const MAX_JOB_LOG_LINES = 200;
+/** Longest log line kept, in bytes of UTF-8 (longer lines are cut and marked `…`). */
+export const MAX_JOB_LOG_LINE_BYTES = 2_048;
+
+/** The context a handler gets: the job's routing facts plus its log. */
+export interface ManagedJobHandlerContext extends ManagedJobContext {
+  /** Adds a line to the job's log (see `job.log`). Not enumerable: spreading the context copies only the facts. */
+  log(line: string): Promise<void>;
+}
+
 /** A job handler. Its return value (JSON) becomes the job's `returnValue`. */
 export type ManagedJobHandler<T = any, R = unknown> = (
   job: ManagedQueueJob<T>,
-  context: ManagedJobContext,
+  context: ManagedJobHandlerContext,
 ) => R | Promise<R>;
 
 /** A cluster-wide rate limit: at most `max` job starts per `durationMs` window, across every node. */
@@ -116,9 +144,26 @@ export interface ManagedJobInfo {
   state: ManagedJobState;
   /** Last value given to `job.progress()`. @default 0 */
   progress: number | object;
-  /** Failed attempts so far. */
+  /** Attempts finished so far, completed or failed (BullMQ's `attemptsMade`); a first-try success shows 1. Reset by `retry()`. */
   attemptsMade: number;
+  /** Attempts started (includes one running now, and ones lost with a crashed node). */
+  attemptsStarted: number;
   maxAttempts: number;
+  /** The last attempts (at most 20), oldest first: number, node, start, end, outcome, error. Kept across `retry()`. */
+  history: JobAttemptInfo[];
+  /** The options it was enqueued with. */
+  options: {
+    attempts: number;
+    backoff: { type: 'fixed' | 'exponential'; delay: number; maxDelay: number; jitter: number };
+    delayMs: number;
+    priority: number;
+    removeOnComplete: boolean | number;
+    removeOnFail: boolean | number;
+  };
+  /** The node running it (state `active`). */
+  owner?: string;
+  /** Handler log lines (`job.log`), oldest first: only from `getJob`. */
+  logs?: string[];
   failedReason?: string;
   /** Error code of the last failure (`NO_PROCESSOR`, `QUEUE_TIMEOUT`, ...), when it had one. */
   failedCode?: string;
@@ -135,6 +180,21 @@ export interface ManagedJobInfo {
   organizationId?: string;
   scopeKey?: string;
   userId?: string;
+}
+
+/** One attempt in a job's history. */
+export interface JobAttemptInfo {
+  /** 1 for the first attempt; keeps counting across `retry()`. */
+  attempt: number;
+  /** The node that ran it. */
+  node: string;
+  /** Epoch ms. */
+  startedAt: number;
+  /** Epoch ms; absent while it runs. */
+  finishedAt?: number;
+  /** `completed`, `failed`, `cancelled`, or `lost` (its node died mid-run; not counted in `attemptsMade`). */
+  outcome?: 'completed' | 'failed' | 'cancelled' | 'lost';
+  error?: { message: string; code?: string };
 }
 
 /** Filter of `listJobs`. */
@@ -199,13 +259,18 @@ export interface ScheduleInput<T = unknown> {
   scheduleId?: string;
   /** Per-run job options. */
   attempts?: number;
+  maxRetries?: number;
+  backoff?: number | BackoffOptions;
   backoffMs?: number | BackoffOptions;
   priority?: number;
 }
 
 /** A stored schedule: what `schedule` was given, with its id resolved. */
 export interface ScheduleInfo extends Omit<ScheduleInput, 'scheduleId'> {
+  /** `<plugin>:<tenant or ->:<your id>` (like job ids): the same id in two tenants is two schedules. */
   scheduleId: string;
+  /** The latest tick whose job was enqueued (epoch ms). */
+  lastTick?: number;
   /** Epoch ms. */
   createdAt: number;
   /** Next tick, epoch ms. */

@@ -15,12 +15,14 @@ import {
   type Logger,
 } from 'clusterkit';
 import { allQueueNames, createRabbitMQAdapters, pubSubExchange, queueNames } from 'clusterkit/rabbitmq';
+import { createPostgresAdapters } from 'clusterkit/postgres';
 import { createRedisAdapters, type RedisEventQueueOptions } from 'clusterkit/redis';
+import { dropSchema } from '../conformance/postgres-factory.js';
 import { randomName } from '../helpers.js';
-import { AMQP_URL, bookkeepingClient, deleteUnder, REDIS_URL } from './fault-helpers.js';
+import { AMQP_URL, bookkeepingClient, DATABASE_URL, deleteUnder, REDIS_URL } from './fault-helpers.js';
 
 /** A broker under test (`memory`: nodes of one in-process cluster sharing a backend). */
-export type Backend = 'memory' | 'redis' | 'rabbitmq';
+export type Backend = 'memory' | 'redis' | 'rabbitmq' | 'postgres';
 
 /** One case's namespace on a broker: a random prefix and app name, apps made on it, and cleanup. */
 export interface BrokerScope {
@@ -29,6 +31,8 @@ export interface BrokerScope {
   readonly appName: string;
   /** The Redis URL of the queue (a private server in the outage case). */
   readonly redisUrl: string;
+  /** The PostgreSQL URL (`postgres`: the schema is `prefix`; a private server in the outage case). */
+  readonly databaseUrl: string;
   /** Makes (does not start) one node of this scope. */
   app(options?: Partial<Omit<AppOptions, 'name' | 'adapters'>>, eventQueue?: RedisEventQueueOptions): App;
   /** Adapters of one more node (for callers that build apps themselves); `logger` reaches the RabbitMQ adapters. */
@@ -42,9 +46,13 @@ export interface BrokerScope {
   dispose(channels: string[]): Promise<void>;
 }
 
-/** A fresh scope on `backend`; `redisUrl` defaults to the shared Redis. */
-export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope {
-  const prefix = randomName(backend === 'redis' ? 'ckf' : 'ckfr');
+/**
+ * A fresh scope on `backend`; `redisUrl` defaults to the shared Redis, `databaseUrl` to the shared
+ * PostgreSQL (where the scope's schema is `prefix`; BullMQ's lock duration and stalled interval map
+ * to the PostgreSQL lease and reap interval).
+ */
+export function brokerScope(backend: Backend, redisUrl = REDIS_URL, databaseUrl = DATABASE_URL): BrokerScope {
+  const prefix = randomName(backend === 'redis' ? 'ckf' : backend === 'postgres' ? 'ckfp' : 'ckfr');
   const appName = randomName('faults');
   const apps: App[] = [];
   const rabbitQueues = new Set<string>();
@@ -55,6 +63,17 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope
     if (backend === 'redis') {
       return createRedisAdapters({ url: redisUrl, prefix, onError: () => {}, ...(eventQueue ? { eventQueue } : {}) });
     }
+    if (backend === 'postgres') {
+      return createPostgresAdapters({
+        connectionString: databaseUrl,
+        schema: prefix,
+        onError: () => {},
+        eventQueue: {
+          ...(eventQueue?.lockDurationMs ? { leaseMs: eventQueue.lockDurationMs } : {}),
+          ...(eventQueue?.stalledIntervalMs ? { reapIntervalMs: eventQueue.stalledIntervalMs } : {}),
+        },
+      });
+    }
     const rabbit = createRabbitMQAdapters({ url: AMQP_URL, prefix, connectionName: prefix, logger });
     rabbitMade.push(rabbit);
     return rabbit;
@@ -64,6 +83,7 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope
     prefix,
     appName,
     redisUrl,
+    databaseUrl,
     adapters,
     app(options = {}, eventQueue) {
       const app = createApp({
@@ -79,6 +99,7 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL): BrokerScope
     async dispose(channels) {
       await Promise.allSettled(apps.map((app) => app.stop()));
       if (backend === 'memory') return;
+      if (backend === 'postgres') return dropSchema(databaseUrl, prefix);
       if (backend === 'redis') {
         const client = bookkeepingClient(redisUrl);
         try {

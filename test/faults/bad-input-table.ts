@@ -182,6 +182,12 @@ export const BAD_CALLS: BadCall[] = [
     code: INVALID_NAME,
     call: (a) => a.eventQueue.publish(CHANNEL, 1, { jobId: '' }),
   },
+  {
+    primitive: 'eventQueue',
+    name: 'publish with a transaction that is not a client object',
+    code: INVALID_OPTION,
+    call: (a) => a.eventQueue.publish(CHANNEL, 1, { transaction: loose('BEGIN') }),
+  },
   // eventQueue.subscribe
   {
     primitive: 'eventQueue',

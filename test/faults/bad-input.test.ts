@@ -7,10 +7,11 @@
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterError, type App } from 'clusterkit';
+import pg from 'pg';
 import { queueNames, type RabbitMQEventQueueAdapter } from 'clusterkit/rabbitmq';
 import { brokerScope, type BrokerScope } from './backends.js';
 import { BAD_CALLS, CHANNEL, type BadCall } from './bad-input-table.js';
-import { AMQP_URL, bookkeepingClient, figure, keysUnder } from './fault-helpers.js';
+import { AMQP_URL, bookkeepingClient, DATABASE_URL, figure, keysUnder } from './fault-helpers.js';
 
 async function refusal(row: BadCall, app: App): Promise<unknown> {
   try {
@@ -112,5 +113,49 @@ describe('faults: bad input at the API (RabbitMQ: event queue and pub/sub)', () 
       await connection.close().catch(() => {});
     }
     figure('bad-input/rabbitmq', 'invalid calls / queues declared', `${rows.length} / 0`);
+  });
+});
+
+describe('faults: bad input at the API (PostgreSQL: all four primitives and managedQueue)', () => {
+  let scope: BrokerScope;
+  let app: App;
+  const db = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+  const tables = ['jobs', 'completed', 'locks', 'lock_waiters', 'pubsub_payloads', 'cache'];
+  /** Row count of every table of the scope's schema. */
+  const rowCounts = async () => {
+    const out: Record<string, number> = {};
+    for (const table of tables) {
+      const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${scope.prefix}".${table}`);
+      out[table] = rows[0]!.n;
+    }
+    return out;
+  };
+  let before: Record<string, number>;
+
+  beforeAll(async () => {
+    scope = brokerScope('postgres');
+    app = scope.app();
+    await app.start();
+    before = await rowCounts();
+  }, 60_000);
+
+  afterAll(async () => {
+    await db.end();
+    await scope?.dispose([CHANNEL]);
+  }, 60_000);
+
+  it.each(BAD_CALLS.map((row) => [row.name, row] as const))('refuses: %s', async (_, row) => {
+    expectRefused(await refusal(row, app), row);
+  });
+
+  it('wrote nothing to PostgreSQL: every table of the schema has the rows it had before', async () => {
+    const after = await rowCounts();
+    figure(
+      'bad-input/postgres',
+      'rows in the schema before / after',
+      `${JSON.stringify(before)} / ${JSON.stringify(after)}`,
+    );
+    expect(after).toEqual(before);
+    expect(await app.eventQueue.counts(CHANNEL)).toEqual({ waiting: 0, delayed: 0, active: 0, dead: 0 });
   });
 });

@@ -12,6 +12,8 @@ import { portFree, RedisServer, waitUntil } from '../redis/redis-servers.js';
 
 /** The shared Redis of the machine (ledgers, key counts). */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The shared PostgreSQL (never stopped by this suite; cases work in schemas of their own). */
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** The shared RabbitMQ broker (never stopped by this suite). */
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 

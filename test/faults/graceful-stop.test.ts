@@ -12,7 +12,9 @@ const IN_FLIGHT = 100;
 const TOTAL = 300;
 const CHANNEL = 'graceful-work';
 
-describe.each<Backend>(['memory', 'redis', 'rabbitmq'])('faults: graceful stop under load (%s)', (backend) => {
+const BACKENDS: Backend[] = ['memory', 'redis', 'rabbitmq', 'postgres'];
+
+describe.each<Backend>(BACKENDS)('faults: graceful stop under load (%s)', (backend) => {
   let scope: BrokerScope;
 
   afterEach(async () => {

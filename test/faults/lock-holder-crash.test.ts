@@ -1,34 +1,35 @@
 /**
- * Lock holder crash (Redis): a process holding a lock with ttl 1 s — its lease kept alive by
+ * Lock holder crash (Redis, PostgreSQL): a process holding a lock with ttl 1 s — its lease kept alive by
  * `runExclusive` — is SIGKILLed; a node already waiting for the lock gets it within ttl + 200 ms
  * of the kill. Over every grant of the run (the crashed holders' and the waiter's) the fencing
  * tokens strictly increase.
  *
- * Lock waiter crash (Redis): a process standing in the key's line (its place: ttl 1 s, renewed
+ * Lock waiter crash (Redis, PostgreSQL): a process standing in the key's line (its place: ttl 1 s, renewed
  * while it waits) is SIGKILLed without leaving it. The node behind it is not blocked beyond the
  * dead waiter's deadline: released at once, the lock may be handed to the dead waiter and comes
  * back when that lease ends (≤ 2 × ttl after the kill); released after the place lapsed, it goes
  * straight to the live node.
  */
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App, Lock } from 'clusterkit';
 import { scanKeys } from '../conformance/redis-factory.js';
 import { waitUntil } from '../redis/redis-servers.js';
 import { randomName } from '../helpers.js';
 import { brokerScope, type BrokerScope } from './backends.js';
-import { figure, REDIS_URL, WorkerProcess } from './fault-helpers.js';
+import { DATABASE_URL, figure, REDIS_URL, WorkerProcess } from './fault-helpers.js';
 
 const TTL_MS = 1_000;
 const ROUNDS = 5;
 
-describe('faults: lock holder crash (Redis)', () => {
+describe.each(['redis', 'postgres'] as const)('faults: lock holder crash (%s)', (backend) => {
   let scope: BrokerScope;
   let waiter: App;
   const key = randomName('resource');
 
   beforeAll(async () => {
-    scope = brokerScope('redis');
+    scope = brokerScope(backend);
     waiter = scope.app();
     await waiter.start();
   }, 60_000);
@@ -42,7 +43,9 @@ describe('faults: lock holder crash (Redis)', () => {
     const killToGrant: number[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       const holder = new WorkerProcess('lock-holder.ts', {
+        CK_BACKEND: backend,
         REDIS_URL,
+        DATABASE_URL,
         CK_PREFIX: scope.prefix,
         CK_APP: scope.appName,
         CK_KEY: key,
@@ -63,10 +66,10 @@ describe('faults: lock holder crash (Redis)', () => {
         await holder.kill();
       }
     }
-    figure('lock-holder-crash', 'kill → grant ms per round', killToGrant);
-    figure('lock-holder-crash', 'kill → grant ms max', Math.max(...killToGrant));
+    figure(`lock-holder-crash/${backend}`, 'kill → grant ms per round', killToGrant);
+    figure(`lock-holder-crash/${backend}`, 'kill → grant ms max', Math.max(...killToGrant));
     figure(
-      'lock-holder-crash',
+      `lock-holder-crash/${backend}`,
       'fencing tokens',
       grants.map((g) => g.token),
     );
@@ -75,8 +78,22 @@ describe('faults: lock holder crash (Redis)', () => {
     for (let i = 1; i < grants.length; i += 1) expect(grants[i]!.token).toBeGreaterThan(grants[i - 1]!.token);
   }, 180_000);
 
-  /** Places in the key's line, and the Redis clock (ms), read from Redis. */
-  async function line(raw: Redis): Promise<{ places: Record<string, string>; now: number }> {
+  /** Places in the key's line (owner → "<deadline ms> …"), and the backend's clock (ms), read from the backend. */
+  async function line(raw: Redis, db: pg.Pool): Promise<{ places: Record<string, string>; now: number }> {
+    if (backend === 'postgres') {
+      const { rows } = await db.query<{ owner: string; deadline: string }>(
+        `SELECT w.owner, floor(extract(epoch FROM w.expires_at) * 1000)::text AS deadline
+         FROM "${scope.prefix}".lock_waiters w WHERE w.key = $1`,
+        [`${scope.appName}:${key}`],
+      );
+      const clock = await db.query<{ now: string }>(
+        `SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::text AS now`,
+      );
+      return {
+        places: Object.fromEntries(rows.map((r) => [r.owner, `${r.deadline} ${TTL_MS}`])),
+        now: Number(clock.rows[0]!.now),
+      };
+    }
     const [placesKey] = await scanKeys(raw, `${scope.prefix}:lock:*${key}*:places`);
     const [seconds, micros] = await raw.time();
     const places = placesKey ? await raw.hgetall(placesKey) : {};
@@ -85,6 +102,7 @@ describe('faults: lock holder crash (Redis)', () => {
 
   it('does not let a SIGKILLed waiter block the line beyond its deadline', async () => {
     const raw = new Redis(REDIS_URL);
+    const db = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
     const behind = scope.app();
     await behind.start();
     const figures: Record<string, number> = {};
@@ -92,7 +110,9 @@ describe('faults: lock holder crash (Redis)', () => {
       for (const when of ['at once', 'after the place lapsed'] as const) {
         const held = await waiter.lockManager.acquire(key, 30_000);
         const doomed = new WorkerProcess('lock-holder.ts', {
+          CK_BACKEND: backend,
           REDIS_URL,
+          DATABASE_URL,
           CK_PREFIX: scope.prefix,
           CK_APP: scope.appName,
           CK_KEY: key,
@@ -102,13 +122,13 @@ describe('faults: lock holder crash (Redis)', () => {
         try {
           await doomed.next((m) => m.type === 'waiting', 'the doomed waiter calling acquire');
           await waitUntil(
-            async () => Object.keys((await line(raw)).places).length === 1,
+            async () => Object.keys((await line(raw, db)).places).length === 1,
             10_000,
             'the doomed waiter in line',
           );
           const next = behind.lockManager.acquire(key, 30_000);
           await waitUntil(
-            async () => Object.keys((await line(raw)).places).length === 2,
+            async () => Object.keys((await line(raw, db)).places).length === 2,
             10_000,
             'the live waiter in line',
           );
@@ -118,7 +138,7 @@ describe('faults: lock holder crash (Redis)', () => {
             // Until the dead waiter's deadline (server clock) has passed; nothing announces it.
             await waitUntil(
               async () => {
-                const { places, now } = await line(raw);
+                const { places, now } = await line(raw, db);
                 return Object.values(places).some((place) => Number(place.split(' ')[0]) < now);
               },
               10_000,
@@ -138,9 +158,10 @@ describe('faults: lock holder crash (Redis)', () => {
           await doomed.kill();
         }
       }
-      figure('lock-waiter-crash', 'timings', figures);
+      figure(`lock-waiter-crash/${backend}`, 'timings', figures);
     } finally {
       await raw.quit();
+      await db.end();
     }
   }, 120_000);
 });

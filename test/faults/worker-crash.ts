@@ -41,6 +41,7 @@ export function workerCrashCase(backend: Backend): void {
       CK_BACKEND: backend,
       REDIS_URL: scope.redisUrl,
       AMQP_URL,
+      DATABASE_URL: scope.databaseUrl,
       CK_PREFIX: scope.prefix,
       CK_APP: scope.appName,
       CK_CHANNEL: CHANNEL,

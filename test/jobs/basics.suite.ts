@@ -149,7 +149,8 @@ export function basicsSuite(factory: ClusterFactory): void {
         returnValue: { sent: 'x@y' },
         pluginName: P,
         tenantId: 'acme',
-        attemptsMade: 0,
+        // As BullMQ counts: attempts finished, the successful one included.
+        attemptsMade: 1,
       });
       expect(info!.timestamps.finishedAt).toBeGreaterThanOrEqual(info!.timestamps.startedAt!);
       await expect(producer.managedQueue.waitForJob(jobId, { timeoutMs: 1_000 })).resolves.toEqual({ sent: 'x@y' });
@@ -274,7 +275,7 @@ export function basicsSuite(factory: ClusterFactory): void {
       await expect(app.managedQueue.waitForJob(ok.jobId, { timeoutMs: 10_000 })).resolves.toBe('ok');
       expect(await app.managedQueue.getJob(ok.jobId)).toMatchObject({
         state: 'completed',
-        attemptsMade: 2,
+        attemptsMade: 3,
         maxAttempts: 3,
       });
       expect(failures).toEqual([true, true]);

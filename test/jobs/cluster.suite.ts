@@ -44,7 +44,7 @@ export function clusterSuite(factory: ClusterFactory): void {
       }
       for (const id of ids) await producer.managedQueue.waitForJob(id, { timeoutMs: 15_000 });
       for (const id of ids)
-        expect(await producer.managedQueue.getJob(id)).toMatchObject({ state: 'completed', attemptsMade: 0 });
+        expect(await producer.managedQueue.getJob(id)).toMatchObject({ state: 'completed', attemptsMade: 1 });
       expect([...ranOn]).toEqual([worker.nodeId]);
     });
 
@@ -72,7 +72,13 @@ export function clusterSuite(factory: ClusterFactory): void {
       const result = second.managedQueue.waitForJob(jobId, { timeoutMs: 20_000 });
       await first.stop();
       expect(await result).toBe('finished elsewhere');
-      expect(await second.managedQueue.getJob(jobId)).toMatchObject({ state: 'completed', attemptsMade: 0 });
+      // The attempt lost with the stopped node is in the history, not in attemptsMade.
+      const info = await second.managedQueue.getJob(jobId);
+      expect(info).toMatchObject({ state: 'completed', attemptsMade: 1 });
+      expect(info!.history.map((h) => [h.node, h.outcome])).toEqual([
+        [first.nodeId, 'lost'],
+        [second.nodeId, 'completed'],
+      ]);
     });
 
     it('fails a job with NO_PROCESSOR once no live node has had its handler for the grace period', async () => {

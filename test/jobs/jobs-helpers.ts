@@ -12,6 +12,7 @@ export const FAST: ManagedQueueOptions = {
   handBackDelayMs: 20,
   pausedRecheckMs: 100,
   scheduleRefreshMs: 100,
+  ticketRepairMs: 1_000,
 };
 
 /** Makes and starts one node with {@link FAST} options merged with `options`. */

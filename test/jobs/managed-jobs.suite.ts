@@ -4,6 +4,7 @@ import { basicsSuite } from './basics.suite.js';
 import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
 import { scopedStateSuite } from './scoped-state.suite.js';
+import { transitionsSuite } from './transitions.suite.js';
 
 /** Runs every managed-job suite against `factory`. */
 export function managedJobSuites(factory: ClusterFactory): void {
@@ -11,4 +12,5 @@ export function managedJobSuites(factory: ClusterFactory): void {
   controlSuite(factory);
   clusterSuite(factory);
   scopedStateSuite(factory);
+  transitionsSuite(factory);
 }

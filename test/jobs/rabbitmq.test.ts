@@ -31,8 +31,8 @@ function mixedFactory(
       adapters() {
         const rabbit = createRabbitMQAdapters({ logger: silentLogger, url: amqpUrl, prefix, queueType });
         made.push(rabbit);
-        const { lock, cache } = createRedisAdapters({ url: redisUrl, prefix, onError: () => {} });
-        return { eventQueue: rabbit.eventQueue, pubSub: rabbit.pubSub, lock, cache };
+        const { lock, cache, jobStore } = createRedisAdapters({ url: redisUrl, prefix, onError: () => {} });
+        return { eventQueue: rabbit.eventQueue, pubSub: rabbit.pubSub, lock, cache, jobStore };
       },
       async cleanup() {
         const queues = new Set<string>();

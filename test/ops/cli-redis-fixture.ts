@@ -55,6 +55,7 @@ export function useRedisNode(setup?: (app: App) => Promise<void>): RedisNodeFixt
     await app.managedQueue.process(
       { pluginName: 'mail', queueName: 'outbox', jobName: 'send', concurrency: 4 },
       async (job) => {
+        await job.log(`sending to ${job.data.to}`);
         if (job.data.fail && !f.fixed) throw new Error(`smtp refused ${job.data.to}`);
         return { sent: job.data.to };
       },

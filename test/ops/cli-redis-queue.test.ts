@@ -33,6 +33,14 @@ describe.skipIf(!redisReachable)('clusterkit queue against Redis', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/│ state\s+│ completed/);
     expect(human.stdout).toContain('mail/outbox/send');
+    // The attempt history: number, node, start, end, outcome.
+    expect(human.stdout).toContain(f.app.nodeId);
+    expect(human.stdout).toMatch(/│ 1\s+│ .*│ completed/);
+    const logs = await cli('queue', 'logs', jobId);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toBe('sending to a@example.com\n');
+    expect(await cliJson('queue', 'logs', jobId)).toEqual({ jobId, logs: ['sending to a@example.com'] });
+    expect((await cli('queue', 'logs', 'missing-job')).code).toBe(4);
   });
 
   it('queue submit passes --delay, --priority and --attempts', async () => {

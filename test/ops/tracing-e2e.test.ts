@@ -179,8 +179,8 @@ function tracingSuite(factory: ClusterFactory): void {
       const plugin = randomName('untraced');
       const done = deferred<string>();
       await worker.managedQueue.process({ pluginName: plugin, queueName: 'q', jobName: 'j' }, async (job) => {
-        const stored = await worker.cacheManager.store.get(`${cluster.name}:managed-queue:job:${job.id}`);
-        done.resolve(stored ?? '');
+        const stored = await worker.managedQueue.jobStore.get(job.id);
+        done.resolve(JSON.stringify(stored ?? {}));
       });
       const { jobId } = await producer.managedQueue.enqueue({
         pluginName: plugin,

@@ -5,9 +5,11 @@
  * (`acquire`, ttl `CK_TTL_MS`), standing in the key's line, and reports `waiting` once the call is
  * made. Either way it runs until the parent SIGKILLs it.
  *
- * Environment: REDIS_URL, CK_PREFIX, CK_APP, CK_KEY, CK_TTL_MS, CK_MODE. IPC out: `held {fencingToken}`, `waiting`.
+ * Environment: CK_BACKEND (`redis`, the default, or `postgres`), REDIS_URL, DATABASE_URL, CK_PREFIX (the
+ * schema on `postgres`), CK_APP, CK_KEY, CK_TTL_MS, CK_MODE. IPC out: `held {fencingToken}`, `waiting`.
  */
 import { createApp, silentLogger } from 'clusterkit';
+import { createPostgresAdapters } from 'clusterkit/postgres';
 import { createRedisAdapters } from 'clusterkit/redis';
 
 const env = (name: string): string => {
@@ -19,7 +21,10 @@ const env = (name: string): string => {
 const app = createApp({
   name: env('CK_APP'),
   logger: silentLogger,
-  adapters: createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
+  adapters:
+    process.env.CK_BACKEND === 'postgres'
+      ? createPostgresAdapters({ connectionString: env('DATABASE_URL'), schema: env('CK_PREFIX'), onError: () => {} })
+      : createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
 });
 await app.start();
 const ttl = Number(env('CK_TTL_MS'));

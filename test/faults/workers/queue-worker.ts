@@ -3,14 +3,15 @@
  * on Redis (BullMQ) or RabbitMQ and records every handled job in a Redis ledger hash *before* its
  * handler resolves, so the ledger survives a SIGKILL and counts duplicates.
  *
- * Environment: CK_BACKEND (`redis` | `rabbitmq`), REDIS_URL (ledger, and the queue on `redis`),
- * AMQP_URL, CK_PREFIX, CK_APP, CK_CHANNEL, CK_LEDGER (hash key), CK_CONCURRENCY, CK_WORK_MS,
- * CK_LOCK_DURATION_MS / CK_STALLED_INTERVAL_MS (BullMQ tuning).
+ * Environment: CK_BACKEND (`redis` | `rabbitmq` | `postgres`), REDIS_URL (ledger, and the queue on
+ * `redis`), AMQP_URL, DATABASE_URL, CK_PREFIX (the schema on `postgres`), CK_APP, CK_CHANNEL, CK_LEDGER (hash key), CK_CONCURRENCY, CK_WORK_MS,
+ * CK_LOCK_DURATION_MS / CK_STALLED_INTERVAL_MS (BullMQ tuning; the lease and reap interval on PostgreSQL).
  * IPC in: `arm` (the next job started hangs until the process is killed: a guaranteed mid-job kill),
  * `stop`. IPC out: `ready`, `start {n}`, `held {n}`, `done {n}`.
  */
 import { Redis } from 'ioredis';
 import { createApp, silentLogger, type ClusterAdapters } from 'clusterkit';
+import { createPostgresAdapters } from 'clusterkit/postgres';
 import { createRabbitMQAdapters } from 'clusterkit/rabbitmq';
 import { createRedisAdapters } from 'clusterkit/redis';
 
@@ -23,18 +24,29 @@ const send = (message: Record<string, unknown>) => process.send?.(message);
 
 const redisUrl = env('REDIS_URL');
 const prefix = env('CK_PREFIX');
+const backend = env('CK_BACKEND');
 const adapters: ClusterAdapters =
-  env('CK_BACKEND') === 'redis'
-    ? createRedisAdapters({
-        url: redisUrl,
-        prefix,
+  backend === 'postgres'
+    ? createPostgresAdapters({
+        connectionString: env('DATABASE_URL'),
+        schema: prefix,
         onError: () => {},
         eventQueue: {
-          lockDurationMs: Number(process.env.CK_LOCK_DURATION_MS ?? 30_000),
-          stalledIntervalMs: Number(process.env.CK_STALLED_INTERVAL_MS ?? 30_000),
+          leaseMs: Number(process.env.CK_LOCK_DURATION_MS ?? 30_000),
+          reapIntervalMs: Number(process.env.CK_STALLED_INTERVAL_MS ?? 5_000),
         },
       })
-    : createRabbitMQAdapters({ url: env('AMQP_URL'), prefix, connectionName: prefix, logger: silentLogger });
+    : backend === 'redis'
+      ? createRedisAdapters({
+          url: redisUrl,
+          prefix,
+          onError: () => {},
+          eventQueue: {
+            lockDurationMs: Number(process.env.CK_LOCK_DURATION_MS ?? 30_000),
+            stalledIntervalMs: Number(process.env.CK_STALLED_INTERVAL_MS ?? 30_000),
+          },
+        })
+      : createRabbitMQAdapters({ url: env('AMQP_URL'), prefix, connectionName: prefix, logger: silentLogger });
 const app = createApp({ name: env('CK_APP'), logger: silentLogger, adapters });
 const ledger = new Redis(redisUrl);
 const ledgerKey = env('CK_LEDGER');

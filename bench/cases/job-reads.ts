@@ -1,0 +1,134 @@
+/**
+ * Job reads at volume: 100,000 retained job records (90% completed, 5% failed, 5% waiting, over 20
+ * plugin/queue/tenant combinations), then the latency of `getJob`, `listJobs` (first page of 100,
+ * unfiltered and filtered by state and plugin) and `getMetrics` (all, and one plugin). The records
+ * are written through the app's job store, as the job layer writes them; the reads go through
+ * `app.managedQueue`. Memory and Redis (both indexed); no raw comparison.
+ */
+import { randomUUID } from 'node:crypto';
+import type { App, JobRecord } from 'clusterkit';
+import type { BenchCase } from '../lib/case.js';
+import { benchCluster, startNode, type Backend } from '../lib/clusterkit-app.js';
+import type { RunInput } from '../lib/harness.js';
+import { latencyPercentiles } from '../lib/stats.js';
+import { pool } from '../lib/waiting.js';
+
+const RECORDS = 100_000;
+const SAMPLES = 50;
+
+function recordOf(i: number, now: number): JobRecord {
+  const state = i % 20 === 0 ? 'waiting' : i % 20 === 1 ? 'failed' : 'completed';
+  return {
+    v: 1,
+    id: randomUUID(),
+    nonce: 'bench',
+    gen: 0,
+    state,
+    pluginName: `plugin-${i % 5}`,
+    queueName: `queue-${i % 2}`,
+    jobName: 'work',
+    tenantId: `tenant-${i % 2}`,
+    payload: { i, note: 'a small payload of a retained job' },
+    priority: 2,
+    maxAttempts: 1,
+    attemptsMade: state === 'waiting' ? 0 : 1,
+    attemptsStarted: state === 'waiting' ? 0 : 1,
+    history: [],
+    delayMs: 0,
+    backoff: { type: 'fixed', delay: 0, maxDelay: 0, jitter: 0 },
+    progress: 0,
+    enqueuedAt: now - RECORDS + i,
+    runAt: now - RECORDS + i,
+    removeOnComplete: false,
+    removeOnFail: false,
+    ...(state === 'waiting' ? {} : { finishedAt: now - RECORDS + i + 1, expiresAt: now + 3_600_000 }),
+  };
+}
+
+async function timed(samples: number, call: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  const ms: number[] = [];
+  for (let i = 0; i < samples; i += 1) {
+    const began = performance.now();
+    await call();
+    ms.push(performance.now() - began);
+  }
+  const p = latencyPercentiles(ms);
+  return { p50: p.p50, p99: p.p99 };
+}
+
+async function run(input: RunInput, backend: Backend, count: number) {
+  const node = await startNode(benchCluster(backend), (app: App) => {
+    void app;
+  });
+  try {
+    const { app } = node;
+    const store = app.managedQueue.jobStore;
+    const now = Date.now();
+    const ids: string[] = [];
+    await pool(count, 256, input.signal, async (i) => {
+      const record = recordOf(i, now);
+      ids.push(record.id);
+      await store.create(record);
+    });
+    const mq = app.managedQueue;
+    const getJob = await timed(SAMPLES * 4, () => mq.getJob(ids[Math.floor(Math.random() * ids.length)]!));
+    const list = await timed(SAMPLES, () => mq.listJobs({ limit: 100 }));
+    const listFailed = await timed(SAMPLES, () => mq.listJobs({ state: 'failed', pluginName: 'plugin-1', limit: 100 }));
+    const metrics = await timed(SAMPLES, () => mq.getMetrics());
+    const metricsPlugin = await timed(SAMPLES, () => mq.getMetrics({ pluginName: 'plugin-3' }));
+    const total = (await mq.getMetrics()) as unknown as Record<string, number>;
+    const counted = Object.values(total).reduce((a, b) => a + b, 0);
+    if (counted !== count) throw new Error(`getMetrics counted ${counted} of ${count} records`);
+    return {
+      getJobP50: getJob.p50,
+      getJobP99: getJob.p99,
+      listP50: list.p50,
+      listP99: list.p99,
+      listFilteredP50: listFailed.p50,
+      metricsP50: metrics.p50,
+      metricsP99: metrics.p99,
+      metricsPluginP50: metricsPlugin.p50,
+    };
+  } finally {
+    await node.dispose();
+  }
+}
+
+/** The case. */
+export const jobReads: BenchCase = {
+  name: 'job-reads',
+  title: 'Managed job reads with 100,000 retained records',
+  compareWith: 'nothing (absolute figures)',
+  targetText: 'report getJob, listJobs and getMetrics latency (indexed: no scan of every record)',
+  budgetMs: 240_000,
+  async run(ctx, report) {
+    const count = ctx.size(RECORDS, 5_000);
+    report.note(
+      `${count} records written through the job store (90% completed, 5% failed, 5% waiting; 5 plugins × 2 queues × 2 tenants), ` +
+        `then ${SAMPLES * 4} getJob calls on random ids, ${SAMPLES} each of listJobs (first page of 100; and state failed + one plugin) ` +
+        'and getMetrics (all; one plugin), one at a time.',
+    );
+    for (const [index, backend] of (['memory', 'redis'] as const).entries()) {
+      const share = (ctx.deadline - performance.now()) / (2 - index);
+      await report.compare(backend, {
+        budgetMs: share,
+        runTimeoutMs: 180_000,
+        sides: { clusterkit: (input) => run(input, backend, input.warmup ? Math.ceil(count / 20) : count) },
+      });
+      const label = backend === 'memory' ? 'memory' : 'Redis';
+      const common = {
+        label,
+        unit: 'ms',
+        higherIsBetter: false,
+        ours: 'clusterkit',
+        target: { kind: 'none' },
+      } as const;
+      report.row(backend, { ...common, metric: 'getJob p50', figure: 'getJobP50' });
+      report.row(backend, { ...common, metric: 'getJob p99', figure: 'getJobP99' });
+      report.row(backend, { ...common, metric: 'listJobs page p50', figure: 'listP50' });
+      report.row(backend, { ...common, metric: 'listJobs failed+plugin p50', figure: 'listFilteredP50' });
+      report.row(backend, { ...common, metric: 'getMetrics p50', figure: 'metricsP50' });
+      report.row(backend, { ...common, metric: 'getMetrics one plugin p50', figure: 'metricsPluginP50' });
+    }
+  },
+};

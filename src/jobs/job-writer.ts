@@ -1,0 +1,117 @@
+/**
+ * Writes a job into the two systems it lives in: the record in the job store, then its ticket on the
+ * physical queue. The record is created saying "ticket pending" and the flag is cleared once the
+ * publish is confirmed, so a crash between the two writes leaves a job the reconciler (or the next
+ * enqueue of the same id) republishes — never a job `waiting` for ever.
+ */
+import { randomBytes } from 'node:crypto';
+import { ClusterError, ErrorCodes } from '../errors.js';
+import { envelopeOf, refOf, ticketId, type JobRecord } from './envelope.js';
+import type { JobStore } from './job-store.js';
+import { physicalPriority, type TicketPublisher } from './ticket-publisher.js';
+import type { EnqueueOptions } from './types.js';
+
+/** Enqueue's writes. */
+export class JobWriter {
+  constructor(
+    private readonly store: () => JobStore,
+    private readonly publishTicket: TicketPublisher,
+    private readonly reportError: (error: unknown, meta: Record<string, unknown>) => void,
+  ) {}
+
+  /**
+   * Publishes the ticket of `record`'s current generation (deterministic physical id) and confirms
+   * it to the store. Used by enqueue, retries, `retry()` and the reconciler.
+   */
+  readonly publishRecord = async (record: JobRecord, delayMs: number, priority = record.priority): Promise<void> => {
+    // A parked job's ticket was consumed (acknowledged) under the deterministic id, which a backend
+    // may still hold as completed: its replacement needs an id of its own.
+    const physicalId =
+      record.parkedBy === undefined ? ticketId(record) : `${ticketId(record)}|r${randomBytes(6).toString('hex')}`;
+    await this.publishTicket(envelopeOf(record), Math.max(0, delayMs), physicalId, priority);
+    await this.store().ticketSent(refOf(record));
+  };
+
+  /**
+   * Creates the record and publishes its ticket; returns the id of the job that exists (an existing
+   * job with the same id wins: the dedupe). A deduplicated job whose ticket is still pending gets it
+   * republished here, so re-enqueueing the id of a job stuck by a crash repairs it at once.
+   */
+  async write(
+    record: JobRecord,
+    transaction: EnqueueOptions['transaction'],
+    options: { keepOnPublishFailure?: boolean } = {},
+  ): Promise<void> {
+    const store = this.store();
+    if (transaction !== undefined && store.capabilities.transactions) {
+      // Written inside the caller's transaction; the ticket follows the commit (and the reconciler
+      // covers a crash between the commit and the publish).
+      const created = await store.create(record, { transaction });
+      const afterCommit = (transaction as { afterCommit?: (cb: () => unknown) => unknown }).afterCommit;
+      if (typeof afterCommit !== 'function') return;
+      afterCommit.call(transaction, () =>
+        this.publishCreated(record, created.created ? created.backlog : 0).catch((error: unknown) =>
+          this.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }),
+        ),
+      );
+      return;
+    }
+    if (transaction !== undefined) {
+      const afterCommit = (transaction as { afterCommit?: unknown }).afterCommit;
+      if (typeof afterCommit !== 'function') {
+        throw new ClusterError(
+          ErrorCodes.NOT_SUPPORTED,
+          `managedQueue.enqueue: the "${store.kind}" job store cannot write inside a transaction; pass an object with afterCommit(callback)`,
+          { details: { option: 'transaction' } },
+        );
+      }
+      (afterCommit as (cb: () => unknown) => unknown).call(transaction, () =>
+        this.createAndPublish(record).catch((error: unknown) =>
+          this.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }),
+        ),
+      );
+      return;
+    }
+    await this.createAndPublish(record, options.keepOnPublishFailure === true);
+  }
+
+  private async createAndPublish(record: JobRecord, keepOnPublishFailure = false): Promise<void> {
+    const created = await this.store().create(record);
+    if (!created.created) {
+      const existing = created.existing;
+      // Pending and not parked by a node (a parked job is that node's, or the reconciler's once it dies).
+      if (existing.ticketPendingSince !== undefined && existing.parkedBy === undefined) {
+        await this.publishRecord(existing, existing.runAt - Date.now());
+      }
+      return;
+    }
+    await this.publishCreated(record, created.backlog, keepOnPublishFailure);
+  }
+
+  private async publishCreated(record: JobRecord, backlog: number, keepOnPublishFailure = false): Promise<void> {
+    const delayMs = Math.max(0, record.runAt - Date.now());
+    try {
+      await this.publishTicket(
+        envelopeOf(record),
+        delayMs,
+        ticketId(record),
+        physicalPriority(record.priority, backlog),
+      );
+    } catch (error) {
+      // The broker refused: the job does not exist (the caller sees the error). If the delete fails
+      // too, the record stays pending and the reconciler publishes it. A schedule tick keeps its
+      // record (pending): the tick's job exists, and the next cycle or the reconciler publishes it.
+      if (!keepOnPublishFailure) {
+        await this.store()
+          .remove(record.id)
+          .catch(() => {});
+      }
+      throw error;
+    }
+    // A failed confirmation only leaves the flag set: the claim clears it, or the reconciler
+    // republishes under the same physical id.
+    await this.store()
+      .ticketSent(refOf(record))
+      .catch((error: unknown) => this.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }));
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * A producer node that dies between writing a job's record and publishing its ticket, for the
+ * enqueue-crash case: it enqueues job `CK_JOB_ID`; its physical-queue publish reports
+ * `record-written` and never returns, and the parent SIGKILLs it right there — a real crash in the
+ * window, not a simulated one.
+ *
+ * Environment: REDIS_URL, CK_PREFIX, CK_APP, CK_JOB_ID. IPC out: `record-written {jobId}`.
+ */
+import { createApp, silentLogger } from 'clusterkit';
+import { createRedisAdapters } from 'clusterkit/redis';
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`enqueue-crash: ${name} is not set`);
+  return value;
+};
+
+const app = createApp({
+  name: env('CK_APP'),
+  logger: silentLogger,
+  managedQueue: { worker: false },
+  adapters: createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
+});
+await app.start();
+const publish = app.eventQueue.publish.bind(app.eventQueue);
+app.eventQueue.publish = ((channel: string, message: unknown, options?: object) => {
+  if (channel !== app.managedQueue.physicalChannel) return publish(channel, message, options);
+  // The record is in the store; the ticket is not on the queue. Hold here until killed.
+  process.send?.({ type: 'record-written', jobId: (message as { jobId: string }).jobId });
+  return new Promise(() => {});
+}) as typeof app.eventQueue.publish;
+void app.managedQueue.enqueue({
+  pluginName: 'orders',
+  queueName: 'fulfil',
+  jobName: 'ship',
+  jobId: env('CK_JOB_ID'),
+  payload: { order: env('CK_JOB_ID') },
+});

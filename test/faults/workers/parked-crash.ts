@@ -1,0 +1,42 @@
+/**
+ * A worker node that parks jobs and dies, for the enqueue-crash case: its handler (concurrency 1)
+ * blocks on the first job, so the next tickets are parked here (acknowledged on the physical queue,
+ * marked parked by this node in the store); it reports `parked {count}` and the parent SIGKILLs it.
+ *
+ * Environment: REDIS_URL, CK_PREFIX, CK_APP, CK_PARKED (how many parked jobs to wait for).
+ * IPC out: `ready`, `running`, `parked {count}`.
+ */
+import { createApp, silentLogger } from 'clusterkit';
+import { createRedisAdapters } from 'clusterkit/redis';
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`parked-crash: ${name} is not set`);
+  return value;
+};
+
+const app = createApp({
+  name: env('CK_APP'),
+  logger: silentLogger,
+  managedQueue: { heartbeatTtlMs: 1_000, processorGraceMs: 5_000 },
+  adapters: createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
+});
+await app.managedQueue.process(
+  { pluginName: 'orders', queueName: 'slow', jobName: 'ship', concurrency: 1 },
+  async () => {
+    process.send?.({ type: 'running' });
+    await new Promise<never>(() => {}); // never finishes: the lane stays full until the kill
+  },
+);
+await app.start();
+process.send?.({ type: 'ready' });
+const want = Number(env('CK_PARKED'));
+const timer = setInterval(() => {
+  void app.managedQueue.jobStore.pendingTickets(Date.now(), 1_000).then((pending) => {
+    const parked = pending.filter((r) => r.parkedBy === app.nodeId).length;
+    if (parked >= want) {
+      clearInterval(timer);
+      process.send?.({ type: 'parked', count: parked });
+    }
+  });
+}, 20);

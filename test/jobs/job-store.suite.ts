@@ -1,0 +1,265 @@
+/**
+ * The job-store contract (src/jobs/job-store.ts), checked directly on a store: every transition's
+ * checks and effects, the reads, schedules. A new store (PostgreSQL, ...) passes this suite before the
+ * managed-job suites run on it. Each test gets a fresh app name.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobRecord, JobStore } from 'clusterkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { randomName } from '../helpers.js';
+
+/** Makes a connected store for `appName`; `dispose` removes what it wrote. */
+export interface StoreFactory {
+  readonly label: string;
+  create(appName: string): Promise<{ store: JobStore; dispose(): Promise<void> }>;
+}
+
+// A minute ago: claims and releases compare with the real clock, retention ends are real times.
+const NOW = Date.now() - 60_000;
+
+function record(over: Partial<JobRecord> = {}): JobRecord {
+  return {
+    v: 1,
+    id: over.id ?? randomUUID(),
+    nonce: 'n1',
+    gen: 0,
+    state: 'waiting',
+    pluginName: 'p',
+    queueName: 'q',
+    jobName: 'j',
+    payload: { x: 0.30000000000000004, big: 2 ** 53 - 1 },
+    priority: 2,
+    maxAttempts: 3,
+    attemptsMade: 0,
+    attemptsStarted: 0,
+    history: [],
+    delayMs: 0,
+    backoff: { type: 'fixed', delay: 0, maxDelay: 0, jitter: 0 },
+    progress: 0,
+    enqueuedAt: NOW,
+    runAt: NOW,
+    removeOnComplete: false,
+    removeOnFail: false,
+    ticketPendingSince: NOW,
+    ...over,
+  };
+}
+
+const ref = (r: JobRecord) => ({ id: r.id, nonce: r.nonce, gen: r.gen });
+const claimAt = (nodeId: string, extra: object = {}) => ({ nodeId, now: NOW + 10, handler: 'p:q:j', ...extra });
+const keep = { remove: false, retentionMs: 3_600_000 };
+
+export function jobStoreSuite(factory: StoreFactory): void {
+  describe(`job-store contract (${factory.label})`, () => {
+    let store: JobStore;
+    let dispose: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, dispose } = await factory.create(randomName('js')));
+    });
+    afterEach(async () => {
+      await dispose();
+    });
+
+    it('create stores a record once (the id dedupe) and keeps every field, payload numbers exact', async () => {
+      const r = record({ tenantId: 't1', trace: { traceparent: '00-a-b-01' } });
+      expect(await store.create(r)).toMatchObject({ created: true, backlog: 1 });
+      const again = await store.create({ ...r, nonce: 'n2', payload: 'other' });
+      expect(again.created).toBe(false);
+      expect(again.created === false && again.existing.nonce).toBe('n1');
+      expect(await store.get(r.id)).toEqual(r);
+      expect(await store.get('missing')).toBeUndefined();
+    });
+
+    it('claim checks incarnation, generation and due time, and starts an attempt', async () => {
+      const r = record();
+      await store.create(r);
+      expect(await store.claim({ ...ref(r), nonce: 'other' }, claimAt('a'))).toEqual({ type: 'missing' });
+      expect((await store.claim({ ...ref(r), gen: 1 }, claimAt('a'))).type).toBe('stale');
+      expect(await store.claim(ref(r), { ...claimAt('a'), now: NOW - 1 })).toEqual({ type: 'early', runAt: NOW });
+      const won = await store.claim(ref(r), claimAt('a'));
+      expect(won.type).toBe('claimed');
+      const claimed = won.type === 'claimed' ? won.record : undefined;
+      expect(claimed).toMatchObject({ state: 'active', owner: 'a', startedAt: NOW + 10, attemptsStarted: 1 });
+      expect(claimed?.ticketPendingSince).toBeUndefined();
+      expect(claimed?.history).toEqual([{ attempt: 1, node: 'a', startedAt: NOW + 10 }]);
+      expect(await store.claim(ref(r), claimAt('b'))).toEqual({ type: 'owned', owner: 'a' });
+      // A ticket without a nonce (from before nonces) matches any incarnation.
+      expect(await store.claim({ ...ref(r), nonce: '' }, claimAt('b'))).toEqual({ type: 'owned', owner: 'a' });
+    });
+
+    it('takeover is compare-and-set against the dead owner: only one of two contenders wins', async () => {
+      const r = record();
+      await store.create(r);
+      await store.claim(ref(r), claimAt('dead'));
+      const [b, c] = await Promise.all([
+        store.claim(ref(r), claimAt('b', { takeOverFrom: 'dead' })),
+        store.claim(ref(r), claimAt('c', { takeOverFrom: 'dead' })),
+      ]);
+      expect([b.type, c.type].sort()).toEqual(['claimed', 'owned']);
+      const winner = b.type === 'claimed' ? b : c;
+      expect(winner.type === 'claimed' && winner.tookOverFrom).toBe('dead');
+      const after = await store.get(r.id);
+      expect(after!.history.map((h) => h.outcome)).toEqual(['lost', undefined]);
+      expect(after!.attemptsStarted).toBe(2);
+    });
+
+    it('park marks a waiting generation "ticket pending, parked by" a node; the claim clears it', async () => {
+      const r = record({ ticketPendingSince: undefined });
+      await store.create(r);
+      expect(await store.park({ ...ref(r), gen: 1 }, 'x', NOW + 1)).toBe(false);
+      expect(await store.park(ref(r), 'x', NOW + 1)).toBe(true);
+      expect(await store.get(r.id)).toMatchObject({ parkedBy: 'x', ticketPendingSince: NOW + 1 });
+      expect((await store.pendingTickets(NOW + 1, 10)).map((p) => p.parkedBy)).toEqual(['x']);
+      await store.claim(ref(r), claimAt('x'));
+      const claimed = await store.get(r.id);
+      expect(claimed!.parkedBy).toBeUndefined();
+      expect(await store.pendingTickets(NOW + 1, 10)).toEqual([]);
+      expect(await store.park(ref(r), 'x', NOW + 2)).toBe(false);
+    });
+
+    it('claim refuses paused queues, a full global concurrency and a spent rate window without spending it', async () => {
+      const [a, b, c] = [record(), record(), record()];
+      for (const r of [a, b, c]) await store.create(r);
+      await store.setPaused('p', 'q', true);
+      expect(await store.pausedQueues()).toEqual(['p:q']);
+      expect(await store.claim(ref(a), claimAt('n'))).toEqual({ type: 'paused' });
+      await store.setPaused('p', 'q', false);
+      const rateLimit = { max: 1, durationMs: 3_600_000 };
+      expect((await store.claim(ref(a), claimAt('n', { globalConcurrency: 1, rateLimit }))).type).toBe('claimed');
+      expect(await store.claim(ref(b), claimAt('n', { globalConcurrency: 1, rateLimit }))).toEqual({ type: 'busy' });
+      const rated = await store.claim(ref(b), claimAt('n', { globalConcurrency: 2, rateLimit }));
+      expect(rated.type).toBe('rate');
+      // Refused claims spent nothing: the window still has room for none but the first start, and a
+      // stale ticket (finished job) spends nothing either.
+      await store.finish(ref(a), 'n', { ...a, state: 'completed', finishedAt: NOW + 20 }, keep);
+      expect((await store.claim(ref(a), claimAt('n', { rateLimit: { max: 2, durationMs: 3_600_000 } }))).type).toBe(
+        'finished',
+      );
+      expect((await store.claim(ref(c), claimAt('n', { rateLimit: { max: 2, durationMs: 3_600_000 } }))).type).toBe(
+        'claimed',
+      );
+    });
+
+    it('finish writes only while the owner still owns the generation; release undoes an unstarted claim', async () => {
+      const r = record();
+      await store.create(r);
+      await store.claim(ref(r), claimAt('a'));
+      expect(await store.finish(ref(r), 'b', { ...r, state: 'completed' }, keep)).toBe(false);
+      expect(await store.release(ref(r), 'a')).toBe(true);
+      expect(await store.get(r.id)).toMatchObject({ state: 'waiting', attemptsStarted: 0, history: [] });
+      await store.claim(ref(r), claimAt('a'));
+      const next = { ...r, gen: 1, state: 'waiting' as const, attemptsMade: 1, ticketPendingSince: NOW + 30 };
+      expect(await store.finish(ref(r), 'a', next, keep)).toBe(true);
+      expect(await store.get(r.id)).toMatchObject({ gen: 1, state: 'waiting', ticketPendingSince: NOW + 30 });
+      expect((await store.pendingTickets(NOW + 30, 10)).map((x) => x.id)).toEqual([r.id]);
+      await store.ticketSent({ ...ref(r), gen: 1 });
+      expect(await store.pendingTickets(NOW + 30, 10)).toEqual([]);
+    });
+
+    it('cancel: waiting is cancelled; active gets an abort request for its generation only', async () => {
+      const [w, act] = [record(), record()];
+      await store.create(w);
+      await store.create(act);
+      const options = { abortActive: false, now: NOW + 5, failedRetentionMs: 60_000 };
+      expect((await store.cancel(w.id, options)).type).toBe('cancelled');
+      expect((await store.cancel(w.id, { ...options, tenantId: 'other' })).type).toBe('not_found');
+      await store.claim(ref(act), claimAt('a'));
+      expect((await store.cancel(act.id, options)).type).toBe('active');
+      expect((await store.cancel(act.id, { ...options, abortActive: true })).type).toBe('abort-requested');
+      expect((await store.get(act.id))!.abortRequested).toBe(true);
+      // The request ends with the generation.
+      await store.finish(ref(act), 'a', { ...act, gen: 1, state: 'waiting', attemptsMade: 1 }, keep);
+      expect((await store.get(act.id))!.abortRequested).toBeUndefined();
+    });
+
+    it('retry runs a failed job as the next generation with a fresh budget; other states refuse', async () => {
+      const r = record();
+      await store.create(r);
+      expect(await store.retry(r.id, { now: NOW })).toEqual({ type: 'waiting' });
+      await store.claim(ref(r), claimAt('a'));
+      await store.finish(
+        ref(r),
+        'a',
+        { ...r, state: 'failed', attemptsMade: 3, finishedAt: NOW + 1, failedReason: 'x' },
+        keep,
+      );
+      const retried = await store.retry(r.id, { now: NOW + 2 });
+      expect(retried.type).toBe('retried');
+      expect(await store.get(r.id)).toMatchObject({
+        gen: 1,
+        state: 'waiting',
+        attemptsMade: 0,
+        ticketPendingSince: NOW + 2,
+      });
+      expect((await store.get(r.id))!.failedReason).toBeUndefined();
+    });
+
+    it('logs are kept for the owner only, bounded, and removed with the record', async () => {
+      const r = record();
+      await store.create(r);
+      await store.claim(ref(r), claimAt('a'));
+      expect(await store.appendLog(ref(r), 'b', 'intruder', 3)).toBe(false);
+      for (const line of ['1', '2', '3', '4']) expect(await store.appendLog(ref(r), 'a', line, 3)).toBe(true);
+      expect(await store.getLogs(r.id)).toEqual(['2', '3', '4']);
+      expect(await store.setProgress(ref(r), 'a', { step: 2 })).toBe(true);
+      expect((await store.get(r.id))!.progress).toEqual({ step: 2 });
+      expect(await store.remove(r.id)).toBe(true);
+      expect(await store.getLogs(r.id)).toEqual([]);
+    });
+
+    it('lists newest first with counts by state and per logical queue; clean and sweep delete finished records', async () => {
+      const rs = [0, 1, 2, 3].map((i) => record({ enqueuedAt: NOW + i, tenantId: i % 2 ? 'odd' : 'even' }));
+      for (const r of rs) await store.create(r);
+      await store.create(record({ enqueuedAt: NOW + 9, runAt: NOW + 1_000_000, state: 'delayed', queueName: 'later' }));
+      await store.claim(ref(rs[0]!), claimAt('a'));
+      await store.finish(ref(rs[0]!), 'a', { ...rs[0]!, state: 'completed', finishedAt: NOW + 50 }, keep);
+      const now = NOW + 100;
+      expect(await store.counts({}, now)).toEqual({ waiting: 3, active: 0, completed: 1, failed: 0, delayed: 1 });
+      expect(await store.counts({ tenantId: 'odd' }, now)).toMatchObject({ waiting: 2 });
+      const page = await store.list({ state: 'waiting', offset: 1, limit: 1 }, now);
+      expect(page.total).toBe(3);
+      expect(page.records.map((r) => r.id)).toEqual([rs[2]!.id]);
+      expect((await store.list({ offset: 0, limit: 10 }, now)).total).toBe(5);
+      const rows = await store.queueStats({}, now);
+      expect(rows.find((row) => row.queueName === 'later')).toMatchObject({ delayed: 1 });
+      expect(await store.clean({ state: 'completed', finishedBefore: NOW + 40, limit: 10 })).toBe(0);
+      expect(await store.clean({ state: 'completed', finishedBefore: NOW + 60, limit: 10 })).toBe(1);
+      await store.claim(ref(rs[1]!), claimAt('a'));
+      await store.finish(
+        ref(rs[1]!),
+        'a',
+        { ...rs[1]!, state: 'failed', finishedAt: NOW },
+        { remove: false, retentionMs: 1 },
+      );
+      await store.sweep(Date.now() + 10, 100);
+      expect(await store.get(rs[1]!.id)).toBeUndefined();
+    });
+
+    it("schedules: another plugin's or tenant's schedule is never replaced (TENANT_MISMATCH); ticks are monotonic", async () => {
+      const base = {
+        scheduleId: 's1',
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'j',
+        everyMs: 1000,
+        payload: 1,
+        createdAt: NOW,
+      };
+      await store.saveSchedule({ ...base, tenantId: 'A' });
+      await expect(store.saveSchedule({ ...base, tenantId: 'B', payload: 2 })).rejects.toMatchObject({
+        code: 'TENANT_MISMATCH',
+      });
+      await expect(store.saveSchedule({ ...base, tenantId: 'A', pluginName: 'other' })).rejects.toMatchObject({
+        code: 'TENANT_MISMATCH',
+      });
+      expect(await store.markTick('s1', 5)).toBe(true);
+      expect(await store.markTick('s1', 5)).toBe(false);
+      expect(await store.markTick('s1', 4)).toBe(false);
+      await store.saveSchedule({ ...base, tenantId: 'A', payload: 3 });
+      expect(await store.listSchedules()).toEqual([{ ...base, tenantId: 'A', payload: 3, lastTick: 5 }]);
+      expect(await store.removeSchedule('s1', 'B')).toBe(false);
+      expect(await store.removeSchedule('s1', 'A')).toBe(true);
+      expect(await store.markTick('s1', 6)).toBe(false);
+    });
+  });
+}
