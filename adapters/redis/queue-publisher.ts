@@ -52,9 +52,11 @@ export class QueuePublisher {
     // BullMQ defines its scripts on the connection when the queue's backend first connects.
     await q.getBackend().client;
     const adds = this.addsOf(client);
-    if (record.priority !== DEFAULT_PRIORITY && !this.prioritized.has(queue)) await this.prioritize(queue);
-    // Without the wrapped scripts there is no safe plain path: every job is prioritized (the old layout).
-    const plain = adds !== undefined && !this.prioritized.has(queue);
+    // Without the wrapped scripts there is no safe plain path: every job is prioritized, and the queue
+    // is marked so, so that nodes which do wrap (another BullMQ version) stop adding plain jobs too.
+    const flip = record.priority !== DEFAULT_PRIORITY || adds === undefined;
+    if (flip && !this.prioritized.has(queue)) await this.prioritize(queue);
+    const plain = !this.prioritized.has(queue);
     const jobId = encodeJobId(record.id);
     const opts = {
       jobId,

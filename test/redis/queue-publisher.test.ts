@@ -48,6 +48,8 @@ describe.skipIf('skip' in target)('redis publisher without wrapped add scripts (
     const key = (type: string) => bullKey(prefix, queue, type);
     expect(await raw.zscore(key('prioritized'), 'order%3A1')).not.toBeNull();
     expect(await raw.llen(key('wait'))).toBe(0);
+    // Marked prioritized, so nodes that do wrap (another BullMQ version) add no plain job after it.
+    expect(await raw.hget(key('meta'), 'ck:prioritized')).toBe('1');
 
     const done = deferred();
     const workerConnection = new Redis(url, { maxRetriesPerRequest: null });
