@@ -161,7 +161,7 @@ describe('memory waiting line (PriorityFifo)', () => {
     const model: ReturnType<typeof rec>[] = [];
     const order = (a: ReturnType<typeof rec>, b: ReturnType<typeof rec>) => a.priority - b.priority || a.seq - b.seq;
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     let seq = 0;
     const taken: ReturnType<typeof rec>[] = [];
     for (let step = 0; step < 20_000; step++) {
