@@ -141,7 +141,8 @@ export class App extends EventEmitter<AppEvents> {
   }
 
   /**
-   * Graceful stop: plugins' `beforeStop`, then the event queue stops taking work and waits for
+   * Graceful stop: plugins' `beforeStop`, then pub/sub and sync handlers stop being called (publishing
+   * still works), then the event queue stops taking work and waits for
    * in-flight handlers (aborting their signals after `stopGracePeriodMs`; unfinished messages are
    * handed back, not lost), then every connection closes. Safe to call twice, or during `start()`.
    */
@@ -185,6 +186,9 @@ export class App extends EventEmitter<AppEvents> {
 
   private async closeAll(): Promise<void> {
     await this.pm.stopAll();
+    // From here no pub/sub or sync handler runs (pending debounces dropped); publishing still works
+    // for the handlers that finish during the drain below.
+    this.pubSubManager.stopIntake();
     // Together, so the node stops taking messages at once while the job layer winds down its timers.
     await Promise.all([this.managedQueue.stop(), this.eventQueue.close({ gracePeriodMs: this.stopGracePeriodMs })]);
     await this.syncMessageManager.close();

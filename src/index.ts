@@ -7,6 +7,7 @@ export * from './adapters.js';
 export * from './context.js';
 export * from './errors.js';
 export * from './validation.js';
+export { appScopedName, cacheNamespace } from './names.js';
 export * from './throttled-warning.js';
 export * from './env.js';
 export * from './memory.js';

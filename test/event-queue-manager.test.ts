@@ -155,6 +155,35 @@ describe('memory waiting line (PriorityFifo)', () => {
     expect(out).toHaveLength(5_000);
     expect(new Set(out).size).toBe(5_000);
   });
+
+  it('matches a sorted model under random pushes, pops and restores (ring wrap-around, many levels)', () => {
+    const line = new PriorityFifo<ReturnType<typeof rec>>();
+    const model: ReturnType<typeof rec>[] = [];
+    const order = (a: ReturnType<typeof rec>, b: ReturnType<typeof rec>) => a.priority - b.priority || a.seq - b.seq;
+    let seed = 42;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    let seq = 0;
+    const taken: ReturnType<typeof rec>[] = [];
+    for (let step = 0; step < 20_000; step++) {
+      const r = random();
+      if (r < 0.5) {
+        const item = rec(String(++seq), Math.floor(random() * 4) * (random() < 0.05 ? 100 : 1), seq);
+        line.push(item);
+        model.push(item);
+      } else if (r < 0.85) {
+        model.sort(order);
+        const expected = model.shift();
+        const got = line.pop();
+        expect(got).toBe(expected);
+        if (got) taken.push(got);
+      } else if (taken.length > 0) {
+        const back = taken.splice(Math.floor(random() * taken.length), 1)[0]!;
+        line.restore(back);
+        model.push(back);
+      }
+      expect(line.size).toBe(model.length);
+    }
+  });
 });
 
 describe('envelope', () => {

@@ -7,6 +7,7 @@ import { afterAll, describe, it } from 'vitest';
 import { cacheSuite } from './conformance/cache.suite.js';
 import { eventQueueSuite } from './conformance/event-queue.suite.js';
 import { lockSuite } from './conformance/lock.suite.js';
+import { namesSuite } from './conformance/names.suite.js';
 import { postgresFactory, resolvePostgresUrl } from './conformance/postgres-factory.js';
 import { pubSubSuite } from './conformance/pub-sub.suite.js';
 
@@ -25,4 +26,5 @@ if ('skip' in target) {
   lockSuite(factory);
   pubSubSuite(factory);
   cacheSuite(factory);
+  namesSuite(factory);
 }

@@ -180,6 +180,31 @@ describe('PubSubManager lifecycle', () => {
     expect(await r.next()).toBe('after reconnect');
     expect(r.calls).toHaveLength(1);
   });
+
+  it('stopIntake(): no handler runs (pending debounces dropped), publishing still works, connect() resumes', async () => {
+    const a = node();
+    const b = node();
+    const plain = receiver();
+    const debounced = receiver();
+    const other = receiver();
+    await b.manager.subscribe(channel, plain.handler);
+    await b.manager.subscribe(channel, debounced.handler, { debounce: 50 });
+    await a.manager.subscribe(channel, other.handler);
+    await Promise.all([a.manager.connect(), b.manager.connect()]);
+    await a.manager.publish(channel, 'pending');
+    expect(await plain.next()).toBe('pending');
+    b.manager.stopIntake();
+    await a.manager.publish(channel, 'dropped');
+    await b.manager.publish(channel, 'sent while stopped');
+    expect(await other.next()).toBe('sent while stopped');
+    await b.manager.close();
+    await b.manager.connect();
+    await a.manager.publish(channel, 'resumed');
+    expect(await plain.next()).toBe('resumed');
+    expect(await debounced.next()).toBe('resumed');
+    expect(plain.calls.map((c) => c.message)).toEqual(['pending', 'resumed']);
+    expect(debounced.calls.map((c) => c.message)).toEqual(['resumed']);
+  });
 });
 
 describe('PubSubManager wire format', () => {

@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, it } from 'vitest';
 import { eventQueueSuite } from './conformance/event-queue.suite.js';
+import { namesSuite } from './conformance/names.suite.js';
 import { pubSubSuite } from './conformance/pub-sub.suite.js';
 import { rabbitmqFactory, resolveAmqpUrl } from './conformance/rabbitmq-factory.js';
 
@@ -22,4 +23,8 @@ if ('skip' in target) {
   eventQueueSuite(rabbitmqFactory('rabbitmq', () => target.url));
   eventQueueSuite(rabbitmqFactory('rabbitmq classic queues', () => target.url, { queueType: 'classic' }));
   pubSubSuite(rabbitmqFactory('rabbitmq', () => target.url));
+  namesSuite(
+    rabbitmqFactory('rabbitmq', () => target.url),
+    ['eventQueue', 'pubSub'],
+  );
 }

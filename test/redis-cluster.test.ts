@@ -7,6 +7,7 @@
 import { cacheSuite } from './conformance/cache.suite.js';
 import { eventQueueSuite } from './conformance/event-queue.suite.js';
 import { lockSuite } from './conformance/lock.suite.js';
+import { namesSuite } from './conformance/names.suite.js';
 import { pubSubSuite } from './conformance/pub-sub.suite.js';
 import { onRedisCluster } from './redis/on-redis-cluster.js';
 
@@ -15,4 +16,5 @@ onRedisCluster('redis-cluster', (factory) => {
   lockSuite(factory);
   pubSubSuite(factory);
   cacheSuite(factory);
+  namesSuite(factory);
 });

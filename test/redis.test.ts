@@ -6,6 +6,7 @@ import { afterAll, describe, it } from 'vitest';
 import { cacheSuite } from './conformance/cache.suite.js';
 import { eventQueueSuite } from './conformance/event-queue.suite.js';
 import { lockSuite } from './conformance/lock.suite.js';
+import { namesSuite } from './conformance/names.suite.js';
 import { pubSubSuite } from './conformance/pub-sub.suite.js';
 import { redisFactory, resolveRedisUrl } from './conformance/redis-factory.js';
 
@@ -24,4 +25,5 @@ if ('skip' in target) {
   lockSuite(factory);
   pubSubSuite(factory);
   cacheSuite(factory);
+  namesSuite(factory);
 }

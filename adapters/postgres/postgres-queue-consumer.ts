@@ -117,7 +117,9 @@ export class PostgresQueueConsumer implements QueueConsumer {
   /** Takes as many messages as there are free slots, if the gate is open. */
   private pump(): void {
     if (this.closing || this.fetching || !this.wanted) return;
-    const free = this.consume.concurrency - this.inFlight;
+    // Behind an `isIdle` gate, one message per fetch: the gate is asked before each message is taken
+    // (a batch would start several at once behind a gate that admits one).
+    const free = Math.min(this.consume.concurrency - this.inFlight, this.consume.isIdle ? 1 : Infinity);
     if (free <= 0) return;
     if (this.consume.isIdle && !this.gateOpen()) {
       // Ask again later; the work stays queued meanwhile.

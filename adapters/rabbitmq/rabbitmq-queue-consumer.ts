@@ -265,6 +265,8 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
       this.inFlight -= 1;
       this.track(-1);
       this.changed();
+      // A closed gate may have opened with this delivery: ask now, not at the next interval tick.
+      if (this.options.isIdle && !this.consumerTag && !this.closing) this.step(() => this.applyGate());
     });
   }
 

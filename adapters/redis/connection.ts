@@ -2,15 +2,20 @@
  * Connections of one node's Redis adapters. Every adapter made by one `createRedisAdapters()` call
  * shares them, refcounted: the first `connect()` opens them, the last `close()` closes them.
  *
- * - `command`: producers, lock scripts, cache. `enableOfflineQueue: false` and one retry per request,
- *   so a call made while Redis is down rejects at once (as `BACKEND_UNAVAILABLE`) instead of queueing.
+ * - `command`: producers, lock scripts, cache, pub/sub publishes. `enableOfflineQueue: false` and one
+ *   retry per request, so a call made while Redis is down rejects at once (as `BACKEND_UNAVAILABLE`)
+ *   instead of queueing; its writes are batched (`batchWrites`): the commands of one microtask
+ *   checkpoint go out as one write.
  * - `worker`: the normal connection of this node's BullMQ workers. `maxRetriesPerRequest: null`, as
  *   BullMQ requires; each worker duplicates it for its own blocking (`BZPOPMIN`) connection.
  * - `subscriber`: one per node, for pub/sub and lock-release notifications (see {@link RedisSubscriber}).
+ * - `control`: one per node once a queue is consumed, for the delay waker's wake-ups, so a wake-up
+ *   never waits behind a burst of publishes on the command connection.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { ClusterError, ErrorCodes } from 'clusterkit';
 import { RedisSubscriber } from './redis-subscriber.js';
+import { batchWrites } from './write-batching.js';
 
 /** An ioredis client: a single node (standalone or Sentinel) or a Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -30,10 +35,14 @@ export interface RedisConnectionOptions {
 }
 
 /** What a connection is for; decides its fail-fast settings. */
-type Role = 'command' | 'worker' | 'subscriber' | 'native';
+type Role = 'command' | 'control' | 'worker' | 'subscriber' | 'native';
 
 const ROLE_OPTIONS: Record<Role, RedisOptions> = {
+  // Writes are batched per microtask checkpoint instead (see write-batching.ts): ioredis'
+  // auto-pipelining would defer every command to setImmediate and double one-at-a-time latency.
   command: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+  // Wake-ups only (the delay waker's marker): never queued behind a burst on the command connection.
+  control: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
   worker: { maxRetriesPerRequest: null, enableOfflineQueue: true },
   subscriber: { maxRetriesPerRequest: null, enableOfflineQueue: true, autoResubscribe: true },
   native: {},
@@ -152,6 +161,8 @@ export class RedisConnections {
   private commandClient?: RedisClient;
   private workerClient?: RedisClient;
   private workerOpening?: Promise<RedisClient>;
+  private controlClient?: RedisClient;
+  private controlOpening?: Promise<RedisClient>;
   private sub?: RedisSubscriber;
 
   constructor(
@@ -174,6 +185,7 @@ export class RedisConnections {
       this.opening = (async () => {
         const client = createClient(this.source, 'command');
         client.on('error', () => {}); // reconnects are ioredis' job; failures surface on the calls
+        batchWrites(client);
         this.commandClient = client;
         await connectClient(client, this.connectTimeoutMs, 'command');
       })();
@@ -209,20 +221,38 @@ export class RedisConnections {
 
   /** The workers' shared normal connection, created on first use. */
   worker(): Promise<RedisClient> {
-    this.workerOpening ??= (async () => {
-      const client = createClient(this.source, 'worker');
-      client.on('error', () => {});
-      this.workerClient = client;
-      try {
-        await connectClient(client, this.connectTimeoutMs, 'worker');
-      } catch (error) {
-        this.workerClient = undefined;
-        this.workerOpening = undefined;
-        throw error;
-      }
-      return client;
-    })();
+    this.workerOpening ??= this.openExtra('worker', (client) => (this.workerClient = client)).catch((error) => {
+      this.workerOpening = undefined;
+      throw error;
+    });
     return this.workerOpening;
+  }
+
+  /** The node's fail-fast wake-up connection, created on first use. */
+  control(): Promise<RedisClient> {
+    this.controlOpening ??= this.openExtra('control', (client) => (this.controlClient = client)).catch((error) => {
+      this.controlOpening = undefined;
+      throw error;
+    });
+    return this.controlOpening;
+  }
+
+  /** The control client when it is open (wake-ups fall back to the command connection otherwise). */
+  get openControl(): RedisClient | undefined {
+    return this.controlClient?.status === 'ready' ? this.controlClient : undefined;
+  }
+
+  private async openExtra(role: 'worker' | 'control', keep: (client: RedisClient | undefined) => void) {
+    const client = createClient(this.source, role);
+    client.on('error', () => {});
+    keep(client);
+    try {
+      await connectClient(client, this.connectTimeoutMs, role);
+    } catch (error) {
+      keep(undefined);
+      throw error;
+    }
+    return client;
   }
 
   /** The node's subscriber connection, created on first use. */
@@ -233,11 +263,13 @@ export class RedisConnections {
 
   private async shutdown(): Promise<void> {
     const sub = this.sub;
-    const clients = [this.commandClient, this.workerClient];
+    const clients = [this.commandClient, this.workerClient, this.controlClient];
     this.sub = undefined;
     this.commandClient = undefined;
     this.workerClient = undefined;
     this.workerOpening = undefined;
+    this.controlClient = undefined;
+    this.controlOpening = undefined;
     this.opening = undefined;
     await Promise.all([sub?.close(), ...clients.map((c) => (c ? closeClient(c) : undefined))]);
   }

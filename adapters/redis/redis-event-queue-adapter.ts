@@ -20,15 +20,11 @@ import {
 import { bullPrefix, bullQueueName, decodeJobId, encodeJobId } from './bull-names.js';
 import { guard, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
-import { dueChannel } from './delay-waker.js';
+import { DueAnnouncer } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
+import { QueuePublisher } from './queue-publisher.js';
 import { RedisQueueConsumer } from './redis-queue-consumer.js';
 import { TolerantQueue } from './tolerant-job.js';
-
-/** BullMQ's largest priority; its 0 means "none", so ours (from 0) are shifted by one. */
-const BULL_MAX_PRIORITY = 2_097_151;
-/** "Unlimited" BullMQ attempts: the manager decides when to give up. */
-const ATTEMPTS = 1_000_000_000;
 
 /** BullMQ-backed event queue adapter for one node. */
 export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQueueAdapter {
@@ -41,12 +37,16 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
   };
   private readonly queues = new Map<string, Queue>();
   private readonly consumers = new Set<RedisQueueConsumer>();
+  private readonly publisher: QueuePublisher;
+  private readonly due: DueAnnouncer;
 
   constructor(
     connections: RedisConnections,
     private readonly options: ResolvedQueueOptions,
   ) {
     super(connections, 'Redis event queue adapter');
+    this.publisher = new QueuePublisher(connections, options);
+    this.due = new DueAnnouncer(connections);
   }
 
   /** Closes the consumers, then the BullMQ queues, before the shared connections are given back. */
@@ -59,25 +59,14 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
 
   async publish(queue: string, record: QueueRecord): Promise<void> {
     const q = this.queue(queue);
-    const { keepCompleted, keepDead } = this.options;
-    await guard('publish', () =>
-      q.add('m', record.body, {
-        jobId: encodeJobId(record.id),
-        // BullMQ runs priority-less (0) jobs before all others; shifting by one orders every job.
-        // The manager accepts up to 2,097,150, so the shifted levels stay distinct within BullMQ's range.
-        priority: Math.min(record.priority + 1, BULL_MAX_PRIORITY),
-        delay: record.delayMs,
-        attempts: ATTEMPTS,
-        backoff: { type: 'clusterkit' },
-        removeOnComplete: keepCompleted,
-        removeOnFail: keepDead,
-      }),
-    );
-    if (record.delayMs > 0) {
-      const dueAt = Date.now() + record.delayMs;
-      const client = this.connections.command;
-      await guard('publish', () => client.publish(dueChannel(this.connections.prefix, queue), String(dueAt)));
-    }
+    // Announced at once, with the due time the job gets (its BullMQ timestamp is this `now`), not after the add
+    // resolves: under a burst the add's reply comes late, and so would the wake-up. An announcement
+    // is best effort — a missed one only leaves the start to BullMQ's own wake-up — so it never
+    // fails a publish whose add succeeded; one that arrives before the add wakes nobody too early
+    // (the waker re-arms for the job once it is in the delayed set).
+    const now = Date.now();
+    if (record.delayMs > 0) this.due.announce(queue, now + record.delayMs).catch(() => {});
+    await guard('publish', () => this.publisher.publish(q, queue, record, now));
   }
 
   async consume(
@@ -86,7 +75,7 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
     deliver: (delivery: Delivery) => Promise<DeliveryOutcome>,
   ): Promise<QueueConsumer> {
     this.assertConnected();
-    const consumer = new RedisQueueConsumer(this.connections, queue, options, deliver, this.options);
+    const consumer = new RedisQueueConsumer(this.connections, queue, options, deliver, this.options, this.due);
     await guard('consume', () => consumer.start());
     this.consumers.add(consumer);
     return {
@@ -140,6 +129,7 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
   async obliterate(queue: string): Promise<void> {
     const q = this.queue(queue);
     await guard('obliterate', () => q.obliterate({ force: true }));
+    this.publisher.forget(queue);
   }
 
   /** Failed jobs by record id (all when `ids` is omitted); unknown or non-dead ids are skipped. */

@@ -21,7 +21,7 @@ import { DelayedError, UnrecoverableError, WaitingError, type Job, type Worker }
 import type { ConsumeOptions, Delivery, DeliveryOutcome, QueueConsumer } from 'clusterkit';
 import { bullPrefix, bullQueueName, decodeJobId } from './bull-names.js';
 import type { RedisConnections } from './connection.js';
-import { DelayWaker, dueChannel } from './delay-waker.js';
+import { DelayWaker, type DueAnnouncer } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
 import { TolerantWorker } from './tolerant-job.js';
 
@@ -66,6 +66,7 @@ export class RedisQueueConsumer implements QueueConsumer {
     private readonly consume: ConsumeOptions,
     private readonly deliver: (delivery: Delivery) => Promise<DeliveryOutcome>,
     private readonly options: ResolvedQueueOptions,
+    private readonly due: DueAnnouncer,
   ) {
     this.waker = new DelayWaker(connections, queue, (error) => options.onError(error, { queue }));
   }
@@ -163,6 +164,8 @@ export class RedisQueueConsumer implements QueueConsumer {
       outcome = await delivery;
     } finally {
       this.active.delete(delivery);
+      // A closed gate may have opened with this delivery: ask now, not at the next interval tick.
+      if (this.pausedByGate) this.checkGate();
     }
     switch (outcome.type) {
       case 'ack':
@@ -186,8 +189,7 @@ export class RedisQueueConsumer implements QueueConsumer {
   /** Wakes this node's and every other node's consumers when a re-delayed job is due. */
   private announceDue(dueAt: number): void {
     this.waker.schedule(dueAt);
-    const channel = dueChannel(this.connections.prefix, this.queue);
-    this.connections.command.publish(channel, String(dueAt)).catch(() => {});
+    this.due.announce(this.queue, dueAt).catch(() => {});
   }
 
   private checkGate(): void {

@@ -17,12 +17,14 @@ import { rabbitmqEventQueueThroughput } from './rabbitmq-event-queue-throughput.
 import { redisDelayedLateness } from './redis-delayed-lateness.js';
 import { redisEventQueueLatency } from './redis-event-queue-latency.js';
 import { redisEventQueueThroughput } from './redis-event-queue-throughput.js';
+import { redisScaleOut } from './redis-scale-out.js';
 
 /** The registered cases. */
 export const cases: readonly BenchCase[] = [
   redisEventQueueThroughput,
   redisEventQueueLatency,
   redisDelayedLateness,
+  redisScaleOut,
   managedQueueThroughput,
   headOfLine,
   jobReads,

@@ -111,7 +111,7 @@ export const redisDelayedLateness: BenchCase = {
   name: 'redis-delayed-lateness',
   title: 'Redis delayed-start lateness',
   compareWith: 'raw BullMQ (delayed jobs)',
-  targetText: 'p99 of (start − due) ≤ 20 ms',
+  targetText: 'spaced: p99 of (start − due) ≤ 20 ms in every run; burst: earliest start − due ≤ 10 ms',
   budgetMs: 45_000,
   async run(ctx, report) {
     const variants = [
@@ -142,9 +142,20 @@ export const redisDelayedLateness: BenchCase = {
         ours: 'clusterkit',
         raw: 'bullmq',
       } as const;
+      // The spaced case measures the wake-up alone: every run must meet it. A burst's tail is the queue's
+      // throughput (reported, no target); its first start is the wake-up.
       report.row(key, { ...common, metric: 'p50', target: { kind: 'none' } });
-      report.row(key, { ...common, metric: 'p99', target: { kind: 'max', value: 20 } });
-      report.row(key, { ...common, metric: 'earliest start − due', figure: 'firstLateness', target: { kind: 'none' } });
+      report.row(key, {
+        ...common,
+        metric: 'p99',
+        target: v.mode === 'spaced' ? { kind: 'max-every-run', value: 20 } : { kind: 'none' },
+      });
+      report.row(key, {
+        ...common,
+        metric: 'earliest start − due',
+        figure: 'firstLateness',
+        target: v.mode === 'burst' ? { kind: 'max', value: 10 } : { kind: 'none' },
+      });
       if (v.mode === 'burst') {
         report.row(key, { ...common, metric: 'burst publish span', figure: 'publishSpanMs', target: { kind: 'none' } });
         report.row(key, {

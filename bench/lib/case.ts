@@ -13,6 +13,8 @@ export type Target =
   | { readonly kind: 'max-delta'; readonly value: number }
   /** ours ≤ value. */
   | { readonly kind: 'max'; readonly value: number }
+  /** ours ≤ value in every run (judged on the worst run, not the median). */
+  | { readonly kind: 'max-every-run'; readonly value: number }
   /** ours ≥ value. */
   | { readonly kind: 'min'; readonly value: number }
   /** Reported, no target. */
@@ -193,6 +195,8 @@ function judge(target: Target, ours: Summary | undefined, ratio?: number, delta?
       return delta === undefined ? null : delta <= target.value;
     case 'max':
       return ours === undefined ? null : ours.median <= target.value;
+    case 'max-every-run':
+      return ours === undefined ? null : ours.max <= target.value;
     case 'min':
       return ours === undefined ? null : ours.median >= target.value;
     case 'none':

@@ -32,6 +32,16 @@ export * as rabbitmq from 'clusterkit/rabbitmq';
 export * as postgres from 'clusterkit/postgres';
 `;
 let modules: Promise<ClusterkitModules> | undefined;
+/** The bundle being measured (undefined when running the TypeScript sources). */
+let bundleFile: string | undefined;
+
+/**
+ * What a child process (a worker of the scale-out case) must import to run the same clusterkit as
+ * this process: the bundle's file URL, or undefined for the sources (the child then runs under tsx).
+ */
+export function clusterkitBundleUrl(): string | undefined {
+  return bundleFile === undefined ? undefined : pathToFileURL(bundleFile).href;
+}
 
 /** Bundles the tree rooted at `tree` (its tsconfig maps `clusterkit*` to its sources). */
 async function bundle(tree: string, entry: string): Promise<string> {
@@ -64,6 +74,7 @@ function extractHead(): { tree: string; commit: string } {
 }
 
 async function importBundle(file: string): Promise<ClusterkitModules> {
+  bundleFile = file;
   return (await import(`${pathToFileURL(file).href}?t=${Date.now()}`)) as ClusterkitModules;
 }
 

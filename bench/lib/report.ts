@@ -78,6 +78,8 @@ function targetText(target: Target, unit: string): string {
       return `≤ raw + ${target.value} ${unit}`;
     case 'max':
       return `≤ ${target.value} ${unit}`;
+    case 'max-every-run':
+      return `≤ ${target.value} ${unit} in every run`;
     case 'min':
       return `≥ ${number(target.value)} ${unit}`;
     case 'none':

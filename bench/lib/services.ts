@@ -28,8 +28,12 @@ export async function dropPgSchema(schema: string): Promise<void> {
   }
 }
 
-/** Every name a benchmark creates starts with this, so a crashed run's leftovers can be found. */
-export const BENCH_NAME_ROOT = 'ckbench';
+/**
+ * Every name a benchmark creates starts with this, so a crashed run's leftovers can be found.
+ * `CK_BENCH_ROOT` (lowercase letters, digits, dashes; starting with `ckbench`) narrows it when several
+ * people bench against one broker: the leftover sweep then touches only this root's names.
+ */
+export const BENCH_NAME_ROOT = process.env.CK_BENCH_ROOT ?? 'ckbench';
 
 /** A random name `<root>-<tag>-<hex>` (lowercase letters, digits and dashes only: safe in SCAN patterns). */
 export function randomName(tag: string): string {

@@ -4,6 +4,7 @@
  */
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { cacheNamespace } from '../names.js';
 import { ManagerLifecycle } from '../manager-lifecycle.js';
 import { assertDuration, assertName, assertOptions, describe } from '../validation.js';
 import { LockManager } from '../lock/lock-manager.js';
@@ -45,7 +46,7 @@ export interface CreateCounterOptions {
 export interface CreateCacheOptions {
   /** Name for `getCache(name)`; also the namespace unless `prefix` is given. */
   name: string;
-  /** Key namespace inside the app (`<app>:cache:<prefix>:`). Caches given one prefix share keys. @default name */
+  /** Key namespace inside the app (`<app>:cache:<prefix>:`, app and prefix escaped: `cacheNamespace()`). Caches given one prefix share keys. @default name */
   prefix?: string;
   /** Store kind: 'memory' (always available), 'redis', or any registered store's kind. @default the default store's kind */
   store?: string;
@@ -142,13 +143,14 @@ export class CacheManager {
     this.storeOf(kind);
     const cache = new Cache({
       name,
-      namespace: `${this.context.appName}:cache:${prefix}:`,
+      namespace: cacheNamespace(this.context.appName, prefix),
       ttl: opts.ttl === undefined ? undefined : assertDuration('ttl', opts.ttl),
       context: this.context,
       store: async () => {
         await this.lifecycle.ensureConnected();
         return this.storeOf(kind);
       },
+      connectedStore: () => (this.lifecycle.isConnected() ? this.storeOf(kind) : undefined),
       withLock: (key, fn) => this.lockManager().runExclusive(`cache:${key}`, fn),
     });
     this.caches.set(name, cache);
@@ -168,7 +170,7 @@ export class CacheManager {
     const kind = opts.store === undefined ? this.defaultStore.kind : assertName('counter store', opts.store);
     this.storeOf(kind);
     return new StoreCounter({
-      namespace: `${this.context.appName}:cache:${prefix}:`,
+      namespace: cacheNamespace(this.context.appName, prefix),
       store: async () => {
         await this.lifecycle.ensureConnected();
         return this.storeOf(kind);

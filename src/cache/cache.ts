@@ -26,6 +26,8 @@ export interface CacheInit {
   readonly context: ManagerContext;
   /** Resolves the store once the manager is connected (rejects `NOT_CONNECTED` otherwise). */
   readonly store: () => Promise<CacheStore>;
+  /** The store at once while the manager is connected, else undefined (then `store()` decides). */
+  readonly connectedStore?: () => CacheStore | undefined;
   /**
    * Runs `fn` under a lock named after `key` (the manager's lock manager): the read-modify-write of
    * `setValueInObject` on a store without `compareAndSet`.
@@ -58,7 +60,7 @@ const WRAP_OPTIONS = ['isCacheable', 'useCache', 'ttl'] as const;
 export class Cache {
   /** The cache's name, as given to `createCache`. */
   readonly name: string;
-  /** The key prefix this cache owns (`<app>:cache:<prefix or name>:`). */
+  /** The key prefix this cache owns (`<app>:cache:<prefix or name>:`, app and prefix escaped: `cacheNamespace()`). */
   readonly namespace: string;
   private readonly flights = new Map<string, Promise<unknown>>();
 
@@ -205,10 +207,13 @@ export class Cache {
    * @param ttl lifetime in ms of the stored value. @default the cache's ttl (none: no expiry)
    */
   async wrap<T>(key: string, loader: () => T | Promise<T>, ttl?: number): Promise<T> {
-    this.key(key);
+    const full = this.key(key);
     assertFunction('wrap loader', loader);
     const ttlMs = this.ttlOf(ttl);
-    return this.singleFlight(key, loader, ttlMs, (value) => value !== undefined);
+    const store = this.init.connectedStore?.() ?? (await this.init.store());
+    const hit = this.peek<T>(store, full);
+    if (hit !== undefined) return hit;
+    return this.singleFlight(key, full, store, loader, ttlMs, (value) => value !== undefined);
   }
 
   /**
@@ -224,13 +229,31 @@ export class Cache {
     const ttlMs = this.ttlOf(opts.ttl);
     if (!useCache) return loader();
     const isCacheable = opts.isCacheable;
-    return this.singleFlight(key, loader, ttlMs, async (value) =>
+    const full = this.key(key);
+    const store = this.init.connectedStore?.() ?? (await this.init.store());
+    const hit = this.peek<T>(store, full);
+    if (hit !== undefined) return hit;
+    return this.singleFlight(key, full, store, loader, ttlMs, async (value) =>
       value === undefined ? false : isCacheable ? await isCacheable(value) : true,
     );
   }
 
+  /**
+   * The hit path of a store that answers synchronously (memory): one read, nothing else — no flight
+   * bookkeeping, no promise hop. Undefined on a miss, or when the store has no `peek`: then the read
+   * happens inside the flight, which every concurrent caller joins synchronously (a read outside it
+   * would let callers whose reads resolve after a failed flight start the loader again).
+   */
+  private peek<T>(store: CacheStore, full: string): T | undefined {
+    const text = store.peek?.(full);
+    return text === undefined ? undefined : this.decode<T>(full, text);
+  }
+
+  /** Joins the running load of `key` on this node, or starts one (which reads the store first). */
   private singleFlight<T>(
     key: string,
+    full: string,
+    store: CacheStore,
     loader: () => T | Promise<T>,
     ttlMs: number | undefined,
     shouldStore: (value: T) => boolean | Promise<boolean>,
@@ -238,12 +261,15 @@ export class Cache {
     const running = this.flights.get(key);
     if (running) return running as Promise<T>;
     const flight = (async () => {
-      // The read is inside the flight too: a caller arriving while the loader runs must not miss
-      // the store, see a miss and start a second loader.
-      const hit = await this.get<T>(key);
+      // The read is inside the flight: a caller arriving while the loader runs joins it instead of
+      // missing the store and starting a second loader.
+      const hit = this.decode<T>(full, await store.get(full));
       if (hit !== undefined) return hit;
       const value = await loader();
-      if (await shouldStore(value)) await this.set(key, value, ttlMs);
+      if (await shouldStore(value)) {
+        const text = this.encode(value);
+        await store.set(full, text, ttlMs === undefined ? {} : { ttlMs });
+      }
       return value;
     })();
     this.flights.set(key, flight);
@@ -254,6 +280,7 @@ export class Cache {
     return flight;
   }
 
+  /** The full store key of `key` (validated). */
   private key(key: unknown): string {
     return this.namespace + assertName('cache key', key);
   }

@@ -107,6 +107,12 @@ export class MemoryCacheStore implements CacheStore {
     return this.state.read(key)?.value;
   }
 
+  /** {@link get}, synchronously (the value is in this process). */
+  peek(key: string): string | undefined {
+    this.assertConnected();
+    return this.state.read(key)?.value;
+  }
+
   async mget(keys: readonly string[]): Promise<(string | undefined)[]> {
     this.assertConnected();
     return keys.map((key) => this.state.read(key)?.value);

@@ -19,6 +19,12 @@ export interface CacheStore {
   connect(): Promise<void>;
   close(): Promise<void>;
   get(key: string): Promise<string | undefined>;
+  /**
+   * Optional synchronous read for stores that hold their data in process (the memory store): the
+   * value, or `undefined` when missing or expired. `wrap` tries it before anything asynchronous, so a
+   * hit costs no promise hop to the store.
+   */
+  peek?(key: string): string | undefined;
   mget(keys: readonly string[]): Promise<(string | undefined)[]>;
   /** Returns false only when `nx` was given and the key existed. */
   set(key: string, value: string, options?: StoreSetOptions): Promise<boolean>;

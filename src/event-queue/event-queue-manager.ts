@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { appScopedName } from '../names.js';
 import { captureTraceContext, loadOpenTelemetry } from '../tracing.js';
 import { assertDuration, assertInteger, assertName, assertOptions, serializePayload } from '../validation.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
@@ -78,7 +79,7 @@ export class EventQueueManager {
 
   /**
    * The adapter underneath. An escape hatch for tools and tests (the CLI, the conformance suite's
-   * malformed-message case): queue names are `<appName>:<channel>`, bodies are envelopes.
+   * malformed-message case): queue names are `appScopedName(appName, channel)`, bodies are envelopes.
    */
   get adapter(): EventQueueAdapter {
     return this.currentAdapter;
@@ -181,7 +182,7 @@ export class EventQueueManager {
     const id = o.jobId ?? `${this.idPrefix}-${(++this.idCounter).toString(36)}`;
     // Without OpenTelemetry this is a flag check; with it but no active span, nothing is written.
     const body = encodeEnvelope(id, payload, Date.now(), o.policy, captureTraceContext());
-    const record = { id, body, priority: o.priority, delayMs: o.delayMs };
+    const record = { id, body, priority: o.priority, delayMs: o.delayMs, callerId: o.jobId !== undefined };
     if (o.transaction === undefined) await this.currentAdapter.publish(this.queueName(channel), record);
     else await this.currentAdapter.publish(this.queueName(channel), record, { transaction: o.transaction });
     return { id };
@@ -240,7 +241,7 @@ export class EventQueueManager {
   }
 
   private queueName(channel: string): string {
-    return `${this.context.appName}:${channel}`;
+    return appScopedName(this.context.appName, channel);
   }
 
   private assertOpen(call: string): void {

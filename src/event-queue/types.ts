@@ -47,10 +47,17 @@ export interface PublishContext {
 export interface QueueRecord {
   /**
    * Unique within the queue. With `capabilities.uniqueIds`, publishing an id that still exists
-   * (waiting, delayed, active, dead, or completed and still retained by a backend that keeps
-   * completed records) is a no-op; without it, the id only names the record.
+   * (waiting, delayed, active or dead) is a no-op; without it, the id only names the record. An
+   * acknowledged record never blocks its id: a backend that keeps completed records for inspection
+   * must keep them out of the way of a new record with the same id.
    */
   readonly id: string;
+  /**
+   * The id came from the publisher (`jobId`), so it may be published again once its record was
+   * acknowledged. Generated ids are never reused: an adapter may skip the completed-record check
+   * for them.
+   */
+  readonly callerId?: boolean;
   /** Serialized envelope; opaque to the adapter. */
   readonly body: string;
   /** 0 = most urgent; ties run in publish order. */
@@ -130,7 +137,7 @@ export interface EventQueueAdapter {
   /**
    * Stores a record. Resolves only once the backend has accepted it durably (as durable as the
    * backend is); rejects with a `ClusterError` (`BACKEND_UNAVAILABLE`) rather than dropping it.
-   * `queue` is any valid name (`<app>:<channel>`); adapters encode characters their backend forbids.
+   * `queue` is any valid name (`appScopedName(app, channel)`: `<app>:<channel>`, each part escaped); adapters encode characters their backend forbids.
    */
   publish(queue: string, record: QueueRecord, context?: PublishContext): Promise<void>;
   /** Starts delivering records of `queue` to `deliver`, at most `concurrency` at once. */

@@ -8,6 +8,7 @@
 import type { CacheManager } from '../cache/cache-manager.js';
 import type { ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { appScopedName } from '../names.js';
 import type { EventQueueManager } from '../event-queue/event-queue-manager.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { PubSubManager } from '../pub-sub/pub-sub-manager.js';
@@ -66,7 +67,7 @@ const ABANDON_AFTER_MS = 1_000;
 
 /** The managed plugin-job layer of one node. */
 export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
-  /** `<app>:<channel>`: the one physical event-queue queue every logical job travels on. */
+  /** `<app>:<channel>` (both escaped, see src/names.ts): the one physical event-queue queue every logical job travels on. */
   readonly physicalQueueName: string;
   /**
    * The bare event-queue channel of the physical queue (`physicalQueueName` without the `<app>:`
@@ -99,7 +100,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     super(deps.context.appName, () => deps.cacheManager.store);
     this.options = resolveManagedQueueOptions(options);
     this.physicalChannel = this.options.physicalQueue;
-    this.physicalQueueName = `${deps.context.appName}:${this.physicalChannel}`;
+    this.physicalQueueName = appScopedName(deps.context.appName, this.physicalChannel);
     const report = (source: string) => (error: unknown) => deps.context.reportError(error, { source });
     const appName = deps.context.appName;
     this.jobStore = (deps.jobStore ?? portableJobStoreOver(() => deps.cacheManager.store, deps.lockManager))({

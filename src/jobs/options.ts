@@ -7,7 +7,7 @@ import { assertDuration, assertInteger, assertName, assertOptions } from '../val
 
 /** Options of `app.managedQueue`. */
 export interface ManagedQueueOptions {
-  /** Event-queue channel every logical job travels on; the physical queue is `<app>:<physicalQueue>`. @default 'managed-queue:plugin-jobs' */
+  /** Event-queue channel every logical job travels on; the physical queue is `<app>:<physicalQueue>` (escaped: `managed-queue%3Aplugin-jobs`). @default 'managed-queue:plugin-jobs' */
   physicalQueue?: string;
   /** Most tickets this node works on at once across ALL handlers (the physical consumer's concurrency). @default 32 */
   workerConcurrency?: number;

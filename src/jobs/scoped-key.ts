@@ -4,23 +4,13 @@
  * can smuggle SCAN glob characters or Redis Cluster hash tags into a key.
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { escapeKeyPart } from '../names.js';
 import { currentTenant, runWithoutTenant } from '../tenant/tenant-context.js';
 import { assertName, assertOptions, describe } from '../validation.js';
 import type { KeyScope } from './types.js';
 
-// `%` first so escapes themselves are unambiguous; `:` is the separator; the rest are SCAN glob
-// characters and Redis Cluster hash-tag braces.
-const ESCAPED = /[%:*?[\]{}\\]/g;
-
-/** Escapes one key component: `%`, `:`, `*`, `?`, `[`, `]`, `{`, `}` and `\` become `%XX`. */
-export function escapeKeyPart(part: string): string {
-  return part.replace(ESCAPED, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-}
-
-/** Reverses {@link escapeKeyPart}. */
-export function unescapeKeyPart(part: string): string {
-  return part.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
+// The one name encoding of every manager (src/names.ts); re-exported for the job layer's modules.
+export { escapeKeyPart, unescapeKeyPart } from '../names.js';
 
 /**
  * Runs `fn` outside any tenant context (platform work: schedules, tenant-less jobs), even if the async

@@ -8,6 +8,7 @@ import { diagnostics } from '../diagnostics.js';
 import { randomUUID } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
+import { appScopedName } from '../names.js';
 import { ManagerLifecycle } from '../manager-lifecycle.js';
 import { assertDuration, assertFunction, assertName, assertOptions, describe } from '../validation.js';
 import { keepLeaseAlive } from './keep-lease-alive.js';
@@ -200,7 +201,7 @@ export class LockManager {
   }
 
   private namespaced(key: string): string {
-    return `${this.context.appName}:${key}`;
+    return appScopedName(this.context.appName, key);
   }
 
   /**

@@ -55,7 +55,7 @@ export type OpsQueueRef = LogicalQueue;
 
 /** The managed-queue API the ops tools call. */
 export interface OpsManagedQueue {
-  /** Name of the physical event-queue queue every managed job travels on (`<app>:<channel>`). */
+  /** Name of the physical event-queue queue every managed job travels on (`<app>:<channel>`, both escaped as in src/names.ts). */
   readonly physicalQueueName?: string;
   /** The physical queue's bare event-queue channel (what `eventQueue` calls take). */
   readonly physicalChannel?: string;

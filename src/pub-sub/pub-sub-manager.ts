@@ -6,6 +6,7 @@
 import { booleanOption } from '../boolean-option.js';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { appScopedName } from '../names.js';
 import {
   assertDuration,
   assertFunction,
@@ -63,8 +64,10 @@ export class PubSubManager {
   /** Set synchronously by connect()/close(), so calls made back to back queue in order. */
   private wanted: 'connected' | 'closed' = 'closed';
   private transition: Promise<void> = Promise.resolve();
-  /** Bumped by every close(): a local delivery queued before it must not land after a reconnect. */
+  /** Bumped by every close() and stopIntake(): a local delivery queued before it must not land after. */
   private epoch = 0;
+  /** Deliveries reach handlers; false from `stopIntake()` until the next `connect()`. */
+  private intake = true;
 
   constructor(options: PubSubManagerOptions = {}) {
     assertOptions('PubSubManager', options, ['adapter', 'context']);
@@ -96,6 +99,7 @@ export class PubSubManager {
       this.state = 'connecting';
       try {
         await this.adapter.connect();
+        this.intake = true;
         this.state = 'connected';
         await Promise.all([...this.channels.keys()].map((channel) => this.reconcile(channel)));
       } catch (error) {
@@ -110,6 +114,19 @@ export class PubSubManager {
   }
 
   /**
+   * Stops calling handlers at once — messages arriving from now on are dropped, pending debounced
+   * calls are cancelled — while publishing keeps working. `app.stop()` calls it right after the
+   * plugins' `beforeStop` hooks, so no handler runs while in-flight jobs drain (a job may still
+   * publish). The next `connect()` delivers again.
+   */
+  stopIntake(): void {
+    if (!this.intake) return;
+    this.intake = false;
+    this.epoch += 1;
+    this.clearDebounces();
+  }
+
+  /**
    * Closes the adapter. Handlers stay registered (a later `connect()` subscribes them again);
    * pending debounced calls are dropped. Calling it again is a no-op.
    */
@@ -120,9 +137,7 @@ export class PubSubManager {
       this.state = 'closing';
       this.epoch += 1;
       try {
-        for (const channel of this.channels.values()) {
-          for (const sub of channel.handlers.values()) sub.debouncer?.clear();
-        }
+        this.clearDebounces();
         await Promise.allSettled([...this.channels.values()].map((channel) => channel.queue));
         await this.adapter.close();
       } finally {
@@ -211,13 +226,19 @@ export class PubSubManager {
     );
   }
 
+  private clearDebounces(): void {
+    for (const channel of this.channels.values()) {
+      for (const sub of channel.handlers.values()) sub.debouncer?.clear();
+    }
+  }
+
   /** The last transition, finished either way: a failed connect() must not block the next call. */
   private settled(): Promise<void> {
     return this.transition.catch(() => {});
   }
 
   private wireChannel(channel: string): string {
-    return `${this.context.appName}:${channel}`;
+    return appScopedName(this.context.appName, channel);
   }
 
   /** Brings the adapter's subscription for `channel` in line with its handlers and the connection state. */
@@ -244,7 +265,7 @@ export class PubSubManager {
 
   /** Entry point for every payload the adapter delivers. Never throws. */
   private receive(channel: string, payload: string): void {
-    if (this.state !== 'connected') return;
+    if (this.state !== 'connected' || !this.intake) return;
     const decoded = decodeEnvelope(payload);
     if (!decoded.ok) {
       this.context.logger.warn('pub/sub: dropped a malformed message', {
@@ -261,7 +282,7 @@ export class PubSubManager {
 
   /** Calls every handler of `channel` (debounced ones through their debouncer). */
   private dispatch(channel: string, envelope: PubSubEnvelope): void {
-    if (this.state !== 'connected') return;
+    if (this.state !== 'connected' || !this.intake) return;
     const state = this.channels.get(channel);
     if (!state) return;
     const meta: PubSubMessageMeta = { channel, from: envelope.from, publishedAt: envelope.publishedAt };

@@ -5,7 +5,7 @@
  * No fixed sleeps: every wait is on an event (a handler call, a deferred) or a polled condition
  * with a deadline. To prove something did NOT happen, a later marker is awaited first.
  */
-import { ErrorCodes, UnrecoverableError, type App, type EventQueueProcessContext } from 'clusterkit';
+import { appScopedName, ErrorCodes, UnrecoverableError, type App, type EventQueueProcessContext } from 'clusterkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { counter, deferred, randomName, within } from '../helpers.js';
 import type { ClusterFactory, TestCluster } from './cluster.js';
@@ -212,6 +212,70 @@ export function eventQueueSuite(factory: ClusterFactory): void {
       expect(order).toEqual(['urgent-1', 'urgent-2', 'high-1', 'normal-1', 'normal-2', 'default', 'low-1', 'lowest']);
     });
 
+    it('keeps the order when other priorities appear behind default-priority messages, from any node', async (ctx) => {
+      const [a, b, worker] = await nodes(3);
+      if (!a!.eventQueue.capabilities.priority) return ctx.skip();
+      // a and b first publish only the default priority; then a publishes an urgent one, and b (which
+      // has not published anything else) publishes default messages after it.
+      await a!.eventQueue.publish(channel, 'default-1');
+      await b!.eventQueue.publish(channel, 'default-2');
+      await a!.eventQueue.publish(channel, 'default-3', { priority: 2 });
+      await a!.eventQueue.publish(channel, 'urgent-1', { priority: 0 });
+      await b!.eventQueue.publish(channel, 'default-4');
+      await b!.eventQueue.publish(channel, 'low-1', { priority: 5 });
+      await b!.eventQueue.publish(channel, 'default-5');
+      await a!.eventQueue.publish(channel, 'high-1', { priority: 1 });
+      await b!.eventQueue.publish(channel, 'urgent-2', { priority: 0 });
+      const order: string[] = [];
+      const all = counter(9);
+      await worker!.eventQueue.subscribe<string>(channel, {
+        process(message) {
+          order.push(message);
+          all.hit();
+        },
+      });
+      await within(all.done, DEADLINE_MS, 'all handled');
+      expect(order).toEqual([
+        'urgent-1',
+        'urgent-2',
+        'high-1',
+        'default-1',
+        'default-2',
+        'default-3',
+        'default-4',
+        'default-5',
+        'low-1',
+      ]);
+    });
+
+    it('retries a default-priority message behind urgent ones published while it ran', async (ctx) => {
+      const [a, worker] = await nodes(2);
+      if (!a!.eventQueue.capabilities.priority) return ctx.skip();
+      const order: string[] = [];
+      const running = deferred();
+      const release = deferred();
+      const all = counter(4);
+      await worker!.eventQueue.subscribe<string>(channel, {
+        concurrency: 1,
+        async process(message, { retried }) {
+          order.push(`${message}#${retried}`);
+          all.hit();
+          if (message === 'default-1' && retried === 0) {
+            running.resolve();
+            await release.promise;
+            throw new Error('first attempt fails');
+          }
+        },
+      });
+      await a!.eventQueue.publish(channel, 'default-1', { maxRetries: 1, backoff: 0 });
+      await within(running.promise, DEADLINE_MS, 'default-1 running');
+      await a!.eventQueue.publish(channel, 'urgent-1', { priority: 0 });
+      await a!.eventQueue.publish(channel, 'default-2');
+      release.resolve();
+      await within(all.done, DEADLINE_MS, 'all handled');
+      expect(order).toEqual(['default-1#0', 'urgent-1#0', 'default-2#0', 'default-1#1']);
+    });
+
     it('keeps priority order for messages waiting on a full handler', async (ctx) => {
       const [a, b] = await nodes(2);
       if (!a!.eventQueue.capabilities.priority) return ctx.skip();
@@ -280,6 +344,39 @@ export function eventQueueSuite(factory: ClusterFactory): void {
       await a!.eventQueue.publish(channel, 'marker');
       await within(marker.promise, DEADLINE_MS, 'marker handled');
       expect(seen).toEqual(['first', 'marker']);
+    });
+
+    it('lets a jobId be used again once its message was acknowledged or its dead letter deleted', async () => {
+      const [a, b] = await nodes(2);
+      const jobId = randomName('job');
+      const handled: string[] = [];
+      let next = deferred<string>();
+      await b!.eventQueue.subscribe<string>(channel, {
+        process(message) {
+          handled.push(message);
+          if (message.startsWith('fail')) throw new UnrecoverableError('dead on purpose');
+          next.resolve(message);
+        },
+      });
+      const settled = () =>
+        vi.waitFor(async () => {
+          expect(await a!.eventQueue.counts(channel)).toMatchObject({ waiting: 0, delayed: 0, active: 0 });
+        }, waitOpts);
+      for (const round of ['first', 'second', 'third']) {
+        expect(await a!.eventQueue.publish(channel, round, { jobId })).toEqual({ id: jobId });
+        expect(await within(next.promise, DEADLINE_MS, `${round} handled`)).toBe(round);
+        next = deferred<string>();
+        await settled();
+      }
+      // A dead letter keeps its id until it is deleted; then the id is free again.
+      await a!.eventQueue.publish(channel, 'fail', { jobId });
+      await deadLetters(a!, 1);
+      expect(await a!.eventQueue.deleteDeadLetters(channel, [jobId])).toBe(1);
+      await a!.eventQueue.publish(channel, 'after dead letter', { jobId });
+      expect(await within(next.promise, DEADLINE_MS, 'handled after the dead letter was deleted')).toBe(
+        'after dead letter',
+      );
+      expect(handled).toEqual(['first', 'second', 'third', 'fail', 'after dead letter']);
     });
 
     it('drains in-flight work on graceful stop; un-started messages go to another node', async () => {
@@ -387,6 +484,39 @@ export function eventQueueSuite(factory: ClusterFactory): void {
       await within(all.done, DEADLINE_MS, 'all handled once the gate opens');
     });
 
+    it('asks a closed idle() gate again as soon as a local delivery settles, not at the next interval', async () => {
+      const [a, b] = await nodes(2);
+      const jobs = 5;
+      const workMs = 600;
+      let inFlight = 0;
+      const spans: [number, number][] = [];
+      const all = counter(jobs);
+      for (let n = 0; n < jobs; n++) await a!.eventQueue.publish(channel, n);
+      await b!.eventQueue.subscribe(channel, {
+        concurrency: jobs,
+        // "Nothing in flight": one job at a time. The interval is long on purpose: only the re-check on
+        // settle can start the next job quickly.
+        interval: 5_000,
+        idle: () => inFlight === 0,
+        async process() {
+          inFlight += 1;
+          const started = performance.now();
+          await new Promise((resolve) => setTimeout(resolve, workMs)); // the job's work, not a wait for an event
+          spans.push([started, performance.now()]);
+          inFlight -= 1;
+          all.hit();
+        },
+      });
+      await within(all.done, DEADLINE_MS * 2, `${jobs} gated jobs handled`);
+      spans.sort((x, y) => x[0] - y[0]);
+      const gaps = spans.slice(1).map(([start], i) => start - spans[i]![1]);
+      console.info(
+        `[measured] ${factory.label}: ${jobs} × ${workMs} ms behind the gate in ${Math.round(spans.at(-1)![1] - spans[0]![0])} ms; gaps ${gaps.map(Math.round).join(', ')} ms`,
+      );
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0); // never two at once
+      expect(Math.max(...gaps)).toBeLessThan(1_000); // the next job starts on settle, not 5 s later
+    });
+
     it('isolates apps with different names on one backend', async () => {
       const shop = cluster.node();
       const blog = cluster.node({ name: randomName('other') });
@@ -481,7 +611,7 @@ export function eventQueueSuite(factory: ClusterFactory): void {
       const got = deferred<unknown>();
       await b!.eventQueue.subscribe(channel, { process: (message) => got.resolve(message) });
       // A raw body straight through the adapter, as a foreign or corrupted producer would write it.
-      const queue = `${a!.name}:${channel}`;
+      const queue = appScopedName(a!.name, channel);
       await a!.eventQueue.adapter.publish(queue, {
         id: randomName('raw'),
         body: 'not json {',

@@ -83,6 +83,17 @@ class NotesPlugin extends Plugin<PluginOptions & { inbox: Inbox }> {
   }
 }
 
+/** A plugin that records sync messages and tells when its `beforeStop` hook has run. */
+class StoppingPlugin extends Plugin<PluginOptions & { inbox: Inbox; stopped: () => void }> {
+  static override pluginName = 'stopping';
+  override async handleSyncMessage(message: unknown): Promise<void> {
+    this.options.inbox.handler(message);
+  }
+  override async beforeStop(): Promise<void> {
+    this.options.stopped();
+  }
+}
+
 /** Runs the pub/sub conformance cases against `factory`'s backend. */
 export function pubSubSuite(factory: ClusterFactory): void {
   describe(`pub/sub conformance (${factory.label})`, () => {
@@ -328,6 +339,60 @@ export function pubSubSuite(factory: ClusterFactory): void {
       await Promise.all([ib!.receive('second'), ic!.receive('second'), within(errors.done, DEADLINE_MS, 'errors')]);
       expect(ib!.messages).toEqual(['first', 'second']);
       expect(seen.map((e) => e.message)).toEqual(expect.arrayContaining(['sync boom', 'async boom']));
+    });
+
+    it('stops calling handlers right after beforeStop, while the event queue still drains (pending debounces dropped)', async () => {
+      // As NocoBase's "debounced handler should not be called after app stopped", with a node whose
+      // stop is held open by an in-flight job: t stops, s sends, w witnesses.
+      const [s, w] = await nodes(2);
+      const t = cluster.node();
+      const tSync = new Inbox();
+      const wSync = new Inbox();
+      const beforeStopRan = deferred();
+      await t.pm.add(StoppingPlugin, { inbox: tSync, stopped: () => beforeStopRan.resolve() });
+      await w!.pm.add(StoppingPlugin, { inbox: wSync, stopped: () => {} });
+      await s!.pm.add(StoppingPlugin, { inbox: new Inbox(), stopped: () => {} });
+      const tDebounced = new Inbox();
+      const tProbe = new Inbox();
+      const jobRunning = deferred();
+      const releaseJob = deferred();
+      const jobChannel = randomName('job');
+      await t.pubSubManager.subscribe(channel, tDebounced.handler, { debounce: DEBOUNCE_MS });
+      await t.pubSubManager.subscribe(channel, tProbe.handler);
+      await t.eventQueue.subscribe(jobChannel, {
+        async process() {
+          jobRunning.resolve();
+          await releaseJob.promise;
+          // Publishing still works while the queue drains.
+          await t.pubSubManager.publish(channel, 'from the draining job');
+        },
+      });
+      await t.start();
+      const [wDebounced, wPlain] = [new Inbox(), new Inbox()];
+      await w!.pubSubManager.subscribe(channel, wDebounced.handler, { debounce: DEBOUNCE_MS });
+      await w!.pubSubManager.subscribe(channel, wPlain.handler);
+
+      // 1. A message arrives before the stop: t's debounce timer is pending when the stop begins.
+      await s!.pubSubManager.publish(channel, 'before stop');
+      await tProbe.receive('before stop');
+      await s!.eventQueue.publish(jobChannel, 'hold the stop open');
+      await within(jobRunning.promise, DEADLINE_MS, 'job running on t');
+      const stopping = t.stop();
+      await within(beforeStopRan.promise, DEADLINE_MS, "t's beforeStop");
+
+      // 2. Sent after beforeStop while t drains: w hears everything, t nothing.
+      await s!.pubSubManager.publish(channel, 'during drain');
+      await s!.pm.get<StoppingPlugin>('stopping')!.sendSyncMessage('sync during drain');
+      await wPlain.receive('during drain');
+      await wSync.receive('sync during drain');
+      await wDebounced.receive('during drain');
+      await wDebounced.receive('before stop');
+      releaseJob.resolve();
+      await wPlain.receive('from the draining job');
+      await within(stopping, DEADLINE_MS, 't stopped');
+      expect(tDebounced.messages).toEqual([]);
+      expect(tProbe.messages).toEqual(['before stop']);
+      expect(tSync.messages).toEqual([]);
     });
 
     describe('sync messages', () => {

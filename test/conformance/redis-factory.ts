@@ -7,22 +7,11 @@
 import { Cluster, Redis, type ClusterNode } from 'ioredis';
 import { createRedisAdapters, type RedisAdaptersOptions } from 'clusterkit/redis';
 import { randomName } from '../helpers.js';
+import { deletePrefix } from '../redis/delete-prefix.js';
 import type { ClusterFactory } from './cluster.js';
 import { clusterFactory } from './make-cluster.js';
 
-/** Deletes every key starting with `prefix` on a node or every master of a cluster (never KEYS/FLUSHDB). */
-export async function deletePrefix(client: Redis | Cluster, prefix: string): Promise<void> {
-  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      // One key per UNLINK: on a cluster the keys of one node span many hash slots.
-      await Promise.all(keys.map((key) => node.unlink(key)));
-    } while (cursor !== '0');
-  }
-}
+export { deletePrefix } from '../redis/delete-prefix.js';
 
 /** Every key of one Redis node matching `pattern` (SCAN, never KEYS). */
 export async function scanKeys(client: Redis, pattern: string): Promise<string[]> {

@@ -53,7 +53,7 @@ export function basicsSuite(factory: ClusterFactory): void {
 
     it('carries every logical job on one physical queue inside a versioned envelope without the payload', async () => {
       const producer = await startNode(cluster, { worker: false });
-      expect(producer.managedQueue.physicalQueueName).toBe(`${producer.name}:managed-queue:plugin-jobs`);
+      expect(producer.managedQueue.physicalQueueName).toBe(`${producer.name}:managed-queue%3Aplugin-jobs`);
       const seen: unknown[] = [];
       const got = deferred();
       // A raw event-queue subscriber on the physical channel sees exactly what travels on the wire.

@@ -6,7 +6,7 @@
  */
 import { SpanKind, SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { currentTenant, UnrecoverableError, type App } from 'clusterkit';
+import { appScopedName, currentTenant, UnrecoverableError, type App } from 'clusterkit';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { memoryFactory } from '../conformance/memory-factory.js';
 import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
@@ -201,7 +201,9 @@ function tracingSuite(factory: ClusterFactory): void {
     it('physicalChannel is the bare channel of the physical queue', async () => {
       const { worker } = await twoNodes();
       expect(worker.managedQueue.physicalChannel).toBe('managed-queue:plugin-jobs');
-      expect(worker.managedQueue.physicalQueueName).toBe(`${cluster.name}:${worker.managedQueue.physicalChannel}`);
+      expect(worker.managedQueue.physicalQueueName).toBe(
+        appScopedName(cluster.name, worker.managedQueue.physicalChannel),
+      );
     });
   });
 }

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ClusterError, createApp, ErrorCodes, silentLogger, type App } from 'clusterkit';
 import { createRedisAdapters, type RedisAdaptersOptions } from 'clusterkit/redis';
-import { counter, randomName, within } from '../helpers.js';
+import { counter, deferred, randomName, within } from '../helpers.js';
 import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
 import { freePort } from './redis-servers.js';
 
@@ -99,6 +99,25 @@ describe.skipIf('skip' in target)(
         expect(await raw.zcard(`${base}:completed`)).toBe(2);
         expect(await raw.zcard(`${base}:failed`)).toBe(1);
       });
+    });
+
+    it('keeps the completed history of a reused jobId under renamed ids, within retention', async () => {
+      const app = await node({ eventQueue: { keepCompleted: { count: 3 } } });
+      let next = deferred<number>();
+      await app.eventQueue.subscribe('reused', { process: (m: { n: number }) => next.resolve(m.n) });
+      const base = `${prefix}:q:{${app.name}%3Areused}`;
+      for (let n = 0; n < 5; n += 1) {
+        await app.eventQueue.publish('reused', { n }, { jobId: 'order:7' });
+        expect(await within(next.promise, 10_000, `run ${n}`)).toBe(n);
+        next = deferred<number>();
+        await vi.waitFor(async () => expect(await raw.zscore(`${base}:completed`, 'order%3A7')).not.toBeNull());
+      }
+      // The latest run under the id itself, the earlier ones renamed aside; retention trims the oldest.
+      await vi.waitFor(async () => expect(await raw.zcard(`${base}:completed`)).toBe(3));
+      const ids = await raw.zrange(`${base}:completed`, '0', '-1');
+      expect(ids).toContain('order%3A7');
+      expect(ids.filter((id) => /^order%3A7%R\d+$/.test(id))).toHaveLength(2);
+      for (const id of ids) expect(await raw.hget(`${base}:${id}`, 'data')).toContain('order:7');
     });
 
     it('gives plugins an ioredis client in the store namespace, one per prefix, closed on stop', async () => {

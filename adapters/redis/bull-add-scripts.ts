@@ -1,0 +1,101 @@
+/**
+ * BullMQ's own add scripts, wrapped so that one script call does the whole publish: BullMQ's add,
+ * plus what clusterkit needs in the same atomic step —
+ *
+ * - before the add, for a caller-given id, the completed job holding that id is moved aside
+ *   (`REUSE_ID_LUA`), so an acknowledged message never blocks its id;
+ * - after a plain (priority-less) add, if the queue has been prioritized meanwhile, the new job is
+ *   given the default level (`AFTER_PLAIN_ADD_LUA`), so it cannot run ahead of urgent jobs.
+ *
+ * The wrapped source is the installed BullMQ's (read from the scripts BullMQ defined on the
+ * connection), so it always matches the version that runs; BullMQ's add is called through
+ * `job.addJob(client)` with a client whose `runCommand` swaps in the wrapped command. When the
+ * scripts cannot be found (a BullMQ that defines them differently), {@link wrapAddScripts} returns
+ * undefined and the publisher falls back to a MULTI around the plain scripts.
+ */
+import type { RedisClient } from './connection.js';
+import { AFTER_PLAIN_ADD_BODY, REUSE_ID_BODY } from './lua/queue-scripts.js';
+
+/** BullMQ's add scripts this wraps, with what runs after the add. */
+const WRAPPED = {
+  addStandardJob: { plain: true },
+  addDelayedJob: { plain: true },
+  addPrioritizedJob: { plain: false },
+} as const;
+
+/** ARGV[4]: '1' when the id came from the publisher. ARGV[5]: BullMQ priority of the default level. */
+function wrapLua(source: string, plain: boolean): string {
+  return `-- clusterkit: BullMQ's add (below, unchanged) between two atomic steps of our own.
+local ckArgs = cmsgpack.unpack(ARGV[1])
+local ckPrefix = ckArgs[1]
+local ckId = ckArgs[2]
+if ARGV[4] == '1' and ckId ~= '' then
+${REUSE_ID_BODY('ckPrefix .. "completed"', 'ckPrefix .. ckId', 'ckPrefix .. "id"', 'ckId')}
+end
+local ckResult = (function()
+${source}
+end)()
+${
+  plain
+    ? `if type(ckResult) == 'string' then
+${AFTER_PLAIN_ADD_BODY(
+  'ckPrefix .. "meta"',
+  'ckPrefix .. "wait"',
+  'ckPrefix .. "prioritized"',
+  'ckPrefix .. "pc"',
+  'ckPrefix .. ckResult',
+  'ckPrefix .. "marker"',
+  'ckResult',
+  'ARGV[5]',
+)}
+end`
+    : ''
+}
+return ckResult
+`;
+}
+
+/** Maps BullMQ's add command names (`addStandardJob:<version>`) to the wrapped commands defined on a client. */
+export type WrappedAdds = ReadonlyMap<string, string>;
+
+type Scripts = Record<string, { lua?: string; numberOfKeys?: number | null } | undefined>;
+
+/**
+ * Defines the wrapped add commands on `client` (once BullMQ has defined its own there) and returns
+ * the name mapping, or undefined when BullMQ's add scripts are not where this expects them.
+ */
+export function wrapAddScripts(client: RedisClient): WrappedAdds | undefined {
+  const scripts = (client as unknown as { scriptsSet?: Scripts }).scriptsSet;
+  if (!scripts) return undefined;
+  const names = new Map<string, string>();
+  for (const [base, { plain }] of Object.entries(WRAPPED)) {
+    const bullName: string | undefined = Object.keys(scripts).find((name) => name.startsWith(`${base}:`));
+    const script = bullName ? scripts[bullName] : undefined;
+    if (!bullName || typeof script?.lua !== 'string' || typeof script.numberOfKeys !== 'number') return undefined;
+    const ours = `ck:${bullName}`;
+    if (!scripts[ours])
+      client.defineCommand(ours, { numberOfKeys: script.numberOfKeys, lua: wrapLua(script.lua, plain) });
+    names.set(bullName, ours);
+  }
+  return names;
+}
+
+/**
+ * A stand-in for BullMQ's client in `job.addJob(client)`: BullMQ's add command becomes the wrapped
+ * one, with our two extra arguments; anything else passes through.
+ */
+export function wrappingClient(
+  client: RedisClient,
+  adds: WrappedAdds,
+  callerId: boolean,
+  defaultPriority: number,
+): { runCommand(name: string, args: unknown[]): Promise<unknown> } {
+  const commands = client as unknown as Record<string, (args: unknown[]) => Promise<unknown>>;
+  return {
+    runCommand(name, args) {
+      const ours = adds.get(name);
+      if (ours === undefined) return commands[name]!(args);
+      return commands[ours]!([...args, callerId ? '1' : '0', defaultPriority]);
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Adds records to BullMQ queues, one atomic script call per publish (BullMQ's add, wrapped: see
+ * `bull-add-scripts.ts`). Beyond `queue.add`:
+ *
+ * - **Plain path for the default priority.** BullMQ runs priority-less jobs before every
+ *   prioritized one, and a plain job costs the server less. A queue stays plain while it has only
+ *   seen the default priority; the first other priority flips it for good (`PRIORITIZE_QUEUE`), and
+ *   every plain add checks for the flip in the same script, so a publisher that has not heard of it
+ *   yet still cannot put a default job ahead of urgent ones.
+ * - **A completed job never blocks its id.** For a caller-given id the same script first moves a
+ *   completed job with that id aside (kept in the history under another id), so BullMQ does not
+ *   mistake the new message for a duplicate. Waiting, delayed, active and dead jobs still block it.
+ */
+import type { Queue } from 'bullmq';
+import { DEFAULT_PRIORITY, type QueueRecord } from 'clusterkit';
+import { wrapAddScripts, wrappingClient, type WrappedAdds } from './bull-add-scripts.js';
+import { bullKey, encodeJobId } from './bull-names.js';
+import type { RedisClient, RedisConnections } from './connection.js';
+import { BULL_DEFAULT_PRIORITY, PRIORITIZE_QUEUE, REUSE_ID, type QueueScript } from './lua/queue-scripts.js';
+import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
+import { TolerantJob } from './tolerant-job.js';
+
+/** BullMQ's largest priority. */
+const BULL_MAX_PRIORITY = 2_097_151;
+/** "Unlimited" BullMQ attempts: the manager decides when to give up. */
+const ATTEMPTS = 1_000_000_000;
+
+type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+type AddClient = Parameters<TolerantJob['addJob']>[0];
+
+/** The adds of one node. */
+export class QueuePublisher {
+  /** Queues this node flipped or saw flipped (never undone, except by obliterate). */
+  private readonly prioritized = new Set<string>();
+  /** Per connection: the wrapped add commands, or null when BullMQ's scripts could not be wrapped. */
+  private readonly wrapped = new WeakMap<object, WrappedAdds | null>();
+  private readonly defined = new WeakSet<object>();
+
+  /** @param wrap false forces the fallback (tests of it); the wrapped scripts are used when available otherwise. */
+  constructor(
+    private readonly connections: RedisConnections,
+    private readonly options: ResolvedQueueOptions,
+    private readonly wrap = true,
+  ) {}
+
+  /**
+   * Adds `record` to BullMQ queue `q` (our queue `queue`). Resolves once Redis has executed it.
+   * @param timestamp the job's BullMQ timestamp (epoch ms): a delayed job is due at `timestamp + delayMs`.
+   */
+  async publish(q: Queue, queue: string, record: QueueRecord, timestamp = Date.now()): Promise<void> {
+    const client = this.connections.command;
+    // BullMQ defines its scripts on the connection when the queue's backend first connects.
+    await q.getBackend().client;
+    const adds = this.addsOf(client);
+    // Without the wrapped scripts there is no safe plain path: every job is prioritized, and the queue
+    // is marked so, so that nodes which do wrap (another BullMQ version) stop adding plain jobs too.
+    const flip = record.priority !== DEFAULT_PRIORITY || adds === undefined;
+    if (flip && !this.prioritized.has(queue)) await this.prioritize(queue);
+    const plain = !this.prioritized.has(queue);
+    const jobId = encodeJobId(record.id);
+    const opts = {
+      jobId,
+      // BullMQ's 0 means "none" and runs first, so our levels (from 0) are shifted by one. The manager
+      // accepts up to 2,097,150, so the shifted levels stay distinct within BullMQ's range.
+      priority: plain ? 0 : Math.min(record.priority + 1, BULL_MAX_PRIORITY),
+      delay: record.delayMs,
+      timestamp,
+      attempts: ATTEMPTS,
+      backoff: { type: 'clusterkit' },
+      removeOnComplete: this.options.keepCompleted,
+      removeOnFail: this.options.keepDead,
+    };
+    const job = new TolerantJob(q, 'm', record.body, opts, jobId);
+    if (adds !== undefined) {
+      const through = wrappingClient(client, adds, record.callerId === true, BULL_DEFAULT_PRIORITY);
+      await job.addJob(through as unknown as AddClient);
+    } else if (!record.callerId) {
+      await job.addJob((await q.getBackend().client) as AddClient);
+    } else {
+      await this.addReusingId(q, queue, job, jobId);
+    }
+  }
+
+  /** Forgets what this node knew of `queue` (after obliterate). */
+  forget(queue: string): void {
+    this.prioritized.delete(queue);
+  }
+
+  /** The fallback for a caller-given id: free a completed job's id and add, in one MULTI. */
+  private async addReusingId(q: Queue, queue: string, job: TolerantJob, jobId: string): Promise<void> {
+    this.define(this.connections.command);
+    const multi = (await q.getBackend().client).multi();
+    const key = (type: string) => bullKey(this.connections.prefix, queue, type);
+    void (multi as unknown as Scripted)[REUSE_ID.name]!(key('completed'), key(jobId), key('id'), jobId);
+    // Queues BullMQ's add script on the MULTI synchronously; its promise settles once queued (or
+    // rejects when BullMQ could not queue it: then the MULTI must not count as a publish).
+    const queued = job.addJob(multi);
+    queued.catch(() => {});
+    const replies = (await multi.exec()) ?? [];
+    await queued;
+    if (replies.length !== 2) throw new Error(`the publish MULTI ran ${replies.length} of 2 commands`);
+    for (const [error] of replies) if (error) throw error;
+    const added = replies[1]?.[1];
+    if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the add (code ${added})`);
+  }
+
+  /** Flips `queue` to prioritized (idempotent across nodes) and remembers it. */
+  private async prioritize(queue: string): Promise<void> {
+    const client = this.connections.command;
+    this.define(client);
+    const key = (type: string) => bullKey(this.connections.prefix, queue, type);
+    const keys = ['meta', 'wait', 'paused', 'prioritized', 'pc', 'delayed', 'active', 'failed', 'marker'].map(key);
+    await (client as unknown as Scripted)[PRIORITIZE_QUEUE.name]!(...keys, key(''), BULL_DEFAULT_PRIORITY);
+    this.prioritized.add(queue);
+  }
+
+  private addsOf(client: RedisClient): WrappedAdds | undefined {
+    if (!this.wrap) return undefined;
+    let adds = this.wrapped.get(client);
+    if (adds === undefined) {
+      adds = wrapAddScripts(client) ?? null;
+      this.wrapped.set(client, adds);
+    }
+    return adds ?? undefined;
+  }
+
+  /** Defines our scripts on `client` once (ioredis then sends EVALSHA, loading a script when needed). */
+  private define(client: RedisClient): void {
+    if (this.defined.has(client)) return;
+    for (const script of [REUSE_ID, PRIORITIZE_QUEUE] as QueueScript[]) {
+      client.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    }
+    this.defined.add(client);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Batches the socket writes of a connection: every command written in one run of the microtask
+ * queue goes out in one system call (the socket is corked at the first write and uncorked by a
+ * microtask queued behind it). A burst of concurrent publishes, or the follow-up commands of a
+ * burst of replies, then costs Redis one read instead of one per command.
+ *
+ * This is what ioredis' `enableAutoPipelining` is for, without its cost: auto-pipelining defers every
+ * command to `setImmediate` and keeps one pipeline in flight per connection, which measured here
+ * doubled the latency of one-at-a-time commands (a sequential `GET`: 154 µs against 80 µs) — the
+ * lock's and the cache's hot path. Corking adds no wait: a command alone is written at the end of
+ * the same microtask checkpoint.
+ */
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
+
+interface Writable {
+  write(...args: unknown[]): boolean;
+  cork(): void;
+  uncork(): void;
+}
+
+const BATCHED = Symbol.for('clusterkit.redis.batchedWrites');
+
+/** Wraps `stream.write` so writes of one microtask checkpoint leave in one system call. */
+function batchStream(stream: Writable & { [BATCHED]?: boolean }): void {
+  if (stream[BATCHED] || typeof stream.cork !== 'function') return;
+  stream[BATCHED] = true;
+  const write = stream.write.bind(stream);
+  let corked = false;
+  const flush = () => {
+    corked = false;
+    stream.uncork();
+  };
+  stream.write = (...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      queueMicrotask(flush);
+    }
+    return write(...args);
+  };
+}
+
+/** Batches one node connection's writes, on every (re)connect (each reconnect opens a new socket). */
+function batchNode(redis: Redis): void {
+  const apply = () => {
+    const stream = (redis as unknown as { stream?: Writable }).stream;
+    if (stream) batchStream(stream);
+  };
+  redis.on('connect', apply);
+  apply();
+}
+
+/** Batches the writes of `client`: a single node, or every node connection of a Cluster. */
+export function batchWrites(client: RedisClient): void {
+  if (client instanceof Cluster) {
+    client.on('+node', (redis: Redis) => batchNode(redis));
+    for (const redis of client.nodes('all')) batchNode(redis);
+    return;
+  }
+  batchNode(client);
+}
