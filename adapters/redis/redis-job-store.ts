@@ -39,8 +39,18 @@ import {
 import { runScript, type LuaScript } from './lua/run-script.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 
-const { decideCancel, decideRetry, applyRelease, failRetention, isTerminal, rateWindow, upgradeRecord, sumCounts } =
-  jobStoreKit;
+const {
+  decideCancel,
+  decideRetry,
+  decideDiscard,
+  decidePromote,
+  applyRelease,
+  failRetention,
+  isTerminal,
+  rateWindow,
+  upgradeRecord,
+  sumCounts,
+} = jobStoreKit;
 
 type Hash = Record<string, string>;
 const LIVE_STATES = ['waiting', 'active', 'completed', 'failed', 'cancelled'] as const;
@@ -310,6 +320,24 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
 
   async remove(id: string): Promise<boolean> {
     return Number(await this.run(JOB_DELETE, `${this.p}X`, ['one', id])) === 1;
+  }
+
+  async discard(id: string, options: { tenantId?: string }): Promise<Awaited<ReturnType<JobStore['discard']>>> {
+    // The delete is version-checked: a claim in between (it bumps the version) makes it decide again.
+    return this.cas<Awaited<ReturnType<JobStore['discard']>>>(id, (record) => {
+      const outcome = decideDiscard(record, options);
+      return outcome.type === 'removed' ? { remove: true, result: outcome } : { result: outcome };
+    });
+  }
+
+  async promote(
+    id: string,
+    options: { now: number; tenantId?: string },
+  ): Promise<Awaited<ReturnType<JobStore['promote']>>> {
+    return this.cas<Awaited<ReturnType<JobStore['promote']>>>(id, (record) => {
+      const outcome = decidePromote(record, options);
+      return outcome.type === 'promoted' ? { write: outcome.record, result: outcome } : { result: outcome };
+    });
   }
 
   async get(id: string): Promise<JobRecord | undefined> {

@@ -4,7 +4,7 @@
  * taking work and waits for in-flight jobs before the process exits; a second signal forces the exit.
  */
 import type { Command } from 'commander';
-import { parseDuration, startDashboardServer, type App, type OpsJobInfo } from 'clusterkit';
+import { createJobStatsRecorder, parseDuration, startDashboardServer, type App, type OpsJobInfo } from 'clusterkit';
 import { buildApp, closeApp, CliError, ExitCodes, startApp, type GlobalOptions } from './cli-context.js';
 import { loadPluginModules } from './plugin-loader.js';
 import { integer } from './arg-checks.js';
@@ -33,13 +33,15 @@ export function registerServeCommands(program: Command): void {
         ...(all.concurrency !== undefined ? { concurrency: all.concurrency } : {}),
       });
       logJobEvents(app, all);
+      // Throughput and wait/run times for the dashboard's charts (bounded per-minute counts in the store).
+      const stats = createJobStatsRecorder(asOpsApp(app), { onError: () => {} });
       await startApp(app, all);
       say(
         all,
         { event: 'started', app: app.name, node: app.nodeId, plugins: loaded },
         `worker ${app.nodeId} started (${loaded.join('; ')})`,
       );
-      await untilSignal(app, all, parseDuration(all.grace as string, '--grace'));
+      await untilSignal(app, all, parseDuration(all.grace as string, '--grace'), () => stats.close());
     });
 
   program
@@ -81,10 +83,12 @@ export function registerServeCommands(program: Command): void {
         await closeApp(app);
         throw error;
       }
+      // A one-time, expiring login link instead of a reusable token in a URL (see docs/operations.md).
+      const loginUrl = token ? server.loginUrl() : undefined;
       say(
         all,
-        { event: 'listening', url: server.url, auth: server.handler.hasAuth },
-        `dashboard listening on ${server.url}`,
+        { event: 'listening', url: server.url, auth: server.handler.hasAuth, ...(loginUrl ? { loginUrl } : {}) },
+        `dashboard listening on ${server.url}${loginUrl ? `\nlog in (one-time link, valid 10 min): ${loginUrl}` : ''}`,
       );
       await untilSignal(app, all, 10_000, () => server.close());
     });

@@ -233,7 +233,8 @@ export function toJobInfo(record: JobRecord, now = Date.now()): ManagedJobInfo {
     queueName: record.queueName,
     jobName: record.jobName,
   };
-  if (record.state === 'delayed' || record.state === 'waiting') info.timestamps.runAt = record.runAt;
+  // An active job keeps the time its attempt was due: the wait before it started is startedAt - runAt.
+  if (!isTerminal(record.state)) info.timestamps.runAt = record.runAt;
   if (record.startedAt !== undefined) info.timestamps.startedAt = record.startedAt;
   if (record.finishedAt !== undefined) info.timestamps.finishedAt = record.finishedAt;
   if (record.state === 'active' && record.owner !== undefined) info.owner = record.owner;

@@ -2,7 +2,8 @@
 export * from './types.js';
 export * from './options.js';
 export { ManagedQueue, type ManagedQueueDeps } from './managed-queue.js';
-export type { CancelResult, RetryResult } from './job-control.js';
+export type { CancelResult, PromoteResult, RemoveResult, RetryResult } from './job-control.js';
+export type { NodeHandlerInfo, NodeInfo } from './node-list.js';
 export { PluginJobProcessor } from './plugin-job-processor.js';
 export { JobCancelledError, JobFailedError } from './job-runner.js';
 export type { CleanOptions } from './job-queries.js';
@@ -14,11 +15,13 @@ export type {
   ClaimRequest,
   ClaimResult,
   CreateResult,
+  DiscardOutcome,
   JobFilter,
   JobRef,
   JobStore,
   JobStoreCapabilities,
   JobStoreFactory,
+  PromoteOutcome,
   QueueCountsRow,
   Retention,
   RetryOutcome,
@@ -32,6 +35,8 @@ import {
   applyRelease,
   decideCancel,
   decideClaim,
+  decideDiscard,
+  decidePromote,
   decideRetry,
   failRetention,
   matchesFilter,
@@ -51,6 +56,8 @@ export const jobStoreKit = Object.freeze({
   decideClaim,
   decideCancel,
   decideRetry,
+  decideDiscard,
+  decidePromote,
   applyRelease,
   failRetention,
   matchesFilter,

@@ -1,6 +1,8 @@
 /**
- * The write-side operator calls on one job: `cancel` and `retry`. Each is ONE store transition that
- * reads and changes the record in the same step, so neither can race a node starting the job.
+ * The write-side operator calls on one job: `cancel`, `retry`, `remove` and `promote`. Each is ONE
+ * store transition that reads and changes the record in the same step, so none can race a node
+ * starting the job. `retry` and `promote` then publish the new generation's ticket; a crash before
+ * that leaves the record "ticket pending", which the reconciler republishes (`ticketRepairMs`).
  */
 import { currentTenant } from '../tenant/tenant-context.js';
 import { assertName, assertOptions } from '../validation.js';
@@ -20,7 +22,21 @@ export interface RetryResult {
   reason?: 'not_found' | 'waiting' | 'delayed' | 'active' | 'completed' | 'already_retried';
 }
 
-/** What cancel/retry need from the managed queue. */
+/** Result of `remove`. */
+export interface RemoveResult {
+  success: boolean;
+  /** `active`: a running job is not removed (cancel it with `abortActive` first). */
+  reason?: 'not_found' | 'active';
+}
+
+/** Result of `promote`. */
+export interface PromoteResult {
+  success: boolean;
+  /** The job is not delayed (any more): it is in the state named here. */
+  reason?: 'not_found' | 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled';
+}
+
+/** What the operator calls need from the managed queue. */
 export interface ControlDeps {
   readonly store: JobStore;
   readonly events: JobEvents;
@@ -66,6 +82,30 @@ export async function retryJob(deps: ControlDeps, jobId: string): Promise<RetryR
   const tenantId = currentTenant()?.tenantId;
   const outcome = await deps.store.retry(jobId, { now: Date.now(), ...(tenantId === undefined ? {} : { tenantId }) });
   if (outcome.type !== 'retried') return { success: false, reason: outcome.type };
+  await deps.publishRecord(outcome.record, 0);
+  return { success: true };
+}
+
+/**
+ * Deletes a job that is not running: a finished one, or a waiting/delayed one (its ticket, when it
+ * arrives, finds nothing and is dropped, so it never runs). A running job is refused.
+ */
+export async function removeJob(deps: ControlDeps, jobId: string): Promise<RemoveResult> {
+  assertName('jobId', jobId);
+  const tenantId = currentTenant()?.tenantId;
+  const outcome = await deps.store.discard(jobId, tenantId === undefined ? {} : { tenantId });
+  return outcome.type === 'removed' ? { success: true } : { success: false, reason: outcome.type };
+}
+
+/** Runs a delayed job now, as its next generation (attempts kept); the delayed ticket is dropped when due. */
+export async function promoteJob(deps: ControlDeps, jobId: string): Promise<PromoteResult> {
+  assertName('jobId', jobId);
+  const tenantId = currentTenant()?.tenantId;
+  const outcome = await deps.store.promote(jobId, {
+    now: Date.now(),
+    ...(tenantId === undefined ? {} : { tenantId }),
+  });
+  if (outcome.type !== 'promoted') return { success: false, reason: outcome.type };
   await deps.publishRecord(outcome.record, 0);
   return { success: true };
 }

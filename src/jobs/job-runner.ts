@@ -171,8 +171,16 @@ export class JobRunner {
       }
       await this.fail(record, failure, { cancelled: entry.abortRequested, durationMs });
     } finally {
-      this.drop(record.id);
+      this.settle(record);
     }
+  }
+
+  /**
+   * Ends this node's reservation of `record`'s generation (only that one: a ticket of the next
+   * generation may already be reserved here).
+   */
+  private settle(record: JobRecord): void {
+    if (this.running.get(record.id)?.ref.gen === record.gen) this.drop(record.id);
   }
 
   private call(record: JobRecord, ref: JobRef, registration: Registration, signal: AbortSignal): Promise<unknown> {
@@ -279,6 +287,9 @@ export class JobRunner {
       // The record names the new generation before its ticket exists: pending until confirmed.
       next.ticketPendingSince = now;
       if (!(await this.write(record, next, { remove: false, retentionMs: 0 }))) return;
+      // The failed generation is settled: a ticket of the next one arriving here now (no backoff, a
+      // free slot) must find the job free to reserve, not a duplicate of the run that just ended.
+      this.settle(record);
       await this.deps.publishRecord(next, delayMs);
       this.deps.emit('job:failed', toJobInfo(next), error, { willRetry, durationMs: meta.durationMs });
       return;
@@ -318,18 +329,29 @@ export class JobRunner {
   }
 }
 
+/** Longest stack an attempt keeps in the history, in characters (its first frames say the most). */
+const MAX_ATTEMPT_STACK_CHARS = 2_000;
+/** How many of the latest attempts keep their stack (older ones keep message and code): bounds the record. */
+const ATTEMPT_STACKS_KEPT = 5;
+
 function endAttempt(
   record: JobRecord,
   now: number,
   outcome: 'completed' | 'failed' | 'cancelled',
-  error?: { message: string; code?: string },
+  error?: { message: string; code?: string; stack?: string },
 ): void {
   const last = record.history.at(-1);
   if (!last || last.finishedAt !== undefined) return;
   last.finishedAt = now;
   last.outcome = outcome;
-  if (error)
-    last.error = error.code === undefined ? { message: error.message } : { message: error.message, code: error.code };
+  if (!error) return;
+  last.error = { message: error.message };
+  if (error.code !== undefined) last.error.code = error.code;
+  if (outcome === 'failed' && error.stack !== undefined) {
+    last.error.stack =
+      error.stack.length > MAX_ATTEMPT_STACK_CHARS ? `${error.stack.slice(0, MAX_ATTEMPT_STACK_CHARS)}…` : error.stack;
+    for (const older of record.history.slice(0, -ATTEMPT_STACKS_KEPT)) delete older.error?.stack;
+  }
 }
 
 function retentionOf(remove: boolean | number, fallbackMs: number): Retention {

@@ -81,6 +81,18 @@ export type CancelOutcome =
 export type RetryOutcome =
   { type: 'retried'; record: JobRecord } | { type: 'not_found' | 'waiting' | 'delayed' | 'active' | 'completed' };
 
+/** What `discard` answers (`managedQueue.remove`). */
+export type DiscardOutcome =
+  | { type: 'removed'; record: JobRecord }
+  /** Its handler runs: not removed (cancel it with `abortActive` first). */
+  | { type: 'active' | 'not_found' };
+
+/** What `promote` answers. */
+export type PromoteOutcome =
+  | { type: 'promoted'; record: JobRecord }
+  /** Not delayed (any more): the state it is in as readers see it. */
+  | { type: 'not_found' | 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled' };
+
 /** Which jobs a read covers. Unset fields match everything. */
 export interface JobFilter {
   readonly pluginName?: string;
@@ -153,6 +165,18 @@ export interface JobStore {
   retry(id: string, options: { now: number; tenantId?: string }): Promise<RetryOutcome>;
   /** Deletes a record (and its logs); true when it existed. */
   remove(id: string): Promise<boolean>;
+  /**
+   * Deletes a job that is not running (`managedQueue.remove`), with its logs, in the same step that
+   * checks its state: an active one is refused, so a removal never races a node starting the job
+   * (a waiting/delayed job's ticket then finds nothing and is dropped).
+   */
+  discard(id: string, options: { tenantId?: string }): Promise<DiscardOutcome>;
+  /**
+   * Runs a delayed job now (`managedQueue.promote`): its next generation, `waiting` from `now`, ticket
+   * pending (the caller publishes it; the reconciler does if the caller dies first). The delayed
+   * generation's ticket becomes stale and is dropped when it comes due. Attempts are kept.
+   */
+  promote(id: string, options: { now: number; tenantId?: string }): Promise<PromoteOutcome>;
 
   get(id: string): Promise<JobRecord | undefined>;
   getLogs(id: string): Promise<string[]>;

@@ -5,13 +5,15 @@
  * scripts (adapters/redis/lua/job-scripts.ts) implement the same rules, and the job-store contract
  * suite (test/jobs/job-store.suite.ts) holds every store to them.
  */
-import { isTerminal, MAX_HISTORY, type JobRecord } from './envelope.js';
+import { isTerminal, MAX_HISTORY, visibleState, type JobRecord } from './envelope.js';
 import type {
   CancelOutcome,
   ClaimRequest,
   ClaimResult,
+  DiscardOutcome,
   JobFilter,
   JobRef,
+  PromoteOutcome,
   Retention,
   RetryOutcome,
 } from './job-store.js';
@@ -165,6 +167,34 @@ export function decideRetry(record: JobRecord | undefined, options: { now: numbe
     delete record[key];
   }
   return { type: 'retried', record };
+}
+
+/** Decides an operator removal: any job but a running one. The store deletes the record on `removed`. */
+export function decideDiscard(record: JobRecord | undefined, options: { tenantId?: string }): DiscardOutcome {
+  if (!record || !visibleTo(record, options.tenantId)) return { type: 'not_found' };
+  if (record.state === 'active') return { type: 'active' };
+  return { type: 'removed', record };
+}
+
+/**
+ * Decides a promote; on `promoted` changes `record` in place: the next generation (so the delayed
+ * ticket turns stale), waiting from `now`, ticket pending. Attempts and history are kept.
+ */
+export function decidePromote(
+  record: JobRecord | undefined,
+  options: { now: number; tenantId?: string },
+): PromoteOutcome {
+  if (!record || !visibleTo(record, options.tenantId)) return { type: 'not_found' };
+  const state = visibleState(record, options.now);
+  if (state !== 'delayed') return { type: state };
+  record.gen += 1;
+  record.state = 'waiting';
+  record.runAt = options.now;
+  record.ticketPendingSince = options.now;
+  // A node parking the delayed generation holds a stale ticket now; the new one is nobody's yet.
+  delete record.parkedBy;
+  delete record.noProcessorSince;
+  return { type: 'promoted', record };
 }
 
 /** How a record is kept once it fails or is cancelled: its `removeOnFail`, else `failedRetentionMs`. */

@@ -17,12 +17,23 @@ import { assertDuration, assertFunction, assertName, assertOptions, describe } f
 import { Dispatcher } from './dispatcher.js';
 import { toJobInfo } from './envelope.js';
 import { recordFromInput } from './enqueue-input.js';
-import { cancelJob, retryJob, type CancelResult, type ControlDeps, type RetryResult } from './job-control.js';
+import {
+  cancelJob,
+  promoteJob,
+  removeJob,
+  retryJob,
+  type CancelResult,
+  type ControlDeps,
+  type PromoteResult,
+  type RemoveResult,
+  type RetryResult,
+} from './job-control.js';
 import { JobEvents } from './job-events.js';
 import { cleanJobs, getMetrics, getQueueStats, listJobs, visibleToCaller, type CleanOptions } from './job-queries.js';
 import { JobRunner } from './job-runner.js';
 import type { JobStore, JobStoreFactory } from './job-store.js';
 import { JobWriter } from './job-writer.js';
+import type { NodeInfo } from './node-list.js';
 import { portableJobStoreOver } from './portable-job-store.js';
 import { Reconciler } from './reconciler.js';
 import { resolveManagedQueueOptions, type ManagedQueueOptions, type ResolvedManagedQueueOptions } from './options.js';
@@ -114,6 +125,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       this.options.heartbeatTtlMs,
       this.options.worker,
       report('managedQueue.heartbeat'),
+      this.options.workerConcurrency,
     );
     this.events = new JobEvents(
       deps.pubSubManager,
@@ -332,6 +344,25 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     // Only a job sent again uses the worker (an unknown id must not start one).
     if (result.success) await this.useWorker();
     return result;
+  }
+
+  /** Deletes a job that is not running: a finished one, or a waiting/delayed one before any node starts it. */
+  async remove(jobId: string): Promise<RemoveResult> {
+    this.assertStarted('remove');
+    return removeJob(this.control, jobId);
+  }
+
+  /** Runs a delayed job now (its attempts so far are kept); `reason` names its state when it is not delayed. */
+  async promote(jobId: string): Promise<PromoteResult> {
+    this.assertStarted('promote');
+    const result = await promoteJob(this.control, jobId);
+    if (result.success) await this.useWorker();
+    return result;
+  }
+
+  /** The cluster's live nodes (from their heartbeats): whether each takes jobs, and which handlers it runs. */
+  listNodes(): Promise<NodeInfo[]> {
+    return this.registry.listNodes();
   }
 
   /** Resolves with the job's return value once it completes (on any node); rejects with its failure or on timeout. */

@@ -23,6 +23,8 @@ import {
   applyRelease,
   decideCancel,
   decideClaim,
+  decideDiscard,
+  decidePromote,
   decideRetry,
   failRetention,
   matchesFilter as matches,
@@ -195,6 +197,25 @@ export class MemoryJobStore implements JobStore {
 
   async remove(id: string): Promise<boolean> {
     return this.delete(id);
+  }
+
+  async discard(id: string, options: { tenantId?: string }): Promise<Awaited<ReturnType<JobStore['discard']>>> {
+    const outcome = decideDiscard(this.live(id, Date.now()), options);
+    if (outcome.type !== 'removed') return outcome;
+    this.delete(id);
+    return { type: 'removed', record: clone(outcome.record) };
+  }
+
+  async promote(
+    id: string,
+    options: { now: number; tenantId?: string },
+  ): Promise<Awaited<ReturnType<JobStore['promote']>>> {
+    const record = this.live(id, options.now);
+    const next = clone(record);
+    const outcome = decidePromote(next, options);
+    if (outcome.type !== 'promoted') return outcome;
+    this.write(record, next!);
+    return { type: 'promoted', record: clone(next!) };
   }
 
   async get(id: string): Promise<JobRecord | undefined> {

@@ -15,9 +15,11 @@ import type {
   ClaimRequest,
   ClaimResult,
   CreateResult,
+  DiscardOutcome,
   JobFilter,
   JobRef,
   JobStore,
+  PromoteOutcome,
   QueueCountsRow,
   Retention,
   RetryOutcome,
@@ -27,6 +29,8 @@ import {
   applyRelease,
   decideCancel,
   decideClaim,
+  decideDiscard,
+  decidePromote,
   decideRetry,
   failRetention,
   rateWindow,
@@ -260,6 +264,27 @@ export class PortableJobStore implements JobStore {
   async remove(id: string): Promise<boolean> {
     await this.kv.del(this.key('logs', id));
     return this.kv.del(this.key('job', id));
+  }
+
+  async discard(id: string, options: { tenantId?: string }): Promise<DiscardOutcome> {
+    // Under the job's lock, like claim: a claim cannot start it between the check and the delete.
+    return this.locked(id, async () => {
+      const outcome = decideDiscard(await this.read(id), options);
+      if (outcome.type !== 'removed') return outcome;
+      await this.remove(id);
+      if (!isTerminal(outcome.record.state)) {
+        await this.kv.incr(this.key('queued', handlerKeyOf(outcome.record)), -1, COUNTER_TTL_MS);
+      }
+      return outcome;
+    });
+  }
+
+  async promote(id: string, options: { now: number; tenantId?: string }): Promise<PromoteOutcome> {
+    return this.locked(id, async () => {
+      const outcome = decidePromote(await this.read(id), options);
+      if (outcome.type === 'promoted') await this.put(outcome.record);
+      return outcome;
+    });
   }
 
   get(id: string): Promise<JobRecord | undefined> {

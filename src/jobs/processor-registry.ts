@@ -13,6 +13,7 @@ import { ClusterError, ErrorCodes } from '../errors.js';
 import { describe } from '../validation.js';
 import type { CacheStore } from '../cache/types.js';
 import type { JobEnvelope } from './envelope.js';
+import { listNodes, type NodeBeat, type NodeInfo } from './node-list.js';
 import { processorDeclarations } from './plugin-job-processor.js';
 import { escapeKeyPart, handlerKey } from './scoped-key.js';
 import type { ManagedJobHandler, ProcessorOptions } from './types.js';
@@ -157,6 +158,8 @@ export class ProcessorRegistry {
     /** False on a producer-only node (`worker: false`): its handlers never run, so they are not advertised. */
     private readonly advertise: boolean,
     private readonly onError: (error: unknown) => void,
+    /** The node's `workerConcurrency`, stated in its heartbeat. */
+    private readonly workerConcurrency: number,
   ) {}
 
   /** How many handlers this node has registered. */
@@ -263,11 +266,30 @@ export class ProcessorRegistry {
   /** Writes this node's liveness key and one key per handler it has, each with the TTL. */
   async beat(): Promise<void> {
     const store = this.storeOf();
-    const writes = [store.set(this.key('node', this.nodeId), String(Date.now()), { ttlMs: this.ttlMs })];
+    const writes = [store.set(this.key('node', this.nodeId), JSON.stringify(this.describe()), { ttlMs: this.ttlMs })];
     for (const key of this.advertise ? this.registrations.keys() : []) {
       writes.push(store.set(this.key('handler', key), this.nodeId, { ttlMs: this.ttlMs }));
     }
     await Promise.all(writes);
+  }
+
+  /** Every node whose heartbeat has not lapsed, with what its last beat stated (`managedQueue.listNodes()`). */
+  listNodes(): Promise<NodeInfo[]> {
+    return listNodes(this.storeOf(), `${this.prefix}node:`);
+  }
+
+  /** What this node's heartbeat states. */
+  private describe(): NodeBeat {
+    const handlers = this.advertise
+      ? [...this.registrations.values()].map((r) => ({
+          pluginName: r.options.pluginName,
+          queueName: r.options.queueName,
+          jobName: r.options.jobName,
+          concurrency: r.concurrency,
+          running: r.running,
+        }))
+      : [];
+    return { at: Date.now(), worker: this.advertise, workerConcurrency: this.workerConcurrency, handlers };
   }
 
   /** Every registration (stop: hand back what they parked). */

@@ -171,7 +171,7 @@ export interface ManagedJobInfo {
   returnValue?: unknown;
   payload: unknown;
   priority: number;
-  /** Epoch ms. */
+  /** Epoch ms. `runAt`: when the current attempt is (was) due; absent once the job finished. */
   timestamps: { enqueuedAt: number; startedAt?: number; finishedAt?: number; runAt?: number };
   pluginName: string;
   queueName: string;
@@ -194,7 +194,8 @@ export interface JobAttemptInfo {
   finishedAt?: number;
   /** `completed`, `failed`, `cancelled`, or `lost` (its node died mid-run; not counted in `attemptsMade`). */
   outcome?: 'completed' | 'failed' | 'cancelled' | 'lost';
-  error?: { message: string; code?: string };
+  /** Why it failed; `stack` (at most 2,000 characters) is kept for the latest 5 failed attempts. */
+  error?: { message: string; code?: string; stack?: string };
 }
 
 /** Filter of `listJobs`. */

@@ -1,216 +1,243 @@
 /**
- * The dashboard's browser script (vanilla JS, ES2020), inlined by the page. Kept in its own module
- * so the page markup stays readable. It must contain no backticks, no `${` and no closing script tag.
+ * The dashboard's browser script (vanilla JS, ES2020), inlined by the page. Its parts are kept in
+ * separate modules so each stays readable: this one holds the helpers, the URL state and the
+ * refresh loop; views, the job detail and charts are in dashboard-script-views.ts,
+ * dashboard-script-detail.ts and dashboard-script-charts.ts.
+ * They run in one function scope. No part may contain a backtick, `${` or a closing script tag.
+ *
+ * Live refresh never fights the operator: a region is only touched when its data changed, rows are
+ * patched in place by key (unchanged rows, their selection and their buttons stay as they are), a
+ * region holding a text selection waits, and the list and overview pause while a job is open.
  */
-export const DASHBOARD_SCRIPT = String.raw`
-(function () {
+import { DASHBOARD_CHARTS } from './dashboard-script-charts.js';
+import { DASHBOARD_DETAIL } from './dashboard-script-detail.js';
+import { DASHBOARD_VIEWS } from './dashboard-script-views.js';
+
+const CORE = String.raw`
   'use strict';
   var cfg = window.CLUSTERKIT || {};
   var $ = function (id) { return document.getElementById(id); };
   var STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'];
-  var LIST_STATES = STATES.concat(['cancelled']);
-  var view = { tab: 'queues', state: 'failed', offset: 0, limit: 20, filter: {}, jobId: null, dlOffset: 0, channel: null };
+  var LIST_STATES = STATES.concat(['cancelled', 'all']);
+  var SIZES = [10, 20, 50, 100, 200];
+  var REFRESH_MS = 2000, STATS_MS = 10000;
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
-      if (k === 'text') node.textContent = attrs[k];
-      else if (k === 'onclick') node.addEventListener('click', attrs[k]);
-      else if (k === 'className') node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
+      var v = attrs[k];
+      if (v === undefined || v === null) return;
+      if (k === 'text') node.textContent = String(v);
+      else if (k === 'className') node.className = v;
+      else node.setAttribute(k, String(v));
     });
     (children || []).forEach(function (c) { if (c != null) node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
     return node;
   }
-  function td(text, cls) { return el('td', { text: text == null ? '' : String(text), className: cls || '' }); }
-  function fill(tbody, rows, empty, cols) {
-    tbody.replaceChildren.apply(tbody, rows.length ? rows : [el('tr', {}, [el('td', { text: empty, className: 'muted', colspan: String(cols) })])]);
-  }
-  function time(ms) { return ms ? new Date(ms).toLocaleString() : ''; }
   function json(v) { return v === undefined ? '' : JSON.stringify(v, null, 2); }
+  function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
+  function duration(ms) {
+    if (ms == null || !isFinite(ms)) return '';
+    ms = Math.max(0, ms);
+    if (ms < 1) return '<1 ms';
+    if (ms < 1000) return Math.round(ms) + ' ms';
+    if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 1 : 0) + ' s';
+    if (ms < 3600000) return Math.round(ms / 60000) + ' min';
+    if (ms < 172800000) return (ms / 3600000).toFixed(ms < 36000000 ? 1 : 0) + ' h';
+    return Math.round(ms / 86400000) + ' d';
+  }
+  function ago(at) { return at ? duration(Date.now() - at) + ' ago' : ''; }
+  function time(ms) { return ms ? new Date(ms).toLocaleString() : ''; }
   function toast(text, bad) {
     var t = $('toast'); t.textContent = text; t.className = bad ? 'err' : ''; t.style.display = 'block';
-    clearTimeout(toast.timer); toast.timer = setTimeout(function () { t.style.display = 'none'; }, 3500);
+    clearTimeout(toast.timer); toast.timer = setTimeout(function () { t.style.display = 'none'; }, 4000);
   }
 
   function api(path, body) {
     var init = { credentials: 'same-origin', headers: { accept: 'application/json' } };
     if (body !== undefined) { init.method = 'POST'; init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
     return fetch('api/' + path, init).then(function (res) {
-      if (res.status === 401) { location.href = cfg.tokenLogin ? 'login' : location.href; throw new Error('not logged in'); }
+      if (res.status === 401 && cfg.tokenLogin) { location.href = 'login'; throw new Error('not logged in'); }
       return res.json().then(function (data) {
         if (!res.ok) throw new Error((data && data.error && data.error.message) || ('HTTP ' + res.status));
         return data;
       });
     });
   }
-  function action(path, body, done) {
-    return api(path, body || {}).then(function (r) { if (done) toast(done(r)); return refresh(); })
+  function action(path, body, done, question) {
+    if (question && !confirm(question)) return Promise.resolve();
+    return api(path, body || {}).then(function (r) { if (done) toast(done(r)); return refresh(true); })
       .catch(function (e) { toast(e.message, true); });
   }
 
-  function showTab(tab) {
-    view.tab = tab;
-    document.querySelectorAll('nav button').forEach(function (b) { b.classList.toggle('on', b.dataset.tab === tab); });
-    document.querySelectorAll('main section').forEach(function (s) { s.classList.toggle('on', s.id === tab); });
-    return refresh();
+  // ---- URL state: #/<tab>?state=&plugin=&queue=&tenant=&page=&size=&job=&channel=
+  var view = parseHash();
+  function parseHash() {
+    var h = location.hash.replace(/^#\/?/, ''), q = h.indexOf('?');
+    var p = new URLSearchParams(q < 0 ? '' : h.slice(q + 1));
+    var tab = (q < 0 ? h : h.slice(0, q)) || 'overview';
+    var int = function (v, d) { var n = parseInt(v || '', 10); return n > 0 ? n : d; };
+    var size = int(p.get('size'), 20);
+    return {
+      tab: ['overview', 'jobs', 'dead', 'schedules'].indexOf(tab) < 0 ? 'overview' : tab,
+      state: LIST_STATES.indexOf(p.get('state')) < 0 ? 'failed' : p.get('state'),
+      plugin: p.get('plugin') || '', queue: p.get('queue') || '', tenant: p.get('tenant') || '', exact: p.get('exact') === '1',
+      page: int(p.get('page'), 1), size: SIZES.indexOf(size) < 0 ? 20 : size,
+      job: p.get('job') || null, channel: p.get('channel') || '', q: p.get('q') || ''
+    };
+  }
+  function hashOf(v) {
+    var p = new URLSearchParams();
+    if (v.tab === 'jobs') {
+      p.set('state', v.state);
+      ['plugin', 'queue', 'tenant', 'q'].forEach(function (k) { if (v[k]) p.set(k, v[k]); });
+      if (v.exact && (v.plugin || v.queue || v.tenant)) p.set('exact', '1');
+      if (v.page > 1) p.set('page', String(v.page));
+      if (v.size !== 20) p.set('size', String(v.size));
+    }
+    if (v.tab === 'dead') { if (v.channel) p.set('channel', v.channel); if (v.page > 1) p.set('page', String(v.page)); }
+    if (v.job) p.set('job', v.job);
+    var s = p.toString();
+    return '#/' + v.tab + (s ? '?' + s : '');
+  }
+  /** Navigates: a new history entry (so Back returns here), then the page follows the hash. */
+  function go(changes) {
+    var next = Object.assign({}, view, changes);
+    var h = hashOf(next);
+    if (h === location.hash) applyView(next); else location.hash = h;
   }
 
-  function renderOverview(o) {
-    var totals = $('totals') || document.querySelector('[data-testid=totals]');
-    totals.replaceChildren.apply(totals, STATES.map(function (s) {
-      return el('span', { 'data-testid': 'total-' + s }, [el('span', { className: 'badge ' + s, text: s }), ' ', el('b', { text: String(o.totals[s] || 0) })]);
-    }));
-    fill($('physical'), o.physical.map(function (p) {
-      return el('tr', {}, [td(p.channel), td(p.waiting, 'num'), td(p.delayed, 'num'), td(p.active, 'num'), td(p.dead, 'num')]);
-    }), 'no physical queue configured', 5);
-    fill($('logical'), o.queues.map(function (q) {
-      var ref = { pluginName: q.pluginName, queueName: q.queueName };
-      var btn = cfg.readOnly ? null : el('button', { className: 'act', text: q.paused ? 'Resume' : 'Pause', onclick: function () {
-        action('queues/' + (q.paused ? 'resume' : 'pause'), ref, function (r) { return r.pluginName + '/' + r.queueName + (r.paused ? ' paused' : ' resumed'); });
-      } });
-      return el('tr', { className: 'click', 'data-testid': 'queue-row' }, [td(q.pluginName), td(q.queueName), td(q.tenantId || '-'), td(q.waiting, 'num'), td(q.active, 'num'),
-        td(q.delayed, 'num'), td(q.completed, 'num'), td(q.failed, 'num'), el('td', {}, [el('span', { className: 'badge', text: q.paused ? 'paused' : 'running' })]), el('td', {}, [btn])]);
-    }), 'no jobs yet', 10);
-    var tabs = $('state-tabs');
-    tabs.replaceChildren.apply(tabs, LIST_STATES.map(function (s) {
-      return el('button', { className: s === view.state ? 'on' : '', 'data-testid': 'state-' + s, text: o.totals[s] === undefined ? s : s + ' (' + o.totals[s] + ')', onclick: function () {
-        view.state = s; view.offset = 0; refresh();
-      } });
-    }));
-    $('updated').textContent = 'updated ' + new Date(o.at).toLocaleTimeString();
+  // ---- In-place rendering: regions skip identical data, rows are patched by key.
+  var seen = {};
+  function selecting(node) {
+    var sel = window.getSelection && window.getSelection();
+    return !!(sel && !sel.isCollapsed && sel.anchorNode && node.contains(sel.anchorNode));
   }
-
-  function loadJobs() {
-    var q = new URLSearchParams({ state: view.state, offset: String(view.offset), limit: String(view.limit) });
-    Object.keys(view.filter).forEach(function (k) { if (view.filter[k]) q.set(k, view.filter[k]); });
-    return api('jobs?' + q).then(function (r) {
-      fill($('job-rows'), r.jobs.map(function (j) {
-        return el('tr', { className: 'click', 'data-testid': 'job-row', 'data-job-id': j.id, onclick: function () { view.jobId = j.id; loadDetail(); } }, [
-          td(j.id), td(j.pluginName + ' / ' + j.queueName + ' / ' + j.jobName), td(j.tenantId || '-'),
-          el('td', {}, [el('span', { className: 'badge ' + j.state, text: j.state })]),
-          td(j.attemptsMade + (j.maxAttempts ? ' / ' + j.maxAttempts : ''), 'num'), td(time(j.timestamps && j.timestamps.enqueuedAt)),
-          td(j.failedReason || '', 'err')]);
-      }), 'no ' + view.state + ' jobs', 7);
-      var last = Math.min(view.offset + view.limit, r.total);
-      $('page').textContent = r.total ? (view.offset + 1) + '–' + last + ' of ' + r.total : '';
-      $('prev').disabled = view.offset === 0; $('next').disabled = last >= r.total;
-    });
+  /** Calls render(data) unless data is what the region already shows (or the operator is selecting text in it). */
+  function region(name, node, data, render) {
+    var sig = JSON.stringify(data);
+    if (seen[name] === sig || (node && seen[name] !== undefined && selecting(node))) return;
+    seen[name] = sig;
+    render(data);
   }
-
-  function loadDetail() {
-    if (!view.jobId) { $('detail').classList.remove('on'); return Promise.resolve(); }
-    return api('jobs/' + encodeURIComponent(view.jobId)).then(function (j) {
-      $('detail').classList.add('on');
-      $('d-title').textContent = j.pluginName + ' / ' + j.queueName + ' / ' + j.jobName;
-      $('d-state').textContent = j.state; $('d-state').className = 'badge ' + j.state;
-      var ts = j.timestamps || {};
-      var facts = [['id', j.id], ['tenant', j.tenantId], ['organization', j.organizationId], ['scope', j.scopeKey], ['user', j.userId],
-        ['attempts', j.attemptsMade + (j.maxAttempts ? ' of ' + j.maxAttempts : '')], ['progress', j.progress === undefined ? '' : JSON.stringify(j.progress)],
-        ['priority', j.priority], ['enqueued', time(ts.enqueuedAt)], ['started', time(ts.startedAt)], ['finished', time(ts.finishedAt)]];
-      var kv = $('d-kv');
-      kv.replaceChildren.apply(kv, facts.filter(function (f) { return f[1] !== undefined && f[1] !== ''; }).reduce(function (acc, f) {
-        acc.push(el('dt', { text: f[0] })); acc.push(el('dd', { text: String(f[1]) })); return acc;
-      }, []));
-      $('d-payload').textContent = json(j.payload);
-      $('d-fail').style.display = j.failedReason ? '' : 'none';
-      $('d-reason').textContent = j.failedReason || '';
-      $('d-stack').textContent = Array.isArray(j.stacktrace) ? j.stacktrace.join('\n') : (j.stacktrace || '');
-      $('d-ret').style.display = j.returnValue === undefined ? 'none' : '';
-      $('d-return').textContent = json(j.returnValue);
-      if (!cfg.readOnly) {
-        $('d-retry').disabled = j.state !== 'failed';
-        $('d-cancel').disabled = j.state !== 'waiting' && j.state !== 'delayed';
-        $('d-abort').disabled = j.state !== 'active';
+  function cellSig(c) { return c == null ? '' : typeof c === 'object' ? (c.sig !== undefined ? c.sig : JSON.stringify([c.text, c.cls, c.title, c.span])) : String(c); }
+  function fillCell(td, c) {
+    var spec = c != null && typeof c === 'object' ? c : { text: c };
+    td.className = spec.cls || ''; if (spec.title) td.title = spec.title; else td.removeAttribute('title');
+    if (spec.span) td.colSpan = spec.span;
+    if (spec.node) td.replaceChildren(spec.node()); else td.textContent = spec.text == null ? '' : String(spec.text);
+  }
+  /** Makes tbody show rows [{ key, cls, attrs, cells }], touching only what changed. */
+  function patchRows(tbody, rows, empty, cols) {
+    if (!rows.length) rows = [{ key: '-empty', cells: [{ text: empty, cls: 'muted', span: cols }] }];
+    var old = {};
+    Array.prototype.forEach.call(tbody.children, function (tr) { old[tr.dataset.key] = tr; });
+    var prev = null;
+    rows.forEach(function (row) {
+      var tr = old[row.key]; delete old[row.key];
+      if (!tr) { tr = document.createElement('tr'); tr.dataset.key = row.key; }
+      var rowSig = JSON.stringify([row.cls || '', row.attrs || {}]);
+      if (tr.dataset.sig !== rowSig) {
+        tr.className = row.cls || '';
+        Object.keys(row.attrs || {}).forEach(function (k) { tr.setAttribute(k, row.attrs[k]); });
+        tr.dataset.sig = rowSig;
       }
-    }).catch(function (e) { toast(e.message, true); view.jobId = null; $('detail').classList.remove('on'); });
-  }
-
-  function loadDead() {
-    var q = new URLSearchParams({ offset: String(view.dlOffset), limit: String(view.limit) });
-    if (view.channel) q.set('channel', view.channel);
-    return api('dead-letters?' + q).then(function (r) {
-      view.channel = r.channel;
-      if (document.activeElement !== $('dl-channel')) $('dl-channel').value = r.channel || '';
-      fill($('dl-rows'), r.deadLetters.map(function (d) {
-        var err = typeof d.error === 'string' ? d.error : ((d.error.code ? d.error.code + ': ' : '') + d.error.message);
-        var btn = cfg.readOnly ? null : el('button', { className: 'act', text: 'Redrive', onclick: function () {
-          action('dead-letters/redrive', { channel: r.channel, ids: [d.id] }, function (x) { return 'redrove ' + x.count; });
-        } });
-        return el('tr', { 'data-testid': 'dead-row' }, [td(d.id), td(d.attempt, 'num'), td(time(d.failedAt)), td(err, 'err'),
-          el('td', {}, [el('pre', { text: json(d.message) })]), el('td', {}, [btn])]);
-      }), r.channel ? 'no dead letters' : 'enter a channel', 6);
-      var total = r.counts ? r.counts.dead : 0;
-      $('dl-page').textContent = total ? (view.dlOffset + 1) + '–' + Math.min(view.dlOffset + view.limit, total) + ' of ' + total : '';
-      $('dl-prev').disabled = view.dlOffset === 0; $('dl-next').disabled = view.dlOffset + view.limit >= total;
+      row.cells.forEach(function (c, i) {
+        var td = tr.children[i], sig = cellSig(c);
+        if (!td) { td = document.createElement('td'); tr.appendChild(td); }
+        if (td.dataset.sig !== sig) { fillCell(td, c); td.dataset.sig = sig; }
+      });
+      while (tr.children.length > row.cells.length) tr.removeChild(tr.lastChild);
+      var want = prev ? prev.nextSibling : tbody.firstChild;
+      if (want !== tr) tbody.insertBefore(tr, want);
+      prev = tr;
     });
+    Object.keys(old).forEach(function (k) { old[k].remove(); });
   }
-
-  function loadSchedules() {
-    return api('schedules').then(function (r) {
-      fill($('sched-rows'), r.schedules.map(function (s) {
-        var sid = s.scheduleId || s.id;
-        var btn = cfg.readOnly ? null : el('button', { className: 'act danger', text: 'Remove', onclick: function () {
-          if (confirm('Remove schedule ' + sid + '?')) action('schedules/' + encodeURIComponent(sid) + '/remove', {}, function () { return 'removed'; });
-        } });
-        return el('tr', {}, [td(sid), td([s.pluginName, s.queueName, s.jobName].join(' / ')), td(s.cron ? s.cron + (s.tz ? ' ' + s.tz : '') : (s.everyMs ? 'every ' + s.everyMs + ' ms' : '')),
-          td(s.tenantId || '-'), td(time(s.nextRunAt || s.next)), el('td', {}, [btn])]);
-      }), 'no schedules', 6);
-    });
+  function badge(text, cls) { return { sig: 'b:' + text + ':' + (cls || text), node: function () { return el('span', { className: 'badge ' + (cls || text), text: text }); } }; }
+  function button(text, act, data, cls) {
+    return { sig: 'btn:' + text + ':' + act + ':' + JSON.stringify(data), node: function () {
+      var attrs = { className: 'act ' + (cls || ''), type: 'button', text: text, 'data-action': act };
+      Object.keys(data || {}).forEach(function (k) { attrs['data-' + k] = data[k]; });
+      return el('button', attrs);
+    } };
   }
-
-  var busy = false;
-  function refresh() {
-    if (busy) return Promise.resolve();
-    busy = true;
-    var work = [api('overview').then(renderOverview)];
-    if (view.tab === 'jobs') work.push(loadJobs(), loadDetail());
-    if (view.tab === 'dead') work.push(loadDead());
-    if (view.tab === 'schedules') work.push(loadSchedules());
-    return Promise.all(work).catch(function (e) { toast(e.message, true); }).then(function () { busy = false; });
-  }
-
-  document.querySelectorAll('nav button').forEach(function (b) { b.addEventListener('click', function () { showTab(b.dataset.tab); }); });
-  if (cfg.readOnly) document.querySelectorAll('.write').forEach(function (n) { n.style.display = 'none'; });
-  $('f-apply').addEventListener('click', function () {
-    view.filter = { plugin: $('f-plugin').value.trim(), queue: $('f-queue').value.trim(), tenant: $('f-tenant').value.trim() };
-    view.offset = 0; refresh();
-  });
-  $('prev').addEventListener('click', function () { view.offset = Math.max(0, view.offset - view.limit); refresh(); });
-  $('next').addEventListener('click', function () { view.offset += view.limit; refresh(); });
-  $('d-close').addEventListener('click', function () { view.jobId = null; $('detail').classList.remove('on'); });
-  $('d-retry').addEventListener('click', function () {
-    action('jobs/' + encodeURIComponent(view.jobId) + '/retry', {}, function (r) { return r.success ? 'retrying' : 'not retried: ' + r.reason; });
-  });
-  $('d-cancel').addEventListener('click', function () {
-    action('jobs/' + encodeURIComponent(view.jobId) + '/cancel', {}, function (r) { return r.success ? 'cancelled' : 'not cancelled: ' + r.reason; });
-  });
-  $('d-abort').addEventListener('click', function () {
-    action('jobs/' + encodeURIComponent(view.jobId) + '/cancel', { abortActive: true }, function (r) { return r.success ? 'aborted' : 'not aborted: ' + r.reason; });
-  });
-  $('retry-all').addEventListener('click', function () {
-    action('jobs/retry-failed', { pluginName: view.filter.plugin, queueName: view.filter.queue, tenantId: view.filter.tenant }, function (r) { return 'retried ' + r.retried; });
-  });
-  $('clean-btn').addEventListener('click', function () {
-    var state = $('clean-state').value, age = $('clean-age').value.trim();
-    if (confirm('Remove ' + state + ' jobs older than ' + age + '?')) action('clean', { state: state, olderThan: age }, function (r) { return 'removed ' + r.removed; });
-  });
-  $('dl-load').addEventListener('click', function () { view.channel = $('dl-channel').value.trim() || null; view.dlOffset = 0; refresh(); });
-  $('dl-prev').addEventListener('click', function () { view.dlOffset = Math.max(0, view.dlOffset - view.limit); refresh(); });
-  $('dl-next').addEventListener('click', function () { view.dlOffset += view.limit; refresh(); });
-  $('dl-redrive').addEventListener('click', function () {
-    if (view.channel && confirm('Redrive every dead letter of ' + view.channel + '?')) action('dead-letters/redrive', { channel: view.channel }, function (r) { return 'redrove ' + r.count; });
-  });
-  $('dl-delete').addEventListener('click', function () {
-    if (view.channel && confirm('Delete every dead letter of ' + view.channel + '?')) action('dead-letters/delete', { channel: view.channel }, function (r) { return 'deleted ' + r.count; });
-  });
-  api('info').then(function (info) {
-    var list = $('dl-channels');
-    list.replaceChildren.apply(list, info.deadLetterChannels.map(function (c) { return el('option', { value: c }); }));
-  }).catch(function () {});
-  var start = new URLSearchParams(location.hash.slice(1));
-  if (start.get('state')) view.state = start.get('state');
-  showTab(start.get('tab') || 'queues');
-  setInterval(refresh, 2000);
-})();
 `;
+
+const BOOT = String.raw`
+  // ---- Refresh loop
+  var live = true, busy = false, again = false, lastStats = 0, detailFinal = false;
+  function held() { return !live || document.hidden || !!view.job; }
+  function showLive() {
+    var b = $('live');
+    b.className = !live ? '' : view.job ? 'held' : 'on';
+    b.textContent = !live ? '❚❚ paused' : view.job ? '● paused while a job is open' : '● live';
+  }
+  function refresh(force) {
+    if (busy) { again = again || !!force; return Promise.resolve(); }
+    busy = true;
+    var work = [];
+    if (force || !held()) {
+      work.push(api('overview').then(renderOverview));
+      if (view.tab === 'overview' && (force || Date.now() - lastStats > STATS_MS)) { lastStats = Date.now(); work.push(api('stats?minutes=60').then(renderStats)); }
+      if (view.tab === 'jobs') work.push(loadJobs());
+      if (view.tab === 'dead') work.push(loadDead());
+      if (view.tab === 'schedules') work.push(loadSchedules());
+    }
+    // An open job keeps refreshing while it can still change (so a retry is seen to complete).
+    if (view.job && (force || (live && !detailFinal))) work.push(loadDetail());
+    showLive();
+    return Promise.all(work).catch(function (e) { toast(e.message, true); }).then(function () {
+      busy = false;
+      if (again) { again = false; return refresh(true); }
+    });
+  }
+
+  function applyView(v) {
+    var opened = v.job !== view.job;
+    view = v;
+    document.querySelectorAll('#tabs a').forEach(function (a) { a.classList.toggle('on', a.dataset.tab === view.tab); });
+    document.querySelectorAll('section.view').forEach(function (s) { s.classList.toggle('on', s.id === 'v-' + view.tab); });
+    $('f-plugin').value = view.plugin; $('f-queue').value = view.queue; $('f-tenant').value = view.tenant;
+    $('size').value = String(view.size); $('search').value = view.q;
+    if (!view.job) { $('detail').classList.remove('on'); detailFinal = false; }
+    else if (opened) { detailFinal = false; seen.detail = undefined; }
+    if (view.tab === 'overview') lastStats = 0;
+    refresh(true);
+  }
+  window.addEventListener('hashchange', function () { applyView(parseHash()); });
+  document.addEventListener('visibilitychange', function () { if (!document.hidden) refresh(false); });
+
+  // Delegated clicks: row links and buttons keep working when rows are patched.
+  document.addEventListener('click', function (e) {
+    var btn = e.target.closest('[data-action]');
+    if (btn) { e.stopPropagation(); ACTIONS[btn.dataset.action](btn.dataset); return; }
+    var row = e.target.closest('tr[data-href]');
+    if (!row || e.target.closest('a,button,input,select,summary,details,pre')) return;
+    if (!window.getSelection().isCollapsed) return; // the operator selected text: not a click on the row
+    location.hash = row.getAttribute('data-href');
+  });
+  document.addEventListener('keydown', function (e) { if (e.key === 'Escape' && view.job) go({ job: null }); });
+  $('live').addEventListener('click', function () { live = !live; showLive(); if (live) refresh(true); });
+
+  var THEMES = ['system', 'light', 'dark'];
+  function setTheme(t) {
+    if (t === 'system') document.documentElement.removeAttribute('data-theme'); else document.documentElement.setAttribute('data-theme', t);
+    $('theme-name').textContent = t;
+    try { localStorage.setItem('clusterkit-theme', t); } catch (err) { /* private mode */ }
+  }
+  $('theme').addEventListener('click', function () { setTheme(THEMES[(THEMES.indexOf($('theme-name').textContent) + 1) % 3]); });
+  try { setTheme(localStorage.getItem('clusterkit-theme') || 'system'); } catch (err) { setTheme('system'); }
+
+  if ($('logout')) $('logout').addEventListener('click', function () {
+    fetch('logout', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: '{}' })
+      .then(function () { location.href = 'login'; });
+  });
+  if (cfg.readOnly) document.querySelectorAll('.write').forEach(function (n) { n.style.display = 'none'; });
+  bindViews();
+  applyView(view);
+  setInterval(function () { refresh(false); }, REFRESH_MS);
+`;
+
+/** The whole script: one function scope around its parts. */
+export const DASHBOARD_SCRIPT = `(function () {${CORE}${DASHBOARD_CHARTS}${DASHBOARD_VIEWS}${DASHBOARD_DETAIL}${BOOT}})();`;

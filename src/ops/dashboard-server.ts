@@ -24,7 +24,9 @@ export interface DashboardServer {
   /** `http://host:port/`. */
   readonly url: string;
   readonly port: number;
-  /** Stops accepting connections, closes idle ones and the handler's metrics. */
+  /** An absolute one-time login link (`<url>login?link=…`), see `handler.createLoginLink()`. Needs `auth.token`. */
+  loginUrl(options?: { ttlMs?: number }): string;
+  /** Stops accepting connections, closes idle ones and the handler's metrics and statistics recorder. */
   close(): Promise<void>;
 }
 
@@ -57,11 +59,14 @@ export async function startDashboardServer(
     handler,
     port: address.port,
     url: `http://${shownHost}:${address.port}/`,
+    loginUrl: (linkOptions) => `http://${shownHost}:${address.port}/${handler.createLoginLink(linkOptions)}`,
     close: () =>
-      new Promise<void>((resolve, reject) => {
-        handler.close();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeIdleConnections();
-      }),
+      Promise.all([
+        handler.close(),
+        new Promise<void>((resolve, reject) => {
+          server.close((error) => (error ? reject(error) : resolve()));
+          server.closeIdleConnections();
+        }),
+      ]).then(() => {}),
   };
 }

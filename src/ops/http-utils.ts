@@ -54,10 +54,11 @@ export function redirect(res: ServerResponse, location: string, headers: Record<
 }
 
 /**
- * Reads a JSON or urlencoded request body. A body already parsed by a framework (`req.body`) is used
- * as is. Refuses bodies over {@link MAX_BODY_BYTES} and malformed JSON with `INVALID_ARGUMENT`.
+ * Reads a JSON request body (or, with `form: true` — the login route only — a urlencoded one). A
+ * body already parsed by a framework (`req.body`) is used as is. Refuses bodies over
+ * {@link MAX_BODY_BYTES} and malformed JSON with `INVALID_ARGUMENT`.
  */
-export async function readBody(req: OpsRequest): Promise<Record<string, unknown>> {
+export async function readBody(req: OpsRequest, options: { form?: boolean } = {}): Promise<Record<string, unknown>> {
   if (req.body !== undefined && req.body !== null && typeof req.body === 'object' && !Buffer.isBuffer(req.body)) {
     return req.body as Record<string, unknown>;
   }
@@ -73,8 +74,10 @@ export async function readBody(req: OpsRequest): Promise<Record<string, unknown>
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return {};
-  const type = String(req.headers['content-type'] ?? '');
-  if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text));
+  const type = String(req.headers['content-type'] ?? '').toLowerCase();
+  if (options.form === true && type.includes('application/x-www-form-urlencoded')) {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
   try {
     const parsed: unknown = JSON.parse(text);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');

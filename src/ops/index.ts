@@ -8,6 +8,13 @@ export * from './redact.js';
 export * from './dashboard-auth.js';
 export * from './dashboard-handler.js';
 export * from './dashboard-server.js';
+export { createJobStatsRecorder, type JobStatsOptions, type JobStatsRecorder } from './job-stats.js';
+export {
+  readJobStats,
+  type DurationPercentiles,
+  type JobStatsReport,
+  type QueueStatsSeries,
+} from './job-stats-report.js';
 export * from './metrics.js';
 export * from './alerts.js';
 export * from '../tracing.js';

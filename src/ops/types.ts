@@ -5,13 +5,16 @@
  * Shapes the managed queue already declares (states, counts, queue refs, filters) are its own types.
  */
 import type {
+  JobAttemptInfo,
   JobCounts,
   ListJobsFilter,
   LogicalQueue,
+  ManagedJobInfo,
   ManagedJobState,
   MetricsFilter,
   QueueStats,
 } from '../jobs/types.js';
+import type { NodeInfo } from '../jobs/node-list.js';
 
 /** States a managed job can be in (`cancelled` is terminal, like `completed` and `failed`): {@link ManagedJobState}. */
 export type JobState = ManagedJobState;
@@ -28,13 +31,23 @@ export interface OpsJobInfo {
   state: JobState | string;
   progress?: unknown;
   attemptsMade: number;
+  attemptsStarted?: number;
   maxAttempts?: number;
+  /** The last attempts, oldest first (kept across retries): the managed queue's {@link JobAttemptInfo}. */
+  history?: JobAttemptInfo[];
+  /** The options it was enqueued with. */
+  options?: ManagedJobInfo['options'];
+  /** The node running it (state `active`). */
+  owner?: string;
+  /** Handler log lines, oldest first (`getJob` only). */
+  logs?: string[];
   failedReason?: string;
   stacktrace?: string[] | string;
   returnValue?: unknown;
   payload?: unknown;
   priority?: number;
-  timestamps: { enqueuedAt?: number; startedAt?: number; finishedAt?: number };
+  failedCode?: string;
+  timestamps: { enqueuedAt?: number; startedAt?: number; finishedAt?: number; runAt?: number };
   pluginName: string;
   queueName: string;
   jobName: string;
@@ -43,6 +56,9 @@ export interface OpsJobInfo {
   scopeKey?: string;
   userId?: string;
 }
+
+/** A live node as `managedQueue.listNodes()` reports it. */
+export type OpsNodeInfo = NodeInfo;
 
 /** Counts by state: the managed queue's {@link JobCounts}. */
 export type OpsJobCounts = JobCounts;
@@ -67,6 +83,12 @@ export interface OpsManagedQueue {
   getMetrics(filter?: MetricsFilter): Promise<OpsJobCounts>;
   getQueueStats(): Promise<OpsQueueStats[]>;
   retry(jobId: string): Promise<{ success: boolean; reason?: string }>;
+  /** Deletes a job that is not running. */
+  remove(jobId: string): Promise<{ success: boolean; reason?: string }>;
+  /** Runs a delayed job now. */
+  promote(jobId: string): Promise<{ success: boolean; reason?: string }>;
+  /** Live nodes and the handlers each runs. */
+  listNodes(): Promise<OpsNodeInfo[]>;
   cancel(input: { jobId: string; abortActive?: boolean }): Promise<{ success: boolean; reason?: string }>;
   clean(input: { state: 'completed' | 'failed' | 'cancelled'; olderThanMs: number; limit?: number }): Promise<number>;
   pause(queue: OpsQueueRef): Promise<unknown>;
@@ -95,11 +117,26 @@ export interface OpsEventQueue {
   counts(channel: string): Promise<{ waiting: number; delayed: number; active: number; dead: number }>;
 }
 
+/**
+ * The slice of the app's key/value store (`app.cacheManager.store`) the ops tools write to: one-time
+ * login links and per-minute job statistics. Keys are namespaced `<app>:ops:...`.
+ */
+export interface OpsKvStore {
+  get(key: string): Promise<string | undefined>;
+  mget(keys: readonly string[]): Promise<(string | undefined)[]>;
+  set(key: string, value: string, options?: { ttlMs?: number; nx?: boolean }): Promise<boolean>;
+  scan(prefix: string): AsyncIterable<string>;
+}
+
 /** What the ops tools need from an app: its name, its event queue and its managed queue. */
 export interface OpsApp {
   readonly name: string;
   readonly eventQueue: OpsEventQueue;
   readonly managedQueue: OpsManagedQueue;
+  /** This node's id (`<app>#<uuid>`). */
+  readonly nodeId?: string;
+  /** The app's cache manager: its store holds login-link spends and job statistics. Optional for test doubles. */
+  readonly cacheManager?: { readonly store: OpsKvStore };
 }
 
 /**

@@ -194,6 +194,77 @@ export function jobStoreSuite(factory: StoreFactory): void {
       expect((await store.get(r.id))!.failedReason).toBeUndefined();
     });
 
+    it('discard (operator remove) deletes any job but a running one, logs included; tenant-checked', async () => {
+      const [w, act, done] = [record({ tenantId: 't1' }), record(), record()];
+      for (const r of [w, act, done]) await store.create(r);
+      expect(await store.discard(w.id, { tenantId: 't2' })).toEqual({ type: 'not_found' });
+      expect((await store.discard(w.id, { tenantId: 't1' })).type).toBe('removed');
+      expect(await store.get(w.id)).toBeUndefined();
+      // Its ticket finds nothing now.
+      expect(await store.claim(ref(w), claimAt('a'))).toEqual({ type: 'missing' });
+      await store.claim(ref(act), claimAt('a'));
+      await store.appendLog(ref(act), 'a', 'line', 10);
+      expect(await store.discard(act.id, {})).toEqual({ type: 'active' });
+      await store.finish(ref(act), 'a', { ...act, state: 'completed', finishedAt: NOW + 20 }, keep);
+      expect((await store.discard(act.id, {})).type).toBe('removed');
+      expect(await store.getLogs(act.id)).toEqual([]);
+      expect(await store.counts({}, NOW + 100)).toEqual({ waiting: 1, active: 0, completed: 0, failed: 0, delayed: 0 });
+      expect(await store.discard('missing', {})).toEqual({ type: 'not_found' });
+    });
+
+    it('discard and a claim racing for one job: exactly one wins, never both', async () => {
+      for (let round = 0; round < 10; round += 1) {
+        const r = record();
+        await store.create(r);
+        const [discarded, claimed] = await Promise.all([store.discard(r.id, {}), store.claim(ref(r), claimAt('a'))]);
+        // Either the removal came first (the ticket finds nothing) or the start did (the removal is refused).
+        if (discarded.type === 'removed') expect(claimed).toEqual({ type: 'missing' });
+        else expect([discarded.type, claimed.type]).toEqual(['active', 'claimed']);
+        expect((await store.get(r.id))?.state).toBe(claimed.type === 'claimed' ? 'active' : undefined);
+      }
+    });
+
+    it('promote runs a delayed job now as its next generation (attempts kept); the delayed ticket turns stale', async () => {
+      const r = record({ state: 'delayed', runAt: NOW + 60_000, ticketPendingSince: undefined, tenantId: 't1' });
+      const history = [{ attempt: 1, node: 'a', startedAt: NOW - 5, finishedAt: NOW - 4, outcome: 'failed' as const }];
+      await store.create({ ...r, attemptsMade: 1, attemptsStarted: 1, history });
+      expect(await store.promote(r.id, { now: NOW + 10, tenantId: 't2' })).toEqual({ type: 'not_found' });
+      const promoted = await store.promote(r.id, { now: NOW + 10 });
+      expect(promoted.type).toBe('promoted');
+      const after = await store.get(r.id);
+      expect(after).toMatchObject({ gen: 1, state: 'waiting', runAt: NOW + 10, ticketPendingSince: NOW + 10 });
+      expect(after).toMatchObject({ attemptsMade: 1, attemptsStarted: 1, history });
+      expect((await store.pendingTickets(NOW + 10, 10)).map((p) => p.id)).toEqual([r.id]);
+      expect(await store.counts({}, NOW + 10)).toMatchObject({ waiting: 1, delayed: 0 });
+      expect((await store.claim(ref(r), claimAt('a', { now: NOW + 60_000 }))).type).toBe('stale');
+      expect(await store.promote(r.id, { now: NOW + 11 })).toEqual({ type: 'waiting' });
+      expect((await store.claim({ ...ref(r), gen: 1 }, claimAt('a'))).type).toBe('claimed');
+      expect(await store.promote(r.id, { now: NOW + 12 })).toEqual({ type: 'active' });
+      expect(await store.promote('missing', { now: NOW })).toEqual({ type: 'not_found' });
+      // A delayed job whose time has come reads as waiting: nothing to promote.
+      const due = record({ state: 'delayed', runAt: NOW + 5 });
+      await store.create(due);
+      expect(await store.promote(due.id, { now: NOW + 6 })).toEqual({ type: 'waiting' });
+    });
+
+    it('promote and a claim racing for one delayed job: exactly one wins, never both', async () => {
+      for (let round = 0; round < 10; round += 1) {
+        const r = record({ state: 'delayed', runAt: NOW + 1_000 });
+        await store.create(r);
+        // The claiming node's clock says the job is due; the promoting node's says it is not yet.
+        const [promoted, claimed] = await Promise.all([
+          store.promote(r.id, { now: NOW + 10 }),
+          store.claim(ref(r), claimAt('a', { now: NOW + 2_000 })),
+        ]);
+        expect(promoted.type === 'promoted').toBe(claimed.type !== 'claimed');
+        expect(await store.get(r.id)).toMatchObject(
+          claimed.type === 'claimed' ? { gen: 0, state: 'active' } : { gen: 1, state: 'waiting' },
+        );
+        if (claimed.type !== 'claimed') expect(promoted.type).toBe('promoted');
+        else expect(promoted).toEqual({ type: 'active' });
+      }
+    });
+
     it('logs are kept for the owner only, bounded, and removed with the record', async () => {
       const r = record();
       await store.create(r);

@@ -1,5 +1,6 @@
 /** Every managed-job suite, for one backend. */
 import type { ClusterFactory } from '../conformance/cluster.js';
+import { adminSuite } from './admin.suite.js';
 import { basicsSuite } from './basics.suite.js';
 import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
@@ -13,4 +14,5 @@ export function managedJobSuites(factory: ClusterFactory): void {
   clusterSuite(factory);
   scopedStateSuite(factory);
   transitionsSuite(factory);
+  adminSuite(factory);
 }

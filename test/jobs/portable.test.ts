@@ -7,6 +7,7 @@ import { afterAll, describe, it } from 'vitest';
 import { clusterFactory } from '../conformance/make-cluster.js';
 import { deleteRedisPrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
 import { randomName } from '../helpers.js';
+import { adminSuite } from './admin.suite.js';
 import { transitionsSuite } from './transitions.suite.js';
 
 const target = await resolveRedisUrl();
@@ -19,16 +20,16 @@ if ('skip' in target) {
   afterAll(async () => {
     await target.stop?.();
   });
-  transitionsSuite(
-    clusterFactory('portable store over redis cache', () => {
-      const prefix = randomName('ckp');
-      return {
-        adapters: () => {
-          const { jobStore: _native, ...rest } = createRedisAdapters({ url: target.url, prefix, onError: () => {} });
-          return rest;
-        },
-        cleanup: () => deleteRedisPrefix({ url: target.url }, prefix),
-      };
-    }),
-  );
+  const factory = clusterFactory('portable store over redis cache', () => {
+    const prefix = randomName('ckp');
+    return {
+      adapters: () => {
+        const { jobStore: _native, ...rest } = createRedisAdapters({ url: target.url, prefix, onError: () => {} });
+        return rest;
+      },
+      cleanup: () => deleteRedisPrefix({ url: target.url }, prefix),
+    };
+  });
+  transitionsSuite(factory);
+  adminSuite(factory);
 }

@@ -319,6 +319,27 @@ export function transitionsSuite(factory: ClusterFactory): void {
       }
     });
 
+    it('a retry due at once (no backoff) runs on the node that just failed it, not dropped as a duplicate', async () => {
+      const app = await startNode(cluster);
+      let calls = 0;
+      // A free slot in the lane: the retry's ticket is not parked but started at once, while the failed run settles.
+      await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'again', concurrency: 2 }, () => {
+        calls += 1;
+        if (calls < 3) throw new Error(`try ${calls} fails`);
+        return calls;
+      });
+      const { jobId } = await app.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'again',
+        payload: null,
+        attempts: 3,
+        backoffMs: 0,
+      });
+      expect(await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).toBe(3);
+      expect(await app.managedQueue.getJob(jobId)).toMatchObject({ state: 'completed', attemptsMade: 3 });
+    });
+
     it('keeps handler log lines with the job (job.log and ctx.log), bounded, and returns them from getJob', async () => {
       const app = await startNode(cluster);
       await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'logged' }, async (job, ctx) => {

@@ -104,6 +104,24 @@ describe('clusterkit dashboard (memory, with --plugins)', () => {
 
     const metrics = await (await fetch(`${url}metrics`, { headers: auth })).text();
     expect(metrics).toContain('clusterkit_jobs{plugin="mail",queue="outbox",state="completed"} 2');
+
+    // The printed login link is one-time and never carries the token.
+    const loginUrl = /one-time link, valid 10 min\): (\S+)/.exec(await dash.waitForLine(/^log in /))![1]!;
+    expect(loginUrl.startsWith(`${url}login?link=`)).toBe(true);
+    expect(loginUrl).not.toContain(TOKEN);
+    const link = new URL(loginUrl).searchParams.get('link')!;
+    const use = () =>
+      fetch(`${url}login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ link }),
+        redirect: 'manual',
+      });
+    const first = await use();
+    expect(first.status).toBe(303);
+    const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(`${url}api/overview`, { headers: { cookie } })).status).toBe(200);
+    expect((await use()).status).toBe(401);
     expect(await dash.stop('SIGTERM')).toBe(0);
   });
 

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createDashboardHandler, startDashboardServer } from 'clusterkit';
 import { auth, json, TOKEN, useDashboardFixture } from './dashboard-fixture.js';
 
@@ -30,18 +30,62 @@ describe('authentication', () => {
     expect(await res.json()).toMatchObject({ app: f.app.name, readOnly: false, deadLetterChannels: ['webhooks'] });
   });
 
-  it('a ?token= link sets a session cookie and strips the token from the URL', async () => {
+  it('a ?token= URL no longer logs in (the token must not live in URLs and history)', async () => {
     const res = await get(`?token=${TOKEN}`, {});
-    expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe('/');
-    const cookie = res.headers.get('set-cookie')!;
-    expect(cookie).toMatch(/^clusterkit_session=[0-9a-f]{64}; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect((await get(`api/overview?token=${TOKEN}`, {})).status).toBe(401);
+  });
+
+  it('a signed login link opens a session once, never contains the token, and expires', async () => {
+    const link = f.dash.handler.createLoginLink();
+    expect(link).toMatch(/^login\?link=\d+\.[\w-]+\.[\w-]+$/);
+    expect(link).not.toContain(TOKEN);
+    // Opening it (GET) only shows a confirmation page: link previews cannot spend it.
+    const confirm = await get(link, {});
+    expect(confirm.status).toBe(200);
+    expect(confirm.headers.get('set-cookie')).toBeNull();
+    expect(confirm.headers.get('referrer-policy')).toBe('same-origin');
+    expect(await confirm.text()).toContain('data-testid="use-link"');
+    const value = new URLSearchParams(link.split('?')[1]).get('link')!;
+    const use = () =>
+      fetch(`${f.dash.url}login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ link: value }).toString(),
+        redirect: 'manual',
+      });
+    const first = await use();
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe('/');
+    const cookie = first.headers.get('set-cookie')!;
+    expect(cookie).toMatch(
+      /^clusterkit_session=\d+\.[\w-]+\.[\w-]+; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict$/,
+    );
     expect(cookie).not.toContain(TOKEN);
     const session = { cookie: cookie.split(';')[0]! };
     expect((await get('api/overview', session)).status).toBe(200);
-    const page = await get('', session);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('data-testid="totals"');
+    expect(await (await get('', session)).text()).toContain('data-testid="totals"');
+    // Spent: a second use (a leaked history entry, a replay) is refused.
+    const again = await use();
+    expect(again.status).toBe(401);
+    expect(await again.text()).toContain('expired or was already used');
+    expect((await get(link, {})).status).toBe(401);
+    // A forged or tampered link is refused; so is an expired one.
+    const [expires, nonce, sig] = value.split('.');
+    for (const bad of [`${Number(expires) + 1000}.${nonce}.${sig}`, `${expires}.${nonce}x.${sig}`, 'garbage']) {
+      expect((await get(`login?link=${bad}`, {})).status, bad).toBe(401);
+    }
+    const short = f.dash.handler.createLoginLink({ ttlMs: 1 });
+    await vi.waitFor(() => expect(Number(short.split('=')[1]!.split('.')[0])).toBeLessThan(Date.now()));
+    expect((await get(short, {})).status).toBe(401);
+    expect(() => f.dash.handler.createLoginLink({ ttlMs: 25 * 3_600_000 })).toThrow(/at most/);
+  });
+
+  it('a session cookie is signed and expires: a forged or stale one is refused', async () => {
+    for (const cookie of ['clusterkit_session=1.a.b', `clusterkit_session=${'0'.repeat(64)}`, 'clusterkit_session=']) {
+      expect((await get('api/overview', { cookie })).status, cookie).toBe(401);
+    }
   });
 
   it('the login form logs in with the right token only; logout clears the cookie', async () => {
@@ -58,7 +102,12 @@ describe('authentication', () => {
     const right = await form(TOKEN);
     expect(right.status).toBe(303);
     expect(right.headers.get('set-cookie')).toContain('clusterkit_session=');
-    const out = await fetch(`${f.dash.url}logout`, { method: 'POST', redirect: 'manual' });
+    const out = await fetch(`${f.dash.url}logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      redirect: 'manual',
+    });
     expect(out.headers.get('set-cookie')).toMatch(/^clusterkit_session=; Max-Age=0/);
   });
 
@@ -103,6 +152,7 @@ describe('authentication', () => {
       expect(((await publicRes.json()) as { error: { code: string } }).error.code).toBe('AUTH_REQUIRED');
     } finally {
       await close(server);
+      await handler.close();
     }
   });
 
@@ -150,12 +200,20 @@ describe('mounting', () => {
       expect(bare.status).toBe(303);
       expect(bare.headers.get('location')).toBe('/ops/');
       expect((await fetch(`${base}/ops/api/info`, { headers: auth })).status).toBe(200);
-      const login = await fetch(`${base}/ops/?token=${TOKEN}`, { redirect: 'manual' });
+      const link = new URLSearchParams(handler.createLoginLink().split('?')[1]).get('link')!;
+      const login = await fetch(`${base}/ops/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ link }),
+        redirect: 'manual',
+      });
+      expect(login.headers.get('location')).toBe('/ops/');
       expect(login.headers.get('set-cookie')).toContain('Path=/ops;');
       expect((await fetch(`${base}/elsewhere`)).status).toBe(418);
       expect((await fetch(`${base}/ops/nothing-here`, { headers: auth })).status).toBe(418);
     } finally {
       await close(server);
+      await handler.close();
     }
   });
 
@@ -176,6 +234,7 @@ describe('mounting', () => {
       expect((await fetch(`${base}/admin/queues/api/overview`, { headers: auth })).status).toBe(200);
     } finally {
       await close(server);
+      await handler.close();
     }
   });
 });
