@@ -7,6 +7,7 @@ import {
   adaptersFromEnv,
   backendsFromEnv,
   ClusterError,
+  isClusterError,
   createApp,
   ErrorCodes,
   parseDuration,
@@ -167,7 +168,7 @@ export async function closeApp(app: App, timeoutMs = 10_000): Promise<void> {
 /** Maps any error to the message and exit code the CLI ends with. */
 export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
-  if (error instanceof ClusterError || typeof (error as { code?: unknown })?.code === 'string') {
+  if (isClusterError(error) || typeof (error as { code?: unknown })?.code === 'string') {
     const code = (error as ClusterError).code;
     const exit =
       code === ErrorCodes.NOT_FOUND
