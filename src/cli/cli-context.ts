@@ -10,11 +10,11 @@ import {
   isClusterError,
   createApp,
   ErrorCodes,
-  parseDuration,
   type App,
   type Logger,
   type ManagedQueueOptions,
 } from 'clusterkit';
+import { parseDuration } from 'clusterkit/ops';
 
 /** Flags every command accepts (see `clusterkit --help`). */
 export interface GlobalOptions {

@@ -15,6 +15,7 @@ import { createRedisAdapters, type RedisAdaptersOptions } from 'clusterkit/redis
 import { createRabbitMQAdapters } from 'clusterkit/rabbitmq';
 import { createPostgresAdapters } from 'clusterkit/postgres';
 import type * as nocobase from 'clusterkit/nocobase';
+import { createMetrics, type DashboardServer } from 'clusterkit/ops';
 
 class OrdersPlugin extends Plugin {
   override async load(): Promise<void> {
@@ -49,6 +50,10 @@ export async function main(): Promise<void> {
     if (error instanceof ClusterError) console.log(error.retryable satisfies boolean);
   }
   void pg;
+  const metrics = createMetrics(app);
+  const server: DashboardServer | undefined = undefined;
+  void metrics;
+  void server;
   const names: NocobaseExports[] = [];
   void names;
 }

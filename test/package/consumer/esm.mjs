@@ -1,6 +1,8 @@
 // A consumer ESM program importing the installed tarball (run by test/package/pack-install.test.ts).
 import assert from 'node:assert/strict';
+import * as root from 'clusterkit';
 import { createApp, createMemoryAdapters, isClusterError } from 'clusterkit';
+import { createDashboardHandler, createMetrics } from 'clusterkit/ops';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { createRabbitMQAdapters } from 'clusterkit/rabbitmq';
 import { createPostgresAdapters } from 'clusterkit/postgres';
@@ -42,4 +44,8 @@ try {
 } catch (error) {
   assert.ok(isClusterError(error), String(error));
 }
+// The dashboard and metrics live in clusterkit/ops, not in the root entry.
+assert.equal(typeof createDashboardHandler, 'function');
+assert.equal(typeof createMetrics, 'function');
+assert.equal('createDashboardHandler' in root, false);
 console.log('esm ok');
