@@ -9,7 +9,7 @@
  * and they rebuild their channels, topology and consumers there.
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
-import { ClusterError, ErrorCodes, type Logger } from 'clusterkit';
+import { ClusterError, isClusterError, ErrorCodes, type Logger } from 'clusterkit';
 import { LinkGuard, trackClose } from './link-guard.js';
 
 /**
@@ -148,7 +148,7 @@ export class RabbitMQConnection {
       try {
         return await fn();
       } catch (error) {
-        if (error instanceof ClusterError) throw error;
+        if (isClusterError(error)) throw error;
         const code = (error as { code?: unknown }).code;
         const transient = typeof code !== 'number';
         if (!transient || Date.now() >= deadline) {
