@@ -68,7 +68,9 @@ export class PostgresJobStore extends JobStoreReads implements JobStore {
   async create(record: JobRecord, options: { transaction?: unknown } = {}): Promise<CreateResult> {
     this.assertConnected();
     const client: Queryable =
-      options.transaction === undefined ? this.connections.pool : transactionClient(options.transaction, 'managedQueue.enqueue');
+      options.transaction === undefined
+        ? this.connections.pool
+        : transactionClient(options.transaction, 'managedQueue.enqueue');
     const values = [this.app, record.id, ...rowValues(record), Date.now()];
     for (let round = 0; round < CAS_ROUNDS; round += 1) {
       const inserted = await guard('job create', () => client.query<{ backlog: number }>(this.sql.create, values));

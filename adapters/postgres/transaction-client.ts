@@ -56,13 +56,17 @@ export function transactionClient(transaction: unknown, call = 'eventQueue.publi
       throw refuse(call, `the Sequelize transaction is already finished (${t.finished})`, ErrorCodes.INVALID_STATE);
     client = t.connection;
     if (!isQueryable(client)) {
-      throw refuse(call, 
+      throw refuse(
+        call,
         'the Sequelize transaction has no PostgreSQL connection (is its dialect postgres, and has it started?)',
       );
     }
   }
   if (!isQueryable(client)) {
-    throw refuse(call, 'transaction must be a pg.PoolClient/pg.Client in an open transaction, or a Sequelize transaction');
+    throw refuse(
+      call,
+      'transaction must be a pg.PoolClient/pg.Client in an open transaction, or a Sequelize transaction',
+    );
   }
   if (typeof (client as { connect?: unknown }).connect === 'function' && 'totalCount' in client) {
     throw refuse(call, 'transaction is a pg.Pool; give the client you ran BEGIN on (pool.connect())');
