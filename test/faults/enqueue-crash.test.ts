@@ -136,8 +136,8 @@ describe.each(['redis', 'postgres'] as const)(
         );
         figure('enqueue-crash', 'kill → 3 parked jobs done ms', Date.now() - killedAt);
         // Started is not finished yet: wait for each to complete (on any store, however fast its writes).
-      for (const id of parked) await worker.managedQueue.waitForJob(id, { timeoutMs: 10_000 });
-      for (const id of parked) expect((await worker.managedQueue.getJob(id))!.state).toBe('completed');
+        for (const id of parked) await worker.managedQueue.waitForJob(id, { timeoutMs: 10_000 });
+        for (const id of parked) expect((await worker.managedQueue.getJob(id))!.state).toBe('completed');
       } finally {
         await busy.kill();
       }
