@@ -74,7 +74,8 @@ export class PostgresEventQueueAdapter extends PostgresAdapterBase implements Ev
       // latency). Under concurrent publishing it is sent apart and coalesced (see WakeSender).
       this.publishing += 1;
       try {
-        await this.connections.query('publish', this.sql.publishNotify, notifying);
+        if (this.options.durablePublish) await this.connections.query('publish', this.sql.publishNotify, notifying);
+        else await this.connections.queryRelaxed('publish', this.sql.publishNotify, notifying);
       } finally {
         this.publishing -= 1;
       }
@@ -82,7 +83,9 @@ export class PostgresEventQueueAdapter extends PostgresAdapterBase implements Ev
     }
     this.publishing += 1;
     try {
-      const result = await this.connections.query('publish', this.sql.publish, values);
+      const result = this.options.durablePublish
+        ? await this.connections.query('publish', this.sql.publish, values)
+        : await this.connections.queryRelaxed('publish', this.sql.publish, values);
       if ((result.rowCount ?? 0) > 0) this.waker.wake(md5(queue), record.delayMs);
     } finally {
       this.publishing -= 1;

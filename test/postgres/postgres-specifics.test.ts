@@ -8,7 +8,14 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, type App, type Lock } from 'clusterkit';
-import { LATEST_VERSION, MIGRATIONS, migrate, type PostgresCacheStore } from 'clusterkit/postgres';
+import {
+  createPostgresAdapters,
+  LATEST_VERSION,
+  MIGRATIONS,
+  migrate,
+  type PgConnections,
+  type PostgresCacheStore,
+} from 'clusterkit/postgres';
 import { codeOf } from '../code-of.js';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { dropSchema, postgresFactory, resolvePostgresUrl } from '../conformance/postgres-factory.js';
@@ -70,6 +77,30 @@ if ('skip' in target) {
       const second = await b!.lockManager.acquire('res');
       await second.release();
       expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    } finally {
+      await cluster.dispose();
+    }
+  });
+
+  it('durablePublish: false publishes on the consumer pool (no wait for the WAL flush) and delivers; a non-boolean is refused', async () => {
+    expect(() =>
+      createPostgresAdapters({ connectionString: url, eventQueue: { durablePublish: 'no' as unknown as boolean } }),
+    ).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }));
+    const factory = postgresFactory(
+      'postgres',
+      () => url,
+      () => ({ eventQueue: { durablePublish: false } }),
+    );
+    const cluster = factory.create();
+    try {
+      const [a, b] = await startNodes(cluster, 2);
+      const connections = (a!.eventQueue.adapter as unknown as { connections: PgConnections }).connections;
+      const relaxed = vi.spyOn(connections, 'queryRelaxed');
+      const got = deferred<unknown>();
+      await b!.eventQueue.subscribe('fast', { process: (message) => got.resolve(message) });
+      await a!.eventQueue.publish('fast', { n: 1 });
+      expect(await within(got.promise, DEADLINE_MS, 'the message')).toEqual({ n: 1 });
+      expect(relaxed.mock.calls.some(([what]) => what === 'publish')).toBe(true);
     } finally {
       await cluster.dispose();
     }
