@@ -26,7 +26,7 @@ import { inTransaction } from './in-transaction.js';
 import { jobStoreSql, rowValues, type JobStoreSql } from './job-store-sql.js';
 import { JobStoreReads } from './job-store-reads.js';
 import { advisoryKey } from './names.js';
-import { isDatabaseTransaction, transactionClient } from './transaction-client.js';
+import { inCallerTransaction, isDatabaseTransaction, transactionClient } from './transaction-client.js';
 
 const { decideClaim, decideCancel, decideRetry, decideDiscard, decidePromote, applyPark, applyRelease } = jobStoreKit;
 const { failRetention, isTerminal, parseRecord, rateWindow, sameIncarnation } = jobStoreKit;
@@ -73,7 +73,9 @@ export class PostgresJobStore extends JobStoreReads implements JobStore {
         : transactionClient(options.transaction, 'managedQueue.enqueue');
     const values = [this.app, record.id, ...rowValues(record), Date.now()];
     for (let round = 0; round < CAS_ROUNDS; round += 1) {
-      const inserted = await guard('job create', () => client.query<{ backlog: number }>(this.sql.create, values));
+      const inserted = await inCallerTransaction('managedQueue.enqueue', () =>
+        guard('job create', () => client.query<{ backlog: number }>(this.sql.create, values)),
+      );
       if (inserted.rows[0]) {
         const queued = record.state === 'waiting' || record.state === 'delayed' ? 1 : 0;
         return { created: true, backlog: inserted.rows[0].backlog + queued };

@@ -82,3 +82,23 @@ export function transactionClient(transaction: unknown, call = 'eventQueue.publi
   }
   return client;
 }
+
+/** SQLSTATE of a statement sent into a transaction that has already failed. */
+const IN_FAILED_TRANSACTION = '25P02';
+
+/**
+ * Runs `fn` (statements on the caller's transaction); a transaction found failed (SQLSTATE 25P02:
+ * an earlier statement failed, possibly one still on the wire when the checks above looked) becomes
+ * `INVALID_STATE`, like the checks say, instead of looking like an unavailable database.
+ */
+export async function inCallerTransaction<T>(call: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const cause = error instanceof ClusterError ? error.cause : error;
+    if ((cause as { code?: unknown } | undefined)?.code === IN_FAILED_TRANSACTION) {
+      throw refuse(call, 'the transaction has failed; roll it back', ErrorCodes.INVALID_STATE);
+    }
+    throw error;
+  }
+}

@@ -64,6 +64,27 @@ if ('skip' in target) {
     });
   });
 
+  it('migration 2 (job store) upgrades a version-1 schema, and applies again cleanly over existing tables', async () => {
+    const schema = randomName('ckmig');
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      await migrate(pool, schema);
+      // A schema as version-1 code left it: no job-store tables, version 2 not recorded.
+      await db.query(
+        `DROP TABLE "${schema}".mj_jobs, "${schema}".mj_paused, "${schema}".mj_schedules, "${schema}".mj_rates;
+         DELETE FROM "${schema}".migrations WHERE version = 2`,
+      );
+      expect(await migrate(pool, schema)).toEqual([2]);
+      expect(await count(`"${schema}".mj_jobs`)).toBe(0);
+      // Idempotent statements: the tables exist, the record of version 2 is gone, it applies again.
+      await db.query(`DELETE FROM "${schema}".migrations WHERE version = 2`);
+      expect(await migrate(pool, schema)).toEqual([2]);
+    } finally {
+      await pool.end();
+      await dropSchema(url, schema);
+    }
+  });
+
   it('keeps fencing tokens increasing when the schema (and its token sequence) is dropped and made again', async () => {
     const factory = postgresFactory('postgres', () => url);
     const cluster = factory.create();

@@ -183,6 +183,14 @@ if ('skip' in target) {
         expect(await codeOf(producer.managedQueue.enqueue({ ...JOB, payload: 1 }, { transaction: client }))).toBe(
           ErrorCodes.INVALID_STATE,
         );
+        // A failed transaction, also when the failing statement is still on the wire.
+        await client.query('BEGIN');
+        const failing = client.query('SELECT 1/0').catch(() => {});
+        expect(await codeOf(producer.managedQueue.enqueue({ ...JOB, payload: 3 }, { transaction: client }))).toBe(
+          ErrorCodes.INVALID_STATE,
+        );
+        await failing;
+        await client.query('ROLLBACK');
         const memory = createApp({ name: randomName('mem'), logger: silentLogger });
         await memory.start();
         try {
