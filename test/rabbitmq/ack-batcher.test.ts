@@ -19,6 +19,7 @@ if ('skip' in target) {
   });
 } else {
   describe('rabbitmq batched acks', () => {
+    const url = target.url;
     let connection: ChannelModel | undefined;
     const queue = randomName('ackbatch');
     afterEach(async () => {
@@ -30,7 +31,7 @@ if ('skip' in target) {
     });
 
     async function consumeTen(): Promise<{ channel: Channel; messages: ConsumeMessage[] }> {
-      connection = await amqp.connect(target.url);
+      connection = await amqp.connect(url);
       const setup = await connection.createConfirmChannel();
       await setup.assertQueue(queue, { durable: false });
       for (let i = 1; i <= 10; i += 1) setup.sendToQueue(queue, Buffer.from(String(i)));
