@@ -12,6 +12,14 @@
  */
 import type { Channel, Message } from 'amqplib';
 
+/**
+ * Settled tags remembered above a gap before the already-sent ones are forgotten. A handler that
+ * never returns holds its tag (the gap) for ever; without a bound, every later delivery would be
+ * remembered. Forgetting is safe: a forgotten tag ends a run like an unsettled one, so the acks
+ * after it are sent one by one.
+ */
+const MAX_REMEMBERED = 4_096;
+
 /** See the module comment. One per channel: {@link acksOf}. */
 export class AckBatcher {
   /** Every tag up to this one is settled and its ack sent (or not needed). */
@@ -23,6 +31,11 @@ export class AckBatcher {
   private scheduled = false;
 
   constructor(private readonly channel: Channel) {}
+
+  /** How many settled tags above the first gap are remembered (bounded; for tests). */
+  get remembered(): number {
+    return this.above.size;
+  }
 
   /** Acks `message` at the end of the current tick. Never throws (a closed channel: the broker requeues). */
   ack(message: Message): void {
@@ -74,6 +87,9 @@ export class AckBatcher {
     } catch {
       // The channel closed: the broker hands every unacked delivery out again (at-least-once).
       this.fresh = [];
+    }
+    if (this.above.size > MAX_REMEMBERED) {
+      for (const [tag, message] of this.above) if (message === null) this.above.delete(tag);
     }
   };
 }

@@ -30,22 +30,22 @@ if ('skip' in target) {
       connection = undefined;
     });
 
-    async function consumeTen(): Promise<{ channel: Channel; messages: ConsumeMessage[] }> {
+    async function consume(count: number): Promise<{ channel: Channel; messages: ConsumeMessage[] }> {
       connection = await amqp.connect(url);
       const setup = await connection.createConfirmChannel();
       await setup.assertQueue(queue, { durable: false });
-      for (let i = 1; i <= 10; i += 1) setup.sendToQueue(queue, Buffer.from(String(i)));
+      for (let i = 1; i <= count; i += 1) setup.sendToQueue(queue, Buffer.from(String(i)));
       await setup.waitForConfirms();
       const channel = await connection.createChannel();
-      await channel.prefetch(10);
+      await channel.prefetch(count);
       const messages: ConsumeMessage[] = [];
       await channel.consume(queue, (m) => m && messages.push(m), { noAck: false });
-      await vi.waitFor(() => expect(messages).toHaveLength(10), { timeout: DEADLINE_MS });
+      await vi.waitFor(() => expect(messages).toHaveLength(count), { timeout: DEADLINE_MS });
       return { channel, messages };
     }
 
     it('acks only settled deliveries, in one multiple ack where they are contiguous', async () => {
-      const { channel, messages } = await consumeTen();
+      const { channel, messages } = await consume(10);
       const sent: { tag: number; multiple: boolean }[] = [];
       const ack = channel.ack.bind(channel);
       channel.ack = (message, allUpTo) => {
@@ -81,6 +81,21 @@ if ('skip' in target) {
       await vi.waitFor(() => expect(again).toEqual(['9']), { timeout: DEADLINE_MS });
       const { messageCount } = await check.checkQueue(queue);
       expect(messageCount).toBe(0);
+    });
+
+    it('forgets settled tags behind a delivery that never settles (bounded memory), acking them one by one', async () => {
+      const count = 5_000;
+      const { channel, messages } = await consume(count);
+      const acks = acksOf(channel);
+      // The first delivery never settles; every other one does.
+      for (const m of messages.slice(1)) acks.ack(m);
+      acks.flushNow();
+      expect(acks.remembered).toBeLessThanOrEqual(4_096);
+      await channel.close();
+      const check = await connection!.createChannel();
+      const again: string[] = [];
+      await check.consume(queue, (m) => m && again.push(m.content.toString()), { noAck: true });
+      await vi.waitFor(() => expect(again).toEqual(['1']), { timeout: DEADLINE_MS });
     });
   });
 }
