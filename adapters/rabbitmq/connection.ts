@@ -11,6 +11,7 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import { ClusterError, isClusterError, ErrorCodes, type Logger } from 'clusterkit';
 import { LinkGuard, trackClose } from './link-guard.js';
+import { batchWrites } from './write-batching.js';
 
 /**
  * Longest TCP connect + AMQP handshake of one (re)connect attempt, in ms: a reconnect against a
@@ -230,6 +231,7 @@ export class RabbitMQConnection {
     recovering.on('connect', (model: ChannelModel) => {
       if (this.recovering !== recovering) return;
       trackClose(model);
+      batchWrites(model);
       this.guard.reset();
       this.live = model;
       this.generation += 1;
