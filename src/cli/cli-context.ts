@@ -91,6 +91,8 @@ export interface OpenAppOptions {
   logger?: Logger;
   /** Options of the app's managed queue (a one-shot command is not a worker). */
   managedQueue?: ManagedQueueOptions;
+  /** `createApp({ stopGracePeriodMs })`: how long a stop lets in-flight jobs finish (`worker --grace`). */
+  stopGracePeriodMs?: number;
 }
 
 /** Builds the app from flags/environment and starts it, failing with exit code 3 when the broker does not answer in time. */
@@ -124,6 +126,7 @@ export async function buildApp(opts: GlobalOptions, options: OpenAppOptions = {}
     adapters,
     logger: options.logger ?? cliLogger(opts.verbose),
     ...(options.managedQueue ? { managedQueue: options.managedQueue } : {}),
+    ...(options.stopGracePeriodMs !== undefined ? { stopGracePeriodMs: options.stopGracePeriodMs } : {}),
   });
   backendsOf.set(app, { backends, env });
   return app;

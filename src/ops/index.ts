@@ -16,5 +16,6 @@ export {
   type QueueStatsSeries,
 } from './job-stats-report.js';
 export * from './metrics.js';
+export * from './metrics-server.js';
 export * from './alerts.js';
 export * from '../tracing.js';
