@@ -116,7 +116,12 @@ export function registerServeCommands(program: Command): void {
           host: all.host,
           ...(token || basic ? { auth: { ...(token ? { token } : {}), ...(basic ? { basic } : {}) } } : {}),
           readOnly: all.readOnly === true,
-          ...(all.redact ? { redact: all.redact as string[] } : {}),
+          // --redact <fields...> replaces the list; the global --no-redact turns redaction off.
+          ...(Array.isArray(all.redact)
+            ? { redact: all.redact as string[] }
+            : all.redact === false
+              ? { redact: [] }
+              : {}),
           metrics: all.metrics !== false,
         });
       } catch (error) {
