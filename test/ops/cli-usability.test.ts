@@ -140,3 +140,17 @@ describe('eventQueue.deadLetterChannels (memory)', () => {
     }
   });
 });
+
+describe('long durations on the command line', () => {
+  it('queue submit --delay 30d and queue cleanup --before 30d are accepted (no timer involved)', async () => {
+    const submit = await runCli(['--json', 'queue', 'submit', 'mail', 'outbox', 'send', '{}', '--delay', '30d']);
+    expect(submit.code).toBe(0);
+    expect(JSON.parse(submit.stdout)).toEqual({ jobId: expect.any(String) });
+    const cleanup = await runCli(['--json', 'queue', 'cleanup', '--before', '30d']);
+    expect(cleanup.code).toBe(0);
+    expect(JSON.parse(cleanup.stdout)).toEqual({ removed: 0, state: 'completed', olderThanMs: 30 * 86_400_000 });
+    const tooLong = await runCli(['--json', 'queue', 'submit', 'mail', 'outbox', 'send', '{}', '--delay', '400d']);
+    expect(tooLong.code).toBe(2);
+    expect(JSON.parse(tooLong.stderr).error.code).toBe('INVALID_OPTION');
+  });
+});
