@@ -196,11 +196,24 @@ export class App extends EventEmitter<AppEvents> {
     await this.cacheManager.close();
   }
 
-  /** Sends a background failure to the logger and the `error` event. */
+  /**
+   * Sends a background failure to the logger and the `error` event. A failed attempt that will be
+   * retried (`meta.outcome === 'retry'`) is expected, not an incident: when the app has an `error`
+   * listener (which sees it in full), it is logged at info, one line, without the stack.
+   */
   reportError(error: unknown, meta: Record<string, unknown> = {}): void {
     const err =
       error instanceof Error ? error : new ClusterError(ErrorCodes.INVALID_STATE, `non-error thrown: ${String(error)}`);
-    this.logger.error(err.message, { ...meta, error: err, node: this.nodeId });
+    if (meta.outcome === 'retry' && this.listenerCount('error') > 0) {
+      const code = (err as { code?: unknown }).code;
+      this.logger.info(`${err.message} (will retry)`, {
+        ...meta,
+        error: { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) },
+        node: this.nodeId,
+      });
+    } else {
+      this.logger.error(err.message, { ...meta, error: err, node: this.nodeId });
+    }
     this.emit('error', err, meta);
   }
 }

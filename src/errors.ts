@@ -98,10 +98,22 @@ export class ClusterError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details;
-    this.retryable = options.retryable ?? true;
+    // Bad input stays bad however often it is tried again: validation failures are not retryable.
+    this.retryable = options.retryable ?? !NOT_RETRYABLE_CODES.has(code);
     Object.defineProperty(this, BRAND, { value: true, enumerable: false });
   }
 }
+
+/** Codes of input that no retry can fix: a `ClusterError` with one of them has `retryable: false` unless told otherwise. */
+const NOT_RETRYABLE_CODES: ReadonlySet<string> = new Set([
+  ErrorCodes.INVALID_NAME,
+  ErrorCodes.INVALID_PAYLOAD,
+  ErrorCodes.PAYLOAD_TOO_LARGE,
+  ErrorCodes.INVALID_OPTION,
+  ErrorCodes.UNKNOWN_OPTION,
+  ErrorCodes.INVALID_ARGUMENT,
+  ErrorCodes.NOT_SUPPORTED,
+]);
 
 /** Thrown by `lockManager.tryAcquire()` when the lock is held, and by timed `acquire()` calls. NocoBase name. */
 export class LockAcquireError extends ClusterError {

@@ -6,8 +6,27 @@ import { ClusterError, ErrorCodes } from './errors.js';
 
 /** Longest channel/queue/key name accepted, in characters. */
 export const MAX_NAME_LENGTH = 512;
-/** Largest duration accepted anywhere, in ms (the largest value `setTimeout` honours, ~24.8 days). */
+/**
+ * Largest duration accepted for something a Node timer waits on in-process (lock TTLs, timeouts,
+ * grace periods), in ms: the largest value `setTimeout` honours, ~24.8 days.
+ */
 export const MAX_DURATION_MS = 2_147_483_647;
+/**
+ * Largest delay accepted (`publish({ delay })`, `enqueue({ delayMs })`), in ms: 366 days. A delay is
+ * stored as a due time, so it is not bound by `setTimeout`; a node that waits for the due time
+ * chains timers (see {@link timerDelay}). The bound keeps BullMQ's delayed score
+ * (`timestamp * 4096 + sequence`) exact.
+ */
+export const MAX_DELAY_MS = 31_622_400_000;
+
+/**
+ * A wait of `ms` cut to what one `setTimeout` honours (a longer value fires after 1 ms, with a
+ * warning). Code that waits for a due time arms a timer for this and, when it fires early, arms the
+ * next one for what is left: a chain of timers.
+ */
+export function timerDelay(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_DURATION_MS);
+}
 /** Default payload size limit, in bytes of serialized JSON (1 MiB). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
 
@@ -116,11 +135,17 @@ function checkJsonSafe(kind: string, value: unknown, path: string, seen: Set<obj
 export interface DurationRule {
   /** Accept 0. @default false */
   allowZero?: boolean;
+  /**
+   * Largest value accepted, in ms: {@link MAX_DURATION_MS} where a timer waits on it in-process,
+   * more where it is only stored or compared (delays: {@link MAX_DELAY_MS}; age filters:
+   * `Number.MAX_SAFE_INTEGER`). @default MAX_DURATION_MS
+   */
+  max?: number;
 }
 
 /**
  * Checks a duration in milliseconds: a finite number, > 0 (or >= 0 with `allowZero`), at most
- * {@link MAX_DURATION_MS}. Fractions are rounded up to whole milliseconds.
+ * `rule.max` ({@link MAX_DURATION_MS} by default). Fractions are rounded up to whole milliseconds.
  */
 export function assertDuration(name: string, value: unknown, rule: DurationRule = {}): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
@@ -129,7 +154,8 @@ export function assertDuration(name: string, value: unknown, rule: DurationRule 
   if (value < 0 || (value === 0 && !rule.allowZero)) {
     throw invalidOption(name, `must be ${rule.allowZero ? '>= 0' : '> 0'} ms, got ${value}`);
   }
-  if (value > MAX_DURATION_MS) throw invalidOption(name, `must be at most ${MAX_DURATION_MS} ms, got ${value}`);
+  const max = rule.max ?? MAX_DURATION_MS;
+  if (value > max) throw invalidOption(name, `must be at most ${max} ms, got ${value}`);
   return Math.ceil(value);
 }
 

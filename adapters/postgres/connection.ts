@@ -41,15 +41,24 @@ export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const e = error as { message?: string; code?: string };
     const state = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
     const kind = state === undefined || UNAVAILABLE_STATES.test(state) ? 'unavailable' : `error ${state}`;
-    throw new ClusterError(
-      ErrorCodes.BACKEND_UNAVAILABLE,
-      `PostgreSQL ${what} failed (${kind}): ${e.message ?? String(error)}`,
-      {
-        cause: error,
-        details: state ? { sqlState: state } : {},
-      },
-    );
+    throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `PostgreSQL ${what} failed (${kind}): ${causeText(error)}`, {
+      cause: error,
+      details: state ? { sqlState: state } : {},
+    });
   }
+}
+
+/**
+ * A driver error as one line naming its cause: the message, plus the system code when the message
+ * lacks it; an AggregateError (every address of a host refused) by its first error.
+ */
+function causeText(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length && !error.message) return causeText(error.errors[0]);
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && !/^[0-9A-Z]{5}$/.test(code) && !error.message.includes(code)
+    ? `${error.message} (${code})`
+    : error.message;
 }
 
 /** Shared, refcounted connections of one node. */
@@ -173,7 +182,7 @@ export class PgConnections {
     relaxed.on('error', (error) => s.onError(error, { source: 'consumer pool' }));
     this.relaxedPool = relaxed;
     try {
-      await guard('connect', () => migrate(pool, s.schema));
+      await guard(`connect to ${describeTarget(pool)}`, () => migrate(pool, s.schema));
       const listener = new PgListener(clientConfig(pool, s, 'clusterkit-listen'), s.onError);
       this.listenerValue = listener;
       await listener.start([this.channels.queue, this.channels.lock, this.channels.pubsub], s.connectTimeoutMs);
@@ -189,6 +198,24 @@ export class PgConnections {
       throw error;
     }
   }
+}
+
+/** Where a pool connects, password masked: `postgres://user:***@host:port/db`. */
+export function describeTarget(pool: pg.Pool): string {
+  const o = ((pool as unknown as { options?: pg.PoolConfig }).options ?? {}) as pg.PoolConfig;
+  if (o.connectionString) {
+    try {
+      const url = new URL(o.connectionString);
+      if (url.password) url.password = '***';
+      return url.toString();
+    } catch {
+      return 'PostgreSQL (unparsable connection string)';
+    }
+  }
+  const user = o.user ?? process.env.PGUSER;
+  const auth = user ? `${user}${o.password ? ':***' : ''}@` : '';
+  const host = o.host ?? process.env.PGHOST ?? 'localhost';
+  return `postgres://${auth}${host}:${o.port ?? process.env.PGPORT ?? 5432}/${o.database ?? process.env.PGDATABASE ?? ''}`;
 }
 
 /** The settings of a connection of our own: those of the pool (ours or the app's), named `<role>:<schema>`. */

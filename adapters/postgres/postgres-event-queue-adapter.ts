@@ -167,6 +167,16 @@ export class PostgresEventQueueAdapter extends PostgresAdapterBase implements Ev
     return rows[0] ?? { waiting: 0, delayed: 0, active: 0, dead: 0 };
   }
 
+  async deadLetterQueues(): Promise<string[]> {
+    this.assertConnected();
+    const { rows } = await this.connections.query<{ queue: string }>(
+      'list dead-letter queues',
+      `SELECT DISTINCT queue FROM ${this.connections.table('jobs')} WHERE state = 2`,
+      [],
+    );
+    return rows.map((r) => r.queue);
+  }
+
   async obliterate(queue: string): Promise<void> {
     this.assertConnected();
     await this.connections.query('obliterate', `DELETE FROM ${this.connections.table('jobs')} WHERE queue = $1`, [

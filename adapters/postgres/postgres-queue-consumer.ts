@@ -14,6 +14,7 @@ import {
   type Delivery,
   type DeliveryOutcome,
   type QueueConsumer,
+  timerDelay,
 } from 'clusterkit';
 import { AckBatcher } from './ack-batcher.js';
 import { withBound, type PgConnections } from './connection.js';
@@ -304,12 +305,16 @@ export class PostgresQueueConsumer implements QueueConsumer {
     if (at >= this.dueAt) return;
     clearTimeout(this.dueTimer);
     this.dueAt = at;
-    this.dueTimer = setTimeout(() => {
-      this.dueTimer = undefined;
-      this.dueAt = Infinity;
-      this.wake();
-      void this.armNextDue();
-    }, at - Date.now());
+    // A due time beyond one timer's reach: the early wake finds nothing due and re-arms (a chain).
+    this.dueTimer = setTimeout(
+      () => {
+        this.dueTimer = undefined;
+        this.dueAt = Infinity;
+        this.wake();
+        void this.armNextDue();
+      },
+      timerDelay(at - Date.now()),
+    );
   }
 
   private gateOpen(): boolean {

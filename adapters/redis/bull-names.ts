@@ -25,6 +25,11 @@ export function bullQueueName(queue: string): string {
   return `{${escape(queue)}}`;
 }
 
+/** Our queue name back from the part between `{` and `}` of a BullMQ key. */
+export function unescapeQueue(escaped: string): string {
+  return unescape(escaped);
+}
+
 /** The BullMQ key prefix of a node's queues: `<prefix>:q`. */
 export function bullPrefix(prefix: string): string {
   return `${prefix}:q`;

@@ -88,6 +88,13 @@ function clusterLevel(options: RedisOptions): Partial<ClusterOptions> {
 export async function connectClient(client: RedisClient, timeoutMs: number, what: string): Promise<void> {
   if (client.status === 'ready') return;
   let timer: NodeJS.Timeout | undefined;
+  // ioredis rejects connect() with a bare "Connection is closed."; the reason (ECONNREFUSED,
+  // ENOTFOUND, NOAUTH, WRONGPASS, ...) only comes as an 'error' event. Keep the last one.
+  let socketError: Error | undefined;
+  const onError = (error: Error) => {
+    socketError = error;
+  };
+  client.on('error', onError);
   try {
     await Promise.race([
       client.status === 'wait' ? client.connect() : waitReady(client),
@@ -110,10 +117,43 @@ export async function connectClient(client: RedisClient, timeoutMs: number, what
     }
   } catch (error) {
     client.disconnect();
-    throw unavailable(`cannot connect the Redis ${what} connection`, error);
+    const cause = socketError ?? error;
+    const timedOut = socketError && error instanceof Error && /^not ready within/.test(error.message);
+    throw unavailable(
+      `cannot connect to Redis at ${describeTarget(client)} (${what} connection)${timedOut ? ` within ${timeoutMs} ms` : ''}`,
+      cause,
+    );
   } finally {
     clearTimeout(timer);
+    client.off('error', onError);
   }
+}
+
+/** Where a client connects, password masked: `redis://user:***@host:port/db`, or a Cluster's nodes. */
+export function describeTarget(client: RedisClient): string {
+  if (client instanceof Cluster) {
+    const nodes = (client as unknown as { startupNodes?: unknown[] }).startupNodes ?? [];
+    const shown = nodes
+      .map((n) =>
+        typeof n === 'object' && n
+          ? `${(n as ClusterNodeShape).host ?? '127.0.0.1'}:${(n as ClusterNodeShape).port ?? 6379}`
+          : String(n),
+      )
+      .join(', ');
+    return `Redis Cluster nodes ${shown || '(none)'}`;
+  }
+  const o = client.options;
+  if (o.sentinels?.length) {
+    return `Sentinel ${o.sentinels.map((n) => `${n.host ?? '127.0.0.1'}:${n.port ?? 26379}`).join(', ')} (master ${o.name ?? '?'})`;
+  }
+  const auth = o.password ? `${o.username ?? ''}:***@` : o.username ? `${o.username}@` : '';
+  const target = o.path ? `unix:${o.path}` : `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`;
+  return `${o.tls ? 'rediss' : 'redis'}://${auth}${target}${o.db ? `/${o.db}` : ''}`;
+}
+
+interface ClusterNodeShape {
+  host?: string;
+  port?: number;
 }
 
 function waitReady(client: RedisClient): Promise<void> {
@@ -124,8 +164,19 @@ function waitReady(client: RedisClient): Promise<void> {
 /** Wraps a driver failure as a `ClusterError` with code `BACKEND_UNAVAILABLE`. */
 export function unavailable(message: string, cause: unknown): ClusterError {
   if (isClusterError(cause)) return cause;
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const reason = causeText(cause);
   return new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `${message}: ${reason}`, { cause });
+}
+
+/**
+ * A driver error as one line that names the cause: its message, plus the system code and address
+ * when the message lacks them (`connect ECONNREFUSED 127.0.0.1:6380`, `getaddrinfo ENOTFOUND host`).
+ */
+function causeText(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const e = cause as Error & { code?: unknown };
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  return code && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
 }
 
 /** Runs a Redis call, turning driver errors into `BACKEND_UNAVAILABLE`. */

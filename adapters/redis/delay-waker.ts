@@ -11,6 +11,7 @@
  * {@link DueAnnouncer}). The marker goes out on the node's control connection, so a wake-up never
  * waits behind a burst of publishes on the command connection.
  */
+import { timerDelay } from 'clusterkit';
 import { bullKey } from './bull-names.js';
 import type { RedisConnections } from './connection.js';
 
@@ -53,7 +54,13 @@ export class DelayWaker {
     if (this.closed || !Number.isFinite(dueAt) || dueAt >= this.dueAt) return;
     clearTimeout(this.timer);
     this.dueAt = dueAt;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, dueAt - Date.now()));
+    this.arm();
+  }
+
+  /** One timer towards `dueAt`; a due time beyond one timer's reach takes a chain of them. */
+  private arm(): void {
+    const wait = this.dueAt - Date.now();
+    this.timer = setTimeout(() => (wait > timerDelay(wait) ? this.arm() : this.fire()), timerDelay(wait));
     this.timer.unref();
   }
 

@@ -17,7 +17,8 @@ import {
   type QueueRecord,
   type SerializedError,
 } from 'clusterkit';
-import { bullPrefix, bullQueueName, decodeJobId, encodeJobId } from './bull-names.js';
+import { bullPrefix, bullQueueName, decodeJobId, encodeJobId, unescapeQueue } from './bull-names.js';
+import { scanKeys as guardedScan } from './scan.js';
 import { guard, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 import { DueAnnouncer } from './delay-waker.js';
@@ -113,6 +114,21 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
       removed += 1;
     }
     return removed;
+  }
+
+  /** Queues whose BullMQ `failed` set (our dead letters) is not empty: SCAN for the sets, then ZCARD. */
+  async deadLetterQueues(): Promise<string[]> {
+    const client = this.connections.command;
+    const head = `${bullPrefix(this.connections.prefix)}:{`;
+    const found: string[] = [];
+    for await (const keys of guardedScan(client, head)) {
+      for (const key of keys) {
+        if (!key.endsWith('}:failed')) continue;
+        if ((await guard('list dead-letter queues', () => client.zcard(key))) > 0)
+          found.push(unescapeQueue(key.slice(head.length, -'}:failed'.length)));
+      }
+    }
+    return found;
   }
 
   async counts(queue: string): Promise<QueueCounts> {

@@ -61,6 +61,14 @@ export function integer(flag: string) {
   };
 }
 
+/** A commander argument parser for TCP ports, 0–65535 (exit 2 on anything else). */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new CliError(`port must be an integer from 0 to 65535, got ${JSON.stringify(value)}`, ExitCodes.USAGE);
+  return n;
+}
+
 /** The first `count` lines of a text, with a note of how many were left out. */
 export function firstLines(text: string | undefined, count: number): string | undefined {
   if (!text) return undefined;

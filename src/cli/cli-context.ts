@@ -26,6 +26,8 @@ export interface GlobalOptions {
   json?: boolean;
   connectTimeout?: string;
   verbose?: boolean;
+  /** `false` with `--no-redact`: show secret payload fields instead of `[redacted]`. */
+  redact?: boolean | string[];
 }
 
 /** Exit codes: scripts can tell "not found" from "broker down" from "bad input". */
@@ -36,14 +38,28 @@ export const ExitCodes = {
   NOT_FOUND: 4,
 } as const;
 
-/** An error that ends the command with `exitCode` and prints only `message`. */
+/** The `code` of a CLI error under `--json`, by exit code, when no library error code applies. */
+const CODE_OF_EXIT: Record<number, string> = {
+  [ExitCodes.FAILURE]: 'FAILURE',
+  [ExitCodes.USAGE]: 'USAGE',
+  [ExitCodes.BACKEND_UNAVAILABLE]: 'BACKEND_UNAVAILABLE',
+  [ExitCodes.NOT_FOUND]: 'NOT_FOUND',
+};
+
+/**
+ * An error that ends the command with `exitCode` and prints only `message` (under `--json`:
+ * `{"error":{"code","message"}}` on stderr; `code` is the library's error code when there is one).
+ */
 export class CliError extends Error {
   override readonly name = 'CliError';
+  readonly code: string;
   constructor(
     message: string,
     readonly exitCode: number = ExitCodes.FAILURE,
+    code?: string,
   ) {
     super(message);
+    this.code = code ?? CODE_OF_EXIT[exitCode] ?? 'FAILURE';
   }
 }
 
@@ -92,6 +108,8 @@ export interface OpenAppOptions {
   logger?: Logger;
   /** Options of the app's managed queue (a one-shot command is not a worker). */
   managedQueue?: ManagedQueueOptions;
+  /** `createApp({ stopGracePeriodMs })`: how long a stop lets in-flight jobs finish (`worker --grace`). */
+  stopGracePeriodMs?: number;
 }
 
 /** Builds the app from flags/environment and starts it, failing with exit code 3 when the broker does not answer in time. */
@@ -112,7 +130,11 @@ export async function buildApp(opts: GlobalOptions, options: OpenAppOptions = {}
     backends = backendsFromEnv(env);
     adapters = await adaptersFromEnv(env);
   } catch (error) {
-    throw new CliError(`cannot configure adapters: ${messageOf(error)}`, ExitCodes.USAGE);
+    throw new CliError(
+      `cannot configure adapters: ${messageOf(error)}`,
+      ExitCodes.USAGE,
+      (error as { code?: string }).code,
+    );
   }
   if (options.warnOnMemory && Object.values(backends).every((b) => b === 'memory')) {
     process.stderr.write(
@@ -125,6 +147,7 @@ export async function buildApp(opts: GlobalOptions, options: OpenAppOptions = {}
     adapters,
     logger: options.logger ?? cliLogger(opts.verbose),
     ...(options.managedQueue ? { managedQueue: options.managedQueue } : {}),
+    ...(options.stopGracePeriodMs !== undefined ? { stopGracePeriodMs: options.stopGracePeriodMs } : {}),
   });
   backendsOf.set(app, { backends, env });
   return app;
@@ -146,6 +169,7 @@ export async function startApp(app: App, opts: GlobalOptions): Promise<void> {
     throw new CliError(
       `cannot connect to ${describeBackends(backends, env)}: ${messageOf(error)}`,
       ExitCodes.BACKEND_UNAVAILABLE,
+      'BACKEND_UNAVAILABLE',
     );
   } finally {
     clearTimeout(timer);
@@ -182,7 +206,7 @@ export function toCliError(error: unknown): CliError {
               code === ErrorCodes.UNKNOWN_OPTION
             ? ExitCodes.USAGE
             : ExitCodes.FAILURE;
-    return new CliError(`${messageOf(error)} (${code})`, exit);
+    return new CliError(`${messageOf(error)} (${code})`, exit, code);
   }
   return new CliError(messageOf(error));
 }

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { physicalChannel } from 'clusterkit/ops';
 import { CliError, ExitCodes } from './cli-context.js';
-import { formatTime, printJson, printTable, startProgress } from './output.js';
+import { cliRedactor, formatTime, printJson, printTable, startProgress } from './output.js';
 import { integer } from './arg-checks.js';
 import { withApp, type CliApp, type CommandOptions } from './run-command.js';
 
@@ -12,7 +12,22 @@ const BATCH = 100;
 
 /** Adds the `dlq` command group to `program`. */
 export function registerDlqCommands(program: Command): void {
-  const dlq = program.command('dlq').description('event-queue dead letters: list, redrive, delete');
+  const dlq = program.command('dlq').description('event-queue dead letters: channels, list, redrive, delete');
+
+  dlq
+    .command('channels')
+    .description("list this app's event-queue channels that hold dead letters, with their counts")
+    .action(
+      withApp(async (app, opts) => {
+        const channels = await app.eventQueue.deadLetterChannels();
+        if (opts.json) return printJson({ channels });
+        printTable(
+          ['channel', 'dead letters'],
+          channels.map((c) => [c.channel, c.dead]),
+          'no channel has dead letters',
+        );
+      }),
+    );
 
   dlq
     .command('list [channel]')
@@ -22,10 +37,12 @@ export function registerDlqCommands(program: Command): void {
     .action(
       withApp(async (app, opts: CommandOptions & Record<string, any>, [channelArg]) => {
         const channel = resolveChannel(app, channelArg as string | undefined);
-        const [letters, counts] = await Promise.all([
+        const [raw, counts] = await Promise.all([
           app.eventQueue.listDeadLetters(channel, { offset: opts.offset, limit: opts.limit }),
           app.eventQueue.counts(channel),
         ]);
+        const redact = cliRedactor(opts);
+        const letters = raw.map((d) => ({ ...d, message: redact(d.message) }));
         if (opts.json) return printJson({ channel, total: counts.dead, deadLetters: letters });
         printTable(
           ['id', 'attempts', 'failed at', 'error', 'message'],
@@ -62,11 +79,28 @@ export function registerDlqCommands(program: Command): void {
               verb === 'redrive'
                 ? app.eventQueue.redrive(channel, batch)
                 : app.eventQueue.deleteDeadLetters(channel, batch);
-            const count = ids.length ? await run(ids) : await everything(app, channel, verb, run, opts.json === true);
-            if (opts.json) printJson({ channel, [verb === 'redrive' ? 'redriven' : 'deleted']: count });
-            else
+            // Given ids go one at a time, so the ones that are not dead letters of the channel can be named.
+            const notFound: string[] = [];
+            let count = 0;
+            if (ids.length) {
+              for (const id of ids) {
+                const n = await run([id]);
+                count += n;
+                if (n === 0) notFound.push(id);
+              }
+            } else count = await everything(app, channel, verb, run, opts.json === true);
+            const done = verb === 'redrive' ? 'redriven' : 'deleted';
+            if (opts.json) printJson({ channel, [done]: count, ...(ids.length ? { notFound } : {}) });
+            else {
               process.stdout.write(
                 `${verb === 'redrive' ? 'redrove' : 'deleted'} ${count} dead letter(s) of ${channel}\n`,
+              );
+              if (notFound.length) process.stdout.write(`not found in ${channel}: ${notFound.join(' ')}\n`);
+            }
+            if (notFound.length)
+              throw new CliError(
+                `${notFound.length} of ${ids.length} id(s) are not dead letters of ${channel}: ${notFound.join(' ')}`,
+                ExitCodes.NOT_FOUND,
               );
           },
           (opts, [channelArg, idsArg]) => {

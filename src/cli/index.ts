@@ -4,6 +4,7 @@
  * (`dlq`), a worker node (`worker`) and the web dashboard (`dashboard`). Configured by the same
  * environment variables as `adaptersFromEnv()`, overridden by flags. See docs/operations.md.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { toCliError } from './cli-context.js';
 import { registerDlqCommands } from './dlq-commands.js';
@@ -11,7 +12,7 @@ import { registerQueueCommands } from './queue-commands.js';
 import { registerServeCommands } from './serve-commands.js';
 
 /** Builds the `clusterkit` program. */
-function createProgram(): Command {
+function createProgram(json: boolean): Command {
   const program = new Command('clusterkit')
     .description('operate a clusterkit cluster: managed jobs, dead letters, workers, dashboard')
     .option('--app <name>', 'app name, the namespace of every queue and key (or CLUSTERKIT_APP)', undefined)
@@ -26,29 +27,69 @@ function createProgram(): Command {
     .option('--redis-prefix <prefix>', 'Redis key prefix (or CLUSTERKIT_REDIS_PREFIX)')
     .option('--amqp-url <url>', 'RabbitMQ URL (or CLUSTERKIT_AMQP_URL / AMQP_URL)')
     .option('--connect-timeout <duration>', 'give up connecting after this long', '10s')
-    .option('--json', 'machine-readable output')
+    .option('--json', 'machine-readable output (errors too: {"error":{"code","message"}} on stderr)')
+    .option('--no-redact', 'show secret payload fields (password, token, ...) instead of [redacted]')
     .option('-v, --verbose', 'log connection details to stderr')
+    .version(packageVersion(), '--version', 'print the clusterkit version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  if (json) {
+    // Scripts parse stderr: commander's usage errors come out as JSON below, not as text here.
+    program.configureOutput({ writeErr: () => {} });
+    program.showHelpAfterError(false);
+  }
   registerQueueCommands(program);
   registerDlqCommands(program);
   registerServeCommands(program);
-  for (const group of program.commands) group.exitOverride();
+  for (const group of program.commands) {
+    group.exitOverride();
+    if (json) group.configureOutput({ writeErr: () => {} });
+    for (const command of group.commands) if (json) command.configureOutput({ writeErr: () => {} });
+  }
   return program;
+}
+
+/** The version of the installed package (dist/cli.js and src/cli/index.ts both find package.json above them). */
+function packageVersion(): string {
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'clusterkit' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
+
+/** `--json` anywhere before a `--`. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+function printError(json: boolean, code: string, message: string): void {
+  process.stderr.write(json ? `${JSON.stringify({ error: { code, message } })}\n` : `error: ${message}\n`);
 }
 
 /** Runs the CLI with `argv` and returns the exit code. */
 async function main(argv: string[] = process.argv): Promise<number> {
+  const json = wantsJson(argv.slice(2));
   try {
-    await createProgram().parseAsync(argv);
+    await createProgram(json).parseAsync(argv);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version exit 0; usage errors were already printed by commander.
-      return error.exitCode === 0 ? 0 : 2;
+      // Help and version exit 0; usage errors were already printed by commander (as text).
+      if (error.exitCode === 0) return 0;
+      if (json) printError(true, 'USAGE', error.message.replace(/^error: /, ''));
+      return 2;
     }
     const cliError = toCliError(error);
-    process.stderr.write(`error: ${cliError.message}\n`);
+    printError(json, cliError.code, cliError.message);
     return cliError.exitCode;
   }
 }

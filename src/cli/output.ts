@@ -4,7 +4,25 @@
  */
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
-import { formatDuration } from 'clusterkit/ops';
+import { createRedactor, DEFAULT_REDACTED_FIELDS, formatDuration } from 'clusterkit/ops';
+
+/**
+ * The payload redactor of a command: the dashboard's (same field list, same implementation), or
+ * none with `--no-redact`.
+ */
+export function cliRedactor(opts: { redact?: unknown }): (value: unknown) => unknown {
+  return opts.redact === false ? (value) => value : createRedactor(DEFAULT_REDACTED_FIELDS);
+}
+
+/**
+ * Whether to colour output: never when `NO_COLOR` is set to anything but the empty string
+ * (https://no-color.org); always when `FORCE_COLOR` is set and not `0`; else only on a terminal.
+ */
+export function useColor(isTTY: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0') return true;
+  return isTTY === true;
+}
 
 /** Prints JSON (one document, pretty when stdout is a terminal). */
 export function printJson(value: unknown): void {
@@ -89,5 +107,5 @@ function cell(value: unknown): string {
 
 function plainStyle() {
   // Colour only on a terminal: ANSI codes in a pipe break grep and tests alike.
-  return process.stdout.isTTY ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] };
+  return useColor(process.stdout.isTTY) ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] };
 }

@@ -29,7 +29,7 @@ export async function loadPluginModules(
     try {
       mod = (await import(toImportable(spec))) as Record<string, unknown>;
     } catch (error) {
-      throw new CliError(`cannot load plugin module ${spec}: ${(error as Error).message}`, ExitCodes.USAGE);
+      throw new CliError(explainLoadError(spec, error), ExitCodes.USAGE);
     }
     const what: string[] = [];
     const entry = mod.register ?? mod.default;
@@ -60,6 +60,24 @@ export async function loadPluginModules(
     loaded.push(`${spec}: ${what.join(', ')}`);
   }
   return loaded;
+}
+
+/**
+ * The message for a plugin module that failed to load. Node 20 does not run TypeScript, so a `.ts`
+ * plugin fails with `ERR_UNKNOWN_FILE_EXTENSION`; the message then says how to run one.
+ */
+export function explainLoadError(spec: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (/\.[cm]?tsx?$/.test(spec) && (code === 'ERR_UNKNOWN_FILE_EXTENSION' || /Unknown file extension/.test(message))) {
+    return (
+      `cannot load plugin module ${spec}: Node.js does not run TypeScript by itself. Either compile the plugin ` +
+      `to JavaScript and pass the .js file, or run the worker with a TypeScript loader: ` +
+      `npm i -D tsx, then node --import tsx ./node_modules/clusterkit/dist/cli.js worker --plugins ${spec} ` +
+      `(or NODE_OPTIONS="--import tsx" npx clusterkit worker --plugins ${spec})`
+    );
+  }
+  return `cannot load plugin module ${spec}: ${message}`;
 }
 
 /** Paths (./x.js, /abs/x.js) become file URLs resolved from the working directory; package names stay as they are. */

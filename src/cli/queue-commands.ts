@@ -14,10 +14,23 @@ import {
   truncate,
 } from './arg-checks.js';
 import { CliError, ExitCodes } from './cli-context.js';
-import { ago, formatTime, printFacts, printJson, printTable, startProgress } from './output.js';
+import { ago, cliRedactor, formatTime, printFacts, printJson, printTable, startProgress } from './output.js';
 import { withApp, type CommandOptions } from './run-command.js';
 
 const BATCH = 100;
+
+/**
+ * "not found", with a hint when the id looks like a caller's own `jobId`: enqueue namespaces those
+ * as `<plugin>:<tenant>:<id>` (tenant `-` when none), and that is the id every command takes.
+ */
+export function notFound(jobId: string): string {
+  const text = `job ${JSON.stringify(jobId)} not found`;
+  if (jobId.includes(':')) return text;
+  return (
+    `${text}. A jobId given to enqueue is namespaced: the job's id is <plugin>:<tenant>:<jobId> ` +
+    `(tenant - when none), e.g. mail:acme:${jobId} or mail:-:${jobId}; enqueue returns it, and queue list shows it`
+  );
+}
 
 /** Adds the `queue` command group to `program`. */
 export function registerQueueCommands(program: Command): void {
@@ -65,8 +78,10 @@ export function registerQueueCommands(program: Command): void {
     .description('show one job: state, attempts, progress, failure, timestamps, payload')
     .action(
       withApp(async (app, opts, [jobId]) => {
-        const job = await app.managedQueue.getJob(jobId as string);
-        if (!job) throw new CliError(`job ${JSON.stringify(jobId)} not found`, ExitCodes.NOT_FOUND);
+        const found = await app.managedQueue.getJob(jobId as string);
+        if (!found) throw new CliError(notFound(jobId as string), ExitCodes.NOT_FOUND);
+        const redact = cliRedactor(opts);
+        const job = { ...found, payload: redact(found.payload), returnValue: redact(found.returnValue) };
         if (opts.json) return printJson(job);
         printFacts([
           ['id', job.id],
@@ -116,7 +131,7 @@ export function registerQueueCommands(program: Command): void {
     .action(
       withApp(async (app, opts, [jobId]) => {
         const logs = await app.managedQueue.getJobLogs(jobId as string);
-        if (logs === null) throw new CliError(`job ${JSON.stringify(jobId)} not found`, ExitCodes.NOT_FOUND);
+        if (logs === null) throw new CliError(notFound(jobId as string), ExitCodes.NOT_FOUND);
         if (opts.json) return printJson({ jobId, logs });
         if (logs.length === 0) process.stdout.write('(no log lines)\n');
         for (const line of logs) process.stdout.write(`${line}\n`);
@@ -142,7 +157,12 @@ export function registerQueueCommands(program: Command): void {
           offset: opts.offset,
           limit: opts.limit,
         });
-        if (opts.json) return printJson({ jobs, total });
+        const redact = cliRedactor(opts);
+        if (opts.json)
+          return printJson({
+            jobs: jobs.map((j) => ({ ...j, payload: redact(j.payload), returnValue: redact(j.returnValue) })),
+            total,
+          });
         printTable(
           ['id', 'plugin/queue/job', 'tenant', 'state', 'attempts', 'enqueued', 'reason'],
           jobs.map((j) => [

@@ -5,10 +5,17 @@
  */
 import type { Command } from 'commander';
 import { type App } from 'clusterkit';
-import { createJobStatsRecorder, parseDuration, startDashboardServer, type OpsJobInfo } from 'clusterkit/ops';
+import {
+  createJobStatsRecorder,
+  parseDuration,
+  startDashboardServer,
+  startMetricsServer,
+  type MetricsServer,
+  type OpsJobInfo,
+} from 'clusterkit/ops';
 import { buildApp, closeApp, CliError, ExitCodes, startApp, type GlobalOptions } from './cli-context.js';
 import { loadPluginModules } from './plugin-loader.js';
-import { integer } from './arg-checks.js';
+import { integer, port } from './arg-checks.js';
 import { asOpsApp, type CommandOptions } from './run-command.js';
 
 /** Adds `worker` and `dashboard` to `program`. */
@@ -22,12 +29,20 @@ export function registerServeCommands(program: Command): void {
       'most jobs this node runs at once across all handlers (also passed to each plugin module)',
       integer('--concurrency'),
     )
-    .option('--grace <duration>', 'how long a stop waits for in-flight jobs', '30s')
+    .option(
+      '--grace <duration>',
+      'how long a stop lets in-flight jobs finish before aborting their signals (createApp stopGracePeriodMs)',
+      '30s',
+    )
+    .option('--metrics-port <n>', 'serve Prometheus /metrics of this node on this port (0 = any free port)', port)
+    .option('--metrics-host <host>', 'interface of the metrics listener', '127.0.0.1')
     .action(async (opts: CommandOptions & Record<string, any>, cmd: Command) => {
       const all = cmd.optsWithGlobals() as CommandOptions & Record<string, any>;
       if (all.concurrency !== undefined && all.concurrency < 1)
         throw new CliError('--concurrency must be >= 1', ExitCodes.USAGE);
+      const graceMs = parseDuration(all.grace as string, '--grace');
       const app = await buildApp(all, {
+        stopGracePeriodMs: graceMs,
         ...(all.concurrency !== undefined ? { managedQueue: { workerConcurrency: all.concurrency } } : {}),
       });
       const loaded = await loadPluginModules(app, all.plugins as string[], {
@@ -37,12 +52,36 @@ export function registerServeCommands(program: Command): void {
       // Throughput and wait/run times for the dashboard's charts (bounded per-minute counts in the store).
       const stats = createJobStatsRecorder(asOpsApp(app), { onError: () => {} });
       await startApp(app, all);
+      let metricsServer: MetricsServer | undefined;
+      if (all.metricsPort !== undefined) {
+        try {
+          metricsServer = await startMetricsServer(asOpsApp(app), {
+            port: all.metricsPort as number,
+            host: all.metricsHost as string,
+            labels: { node: app.nodeId },
+          });
+        } catch (error) {
+          await closeApp(app);
+          throw new CliError(`cannot serve metrics: ${(error as Error).message}`, ExitCodes.USAGE);
+        }
+      }
       say(
         all,
-        { event: 'started', app: app.name, node: app.nodeId, plugins: loaded },
-        `worker ${app.nodeId} started (${loaded.join('; ')})`,
+        {
+          event: 'started',
+          app: app.name,
+          node: app.nodeId,
+          plugins: loaded,
+          graceMs,
+          ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
+        },
+        `worker ${app.nodeId} started (${loaded.join('; ')})` +
+          (metricsServer ? `\nmetrics on ${metricsServer.url}` : ''),
       );
-      await untilSignal(app, all, parseDuration(all.grace as string, '--grace'), () => stats.close());
+      await untilSignal(app, all, graceMs, async () => {
+        await stats.close();
+        await metricsServer?.close();
+      });
     });
 
   program
@@ -77,7 +116,12 @@ export function registerServeCommands(program: Command): void {
           host: all.host,
           ...(token || basic ? { auth: { ...(token ? { token } : {}), ...(basic ? { basic } : {}) } } : {}),
           readOnly: all.readOnly === true,
-          ...(all.redact ? { redact: all.redact as string[] } : {}),
+          // --redact <fields...> replaces the list; the global --no-redact turns redaction off.
+          ...(Array.isArray(all.redact)
+            ? { redact: all.redact as string[] }
+            : all.redact === false
+              ? { redact: [] }
+              : {}),
           metrics: all.metrics !== false,
         });
       } catch (error) {
@@ -127,10 +171,15 @@ function untilSignal(app: App, opts: GlobalOptions, graceMs: number, before?: ()
         process.exit(130);
       }
       stopping = true;
-      say(opts, { event: 'stopping', signal }, `${signal}: stopping, waiting for in-flight jobs (up to ${graceMs} ms)`);
+      say(
+        opts,
+        { event: 'stopping', signal },
+        `${signal}: stopping, waiting for in-flight jobs (up to ${graceMs} ms, then aborting them)`,
+      );
       (async () => {
         await before?.().catch(() => {});
-        await closeApp(app, graceMs + 5_000);
+        // The app itself aborts jobs at graceMs and gives up on them at most 2 × graceMs (+10 s) later.
+        await closeApp(app, 2 * graceMs + 15_000);
         say(opts, { event: 'stopped' }, 'stopped');
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
-import { appScopedName } from '../names.js';
+import { appScopedName, unescapeKeyPart } from '../names.js';
 import { captureTraceContext, loadOpenTelemetry } from '../tracing.js';
 import { assertDuration, assertInteger, assertName, assertOptions, serializePayload } from '../validation.js';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
@@ -231,6 +231,29 @@ export class EventQueueManager {
     assertName('channel', channel);
     this.assertOpen('counts');
     return this.adapter.counts(this.queueName(channel));
+  }
+
+  /**
+   * This app's channels that hold dead letters, with their counts (`clusterkit dlq channels`).
+   * Rejects with `NOT_SUPPORTED` on an adapter that cannot list its queues (RabbitMQ).
+   */
+  async deadLetterChannels(): Promise<Array<{ channel: string; dead: number }>> {
+    this.assertOpen('deadLetterChannels');
+    const adapter = this.adapter;
+    if (!adapter.deadLetterQueues) {
+      throw notSupported(
+        'listing channels',
+        'RabbitMQ cannot list its queues over AMQP; give the channel (clusterkit dlq list <channel>) or use the management UI',
+      );
+    }
+    const head = appScopedName(this.context.appName, '');
+    const out: Array<{ channel: string; dead: number }> = [];
+    for (const queue of await adapter.deadLetterQueues()) {
+      if (!queue.startsWith(head) || queue.slice(head.length).includes(':')) continue;
+      const channel = unescapeKeyPart(queue.slice(head.length));
+      out.push({ channel, dead: (await adapter.counts(queue)).dead });
+    }
+    return out.filter((c) => c.dead > 0).sort((a, b) => a.channel.localeCompare(b.channel));
   }
 
   /** Removes every message of `channel`, dead letters included (tests, operators). */

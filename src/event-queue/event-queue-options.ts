@@ -4,7 +4,14 @@
  */
 import type { ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes, type SerializedError } from '../errors.js';
-import { assertDuration, assertFunction, assertInteger, assertName, assertOptions } from '../validation.js';
+import {
+  assertDuration,
+  assertFunction,
+  assertInteger,
+  assertName,
+  assertOptions,
+  MAX_DELAY_MS,
+} from '../validation.js';
 import { DEFAULT_BACKOFF, normalizeBackoff, type BackoffInput, type BackoffPolicy } from './backoff.js';
 import type { EnvelopePolicy } from './envelope.js';
 import type { EventQueueAdapter } from './types.js';
@@ -244,9 +251,9 @@ export function resolvePublish(options: EventQueuePublishOptions | undefined): R
   const delay = agreeingAliases(
     call,
     'delay',
-    o.delay === undefined ? undefined : assertDuration('delay', o.delay, { allowZero: true }),
+    o.delay === undefined ? undefined : assertDuration('delay', o.delay, { allowZero: true, max: MAX_DELAY_MS }),
     'delayMs',
-    o.delayMs === undefined ? undefined : assertDuration('delayMs', o.delayMs, { allowZero: true }),
+    o.delayMs === undefined ? undefined : assertDuration('delayMs', o.delayMs, { allowZero: true, max: MAX_DELAY_MS }),
   );
   return {
     jobId: o.jobId === undefined ? undefined : assertName('jobId', o.jobId),

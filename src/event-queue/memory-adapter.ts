@@ -37,6 +37,11 @@ class MemoryQueueStore {
   peek(name: string): MemoryQueue | undefined {
     return this.queues.get(name);
   }
+
+  /** Names of the queues with at least one dead letter. */
+  withDeadLetters(): string[] {
+    return [...this.queues].filter(([, q]) => q.counts().dead > 0).map(([name]) => name);
+  }
 }
 
 /**
@@ -125,6 +130,10 @@ export class MemoryEventQueueAdapter implements EventQueueAdapter {
   /** Record counts of `queue`. */
   async counts(queue: string): Promise<QueueCounts> {
     return this.store.peek(queue)?.counts() ?? { waiting: 0, delayed: 0, active: 0, dead: 0 };
+  }
+
+  async deadLetterQueues(): Promise<string[]> {
+    return this.store.withDeadLetters();
   }
 
   /** Drops every record of `queue`, dead letters included. */

@@ -9,6 +9,7 @@
  * single dispatch pass per burst of changes, and a slot freed by an ack pulls the next record itself.
  */
 import { serializeError, type SerializedError } from '../errors.js';
+import { timerDelay } from '../validation.js';
 import { BinaryHeap } from './binary-heap.js';
 import { PriorityFifo } from './priority-fifo.js';
 import {
@@ -303,7 +304,8 @@ export class MemoryQueue {
     if (this.dueTimer !== undefined && this.dueTimerAt === next.dueAt) return;
     this.clearDueTimer();
     this.dueTimerAt = next.dueAt;
-    this.dueTimer = setTimeout(this.onDue, Math.max(0, next.dueAt - Date.now()));
+    // Chained: a due time beyond one timer's reach fires early, finds nothing due and re-arms.
+    this.dueTimer = setTimeout(this.onDue, timerDelay(next.dueAt - Date.now()));
   }
 
   private readonly onDue = (): void => {

@@ -155,4 +155,9 @@ export interface EventQueueAdapter {
   counts(queue: string): Promise<QueueCounts>;
   /** Removes the queue and everything in it (tests, `clusterkit` CLI). */
   obliterate(queue: string): Promise<void>;
+  /**
+   * Names of the queues that hold at least one dead letter (`clusterkit dlq channels`). Optional:
+   * a backend that cannot list its queues (RabbitMQ over AMQP) leaves it out.
+   */
+  deadLetterQueues?(): Promise<string[]>;
 }

@@ -6,7 +6,15 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DEFAULT_BACKOFF, normalizeBackoff, type BackoffPolicy } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { agreeingAliases } from '../event-queue/event-queue-options.js';
-import { assertDuration, assertInteger, assertName, assertOptions, describe, serializePayload } from '../validation.js';
+import {
+  assertDuration,
+  assertInteger,
+  assertName,
+  assertOptions,
+  describe,
+  MAX_DELAY_MS,
+  serializePayload,
+} from '../validation.js';
 import type { JobRecord } from './envelope.js';
 import { namespacedJobId, resolveTenant } from './scoped-key.js';
 import type { EnqueueInput } from './types.js';
@@ -113,8 +121,9 @@ export function resolveJobOptions(
   },
   defaultAttempts: number,
 ): { delayMs: number; attempts: number; backoff: BackoffPolicy } {
-  const delay = i.delay === undefined ? undefined : assertDuration('delay', i.delay, { allowZero: true });
-  const delayMs = i.delayMs === undefined ? undefined : assertDuration('delayMs', i.delayMs, { allowZero: true });
+  const long = { allowZero: true, max: MAX_DELAY_MS };
+  const delay = i.delay === undefined ? undefined : assertDuration('delay', i.delay, long);
+  const delayMs = i.delayMs === undefined ? undefined : assertDuration('delayMs', i.delayMs, long);
   const attempts = i.attempts === undefined ? undefined : assertInteger('attempts', i.attempts, 1, MAX_ATTEMPTS);
   const retries =
     i.maxRetries === undefined ? undefined : assertInteger('maxRetries', i.maxRetries, 0, MAX_ATTEMPTS - 1);

@@ -119,7 +119,8 @@ export async function cleanJobs(jobs: JobStore, options: CleanOptions): Promise<
       `clean: state must be 'completed', 'failed' or 'cancelled', got ${describe(o.state)}`,
     );
   }
-  const olderThanMs = assertDuration('olderThanMs', o.olderThanMs, { allowZero: true });
+  // An age filter: compared with timestamps, never waited for, so no timer bound.
+  const olderThanMs = assertDuration('olderThanMs', o.olderThanMs, { allowZero: true, max: Number.MAX_SAFE_INTEGER });
   const limit = o.limit === undefined ? Number.MAX_SAFE_INTEGER : assertInteger('limit', o.limit, 1);
   const tenantId = currentTenant()?.tenantId;
   return jobs.clean({

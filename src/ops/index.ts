@@ -16,4 +16,5 @@ export {
   type QueueStatsSeries,
 } from './job-stats-report.js';
 export * from './metrics.js';
+export * from './metrics-server.js';
 export * from './alerts.js';

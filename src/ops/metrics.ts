@@ -12,7 +12,10 @@ import { JOB_STATES, physicalChannel, type OpsApp, type OpsJobInfo } from './typ
 
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {
-  /** Prefix of every metric name. @default 'clusterkit_' */
+  /**
+   * Prefix of every clusterkit metric name. Node process metrics keep prom-client's standard names
+   * (`process_*`, `nodejs_*`) so stock Node.js dashboards work. @default 'clusterkit_'
+   */
   prefix?: string;
   /** Also collect Node process metrics (CPU, memory, event loop lag, GC). @default true */
   defaultMetrics?: boolean;
@@ -46,7 +49,8 @@ export function createMetrics(app: OpsApp, options: MetricsOptions = {}): OpsMet
   const p = options.prefix ?? 'clusterkit_';
   const registry = new Registry();
   if (options.labels) registry.setDefaultLabels(options.labels);
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });
+  // Unprefixed on purpose: `process_cpu_seconds_total` is what every Node.js dashboard queries.
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const channels = () => {
     if (options.channels) return [...options.channels];

@@ -65,6 +65,8 @@ export interface CliProcess {
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Sends `signal` and resolves with the exit code. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+  /** Resolves with the exit code once the process exits on its own (no signal sent). */
+  exited(timeoutMs?: number): Promise<number | null>;
 }
 
 /** Starts `clusterkit <args>` and returns a handle to watch its output. */
@@ -106,6 +108,9 @@ export function startCli(args: string[], env: Record<string, string | undefined>
         );
       });
       return within(Promise.race([d.promise, failEarly]), timeoutMs, `a line matching ${pattern} (stderr: ${stderr})`);
+    },
+    exited(timeoutMs = 30_000) {
+      return within(exited.promise, timeoutMs, 'clusterkit to exit on its own');
     },
     async stop(signal = 'SIGTERM', timeoutMs = 30_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

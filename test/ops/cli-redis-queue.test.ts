@@ -190,7 +190,9 @@ describe.skipIf(!redisReachable)('clusterkit queue against Redis', () => {
   it('an unknown job exits 4', async () => {
     const result = await cli('queue', 'status', 'missing-job');
     expect(result.code).toBe(4);
-    expect(result.stderr).toContain('error: job "missing-job" not found\n');
+    expect(result.stderr).toContain('error: job "missing-job" not found.');
+    // A bare id: the hint names the namespaced form a caller's jobId is stored under.
+    expect(result.stderr).toContain('<plugin>:<tenant>:<jobId>');
   });
 
   // The packaged binary (`bin: dist/cli.js`) after `npm run build`, which CI runs before the tests.

@@ -118,7 +118,12 @@ describe('createMetrics', () => {
     try {
       expect(a.registry).not.toBe(b.registry);
       expect(await b.metrics()).toContain('clusterkit_backend_up{node="b"} 1');
-      expect(await a.metrics()).toContain('clusterkit_process_cpu_seconds_total');
+      // Node process metrics keep their standard names, so stock Node.js dashboards work.
+      const text = await a.metrics();
+      expect(text).toMatch(/^process_cpu_seconds_total /m);
+      expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+      expect(text).not.toContain('clusterkit_process_');
+      expect(text).not.toContain('clusterkit_nodejs_');
       expect(await globalRegistry.metrics()).not.toContain('clusterkit_');
       a.close();
       const { jobId } = await enqueue();
