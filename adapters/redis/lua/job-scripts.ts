@@ -12,6 +12,7 @@
  * `P` pending tickets (score since), `X` retention ends, `HQ`/`HA` queued/active per handler,
  * `paused` logical queues, `R:<handler>:<window>` rate counters, `L:<id>` logs.
  */
+import { batchScript } from '../script-batcher.js';
 import { luaScript } from './run-script.js';
 
 /** Shared helpers: index moves and deletion. */
@@ -61,15 +62,7 @@ end
 local function terminal(st) return st == 'completed' or st == 'failed' or st == 'cancelled' end
 `;
 
-/**
- * Creates a record unless its id exists.
- * KEYS[1] J:<id>
- * ARGV[1] prefix, [2] id, [3] now, [4.. ] field/value pairs of the record hash
- * Returns {1, backlog} when created, {0, flat hash} when the id exists.
- */
-export const JOB_CREATE = luaScript(
-  'jobCreate',
-  `${PRELUDE}
+const JOB_CREATE_BODY = `
 local id = ARGV[2]
 local h, flat = live(id, tonumber(ARGV[3]))
 if h then return {0, flat} end
@@ -79,21 +72,18 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('HSET', P .. 'C', f.cb, f.cbj)
 index(id, f.st, f.cb, f.hk, f.ea, f.ra, f.tp, f.xa)
 return {1, tonumber(redis.call('HGET', P .. 'HQ', f.hk) or '0')}
-`,
-);
-
+`;
 /**
- * Claims a generation (see job-transitions.ts decideClaim for the rules, in the same order).
+ * Creates a record unless its id exists.
  * KEYS[1] J:<id>
- * ARGV[1] prefix, [2] id, [3] nonce, [4] gen, [5] node, [6] now, [7] takeOverFrom or '',
- *   [8] globalConcurrency or '', [9] rate max or '', [10] rate window, [11] rate window end (ms from now),
- *   [12] rate window ttl, [13] handler
- * Returns {type, ...}: {'claimed', flat as read, tookOverFrom, changed fields (tp/np/pk removed)}, {'missing'}, {'finished'}, {'stale', flat},
- *   {'owned', owner}, {'early', runAt}, {'paused'}, {'busy'}, {'rate', waitMs}
+ * ARGV[1] prefix, [2] id, [3] now, [4.. ] field/value pairs of the record hash
+ * Returns {1, backlog} when created, {0, flat hash} when the id exists.
  */
-export const JOB_CLAIM = luaScript(
-  'jobClaim',
-  `${PRELUDE}
+export const JOB_CREATE = luaScript('jobCreate', PRELUDE + JOB_CREATE_BODY);
+/** The batch form of {@link JOB_CREATE} (see script-batcher.ts). */
+export const JOB_CREATE_BATCH = batchScript('jobCreate', PRELUDE, JOB_CREATE_BODY);
+
+const JOB_CLAIM_BODY = `
 local id, nonce, gen, node, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local h, flat = live(id, now)
 if not h or not (nonce == '' or h.n == '' or h.n == nonce) then return {'missing'} end
@@ -140,20 +130,21 @@ redis.call('HSET', KEYS[1], unpack(changed))
 redis.call('HDEL', KEYS[1], 'tp', 'np', 'pk')
 -- The hash as read, then what changed (the caller overlays it): no second HGETALL.
 return {'claimed', flat, took, changed}
-`,
-);
-
+`;
 /**
- * Writes a whole record if a check holds: `owner` (the generation is active under that owner) or
- * `version` (the hash is unchanged since it was read). Keeps every index in step; `remove` deletes.
+ * Claims a generation (see job-transitions.ts decideClaim for the rules, in the same order).
  * KEYS[1] J:<id>
- * ARGV[1] prefix, [2] id, [3] check 'owner' | 'version', [4] nonce, [5] gen, [6] owner or version,
- *   [7] remove '1' | '0', [8] now, [9..] field/value pairs of the new hash
- * Returns 1 when written, 0 when the check failed.
+ * ARGV[1] prefix, [2] id, [3] nonce, [4] gen, [5] node, [6] now, [7] takeOverFrom or '',
+ *   [8] globalConcurrency or '', [9] rate max or '', [10] rate window, [11] rate window end (ms from now),
+ *   [12] rate window ttl, [13] handler
+ * Returns {type, ...}: {'claimed', flat as read, tookOverFrom, changed fields (tp/np/pk removed)}, {'missing'}, {'finished'}, {'stale', flat},
+ *   {'owned', owner}, {'early', runAt}, {'paused'}, {'busy'}, {'rate', waitMs}
  */
-export const JOB_WRITE = luaScript(
-  'jobWrite',
-  `${PRELUDE}
+export const JOB_CLAIM = luaScript('jobClaim', PRELUDE + JOB_CLAIM_BODY);
+/** The batch form of {@link JOB_CLAIM} (see script-batcher.ts). */
+export const JOB_CLAIM_BATCH = batchScript('jobClaim', PRELUDE, JOB_CLAIM_BODY);
+
+const JOB_WRITE_BODY = `
 local id = ARGV[2]
 local h = load(KEYS[1])
 if ARGV[3] == 'owner' then
@@ -173,39 +164,49 @@ redis.call('HSET', KEYS[1], 'v', tonumber(h and h.v or '0') + 1, unpack(ARGV, 9)
 index(id, f.st, f.cb, f.hk, f.ea, f.ra, f.tp, f.xa)
 if f.xa then redis.call('PEXPIRE', P .. 'L:' .. id, math.max(1, tonumber(f.xa) - tonumber(ARGV[8]))) end
 return 1
-`,
-);
-
+`;
 /**
- * Parks a waiting generation: "ticket pending" since now, parked by a node.
- * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen, [5] node, [6] now
- * Returns 1 when parked, 0 when the generation is not a waiting current one.
+ * Writes a whole record if a check holds: `owner` (the generation is active under that owner) or
+ * `version` (the hash is unchanged since it was read). Keeps every index in step; `remove` deletes.
+ * KEYS[1] J:<id>
+ * ARGV[1] prefix, [2] id, [3] check 'owner' | 'version', [4] nonce, [5] gen, [6] owner or version,
+ *   [7] remove '1' | '0', [8] now, [9..] field/value pairs of the new hash
+ * Returns 1 when written, 0 when the check failed.
  */
-export const JOB_PARK = luaScript(
-  'jobPark',
-  `${PRELUDE}
+export const JOB_WRITE = luaScript('jobWrite', PRELUDE + JOB_WRITE_BODY);
+/** The batch form of {@link JOB_WRITE} (see script-batcher.ts). */
+export const JOB_WRITE_BATCH = batchScript('jobWrite', PRELUDE, JOB_WRITE_BODY);
+
+const JOB_PARK_BODY = `
 local h = load(KEYS[1])
 if not sameRef(h, ARGV[3], ARGV[4]) or (h.st ~= 'waiting' and h.st ~= 'delayed') then return 0 end
 redis.call('HSET', KEYS[1], 'tp', ARGV[6], 'pk', ARGV[5])
 redis.call('ZADD', P .. 'P', ARGV[6], ARGV[2])
 return 1
-`,
-);
-
+`;
 /**
- * Clears "ticket pending" of the current generation.
- * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen
+ * Parks a waiting generation: "ticket pending" since now, parked by a node.
+ * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen, [5] node, [6] now
+ * Returns 1 when parked, 0 when the generation is not a waiting current one.
  */
-export const JOB_TICKET_SENT = luaScript(
-  'jobTicketSent',
-  `${PRELUDE}
+export const JOB_PARK = luaScript('jobPark', PRELUDE + JOB_PARK_BODY);
+/** The batch form of {@link JOB_PARK} (see script-batcher.ts). */
+export const JOB_PARK_BATCH = batchScript('jobPark', PRELUDE, JOB_PARK_BODY);
+
+const JOB_TICKET_SENT_BODY = `
 local h = load(KEYS[1])
 if not sameRef(h, ARGV[3], ARGV[4]) or not h.tp then return 0 end
 redis.call('HDEL', KEYS[1], 'tp', 'pk')
 redis.call('ZREM', P .. 'P', ARGV[2])
 return 1
-`,
-);
+`;
+/**
+ * Clears "ticket pending" of the current generation.
+ * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen
+ */
+export const JOB_TICKET_SENT = luaScript('jobTicketSent', PRELUDE + JOB_TICKET_SENT_BODY);
+/** The batch form of {@link JOB_TICKET_SENT} (see script-batcher.ts). */
+export const JOB_TICKET_SENT_BATCH = batchScript('jobTicketSent', PRELUDE, JOB_TICKET_SENT_BODY);
 
 /**
  * Owner-checked field updates: progress (`pr`) or a log line.
