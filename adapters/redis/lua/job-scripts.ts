@@ -29,8 +29,8 @@ local function unindex(id, h)
     if st == 'active' then redis.call('HINCRBY', P .. 'HA', hk, -1) end
     if st == 'waiting' or st == 'delayed' then redis.call('HINCRBY', P .. 'HQ', hk, -1) end
   end
-  redis.call('ZREM', P .. 'P', id)
-  redis.call('ZREM', P .. 'X', id)
+  if h.tp then redis.call('ZREM', P .. 'P', id) end
+  if h.xa then redis.call('ZREM', P .. 'X', id) end
 end
 local function index(id, st, cb, hk, ea, ra, tp, xa)
   if st == 'delayed' then redis.call('ZADD', idx(st, cb), ra, id) else redis.call('ZADD', idx(st, cb), ea, id) end
@@ -45,6 +45,16 @@ local function load(key)
   local h = {}
   for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
   return h, flat
+end
+-- Only the named fields (HMGET): the checks below need a few, not the record JSON. nil when missing.
+local function fields(key, names)
+  local vals = redis.call('HMGET', key, unpack(names))
+  local h, any = {}, false
+  for i, name in ipairs(names) do
+    if vals[i] then h[name] = vals[i] any = true end
+  end
+  if not any then return nil end
+  return h
 end
 local function delete(id, h)
   unindex(id, h)
@@ -121,13 +131,13 @@ while #history > 20 do table.remove(history, 1) end
 if took == '' then
   unindex(id, h)
   index(id, 'active', h.cb, h.hk, h.ea, h.ra, nil, nil)
-else
+elseif h.tp then
   redis.call('ZREM', P .. 'P', id)
 end
 local changed = {'st', 'active', 'o', node, 'sa', now, 'as', tonumber(h.as or '0') + 1,
   'h', cjson.encode(history), 'v', tonumber(h.v or '0') + 1}
 redis.call('HSET', KEYS[1], unpack(changed))
-redis.call('HDEL', KEYS[1], 'tp', 'np', 'pk')
+if h.tp or h.np or h.pk then redis.call('HDEL', KEYS[1], 'tp', 'np', 'pk') end
 -- The hash as read, then what changed (the caller overlays it): no second HGETALL.
 return {'claimed', flat, took, changed}
 `;
@@ -146,7 +156,7 @@ export const JOB_CLAIM_BATCH = batchScript('jobClaim', PRELUDE, JOB_CLAIM_BODY);
 
 const JOB_WRITE_BODY = `
 local id = ARGV[2]
-local h = load(KEYS[1])
+local h = fields(KEYS[1], {'st', 'cb', 'hk', 'tp', 'xa', 'n', 'g', 'o', 'v'})
 if ARGV[3] == 'owner' then
   if not sameRef(h, ARGV[4], ARGV[5]) or h.st ~= 'active' or h.o ~= ARGV[6] then return 0 end
 else
@@ -178,7 +188,7 @@ export const JOB_WRITE = luaScript('jobWrite', PRELUDE + JOB_WRITE_BODY);
 export const JOB_WRITE_BATCH = batchScript('jobWrite', PRELUDE, JOB_WRITE_BODY);
 
 const JOB_PARK_BODY = `
-local h = load(KEYS[1])
+local h = fields(KEYS[1], {'n', 'g', 'st'})
 if not sameRef(h, ARGV[3], ARGV[4]) or (h.st ~= 'waiting' and h.st ~= 'delayed') then return 0 end
 redis.call('HSET', KEYS[1], 'tp', ARGV[6], 'pk', ARGV[5])
 redis.call('ZADD', P .. 'P', ARGV[6], ARGV[2])
@@ -194,7 +204,7 @@ export const JOB_PARK = luaScript('jobPark', PRELUDE + JOB_PARK_BODY);
 export const JOB_PARK_BATCH = batchScript('jobPark', PRELUDE, JOB_PARK_BODY);
 
 const JOB_TICKET_SENT_BODY = `
-local h = load(KEYS[1])
+local h = fields(KEYS[1], {'n', 'g', 'tp'})
 if not sameRef(h, ARGV[3], ARGV[4]) or not h.tp then return 0 end
 redis.call('HDEL', KEYS[1], 'tp', 'pk')
 redis.call('ZREM', P .. 'P', ARGV[2])
