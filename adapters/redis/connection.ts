@@ -51,10 +51,13 @@ const ROLE_OPTIONS: Record<Role, RedisOptions> = {
 /** Builds a new ioredis client for `role` (lazy: it connects on first use or `connect()`). */
 export function createClient(source: RedisConnectionOptions, role: Role, extra: RedisOptions = {}): RedisClient {
   const roleOptions = { ...ROLE_OPTIONS[role], ...extra, lazyConnect: true };
+  // A Cluster connects its node connections on first use. Without a node-level offline queue their
+  // first command fails; see connectClient for the Cluster-level side of the same problem.
+  const nodeOptions = { ...roleOptions, enableOfflineQueue: true };
   if (source.client) {
     return source.client instanceof Cluster
       ? source.client.duplicate(undefined, {
-          redisOptions: { ...source.client.options.redisOptions, ...roleOptions },
+          redisOptions: { ...source.client.options.redisOptions, ...nodeOptions },
           lazyConnect: true,
           ...clusterLevel(roleOptions),
         })
@@ -66,7 +69,7 @@ export function createClient(source: RedisConnectionOptions, role: Role, extra: 
       ...options,
       ...clusterLevel(roleOptions),
       lazyConnect: true,
-      redisOptions: { ...options.redisOptions, ...roleOptions },
+      redisOptions: { ...options.redisOptions, ...nodeOptions },
     });
   }
   if (source.url) return new Redis(source.url, { ...source.options, ...roleOptions });
@@ -92,6 +95,19 @@ export async function connectClient(client: RedisClient, timeoutMs: number, what
         timer = setTimeout(() => reject(new Error(`not ready within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
+    // A fail-fast Cluster (no offline queue) refuses a command whose node connection is still
+    // connecting, and ioredis retries it after its failover delay (100 ms) on whatever node it
+    // samples: a new node's first burst (a fair lock's line) would arrive late and out of order.
+    // So every master connection is up before the adapter is.
+    if (client instanceof Cluster) {
+      await Promise.race([
+        Promise.all(client.nodes('master').map((node) => (node.status === 'wait' ? node.connect() : waitReady(node)))),
+        new Promise<never>((_, reject) => {
+          clearTimeout(timer);
+          timer = setTimeout(() => reject(new Error(`cluster nodes not ready within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    }
   } catch (error) {
     client.disconnect();
     throw unavailable(`cannot connect the Redis ${what} connection`, error);
@@ -101,6 +117,7 @@ export async function connectClient(client: RedisClient, timeoutMs: number, what
 }
 
 function waitReady(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => client.once('ready', () => resolve()));
 }
 

@@ -94,7 +94,10 @@ export async function removeJob(deps: ControlDeps, jobId: string): Promise<Remov
   assertName('jobId', jobId);
   const tenantId = currentTenant()?.tenantId;
   const outcome = await deps.store.discard(jobId, tenantId === undefined ? {} : { tenantId });
-  return outcome.type === 'removed' ? { success: true } : { success: false, reason: outcome.type };
+  if (outcome.type !== 'removed') return { success: false, reason: outcome.type };
+  // Callers waiting for it (`waitForJob`, on any node) stop waiting instead of running into their timeout.
+  await deps.events.removed(jobId);
+  return { success: true };
 }
 
 /** Runs a delayed job now, as its next generation (attempts kept); the delayed ticket is dropped when due. */

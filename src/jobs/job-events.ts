@@ -19,16 +19,25 @@ export interface JobFinished {
   readonly error?: SerializedError;
 }
 
+/** A job deleted before it finished (`remove`): its waiters stop waiting. */
+export interface JobRemoved {
+  readonly type: 'removed';
+  readonly jobId: string;
+}
+
+/** What a `waitForJob` listener hears: the job finished, or it was removed. */
+export type JobEnded = JobFinished | JobRemoved;
+
 interface JobAbort {
   readonly type: 'abort';
   readonly jobId: string;
 }
 
-type JobMessage = JobFinished | JobAbort;
+type JobMessage = JobFinished | JobRemoved | JobAbort;
 
 /** Finished-job waiters and abort requests of one node. */
 export class JobEvents {
-  private readonly waiters = new Map<string, Set<(event: JobFinished) => void>>();
+  private readonly waiters = new Map<string, Set<(event: JobEnded) => void>>();
   private readonly listener = (message: unknown) => this.receive(message);
 
   constructor(
@@ -59,16 +68,23 @@ export class JobEvents {
     }
   }
 
+  /** Announces that job `jobId` was removed before it finished. Never throws. */
+  async removed(jobId: string): Promise<void> {
+    await this.pubSub
+      .publish(this.channel, { type: 'removed', jobId } satisfies JobRemoved, { skipSelf: false })
+      .catch(this.onError);
+  }
+
   /** Asks every node to abort job `jobId` if it runs it. */
   async abort(jobId: string): Promise<void> {
     await this.pubSub.publish(this.channel, { type: 'abort', jobId } satisfies JobAbort, { skipSelf: false });
   }
 
   /**
-   * Calls `listener` once when `jobId` is announced finished. Returns the function that removes it.
+   * Calls `listener` when `jobId` is announced finished (or removed). Returns the function that removes it.
    * Register before reading the record, so no announcement falls between the read and the wait.
    */
-  onFinished(jobId: string, listener: (event: JobFinished) => void): () => void {
+  onFinished(jobId: string, listener: (event: JobEnded) => void): () => void {
     let set = this.waiters.get(jobId);
     if (!set) {
       set = new Set();
@@ -89,7 +105,7 @@ export class JobEvents {
       this.onAbort(m.jobId);
       return;
     }
-    if (m.type !== 'finished') return;
+    if (m.type !== 'finished' && m.type !== 'removed') return;
     const set = this.waiters.get(m.jobId);
     if (!set) return;
     for (const listener of [...set]) {

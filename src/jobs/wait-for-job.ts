@@ -5,7 +5,7 @@
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { isTerminal, type JobRecord } from './envelope.js';
-import type { JobEvents, JobFinished } from './job-events.js';
+import type { JobEnded, JobEvents } from './job-events.js';
 import { visibleToCaller } from './job-queries.js';
 import { JobCancelledError, JobFailedError } from './job-runner.js';
 import type { JobStore } from './job-store.js';
@@ -35,8 +35,18 @@ export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, tim
           ),
         );
     };
-    const fromEvent = (event: JobFinished) => {
-      if (event.state === 'completed') {
+    const gone = (how: 'was removed' | 'does not exist' | 'no longer exists') =>
+      settle(() =>
+        reject(
+          new ClusterError(ErrorCodes.NOT_FOUND, `job ${jobId} ${how}`, {
+            details: { jobId },
+            retryable: false,
+          }),
+        ),
+      );
+    const fromEvent = (event: JobEnded) => {
+      if (event.type === 'removed') gone('was removed');
+      else if (event.state === 'completed') {
         if (event.hasReturnValue !== false) settle(() => resolve(event.returnValue));
         else
           jobs.get(jobId).then(
@@ -60,15 +70,15 @@ export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, tim
     const timer = setTimeout(() => {
       jobs
         .get(jobId)
-        .then((record) => (record && isTerminal(record.state) ? fromRecord(record) : timedOut()), timedOut);
+        .then(
+          (record) => (!record ? gone('no longer exists') : isTerminal(record.state) ? fromRecord(record) : timedOut()),
+          timedOut,
+        );
     }, timeoutMs);
     jobs.get(jobId).then(
       (record) => {
-        if (!record || !visibleToCaller(record)) {
-          settle(() =>
-            reject(new ClusterError(ErrorCodes.NOT_FOUND, `job ${jobId} does not exist`, { details: { jobId } })),
-          );
-        } else if (isTerminal(record.state)) fromRecord(record);
+        if (!record || !visibleToCaller(record)) gone('does not exist');
+        else if (isTerminal(record.state)) fromRecord(record);
       },
       (error: unknown) => settle(() => reject(error)),
     );

@@ -19,6 +19,12 @@ export interface TestCluster {
    * what the backend sees of a process that died without cleaning up.
    */
   crashableNode(options?: Partial<Omit<AppOptions, 'adapters'>>): { app: App; crash(): void };
+  /**
+   * Resolves once `app` (a node of this cluster) stands in a fifo lock's line: one of its lock
+   * adapter's joining attempts (`tryAcquire` with `queueMs`) has come back refused. Lets a test
+   * order "b is waiting" before the next step without guessing at round trips.
+   */
+  inLine(app: App): Promise<void>;
   /** Stops every node made, and removes everything this cluster wrote to the backend. */
   dispose(): Promise<void>;
 }

@@ -21,6 +21,15 @@ async function someAsyncWork(): Promise<void> {
   for (let i = 0; i < 3; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Marks a promise the test awaits later as handled now: if an assertion fails first, the cluster's
+ * disposal rejects it (manager closed) and that must not surface as an unhandled rejection.
+ */
+function unhandledOk<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
 /** Runs the lock suite against `factory`'s backend. */
 export function lockSuite(factory: ClusterFactory): void {
   describe(`lock [${factory.label}]`, () => {
@@ -110,7 +119,7 @@ export function lockSuite(factory: ClusterFactory): void {
     it('wakes a waiter on another node when the lock is released, long before the lease would expire', async () => {
       const [a, b, c] = await nodes(3);
       const held = await a!.lockManager.acquire(key, LONG_TTL_MS);
-      const waiting = b!.lockManager.acquire(key, LONG_TTL_MS);
+      const waiting = unhandledOk(b!.lockManager.acquire(key, LONG_TTL_MS));
       // A round trip to the backend from a third node: the lock is still held, the waiter still waits.
       expect(await codeOf(c!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
       expect(await held.release()).toBe(true);
@@ -161,10 +170,13 @@ export function lockSuite(factory: ClusterFactory): void {
       const perNode = apps.map((_, id) => grants.filter((g) => g === id).length);
       // Once every node has queued (the first rounds), each release hands the lock to the node that
       // has waited longest: strict rotation, every node gets a third of the grants.
+      // A node re-joins the line one round trip after its release; on a loaded machine the next
+      // holder can, rarely, release before that join lands. A few such windows are scheduling;
+      // an unfair lock (the releasing node re-taking it) breaks rotation in most windows.
       const steady = grants.slice(6);
-      for (let i = 2; i < steady.length; i += 1) {
-        expect(new Set(steady.slice(i - 2, i + 1)).size, `grants ${JSON.stringify(grants)}`).toBe(3);
-      }
+      let broken = 0;
+      for (let i = 2; i < steady.length; i += 1) if (new Set(steady.slice(i - 2, i + 1)).size !== 3) broken += 1;
+      expect(broken, `grants ${JSON.stringify(grants)}`).toBeLessThanOrEqual(3);
       expect(Math.min(...perNode), `grants per node ${JSON.stringify(perNode)}`).toBeGreaterThanOrEqual(wanted / 3 - 2);
     });
 
@@ -172,8 +184,8 @@ export function lockSuite(factory: ClusterFactory): void {
       const [a, b, c] = await nodes(3);
       if (!fifo(a!)) return ctx.skip();
       const held = await a!.lockManager.acquire(key, LONG_TTL_MS);
-      const waiting = b!.lockManager.acquire(key, LONG_TTL_MS);
-      // A round trip from a third node: b's attempt (sent first) has queued it by now.
+      const waiting = unhandledOk(b!.lockManager.acquire(key, LONG_TTL_MS));
+      await within(cluster.inLine(b!), DEADLINE_MS, 'b joining the line');
       expect(await codeOf(c!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
       expect(await held.release()).toBe(true);
       // The release handed the lock to b: it is never free for a barging tryAcquire, not even for an instant.
@@ -189,15 +201,16 @@ export function lockSuite(factory: ClusterFactory): void {
       if (!fifo(a!)) return ctx.skip();
       const held = await a!.lockManager.acquire(key, LONG_TTL_MS);
       // Both leave the line long before their place (30 s) would lapse on its own.
-      const timedOut = b!.lockManager.acquire(key, LONG_TTL_MS, { timeout: 100 });
+      const timedOut = unhandledOk(b!.lockManager.acquire(key, LONG_TTL_MS, { timeout: 100 }));
       await expect(within(timedOut, DEADLINE_MS, 'timed-out waiter')).rejects.toBeInstanceOf(LockAcquireError);
       const controller = new AbortController();
-      const aborted = b!.lockManager.acquire(key, LONG_TTL_MS, { signal: controller.signal });
+      const aborted = unhandledOk(b!.lockManager.acquire(key, LONG_TTL_MS, { signal: controller.signal }));
       expect(await codeOf(c!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
       const reason = new Error('caller gave up');
       controller.abort(reason);
       await expect(within(aborted, DEADLINE_MS, 'aborted waiter')).rejects.toBe(reason);
-      const waiting = c!.lockManager.acquire(key, LONG_TTL_MS);
+      const waiting = unhandledOk(c!.lockManager.acquire(key, LONG_TTL_MS));
+      await within(cluster.inLine(c!), DEADLINE_MS, 'c joining the line');
       expect(await codeOf(b!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
       await held.release();
       // Handed to a departed waiter, it would stay taken for its 30 s lease.
@@ -218,7 +231,7 @@ export function lockSuite(factory: ClusterFactory): void {
       );
       expect(await codeOf(c!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
       crashing.crash();
-      const waiting = c!.lockManager.acquire(key, LONG_TTL_MS);
+      const waiting = unhandledOk(c!.lockManager.acquire(key, LONG_TTL_MS));
       expect(await codeOf(a!.lockManager.tryAcquire(key))).toBe(ErrorCodes.LOCK_ACQUIRE_FAILED);
       const releasedAt = Date.now();
       await held.release();

@@ -36,6 +36,25 @@ function crashable(adapter: LockAdapter, crashed: () => boolean): LockAdapter {
   });
 }
 
+/**
+ * Wraps a lock adapter to call `joined()` whenever a joining attempt (fifo `tryAcquire` with
+ * `queueMs`) comes back refused: the node now stands in the backend's line.
+ */
+function observed(adapter: LockAdapter, joined: () => void): LockAdapter {
+  return new Proxy(adapter, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (property !== 'tryAcquire') return value.bind(target);
+      return async (...args: Parameters<LockAdapter['tryAcquire']>) => {
+        const result = await target.tryAcquire(...args);
+        if (!result.acquired && args[3]?.queueMs !== undefined) joined();
+        return result;
+      };
+    },
+  });
+}
+
 /** Builds a {@link ClusterFactory} from a per-cluster backend setup. */
 export function clusterFactory(label: string, setup: (clusterName: string) => BackendSetup): ClusterFactory {
   return {
@@ -44,7 +63,14 @@ export function clusterFactory(label: string, setup: (clusterName: string) => Ba
       const name = randomName('ck');
       const backend = setup(name);
       const nodes: App[] = [];
-      const make = (options: Partial<Omit<AppOptions, 'adapters'>>, adapters: ClusterAdapters) => {
+      const lines = new Map<App, { joined: boolean; waiters: Array<() => void> }>();
+      const make = (options: Partial<Omit<AppOptions, 'adapters'>>, given: ClusterAdapters) => {
+        const line: { joined: boolean; waiters: Array<() => void> } = { joined: false, waiters: [] };
+        const joined = () => {
+          line.joined = true;
+          for (const wake of line.waiters.splice(0)) wake();
+        };
+        const adapters = given.lock ? { ...given, lock: observed(given.lock, joined) } : given;
         const app = createApp({
           logger: silentLogger,
           stopGracePeriodMs: 2_000,
@@ -53,6 +79,7 @@ export function clusterFactory(label: string, setup: (clusterName: string) => Ba
           adapters,
         });
         nodes.push(app);
+        lines.set(app, line);
         return app;
       };
       return {
@@ -72,6 +99,12 @@ export function clusterFactory(label: string, setup: (clusterName: string) => Ba
               crashed = true;
             },
           };
+        },
+        inLine(app) {
+          const line = lines.get(app);
+          if (!line) return Promise.reject(new Error('inLine: not a node of this cluster'));
+          if (line.joined) return Promise.resolve();
+          return new Promise<void>((resolve) => line.waiters.push(resolve));
         },
         async dispose() {
           await Promise.allSettled(nodes.map((n) => n.stop()));

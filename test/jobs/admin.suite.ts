@@ -7,7 +7,7 @@
 import { runWithTenant, type App } from 'clusterkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
-import { deferred } from '../helpers.js';
+import { deferred, within } from '../helpers.js';
 import { startNode } from './jobs-helpers.js';
 
 const P = 'ops';
@@ -68,6 +68,28 @@ export function adminSuite(factory: ClusterFactory): void {
       await drained(app);
       expect(ran.sort()).toEqual(['done', 'slow']);
       expect(await app.managedQueue.remove('no-such-job')).toEqual({ success: false, reason: 'not_found' });
+    });
+
+    it('waitForJob on any node stops waiting when the job is removed before it runs', async () => {
+      const [a, b] = await Promise.all([startNode(cluster), startNode(cluster)]);
+      const { jobId } = await a.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'never',
+        payload: 1,
+        delayMs: 60_000,
+        tenantId: 't1',
+      });
+      const waits = [a, b].map((app) =>
+        app.managedQueue.waitForJob(jobId, { timeoutMs: 30_000 }).then(
+          () => 'resolved',
+          (error: { code?: string; message?: string }) => `${error.code}: ${error.message}`,
+        ),
+      );
+      expect(await a.managedQueue.remove(jobId)).toEqual({ success: true });
+      // Long before the 30 s timeout: the removal is announced to every node's waiters.
+      const outcomes = await within(Promise.all(waits), 10_000, 'waiters of a removed job');
+      expect(outcomes).toEqual([`NOT_FOUND: job ${jobId} was removed`, `NOT_FOUND: job ${jobId} was removed`]);
     });
 
     it('promotes a delayed job: it runs now, once, with its attempts kept; others say why not', async () => {
