@@ -28,22 +28,16 @@ import { Cluster } from 'ioredis';
 import { guard, type RedisClient, type RedisConnections } from './connection.js';
 import {
   JOB_CLAIM,
-  JOB_CLAIM_BATCH,
   JOB_CREATE,
-  JOB_CREATE_BATCH,
   JOB_DELETE,
   JOB_OWNED_UPDATE,
   JOB_PARK,
-  JOB_PARK_BATCH,
   JOB_SCHEDULE,
   JOB_TICKET_SENT,
-  JOB_TICKET_SENT_BATCH,
   JOB_WRITE,
-  JOB_WRITE_BATCH,
 } from './lua/job-scripts.js';
 import { runScript, type LuaScript } from './lua/run-script.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
-import { ScriptBatcher } from './script-batcher.js';
 
 const {
   decideCancel,
@@ -132,27 +126,10 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   readonly kind = 'redis';
   readonly capabilities = { transactions: false, indexed: true } as const;
   private readonly p: string;
-  // The hot transitions, coalesced under load (script-batcher.ts); args start with the record id.
-  private readonly creates = this.batcher(JOB_CREATE, JOB_CREATE_BATCH);
-  private readonly claims = this.batcher(JOB_CLAIM, JOB_CLAIM_BATCH);
-  private readonly writes = this.batcher(JOB_WRITE, JOB_WRITE_BATCH);
-  private readonly parks = this.batcher(JOB_PARK, JOB_PARK_BATCH);
-  private readonly confirms = this.batcher(JOB_TICKET_SENT, JOB_TICKET_SENT_BATCH);
 
   constructor(connections: RedisConnections, appName: string) {
     super(connections, 'Redis job store');
     this.p = `${connections.prefix}:mq:{${escapeKeyPart(appName)}}:`;
-  }
-
-  private batcher(single: LuaScript, batch: LuaScript): ScriptBatcher {
-    return new ScriptBatcher(
-      (args) => this.run(single, this.jobKey(String(args[0])), args),
-      async (items) => {
-        const args: (string | number)[] = [];
-        for (const item of items) args.push(item.length, ...item);
-        return (await this.run(batch, this.jobKey(String(items[0]?.[0])), args)) as unknown[];
-      },
-    );
   }
 
   protected async dropResources(): Promise<void> {}
@@ -170,22 +147,25 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     if (options.transaction !== undefined) {
       throw new ClusterError(ErrorCodes.NOT_SUPPORTED, 'the Redis job store cannot write inside a transaction');
     }
-    const reply = (await this.creates.call([record.id, Date.now(), ...toHash(record)])) as [number, unknown];
+    const reply = (await this.run(JOB_CREATE, this.jobKey(record.id), [record.id, Date.now(), ...toHash(record)])) as [
+      number,
+      unknown,
+    ];
     if (reply[0] === 1) return { created: true, backlog: Number(reply[1]) };
     return { created: false, existing: fromHash(flatToHash(reply[1])) };
   }
 
   async ticketSent(ref: JobRef): Promise<void> {
-    await this.confirms.call([ref.id, ref.nonce, ref.gen]);
+    await this.run(JOB_TICKET_SENT, this.jobKey(ref.id), [ref.id, ref.nonce, ref.gen]);
   }
 
   async park(ref: JobRef, nodeId: string, now: number): Promise<boolean> {
-    return Number(await this.parks.call([ref.id, ref.nonce, ref.gen, nodeId, now])) === 1;
+    return Number(await this.run(JOB_PARK, this.jobKey(ref.id), [ref.id, ref.nonce, ref.gen, nodeId, now])) === 1;
   }
 
   async claim(ref: JobRef, request: ClaimRequest): Promise<ClaimResult> {
     const rate = request.rateLimit ? rateWindow(request.rateLimit, request.now) : undefined;
-    const reply = (await this.claims.call([
+    const reply = (await this.run(JOB_CLAIM, this.jobKey(ref.id), [
       ref.id,
       ref.nonce,
       ref.gen,
@@ -226,7 +206,16 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     const now = Date.now();
     if (isTerminal(stored.state)) stored.expiresAt = (stored.finishedAt ?? now) + retention.retentionMs;
     const remove = isTerminal(stored.state) && retention.remove ? '1' : '0';
-    const reply = await this.writes.call([ref.id, 'owner', ref.nonce, ref.gen, owner, remove, now, ...toHash(stored)]);
+    const reply = await this.run(JOB_WRITE, this.jobKey(ref.id), [
+      ref.id,
+      'owner',
+      ref.nonce,
+      ref.gen,
+      owner,
+      remove,
+      now,
+      ...toHash(stored),
+    ]);
     return Number(reply) === 1;
   }
 

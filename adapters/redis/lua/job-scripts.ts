@@ -12,7 +12,6 @@
  * `P` pending tickets (score since), `X` retention ends, `HQ`/`HA` queued/active per handler,
  * `paused` logical queues, `R:<handler>:<window>` rate counters, `L:<id>` logs.
  */
-import { batchScript } from '../script-batcher.js';
 import { luaScript } from './run-script.js';
 
 /** Shared helpers: index moves and deletion. */
@@ -90,8 +89,6 @@ return {1, tonumber(redis.call('HGET', P .. 'HQ', f.hk) or '0')}
  * Returns {1, backlog} when created, {0, flat hash} when the id exists.
  */
 export const JOB_CREATE = luaScript('jobCreate', PRELUDE + JOB_CREATE_BODY);
-/** The batch form of {@link JOB_CREATE} (see script-batcher.ts). */
-export const JOB_CREATE_BATCH = batchScript('jobCreate', PRELUDE, JOB_CREATE_BODY);
 
 const JOB_CLAIM_BODY = `
 local id, nonce, gen, node, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
@@ -151,8 +148,6 @@ return {'claimed', flat, took, changed}
  *   {'owned', owner}, {'early', runAt}, {'paused'}, {'busy'}, {'rate', waitMs}
  */
 export const JOB_CLAIM = luaScript('jobClaim', PRELUDE + JOB_CLAIM_BODY);
-/** The batch form of {@link JOB_CLAIM} (see script-batcher.ts). */
-export const JOB_CLAIM_BATCH = batchScript('jobClaim', PRELUDE, JOB_CLAIM_BODY);
 
 const JOB_WRITE_BODY = `
 local id = ARGV[2]
@@ -184,8 +179,6 @@ return 1
  * Returns 1 when written, 0 when the check failed.
  */
 export const JOB_WRITE = luaScript('jobWrite', PRELUDE + JOB_WRITE_BODY);
-/** The batch form of {@link JOB_WRITE} (see script-batcher.ts). */
-export const JOB_WRITE_BATCH = batchScript('jobWrite', PRELUDE, JOB_WRITE_BODY);
 
 const JOB_PARK_BODY = `
 local h = fields(KEYS[1], {'n', 'g', 'st'})
@@ -200,8 +193,6 @@ return 1
  * Returns 1 when parked, 0 when the generation is not a waiting current one.
  */
 export const JOB_PARK = luaScript('jobPark', PRELUDE + JOB_PARK_BODY);
-/** The batch form of {@link JOB_PARK} (see script-batcher.ts). */
-export const JOB_PARK_BATCH = batchScript('jobPark', PRELUDE, JOB_PARK_BODY);
 
 const JOB_TICKET_SENT_BODY = `
 local h = fields(KEYS[1], {'n', 'g', 'tp'})
@@ -215,8 +206,6 @@ return 1
  * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen
  */
 export const JOB_TICKET_SENT = luaScript('jobTicketSent', PRELUDE + JOB_TICKET_SENT_BODY);
-/** The batch form of {@link JOB_TICKET_SENT} (see script-batcher.ts). */
-export const JOB_TICKET_SENT_BATCH = batchScript('jobTicketSent', PRELUDE, JOB_TICKET_SENT_BODY);
 
 /**
  * Owner-checked field updates: progress (`pr`) or a log line.
