@@ -134,7 +134,7 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
 
   protected async dropResources(): Promise<void> {}
 
-  private run(script: LuaScript, key: string, args: readonly (string | number)[]): Promise<unknown> {
+  private run(script: LuaScript, key: string, args: (string | number)[]): Promise<unknown> {
     const client = this.client();
     return guard(script.name, () => runScript(client, script, [key], [this.p, ...args]));
   }

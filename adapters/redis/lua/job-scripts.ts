@@ -28,8 +28,8 @@ local function unindex(id, h)
     if st == 'active' then redis.call('HINCRBY', P .. 'HA', hk, -1) end
     if st == 'waiting' or st == 'delayed' then redis.call('HINCRBY', P .. 'HQ', hk, -1) end
   end
-  if h.tp then redis.call('ZREM', P .. 'P', id) end
-  if h.xa then redis.call('ZREM', P .. 'X', id) end
+  redis.call('ZREM', P .. 'P', id)
+  redis.call('ZREM', P .. 'X', id)
 end
 local function index(id, st, cb, hk, ea, ra, tp, xa)
   if st == 'delayed' then redis.call('ZADD', idx(st, cb), ra, id) else redis.call('ZADD', idx(st, cb), ea, id) end
@@ -44,16 +44,6 @@ local function load(key)
   local h = {}
   for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
   return h, flat
-end
--- Only the named fields (HMGET): the checks below need a few, not the record JSON. nil when missing.
-local function fields(key, names)
-  local vals = redis.call('HMGET', key, unpack(names))
-  local h, any = {}, false
-  for i, name in ipairs(names) do
-    if vals[i] then h[name] = vals[i] any = true end
-  end
-  if not any then return nil end
-  return h
 end
 local function delete(id, h)
   unindex(id, h)
@@ -71,7 +61,15 @@ end
 local function terminal(st) return st == 'completed' or st == 'failed' or st == 'cancelled' end
 `;
 
-const JOB_CREATE_BODY = `
+/**
+ * Creates a record unless its id exists.
+ * KEYS[1] J:<id>
+ * ARGV[1] prefix, [2] id, [3] now, [4.. ] field/value pairs of the record hash
+ * Returns {1, backlog} when created, {0, flat hash} when the id exists.
+ */
+export const JOB_CREATE = luaScript(
+  'jobCreate',
+  `${PRELUDE}
 local id = ARGV[2]
 local h, flat = live(id, tonumber(ARGV[3]))
 if h then return {0, flat} end
@@ -81,16 +79,21 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('HSET', P .. 'C', f.cb, f.cbj)
 index(id, f.st, f.cb, f.hk, f.ea, f.ra, f.tp, f.xa)
 return {1, tonumber(redis.call('HGET', P .. 'HQ', f.hk) or '0')}
-`;
-/**
- * Creates a record unless its id exists.
- * KEYS[1] J:<id>
- * ARGV[1] prefix, [2] id, [3] now, [4.. ] field/value pairs of the record hash
- * Returns {1, backlog} when created, {0, flat hash} when the id exists.
- */
-export const JOB_CREATE = luaScript('jobCreate', PRELUDE + JOB_CREATE_BODY);
+`,
+);
 
-const JOB_CLAIM_BODY = `
+/**
+ * Claims a generation (see job-transitions.ts decideClaim for the rules, in the same order).
+ * KEYS[1] J:<id>
+ * ARGV[1] prefix, [2] id, [3] nonce, [4] gen, [5] node, [6] now, [7] takeOverFrom or '',
+ *   [8] globalConcurrency or '', [9] rate max or '', [10] rate window, [11] rate window end (ms from now),
+ *   [12] rate window ttl, [13] handler
+ * Returns {type, ...}: {'claimed', flat as read, tookOverFrom, changed fields (tp/np/pk removed)}, {'missing'}, {'finished'}, {'stale', flat},
+ *   {'owned', owner}, {'early', runAt}, {'paused'}, {'busy'}, {'rate', waitMs}
+ */
+export const JOB_CLAIM = luaScript(
+  'jobClaim',
+  `${PRELUDE}
 local id, nonce, gen, node, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local h, flat = live(id, now)
 if not h or not (nonce == '' or h.n == '' or h.n == nonce) then return {'missing'} end
@@ -128,30 +131,31 @@ while #history > 20 do table.remove(history, 1) end
 if took == '' then
   unindex(id, h)
   index(id, 'active', h.cb, h.hk, h.ea, h.ra, nil, nil)
-elseif h.tp then
+else
   redis.call('ZREM', P .. 'P', id)
 end
 local changed = {'st', 'active', 'o', node, 'sa', now, 'as', tonumber(h.as or '0') + 1,
   'h', cjson.encode(history), 'v', tonumber(h.v or '0') + 1}
 redis.call('HSET', KEYS[1], unpack(changed))
-if h.tp or h.np or h.pk then redis.call('HDEL', KEYS[1], 'tp', 'np', 'pk') end
+redis.call('HDEL', KEYS[1], 'tp', 'np', 'pk')
 -- The hash as read, then what changed (the caller overlays it): no second HGETALL.
 return {'claimed', flat, took, changed}
-`;
-/**
- * Claims a generation (see job-transitions.ts decideClaim for the rules, in the same order).
- * KEYS[1] J:<id>
- * ARGV[1] prefix, [2] id, [3] nonce, [4] gen, [5] node, [6] now, [7] takeOverFrom or '',
- *   [8] globalConcurrency or '', [9] rate max or '', [10] rate window, [11] rate window end (ms from now),
- *   [12] rate window ttl, [13] handler
- * Returns {type, ...}: {'claimed', flat as read, tookOverFrom, changed fields (tp/np/pk removed)}, {'missing'}, {'finished'}, {'stale', flat},
- *   {'owned', owner}, {'early', runAt}, {'paused'}, {'busy'}, {'rate', waitMs}
- */
-export const JOB_CLAIM = luaScript('jobClaim', PRELUDE + JOB_CLAIM_BODY);
+`,
+);
 
-const JOB_WRITE_BODY = `
+/**
+ * Writes a whole record if a check holds: `owner` (the generation is active under that owner) or
+ * `version` (the hash is unchanged since it was read). Keeps every index in step; `remove` deletes.
+ * KEYS[1] J:<id>
+ * ARGV[1] prefix, [2] id, [3] check 'owner' | 'version', [4] nonce, [5] gen, [6] owner or version,
+ *   [7] remove '1' | '0', [8] now, [9..] field/value pairs of the new hash
+ * Returns 1 when written, 0 when the check failed.
+ */
+export const JOB_WRITE = luaScript(
+  'jobWrite',
+  `${PRELUDE}
 local id = ARGV[2]
-local h = fields(KEYS[1], {'st', 'cb', 'hk', 'tp', 'xa', 'n', 'g', 'o', 'v'})
+local h = load(KEYS[1])
 if ARGV[3] == 'owner' then
   if not sameRef(h, ARGV[4], ARGV[5]) or h.st ~= 'active' or h.o ~= ARGV[6] then return 0 end
 else
@@ -169,43 +173,39 @@ redis.call('HSET', KEYS[1], 'v', tonumber(h and h.v or '0') + 1, unpack(ARGV, 9)
 index(id, f.st, f.cb, f.hk, f.ea, f.ra, f.tp, f.xa)
 if f.xa then redis.call('PEXPIRE', P .. 'L:' .. id, math.max(1, tonumber(f.xa) - tonumber(ARGV[8]))) end
 return 1
-`;
-/**
- * Writes a whole record if a check holds: `owner` (the generation is active under that owner) or
- * `version` (the hash is unchanged since it was read). Keeps every index in step; `remove` deletes.
- * KEYS[1] J:<id>
- * ARGV[1] prefix, [2] id, [3] check 'owner' | 'version', [4] nonce, [5] gen, [6] owner or version,
- *   [7] remove '1' | '0', [8] now, [9..] field/value pairs of the new hash
- * Returns 1 when written, 0 when the check failed.
- */
-export const JOB_WRITE = luaScript('jobWrite', PRELUDE + JOB_WRITE_BODY);
+`,
+);
 
-const JOB_PARK_BODY = `
-local h = fields(KEYS[1], {'n', 'g', 'st'})
-if not sameRef(h, ARGV[3], ARGV[4]) or (h.st ~= 'waiting' and h.st ~= 'delayed') then return 0 end
-redis.call('HSET', KEYS[1], 'tp', ARGV[6], 'pk', ARGV[5])
-redis.call('ZADD', P .. 'P', ARGV[6], ARGV[2])
-return 1
-`;
 /**
  * Parks a waiting generation: "ticket pending" since now, parked by a node.
  * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen, [5] node, [6] now
  * Returns 1 when parked, 0 when the generation is not a waiting current one.
  */
-export const JOB_PARK = luaScript('jobPark', PRELUDE + JOB_PARK_BODY);
-
-const JOB_TICKET_SENT_BODY = `
-local h = fields(KEYS[1], {'n', 'g', 'tp'})
-if not sameRef(h, ARGV[3], ARGV[4]) or not h.tp then return 0 end
-redis.call('HDEL', KEYS[1], 'tp', 'pk')
-redis.call('ZREM', P .. 'P', ARGV[2])
+export const JOB_PARK = luaScript(
+  'jobPark',
+  `${PRELUDE}
+local h = load(KEYS[1])
+if not sameRef(h, ARGV[3], ARGV[4]) or (h.st ~= 'waiting' and h.st ~= 'delayed') then return 0 end
+redis.call('HSET', KEYS[1], 'tp', ARGV[6], 'pk', ARGV[5])
+redis.call('ZADD', P .. 'P', ARGV[6], ARGV[2])
 return 1
-`;
+`,
+);
+
 /**
  * Clears "ticket pending" of the current generation.
  * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen
  */
-export const JOB_TICKET_SENT = luaScript('jobTicketSent', PRELUDE + JOB_TICKET_SENT_BODY);
+export const JOB_TICKET_SENT = luaScript(
+  'jobTicketSent',
+  `${PRELUDE}
+local h = load(KEYS[1])
+if not sameRef(h, ARGV[3], ARGV[4]) or not h.tp then return 0 end
+redis.call('HDEL', KEYS[1], 'tp', 'pk')
+redis.call('ZREM', P .. 'P', ARGV[2])
+return 1
+`,
+);
 
 /**
  * Owner-checked field updates: progress (`pr`) or a log line.
