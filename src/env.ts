@@ -78,11 +78,11 @@ export async function adaptersFromEnv(
   }
   const pick = <K extends Primitive>(k: K) =>
     (byBackend[backends[k]]?.[k] ?? memory[k]) as Required<ClusterAdapters>[K];
-  // Job records live with the cache: Redis's native job store when the cache is on Redis; on
-  // PostgreSQL (no native store yet) none, so the app keeps them in the portable store over the cache.
-  const jobStore = byBackend[backends.cache]?.jobStore ?? (backends.cache === 'postgres' ? undefined : memory.jobStore);
+  // Job records live with the cache: the native job store of the cache's backend (memory, Redis,
+  // PostgreSQL); a backend without one (RabbitMQ has no cache) falls back to memory's.
+  const jobStore = byBackend[backends.cache]?.jobStore ?? memory.jobStore;
   const picked = { eventQueue: pick('eventQueue'), lock: pick('lock'), pubSub: pick('pubSub'), cache: pick('cache') };
-  return jobStore ? { ...picked, jobStore } : picked;
+  return { ...picked, jobStore };
 }
 
 function redisUrl(env: NodeJS.ProcessEnv): string | undefined {

@@ -56,8 +56,32 @@ export const ErrorCodes = {
 /** One of {@link ErrorCodes}. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-/** Base class of every error clusterkit throws on purpose. */
+// The brand every ClusterError carries. `Symbol.for` makes it the same symbol in every copy of
+// clusterkit loaded in the process (the ESM and the CommonJS build), so checks work across copies.
+const BRAND = Symbol.for('clusterkit.ClusterError');
+
+/**
+ * True when `error` is a {@link ClusterError} from any copy of clusterkit in the process (its ESM or
+ * CommonJS build, or another installed version). Prefer it to `instanceof` in code that may receive
+ * errors from plugins loaded another way.
+ */
+export function isClusterError(error: unknown): error is ClusterError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/**
+ * Base class of every error clusterkit throws on purpose. `instanceof ClusterError` is brand-based
+ * (see {@link isClusterError}), so it holds for errors thrown by another copy of clusterkit too;
+ * `instanceof` a subclass also accepts a branded error of the same class name from another copy.
+ */
 export class ClusterError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (!isClusterError(value)) return false;
+    // `this` is ClusterError itself (any copy) or a subclass: match the class by name.
+    return this.name === 'ClusterError' || value.name === this.name;
+  }
+
   override readonly name: string = 'ClusterError';
   /** Stable, machine-readable code; see {@link ErrorCodes}. */
   readonly code: ErrorCode;
@@ -75,6 +99,7 @@ export class ClusterError extends Error {
     this.code = code;
     this.details = options.details;
     this.retryable = options.retryable ?? true;
+    Object.defineProperty(this, BRAND, { value: true, enumerable: false });
   }
 }
 

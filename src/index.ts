@@ -34,6 +34,6 @@ export * from './cache/cache-manager.js';
 export * from './cache/cache.js';
 export * from './cache/counter.js';
 export * from './cache/memory-store.js';
-export * from './ops/index.js';
+export * from './tracing.js';
 
 export * from './jobs/index.js';

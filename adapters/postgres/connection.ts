@@ -5,7 +5,7 @@
  * sweep; the last `close()` stops them and ends the pool if it is ours.
  */
 import pg from 'pg';
-import { ClusterError, ErrorCodes } from 'clusterkit';
+import { ClusterError, isClusterError, ErrorCodes } from 'clusterkit';
 import { PgListener } from './listener.js';
 import { Maintenance, type RetentionSettings } from './maintenance.js';
 import { migrate } from './migrations.js';
@@ -37,7 +37,7 @@ export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof ClusterError) throw error;
+    if (isClusterError(error)) throw error;
     const e = error as { message?: string; code?: string };
     const state = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
     const kind = state === undefined || UNAVAILABLE_STATES.test(state) ? 'unavailable' : `error ${state}`;

@@ -4,11 +4,12 @@
  * pub/sub over LISTEN/NOTIFY, and an unlogged-table cache, all in one schema of their own,
  * created by versioned migrations at `app.start()`. See docs/postgres.md.
  */
-import type { ClusterAdapters } from 'clusterkit';
+import type { ClusterAdapters, JobStoreFactory } from 'clusterkit';
 import { PgConnections } from './connection.js';
 import { resolveOptions, type PostgresAdaptersOptions } from './options.js';
 import { PostgresCacheStore } from './postgres-cache-store.js';
 import { PostgresEventQueueAdapter } from './postgres-event-queue-adapter.js';
+import { PostgresJobStore } from './postgres-job-store.js';
 import { PostgresLockAdapter } from './postgres-lock-adapter.js';
 import { PostgresPubSubAdapter } from './postgres-pub-sub-adapter.js';
 
@@ -17,26 +18,29 @@ export type { Queryable } from './connection.js';
 export { PgConnections } from './connection.js';
 export { PostgresCacheStore } from './postgres-cache-store.js';
 export { PostgresEventQueueAdapter } from './postgres-event-queue-adapter.js';
+export { PostgresJobStore } from './postgres-job-store.js';
 export { PostgresLockAdapter } from './postgres-lock-adapter.js';
 export { PostgresPubSubAdapter } from './postgres-pub-sub-adapter.js';
 export { notifyChannels } from './names.js';
 export { LATEST_VERSION, MIGRATIONS, migrate, type Migration } from './migrations.js';
 
 /**
- * The four adapters of one node. No `jobStore` yet: `app.managedQueue` keeps its records in the
- * portable job store over this cache (a native PostgreSQL job store is planned).
+ * The four adapters of one node and its job store (`app.managedQueue`'s records, schedules and
+ * paused flags in the same schema; `managedQueue.enqueue(..., { transaction })` writes inside the
+ * caller's PostgreSQL transaction).
  */
-export interface PostgresAdapters extends Required<Omit<ClusterAdapters, 'jobStore'>> {
+export interface PostgresAdapters extends Required<ClusterAdapters> {
   eventQueue: PostgresEventQueueAdapter;
   lock: PostgresLockAdapter;
   pubSub: PostgresPubSubAdapter;
   cache: PostgresCacheStore;
+  jobStore: JobStoreFactory;
 }
 
 /**
  * PostgreSQL adapters for every primitive of one node. Opens no connection until `app.start()`;
  * the four adapters share the node's pool (or the app's `pool`) and its one LISTEN connection,
- * which close when the last adapter closes. The first start migrates the schema.
+ * which close when the last adapter (or job store) closes. The first start migrates the schema.
  */
 export function createPostgresAdapters(options: PostgresAdaptersOptions): PostgresAdapters {
   const resolved = resolveOptions(options);
@@ -46,5 +50,6 @@ export function createPostgresAdapters(options: PostgresAdaptersOptions): Postgr
     lock: new PostgresLockAdapter(connections),
     pubSub: new PostgresPubSubAdapter(connections),
     cache: new PostgresCacheStore(connections),
+    jobStore: ({ appName }) => new PostgresJobStore(connections, appName),
   };
 }

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { inTransaction } from './in-transaction.js';
 import { advisoryKey, qualify } from './names.js';
 import { SCHEMA_V1 } from './schema-v1.js';
+import { SCHEMA_V2 } from './schema-v2.js';
 
 /** One migration: applied once per schema, in version order, recorded in `<schema>.migrations`. */
 export interface Migration {
@@ -19,7 +20,10 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Append only: a released version is never edited. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial tables and functions', sql: SCHEMA_V1 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial tables and functions', sql: SCHEMA_V1 },
+  { version: 2, name: 'managed-job store', sql: SCHEMA_V2 },
+];
 
 /** The newest version this code knows. */
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

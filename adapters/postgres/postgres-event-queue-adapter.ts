@@ -24,7 +24,7 @@ import type { ResolvedQueueOptions } from './options.js';
 import { PostgresAdapterBase } from './postgres-adapter-base.js';
 import { PostgresQueueConsumer } from './postgres-queue-consumer.js';
 import { queueSql, type QueueSql } from './queue-sql.js';
-import { transactionClient } from './transaction-client.js';
+import { inCallerTransaction, transactionClient } from './transaction-client.js';
 import { WakeSender } from './wake-sender.js';
 
 /** PostgreSQL event-queue adapter for one node. */
@@ -66,7 +66,9 @@ export class PostgresEventQueueAdapter extends PostgresAdapterBase implements Ev
     if (context?.transaction !== undefined) {
       // The wake-up must not come before the caller's commit: it goes in the caller's transaction.
       const client = transactionClient(context.transaction);
-      await guard('publish in transaction', () => client.query(this.sql.publishNotify, notifying));
+      await inCallerTransaction('eventQueue.publish', () =>
+        guard('publish in transaction', () => client.query(this.sql.publishNotify, notifying)),
+      );
       return;
     }
     if (this.publishing === 0) {
@@ -74,7 +76,8 @@ export class PostgresEventQueueAdapter extends PostgresAdapterBase implements Ev
       // latency). Under concurrent publishing it is sent apart and coalesced (see WakeSender).
       this.publishing += 1;
       try {
-        await this.connections.query('publish', this.sql.publishNotify, notifying);
+        if (this.options.durablePublish) await this.connections.query('publish', this.sql.publishNotify, notifying);
+        else await this.connections.queryRelaxed('publish', this.sql.publishNotify, notifying);
       } finally {
         this.publishing -= 1;
       }
@@ -82,7 +85,9 @@ export class PostgresEventQueueAdapter extends PostgresAdapterBase implements Ev
     }
     this.publishing += 1;
     try {
-      const result = await this.connections.query('publish', this.sql.publish, values);
+      const result = this.options.durablePublish
+        ? await this.connections.query('publish', this.sql.publish, values)
+        : await this.connections.queryRelaxed('publish', this.sql.publish, values);
       if ((result.rowCount ?? 0) > 0) this.waker.wake(md5(queue), record.delayMs);
     } finally {
       this.publishing -= 1;

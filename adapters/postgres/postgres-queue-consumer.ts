@@ -175,16 +175,29 @@ export class PostgresQueueConsumer implements QueueConsumer {
     } catch (error) {
       outcome = Promise.reject(error);
     }
+    let freed = false;
+    const free = () => {
+      if (freed) return;
+      freed = true;
+      this.active.delete(row.id);
+      this.inFlight -= 1;
+      this.idleWaiter?.();
+      this.pump();
+    };
     const settled = outcome
       .catch((error: unknown): DeliveryOutcome => ({ type: 'dead', error: serializeError(error) }))
-      .then((o) => this.settle(row, o))
+      .then((o) => {
+        const writing = this.settle(row, o);
+        // An ack rides the batcher (guarded by lease and delivery number, so it stays safe however
+        // late it lands): the slot is free as soon as the handler is done, and the next message is
+        // not held behind the ack's round trip. Other outcomes free it once written.
+        if (o.type === 'ack') free();
+        return writing;
+      })
       .catch((error: unknown) => this.options.onError(error, { queue: this.queue, id: row.id, source: 'settle' }))
       .finally(() => {
         this.settling.delete(settled);
-        this.active.delete(row.id);
-        this.inFlight -= 1;
-        this.idleWaiter?.();
-        this.pump();
+        free();
       });
     this.settling.add(settled);
   }

@@ -6,7 +6,7 @@
  * sent again after recovery: at-least-once, never silently dropped.
  */
 import type { Channel, ConfirmChannel, Message, Options } from 'amqplib';
-import { ClusterError, ErrorCodes } from 'clusterkit';
+import { ClusterError, isClusterError, ErrorCodes } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { race, whenDrained } from './link-guard.js';
@@ -124,7 +124,7 @@ export class ConfirmPublisher {
         await this.send(channel, target, content, options, deadline, false);
         return;
       } catch (error) {
-        if (error instanceof ClusterError) throw error;
+        if (isClusterError(error)) throw error;
         const message = (error as Error).message;
         // Declare again (someone deleted the queue) and send again, within the same bound.
         if (message === UNROUTABLE) this.forget('');

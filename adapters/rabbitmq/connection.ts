@@ -9,8 +9,9 @@
  * and they rebuild their channels, topology and consumers there.
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
-import { ClusterError, ErrorCodes, type Logger } from 'clusterkit';
+import { ClusterError, isClusterError, ErrorCodes, type Logger } from 'clusterkit';
 import { LinkGuard, trackClose } from './link-guard.js';
+import { batchWrites } from './write-batching.js';
 
 /**
  * Longest TCP connect + AMQP handshake of one (re)connect attempt, in ms: a reconnect against a
@@ -148,7 +149,7 @@ export class RabbitMQConnection {
       try {
         return await fn();
       } catch (error) {
-        if (error instanceof ClusterError) throw error;
+        if (isClusterError(error)) throw error;
         const code = (error as { code?: unknown }).code;
         const transient = typeof code !== 'number';
         if (!transient || Date.now() >= deadline) {
@@ -230,6 +231,7 @@ export class RabbitMQConnection {
     recovering.on('connect', (model: ChannelModel) => {
       if (this.recovering !== recovering) return;
       trackClose(model);
+      batchWrites(model);
       this.guard.reset();
       this.live = model;
       this.generation += 1;

@@ -18,6 +18,7 @@ import {
   type QueueConsumer,
 } from 'clusterkit';
 import type { RabbitMQConnection } from './connection.js';
+import { acksOf } from './ack-batcher.js';
 import { flushAcks } from './flush-acks.js';
 import { race, whenClosed } from './link-guard.js';
 import { bodyText, H_ATTEMPT, H_DELIVER_AT, intHeader } from './message-format.js';
@@ -109,6 +110,7 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
     this.channel = undefined;
     if (!channel) return;
     // Acks of deliveries that finished while closing must be applied before the channel closes.
+    acksOf(channel).flushNow();
     await flushAcks(guard, channel, this.names.main);
     // Anything delivered but not handled (arrived while cancelling) goes back to the queue.
     await guard.closeChannel(channel);
@@ -285,7 +287,10 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
       if (this.closing) return;
       if (!this.gateOpen()) {
         // Do not sit on it while busy: give it back at once and stop taking more until the gate opens.
-        if (this.channel === channel) channel.reject(message, true);
+        if (this.channel === channel) {
+          channel.reject(message, true);
+          acksOf(channel).settled(message);
+        }
         this.step(() => this.applyGate());
         return;
       }
@@ -317,6 +322,7 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
       if (this.channel === channel) {
         try {
           channel.nack(message, false, true);
+          acksOf(channel).settled(message);
         } catch {
           // channel already closed: the broker requeues it
         }

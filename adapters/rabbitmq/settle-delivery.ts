@@ -5,6 +5,7 @@
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { DeliveryOutcome } from 'clusterkit';
+import { acksOf } from './ack-batcher.js';
 import type { RecordSender } from './record-sender.js';
 import type { QueueNames } from './topology.js';
 
@@ -35,13 +36,12 @@ export async function settleDelivery(
   ackQuietly(channel, message);
 }
 
-/** Acks `message`; a channel closed meanwhile means the broker hands the original out again. */
+/**
+ * Acks `message` at the end of the current tick, batched with the channel's other acks (see
+ * ack-batcher.ts); a channel closed meanwhile means the broker hands the original out again.
+ */
 export function ackQuietly(channel: Channel, message: ConsumeMessage): void {
-  try {
-    channel.ack(message);
-  } catch {
-    // The channel closed after the copy was confirmed: the original comes back too (at-least-once).
-  }
+  acksOf(channel).ack(message);
 }
 
 function dueAt(delayMs: number): number | undefined {

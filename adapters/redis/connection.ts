@@ -13,7 +13,7 @@
  *   never waits behind a burst of publishes on the command connection.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { ClusterError, ErrorCodes } from 'clusterkit';
+import { ClusterError, isClusterError, ErrorCodes } from 'clusterkit';
 import { RedisSubscriber } from './redis-subscriber.js';
 import { batchWrites } from './write-batching.js';
 
@@ -123,7 +123,7 @@ function waitReady(client: RedisClient): Promise<void> {
 
 /** Wraps a driver failure as a `ClusterError` with code `BACKEND_UNAVAILABLE`. */
 export function unavailable(message: string, cause: unknown): ClusterError {
-  if (cause instanceof ClusterError) return cause;
+  if (isClusterError(cause)) return cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `${message}: ${reason}`, { cause });
 }
@@ -145,7 +145,7 @@ export async function whileOpen<T>(isOpen: () => boolean, what: string, call: ()
   try {
     return await call();
   } catch (error) {
-    if (!isOpen() && !(error instanceof ClusterError && error.code === ErrorCodes.NOT_CONNECTED)) {
+    if (!isOpen() && !(isClusterError(error) && error.code === ErrorCodes.NOT_CONNECTED)) {
       throw new ClusterError(ErrorCodes.NOT_CONNECTED, `Redis ${what}: the adapter closed during the call`, {
         cause: error,
       });

@@ -35,12 +35,14 @@ export interface BenchCluster {
   /** Redis key prefix; the schema on PostgreSQL (unused on memory). */
   readonly prefix: string;
   readonly backend: Backend;
+  /** PostgreSQL only: `eventQueue.durablePublish` (default the adapter's, `true`). */
+  readonly durablePublish?: boolean;
 }
 
 /** A fresh cluster identity: random app name and key prefix, both under the bench name root. */
-export function benchCluster(backend: Backend): BenchCluster {
+export function benchCluster(backend: Backend, options: { durablePublish?: boolean } = {}): BenchCluster {
   const name = randomName(`ck-${backend}`);
-  return { name, prefix: name, backend };
+  return { name, prefix: name, backend, ...options };
 }
 
 async function adaptersFor(cluster: BenchCluster): Promise<ClusterAdapters> {
@@ -51,7 +53,11 @@ async function adaptersFor(cluster: BenchCluster): Promise<ClusterAdapters> {
   }
   if (cluster.backend === 'postgres') {
     const { createPostgresAdapters } = (await loadClusterkit()).postgres;
-    return createPostgresAdapters({ connectionString: DATABASE_URL, schema: cluster.prefix });
+    return createPostgresAdapters({
+      connectionString: DATABASE_URL,
+      schema: cluster.prefix,
+      ...(cluster.durablePublish === undefined ? {} : { eventQueue: { durablePublish: cluster.durablePublish } }),
+    });
   }
   const { createRabbitMQAdapters } = (await loadClusterkit()).rabbitmq;
   return createRabbitMQAdapters({ url: AMQP_URL, prefix: cluster.prefix });

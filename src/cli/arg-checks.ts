@@ -2,7 +2,7 @@
  * Argument checks and small helpers of the `clusterkit` commands. Checks run before the command
  * connects, so bad input ends at once with exit code 2.
  */
-import { LIST_STATES, parseDuration, type JobState } from 'clusterkit';
+import { LIST_STATES, parseDuration, type JobState } from 'clusterkit/ops';
 import { CliError, ExitCodes, type GlobalOptions } from './cli-context.js';
 import { printJson } from './output.js';
 import type { CommandOptions } from './run-command.js';

@@ -7,13 +7,14 @@ import {
   adaptersFromEnv,
   backendsFromEnv,
   ClusterError,
+  isClusterError,
   createApp,
   ErrorCodes,
-  parseDuration,
   type App,
   type Logger,
   type ManagedQueueOptions,
 } from 'clusterkit';
+import { parseDuration } from 'clusterkit/ops';
 
 /** Flags every command accepts (see `clusterkit --help`). */
 export interface GlobalOptions {
@@ -167,7 +168,7 @@ export async function closeApp(app: App, timeoutMs = 10_000): Promise<void> {
 /** Maps any error to the message and exit code the CLI ends with. */
 export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
-  if (error instanceof ClusterError || typeof (error as { code?: unknown })?.code === 'string') {
+  if (isClusterError(error) || typeof (error as { code?: unknown })?.code === 'string') {
     const code = (error as ClusterError).code;
     const exit =
       code === ErrorCodes.NOT_FOUND

@@ -2,7 +2,7 @@
  * `clusterkit dlq …`: dead letters of event-queue channels (`app.eventQueue`).
  */
 import type { Command } from 'commander';
-import { physicalChannel } from 'clusterkit';
+import { physicalChannel } from 'clusterkit/ops';
 import { CliError, ExitCodes } from './cli-context.js';
 import { formatTime, printJson, printTable, startProgress } from './output.js';
 import { integer } from './arg-checks.js';

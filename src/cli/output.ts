@@ -4,7 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
-import { formatDuration } from 'clusterkit';
+import { formatDuration } from 'clusterkit/ops';
 
 /** Prints JSON (one document, pretty when stdout is a terminal). */
 export function printJson(value: unknown): void {

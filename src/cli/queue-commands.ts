@@ -2,7 +2,7 @@
  * `clusterkit queue …`: submit, inspect and steer managed plugin jobs (`app.managedQueue`).
  */
 import type { Command } from 'commander';
-import { LIST_STATES, parseDuration, type JobState } from 'clusterkit';
+import { LIST_STATES, parseDuration, type JobState } from 'clusterkit/ops';
 import {
   checkCleanupArgs,
   checkListState,

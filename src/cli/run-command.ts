@@ -3,7 +3,8 @@
  * always close the app, and let errors reach the top level (which prints them and sets the exit code).
  */
 import type { Command } from 'commander';
-import type { App, OpsApp } from 'clusterkit';
+import type { App } from 'clusterkit';
+import type { OpsApp } from 'clusterkit/ops';
 import { closeApp, openApp, type GlobalOptions } from './cli-context.js';
 
 /** An app as commands use it. */

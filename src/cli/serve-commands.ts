@@ -4,7 +4,8 @@
  * taking work and waits for in-flight jobs before the process exits; a second signal forces the exit.
  */
 import type { Command } from 'commander';
-import { createJobStatsRecorder, parseDuration, startDashboardServer, type App, type OpsJobInfo } from 'clusterkit';
+import { type App } from 'clusterkit';
+import { createJobStatsRecorder, parseDuration, startDashboardServer, type OpsJobInfo } from 'clusterkit/ops';
 import { buildApp, closeApp, CliError, ExitCodes, startApp, type GlobalOptions } from './cli-context.js';
 import { loadPluginModules } from './plugin-loader.js';
 import { integer } from './arg-checks.js';

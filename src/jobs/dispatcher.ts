@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EventQueueProcessContext } from '../event-queue/event-queue-options.js';
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { ClusterError, isClusterError, ErrorCodes } from '../errors.js';
 import { decodeJobEnvelope, ticketId, type JobEnvelope, type JobRecord } from './envelope.js';
 import type { JobRunner } from './job-runner.js';
 import type { ClaimResult, JobRef, JobStore } from './job-store.js';
@@ -100,7 +100,7 @@ export class Dispatcher {
         .catch(async (error: unknown) => {
           // Stopping mid-run (or the store failed): the job goes back to the physical queue unspent.
           await this.handBack(ticket, 0).catch(this.reportError);
-          if (!(error instanceof ClusterError && error.code === ErrorCodes.SHUTDOWN)) this.reportError(error);
+          if (!(isClusterError(error) && error.code === ErrorCodes.SHUTDOWN)) this.reportError(error);
         })
         .finally(() => {
           this.local.delete(run);

@@ -32,6 +32,7 @@ export { PortableJobStore } from './portable-job-store.js';
 
 import { isTerminal, MAX_HISTORY, parseRecord, refOf, ticketId, upgradeRecord, visibleState } from './envelope.js';
 import {
+  applyPark,
   applyRelease,
   decideCancel,
   decideClaim,
@@ -59,6 +60,7 @@ export const jobStoreKit = Object.freeze({
   decideDiscard,
   decidePromote,
   applyRelease,
+  applyPark,
   failRetention,
   matchesFilter,
   rateWindow,

@@ -9,7 +9,7 @@
  * not lost.
  */
 import { backoffDelay } from '../event-queue/backoff.js';
-import { ClusterError, ErrorCodes, isUnrecoverable, serializeError } from '../errors.js';
+import { ClusterError, isClusterError, ErrorCodes, isUnrecoverable, serializeError } from '../errors.js';
 import { jobSpanAttributes, jobSpanName, runInSpan, tracingEnabled } from '../tracing.js';
 import { runWithTenant } from '../tenant/tenant-context.js';
 import { serializePayload } from '../validation.js';
@@ -163,7 +163,7 @@ export class JobRunner {
           await this.complete(record, value, durationMs);
           return;
         } catch (error) {
-          if (!(error instanceof ClusterError) || error.code !== ErrorCodes.INVALID_PAYLOAD) throw error;
+          if (!isClusterError(error) || error.code !== ErrorCodes.INVALID_PAYLOAD) throw error;
           failure = new ClusterError(ErrorCodes.INVALID_PAYLOAD, `job return value: ${error.message}`, {
             retryable: false,
           });
@@ -368,5 +368,5 @@ function clipLine(line: string): string {
 }
 
 export function isShutdown(reason: unknown): boolean {
-  return reason instanceof ClusterError && reason.code === ErrorCodes.SHUTDOWN;
+  return isClusterError(reason) && reason.code === ErrorCodes.SHUTDOWN;
 }

@@ -129,6 +129,12 @@ export interface JobStore {
 
   /** Stores a new record unless its id exists (the id dedupe). With `transaction`: inside it (capability). */
   create(record: JobRecord, options?: { transaction?: unknown }): Promise<CreateResult>;
+  /**
+   * With capability `transactions`: can `create` write inside this transaction object? (Absent:
+   * every object is taken.) A store answers false for objects of another kind — a bare
+   * `{ afterCommit }` — which the managed queue then writes after commit instead.
+   */
+  acceptsTransaction?(transaction: unknown): boolean;
   /** The ticket of `ref` is on the physical queue: clears `ticketPendingSince` if `ref` is still current. */
   ticketSent(ref: JobRef): Promise<void>;
   /**

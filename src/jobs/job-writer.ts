@@ -17,6 +17,8 @@ export class JobWriter {
     private readonly store: () => JobStore,
     private readonly publishTicket: TicketPublisher,
     private readonly reportError: (error: unknown, meta: Record<string, unknown>) => void,
+    /** Can the event queue publish inside a database transaction (capability `transactional`)? */
+    private readonly ticketsInTransaction: () => boolean = () => false,
   ) {}
 
   /**
@@ -36,6 +38,11 @@ export class JobWriter {
    * Creates the record and publishes its ticket; returns the id of the job that exists (an existing
    * job with the same id wins: the dedupe). A deduplicated job whose ticket is still pending gets it
    * republished here, so re-enqueueing the id of a job stuck by a crash repairs it at once.
+   *
+   * With a `transaction` the store can write in (see {@link inStoreTransaction}), the record and —
+   * on an event queue that publishes in transactions too — its ticket are written by the caller's
+   * transaction: both exist if and only if it commits. Otherwise an `afterCommit(cb)` transaction
+   * gets both written once it commits.
    */
   async write(
     record: JobRecord,
@@ -43,17 +50,8 @@ export class JobWriter {
     options: { keepOnPublishFailure?: boolean } = {},
   ): Promise<void> {
     const store = this.store();
-    if (transaction !== undefined && store.capabilities.transactions) {
-      // Written inside the caller's transaction; the ticket follows the commit (and the reconciler
-      // covers a crash between the commit and the publish).
-      const created = await store.create(record, { transaction });
-      const afterCommit = (transaction as { afterCommit?: (cb: () => unknown) => unknown }).afterCommit;
-      if (typeof afterCommit !== 'function') return;
-      afterCommit.call(transaction, () =>
-        this.publishCreated(record, created.created ? created.backlog : 0).catch((error: unknown) =>
-          this.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }),
-        ),
-      );
+    if (transaction !== undefined && inStoreTransaction(store, transaction)) {
+      await this.writeInTransaction(record, transaction);
       return;
     }
     if (transaction !== undefined) {
@@ -61,10 +59,11 @@ export class JobWriter {
       if (typeof afterCommit !== 'function') {
         throw new ClusterError(
           ErrorCodes.NOT_SUPPORTED,
-          `managedQueue.enqueue: the "${store.kind}" job store cannot write inside a transaction; pass an object with afterCommit(callback)`,
+          `managedQueue.enqueue: the "${store.kind}" job store cannot write inside this transaction; pass an object with afterCommit(callback)`,
           { details: { option: 'transaction' } },
         );
       }
+      // Returns the write's promise: a commit() that awaits its hooks (Sequelize) returns with the job there.
       (afterCommit as (cb: () => unknown) => unknown).call(transaction, () =>
         this.createAndPublish(record).catch((error: unknown) =>
           this.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }),
@@ -73,6 +72,35 @@ export class JobWriter {
       return;
     }
     await this.createAndPublish(record, options.keepOnPublishFailure === true);
+  }
+
+  /** Record (and ticket, when the event queue can) inside the caller's transaction. */
+  private async writeInTransaction(record: JobRecord, transaction: object): Promise<void> {
+    const store = this.store();
+    const together = this.ticketsInTransaction();
+    // Written together, the ticket exists exactly when the record does: nothing is pending.
+    if (together) delete record.ticketPendingSince;
+    const created = await store.create(record, { transaction });
+    if (!created.created) return;
+    if (together) {
+      await this.publishTicket(
+        envelopeOf(record),
+        Math.max(0, record.runAt - Date.now()),
+        ticketId(record),
+        physicalPriority(record.priority, created.backlog),
+        transaction,
+      );
+      return;
+    }
+    // The ticket follows the commit when the transaction says when that is; else the reconciler
+    // publishes it (the record says "ticket pending").
+    const afterCommit = (transaction as { afterCommit?: (cb: () => unknown) => unknown }).afterCommit;
+    if (typeof afterCommit !== 'function') return;
+    afterCommit.call(transaction, () =>
+      this.publishCreated(record, created.backlog).catch((error: unknown) =>
+        this.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }),
+      ),
+    );
   }
 
   private async createAndPublish(record: JobRecord, keepOnPublishFailure = false): Promise<void> {
@@ -114,4 +142,9 @@ export class JobWriter {
       .ticketSent(refOf(record))
       .catch((error: unknown) => this.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }));
   }
+}
+
+/** Does `store` write inside `transaction` itself (capability `transactions`, and a transaction of its kind)? */
+export function inStoreTransaction(store: JobStore, transaction: object): boolean {
+  return store.capabilities.transactions && (store.acceptsTransaction?.(transaction) ?? true);
 }

@@ -32,7 +32,7 @@ import { JobEvents } from './job-events.js';
 import { cleanJobs, getMetrics, getQueueStats, listJobs, visibleToCaller, type CleanOptions } from './job-queries.js';
 import { JobRunner } from './job-runner.js';
 import type { JobStore, JobStoreFactory } from './job-store.js';
-import { JobWriter } from './job-writer.js';
+import { inStoreTransaction, JobWriter } from './job-writer.js';
 import type { NodeInfo } from './node-list.js';
 import { portableJobStoreOver } from './portable-job-store.js';
 import { Reconciler } from './reconciler.js';
@@ -134,7 +134,12 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       report('managedQueue.events'),
     );
     const publishTicket = createTicketPublisher(deps.eventQueue, this.options.physicalQueue);
-    this.writer = new JobWriter(() => store, publishTicket, deps.context.reportError);
+    this.writer = new JobWriter(
+      () => store,
+      publishTicket,
+      deps.context.reportError,
+      () => deps.eventQueue.capabilities.transactional === true,
+    );
     const publishRecord = this.writer.publishRecord;
     this.runner = new JobRunner({
       store,
@@ -280,9 +285,17 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     }
     if (
       transaction !== undefined &&
-      !this.jobStore.capabilities.transactions &&
+      !inStoreTransaction(this.jobStore, transaction) &&
       typeof (transaction as { afterCommit?: unknown }).afterCommit !== 'function'
     ) {
+      // A database client or transaction the store cannot write in: the feature is missing here.
+      if (looksLikeDatabaseTransaction(transaction)) {
+        throw new ClusterError(
+          ErrorCodes.NOT_SUPPORTED,
+          `managedQueue.enqueue: the "${this.jobStore.kind}" job store cannot write inside a database transaction (use the PostgreSQL adapters, or pass a transaction with afterCommit(callback))`,
+          { details: { feature: 'transaction' } },
+        );
+      }
       throw new ClusterError(
         ErrorCodes.INVALID_OPTION,
         `transaction must have an afterCommit(callback) method (the "${this.jobStore.kind}" job store cannot write inside a transaction), got ${describe(transaction)}`,
@@ -467,4 +480,9 @@ function shutdownReason(): ClusterError {
 function logicalQueue(call: string, queue: LogicalQueue): LogicalQueue {
   const q = assertOptions(`managedQueue.${call}`, queue, ['pluginName', 'queueName']);
   return { pluginName: assertName('pluginName', q.pluginName), queueName: assertName('queueName', q.queueName) };
+}
+
+/** A pg client (anything with `query`) or a Sequelize transaction: a database transaction of some kind. */
+function looksLikeDatabaseTransaction(transaction: object): boolean {
+  return 'sequelize' in transaction || typeof (transaction as { query?: unknown }).query === 'function';
 }

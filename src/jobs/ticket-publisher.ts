@@ -18,6 +18,8 @@ export type TicketPublisher = (
   delayMs: number,
   physicalId: string,
   physicalPriority?: number,
+  /** A database transaction to publish in (event-queue capability `transactional`). */
+  transaction?: unknown,
 ) => Promise<void>;
 
 /** Longest physical id sent as is; longer ones are hashed (deterministically, so still idempotent). */
@@ -25,13 +27,14 @@ const MAX_PHYSICAL_ID = 400;
 
 /** Creates the publisher of the physical queue `channel`. */
 export function createTicketPublisher(eventQueue: EventQueueManager, channel: string): TicketPublisher {
-  return async (envelope, delayMs, physicalId, physicalPriority = envelope.priority) => {
+  return async (envelope, delayMs, physicalId, physicalPriority = envelope.priority, transaction?: unknown) => {
     const caps = eventQueue.capabilities;
     await eventQueue.publish(channel, envelope, {
       jobId:
         physicalId.length > MAX_PHYSICAL_ID ? `h:${createHash('sha256').update(physicalId).digest('hex')}` : physicalId,
       ...(caps.priority ? { priority: Math.min(MAX_PRIORITY, physicalPriority) } : {}),
       ...(caps.delay && delayMs > 0 ? { delay: delayMs } : {}),
+      ...(transaction === undefined ? {} : { transaction }),
     });
   };
 }

@@ -62,7 +62,9 @@ export interface JobTransaction {
 /** Second argument of `enqueue`. */
 export interface EnqueueOptions {
   /**
-   * An `afterCommit(cb)` transaction: the job is written when it commits (a rollback drops it). Or,
+   * An `afterCommit(cb)` transaction: the job is written when it commits (a rollback drops it); the
+   * callback returns a promise that resolves once the job exists, so a `commit()` that awaits its
+   * hooks (Sequelize's does) returns with the job readable on every node. Or,
    * with a job store that supports transactions (`jobStore.capabilities.transactions`), that store's
    * transaction object (e.g. a PostgreSQL client): the job is written inside it. Anything else is
    * refused with `NOT_SUPPORTED`.

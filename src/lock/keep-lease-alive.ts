@@ -3,7 +3,7 @@
  * so the ttl only bounds how long a crashed holder blocks others.
  */
 import type { Logger } from '../context.js';
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { isClusterError, ErrorCodes } from '../errors.js';
 import type { Lock } from './lock-handle.js';
 
 /**
@@ -22,7 +22,7 @@ export function keepLeaseAlive(lock: Lock, ttl: number, logger: Logger): () => v
   };
   const tick = () => {
     lock.extend(ttl).then(schedule, (error: unknown) => {
-      if (error instanceof ClusterError && error.code === ErrorCodes.LOCK_NOT_OWNER) return;
+      if (isClusterError(error) && error.code === ErrorCodes.LOCK_NOT_OWNER) return;
       logger.warn(`could not extend lock "${lock.key}"`, { error });
       schedule();
     });

@@ -3,7 +3,7 @@
  * while it waits), release/hand-off notifications, and backoff while the backend is unreachable.
  * The manager turns the resulting grant into a lock handle.
  */
-import { ClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
+import { ClusterError, isClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
 import type { LockAdapter, LockEvent, TryAcquireResult } from './types.js';
 import { Alarm, type Cancellation } from './wait-lines.js';
 
@@ -33,7 +33,7 @@ export interface WaiterInit {
 }
 
 function isOutage(error: unknown): error is ClusterError {
-  return error instanceof ClusterError && error.code === ErrorCodes.BACKEND_UNAVAILABLE;
+  return isClusterError(error) && error.code === ErrorCodes.BACKEND_UNAVAILABLE;
 }
 
 /** Waits for one lock for one owner. Use once. */

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { ClusterError, isClusterError, ErrorCodes } from '../errors.js';
 import { assertDuration, assertOptions } from '../validation.js';
 import { handleApi, type DashboardApiContext } from './dashboard-api.js';
 import {
@@ -224,10 +224,10 @@ export function createDashboardHandler(app: OpsApp, options: DashboardOptions = 
         return;
       }
       const status = statusForError(error);
-      const code = error instanceof ClusterError ? error.code : ErrorCodes.INVALID_STATE;
+      const code = isClusterError(error) ? error.code : ErrorCodes.INVALID_STATE;
       const message = error instanceof Error ? error.message : String(error);
       sendJson(res, status, {
-        error: { code: status === 500 && !(error instanceof ClusterError) ? 'INTERNAL' : code, message },
+        error: { code: status === 500 && !isClusterError(error) ? 'INTERNAL' : code, message },
       });
     });
   }) as DashboardHandler;

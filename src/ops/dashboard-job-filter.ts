@@ -6,7 +6,7 @@
  * list is one exact `listJobs` call; when a prefix matches several, the jobs of the state are read
  * in pages and filtered here (at most {@link MAX_SCANNED_JOBS}).
  */
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { isClusterError, ErrorCodes } from '../errors.js';
 import { namespacedJobId } from '../jobs/scoped-key.js';
 import type { JobState, OpsApp, OpsJobInfo } from './types.js';
 
@@ -162,6 +162,6 @@ export async function searchJobs(app: OpsApp, text: string, prefixes: JobPrefixe
 
 /** Text that cannot be a job id (too long, control characters) finds nothing; other errors stand. */
 function notAName(error: unknown): null {
-  if (error instanceof ClusterError && error.code === ErrorCodes.INVALID_NAME) return null;
+  if (isClusterError(error) && error.code === ErrorCodes.INVALID_NAME) return null;
   throw error;
 }

@@ -1,5 +1,5 @@
 /**
- * Operations: dashboard handler and server, Prometheus metrics, alert hooks, tracing helpers and
+ * `clusterkit/ops`: dashboard handler and server, Prometheus metrics, alert hooks, job statistics and
  * the small utilities the `clusterkit` CLI shares with them.
  */
 export * from './types.js';
@@ -17,4 +17,3 @@ export {
 } from './job-stats-report.js';
 export * from './metrics.js';
 export * from './alerts.js';
-export * from '../tracing.js';

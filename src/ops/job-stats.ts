@@ -11,9 +11,10 @@
  * are counted under `*` / `*`) with 3 counters and two sparse histograms of ≤ 110 bins.
  */
 import { randomUUID } from 'node:crypto';
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { ClusterError, isClusterError, ErrorCodes } from '../errors.js';
 import { escapeKeyPart } from '../jobs/scoped-key.js';
 import { assertDuration, assertInteger, assertOptions } from '../validation.js';
+import { processGlobal } from '../process-global.js';
 import type { OpsApp, OpsJobInfo } from './types.js';
 
 /** Options of {@link createJobStatsRecorder}. */
@@ -79,7 +80,11 @@ export function statsPrefix(appName: string): string {
 }
 
 const OPTION_KEYS = ['flushIntervalMs', 'retentionMs', 'maxQueues', 'onError'];
-const shared = new WeakMap<OpsApp, { recorder: JobStatsRecorder; users: number }>();
+// Per-process (not per module copy): the ESM and CJS builds join the same node's recorder.
+const shared = processGlobal(
+  'jobStatsRecorders.v1',
+  () => new WeakMap<OpsApp, { recorder: JobStatsRecorder; users: number }>(),
+);
 
 /** Starts recording job statistics of the node `app` runs on (or joins the recorder already running). */
 export function createJobStatsRecorder(app: OpsApp, options: JobStatsOptions = {}): JobStatsRecorder {
@@ -190,7 +195,7 @@ function startRecorder(app: OpsApp, options: JobStatsOptions): JobStatsRecorder 
           } catch (error) {
             dirty.add(minute);
             // Before app.start() or after app.stop() the store is closed: keep the counts, say nothing.
-            if (!(error instanceof ClusterError && error.code === ErrorCodes.NOT_CONNECTED)) onError(error);
+            if (!(isClusterError(error) && error.code === ErrorCodes.NOT_CONNECTED)) onError(error);
           }
         }
       }

@@ -4,6 +4,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { processGlobal } from '../process-global.js';
 
 /** Who the current work is for. */
 export interface TenantContext {
@@ -12,7 +13,9 @@ export interface TenantContext {
   readonly userId?: string;
 }
 
-const storage = new AsyncLocalStorage<TenantContext>();
+// One storage per process, shared by the ESM and CommonJS copies of clusterkit (a CJS plugin inside
+// an ESM host sees the host's tenant).
+const storage = processGlobal('tenantStorage.v1', () => new AsyncLocalStorage<TenantContext>());
 
 /** Runs `fn` with `tenant` as the current tenant; everything `fn` awaits or schedules sees it. */
 export function runWithTenant<T>(tenant: TenantContext, fn: () => T): T {

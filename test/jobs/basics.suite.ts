@@ -227,7 +227,10 @@ export function basicsSuite(factory: ClusterFactory): void {
         { transaction: committed },
       );
       expect(await app.managedQueue.getJob(jobId)).toBeNull();
-      commit!();
+      // Committing runs the hook and waits for it, as Sequelize's commit() does: the job exists once
+      // the hook has resolved (not before; on a store with several connections a read issued while
+      // the hook still writes may miss it).
+      await commit!();
       await expect(app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).resolves.toBe('yes');
       const rolledBack = { afterCommit: () => undefined };
       const dropped = await app.managedQueue.enqueue(

@@ -1,7 +1,9 @@
-/** The job-store contract suite on every store this repository ships: memory, portable (over a cache store), Redis. */
+/** The job-store contract suite on every store this repository ships: memory, portable (over a cache store), Redis, PostgreSQL. */
 import { createMemoryBackend, createMemoryJobStore, LockManager, MemoryCacheStore, PortableJobStore } from 'clusterkit';
+import { createPostgresAdapters } from 'clusterkit/postgres';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { afterAll } from 'vitest';
+import { dropSchema, resolvePostgresUrl } from '../conformance/postgres-factory.js';
 import { deleteRedisPrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
 import { randomName } from '../helpers.js';
 import { jobStoreSuite } from './job-store.suite.js';
@@ -46,6 +48,28 @@ if (!('skip' in redis)) {
         dispose: async () => {
           await store.close();
           await deleteRedisPrefix({ url: redis.url }, prefix);
+        },
+      };
+    },
+  });
+}
+
+const postgres = await resolvePostgresUrl();
+if (!('skip' in postgres)) {
+  afterAll(async () => {
+    await postgres.stop?.();
+  });
+  jobStoreSuite({
+    label: 'postgres',
+    async create(appName) {
+      const schema = randomName('ckjs');
+      const store = createPostgresAdapters({ connectionString: postgres.url, schema }).jobStore({ appName });
+      await store.connect();
+      return {
+        store,
+        dispose: async () => {
+          await store.close();
+          await dropSchema(postgres.url, schema);
         },
       };
     },

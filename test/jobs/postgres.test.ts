@@ -1,7 +1,6 @@
 /**
  * The managed-job suites on PostgreSQL alone: event queue, locks, pub/sub and cache all from
- * `createPostgresAdapters()`. The job records live in the portable job store on the PostgreSQL
- * cache (an unlogged table); a native PostgreSQL job store comes with the managed-job redesign.
+ * `createPostgresAdapters()`, job records in the PostgreSQL job store (postgres-job-store.ts).
  */
 import { afterAll, describe, it } from 'vitest';
 import { postgresFactory, resolvePostgresUrl } from '../conformance/postgres-factory.js';

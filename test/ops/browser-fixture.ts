@@ -7,15 +7,13 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
+import { createApp, silentLogger, type App } from 'clusterkit';
 import {
-  createApp,
   createJobStatsRecorder,
-  silentLogger,
   startDashboardServer,
-  type App,
   type DashboardServer,
   type JobStatsRecorder,
-} from 'clusterkit';
+} from 'clusterkit/ops';
 import { launchChromium } from './browser.js';
 
 /** What a browser test gets. */

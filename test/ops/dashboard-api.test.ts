@@ -4,7 +4,7 @@
  * the page shows and does.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { createJobStatsRecorder } from 'clusterkit';
+import { createJobStatsRecorder } from 'clusterkit/ops';
 import { backends, useDashboardFixture } from './dashboard-fixture.js';
 
 for (const backend of await backends()) {

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import { createDashboardHandler, startDashboardServer } from 'clusterkit';
+import { createDashboardHandler, startDashboardServer } from 'clusterkit/ops';
 import { auth, json, TOKEN, useDashboardFixture } from './dashboard-fixture.js';
 
 const f = useDashboardFixture({ name: 'memory' });

@@ -12,7 +12,8 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp, silentLogger, startDashboardServer, type App, type DashboardServer } from 'clusterkit';
+import { createApp, silentLogger, type App } from 'clusterkit';
+import { startDashboardServer, type DashboardServer } from 'clusterkit/ops';
 import { randomName } from '../helpers.js';
 import { haveChromium, launchChromium, serve, type TestServer } from './browser.js';
 

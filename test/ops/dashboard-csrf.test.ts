@@ -8,7 +8,7 @@
  */
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { startDashboardServer } from 'clusterkit';
+import { startDashboardServer } from 'clusterkit/ops';
 import { auth, TOKEN, useDashboardFixture } from './dashboard-fixture.js';
 
 const f = useDashboardFixture({ name: 'memory' });

@@ -5,14 +5,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, vi } from 'vitest';
-import {
-  createApp,
-  silentLogger,
-  startDashboardServer,
-  type App,
-  type ClusterAdapters,
-  type DashboardServer,
-} from 'clusterkit';
+import { createApp, silentLogger, type App, type ClusterAdapters } from 'clusterkit';
+import { startDashboardServer, type DashboardServer } from 'clusterkit/ops';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { deletePrefix, redisAnswers } from '../conformance/redis-factory.js';
 import { randomName } from '../helpers.js';

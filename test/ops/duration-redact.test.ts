@@ -3,7 +3,7 @@
  * redactor the dashboard applies before anything reaches a browser.
  */
 import { describe, expect, it } from 'vitest';
-import { createRedactor, DEFAULT_REDACTED_FIELDS, formatDuration, parseDuration, REDACTED } from 'clusterkit';
+import { createRedactor, DEFAULT_REDACTED_FIELDS, formatDuration, parseDuration, REDACTED } from 'clusterkit/ops';
 
 describe('parseDuration', () => {
   it('reads days, hours, minutes, seconds, milliseconds, weeks and combinations', () => {

@@ -7,7 +7,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, createJobStatsRecorder, readJobStats, silentLogger, type App, type OpsApp } from 'clusterkit';
+import { createApp, silentLogger, type App } from 'clusterkit';
+import { createJobStatsRecorder, readJobStats, type OpsApp } from 'clusterkit/ops';
 import { randomName } from '../helpers.js';
 import { backends } from './dashboard-fixture.js';
 

@@ -6,15 +6,8 @@
 import { channel } from 'node:diagnostics_channel';
 import { register as globalRegistry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  createAlerts,
-  createApp,
-  createMetrics,
-  silentLogger,
-  type App,
-  type BacklogAlert,
-  type FailureRateAlert,
-} from 'clusterkit';
+import { createApp, silentLogger, type App } from 'clusterkit';
+import { createAlerts, createMetrics, type BacklogAlert, type FailureRateAlert } from 'clusterkit/ops';
 import { deferred, randomName, within } from '../helpers.js';
 
 let app: App;

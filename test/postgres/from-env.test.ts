@@ -1,13 +1,15 @@
 /**
  * `adaptersFromEnv()` on PostgreSQL: `CLUSTERKIT_ADAPTER=postgres` with `DATABASE_URL` (or
  * `CLUSTERKIT_DATABASE_URL`) and `CLUSTERKIT_POSTGRES_SCHEMA` gives an app that runs on PostgreSQL
- * alone: a message, a lock, a cache value and a pub/sub message across two such nodes.
+ * alone: a message, a lock, a cache value and a pub/sub message across two such nodes; managed-job
+ * records in the PostgreSQL job store.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { adaptersFromEnv, createApp, ErrorCodes, silentLogger } from 'clusterkit';
 import {
   PostgresCacheStore,
   PostgresEventQueueAdapter,
+  PostgresJobStore,
   PostgresLockAdapter,
   PostgresPubSubAdapter,
 } from 'clusterkit/postgres';
@@ -42,6 +44,8 @@ if ('skip' in target) {
       expect(adapters.cache).toBeInstanceOf(PostgresCacheStore);
       const name = randomName('env');
       const a = createApp({ name, logger: silentLogger, adapters });
+      // Managed-job records in the PostgreSQL job store (not the portable store over the cache).
+      expect(a.managedQueue.jobStore).toBeInstanceOf(PostgresJobStore);
       const b = createApp({ name, logger: silentLogger, adapters: await adaptersFromEnv(env) });
       await Promise.all([a.start(), b.start()]);
       try {

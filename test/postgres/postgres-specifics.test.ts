@@ -8,7 +8,14 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, type App, type Lock } from 'clusterkit';
-import { LATEST_VERSION, migrate, type PostgresCacheStore } from 'clusterkit/postgres';
+import {
+  createPostgresAdapters,
+  LATEST_VERSION,
+  MIGRATIONS,
+  migrate,
+  type PgConnections,
+  type PostgresCacheStore,
+} from 'clusterkit/postgres';
 import { codeOf } from '../code-of.js';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { dropSchema, postgresFactory, resolvePostgresUrl } from '../conformance/postgres-factory.js';
@@ -40,7 +47,7 @@ if ('skip' in target) {
       const pools = Array.from({ length: 5 }, () => new pg.Pool({ connectionString: url, max: 1 }));
       try {
         const applied = await Promise.all(pools.map((pool) => migrate(pool, schema)));
-        expect(applied.filter((a) => a.length > 0)).toEqual([[LATEST_VERSION]]);
+        expect(applied.filter((a) => a.length > 0)).toEqual([MIGRATIONS.map((m) => m.version)]);
         expect(await count(`"${schema}".migrations`)).toBe(LATEST_VERSION);
         // Idempotent afterwards.
         expect(await migrate(pools[0]!, schema)).toEqual([]);
@@ -57,6 +64,27 @@ if ('skip' in target) {
     });
   });
 
+  it('migration 2 (job store) upgrades a version-1 schema, and applies again cleanly over existing tables', async () => {
+    const schema = randomName('ckmig');
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      await migrate(pool, schema);
+      // A schema as version-1 code left it: no job-store tables, version 2 not recorded.
+      await db.query(
+        `DROP TABLE "${schema}".mj_jobs, "${schema}".mj_paused, "${schema}".mj_schedules, "${schema}".mj_rates;
+         DELETE FROM "${schema}".migrations WHERE version = 2`,
+      );
+      expect(await migrate(pool, schema)).toEqual([2]);
+      expect(await count(`"${schema}".mj_jobs`)).toBe(0);
+      // Idempotent statements: the tables exist, the record of version 2 is gone, it applies again.
+      await db.query(`DELETE FROM "${schema}".migrations WHERE version = 2`);
+      expect(await migrate(pool, schema)).toEqual([2]);
+    } finally {
+      await pool.end();
+      await dropSchema(url, schema);
+    }
+  });
+
   it('keeps fencing tokens increasing when the schema (and its token sequence) is dropped and made again', async () => {
     const factory = postgresFactory('postgres', () => url);
     const cluster = factory.create();
@@ -70,6 +98,30 @@ if ('skip' in target) {
       const second = await b!.lockManager.acquire('res');
       await second.release();
       expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    } finally {
+      await cluster.dispose();
+    }
+  });
+
+  it('durablePublish: false publishes on the consumer pool (no wait for the WAL flush) and delivers; a non-boolean is refused', async () => {
+    expect(() =>
+      createPostgresAdapters({ connectionString: url, eventQueue: { durablePublish: 'no' as unknown as boolean } }),
+    ).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }));
+    const factory = postgresFactory(
+      'postgres',
+      () => url,
+      () => ({ eventQueue: { durablePublish: false } }),
+    );
+    const cluster = factory.create();
+    try {
+      const [a, b] = await startNodes(cluster, 2);
+      const connections = (a!.eventQueue.adapter as unknown as { connections: PgConnections }).connections;
+      const relaxed = vi.spyOn(connections, 'queryRelaxed');
+      const got = deferred<unknown>();
+      await b!.eventQueue.subscribe('fast', { process: (message) => got.resolve(message) });
+      await a!.eventQueue.publish('fast', { n: 1 });
+      expect(await within(got.promise, DEADLINE_MS, 'the message')).toEqual({ n: 1 });
+      expect(relaxed.mock.calls.some(([what]) => what === 'publish')).toBe(true);
     } finally {
       await cluster.dispose();
     }

@@ -187,6 +187,13 @@ if ('skip' in target) {
         await client.query('SELECT 1/0').catch(() => {});
         expect(await codeOf(q.publish(channel, 2, { transaction: client }))).toBe(ErrorCodes.INVALID_STATE);
         await client.query('ROLLBACK');
+        // A failing statement still on the wire when publish looks (the client's status not updated
+        // yet): the database refuses the write, and that is INVALID_STATE too, not BACKEND_UNAVAILABLE.
+        await client.query('BEGIN');
+        const failing = client.query('SELECT 1/0').catch(() => {});
+        expect(await codeOf(q.publish(channel, 7, { transaction: client }))).toBe(ErrorCodes.INVALID_STATE);
+        await failing;
+        await client.query('ROLLBACK');
       } finally {
         client.release();
       }

@@ -4,9 +4,11 @@
  * `record-written` and never returns, and the parent SIGKILLs it right there — a real crash in the
  * window, not a simulated one.
  *
- * Environment: REDIS_URL, CK_PREFIX, CK_APP, CK_JOB_ID. IPC out: `record-written {jobId}`.
+ * Environment: CK_BACKEND (redis | postgres, default redis), REDIS_URL or DATABASE_URL, CK_PREFIX
+ * (the key prefix or schema), CK_APP, CK_JOB_ID. IPC out: `record-written {jobId}`.
  */
 import { createApp, silentLogger } from 'clusterkit';
+import { createPostgresAdapters } from 'clusterkit/postgres';
 import { createRedisAdapters } from 'clusterkit/redis';
 
 const env = (name: string): string => {
@@ -19,7 +21,10 @@ const app = createApp({
   name: env('CK_APP'),
   logger: silentLogger,
   managedQueue: { worker: false },
-  adapters: createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
+  adapters:
+    process.env.CK_BACKEND === 'postgres'
+      ? createPostgresAdapters({ connectionString: env('DATABASE_URL'), schema: env('CK_PREFIX'), onError: () => {} })
+      : createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
 });
 await app.start();
 const publish = app.eventQueue.publish.bind(app.eventQueue);

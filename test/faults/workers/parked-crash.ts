@@ -3,10 +3,12 @@
  * blocks on the first job, so the next tickets are parked here (acknowledged on the physical queue,
  * marked parked by this node in the store); it reports `parked {count}` and the parent SIGKILLs it.
  *
- * Environment: REDIS_URL, CK_PREFIX, CK_APP, CK_PARKED (how many parked jobs to wait for).
+ * Environment: CK_BACKEND (redis | postgres, default redis), REDIS_URL or DATABASE_URL, CK_PREFIX
+ * (the key prefix or schema), CK_APP, CK_PARKED (how many parked jobs to wait for).
  * IPC out: `ready`, `running`, `parked {count}`.
  */
 import { createApp, silentLogger } from 'clusterkit';
+import { createPostgresAdapters } from 'clusterkit/postgres';
 import { createRedisAdapters } from 'clusterkit/redis';
 
 const env = (name: string): string => {
@@ -19,7 +21,10 @@ const app = createApp({
   name: env('CK_APP'),
   logger: silentLogger,
   managedQueue: { heartbeatTtlMs: 1_000, processorGraceMs: 5_000 },
-  adapters: createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
+  adapters:
+    process.env.CK_BACKEND === 'postgres'
+      ? createPostgresAdapters({ connectionString: env('DATABASE_URL'), schema: env('CK_PREFIX'), onError: () => {} })
+      : createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
 });
 await app.managedQueue.process(
   { pluginName: 'orders', queueName: 'slow', jobName: 'ship', concurrency: 1 },

@@ -4,7 +4,9 @@
  * transaction, reports `written`, and then hangs (never committing) until the parent SIGKILLs it.
  *
  * Environment: DATABASE_URL, CK_PREFIX (the adapters' schema), CK_APP, CK_CHANNEL, CK_TABLE
- * (qualified business table), CK_ORDER (the row id), CK_APP_NAME (the connection's application_name).
+ * (qualified business table), CK_ORDER (the row id), CK_APP_NAME (the connection's application_name);
+ * CK_MODE=enqueue enqueues a managed job (plugin `shop`, queue `orders`, job `ship`, jobId CK_ORDER)
+ * in the transaction instead of publishing.
  */
 import pg from 'pg';
 import { createApp, silentLogger } from 'clusterkit';
@@ -30,6 +32,13 @@ const client = new pg.Client({ connectionString: env('DATABASE_URL'), applicatio
 await client.connect();
 await client.query('BEGIN');
 await client.query(`INSERT INTO ${env('CK_TABLE')} (id) VALUES ($1)`, [env('CK_ORDER')]);
-await app.eventQueue.publish(env('CK_CHANNEL'), { order: env('CK_ORDER') }, { transaction: client });
+if (process.env.CK_MODE === 'enqueue') {
+  await app.managedQueue.enqueue(
+    { pluginName: 'shop', queueName: 'orders', jobName: 'ship', payload: env('CK_ORDER'), jobId: env('CK_ORDER') },
+    { transaction: client },
+  );
+} else {
+  await app.eventQueue.publish(env('CK_CHANNEL'), { order: env('CK_ORDER') }, { transaction: client });
+}
 process.send?.({ type: 'written' });
 await new Promise<never>(() => {}); // never commits: the parent kills this process here
