@@ -103,6 +103,35 @@ export function jobStoreSuite(factory: StoreFactory): void {
       expect(after!.attemptsStarted).toBe(2);
     });
 
+    it('a burst of concurrent transitions: each is atomic on its own and each caller gets its own reply', async () => {
+      // On Redis these leave as batches (script-batcher.ts): contenders for one id share a batch.
+      const records = Array.from({ length: 40 }, (_, i) => record({ id: `burst-${i}`, nonce: `n${i}` }));
+      const created = await Promise.all([
+        ...records.map((r) => store.create(r)),
+        store.create({ ...records[3]!, nonce: 'dup' }),
+      ]);
+      expect(created.filter((c) => c.created)).toHaveLength(40);
+      expect(created[40]).toMatchObject({ created: false, existing: { nonce: 'n3' } });
+      const claims = await Promise.all(
+        records.flatMap((r) => [store.claim(ref(r), claimAt('a')), store.claim(ref(r), claimAt('b'))]),
+      );
+      for (let i = 0; i < records.length; i += 1) {
+        const pair = [claims[2 * i]!.type, claims[2 * i + 1]!.type].sort();
+        expect(pair).toEqual(['claimed', 'owned']);
+      }
+      const owners = records.map((_, i) => (claims[2 * i]!.type === 'claimed' ? 'a' : 'b'));
+      const finished = await Promise.all(
+        records.flatMap((r, i) => [
+          store.finish(ref(r), owners[i]!, { ...r, state: 'completed', finishedAt: NOW + 20 }, keep),
+          store.finish(ref(r), owners[i] === 'a' ? 'b' : 'a', { ...r, state: 'failed', finishedAt: NOW + 20 }, keep),
+        ]),
+      );
+      expect(finished.filter(Boolean)).toHaveLength(40);
+      for (let i = 0; i < records.length; i += 1) expect(finished[2 * i]).toBe(true);
+      const after = await Promise.all(records.map((r) => store.get(r.id)));
+      expect(after.map((r) => r?.state)).toEqual(records.map(() => 'completed'));
+    });
+
     it('park marks a waiting generation "ticket pending, parked by" a node; the claim clears it', async () => {
       const r = record({ ticketPendingSince: undefined });
       await store.create(r);
