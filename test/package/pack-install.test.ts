@@ -65,7 +65,11 @@ beforeAll(() => {
 
   const pack = run('npm', ['pack', '--json', '--pack-destination', work], checkout, 420_000);
   expectOk(pack, 'npm pack');
-  const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as [
+  // The prepack build may log to stdout too (tsup's lines can start with "["): npm's JSON report is
+  // the array that opens on a line of its own.
+  const report = pack.stdout.search(/^\[\s*$/m);
+  expect(report, `npm pack printed no JSON report:\n${pack.stdout}`).toBeGreaterThanOrEqual(0);
+  const info = JSON.parse(pack.stdout.slice(report)) as [
     { filename: string; files: { path: string }[] },
   ];
   packed = info[0].files.map((f) => f.path);
