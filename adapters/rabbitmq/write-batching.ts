@@ -11,34 +11,7 @@
  * loop as before (same approach as adapters/redis/write-batching.ts).
  */
 import type { ChannelModel } from 'amqplib';
-
-interface Writable {
-  write(...args: unknown[]): boolean;
-  cork(): void;
-  uncork(): void;
-}
-
-const BATCHED = Symbol.for('clusterkit.rabbitmq.batchedWrites');
-
-/** Wraps `stream.write` so writes of one microtask checkpoint leave in one system call. */
-function batchStream(stream: Writable & { [BATCHED]?: boolean }): void {
-  if (stream[BATCHED] || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return;
-  stream[BATCHED] = true;
-  const write = stream.write.bind(stream);
-  let corked = false;
-  const flush = () => {
-    corked = false;
-    stream.uncork();
-  };
-  stream.write = (...args: unknown[]) => {
-    if (!corked) {
-      corked = true;
-      stream.cork();
-      queueMicrotask(flush);
-    }
-    return write(...args);
-  };
-}
+import { corkPerMicrotask, type CorkableStream } from '../shared/cork-writes.js';
 
 /**
  * Batches the writes of `model`'s socket (each (re)connect of a recovering model is a new
@@ -46,6 +19,6 @@ function batchStream(stream: Writable & { [BATCHED]?: boolean }): void {
  * where this expects them.
  */
 export function batchWrites(model: ChannelModel): void {
-  const stream = (model as unknown as { connection?: { stream?: Writable } }).connection?.stream;
-  if (stream) batchStream(stream);
+  const stream = (model as unknown as { connection?: { stream?: CorkableStream } }).connection?.stream;
+  if (stream) corkPerMicrotask(stream);
 }

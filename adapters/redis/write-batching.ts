@@ -12,40 +12,13 @@
  */
 import { Cluster, type Redis } from 'ioredis';
 import type { RedisClient } from './connection.js';
-
-interface Writable {
-  write(...args: unknown[]): boolean;
-  cork(): void;
-  uncork(): void;
-}
-
-const BATCHED = Symbol.for('clusterkit.redis.batchedWrites');
-
-/** Wraps `stream.write` so writes of one microtask checkpoint leave in one system call. */
-function batchStream(stream: Writable & { [BATCHED]?: boolean }): void {
-  if (stream[BATCHED] || typeof stream.cork !== 'function') return;
-  stream[BATCHED] = true;
-  const write = stream.write.bind(stream);
-  let corked = false;
-  const flush = () => {
-    corked = false;
-    stream.uncork();
-  };
-  stream.write = (...args: unknown[]) => {
-    if (!corked) {
-      corked = true;
-      stream.cork();
-      queueMicrotask(flush);
-    }
-    return write(...args);
-  };
-}
+import { corkPerMicrotask, type CorkableStream } from '../shared/cork-writes.js';
 
 /** Batches one node connection's writes, on every (re)connect (each reconnect opens a new socket). */
 function batchNode(redis: Redis): void {
   const apply = () => {
-    const stream = (redis as unknown as { stream?: Writable }).stream;
-    if (stream) batchStream(stream);
+    const stream = (redis as unknown as { stream?: CorkableStream }).stream;
+    if (stream) corkPerMicrotask(stream);
   };
   redis.on('connect', apply);
   apply();
