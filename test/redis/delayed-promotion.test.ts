@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisAdapters } from '../../adapters/redis/index.js';
 import { bullKey } from '../../adapters/redis/bull-names.js';
 import { PROMOTE_BATCH } from '../../adapters/redis/bull-promote-limit.js';
-import type { DeliveryOutcome } from '../../src/index.js';
+import type { DeliveryOutcome } from '../../src/adapter-kit.js';
 import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
 import { deferred, randomName, within } from '../helpers.js';
 
