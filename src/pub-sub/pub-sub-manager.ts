@@ -227,10 +227,7 @@ export class PubSubManager {
       diagnostics.pubSubMessage.publish({ app: this.context.appName, channel, direction: 'out' });
     }
     if (onlySelf) return;
-    await this.adapter.publish(
-      this.wireChannel(channel),
-      encodeEnvelope(this.nodeIds.own, messageJson, publishedAt),
-    );
+    await this.adapter.publish(this.wireChannel(channel), encodeEnvelope(this.nodeIds.own, messageJson, publishedAt));
   }
 
   private clearDebounces(): void {
@@ -253,7 +250,6 @@ export class PubSubManager {
     }
     return name;
   }
-
 
   /** Brings the adapter's subscription for `channel` in line with its handlers and the connection state. */
   private reconcile(channel: string): Promise<void> {
