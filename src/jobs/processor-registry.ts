@@ -25,10 +25,23 @@ export const MAX_BUSY_DELAY_MS = 30_000;
 /** Most jobs parked per lane; beyond, tickets are handed back (paced) instead. */
 export const MAX_PARKED = 10_000;
 
-/** A parked ticket and the order it first arrived in (ties within one millisecond keep publish order). */
-interface Parked {
+/**
+ * A ticket still held by its physical delivery (unacknowledged) while it waits for a park turn: taking
+ * it from the lane hands it back to that delivery, which runs it in its own slot.
+ */
+export interface HeldTicket {
+  /** The lane took the job (a slot is reserved for it): the delivery runs it. */
+  take(): void;
+  /** The node is stopping: the delivery hands the ticket back. */
+  stop(): void;
+}
+
+/** A parked (or held) ticket and the order it first arrived in (ties within one millisecond keep publish order). */
+export interface Parked {
   readonly envelope: JobEnvelope;
   readonly seq: number;
+  /** Set while the ticket is held by its delivery, not yet parked. */
+  hold?: HeldTicket | undefined;
 }
 
 /** Does `a` run before `b` (lower priority number, then earlier enqueue, then arrival)? */
@@ -73,6 +86,11 @@ export class Registration {
     this.running = Math.max(0, this.running - 1);
   }
 
+  /** How many tickets are parked in this lane. */
+  get parkedCount(): number {
+    return this.parked.length;
+  }
+
   /** Is a ticket of `jobId` parked here? */
   isParked(jobId: string): boolean {
     return this.parkedIds.has(jobId);
@@ -82,11 +100,11 @@ export class Registration {
    * Parks a ticket in priority order (a job parked again keeps its first arrival order); false when
    * the lane already parks {@link MAX_PARKED}.
    */
-  park(envelope: JobEnvelope): boolean {
+  park(envelope: JobEnvelope, hold?: HeldTicket): Parked | undefined {
     const known = this.parkedIds.get(envelope.jobId);
     if (known) this.unpark(known);
-    if (this.parked.length >= MAX_PARKED) return false;
-    const entry: Parked = { envelope, seq: known?.seq ?? (this.seq += 1) };
+    if (this.parked.length >= MAX_PARKED) return undefined;
+    const entry: Parked = { envelope, seq: known?.seq ?? (this.seq += 1), hold };
     let lo = 0;
     let hi = this.parked.length;
     while (lo < hi) {
@@ -96,21 +114,26 @@ export class Registration {
     }
     this.parked.splice(lo, 0, entry);
     this.parkedIds.set(envelope.jobId, entry);
-    return true;
+    return entry;
+  }
+
+  /** Is `entry` still waiting in this lane (not taken, not dropped)? */
+  holds(entry: Parked): boolean {
+    return this.parkedIds.get(entry.envelope.jobId) === entry;
   }
 
   /** Takes a slot for the best parked job, if a slot is free and a job is parked. */
-  takeParked(): JobEnvelope | undefined {
+  takeParked(): Parked | undefined {
     if (this.running >= this.concurrency || this.parked.length === 0) return undefined;
     const next = this.parked.shift() as Parked;
     this.parkedIds.delete(next.envelope.jobId);
     this.running += 1;
-    return next.envelope;
+    return next;
   }
 
   /** Empties the parked list (the node is stopping: the caller hands every ticket back). */
-  drainParked(): JobEnvelope[] {
-    const all = this.parked.map((p) => p.envelope);
+  drainParked(): Parked[] {
+    const all = this.parked;
     this.parked = [];
     this.parkedIds.clear();
     return all;
