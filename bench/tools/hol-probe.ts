@@ -26,7 +26,8 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
-const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} p99 ${pct(xs, 99).toFixed(1)} max ${Math.max(...xs).toFixed(1)}`;
+const fmt = (xs: number[]) =>
+  `p50 ${pct(xs, 50).toFixed(1)} p99 ${pct(xs, 99).toFixed(1)} max ${Math.max(...xs).toFixed(1)}`;
 
 async function commandStats(admin: Redis): Promise<Map<string, number>> {
   const text = await admin.info('commandstats');
@@ -92,11 +93,13 @@ async function once(admin: Redis | undefined): Promise<void> {
     if (bDone === OTHERS) resolveB();
   });
   const deliveredAt = new Map<string, number>();
-  const dispatcher = (app.managedQueue as unknown as { dispatcher: { deliver: (m: unknown, c: unknown) => Promise<void> } })
-    .dispatcher;
+  const dispatcher = (
+    app.managedQueue as unknown as { dispatcher: { deliver: (m: unknown, c: unknown) => Promise<void> } }
+  ).dispatcher;
   const deliver = dispatcher.deliver;
   if (variant === 'nogate') (dispatcher as unknown as { parkGate: ParkGate }).parkGate = new ParkGate(1e9);
-  if (variant.startsWith('gate')) (dispatcher as unknown as { parkGate: ParkGate }).parkGate = new ParkGate(Number(variant.slice(4)));
+  if (variant.startsWith('gate'))
+    (dispatcher as unknown as { parkGate: ParkGate }).parkGate = new ParkGate(Number(variant.slice(4)));
   dispatcher.deliver = (m, c) => {
     const id = (m as { jobId?: string }).jobId;
     if (id && !deliveredAt.has(id)) deliveredAt.set(id, performance.now());
@@ -128,7 +131,16 @@ async function once(admin: Redis | undefined): Promise<void> {
     const p = (store as unknown as { p: string }).p;
     store.park = async (ref: unknown, nodeId: unknown, now: unknown) => {
       const r = ref as { id: string; nonce: string; gen: number };
-      return Number(await runScript(client, JOB_PARK, [`${p}J:${r.id}`], [p, r.id, r.nonce, r.gen, nodeId as string, now as number])) === 1;
+      return (
+        Number(
+          await runScript(
+            client,
+            JOB_PARK,
+            [`${p}J:${r.id}`],
+            [p, r.id, r.nonce, r.gen, nodeId as string, now as number],
+          ),
+        ) === 1
+      );
     };
   }
   const claim = store.claim!.bind(store);

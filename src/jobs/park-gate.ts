@@ -65,7 +65,9 @@ export class ParkGate {
     }
     let best = 0;
     for (let i = 1; i < this.waiters.length; i += 1) {
-      if ((this.waiters[i] as Waiter).registration.parkedCount < (this.waiters[best] as Waiter).registration.parkedCount) {
+      if (
+        (this.waiters[i] as Waiter).registration.parkedCount < (this.waiters[best] as Waiter).registration.parkedCount
+      ) {
         best = i;
       }
     }
