@@ -5,6 +5,13 @@
  * per A ticket from INFO commandstats (load-independent).
  *
  *   REDIS_URL=redis://127.0.0.1:64xx npx tsx bench/tools/hol-probe.ts [memory|redis] [runs]
+ *
+ * HOL_VARIANTS (comma-separated, alternated in one process): `base` (the code as it is), `nogate`
+ * (no park-turn limit: the behaviour before park-gate.ts), `gate<N>` (N turns), `wc<N>` (N physical
+ * slots), `nobacklog` (no A jobs), `nopark` (parks write nothing — unsafe, measurement only),
+ * `psem<N>` (park writes limited by a semaphore), `parkconn` (park script on its own connection).
+ * HOL_QUIET=1 prints only the per-variant medians; HOL_DRAIN=1 also counts commands per A job over
+ * the whole run (waits for A's backlog to finish); HOL_BACKLOG sets A's backlog (default 1,000).
  */
 import { createApp, silentLogger, type App } from 'clusterkit';
 import { createRedisAdapters } from 'clusterkit/redis';
