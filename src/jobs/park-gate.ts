@@ -10,7 +10,7 @@
  * parked at all. Turns go to the lane with the fewest parked jobs first, so a handler with a short
  * queue is not kept behind another's backlog.
  */
-import type { Registration } from './processor-registry.js';
+import type { Registration } from './registration.js';
 
 interface Waiter {
   readonly registration: Registration;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ParkGate } from '../../src/jobs/park-gate.js';
-import { Registration } from '../../src/jobs/processor-registry.js';
+import { Registration } from '../../src/jobs/registration.js';
 import type { JobEnvelope } from '../../src/jobs/envelope.js';
 
 const lane = (jobName: string) =>
