@@ -26,11 +26,17 @@ const WRAPPED = {
 /** ARGV[4]: '1' when the id came from the publisher. ARGV[5]: BullMQ priority of the default level. */
 function wrapLua(source: string, plain: boolean): string {
   return `-- clusterkit: BullMQ's add (below, unchanged) between two atomic steps of our own.
-local ckArgs = cmsgpack.unpack(ARGV[1])
-local ckPrefix = ckArgs[1]
-local ckId = ckArgs[2]
-if ARGV[4] == '1' and ckId ~= '' then
+-- The queue's key prefix is KEYS[1] ('<prefix>wait' or '<prefix>marker') without its type: unpacking
+-- BullMQ's msgpack arguments for it cost ~2-3 us per add, so only a caller-given id (which needs
+-- the job id from them) pays for that.
+local ckPrefix = string.match(KEYS[1], '^(.*:)[^:]+$')
+if ARGV[4] == '1' or not ckPrefix then
+  local ckArgs = cmsgpack.unpack(ARGV[1])
+  ckPrefix = ckArgs[1]
+  local ckId = ckArgs[2]
+  if ARGV[4] == '1' and ckId ~= '' then
 ${REUSE_ID_BODY('ckPrefix .. "completed"', 'ckPrefix .. ckId', 'ckPrefix .. "id"', 'ckId')}
+  end
 end
 local ckResult = (function()
 ${source}
