@@ -73,6 +73,9 @@ export interface ManagedQueueDeps {
   readonly stopGracePeriodMs?: number;
 }
 
+/** One park in flight per this many physical slots (see park-gate.ts). */
+const PARK_SHARE = 4;
+
 /** How long a stopping node waits for a handler that ignores its aborted signal, beyond the grace period. */
 const ABANDON_AFTER_MS = 1_000;
 
@@ -162,6 +165,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       handBackDelayMs: this.options.handBackDelayMs,
       pausedRecheckMs: this.options.pausedRecheckMs,
       publishTicket,
+      // A quarter of the physical slots may be parking at once; tickets waiting for a turn are held (park-gate.ts).
+      parksInFlight: Math.ceil(this.options.workerConcurrency / PARK_SHARE),
       reportError: deps.context.reportError,
     });
     this.control = {
