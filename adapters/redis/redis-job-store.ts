@@ -18,6 +18,7 @@ import {
   type JobRecord,
   type JobRef,
   type JobStore,
+  type PreparedTicket,
   type ManagedJobState,
   type QueueCountsRow,
   type Retention,
@@ -38,6 +39,7 @@ import {
 } from './lua/job-scripts.js';
 import { runScript, type LuaScript } from './lua/run-script.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
+import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
 
 const {
   decideCancel,
@@ -151,6 +153,28 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
       number,
       unknown,
     ];
+    if (reply[0] === 1) return { created: true, backlog: Number(reply[1]) };
+    return { created: false, existing: fromHash(flatToHash(reply[1])) };
+  }
+
+  /**
+   * Record and ticket in one script call: BullMQ's add wrapped with this store's create (see
+   * `lua/fused-create.ts`), when the ticket goes to the Redis event queue of this node's connections
+   * on a single Redis server; undefined (nothing written) otherwise.
+   */
+  async createWithTicket(record: JobRecord, ticket: PreparedTicket): Promise<CreateResult | undefined> {
+    if (!(ticket.adapter instanceof RedisEventQueueAdapter)) return undefined;
+    const stored: JobRecord = { ...record };
+    delete stored.ticketPendingSince;
+    const threshold = Number.isFinite(ticket.backlogThreshold) ? ticket.backlogThreshold : '';
+    const reply = (await ticket.adapter.publishCreating(this.connections, ticket.queue, ticket.record, {
+      head: [this.p, record.id, Date.now(), threshold, ticket.record.priority, ticket.maxPriority],
+      fields: toHash(stored),
+    })) as [number, unknown] | undefined;
+    if (reply === undefined) return undefined;
+    if (!Array.isArray(reply) || (reply[0] !== 0 && reply[0] !== 1)) {
+      throw new Error(`unexpected reply of the record+ticket script: ${JSON.stringify(reply)}`);
+    }
     if (reply[0] === 1) return { created: true, backlog: Number(reply[1]) };
     return { created: false, existing: fromHash(flatToHash(reply[1])) };
   }

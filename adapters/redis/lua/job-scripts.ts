@@ -14,9 +14,10 @@
  */
 import { luaScript } from './run-script.js';
 
-/** Shared helpers: index moves and deletion. */
-const PRELUDE = `
-local P = ARGV[1]
+/** Shared helpers: index moves and deletion, for a job store whose key prefix is the Lua expression `prefix`. */
+export function jobPrelude(prefix: string): string {
+  return `
+local P = ${prefix}
 local function idx(state, combo)
   if state == 'delayed' then return P .. 'D:' .. combo end
   return P .. 'S:' .. state .. ':' .. combo
@@ -60,6 +61,8 @@ local function sameRef(h, nonce, gen)
 end
 local function terminal(st) return st == 'completed' or st == 'failed' or st == 'cancelled' end
 `;
+}
+const PRELUDE = jobPrelude('ARGV[1]');
 
 /**
  * Creates a record unless its id exists.
