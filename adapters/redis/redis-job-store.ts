@@ -35,6 +35,7 @@ import {
   JOB_PARK,
   JOB_SCHEDULE,
   JOB_TICKET_SENT,
+  JOB_WATCH,
   JOB_WRITE,
 } from './lua/job-scripts.js';
 import { runScript, type LuaScript } from './lua/run-script.js';
@@ -225,7 +226,7 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     }
   }
 
-  async finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean> {
+  async finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'> {
     const stored: JobRecord = { ...next };
     const now = Date.now();
     if (isTerminal(stored.state)) stored.expiresAt = (stored.finishedAt ?? now) + retention.retentionMs;
@@ -240,7 +241,15 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
       now,
       ...toHash(stored),
     ]);
-    return Number(reply) === 1;
+    const written = Number(reply);
+    return written === 2 ? 'unwatched' : written === 1;
+  }
+
+  async watch(id: string, ttlMs: number): Promise<void> {
+    const client = this.client();
+    await guard(JOB_WATCH.name, () =>
+      runScript(client, JOB_WATCH, [`${this.p}W:${id}`], [Math.max(1, Math.ceil(ttlMs))]),
+    );
   }
 
   /** Read → decide → write with a version check, retried when another transition got in between. */
@@ -264,7 +273,7 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
         Date.now(),
         ...(decision.write ? toHash(decision.write) : []),
       ]);
-      if (Number(written) === 1) return decision.result;
+      if (Number(written) >= 1) return decision.result;
     }
     throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `job ${id}: too much contention to change it`);
   }

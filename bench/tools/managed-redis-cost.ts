@@ -53,6 +53,14 @@ async function measure(side: string, count: number, work: () => Promise<void>): 
   const pub = delta('publish');
   let totalCalls = 0;
   for (const [name, a] of after) totalCalls += a.calls - (before.get(name)?.calls ?? 0);
+  if (process.env.CK_TOP) {
+    const rows = [...after.keys()]
+      .map((name) => ({ name, ...delta(name) }))
+      .filter((r) => r.calls > 0)
+      .sort((a, b) => b.usec - a.usec)
+      .slice(0, Number(process.env.CK_TOP));
+    for (const r of rows) console.log(`  ${r.name.padEnd(16)} ${r.calls.toFixed(2).padStart(6)}/job ${r.usec.toFixed(1).padStart(7)} µs/job`);
+  }
   console.log(
     `${side.padEnd(10)} ${Math.round(count / (ms / 1000))
       .toString()

@@ -174,9 +174,17 @@ export interface JobStore {
   /**
    * Ends an attempt of a generation `owner` owns: writes `next` (completed, failed, cancelled, or the
    * next generation waiting/delayed with `ticketPendingSince`). False, and nothing written, if `owner`
-   * no longer owns `ref` (it was taken over).
+   * no longer owns `ref` (it was taken over); `'unwatched'` (written) see {@link watch}.
    */
-  finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean>;
+  finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'>;
+  /**
+   * Optional: someone waits for `id` to end (`waitForJob`), for the next `ttlMs`. A store with
+   * `watch` answers a `finish` that ends the job (completed, failed, cancelled) with `'unwatched'`
+   * when no interest is registered at that moment — in the same atomic step as the write — and the
+   * finished-job announcement is then skipped. Without `watch`, every end is announced. A `get`
+   * issued right after `watch` (not awaiting it) must see the registration (Redis: one connection).
+   */
+  watch?(id: string, ttlMs: number): Promise<void>;
   /** Records progress of a generation `owner` owns. */
   setProgress(ref: JobRef, owner: string, progress: number | object): Promise<boolean>;
   /** Appends a handler log line (keeps the last `maxLines`). */
