@@ -6,6 +6,9 @@
  *   REDIS_URL=redis://127.0.0.1:6411 npx tsx bench/tools/managed-redis-cost.ts [jobs] [pairs]
  *
  * Only meaningful while nothing else uses that server. Loads the working tree's TypeScript sources.
+ * CK_ONLY=clusterkit|bullmq runs one side once (e.g. under `SLOWLOG` with threshold 0 for per-script
+ * times); CK_TOP=n lists the n costliest commands of each run; CK_BULL_PRIORITY=1 gives raw BullMQ's
+ * jobs a priority (its prioritized path, which clusterkit's physical queue takes once demoted).
  */
 import { benchCluster, startNode } from '../lib/clusterkit-app.js';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
@@ -92,7 +95,7 @@ async function bullmq(count: number): Promise<void> {
   const raw = await startRawBullmq({ concurrency: CONCURRENCY, process: async () => done.hit() });
   try {
     await measure('bullmq', count, async () => {
-      await pool(count, WINDOW, new AbortController().signal, (i) => raw.add({ i }));
+      await pool(count, WINDOW, new AbortController().signal, (i) => raw.add({ i }, process.env.CK_BULL_PRIORITY ? { priority: 3 } : undefined));
       await done.done;
     });
   } finally {
@@ -100,6 +103,14 @@ async function bullmq(count: number): Promise<void> {
   }
 }
 
+if (process.env.CK_ONLY === 'clusterkit') {
+  await clusterkit(jobs);
+  process.exit(0);
+}
+if (process.env.CK_ONLY === 'bullmq') {
+  await bullmq(jobs);
+  process.exit(0);
+}
 await clusterkit(Math.ceil(jobs / 5));
 await bullmq(Math.ceil(jobs / 5));
 for (let i = 0; i < pairs; i += 1) {
