@@ -5,6 +5,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    'adapter-kit': 'src/adapter-kit.ts',
     redis: 'adapters/redis/index.ts',
     rabbitmq: 'adapters/rabbitmq/index.ts',
     postgres: 'adapters/postgres/index.ts',
@@ -16,6 +17,7 @@ export default defineConfig({
   dts: {
     entry: {
       index: 'src/index.ts',
+    'adapter-kit': 'src/adapter-kit.ts',
       redis: 'adapters/redis/index.ts',
       rabbitmq: 'adapters/rabbitmq/index.ts',
       postgres: 'adapters/postgres/index.ts',
@@ -29,6 +31,7 @@ export default defineConfig({
   splitting: false,
   external: [
     'clusterkit',
+    'clusterkit/adapter-kit',
     'clusterkit/redis',
     'clusterkit/rabbitmq',
     'clusterkit/postgres',

@@ -10,7 +10,7 @@ import {
   silentLogger,
   standaloneContext,
   type CacheStore,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { describe, expect, it, vi } from 'vitest';
 import { codeOf } from './code-of.js';
 

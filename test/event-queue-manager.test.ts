@@ -21,7 +21,7 @@ import {
   type EventQueueAdapter,
   type EventQueueDefaults,
   type QueueRecord,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PriorityFifo } from '../src/event-queue/priority-fifo.js';
 import { deferred, within } from './helpers.js';

@@ -12,7 +12,7 @@ import {
   silentLogger,
   standaloneContext,
   type LockEvent,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { describe, expect, it, vi } from 'vitest';
 import { codeOf } from './code-of.js';
 import { deferred, randomName, within } from './helpers.js';

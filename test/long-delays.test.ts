@@ -6,7 +6,7 @@
  * take any age. Run on every backend that keeps delays itself.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, MAX_DELAY_MS, silentLogger, timerDelay, type ClusterAdapters, type App } from 'clusterkit';
+import { createApp, MAX_DELAY_MS, silentLogger, timerDelay, type ClusterAdapters, type App } from 'clusterkit/adapter-kit';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { createPostgresAdapters } from 'clusterkit/postgres';
 import { deleteRedisPrefix, redisAnswers } from './conformance/redis-factory.js';

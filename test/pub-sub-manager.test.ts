@@ -11,7 +11,7 @@ import {
   standaloneContext,
   type MemoryBackend,
   type PubSubMessageMeta,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { deferred, randomName, recordingLogger, within } from './helpers.js';
 

@@ -17,7 +17,7 @@ import {
   type App,
   type MemoryBackend,
   type Transaction,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { deferred, randomName, within } from './helpers.js';
 

@@ -3,7 +3,7 @@
  * with its stable code.
  */
 import { describe, expect, it } from 'vitest';
-import { assertDuration, assertInteger, assertName, assertOptions, ErrorCodes, serializePayload } from 'clusterkit';
+import { assertDuration, assertInteger, assertName, assertOptions, ErrorCodes, serializePayload } from 'clusterkit/adapter-kit';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 

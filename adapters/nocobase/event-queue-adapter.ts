@@ -6,7 +6,12 @@
  * retries and dead letters — and hands the handler exactly what NocoBase's memory adapter would:
  * `{ id, retried, signal, queueOptions }`.
  */
-import { ClusterError, ErrorCodes, type EventQueuePublishOptions, type EventQueueProcessContext } from 'clusterkit';
+import {
+  ClusterError,
+  ErrorCodes,
+  type EventQueuePublishOptions,
+  type EventQueueProcessContext,
+} from 'clusterkit/adapter-kit';
 import { IdleGate } from './idle-gate.js';
 import type { IEventQueueAdapter, QueueEventOptions, QueueMessageOptions } from './nocobase-types.js';
 import type { BridgeRuntime } from './runtime.js';

@@ -6,7 +6,14 @@
  * the broker. The wrappers are own properties of the manager instances; removing them restores
  * NocoBase's methods untouched.
  */
-import { ClusterError, ErrorCodes, assertFunction, assertName, describe, serializePayload } from 'clusterkit';
+import {
+  ClusterError,
+  ErrorCodes,
+  assertFunction,
+  assertName,
+  describe,
+  serializePayload,
+} from 'clusterkit/adapter-kit';
 import type { NocoBaseApp } from './nocobase-types.js';
 
 type Method = (...args: any[]) => any;

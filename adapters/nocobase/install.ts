@@ -14,7 +14,7 @@ import {
   type App,
   type ClusterAdapters,
   type Logger,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { ClusterkitEventQueueAdapter, type NocoBaseQueueOptions } from './event-queue-adapter.js';
 import { installGuards } from './guards.js';
 import { ClusterkitLockAdapter } from './lock-adapter.js';

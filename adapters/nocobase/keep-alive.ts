@@ -3,7 +3,7 @@
  * (The lock manager does this inside its own `runExclusive`; the bridge needs it for NocoBase's
  * `ILock.runExclusive` and for worker-id leases.)
  */
-import type { Lock, Logger } from 'clusterkit';
+import type { Lock, Logger } from 'clusterkit/adapter-kit';
 
 /** Extends `lock` by `ttl` ms every ttl/3; returns the stop function. A refused extend ends it (the lock's signal aborts). */
 export function keepAlive(lock: Lock, ttl: number, logger: Logger, onLost?: () => void): () => void {

@@ -6,7 +6,7 @@
  * `fencingToken` (strictly increasing per key) and a `signal` that aborts if the lease is lost.
  */
 import { LockAcquireError as NocoBaseLockAcquireError } from '@nocobase/lock-manager';
-import { assertFunction, LockAcquireError, type Lock } from 'clusterkit';
+import { assertFunction, LockAcquireError, type Lock } from 'clusterkit/adapter-kit';
 import { keepAlive } from './keep-alive.js';
 import type { ILock, ILockAdapter, Releaser } from './nocobase-types.js';
 import type { BridgeRuntime } from './runtime.js';

@@ -6,7 +6,7 @@
  * keeps its in-process adapters.
  */
 import { Plugin } from '@nocobase/server';
-import { adaptersFromEnv, backendsFromEnv } from 'clusterkit';
+import { adaptersFromEnv, backendsFromEnv } from 'clusterkit/adapter-kit';
 import {
   clusterkitInstallation,
   installClusterkit,

@@ -6,7 +6,7 @@
  * `onlySelf` never leaves the node and one marked `skipSelf` is not looped back, which only saves
  * deliveries NocoBase would drop.
  */
-import { ClusterError, ErrorCodes, describe, type PubSubHandler } from 'clusterkit';
+import { ClusterError, ErrorCodes, describe, type PubSubHandler } from 'clusterkit/adapter-kit';
 import type { IPubSubAdapter, PubSubCallback } from './nocobase-types.js';
 import type { BridgeRuntime } from './runtime.js';
 

@@ -4,7 +4,7 @@
  * queue and pub/sub adapters on `afterStart`, the lock adapter on first use) and stopped once when
  * NocoBase stops. Every NocoBase-facing adapter of one installation shares it.
  */
-import { createApp, type App, type ClusterAdapters, type Logger } from 'clusterkit';
+import { createApp, type App, type ClusterAdapters, type Logger } from 'clusterkit/adapter-kit';
 import type { NocoBaseLogger } from './nocobase-types.js';
 
 /** Options of {@link BridgeRuntime}. */

@@ -6,7 +6,7 @@
  * shared (Redis): with in-process locks it is unique per process only.
  */
 import { randomInt } from 'node:crypto';
-import { ClusterError, ErrorCodes, LockAcquireError, type Lock } from 'clusterkit';
+import { ClusterError, ErrorCodes, LockAcquireError, type Lock } from 'clusterkit/adapter-kit';
 import { keepAlive } from './keep-alive.js';
 import type { WorkerIdAllocatorAdapter } from './nocobase-types.js';
 import type { BridgeRuntime } from './runtime.js';

@@ -5,7 +5,7 @@
  * sweep; the last `close()` stops them and ends the pool if it is ours.
  */
 import pg from 'pg';
-import { ClusterError, isClusterError, ErrorCodes } from 'clusterkit';
+import { ClusterError, isClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 import { PgListener } from './listener.js';
 import { Maintenance, type RetentionSettings } from './maintenance.js';
 import { migrate } from './migrations.js';

@@ -4,7 +4,7 @@
  * pub/sub over LISTEN/NOTIFY, and an unlogged-table cache, all in one schema of their own,
  * created by versioned migrations at `app.start()`. See docs/postgres.md.
  */
-import type { ClusterAdapters, JobStoreFactory } from 'clusterkit';
+import type { ClusterAdapters, JobStoreFactory } from 'clusterkit/adapter-kit';
 import { PgConnections } from './connection.js';
 import { resolveOptions, type PostgresAdaptersOptions } from './options.js';
 import { PostgresCacheStore } from './postgres-cache-store.js';

@@ -12,7 +12,7 @@ import {
   type ManagedJobState,
   type QueueCountsRow,
   type ScheduleInfo,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import type { PgConnections } from './connection.js';
 import { jobStoreSql, live, type JobStoreSql } from './job-store-sql.js';
 import { PostgresAdapterBase } from './postgres-adapter-base.js';

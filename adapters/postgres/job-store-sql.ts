@@ -3,7 +3,7 @@
  * statement; `$1` is always the app name. A record's row carries the record as JSON text plus the
  * columns derived from it ({@link rowValues}), written together by every statement that writes.
  */
-import { jobStoreKit, type JobRecord } from 'clusterkit';
+import { jobStoreKit, type JobRecord } from 'clusterkit/adapter-kit';
 
 /** The derived columns, in the order {@link rowValues} gives them (parameters $3..$15). */
 const COLUMNS = [

@@ -5,7 +5,7 @@
  * names of any length and any characters are fine.
  */
 import { createHash } from 'node:crypto';
-import { ClusterError, ErrorCodes } from 'clusterkit';
+import { ClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 
 /** Longest identifier PostgreSQL keeps (NAMEDATALEN - 1), in bytes. */
 const MAX_IDENTIFIER_BYTES = 63;

@@ -3,7 +3,7 @@
  * that refuse bad values when the adapters are made, before any connection.
  */
 import type pg from 'pg';
-import { assertInteger, assertOptions, ClusterError, ErrorCodes, throttledWarning } from 'clusterkit';
+import { assertInteger, assertOptions, ClusterError, ErrorCodes, throttledWarning } from 'clusterkit/adapter-kit';
 import type { PgConnectionSettings } from './connection.js';
 import type { RetentionLimit } from './maintenance.js';
 import { assertSchemaName } from './names.js';

@@ -5,7 +5,8 @@
  * by the next write). Keys are byte-ordered (`COLLATE "C"`), so a prefix is a range of the primary
  * key: `scan` and `clear` never read other namespaces. TTLs in milliseconds.
  */
-import { ClusterError, ErrorCodes, type CacheStore, type StoreCasOptions, type StoreSetOptions } from 'clusterkit';
+import { ClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
+import type { CacheStore, StoreCasOptions, StoreSetOptions } from 'clusterkit/adapter-kit';
 import { type PgConnections } from './connection.js';
 import { PostgresAdapterBase } from './postgres-adapter-base.js';
 

@@ -17,7 +17,7 @@ import type {
   QueueCounts,
   QueueRecord,
   SerializedError,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { guard, type PgConnections } from './connection.js';
 import { md5 } from './names.js';
 import type { ResolvedQueueOptions } from './options.js';

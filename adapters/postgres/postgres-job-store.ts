@@ -20,7 +20,7 @@ import {
   type JobStore,
   type Retention,
   type ScheduleInfo,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { guard, type PgConnections, type Queryable } from './connection.js';
 import { inTransaction } from './in-transaction.js';
 import { jobStoreSql, rowValues, type JobStoreSql } from './job-store-sql.js';

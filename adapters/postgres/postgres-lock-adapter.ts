@@ -7,7 +7,8 @@
  * which never goes back. An expiry is not announced: waiters try again when the holder's lease
  * would end (`retryAfterMs`), never on a fixed poll. Why not advisory locks alone: docs/postgres.md.
  */
-import type { LockAdapter, LockCapabilities, LockEvent, TryAcquireOptions, TryAcquireResult } from 'clusterkit';
+import type { LockAdapter, LockCapabilities } from 'clusterkit/adapter-kit';
+import type { LockEvent, TryAcquireOptions, TryAcquireResult } from 'clusterkit/adapter-kit';
 import type { PgConnections } from './connection.js';
 import { md5 } from './names.js';
 import { PostgresAdapterBase } from './postgres-adapter-base.js';

@@ -7,7 +7,7 @@
  * once: a node whose LISTEN connection is down misses what is sent meanwhile, and LISTENs again
  * when it reconnects. Messages from one publisher arrive in publish order, large ones included.
  */
-import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit';
+import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit/adapter-kit';
 import type { PgConnections } from './connection.js';
 import { md5 } from './names.js';
 import { PostgresAdapterBase } from './postgres-adapter-base.js';

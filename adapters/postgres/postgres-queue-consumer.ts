@@ -15,7 +15,7 @@ import {
   type DeliveryOutcome,
   type QueueConsumer,
   timerDelay,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { AckBatcher } from './ack-batcher.js';
 import { withBound, type PgConnections } from './connection.js';
 import { md5 } from './names.js';

@@ -6,7 +6,7 @@
  * Accepted: a `pg.Client` / `pg.PoolClient` the caller has sent `BEGIN` on, and a Sequelize
  * transaction (as NocoBase passes around), whose `connection` is the `pg.Client` it runs on.
  */
-import { ClusterError, ErrorCodes } from 'clusterkit';
+import { ClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 import type { Queryable } from './connection.js';
 
 /** What pg's Client keeps about the last ReadyForQuery: 'I' idle, 'T' in a transaction, 'E' failed one. */

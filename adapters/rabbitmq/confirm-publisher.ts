@@ -6,7 +6,7 @@
  * sent again after recovery: at-least-once, never silently dropped.
  */
 import type { Channel, ConfirmChannel, Message, Options } from 'amqplib';
-import { ClusterError, isClusterError, ErrorCodes } from 'clusterkit';
+import { ClusterError, isClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 import type { RabbitMQConnection } from './connection.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { race, whenDrained } from './link-guard.js';

@@ -9,7 +9,7 @@
  * and they rebuild their channels, topology and consumers there.
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
-import { ClusterError, isClusterError, ErrorCodes, type Logger } from 'clusterkit';
+import { ClusterError, isClusterError, ErrorCodes, type Logger } from 'clusterkit/adapter-kit';
 import { LinkGuard, trackClose } from './link-guard.js';
 import { batchWrites } from './write-batching.js';
 

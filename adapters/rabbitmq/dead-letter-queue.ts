@@ -7,7 +7,7 @@
  * Operations on one dead-letter queue are serialized per adapter instance.
  */
 import type { Channel, GetMessage } from 'amqplib';
-import type { DeadLetter } from 'clusterkit';
+import type { DeadLetter } from 'clusterkit/adapter-kit';
 import type { RabbitMQConnection } from './connection.js';
 import { bodyText, deadLetterError, deadLetterTime, H_ATTEMPT, intHeader } from './message-format.js';
 import { clusterPriority, type RecordSender } from './record-sender.js';

@@ -11,7 +11,7 @@ import {
   defaultLogger,
   ErrorCodes,
   type Logger,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { RabbitMQConnection } from './connection.js';
 import { RabbitMQEventQueueAdapter } from './rabbitmq-event-queue-adapter.js';
 import { RabbitMQPubSubAdapter } from './rabbitmq-pub-sub-adapter.js';

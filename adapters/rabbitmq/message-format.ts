@@ -8,7 +8,7 @@
  * - `x-ck-failed-at`   epoch ms a dead letter failed
  */
 import type { Message, MessageProperties, Options } from 'amqplib';
-import type { SerializedError } from 'clusterkit';
+import type { SerializedError } from 'clusterkit/adapter-kit';
 import { MAX_AMQP_PRIORITY } from './topology.js';
 
 /** Header: failed attempts so far. */

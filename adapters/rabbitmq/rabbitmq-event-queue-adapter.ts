@@ -16,7 +16,7 @@ import {
   type QueueConsumer,
   type QueueCounts,
   type QueueRecord,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import type { RabbitMQConnection } from './connection.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit';
+import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit/adapter-kit';
 import type { RabbitMQConnection } from './connection.js';
 import { race, whenClosed, whenDrained } from './link-guard.js';
 import { fitName, pubSubExchange, pubSubRoutingKey } from './topology.js';

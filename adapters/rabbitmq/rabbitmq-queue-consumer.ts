@@ -16,7 +16,7 @@ import {
   type Delivery,
   type DeliveryOutcome,
   type QueueConsumer,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import type { RabbitMQConnection } from './connection.js';
 import { acksOf } from './ack-batcher.js';
 import { flushAcks } from './flush-acks.js';

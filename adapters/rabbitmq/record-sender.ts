@@ -9,7 +9,7 @@
  * remaining time: at most ~log2(D) hops, never early, a fixed number of queues per logical queue.
  */
 import type { Message } from 'amqplib';
-import type { SerializedError } from 'clusterkit';
+import type { SerializedError } from 'clusterkit/adapter-kit';
 import type { ConfirmPublisher } from './confirm-publisher.js';
 import {
   amqpPriority,

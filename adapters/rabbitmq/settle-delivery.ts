@@ -4,7 +4,7 @@
  * never none.
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
-import type { DeliveryOutcome } from 'clusterkit';
+import type { DeliveryOutcome } from 'clusterkit/adapter-kit';
 import { acksOf } from './ack-batcher.js';
 import type { RecordSender } from './record-sender.js';
 import type { QueueNames } from './topology.js';

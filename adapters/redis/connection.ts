@@ -13,7 +13,7 @@
  *   never waits behind a burst of publishes on the command connection.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { ClusterError, isClusterError, ErrorCodes } from 'clusterkit';
+import { ClusterError, isClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 import { RedisSubscriber } from './redis-subscriber.js';
 import { batchWrites } from './write-batching.js';
 

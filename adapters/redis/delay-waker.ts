@@ -11,7 +11,7 @@
  * {@link DueAnnouncer}). The marker goes out on the node's control connection, so a wake-up never
  * waits behind a burst of publishes on the command connection.
  */
-import { timerDelay } from 'clusterkit';
+import { timerDelay } from 'clusterkit/adapter-kit';
 import { bullKey } from './bull-names.js';
 import type { RedisConnections } from './connection.js';
 

@@ -2,7 +2,13 @@
  * `clusterkit/redis` — Redis adapters: BullMQ event queue, lease lock with fencing tokens (or
  * Redlock quorum), pub/sub and cache, sharing one node's connections. See docs/redis.md.
  */
-import { assertOptions, ClusterError, ErrorCodes, throttledWarning, type ClusterAdapters } from 'clusterkit';
+import {
+  assertOptions,
+  ClusterError,
+  ErrorCodes,
+  throttledWarning,
+  type ClusterAdapters,
+} from 'clusterkit/adapter-kit';
 import { RedisConnections, type RedisConnectionOptions } from './connection.js';
 import { RedisCacheStore } from './redis-cache-store.js';
 import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';

@@ -12,7 +12,7 @@
  *   mistake the new message for a duplicate. Waiting, delayed, active and dead jobs still block it.
  */
 import type { Queue } from 'bullmq';
-import { DEFAULT_PRIORITY, type QueueRecord } from 'clusterkit';
+import { DEFAULT_PRIORITY, type QueueRecord } from 'clusterkit/adapter-kit';
 import { wrapAddScripts, wrappingClient, type WrappedAdds } from './bull-add-scripts.js';
 import { bullKey, encodeJobId } from './bull-names.js';
 import type { RedisClient, RedisConnections } from './connection.js';

@@ -5,7 +5,8 @@
  * prefix only.
  */
 import { Cluster } from 'ioredis';
-import { ClusterError, ErrorCodes, type CacheStore, type StoreCasOptions, type StoreSetOptions } from 'clusterkit';
+import { ClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
+import type { CacheStore, StoreCasOptions, StoreSetOptions } from 'clusterkit/adapter-kit';
 import { closeClient, guard, type RedisClient, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 import { COMPARE_AND_SET } from './lua/compare-and-set.js';

@@ -16,7 +16,7 @@ import {
   type QueueCounts,
   type QueueRecord,
   type SerializedError,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { bullPrefix, bullQueueName, decodeJobId, encodeJobId, unescapeQueue } from './bull-names.js';
 import { scanKeys as guardedScan } from './scan.js';
 import { Cluster } from 'ioredis';

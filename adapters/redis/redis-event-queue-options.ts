@@ -2,7 +2,7 @@
  * Options of the BullMQ event queue, in milliseconds like everything in clusterkit (BullMQ's own
  * units — seconds for `age` and `drainDelay` — are converted here).
  */
-import { assertInteger, assertOptions } from 'clusterkit';
+import { assertInteger, assertOptions } from 'clusterkit/adapter-kit';
 
 /** How many finished jobs to keep. Both limits apply when both are given. */
 export interface RetentionOptions {

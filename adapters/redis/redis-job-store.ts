@@ -24,7 +24,7 @@ import {
   type Retention,
   type ScheduleInfo,
   jobStoreKit,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { Cluster } from 'ioredis';
 import { guard, type RedisClient, type RedisConnections } from './connection.js';
 import {

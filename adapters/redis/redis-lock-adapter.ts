@@ -6,7 +6,8 @@
  * token on the key's channel — the next holder needs no round trip of its own. Fencing tokens come
  * from a counter that never expires and is re-seeded from the server clock if it is ever lost.
  */
-import type { LockAdapter, LockCapabilities, LockEvent, TryAcquireOptions, TryAcquireResult } from 'clusterkit';
+import type { LockAdapter, LockCapabilities } from 'clusterkit/adapter-kit';
+import type { LockEvent, TryAcquireOptions, TryAcquireResult } from 'clusterkit/adapter-kit';
 import { guard, whileOpen, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 import { ACQUIRE, EXTEND, LEAVE, RELEASE } from './lua/lock-scripts.js';

@@ -3,7 +3,7 @@
  * pub/sub keeps nothing for a node that is disconnected). Channels are `<prefix>:ps:<channel>`;
  * the manager has already namespaced `<channel>` by app name and owns the envelope.
  */
-import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit';
+import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit/adapter-kit';
 import { whileOpen, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 

@@ -18,7 +18,7 @@
  * place, and the worker is replaced if that does not help.
  */
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Worker } from 'bullmq';
-import type { ConsumeOptions, Delivery, DeliveryOutcome, QueueConsumer } from 'clusterkit';
+import type { ConsumeOptions, Delivery, DeliveryOutcome, QueueConsumer } from 'clusterkit/adapter-kit';
 import { bullPrefix, bullQueueName, decodeJobId } from './bull-names.js';
 import type { RedisConnections } from './connection.js';
 import { DelayWaker, type DueAnnouncer } from './delay-waker.js';

@@ -20,7 +20,7 @@ import {
   type LockCapabilities,
   type LockEvent,
   type TryAcquireResult,
-} from 'clusterkit';
+} from 'clusterkit/adapter-kit';
 import { closeClient, connectClient, guard, unavailable, type RedisConnections } from './connection.js';
 import { luaScript, runScript } from './lua/run-script.js';
 import { lockKeys } from './redis-lock-adapter.js';

@@ -6,7 +6,7 @@
  * `app.managedQueue`. Memory and Redis (both indexed); no raw comparison.
  */
 import { randomUUID } from 'node:crypto';
-import type { App, JobRecord } from 'clusterkit';
+import type { App, JobRecord } from 'clusterkit/adapter-kit';
 import type { BenchCase } from '../lib/case.js';
 import { benchCluster, startNode, type Backend } from '../lib/clusterkit-app.js';
 import type { RunInput } from '../lib/harness.js';

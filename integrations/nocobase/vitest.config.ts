@@ -20,6 +20,7 @@ export default defineConfig({
       { find: /^clusterkit\/redis$/, replacement: r('../../adapters/redis/index.ts') },
       { find: /^clusterkit\/rabbitmq$/, replacement: r('../../adapters/rabbitmq/index.ts') },
       { find: /^clusterkit\/nocobase$/, replacement: r('../../adapters/nocobase/index.ts') },
+      { find: /^clusterkit\/adapter-kit$/, replacement: r('../../src/adapter-kit.ts') },
       { find: /^clusterkit$/, replacement: r('../../src/index.ts') },
       { find: /^@nocobase\/server$/, replacement: require.resolve('@nocobase/server') },
       { find: /^@nocobase\/lock-manager$/, replacement: require.resolve('@nocobase/lock-manager') },

@@ -4,8 +4,14 @@
  * edge-triggered per queue: they fire once when the condition starts and re-arm when it clears, so
  * a stuck queue pages once, not on every check.
  */
-import { ClusterError, ErrorCodes } from '../errors.js';
-import { assertDuration, assertFunction, assertInteger, assertOptions } from '../validation.js';
+import {
+  assertDuration,
+  assertFunction,
+  assertInteger,
+  assertOptions,
+  ClusterError,
+  ErrorCodes,
+} from 'clusterkit/adapter-kit';
 import type { OpsApp, OpsJobInfo } from './types.js';
 
 /** Options of {@link createAlerts}. */

@@ -3,7 +3,7 @@
  * the actions on one job (retry, cancel/abort, remove, promote) and on many (retry every failed
  * job, promote every delayed one, clean finished ones by state and age).
  */
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { ClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 import { forEachMatching, listMatching, searchJobs } from './dashboard-job-filter.js';
 import { intParam, prefixesOf, redactJob, routeTable, type DashboardApiContext } from './dashboard-router.js';
 import { parseDuration } from './duration.js';

@@ -7,7 +7,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { ClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 import { parseCookies } from './http-utils.js';
 
 /** How operators prove who they are. Give `token`, `basic`, or both. */

@@ -5,8 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { ClusterError, isClusterError, ErrorCodes } from '../errors.js';
-import { assertDuration, assertOptions } from '../validation.js';
+import { assertDuration, assertOptions, ClusterError, ErrorCodes, isClusterError } from 'clusterkit/adapter-kit';
 import { handleApi, type DashboardApiContext } from './dashboard-api.js';
 import {
   createAuthenticator,

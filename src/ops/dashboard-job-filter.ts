@@ -6,8 +6,7 @@
  * list is one exact `listJobs` call; when a prefix matches several, the jobs of the state are read
  * in pages and filtered here (at most {@link MAX_SCANNED_JOBS}).
  */
-import { isClusterError, ErrorCodes } from '../errors.js';
-import { namespacedJobId } from '../jobs/scoped-key.js';
+import { ErrorCodes, isClusterError, namespacedJobId } from 'clusterkit/adapter-kit';
 import type { JobState, OpsApp, OpsJobInfo } from './types.js';
 
 /** Most jobs read to answer one list whose prefixes match several names. */

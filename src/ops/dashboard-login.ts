@@ -5,7 +5,7 @@
  * works once across every dashboard replica), else in this process.
  */
 import type { ServerResponse } from 'node:http';
-import { escapeKeyPart } from '../jobs/scoped-key.js';
+import { escapeKeyPart } from 'clusterkit/adapter-kit';
 import type { DashboardAuthenticator } from './dashboard-auth.js';
 import { renderLoginPage } from './dashboard-page.js';
 import { readBody, redirect, sendText, type OpsRequest } from './http-utils.js';

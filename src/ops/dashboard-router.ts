@@ -4,7 +4,7 @@
  * actions, refused in read-only mode. Request-forgery checks happen before (dashboard-guard.ts).
  */
 import type { ServerResponse } from 'node:http';
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { ClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 import type { JobPrefixes } from './dashboard-job-filter.js';
 import { sendJson, type OpsRequest } from './http-utils.js';
 import type { OpsApp, OpsJobInfo } from './types.js';

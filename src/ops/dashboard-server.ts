@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { ClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 import { createDashboardHandler, type DashboardHandler, type DashboardOptions } from './dashboard-handler.js';
 import { isLoopback } from './http-utils.js';
 import type { OpsApp } from './types.js';

@@ -2,7 +2,7 @@
  * Human durations for operators: `7d`, `12h`, `30m`, `45s`, `250ms`, and combinations like `1h30m`.
  * The CLI and the dashboard's clean form both go through {@link parseDuration}, so they agree.
  */
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { ClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,

@@ -5,7 +5,7 @@
  * per logical queue, over the whole window and per minute. Percentiles come from log-scale
  * histograms (4 bins per doubling), so each is within about ±9 % of the exact value.
  */
-import { ClusterError, ErrorCodes } from '../errors.js';
+import { ClusterError, ErrorCodes } from 'clusterkit/adapter-kit';
 import { binValue, STATS_MINUTE_MS, statsPrefix, type QueueMinute, type StoredMinute } from './job-stats.js';
 import type { OpsApp } from './types.js';
 

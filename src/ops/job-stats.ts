@@ -11,10 +11,16 @@
  * are counted under `*` / `*`) with 3 counters and two sparse histograms of ≤ 110 bins.
  */
 import { randomUUID } from 'node:crypto';
-import { ClusterError, isClusterError, ErrorCodes } from '../errors.js';
-import { escapeKeyPart } from '../jobs/scoped-key.js';
-import { assertDuration, assertInteger, assertOptions } from '../validation.js';
-import { processGlobal } from '../process-global.js';
+import {
+  assertDuration,
+  assertInteger,
+  assertOptions,
+  ClusterError,
+  ErrorCodes,
+  escapeKeyPart,
+  isClusterError,
+  processGlobal,
+} from 'clusterkit/adapter-kit';
 import type { OpsApp, OpsJobInfo } from './types.js';
 
 /** Options of {@link createJobStatsRecorder}. */

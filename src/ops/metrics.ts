@@ -6,8 +6,7 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { LOCK_ACQUIRED_CHANNEL, PUBSUB_MESSAGE_CHANNEL } from '../diagnostics.js';
-import { assertOptions } from '../validation.js';
+import { assertOptions, LOCK_ACQUIRED_CHANNEL, PUBSUB_MESSAGE_CHANNEL } from 'clusterkit/adapter-kit';
 import { JOB_STATES, physicalChannel, type OpsApp, type OpsJobInfo } from './types.js';
 
 /** Options of {@link createMetrics}. */

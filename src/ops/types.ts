@@ -12,9 +12,9 @@ import type {
   ManagedJobInfo,
   ManagedJobState,
   MetricsFilter,
+  NodeInfo,
   QueueStats,
-} from '../jobs/types.js';
-import type { NodeInfo } from '../jobs/node-list.js';
+} from 'clusterkit/adapter-kit';
 
 /** States a managed job can be in (`cancelled` is terminal, like `completed` and `failed`): {@link ManagedJobState}. */
 export type JobState = ManagedJobState;

@@ -5,7 +5,7 @@
  * No fixed sleeps: every wait is on an event (a handler call, a deferred) or a polled condition
  * with a deadline. To prove something did NOT happen, a later marker is awaited first.
  */
-import { appScopedName, ErrorCodes, UnrecoverableError, type App, type EventQueueProcessContext } from 'clusterkit';
+import { appScopedName, ErrorCodes, UnrecoverableError, type App, type EventQueueProcessContext } from 'clusterkit/adapter-kit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { counter, deferred, randomName, within } from '../helpers.js';
 import type { ClusterFactory, TestCluster } from './cluster.js';

@@ -1,4 +1,4 @@
-import { createApp, silentLogger, type App, type AppOptions, type ClusterAdapters, type LockAdapter } from 'clusterkit';
+import { createApp, silentLogger, type App, type AppOptions, type ClusterAdapters, type LockAdapter } from 'clusterkit/adapter-kit';
 import { randomName } from '../helpers.js';
 import type { ClusterFactory, TestCluster } from './cluster.js';
 

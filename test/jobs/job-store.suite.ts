@@ -4,7 +4,7 @@
  * managed-job suites run on it. Each test gets a fresh app name.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobRecord, JobStore } from 'clusterkit';
+import type { JobRecord, JobStore } from 'clusterkit/adapter-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomName } from '../helpers.js';
 

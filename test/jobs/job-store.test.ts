@@ -1,5 +1,5 @@
 /** The job-store contract suite on every store this repository ships: memory, portable (over a cache store), Redis, PostgreSQL. */
-import { createMemoryBackend, createMemoryJobStore, LockManager, MemoryCacheStore, PortableJobStore } from 'clusterkit';
+import { createMemoryBackend, createMemoryJobStore, LockManager, MemoryCacheStore, PortableJobStore } from 'clusterkit/adapter-kit';
 import { createPostgresAdapters } from 'clusterkit/postgres';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { afterAll } from 'vitest';

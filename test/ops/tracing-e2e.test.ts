@@ -6,7 +6,7 @@
  */
 import { SpanKind, SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { appScopedName, currentTenant, UnrecoverableError, type App } from 'clusterkit';
+import { appScopedName, currentTenant, UnrecoverableError, type App } from 'clusterkit/adapter-kit';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { memoryFactory } from '../conformance/memory-factory.js';
 import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';

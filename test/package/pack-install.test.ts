@@ -1,16 +1,29 @@
 /**
  * The package as a user meets it: `npm pack` from a clean checkout (the tracked files only, no
  * `dist/`, so `prepack` must build), installed into a scratch consumer project, then run as ESM and
- * CommonJS (`clusterkit`, `clusterkit/redis`, `clusterkit/rabbitmq`), an ESM host with a CommonJS
- * plugin (one tenant context and one error brand across the two copies), the `clusterkit` bin, and
- * a strict TypeScript consumer typechecked under moduleResolution node10, node16 and bundler.
+ * CommonJS (`clusterkit`, `clusterkit/redis`, `clusterkit/rabbitmq`, `clusterkit/adapter-kit`), an
+ * ESM host with a CommonJS plugin (one tenant context and one error brand across the two copies), the
+ * core held once per format (by `clusterkit/adapter-kit`; the root entry, the adapters and
+ * `clusterkit/ops` import it), the `clusterkit` bin, and a strict TypeScript consumer (an app and a
+ * custom adapter) typechecked under moduleResolution node10, node16 and bundler.
  *
  * Needs npm's registry (or its cache) for the tarball's dependencies, Redis and RabbitMQ. About two
  * minutes on a quiet two-core machine (the build inside `npm pack` is most of it); the deadlines are
  * generous because a loaded machine makes tsup's declaration build several times slower.
  */
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,9 +82,7 @@ beforeAll(() => {
   // the array that opens on a line of its own.
   const report = pack.stdout.search(/^\[\s*$/m);
   expect(report, `npm pack printed no JSON report:\n${pack.stdout}`).toBeGreaterThanOrEqual(0);
-  const info = JSON.parse(pack.stdout.slice(report)) as [
-    { filename: string; files: { path: string }[] },
-  ];
+  const info = JSON.parse(pack.stdout.slice(report)) as [{ filename: string; files: { path: string }[] }];
   packed = info[0].files.map((f) => f.path);
   const tarball = join(work, info[0].filename);
 
@@ -95,7 +106,7 @@ afterAll(() => {
 
 describe('the packed package', { timeout: 150_000 }, () => {
   it('ships the build, types, bin, README, CHANGELOG and LICENSE — and no sources or tests', () => {
-    for (const entry of ['index', 'redis', 'rabbitmq', 'postgres', 'nocobase', 'ops']) {
+    for (const entry of ['index', 'adapter-kit', 'redis', 'rabbitmq', 'postgres', 'nocobase', 'ops']) {
       expect(packed).toContain(`dist/${entry}.js`);
       expect(packed).toContain(`dist/${entry}.cjs`);
       expect(packed).toContain(`dist/${entry}.d.ts`);
@@ -123,6 +134,33 @@ describe('the packed package', { timeout: 150_000 }, () => {
     const result = run(process.execPath, ['host.mjs'], consumer);
     expectOk(result, 'host.mjs');
     expect(result.stdout).toContain('dual ok');
+  });
+
+  it.each([
+    ['ESM', 'kit.mjs', 'esm'],
+    ['CommonJS', 'kit.cjs', 'cjs'],
+  ])(
+    'clusterkit/adapter-kit loads as %s: the internals, one ClusterError class across entries, shared state',
+    (_format, file, label) => {
+      const result = run(process.execPath, [file], consumer);
+      expectOk(result, file);
+      expect(result.stdout).toContain(`adapter-kit ${label} ok`);
+    },
+  );
+
+  it('holds the core once per format: only clusterkit/adapter-kit defines ClusterError and the helpers', () => {
+    const dist = join(consumer, 'node_modules/clusterkit/dist');
+    const definers = (pattern: RegExp) =>
+      readdirSync(dist)
+        .filter((file) => /\.c?js$/.test(file) && pattern.test(readFileSync(join(dist, file), 'utf8')))
+        .sort();
+    for (const pattern of [
+      /ClusterError = class extends Error|class ClusterError extends Error/,
+      /function assertName\(/,
+      /function runWithTenant\(/,
+    ]) {
+      expect(definers(pattern), String(pattern)).toEqual(['adapter-kit.cjs', 'adapter-kit.js']);
+    }
   });
 
   it('installs the clusterkit bin', () => {

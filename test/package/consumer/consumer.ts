@@ -16,6 +16,38 @@ import { createRabbitMQAdapters } from 'clusterkit/rabbitmq';
 import { createPostgresAdapters } from 'clusterkit/postgres';
 import type * as nocobase from 'clusterkit/nocobase';
 import { createMetrics, type DashboardServer } from 'clusterkit/ops';
+import {
+  assertName,
+  SharedConnectionAdapter,
+  type PubSubAdapter,
+  type SharedConnections,
+} from 'clusterkit/adapter-kit';
+
+// A third-party pub/sub adapter written against clusterkit/adapter-kit.
+class LoopbackConnections implements SharedConnections {
+  readonly handlers = new Map<string, (payload: string) => void>();
+  async open(): Promise<void> {}
+  async release(): Promise<void> {}
+}
+class LoopbackPubSubAdapter extends SharedConnectionAdapter<LoopbackConnections> implements PubSubAdapter {
+  constructor() {
+    super(new LoopbackConnections(), 'Loopback pub/sub adapter');
+  }
+  protected async dropResources(): Promise<void> {
+    this.connections.handlers.clear();
+  }
+  async subscribe(channel: string, onMessage: (payload: string) => void): Promise<void> {
+    this.assertConnected();
+    this.connections.handlers.set(assertName('channel', channel), onMessage);
+  }
+  async unsubscribe(channel: string): Promise<void> {
+    this.connections.handlers.delete(channel);
+  }
+  async publish(channel: string, payload: string): Promise<void> {
+    this.assertConnected();
+    this.connections.handlers.get(channel)?.(payload);
+  }
+}
 
 class OrdersPlugin extends Plugin {
   override async load(): Promise<void> {
@@ -37,6 +69,7 @@ const other: App = createApp({
   adapters: { ...createMemoryAdapters(), ...createRabbitMQAdapters({ url: 'amqp://127.0.0.1' }) },
 });
 const pg = createPostgresAdapters;
+const loopback: App = createApp({ name: 'shop', adapters: { pubSub: new LoopbackPubSubAdapter() } });
 type NocobaseExports = keyof typeof nocobase;
 
 export async function main(): Promise<void> {
@@ -50,6 +83,7 @@ export async function main(): Promise<void> {
     if (error instanceof ClusterError) console.log(error.retryable satisfies boolean);
   }
   void pg;
+  void loopback;
   const metrics = createMetrics(app);
   const server: DashboardServer | undefined = undefined;
   void metrics;
