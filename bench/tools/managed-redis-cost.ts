@@ -62,7 +62,10 @@ async function measure(side: string, count: number, work: () => Promise<void>): 
       .filter((r) => r.calls > 0)
       .sort((a, b) => b.usec - a.usec)
       .slice(0, Number(process.env.CK_TOP));
-    for (const r of rows) console.log(`  ${r.name.padEnd(16)} ${r.calls.toFixed(2).padStart(6)}/job ${r.usec.toFixed(1).padStart(7)} µs/job`);
+    for (const r of rows)
+      console.log(
+        `  ${r.name.padEnd(16)} ${r.calls.toFixed(2).padStart(6)}/job ${r.usec.toFixed(1).padStart(7)} µs/job`,
+      );
   }
   console.log(
     `${side.padEnd(10)} ${Math.round(count / (ms / 1000))
@@ -95,7 +98,9 @@ async function bullmq(count: number): Promise<void> {
   const raw = await startRawBullmq({ concurrency: CONCURRENCY, process: async () => done.hit() });
   try {
     await measure('bullmq', count, async () => {
-      await pool(count, WINDOW, new AbortController().signal, (i) => raw.add({ i }, process.env.CK_BULL_PRIORITY ? { priority: 3 } : undefined));
+      await pool(count, WINDOW, new AbortController().signal, (i) =>
+        raw.add({ i }, process.env.CK_BULL_PRIORITY ? { priority: 3 } : undefined),
+      );
       await done.done;
     });
   } finally {
