@@ -31,11 +31,18 @@ const WRAPPED = {
  */
 function wrapLua(source: string, plain: boolean): string {
   return `-- clusterkit: BullMQ's add (below, unchanged) between atomic steps of our own.
-local ckArgs = cmsgpack.unpack(ARGV[1])
-local ckPrefix = ckArgs[1]
-local ckId = ckArgs[2]
+-- The queue's key prefix is KEYS[1] ('<prefix>wait' or '<prefix>marker') without its type: unpacking
+-- BullMQ's msgpack arguments for it cost ~2-3 us per add, so only a caller-given id (which needs
+-- the job id from them) pays for that.
+local ckPrefix = string.match(KEYS[1], '^(.*:)[^:]+$')
+local ckArgs
+if ARGV[4] == '1' or not ckPrefix then
+  ckArgs = cmsgpack.unpack(ARGV[1])
+  ckPrefix = ckArgs[1]
+end
 ${FUSED_CREATE_BEFORE('ckPrefix')}
-if ARGV[4] == '1' and ckId ~= '' then
+if ARGV[4] == '1' and ckArgs[2] ~= '' then
+  local ckId = ckArgs[2]
 ${REUSE_ID_BODY('ckPrefix .. "completed"', 'ckPrefix .. ckId', 'ckPrefix .. "id"', 'ckId')}
 end
 local ckResult = (function()

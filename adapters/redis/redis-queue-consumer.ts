@@ -20,6 +20,7 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Worker } from 'bullmq';
 import type { ConsumeOptions, Delivery, DeliveryOutcome, QueueConsumer } from 'clusterkit/adapter-kit';
 import { bullPrefix, bullQueueName, decodeJobId } from './bull-names.js';
+import { limitDelayedPromotion } from './bull-promote-limit.js';
 import type { RedisConnections } from './connection.js';
 import { DelayWaker, type DueAnnouncer } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
@@ -139,8 +140,11 @@ export class RedisQueueConsumer implements QueueConsumer {
     });
     worker.on('error', (error) => o.onError(error, { queue: this.queue }));
     if (this.pausedByGate) await worker.pause(true);
-    void worker.run().catch((error: unknown) => o.onError(error, { queue: this.queue }));
+    // BullMQ defines its scripts on the connection while the worker gets ready: limit the promotion
+    // of due delayed jobs per fetch before the first fetch (see bull-promote-limit.ts).
     await worker.waitUntilReady();
+    limitDelayedPromotion(connection);
+    void worker.run().catch((error: unknown) => o.onError(error, { queue: this.queue }));
     return worker;
   }
 

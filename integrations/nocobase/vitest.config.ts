@@ -19,6 +19,7 @@ export default defineConfig({
     alias: [
       { find: /^clusterkit\/redis$/, replacement: r('../../adapters/redis/index.ts') },
       { find: /^clusterkit\/rabbitmq$/, replacement: r('../../adapters/rabbitmq/index.ts') },
+      { find: /^clusterkit\/postgres$/, replacement: r('../../adapters/postgres/index.ts') },
       { find: /^clusterkit\/nocobase$/, replacement: r('../../adapters/nocobase/index.ts') },
       { find: /^clusterkit\/adapter-kit$/, replacement: r('../../src/adapter-kit.ts') },
       { find: /^clusterkit$/, replacement: r('../../src/index.ts') },

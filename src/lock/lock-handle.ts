@@ -59,7 +59,9 @@ export class LockHandle implements Lock {
   private state: 'held' | 'released' | 'lost' = 'held';
   private currentTtl: number;
   private timer: NodeJS.Timeout | undefined;
-  private readonly controller = new AbortController();
+  /** Made on first use of `signal` (most callers never read it); `lost` keeps the abort reason meanwhile. */
+  private controller: AbortController | undefined;
+  private lostReason: ClusterError | undefined;
 
   constructor(private readonly init: LockHandleInit) {
     this.key = init.key;
@@ -69,6 +71,10 @@ export class LockHandle implements Lock {
   }
 
   get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.lostReason) this.controller.abort(this.lostReason);
+    }
     return this.controller.signal;
   }
 
@@ -122,11 +128,10 @@ export class LockHandle implements Lock {
   lose(reason: string): void {
     if (this.state !== 'held') return;
     this.settle('lost');
-    this.controller.abort(
-      new ClusterError(ErrorCodes.LOCK_LOST, `lock "${this.key}" lost: ${reason}`, {
-        details: { key: this.key, fencingToken: this.fencingToken },
-      }),
-    );
+    this.lostReason = new ClusterError(ErrorCodes.LOCK_LOST, `lock "${this.key}" lost: ${reason}`, {
+      details: { key: this.key, fencingToken: this.fencingToken },
+    });
+    this.controller?.abort(this.lostReason);
   }
 
   private armExpiry(startedAt: number, ttl: number): void {

@@ -65,6 +65,27 @@ async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<v
 }
 const ACQUIRE_OPTIONS = ['timeout', 'signal'] as const;
 
+/** "This wait has cleaned up", as a promise made only when `close()` asks for one. */
+class Settled {
+  private done = false;
+  private resolve: (() => void) | undefined;
+  private made: Promise<void> | undefined;
+
+  settle(): void {
+    this.done = true;
+    this.resolve?.();
+  }
+
+  promise(): Promise<void> {
+    this.made ??= this.done
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          this.resolve = resolve;
+        });
+    return this.made;
+  }
+}
+
 /**
  * Distributed locks. `app.lockManager` in an app; constructible on its own (memory adapter) for
  * code ported from NocoBase: `const lockManager = new LockManager()`.
@@ -75,8 +96,11 @@ export class LockManager {
   private readonly defaultTtl: number;
   private readonly lifecycle: ManagerLifecycle;
   private readonly lines = new WaitLines();
-  /** Pending waits, each with a promise that settles once the wait has cleaned up (left the line). */
-  private readonly waiting = new Map<Cancellation, Promise<void>>();
+  /** Pending waits; `close()` cancels them and waits until each has cleaned up (left the line). */
+  private readonly waiting = new Map<Cancellation, Settled>();
+  /** Owner tokens are `<node id>:<random per manager>:<sequence>`: unique without a UUID per call. */
+  private readonly ownerBase = randomUUID();
+  private ownerSeq = 0;
   private readonly held = new Set<LockHandle>();
 
   constructor(options: LockManagerOptions = {}) {
@@ -109,7 +133,7 @@ export class LockManager {
     // Cancelled waiters leave the backend's line; give them a bounded moment to do it before the
     // adapter closes (a place that is not removed lapses on its own after its ttl).
     await settleWithin(
-      waits.map(([, settled]) => settled),
+      waits.map(([, settled]) => settled.promise()),
       CLOSE_WAIT_MS,
     );
     const handles = [...this.held];
@@ -221,7 +245,7 @@ export class LockManager {
       adapter: this.adapter,
       key: nsKey,
       name: key,
-      owner: `${this.context.nodeId}:${randomUUID()}`,
+      owner: `${this.context.nodeId}:${this.ownerBase}:${(this.ownerSeq += 1)}`,
       ttl,
       cancellation,
       onOutage: (error) => this.context.logger.warn(`lock "${key}": backend unavailable, retrying`, { error }),
@@ -248,13 +272,8 @@ export class LockManager {
     }
     const fifo = this.capabilities.fifo;
     let leave: (() => void) | undefined;
-    let settle!: () => void;
-    this.waiting.set(
-      cancellation,
-      new Promise<void>((resolve) => {
-        settle = resolve;
-      }),
-    );
+    const settled = new Settled();
+    this.waiting.set(cancellation, settled);
     try {
       // tryAcquire never queues: it asks the backend once, and the backend refuses while others wait.
       if (!opts.once && !fifo) leave = await this.lines.enter(nsKey, cancellation);
@@ -290,7 +309,7 @@ export class LockManager {
     } finally {
       leave?.();
       this.waiting.delete(cancellation);
-      settle();
+      settled.settle();
       cancellation.dispose();
     }
   }

@@ -7,18 +7,27 @@ import { ClusterError, ErrorCodes } from '../errors.js';
 
 /** A one-shot cancellation: `promise` rejects with the first reason given to `cancel()`. */
 export class Cancellation {
-  readonly promise: Promise<never>;
-  private rejectFn!: (reason: unknown) => void;
+  private promiseValue: Promise<never> | undefined;
+  private rejectFn: ((reason: unknown) => void) | undefined;
   private reasonValue: unknown;
   private done = false;
-  private readonly cleanups: (() => void)[] = [];
+  private cleanups: (() => void)[] | undefined;
 
-  constructor() {
-    this.promise = new Promise<never>((_, reject) => {
-      this.rejectFn = reject;
-    });
-    // Nobody may be racing the promise when it rejects; that is not an unhandled failure.
-    this.promise.catch(() => {});
+  /**
+   * Rejects with the reason once cancelled. Made on first use: an uncontended acquire never races
+   * anything against its cancellation, so it pays for no promise.
+   */
+  get promise(): Promise<never> {
+    if (!this.promiseValue) {
+      this.promiseValue = this.done
+        ? Promise.reject(this.reasonValue)
+        : new Promise<never>((_, reject) => {
+            this.rejectFn = reject;
+          });
+      // Nobody may be racing the promise when it rejects; that is not an unhandled failure.
+      this.promiseValue.catch(() => {});
+    }
+    return this.promiseValue;
   }
 
   /** True once cancelled. */
@@ -35,7 +44,7 @@ export class Cancellation {
     if (this.done) return;
     this.done = true;
     this.reasonValue = reason;
-    this.rejectFn(reason);
+    this.rejectFn?.(reason);
     this.dispose();
   }
 
@@ -44,18 +53,20 @@ export class Cancellation {
     if (signal.aborted) return this.cancel(signal.reason);
     const onAbort = () => this.cancel(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    this.cleanups.push(() => signal.removeEventListener('abort', onAbort));
+    (this.cleanups ??= []).push(() => signal.removeEventListener('abort', onAbort));
   }
 
   /** Cancels with `makeReason()` after `ms`. */
   deadline(ms: number, makeReason: () => unknown): void {
     const timer = setTimeout(() => this.cancel(makeReason()), ms);
-    this.cleanups.push(() => clearTimeout(timer));
+    (this.cleanups ??= []).push(() => clearTimeout(timer));
   }
 
   /** Drops timers and listeners; call when the wait is over either way. */
   dispose(): void {
-    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    const cleanups = this.cleanups;
+    this.cleanups = undefined;
+    if (cleanups) for (const cleanup of cleanups) cleanup();
   }
 }
 

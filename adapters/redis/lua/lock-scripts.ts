@@ -114,6 +114,7 @@ if current then
   return {0, redis.call('PTTL', KEYS[1]), now}
 end
 -- Free: drop lapsed places at the head, then only the head (or anyone, on an empty line) may take it.
+-- (One LINDEX on an empty line: the uncontended path reads the line once.)
 while true do
   local head = redis.call('LINDEX', KEYS[3], 0)
   if not head then break end
@@ -125,14 +126,12 @@ while true do
       join()
       return {0, math.max(1, deadline - now), now}
     end
+    redis.call('LPOP', KEYS[3])
+    redis.call('HDEL', KEYS[4], owner)
     break
   end
   redis.call('LPOP', KEYS[3])
   redis.call('HDEL', KEYS[4], head)
-end
-if redis.call('LINDEX', KEYS[3], 0) == owner then
-  redis.call('LPOP', KEYS[3])
-  redis.call('HDEL', KEYS[4], owner)
 end
 token = nextToken()
 redis.call('SET', KEYS[1], owner .. ' ' .. string.format('%.0f', token), 'PX', ARGV[2])
