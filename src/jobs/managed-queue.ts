@@ -42,7 +42,7 @@ import { ProcessorRegistry } from './processor-registry.js';
 import { Scheduler } from './schedules.js';
 import { escapeKeyPart, logicalQueueKey } from './scoped-key.js';
 import { ScopedState } from './scoped-state.js';
-import { createTicketPublisher } from './ticket-publisher.js';
+import { createTicketPreparer, createTicketPublisher } from './ticket-publisher.js';
 import { waitForJob } from './wait-for-job.js';
 import type {
   EnqueueInput,
@@ -142,6 +142,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       publishTicket,
       deps.context.reportError,
       () => deps.eventQueue.capabilities.transactional === true,
+      createTicketPreparer(deps.eventQueue, this.options.physicalQueue),
     );
     const publishRecord = this.writer.publishRecord;
     this.runner = new JobRunner({

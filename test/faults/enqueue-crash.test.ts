@@ -8,6 +8,9 @@
  * - enqueueing the same id again republishes it at once.
  * The same repair covers jobs *parked* by a busy worker that is SIGKILLed (workers/parked-crash.ts):
  * their physical tickets were acknowledged, the store says "parked by" the dead node.
+ * On one Redis server the record and ticket are one script call and the window does not exist
+ * (the worker forces the two-step fallback open); a producer SIGKILLed mid-burst on that fused path
+ * (workers/enqueue-burst.ts) leaves every written job runnable and none pending.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from 'clusterkit';
@@ -84,6 +87,39 @@ describe.each(['redis', 'postgres'] as const)(
       const startedAt = await within(runOf(callerId).promise, REPAIR_MS, 'the job repaired by the dedupe path');
       figure('enqueue-crash', 'kill → job start ms (re-enqueue)', startedAt - killedAt);
       expect((await worker.managedQueue.getJob(jobId))!.history).toHaveLength(1);
+    }, 60_000);
+
+    it('a producer SIGKILLed mid-burst (record and ticket in one step on Redis) leaves no job waiting for ever', async ({
+      skip,
+    }) => {
+      if (backend !== 'redis') skip('record and ticket in one step: Redis job store + Redis event queue');
+      const callerId = randomName('burst');
+      const count = 2_000;
+      const producer = new WorkerProcess('enqueue-burst.ts', {
+        REDIS_URL,
+        CK_PREFIX: scope.prefix,
+        CK_APP: scope.appName,
+        CK_JOB_ID: callerId,
+        CK_COUNT: String(count),
+      });
+      let sample: Record<string, unknown>;
+      try {
+        sample = await producer.next((m) => m.type === 'enqueued', 'the first 50 enqueues');
+      } finally {
+        await producer.kill();
+      }
+      // Every job that exists (the killed burst had calls in flight) runs; none is left pending.
+      const namespace = (sample.jobId as string).slice(0, -(sample.callerId as string).length);
+      const ids = Array.from({ length: count }, (_, i) => `${namespace}${callerId}-${i}`);
+      const existing: string[] = [];
+      for (const id of ids) {
+        const job = await worker.managedQueue.getJob(id);
+        if (job) existing.push(job.id);
+      }
+      expect(existing.length).toBeGreaterThanOrEqual(50);
+      for (const id of existing) await worker.managedQueue.waitForJob(id, { timeoutMs: 10_000 });
+      expect(await worker.managedQueue.jobStore.pendingTickets(Date.now(), 10)).toEqual([]);
+      figure('enqueue-crash', 'jobs written before the mid-burst kill (all ran)', existing.length);
     }, 60_000);
 
     it('jobs parked by a worker that is SIGKILLed are republished once its heartbeat lapses', async () => {
