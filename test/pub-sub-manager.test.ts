@@ -12,6 +12,7 @@ import {
   type MemoryBackend,
   type PubSubMessageMeta,
 } from 'clusterkit/adapter-kit';
+import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { deferred, randomName, recordingLogger, within } from './helpers.js';
 
@@ -39,10 +40,15 @@ afterEach(async () => {
   await Promise.all(made.map((m) => m.close()));
 });
 
-function node(appName = 'shop'): TestNode {
+function node(appName = 'shop', nodeId?: string): TestNode {
   const logger = recordingLogger();
   const errors: TestNode['errors'] = [];
-  const context = standaloneContext({ appName, logger, reportError: (error, meta) => errors.push({ error, meta }) });
+  const context = standaloneContext({
+    appName,
+    logger,
+    reportError: (error, meta) => errors.push({ error, meta }),
+    ...(nodeId === undefined ? {} : { nodeId }),
+  });
   const adapter = new MemoryPubSubAdapter(backend);
   const manager = new PubSubManager({ adapter, context });
   made.push(manager);
@@ -220,6 +226,50 @@ describe('PubSubManager wire format', () => {
     expect(envelope).toEqual({ v: 1, from: nodeId, publishedAt: expect.any(Number), message: { order: 7 } });
     await raw.close();
   });
+
+  it('sends an app node id (`<app>#<uuid>`) compactly; handlers get the full id in meta.from', async () => {
+    const id = `shop#${randomUUID()}`;
+    const a = node('shop', id);
+    const b = node('shop');
+    const raw = new MemoryPubSubAdapter(backend);
+    await raw.connect();
+    const payload = deferred<string>();
+    await raw.subscribe(`shop:${channel}`, payload.resolve);
+    const r = receiver();
+    await b.manager.subscribe(channel, r.handler);
+    await a.manager.connect();
+    await b.manager.connect();
+    await a.manager.publish(channel, 'hello');
+    const envelope = JSON.parse(await within(payload.promise, DEADLINE_MS, 'raw payload'));
+    // `#` and the UUID's 16 bytes in base64url: the app name is the channel's, not repeated.
+    expect(envelope.from).toMatch(/^#[A-Za-z0-9_-]{22}$/);
+    expect(await r.next()).toBe('hello');
+    expect(r.calls[0]!.meta).toMatchObject({ channel, from: id });
+    await raw.close();
+  });
+
+  it.each(['worker-7', 'shop#not-a-uuid', '#abcdefghijklmnopqrstuv', '##x'])(
+    'carries any other node id (%s) as it is, and still knows its own echo',
+    async (id) => {
+      const a = node('shop', id);
+      const b = node('shop');
+      const mine = receiver();
+      const theirs = receiver();
+      await a.manager.subscribe(channel, mine.handler);
+      await b.manager.subscribe(channel, theirs.handler);
+      await a.manager.connect();
+      await b.manager.connect();
+      await a.manager.publish(channel, 1, { skipSelf: false });
+      await a.manager.publish(channel, 2, { skipSelf: false });
+      expect([await theirs.next(), await theirs.next()]).toEqual([1, 2]);
+      expect(theirs.calls.map((c) => c.meta?.from)).toEqual([id, id]);
+      // The local copies only: the wire echoes of both were recognised as this node's own.
+      expect([await mine.next(), await mine.next()]).toEqual([1, 2]);
+      await b.manager.publish(channel, 3);
+      expect(await mine.next()).toBe(3);
+      expect(mine.calls.map((c) => c.message)).toEqual([1, 2, 3]);
+    },
+  );
 
   it('drops malformed payloads with a warning and keeps delivering valid ones', async () => {
     const { manager, logger, errors } = node('shop');

@@ -115,17 +115,21 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
 
   /**
    * Hands the message to the broker; at-most-once. On a ready channel without backpressure it is
-   * written synchronously (no promise hop); otherwise it waits, bounded, for the setup, a lost
-   * connection or `drain`.
+   * written synchronously (no promise hop). Under backpressure it waits for `drain` as a raw amqplib
+   * publisher does (one shared, bounded wait per episode, not a timer per waiting publish); without
+   * a ready channel it waits, bounded, for the setup or a lost connection.
    */
   async publish(channel: string, payload: string): Promise<void> {
     this.assertConnected('publish');
+    // Each episode's wait is bounded (a frozen link neither drains nor closes; the bytes then queue
+    // in the client); a publish resumed after `drain` finds the next episode's wait if it began.
+    while (this.drained) await this.drained;
     const content = Buffer.from(payload, 'utf8');
     const key = pubSubRoutingKey(channel);
     // The routing key is the channel; only a channel too long for a routing key (hashed) needs the header.
     const options = key === channel ? PLAIN : { ...PLAIN, headers: { [H_CHANNEL]: channel } };
     const live = this.live;
-    if (live && !this.drained) {
+    if (live) {
       try {
         if (!live.publish(this.exchange, key, content, options)) this.waitForDrain(live);
         return;
@@ -133,8 +137,6 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
         // closed under us: set up again below
       }
     }
-    // Bounded: a frozen link neither drains nor closes; the bytes then queue in the client.
-    if (this.drained) await race(this.drained, this.connection.unavailableTimeoutMs);
     // A channel that closed under us throws synchronously: set up again and send (bounded).
     const { ch, written } = await this.connection.retrying(`pub/sub publish "${channel}"`, async () => {
       const ch = await this.ready();
@@ -143,9 +145,10 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     if (!written) this.waitForDrain(ch);
   }
 
+  /** Starts a backpressure episode: publishes wait until `drain`, the channel's close, or the outage bound. */
   private waitForDrain(ch: Channel): void {
     if (this.drained) return;
-    const drained = whenDrained(ch).then(() => {
+    const drained = race(whenDrained(ch), this.connection.unavailableTimeoutMs).then(() => {
       if (this.drained === drained) this.drained = undefined;
     });
     this.drained = drained;

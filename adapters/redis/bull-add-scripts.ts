@@ -5,7 +5,8 @@
  * - before the add, for a caller-given id, the completed job holding that id is moved aside
  *   (`REUSE_ID_LUA`), so an acknowledged message never blocks its id;
  * - after a plain (priority-less) add, if the queue has been prioritized meanwhile, the new job is
- *   given the default level (`AFTER_PLAIN_ADD_LUA`), so it cannot run ahead of urgent jobs.
+ *   given the default level (`AFTER_PLAIN_ADD_LUA`), so it cannot run ahead of urgent jobs;
+ * - around the add, when asked, a managed job's record is created with its ticket (`fused-create.ts`).
  *
  * The wrapped source is the installed BullMQ's (read from the scripts BullMQ defined on the
  * connection), so it always matches the version that runs; BullMQ's add is called through
@@ -14,6 +15,7 @@
  * undefined and the publisher falls back to a MULTI around the plain scripts.
  */
 import type { RedisClient } from './connection.js';
+import { FUSED_CREATE_AFTER, FUSED_CREATE_BEFORE } from './lua/fused-create.js';
 import { AFTER_PLAIN_ADD_BODY, REUSE_ID_BODY } from './lua/queue-scripts.js';
 
 /** BullMQ's add scripts this wraps, with what runs after the add. */
@@ -23,20 +25,25 @@ const WRAPPED = {
   addPrioritizedJob: { plain: false },
 } as const;
 
-/** ARGV[4]: '1' when the id came from the publisher. ARGV[5]: BullMQ priority of the default level. */
+/**
+ * ARGV[4]: '1' when the id came from the publisher. ARGV[5]: BullMQ priority of the default level.
+ * ARGV[6..]: the record to create with the ticket, if any (see `fused-create.ts`).
+ */
 function wrapLua(source: string, plain: boolean): string {
-  return `-- clusterkit: BullMQ's add (below, unchanged) between two atomic steps of our own.
+  return `-- clusterkit: BullMQ's add (below, unchanged) between atomic steps of our own.
 -- The queue's key prefix is KEYS[1] ('<prefix>wait' or '<prefix>marker') without its type: unpacking
 -- BullMQ's msgpack arguments for it cost ~2-3 us per add, so only a caller-given id (which needs
 -- the job id from them) pays for that.
 local ckPrefix = string.match(KEYS[1], '^(.*:)[^:]+$')
+local ckArgs
 if ARGV[4] == '1' or not ckPrefix then
-  local ckArgs = cmsgpack.unpack(ARGV[1])
+  ckArgs = cmsgpack.unpack(ARGV[1])
   ckPrefix = ckArgs[1]
+end
+${FUSED_CREATE_BEFORE('ckPrefix')}
+if ARGV[4] == '1' and ckArgs[2] ~= '' then
   local ckId = ckArgs[2]
-  if ARGV[4] == '1' and ckId ~= '' then
 ${REUSE_ID_BODY('ckPrefix .. "completed"', 'ckPrefix .. ckId', 'ckPrefix .. "id"', 'ckId')}
-  end
 end
 local ckResult = (function()
 ${source}
@@ -57,6 +64,7 @@ ${AFTER_PLAIN_ADD_BODY(
 end`
     : ''
 }
+${FUSED_CREATE_AFTER('ckPrefix', 'ckResult')}
 return ckResult
 `;
 }
@@ -88,20 +96,22 @@ export function wrapAddScripts(client: RedisClient): WrappedAdds | undefined {
 
 /**
  * A stand-in for BullMQ's client in `job.addJob(client)`: BullMQ's add command becomes the wrapped
- * one, with our two extra arguments; anything else passes through.
+ * one, with our extra arguments (`create`: the record step's, see `fused-create.ts`); anything else
+ * passes through.
  */
 export function wrappingClient(
   client: RedisClient,
   adds: WrappedAdds,
   callerId: boolean,
   defaultPriority: number,
+  create: readonly (string | number)[] = [],
 ): { runCommand(name: string, args: unknown[]): Promise<unknown> } {
   const commands = client as unknown as Record<string, (args: unknown[]) => Promise<unknown>>;
   return {
     runCommand(name, args) {
       const ours = adds.get(name);
       if (ours === undefined) return commands[name]!(args);
-      return commands[ours]!([...args, callerId ? '1' : '0', defaultPriority]);
+      return commands[ours]!([...args, callerId ? '1' : '0', defaultPriority, ...create]);
     },
   };
 }

@@ -58,19 +58,7 @@ export class QueuePublisher {
     if (flip && !this.prioritized.has(queue)) await this.prioritize(queue);
     const plain = !this.prioritized.has(queue);
     const jobId = encodeJobId(record.id);
-    const opts = {
-      jobId,
-      // BullMQ's 0 means "none" and runs first, so our levels (from 0) are shifted by one. The manager
-      // accepts up to 2,097,150, so the shifted levels stay distinct within BullMQ's range.
-      priority: plain ? 0 : Math.min(record.priority + 1, BULL_MAX_PRIORITY),
-      delay: record.delayMs,
-      timestamp,
-      attempts: ATTEMPTS,
-      backoff: { type: 'clusterkit' },
-      removeOnComplete: this.options.keepCompleted,
-      removeOnFail: this.options.keepDead,
-    };
-    const job = new TolerantJob(q, 'm', record.body, opts, jobId);
+    const job = this.jobOf(q, record, plain, timestamp);
     if (adds !== undefined) {
       const through = wrappingClient(client, adds, record.callerId === true, BULL_DEFAULT_PRIORITY);
       await job.addJob(through as unknown as AddClient);
@@ -79,6 +67,66 @@ export class QueuePublisher {
     } else {
       await this.addReusingId(q, queue, job, jobId);
     }
+  }
+
+  /**
+   * Adds `record` and, in the same script call, creates a job-store record (`create`: the record
+   * step's arguments from the job store prefix on, see `lua/fused-create.ts`, without the sent
+   * priority). Returns the script's answer, or undefined — nothing written — when BullMQ's add
+   * scripts could not be wrapped.
+   */
+  async publishCreating(
+    q: Queue,
+    queue: string,
+    record: QueueRecord,
+    timestamp: number,
+    create: { readonly head: readonly (string | number)[]; readonly fields: readonly string[] },
+  ): Promise<unknown> {
+    const client = this.connections.command;
+    await q.getBackend().client;
+    const adds = this.addsOf(client);
+    if (adds === undefined) return undefined;
+    if (record.priority !== DEFAULT_PRIORITY && !this.prioritized.has(queue)) await this.prioritize(queue);
+    for (;;) {
+      const plain = !this.prioritized.has(queue);
+      const sent = plain ? 0 : this.bullPriority(record.priority);
+      const through = wrappingClient(client, adds, record.callerId === true, BULL_DEFAULT_PRIORITY, [
+        ...create.head,
+        BULL_MAX_PRIORITY,
+        sent,
+        ...create.fields,
+      ]);
+      const reply = await this.jobOf(q, record, plain, timestamp).addJob(through as unknown as AddClient);
+      // The backlog demoted a plain ticket: the queue turns prioritized (once), and the call is made again.
+      if (Array.isArray(reply) && reply[0] === 'flip' && plain) {
+        await this.prioritize(queue);
+        continue;
+      }
+      return reply;
+    }
+  }
+
+  /** BullMQ's 0 means "none" and runs first, so our levels (from 0) are shifted by one. */
+  private bullPriority(priority: number): number {
+    return Math.min(priority + 1, BULL_MAX_PRIORITY);
+  }
+
+  /** The BullMQ job of `record`. */
+  private jobOf(q: Queue, record: QueueRecord, plain: boolean, timestamp: number): TolerantJob {
+    const jobId = encodeJobId(record.id);
+    const opts = {
+      jobId,
+      // BullMQ's 0 means "none" and runs first, so our levels (from 0) are shifted by one. The manager
+      // accepts up to 2,097,150, so the shifted levels stay distinct within BullMQ's range.
+      priority: plain ? 0 : this.bullPriority(record.priority),
+      delay: record.delayMs,
+      timestamp,
+      attempts: ATTEMPTS,
+      backoff: { type: 'clusterkit' },
+      removeOnComplete: this.options.keepCompleted,
+      removeOnFail: this.options.keepDead,
+    };
+    return new TolerantJob(q, 'm', record.body, opts, jobId);
   }
 
   /** Forgets what this node knew of `queue` (after obliterate). */

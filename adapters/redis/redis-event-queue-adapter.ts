@@ -19,6 +19,7 @@ import {
 } from 'clusterkit/adapter-kit';
 import { bullPrefix, bullQueueName, decodeJobId, encodeJobId, unescapeQueue } from './bull-names.js';
 import { scanKeys as guardedScan } from './scan.js';
+import { Cluster } from 'ioredis';
 import { guard, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 import { DueAnnouncer } from './delay-waker.js';
@@ -68,6 +69,25 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
     const now = Date.now();
     if (record.delayMs > 0) this.due.announce(queue, now + record.delayMs).catch(() => {});
     await guard('publish', () => this.publisher.publish(q, queue, record, now));
+  }
+
+  /**
+   * Publishes `record` and creates a job-store record in the same script call (see
+   * `RedisJobStore.createWithTicket`). Undefined, nothing written, when this adapter cannot: another
+   * node's connections, a Redis Cluster (the two key sets are in different slots), or BullMQ's add
+   * scripts not wrappable.
+   */
+  async publishCreating(
+    connections: RedisConnections,
+    queue: string,
+    record: QueueRecord,
+    create: { readonly head: readonly (string | number)[]; readonly fields: readonly string[] },
+  ): Promise<unknown> {
+    if (connections !== this.connections || this.connections.command instanceof Cluster) return undefined;
+    const q = this.queue(queue);
+    const now = Date.now();
+    if (record.delayMs > 0) this.due.announce(queue, now + record.delayMs).catch(() => {});
+    return guard('publish', () => this.publisher.publishCreating(q, queue, record, now, create));
   }
 
   async consume(

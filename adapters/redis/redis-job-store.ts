@@ -18,6 +18,7 @@ import {
   type JobRecord,
   type JobRef,
   type JobStore,
+  type PreparedTicket,
   type ManagedJobState,
   type QueueCountsRow,
   type Retention,
@@ -34,10 +35,12 @@ import {
   JOB_PARK,
   JOB_SCHEDULE,
   JOB_TICKET_SENT,
+  JOB_WATCH,
   JOB_WRITE,
 } from './lua/job-scripts.js';
 import { runScript, type LuaScript } from './lua/run-script.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
+import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
 
 const {
   decideCancel,
@@ -155,6 +158,28 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     return { created: false, existing: fromHash(flatToHash(reply[1])) };
   }
 
+  /**
+   * Record and ticket in one script call: BullMQ's add wrapped with this store's create (see
+   * `lua/fused-create.ts`), when the ticket goes to the Redis event queue of this node's connections
+   * on a single Redis server; undefined (nothing written) otherwise.
+   */
+  async createWithTicket(record: JobRecord, ticket: PreparedTicket): Promise<CreateResult | undefined> {
+    if (!(ticket.adapter instanceof RedisEventQueueAdapter)) return undefined;
+    const stored: JobRecord = { ...record };
+    delete stored.ticketPendingSince;
+    const threshold = Number.isFinite(ticket.backlogThreshold) ? ticket.backlogThreshold : '';
+    const reply = (await ticket.adapter.publishCreating(this.connections, ticket.queue, ticket.record, {
+      head: [this.p, record.id, Date.now(), threshold, ticket.record.priority, ticket.maxPriority],
+      fields: toHash(stored),
+    })) as [number, unknown] | undefined;
+    if (reply === undefined) return undefined;
+    if (!Array.isArray(reply) || (reply[0] !== 0 && reply[0] !== 1)) {
+      throw new Error(`unexpected reply of the record+ticket script: ${JSON.stringify(reply)}`);
+    }
+    if (reply[0] === 1) return { created: true, backlog: Number(reply[1]) };
+    return { created: false, existing: fromHash(flatToHash(reply[1])) };
+  }
+
   async ticketSent(ref: JobRef): Promise<void> {
     await this.run(JOB_TICKET_SENT, this.jobKey(ref.id), [ref.id, ref.nonce, ref.gen]);
   }
@@ -201,7 +226,7 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     }
   }
 
-  async finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean> {
+  async finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'> {
     const stored: JobRecord = { ...next };
     const now = Date.now();
     if (isTerminal(stored.state)) stored.expiresAt = (stored.finishedAt ?? now) + retention.retentionMs;
@@ -216,7 +241,15 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
       now,
       ...toHash(stored),
     ]);
-    return Number(reply) === 1;
+    const written = Number(reply);
+    return written === 2 ? 'unwatched' : written === 1;
+  }
+
+  async watch(id: string, ttlMs: number): Promise<void> {
+    const client = this.client();
+    await guard(JOB_WATCH.name, () =>
+      runScript(client, JOB_WATCH, [`${this.p}W:${id}`], [Math.max(1, Math.ceil(ttlMs))]),
+    );
   }
 
   /** Read → decide → write with a version check, retried when another transition got in between. */
@@ -240,7 +273,7 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
         Date.now(),
         ...(decision.write ? toHash(decision.write) : []),
       ]);
-      if (Number(written) === 1) return decision.result;
+      if (Number(written) >= 1) return decision.result;
     }
     throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `job ${id}: too much contention to change it`);
   }

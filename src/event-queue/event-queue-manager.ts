@@ -25,7 +25,15 @@ import {
 } from './event-queue-options.js';
 import { MemoryEventQueueAdapter } from './memory-adapter.js';
 import { QueueSubscription, shutdownError } from './queue-subscription.js';
-import type { EventQueueAdapter, EventQueueCapabilities, QueueCounts } from './types.js';
+import type { EventQueueAdapter, EventQueueCapabilities, QueueCounts, QueueRecord } from './types.js';
+
+/** What a publish hands its adapter (see `EventQueueManager.prepareRecord`). */
+export interface PreparedRecord {
+  readonly adapter: EventQueueAdapter;
+  readonly queue: string;
+  readonly record: QueueRecord;
+  readonly transaction?: unknown;
+}
 
 export { DEFAULT_PRIORITY, EVENT_QUEUE_DEFAULTS, MAX_PRIORITY, MAX_RETRIES_LIMIT } from './event-queue-options.js';
 export type {
@@ -164,6 +172,22 @@ export class EventQueueManager {
    * envelope carries its W3C trace context, and the handler's span becomes its child.
    */
   async publish<T = unknown>(channel: string, message: T, options?: EventQueuePublishOptions): Promise<{ id: string }> {
+    const { adapter, queue, record, transaction } = this.prepare(channel, message, options);
+    if (transaction === undefined) await adapter.publish(queue, record);
+    else await adapter.publish(queue, record, { transaction });
+    return { id: record.id };
+  }
+
+  /**
+   * @internal What {@link publish} hands its adapter — the adapter, queue name and record, checked
+   * and encoded the same way — without publishing. The managed-job layer gives it to a job store
+   * that writes a job record and this record in one atomic step (`JobStore.createWithTicket`).
+   */
+  prepareRecord<T = unknown>(channel: string, message: T, options?: EventQueuePublishOptions): PreparedRecord {
+    return this.prepare(channel, message, options);
+  }
+
+  private prepare<T = unknown>(channel: string, message: T, options?: EventQueuePublishOptions): PreparedRecord {
     assertName('channel', channel);
     const o = resolvePublish(options);
     const payload = serializePayload('message', message, this.context.maxPayloadBytes);
@@ -183,9 +207,12 @@ export class EventQueueManager {
     // Without OpenTelemetry this is a flag check; with it but no active span, nothing is written.
     const body = encodeEnvelope(id, payload, Date.now(), o.policy, captureTraceContext());
     const record = { id, body, priority: o.priority, delayMs: o.delayMs, callerId: o.jobId !== undefined };
-    if (o.transaction === undefined) await this.currentAdapter.publish(this.queueName(channel), record);
-    else await this.currentAdapter.publish(this.queueName(channel), record, { transaction: o.transaction });
-    return { id };
+    return {
+      adapter: this.currentAdapter,
+      queue: this.queueName(channel),
+      record,
+      ...(o.transaction === undefined ? {} : { transaction: o.transaction }),
+    };
   }
 
   /** Dead letters of `channel`, oldest first, payloads parsed. @param range `offset` default 0, `limit` default 100 */

@@ -15,6 +15,7 @@ import { ClusterError, isClusterError, ErrorCodes } from '../errors.js';
 import { decodeJobEnvelope, ticketId, type JobEnvelope, type JobRecord } from './envelope.js';
 import type { JobRunner } from './job-runner.js';
 import type { ClaimResult, JobRef, JobStore } from './job-store.js';
+import { ParkGate } from './park-gate.js';
 import type { ProcessorRegistry, Registration } from './processor-registry.js';
 import { handlerKeyOf } from './scoped-key.js';
 import type { TicketPublisher } from './ticket-publisher.js';
@@ -32,6 +33,8 @@ export interface DispatcherDeps {
   /** How often a paused queue's jobs come back to check, in ms. */
   readonly pausedRecheckMs: number;
   readonly publishTicket: TicketPublisher;
+  /** Most tickets parked at once (see park-gate.ts). */
+  readonly parksInFlight: number;
   reportError(error: unknown, meta?: Record<string, unknown>): void;
 }
 
@@ -40,8 +43,11 @@ export class Dispatcher {
   private readonly local = new Set<Promise<void>>();
   /** The node is stopping: a ticket whose lane is full goes straight back to the queue. */
   private stopping = false;
+  private readonly parkGate: ParkGate;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.parkGate = new ParkGate(Math.max(1, deps.parksInFlight));
+  }
 
   /** Handles one physical message; throws only to make the event queue keep the ticket. */
   readonly deliver = async (message: unknown, context: EventQueueProcessContext): Promise<void> => {
@@ -51,7 +57,7 @@ export class Dispatcher {
     const ref = refOfTicket(envelope);
     // A duplicate of a generation this node already runs (or is claiming): the owner settles it.
     if (this.deps.runner.holds(ref.id, ref)) return;
-    if (!registration.tryEnter()) return this.park(registration, envelope);
+    if (!registration.tryEnter() && !(await this.hold(registration, envelope))) return;
     let ranFor: number | undefined;
     try {
       const startedAt = Date.now();
@@ -65,6 +71,7 @@ export class Dispatcher {
   /** Parks again (the node started again after a stop). */
   resume(): void {
     this.stopping = false;
+    this.parkGate.close();
   }
 
   /** Resolves when every job started from the parked list has settled. */
@@ -75,7 +82,12 @@ export class Dispatcher {
   /** Hands every parked ticket back to the physical queue at once; from now on nothing is parked (the node is stopping). */
   async unparkAll(): Promise<void> {
     this.stopping = true;
-    const tickets = this.deps.registry.all().flatMap((registration) => registration.drainParked());
+    this.parkGate.openAll(); // held tickets waiting for a park turn hand themselves back
+    const tickets: JobEnvelope[] = [];
+    for (const entry of this.deps.registry.all().flatMap((registration) => registration.drainParked())) {
+      if (entry.hold) entry.hold.stop();
+      else tickets.push(entry.envelope);
+    }
     await Promise.all(
       tickets.map(async (envelope) => {
         try {
@@ -90,8 +102,13 @@ export class Dispatcher {
 
   /** Starts the best parked jobs while their lane has free slots (outside any physical delivery). */
   private pump(registration: Registration): void {
-    for (let envelope = registration.takeParked(); envelope; envelope = registration.takeParked()) {
-      const ticket = envelope;
+    for (let entry = registration.takeParked(); entry; entry = registration.takeParked()) {
+      // Still held by its delivery: that delivery runs it in its own slot (and acknowledges it after).
+      if (entry.hold) {
+        entry.hold.take();
+        continue;
+      }
+      const ticket = entry.envelope;
       const startedAt = Date.now();
       let ranFor: number | undefined;
       // A signal of its own (no physical delivery to abort it); the runner's stop path aborts the job.
@@ -175,21 +192,49 @@ export class Dispatcher {
   }
 
   /**
-   * Parks a ticket whose lane is full: remembered here in priority order, and marked in the store
-   * ("ticket pending", parked by this node) before the physical ticket is acknowledged, so the
-   * reconciler brings the job back if this node dies. A full parking hands the ticket back instead.
+   * A ticket whose lane is full: held in its delivery (unacknowledged, in the lane's priority order)
+   * until either the lane takes it — true: a slot is reserved and the caller runs it — or it gets a
+   * park turn and is parked (false). Parked: remembered in the lane, and marked in the store ("ticket
+   * pending", parked by this node) before the physical ticket is acknowledged, so the reconciler
+   * brings the job back if this node dies. A full parking, or a stopping node, hands the ticket back.
    */
-  private async park(registration: Registration, envelope: JobEnvelope): Promise<void> {
-    if (registration.isParked(envelope.jobId)) return; // a duplicate: already parked, already marked
-    if (this.stopping) return this.handBack(envelope, 0);
-    if (!registration.park(envelope)) return this.handBack(envelope, registration.busyDelayMs());
+  private async hold(registration: Registration, envelope: JobEnvelope): Promise<boolean> {
+    if (registration.isParked(envelope.jobId)) return false; // a duplicate: its first ticket is here already
+    if (this.stopping) {
+      await this.handBack(envelope, 0);
+      return false;
+    }
+    let settle!: (how: 'run' | 'stop') => void;
+    const taken = new Promise<'run' | 'stop'>((resolve) => (settle = resolve));
+    const entry = registration.park(envelope, { take: () => settle('run'), stop: () => settle('stop') });
+    if (!entry) {
+      await this.handBack(envelope, registration.busyDelayMs());
+      return false;
+    }
+    const turn = this.parkGate.acquire(registration);
+    const first = await Promise.race([taken, turn.ready.then(() => 'turn' as const)]);
+    if (first !== 'turn') {
+      if (!turn.cancel()) void turn.ready.then(() => this.parkGate.release());
+      if (first === 'stop') await this.handBack(envelope, 0);
+      return first === 'run';
+    }
     try {
+      if (!registration.holds(entry)) {
+        // Taken or dropped in the same instant as the turn came: `taken` says which.
+        const how = await taken;
+        if (how === 'stop') await this.handBack(envelope, 0);
+        return how === 'run';
+      }
+      entry.hold = undefined; // parked from here on: the lane starts it itself
       if (!(await this.deps.store.park(refOfTicket(envelope), this.deps.nodeId, Date.now()))) {
         registration.unparkJob(envelope.jobId); // stale or finished: nothing to wait for
       }
+      return false;
     } catch (error) {
       registration.unparkJob(envelope.jobId);
       throw error;
+    } finally {
+      this.parkGate.release();
     }
   }
 

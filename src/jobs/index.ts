@@ -21,6 +21,7 @@ export type {
   JobStore,
   JobStoreCapabilities,
   JobStoreFactory,
+  PreparedTicket,
   PromoteOutcome,
   QueueCountsRow,
   Retention,

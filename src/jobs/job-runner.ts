@@ -250,8 +250,11 @@ export class JobRunner {
     delete next.abortRequested;
     if (json !== undefined) next.returnValue = JSON.parse(json);
     endAttempt(next, now, 'completed');
-    if (!(await this.write(record, next, retentionOf(next.removeOnComplete, this.deps.completedRetentionMs)))) return;
+    const written = await this.write(record, next, retentionOf(next.removeOnComplete, this.deps.completedRetentionMs));
+    if (!written) return;
     this.deps.emit('job:completed', toJobInfo(next), { durationMs });
+    // Nobody waits for it (the store checked in the same step as the write): no announcement.
+    if (written === 'unwatched') return;
     await this.deps.events.finished({
       type: 'finished',
       jobId: next.id,
@@ -296,8 +299,10 @@ export class JobRunner {
     }
     next.state = meta.cancelled ? 'cancelled' : 'failed';
     next.finishedAt = now;
-    if (!(await this.write(record, next, retentionOf(next.removeOnFail, this.deps.failedRetentionMs)))) return;
+    const written = await this.write(record, next, retentionOf(next.removeOnFail, this.deps.failedRetentionMs));
+    if (!written) return;
     this.deps.emit('job:failed', toJobInfo(next), error, { willRetry, durationMs: meta.durationMs });
+    if (written === 'unwatched') return;
     await this.deps.events.finished({
       type: 'finished',
       jobId: next.id,
@@ -307,8 +312,9 @@ export class JobRunner {
   }
 
   /** One transition; false (reported) when this node lost the generation while running it. */
-  private async write(record: JobRecord, next: JobRecord, retention: Retention): Promise<boolean> {
-    if (await this.deps.store.finish(refOf(record), this.deps.nodeId, next, retention)) return true;
+  private async write(record: JobRecord, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'> {
+    const written = await this.deps.store.finish(refOf(record), this.deps.nodeId, next, retention);
+    if (written) return written;
     this.deps.reportError(
       new ClusterError(
         ErrorCodes.INVALID_STATE,

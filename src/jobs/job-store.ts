@@ -12,6 +12,7 @@
  * through `ClusterAdapters.jobStore`; createApp uses it, else a portable store over the app's cache
  * store, else memory.
  */
+import type { EventQueueAdapter, QueueRecord } from '../event-queue/types.js';
 import type { JobRecord } from './envelope.js';
 import type { JobCounts, ManagedJobState, RateLimit, ScheduleInfo } from './types.js';
 
@@ -28,6 +29,20 @@ export interface JobRef {
 
 /** What `create` answers. `backlog`: waiting jobs of the same handler, this one included. */
 export type CreateResult = { created: true; backlog: number } | { created: false; existing: JobRecord };
+
+/**
+ * A job's ticket as the event-queue manager would publish it (see `createWithTicket`): the app's
+ * event-queue adapter, the physical queue's name there, and the record. Its priority is the job's
+ * own; the store demotes it by the handler's backlog the way `physicalPriority` does — one level per
+ * doubling beyond `backlogThreshold`, at most `maxPriority` — counting the new job.
+ */
+export interface PreparedTicket {
+  readonly adapter: EventQueueAdapter;
+  readonly queue: string;
+  readonly record: QueueRecord;
+  readonly backlogThreshold: number;
+  readonly maxPriority: number;
+}
 
 /** A claim: the node that wants to start a generation, and the limits that apply. */
 export interface ClaimRequest {
@@ -135,6 +150,15 @@ export interface JobStore {
    * `{ afterCommit }` — which the managed queue then writes after commit instead.
    */
   acceptsTransaction?(transaction: unknown): boolean;
+  /**
+   * Optional: creates `record` and puts its ticket on the event queue as ONE atomic step, where this
+   * store and `ticket.adapter` share a backend that allows it (the Redis store and the Redis event
+   * queue on one server: one script). Created this way the record is never "ticket pending". Resolves
+   * undefined, having written nothing, when it cannot: the caller then creates and publishes in two
+   * steps (`create`, publish, `ticketSent`). An existing id is answered as by `create`, and no
+   * ticket is added.
+   */
+  createWithTicket?(record: JobRecord, ticket: PreparedTicket): Promise<CreateResult | undefined>;
   /** The ticket of `ref` is on the physical queue: clears `ticketPendingSince` if `ref` is still current. */
   ticketSent(ref: JobRef): Promise<void>;
   /**
@@ -150,9 +174,17 @@ export interface JobStore {
   /**
    * Ends an attempt of a generation `owner` owns: writes `next` (completed, failed, cancelled, or the
    * next generation waiting/delayed with `ticketPendingSince`). False, and nothing written, if `owner`
-   * no longer owns `ref` (it was taken over).
+   * no longer owns `ref` (it was taken over); `'unwatched'` (written) see {@link watch}.
    */
-  finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean>;
+  finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'>;
+  /**
+   * Optional: someone waits for `id` to end (`waitForJob`), for the next `ttlMs`. A store with
+   * `watch` answers a `finish` that ends the job (completed, failed, cancelled) with `'unwatched'`
+   * when no interest is registered at that moment — in the same atomic step as the write — and the
+   * finished-job announcement is then skipped. Without `watch`, every end is announced. A `get`
+   * issued right after `watch` (not awaiting it) must see the registration (Redis: one connection).
+   */
+  watch?(id: string, ttlMs: number): Promise<void>;
   /** Records progress of a generation `owner` owns. */
   setProgress(ref: JobRef, owner: string, progress: number | object): Promise<boolean>;
   /** Appends a handler log line (keeps the last `maxLines`). */

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { envelopeOf, refOf, ticketId, type JobRecord } from './envelope.js';
 import type { JobStore } from './job-store.js';
-import { physicalPriority, type TicketPublisher } from './ticket-publisher.js';
+import { physicalPriority, type TicketPreparer, type TicketPublisher } from './ticket-publisher.js';
 import type { EnqueueOptions } from './types.js';
 
 /** Enqueue's writes. */
@@ -19,6 +19,8 @@ export class JobWriter {
     private readonly reportError: (error: unknown, meta: Record<string, unknown>) => void,
     /** Can the event queue publish inside a database transaction (capability `transactional`)? */
     private readonly ticketsInTransaction: () => boolean = () => false,
+    /** Prepares a ticket for a store that writes it with the record (`JobStore.createWithTicket`). */
+    private readonly prepareTicket?: TicketPreparer,
   ) {}
 
   /**
@@ -104,7 +106,21 @@ export class JobWriter {
   }
 
   private async createAndPublish(record: JobRecord, keepOnPublishFailure = false): Promise<void> {
-    const created = await this.store().create(record);
+    const store = this.store();
+    // Record and ticket in one atomic step where the store and the event queue allow it: nothing is
+    // ever pending, and no confirmation follows. Else (undefined) the two steps below.
+    const fused =
+      store.createWithTicket && this.prepareTicket
+        ? await store.createWithTicket(
+            record,
+            this.prepareTicket(envelopeOf(record), Math.max(0, record.runAt - Date.now()), ticketId(record)),
+          )
+        : undefined;
+    if (fused?.created) {
+      delete record.ticketPendingSince;
+      return;
+    }
+    const created = fused ?? (await store.create(record));
     if (!created.created) {
       const existing = created.existing;
       // Pending and not parked by a node (a parked job is that node's, or the reconciler's once it dies).

@@ -42,7 +42,7 @@ import { ProcessorRegistry } from './processor-registry.js';
 import { Scheduler } from './schedules.js';
 import { escapeKeyPart, logicalQueueKey } from './scoped-key.js';
 import { ScopedState } from './scoped-state.js';
-import { createTicketPublisher } from './ticket-publisher.js';
+import { createTicketPreparer, createTicketPublisher } from './ticket-publisher.js';
 import { waitForJob } from './wait-for-job.js';
 import type {
   EnqueueInput,
@@ -72,6 +72,9 @@ export interface ManagedQueueDeps {
   /** How long `stop()` lets running jobs finish before aborting them, in ms. @default 10000 */
   readonly stopGracePeriodMs?: number;
 }
+
+/** One park in flight per this many physical slots (see park-gate.ts). */
+const PARK_SHARE = 4;
 
 /** How long a stopping node waits for a handler that ignores its aborted signal, beyond the grace period. */
 const ABANDON_AFTER_MS = 1_000;
@@ -139,6 +142,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       publishTicket,
       deps.context.reportError,
       () => deps.eventQueue.capabilities.transactional === true,
+      createTicketPreparer(deps.eventQueue, this.options.physicalQueue),
     );
     const publishRecord = this.writer.publishRecord;
     this.runner = new JobRunner({
@@ -162,6 +166,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       handBackDelayMs: this.options.handBackDelayMs,
       pausedRecheckMs: this.options.pausedRecheckMs,
       publishTicket,
+      // A quarter of the physical slots may be parking at once; tickets waiting for a turn are held (park-gate.ts).
+      parksInFlight: Math.ceil(this.options.workerConcurrency / PARK_SHARE),
       reportError: deps.context.reportError,
     });
     this.control = {

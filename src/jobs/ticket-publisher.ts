@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { EventQueueManager } from '../event-queue/event-queue-manager.js';
 import { MAX_PRIORITY } from '../event-queue/event-queue-options.js';
 import type { JobEnvelope } from './envelope.js';
+import type { PreparedTicket } from './job-store.js';
 
 /**
  * Publishes one ticket with an idempotency id (`<jobId>|<nonce>|<gen>`, plus a random suffix for
@@ -22,20 +23,51 @@ export type TicketPublisher = (
   transaction?: unknown,
 ) => Promise<void>;
 
+/**
+ * Prepares one ticket (as {@link TicketPublisher} would publish it, before any backlog demotion) for
+ * a store that writes it together with the job's record (`JobStore.createWithTicket`).
+ */
+export type TicketPreparer = (envelope: JobEnvelope, delayMs: number, physicalId: string) => PreparedTicket;
+
 /** Longest physical id sent as is; longer ones are hashed (deterministically, so still idempotent). */
 const MAX_PHYSICAL_ID = 400;
+
+/** The publish options of one ticket. */
+function ticketOptions(eventQueue: EventQueueManager, delayMs: number, physicalId: string, physicalPriority: number) {
+  const caps = eventQueue.capabilities;
+  return {
+    jobId:
+      physicalId.length > MAX_PHYSICAL_ID ? `h:${createHash('sha256').update(physicalId).digest('hex')}` : physicalId,
+    ...(caps.priority ? { priority: Math.min(MAX_PRIORITY, physicalPriority) } : {}),
+    ...(caps.delay && delayMs > 0 ? { delay: delayMs } : {}),
+  };
+}
 
 /** Creates the publisher of the physical queue `channel`. */
 export function createTicketPublisher(eventQueue: EventQueueManager, channel: string): TicketPublisher {
   return async (envelope, delayMs, physicalId, physicalPriority = envelope.priority, transaction?: unknown) => {
-    const caps = eventQueue.capabilities;
     await eventQueue.publish(channel, envelope, {
-      jobId:
-        physicalId.length > MAX_PHYSICAL_ID ? `h:${createHash('sha256').update(physicalId).digest('hex')}` : physicalId,
-      ...(caps.priority ? { priority: Math.min(MAX_PRIORITY, physicalPriority) } : {}),
-      ...(caps.delay && delayMs > 0 ? { delay: delayMs } : {}),
+      ...ticketOptions(eventQueue, delayMs, physicalId, physicalPriority),
       ...(transaction === undefined ? {} : { transaction }),
     });
+  };
+}
+
+/** Creates the ticket preparer of the physical queue `channel` (same options as its publisher). */
+export function createTicketPreparer(eventQueue: EventQueueManager, channel: string): TicketPreparer {
+  return (envelope, delayMs, physicalId) => {
+    const prepared = eventQueue.prepareRecord(
+      channel,
+      envelope,
+      ticketOptions(eventQueue, delayMs, physicalId, envelope.priority),
+    );
+    return {
+      adapter: prepared.adapter,
+      queue: prepared.queue,
+      record: prepared.record,
+      backlogThreshold: eventQueue.capabilities.priority ? BACKLOG_THRESHOLD : Number.POSITIVE_INFINITY,
+      maxPriority: MAX_PRIORITY,
+    };
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * `waitForJob`: resolves with a job's return value or rejects with its failure, on any node. The
- * waiter subscribes to the finished-job announcement first and reads the record once after, so a
- * job that finished before the call is seen and nothing is missed; no polling loop.
+ * waiter subscribes to the finished-job announcement first, registers its interest with the store
+ * (where the store supports it, ends nobody waits for are not announced), and reads the record once
+ * after, so a job that finished before the call is seen and nothing is missed; no polling loop.
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { isTerminal, type JobRecord } from './envelope.js';
@@ -9,6 +10,9 @@ import type { JobEnded, JobEvents } from './job-events.js';
 import { visibleToCaller } from './job-queries.js';
 import { JobCancelledError, JobFailedError } from './job-runner.js';
 import type { JobStore } from './job-store.js';
+
+/** How much longer than the wait its registered interest lasts. */
+const WATCH_MARGIN_MS = 5_000;
 
 /** Waits for job `jobId` to finish, at most `timeoutMs`. */
 export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, timeoutMs: number): Promise<unknown> {
@@ -49,10 +53,14 @@ export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, tim
       else if (event.state === 'completed') {
         if (event.hasReturnValue !== false) settle(() => resolve(event.returnValue));
         else
-          jobs.get(jobId).then(
-            (r) => (r ? fromRecord(r) : settle(() => resolve(undefined))),
-            (e: unknown) => settle(() => reject(e)),
-          );
+          // Interest first, then the read, issued back to back (a store orders them: one Redis connection).
+          // A store with `watch` announces an end only to registered interest, checked atomically with
+          // the end's write: an end before the registration is in the record, an end after it is announced.
+          jobs.watch?.(jobId, timeoutMs + WATCH_MARGIN_MS).catch((error: unknown) => settle(() => reject(error)));
+        jobs.get(jobId).then(
+          (r) => (r ? fromRecord(r) : settle(() => resolve(undefined))),
+          (e: unknown) => settle(() => reject(e)),
+        );
       } else if (event.state === 'cancelled') settle(() => reject(new JobCancelledError(jobId)));
       else settle(() => reject(new JobFailedError(jobId, event.error ?? { message: 'failed' })));
     };
@@ -75,6 +83,10 @@ export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, tim
           timedOut,
         );
     }, timeoutMs);
+    // Interest first, then the read, issued back to back (a store orders them: one Redis connection).
+    // A store with `watch` announces an end only to registered interest, checked atomically with
+    // the end's write: an end before the registration is in the record, an end after it is announced.
+    jobs.watch?.(jobId, timeoutMs + WATCH_MARGIN_MS).catch((error: unknown) => settle(() => reject(error)));
     jobs.get(jobId).then(
       (record) => {
         if (!record || !visibleToCaller(record)) gone('does not exist');

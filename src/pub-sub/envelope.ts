@@ -1,6 +1,9 @@
 /**
  * The pub/sub wire format, owned by the manager: every message travels as one JSON string
  * `{ v: 1, from, publishedAt, message }`. Adapters never look inside it.
+ *
+ * `from` names the publishing node compactly (see {@link wireNodeId}): it is on every message, and
+ * each byte of it is paid for by the publisher, the broker and every receiver.
  */
 
 /** Version of the envelope this code writes and accepts. */
@@ -10,7 +13,7 @@ export const ENVELOPE_VERSION = 1;
 export interface PubSubEnvelope {
   /** Envelope format version; see {@link ENVELOPE_VERSION}. */
   readonly v: typeof ENVELOPE_VERSION;
-  /** `nodeId` of the publishing app instance. */
+  /** The publishing app instance: its `nodeId`, or as {@link wireNodeId} wrote it (see {@link nodeIdFromWire}). */
   readonly from: string;
   /** When the message was published, in ms since the epoch (publisher's clock). */
   readonly publishedAt: number;
@@ -63,4 +66,67 @@ export function decodeEnvelope(payload: unknown): DecodeResult {
     ok: true,
     envelope: { v: ENVELOPE_VERSION, from: record.from, publishedAt: record.publishedAt, message: record.message },
   };
+}
+
+/** A node id as `createApp` makes it: the app name, `#`, and a lowercase UUID. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** `#` and a UUID's 16 bytes in base64url: the compact form of {@link wireNodeId}. */
+const COMPACT = /^#[A-Za-z0-9_-]{22}$/;
+
+/**
+ * The node id as it travels in `from`. An id of the form `<app>#<uuid>` (every `app.nodeId`) goes
+ * as `#` and the UUID's 16 bytes in base64url — 23 characters instead of the app name plus 37:
+ * channels are scoped by app name, so every receiver belongs to the same app and restores the id
+ * from its own name ({@link nodeIdFromWire}). Any other id goes as it is; one that starts with
+ * `#` gets a second `#` so it can never be mistaken for the compact form.
+ */
+export function wireNodeId(nodeId: string, appName: string): string {
+  const head = `${appName}#`;
+  if (nodeId.startsWith(head)) {
+    const uuid = nodeId.slice(head.length);
+    if (UUID.test(uuid)) return `#${Buffer.from(uuid.replace(/-/g, ''), 'hex').toString('base64url')}`;
+  }
+  return nodeId.startsWith('#') ? `#${nodeId}` : nodeId;
+}
+
+/** The node id a `from` written by {@link wireNodeId} in app `appName` stands for. */
+export function nodeIdFromWire(from: string, appName: string): string {
+  if (!from.startsWith('#')) return from;
+  if (from.startsWith('##')) return from.slice(1);
+  if (!COMPACT.test(from)) return from;
+  const hex = Buffer.from(from.slice(1), 'base64url').toString('hex');
+  return `${appName}#${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Entries {@link NodeIds} remembers before it starts over (a cluster has few nodes). */
+const MEMO_LIMIT = 1_024;
+
+/** One node's side of {@link wireNodeId}: its own `from`, and a memo of the ids behind others'. */
+export class NodeIds {
+  /** This node's `from` on the wire. */
+  readonly own: string;
+  private readonly memo = new Map<string, string>();
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly appName: string,
+  ) {
+    this.own = wireNodeId(nodeId, appName);
+  }
+
+  /** True when `from` is this node. */
+  isSelf(from: string): boolean {
+    return from === this.own || from === this.nodeId;
+  }
+
+  /** The node id behind `from` ({@link nodeIdFromWire}, remembered: it runs for every message). */
+  of(from: string): string {
+    let nodeId = this.memo.get(from);
+    if (nodeId === undefined) {
+      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+      nodeId = nodeIdFromWire(from, this.appName);
+      this.memo.set(from, nodeId);
+    }
+    return nodeId;
+  }
 }

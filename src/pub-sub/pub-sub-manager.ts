@@ -17,7 +17,7 @@ import {
 } from '../validation.js';
 import { KeyedDebouncer } from './debouncer.js';
 import { diagnostics } from '../diagnostics.js';
-import { decodeEnvelope, encodeEnvelope, type PubSubEnvelope } from './envelope.js';
+import { decodeEnvelope, encodeEnvelope, NodeIds, type PubSubEnvelope } from './envelope.js';
 import { MemoryPubSubAdapter } from './memory-adapter.js';
 import type {
   PubSubHandler,
@@ -38,6 +38,8 @@ export interface PubSubManagerOptions {
 }
 
 const SUBSCRIBE_OPTIONS = ['debounce'] as const;
+/** Wire channel names remembered before the memo starts over. */
+const MEMO_LIMIT = 1_024;
 const PUBLISH_OPTIONS = ['skipSelf', 'onlySelf'] as const;
 
 interface Subscription {
@@ -68,11 +70,16 @@ export class PubSubManager {
   private epoch = 0;
   /** Deliveries reach handlers; false from `stopIntake()` until the next `connect()`. */
   private intake = true;
+  /** Node ids as envelopes carry them (compact; see `wireNodeId`). */
+  private readonly nodeIds: NodeIds;
+  /** Channel → wire channel name (needed on every publish). */
+  private readonly wireNames = new Map<string, string>();
 
   constructor(options: PubSubManagerOptions = {}) {
     assertOptions('PubSubManager', options, ['adapter', 'context']);
     this.adapter = options.adapter ?? new MemoryPubSubAdapter();
     this.context = options.context ?? standaloneContext();
+    this.nodeIds = new NodeIds(this.context.nodeId, this.context.appName);
   }
 
   /** Replaces the adapter. Refused (`INVALID_STATE`) while connected; allowed again after `close()`. */
@@ -213,17 +220,14 @@ export class PubSubManager {
       };
       const epoch = this.epoch;
       setImmediate(() => {
-        if (epoch === this.epoch) this.dispatch(channel, envelope);
+        if (epoch === this.epoch) this.dispatch(channel, envelope, envelope.from);
       });
     }
     if (diagnostics.pubSubMessage.hasSubscribers) {
       diagnostics.pubSubMessage.publish({ app: this.context.appName, channel, direction: 'out' });
     }
     if (onlySelf) return;
-    await this.adapter.publish(
-      this.wireChannel(channel),
-      encodeEnvelope(this.context.nodeId, messageJson, publishedAt),
-    );
+    await this.adapter.publish(this.wireChannel(channel), encodeEnvelope(this.nodeIds.own, messageJson, publishedAt));
   }
 
   private clearDebounces(): void {
@@ -238,7 +242,13 @@ export class PubSubManager {
   }
 
   private wireChannel(channel: string): string {
-    return appScopedName(this.context.appName, channel);
+    let name = this.wireNames.get(channel);
+    if (name === undefined) {
+      if (this.wireNames.size >= MEMO_LIMIT) this.wireNames.clear();
+      name = appScopedName(this.context.appName, channel);
+      this.wireNames.set(channel, name);
+    }
+    return name;
   }
 
   /** Brings the adapter's subscription for `channel` in line with its handlers and the connection state. */
@@ -276,16 +286,17 @@ export class PubSubManager {
       return;
     }
     // "Self" copies are handled locally at publish time (or skipped), never from the wire.
-    if (decoded.envelope.from === this.context.nodeId) return;
-    this.dispatch(channel, decoded.envelope);
+    const from = decoded.envelope.from;
+    if (this.nodeIds.isSelf(from)) return;
+    this.dispatch(channel, decoded.envelope, this.nodeIds.of(from));
   }
 
-  /** Calls every handler of `channel` (debounced ones through their debouncer). */
-  private dispatch(channel: string, envelope: PubSubEnvelope): void {
+  /** Calls every handler of `channel` (debounced ones through their debouncer); `from`: the node id. */
+  private dispatch(channel: string, envelope: PubSubEnvelope, from: string): void {
     if (this.state !== 'connected' || !this.intake) return;
     const state = this.channels.get(channel);
     if (!state) return;
-    const meta: PubSubMessageMeta = { channel, from: envelope.from, publishedAt: envelope.publishedAt };
+    const meta: PubSubMessageMeta = { channel, from, publishedAt: envelope.publishedAt };
     if (diagnostics.pubSubMessage.hasSubscribers) {
       diagnostics.pubSubMessage.publish({ app: this.context.appName, channel, direction: 'in' });
     }

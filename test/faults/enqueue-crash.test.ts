@@ -8,6 +8,9 @@
  * - enqueueing the same id again republishes it at once.
  * The same repair covers jobs *parked* by a busy worker that is SIGKILLed (workers/parked-crash.ts):
  * their physical tickets were acknowledged, the store says "parked by" the dead node.
+ * On one Redis server the record and ticket are one script call and the window does not exist
+ * (the worker forces the two-step fallback open); a producer SIGKILLed mid-burst on that fused path
+ * (workers/enqueue-burst.ts) leaves every written job runnable and none pending.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from 'clusterkit';
@@ -86,6 +89,39 @@ describe.each(['redis', 'postgres'] as const)(
       expect((await worker.managedQueue.getJob(jobId))!.history).toHaveLength(1);
     }, 60_000);
 
+    it('a producer SIGKILLed mid-burst (record and ticket in one step on Redis) leaves no job waiting for ever', async ({
+      skip,
+    }) => {
+      if (backend !== 'redis') skip('record and ticket in one step: Redis job store + Redis event queue');
+      const callerId = randomName('burst');
+      const count = 2_000;
+      const producer = new WorkerProcess('enqueue-burst.ts', {
+        REDIS_URL,
+        CK_PREFIX: scope.prefix,
+        CK_APP: scope.appName,
+        CK_JOB_ID: callerId,
+        CK_COUNT: String(count),
+      });
+      let sample: Record<string, unknown>;
+      try {
+        sample = await producer.next((m) => m.type === 'enqueued', 'the first 50 enqueues');
+      } finally {
+        await producer.kill();
+      }
+      // Every job that exists (the killed burst had calls in flight) runs; none is left pending.
+      const namespace = (sample.jobId as string).slice(0, -(sample.callerId as string).length);
+      const ids = Array.from({ length: count }, (_, i) => `${namespace}${callerId}-${i}`);
+      const existing: string[] = [];
+      for (const id of ids) {
+        const job = await worker.managedQueue.getJob(id);
+        if (job) existing.push(job.id);
+      }
+      expect(existing.length).toBeGreaterThanOrEqual(50);
+      for (const id of existing) await worker.managedQueue.waitForJob(id, { timeoutMs: 10_000 });
+      expect(await worker.managedQueue.jobStore.pendingTickets(Date.now(), 10)).toEqual([]);
+      figure('enqueue-crash', 'jobs written before the mid-burst kill (all ran)', existing.length);
+    }, 60_000);
+
     it('jobs parked by a worker that is SIGKILLed are republished once its heartbeat lapses', async () => {
       const done = new Map<string, ReturnType<typeof deferred<void>>>();
       const busy = new WorkerProcess('parked-crash.ts', {
@@ -144,3 +180,62 @@ describe.each(['redis', 'postgres'] as const)(
     }, 60_000);
   },
 );
+
+describe('faults: a worker SIGKILLed while it holds tickets waiting for a park turn (redis)', () => {
+  let scope: BrokerScope;
+  let rescuer: App;
+  const done = new Map<string, ReturnType<typeof deferred<void>>>();
+
+  beforeAll(() => {
+    scope = brokerScope('redis');
+    // The only other node: it checks for stalled physical messages every 500 ms (the killed worker's
+    // locks last 1 s). BullMQ lets one node check per interval, so no node here has a longer one.
+    rescuer = scope.app(
+      { managedQueue: { ticketRepairMs: REPAIR_MS } },
+      { stalledIntervalMs: 500, lockDurationMs: 1_000 },
+    );
+  });
+
+  afterAll(async () => {
+    await scope?.dispose([]);
+  }, 60_000);
+
+  it('its held tickets are unacknowledged: the queue redelivers them and another node runs every job', async () => {
+    const busy = new WorkerProcess('parked-crash.ts', {
+      CK_BACKEND: 'redis',
+      REDIS_URL,
+      CK_PREFIX: scope.prefix,
+      CK_APP: scope.appName,
+      CK_HOLD: '1',
+    });
+    try {
+      await rescuer.start();
+      await busy.next((m) => m.type === 'ready', 'the busy worker');
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        done.set(`h${i}`, deferred());
+        const input = { pluginName: 'orders', queueName: 'slow', jobName: 'ship', payload: `h${i}` };
+        ids.push((await rescuer.managedQueue.enqueue(input)).jobId);
+      }
+      // One job running, one ticket in its (endless) park write, two held: 4 unacknowledged tickets.
+      await busy.next((m) => m.type === 'held', 'four busy slots on the worker', 15_000);
+      // Nothing was parked (acknowledged): the store has no "parked by" mark to repair from.
+      const pending = await rescuer.managedQueue.jobStore.pendingTickets(Date.now(), 100);
+      expect(pending.filter((record) => record.parkedBy !== undefined)).toEqual([]);
+      await busy.kill();
+      const killedAt = Date.now();
+      await rescuer.managedQueue.process(
+        { pluginName: 'orders', queueName: 'slow', jobName: 'ship', concurrency: 4 },
+        (job) => {
+          done.get(String(job.data))?.resolve();
+        },
+      );
+      await within(Promise.all([...done.values()].map((d) => d.promise)), 20_000, 'the four jobs of the killed worker');
+      figure('enqueue-crash', 'kill → 4 held/parking/running jobs done ms', Date.now() - killedAt);
+      for (const id of ids) await rescuer.managedQueue.waitForJob(id, { timeoutMs: 10_000 });
+      for (const id of ids) expect((await rescuer.managedQueue.getJob(id))!.state).toBe('completed');
+    } finally {
+      await busy.kill();
+    }
+  }, 60_000);
+});

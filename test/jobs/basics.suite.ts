@@ -156,6 +156,57 @@ export function basicsSuite(factory: ClusterFactory): void {
       await expect(producer.managedQueue.waitForJob(jobId, { timeoutMs: 1_000 })).resolves.toEqual({ sent: 'x@y' });
     });
 
+    it('waitForJob on a node that did not run the job hears its end while it runs (not only at its deadline)', async () => {
+      const worker = await startNode(cluster);
+      const waiter = await startNode(cluster, { worker: false });
+      const gate = deferred();
+      const running = deferred();
+      await worker.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'gated' }, async () => {
+        running.resolve();
+        await gate.promise;
+        return 'opened';
+      });
+      const { jobId } = await worker.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'gated',
+        payload: 1,
+      });
+      await within(running.promise, 10_000, 'the job start');
+      // The waiter has registered its interest and read the record (still active) before the end.
+      const read = deferred();
+      const store = waiter.managedQueue.jobStore;
+      const get = store.get.bind(store);
+      store.get = async (id: string) => {
+        const record = await get(id);
+        if (id === jobId) read.resolve();
+        return record;
+      };
+      const waited = waiter.managedQueue.waitForJob(jobId, { timeoutMs: 60_000 });
+      await within(read.promise, 10_000, 'the waiter reading the record');
+      const openedAt = Date.now();
+      gate.resolve();
+      await expect(within(waited, 10_000, 'the announced end')).resolves.toBe('opened');
+      expect(Date.now() - openedAt).toBeLessThan(10_000);
+    });
+
+    it('waitForJob that starts after the job ended (nobody waited: no announcement) resolves from the record', async () => {
+      const worker = await startNode(cluster);
+      const other = await startNode(cluster, { worker: false });
+      const ended = deferred();
+      worker.managedQueue.on('job:completed', () => ended.resolve());
+      await worker.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'quick' }, () => 'done');
+      const { jobId } = await worker.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'quick',
+        payload: 1,
+      });
+      await within(ended.promise, 10_000, 'the job end');
+      await expect(other.managedQueue.waitForJob(jobId, { timeoutMs: 1_000 })).resolves.toBe('done');
+      await expect(worker.managedQueue.waitForJob(jobId, { timeoutMs: 1_000 })).resolves.toBe('done');
+    });
+
     it('dispatches a class with stacked @PluginJobProcessor declarations on job.name', async () => {
       const app = await startNode(cluster);
       const calls: string[] = [];

@@ -127,7 +127,8 @@ export function jobStoreSuite(factory: StoreFactory): void {
         ]),
       );
       expect(finished.filter(Boolean)).toHaveLength(40);
-      for (let i = 0; i < records.length; i += 1) expect(finished[2 * i]).toBe(true);
+      // Written (true, or 'unwatched' on a store with `watch`: nobody waits for these jobs).
+      for (let i = 0; i < records.length; i += 1) expect(finished[2 * i]).toBeTruthy();
       const after = await Promise.all(records.map((r) => store.get(r.id)));
       expect(after.map((r) => r?.state)).toEqual(records.map(() => 'completed'));
     });
@@ -167,6 +168,23 @@ export function jobStoreSuite(factory: StoreFactory): void {
       expect((await store.claim(ref(c), claimAt('n', { rateLimit: { max: 2, durationMs: 3_600_000 } }))).type).toBe(
         'claimed',
       );
+    });
+
+    it('with watch: an end nobody watches is answered "unwatched", a watched one true, a retry true', async ({
+      skip,
+    }) => {
+      if (!store.watch) skip('this store announces every end');
+      const [a, b, c] = [record(), record(), record()];
+      for (const r of [a, b, c]) {
+        await store.create(r);
+        await store.claim(ref(r), claimAt('n'));
+      }
+      await store.watch!(b.id, 60_000);
+      const done = (r: JobRecord) => ({ ...r, state: 'completed' as const, finishedAt: NOW + 20 });
+      expect(await store.finish(ref(a), 'n', done(a), keep)).toBe('unwatched');
+      expect(await store.finish(ref(b), 'n', done(b), keep)).toBe(true);
+      const retry = { ...c, gen: 1, state: 'waiting' as const, attemptsMade: 1, ticketPendingSince: NOW + 30 };
+      expect(await store.finish(ref(c), 'n', retry, keep)).toBe(true);
     });
 
     it('finish writes only while the owner still owns the generation; release undoes an unstarted claim', async () => {

@@ -2,6 +2,7 @@
 import type { ClusterFactory } from '../conformance/cluster.js';
 import { adminSuite } from './admin.suite.js';
 import { basicsSuite } from './basics.suite.js';
+import { busyLaneSuite } from './busy-lane.suite.js';
 import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
 import { scopedStateSuite } from './scoped-state.suite.js';
@@ -12,6 +13,7 @@ export function managedJobSuites(factory: ClusterFactory): void {
   basicsSuite(factory);
   controlSuite(factory);
   clusterSuite(factory);
+  busyLaneSuite(factory);
   scopedStateSuite(factory);
   transitionsSuite(factory);
   adminSuite(factory);

@@ -14,9 +14,10 @@
  */
 import { luaScript } from './run-script.js';
 
-/** Shared helpers: index moves and deletion. */
-const PRELUDE = `
-local P = ARGV[1]
+/** Shared helpers: index moves and deletion, for a job store whose key prefix is the Lua expression `prefix`. */
+export function jobPrelude(prefix: string): string {
+  return `
+local P = ${prefix}
 local function idx(state, combo)
   if state == 'delayed' then return P .. 'D:' .. combo end
   return P .. 'S:' .. state .. ':' .. combo
@@ -60,6 +61,8 @@ local function sameRef(h, nonce, gen)
 end
 local function terminal(st) return st == 'completed' or st == 'failed' or st == 'cancelled' end
 `;
+}
+const PRELUDE = jobPrelude('ARGV[1]');
 
 /**
  * Creates a record unless its id exists.
@@ -149,7 +152,8 @@ return {'claimed', flat, took, changed}
  * KEYS[1] J:<id>
  * ARGV[1] prefix, [2] id, [3] check 'owner' | 'version', [4] nonce, [5] gen, [6] owner or version,
  *   [7] remove '1' | '0', [8] now, [9..] field/value pairs of the new hash
- * Returns 1 when written, 0 when the check failed.
+ * Returns 1 when written, 0 when the check failed, 2 when written, the job ended (terminal state or
+ * removed) and nobody watches it (no `W:<id>`, see JOB_WATCH): its end need not be announced.
  */
 export const JOB_WRITE = luaScript(
   'jobWrite',
@@ -162,9 +166,10 @@ else
   if (h and h.v or '') ~= ARGV[6] then return 0 end
 end
 if h then unindex(id, h) end
+local function ended() return redis.call('EXISTS', P .. 'W:' .. id) == 1 and 1 or 2 end
 if ARGV[7] == '1' then
   redis.call('DEL', KEYS[1], P .. 'L:' .. id)
-  return 1
+  return ended()
 end
 local f = {}
 for i = 9, #ARGV, 2 do f[ARGV[i]] = ARGV[i + 1] end
@@ -172,6 +177,19 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', tonumber(h and h.v or '0') + 1, unpack(ARGV, 9))
 index(id, f.st, f.cb, f.hk, f.ea, f.ra, f.tp, f.xa)
 if f.xa then redis.call('PEXPIRE', P .. 'L:' .. id, math.max(1, tonumber(f.xa) - tonumber(ARGV[8]))) end
+if terminal(f.st) then return ended() end
+return 1
+`,
+);
+
+/**
+ * Registers interest in a job's end (`waitForJob`): `W:<id>` lives at least `ttl` ms more.
+ * KEYS[1] W:<id>; ARGV[1] ttl ms
+ */
+export const JOB_WATCH = luaScript(
+  'jobWatch',
+  `
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
 return 1
 `,
 );

@@ -27,6 +27,15 @@ const app = createApp({
       : createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
 });
 await app.start();
+// A Redis store and Redis event queue on one server write the record and its ticket in one script
+// (`createWithTicket`): no window. The two-step path stays the fallback (a Redis Cluster, a store and
+// a queue on different servers), so the window is forced open here: the store is handed an adapter
+// it cannot write with.
+const prepare = app.eventQueue.prepareRecord.bind(app.eventQueue);
+app.eventQueue.prepareRecord = ((...args: Parameters<typeof prepare>) => ({
+  ...prepare(...args),
+  adapter: {} as ReturnType<typeof prepare>['adapter'],
+})) as typeof prepare;
 const publish = app.eventQueue.publish.bind(app.eventQueue);
 app.eventQueue.publish = ((channel: string, message: unknown, options?: object) => {
   if (channel !== app.managedQueue.physicalChannel) return publish(channel, message, options);

@@ -1,0 +1,71 @@
+/**
+ * The job store's record create, spliced around BullMQ's add (see `bull-add-scripts.ts`), so that a
+ * managed job's record and its ticket are written by ONE script call (`RedisJobStore.createWithTicket`).
+ * Only on a single Redis server: the store's keys (`{<app>}`) and the queue's (`{<queue>}`) are in
+ * different Cluster slots.
+ *
+ * Arguments after the wrapper's own ([4], [5]): [6] the job store's key prefix ('' = no record to
+ * create: a plain add), [7] record id, [8] now, [9] backlog threshold ('' = never demote), [10] the
+ * ticket's priority level, [11] the highest level, [12] BullMQ's highest priority, [13] the BullMQ
+ * priority the add was sent with (0 = plain), [14..] field/value pairs of the record hash.
+ *
+ * Before the add: an existing live record answers `{0, flat hash}` and nothing is written (the id
+ * dedupe); the handler's backlog (this job included) demotes the ticket one level per doubling
+ * beyond the threshold, like `physicalPriority`; a demoted ticket for a queue still plain answers
+ * `{'flip'}` (nothing written: the caller flips the queue and calls again). After the add: the
+ * ticket gets its demoted priority, then the record is created — without "ticket pending", since
+ * the ticket exists — and the answer is `{1, backlog}`. A failed add (a negative code) creates nothing.
+ */
+import { PRIORITIZED_FIELD } from './queue-scripts.js';
+import { jobPrelude } from './job-scripts.js';
+
+/** Statements before BullMQ's add. `queuePrefix`: Lua expression of the queue's key prefix. */
+export function FUSED_CREATE_BEFORE(queuePrefix: string): string {
+  return `${jobPrelude("ARGV[6] or ''")}
+local ckCreate = P ~= ''
+local ckBacklog, ckTarget
+if ckCreate then
+  local h, flat = live(ARGV[7], tonumber(ARGV[8]))
+  if h then return {0, flat} end
+  local hk
+  for i = 14, #ARGV, 2 do if ARGV[i] == 'hk' then hk = ARGV[i + 1] end end
+  ckBacklog = tonumber(redis.call('HGET', P .. 'HQ', hk) or '0') + 1
+  local base = tonumber(ARGV[10])
+  local level = base
+  local threshold = tonumber(ARGV[9])
+  if threshold and ckBacklog > threshold then
+    local reach = threshold
+    while reach < ckBacklog do
+      reach = reach * 2
+      level = level + 1
+    end
+    level = math.min(level, tonumber(ARGV[11]))
+  end
+  ckTarget = math.min(level + 1, tonumber(ARGV[12]))
+  if level ~= base and tonumber(ARGV[13]) == 0 and not redis.call('HGET', ${queuePrefix} .. 'meta', '${PRIORITIZED_FIELD}') then
+    return {'flip'}
+  end
+end`;
+}
+
+/** Statements after BullMQ's add (its reply in `result`, the job id on success). */
+export function FUSED_CREATE_AFTER(queuePrefix: string, result: string): string {
+  return `if ckCreate then
+  if type(${result}) ~= 'string' then return ${result} end
+  local jk = ${queuePrefix} .. ${result}
+  local current = tonumber(redis.call('HGET', jk, 'priority')) or 0
+  if current ~= 0 and current ~= ckTarget then
+    redis.call('HSET', jk, 'priority', ckTarget)
+    local score = redis.call('ZSCORE', ${queuePrefix} .. 'prioritized', ${result})
+    if score then
+      redis.call('ZADD', ${queuePrefix} .. 'prioritized', ckTarget * 0x100000000 + tonumber(score) % 0x100000000, ${result})
+    end
+  end
+  local f = {}
+  for i = 14, #ARGV, 2 do f[ARGV[i]] = ARGV[i + 1] end
+  redis.call('HSET', P .. 'J:' .. ARGV[7], unpack(ARGV, 14))
+  redis.call('HSET', P .. 'C', f.cb, f.cbj)
+  index(ARGV[7], f.st, f.cb, f.hk, f.ea, f.ra, nil, f.xa)
+  return {1, ckBacklog}
+end`;
+}

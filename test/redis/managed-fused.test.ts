@@ -1,0 +1,79 @@
+/**
+ * Managed jobs on one Redis server: a job's record and its ticket are written by ONE script call
+ * (`RedisJobStore.createWithTicket`, BullMQ's add wrapped with the record create), so no crash can
+ * fall between them and no "ticket pending" confirmation follows.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, silentLogger, type App } from 'clusterkit';
+import { createRedisAdapters } from 'clusterkit/redis';
+import { counter, randomName, within } from '../helpers.js';
+import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
+
+const target = await resolveRedisUrl();
+const JOB = { pluginName: 'p', queueName: 'q', jobName: 'fused' } as const;
+
+describe.skipIf('skip' in target)(
+  `redis: managed job record and ticket in one step${'skip' in target ? ` (skipped: ${target.skip})` : ''}`,
+  () => {
+    const url = 'url' in target ? target.url : '';
+    const prefix = randomName('ckf');
+    const name = randomName('fused');
+    const apps: App[] = [];
+    let raw: Redis;
+
+    const node = async (worker: boolean) => {
+      const app = createApp({
+        name,
+        logger: silentLogger,
+        managedQueue: { worker },
+        adapters: createRedisAdapters({ url, prefix, onError: () => {} }),
+      });
+      apps.push(app);
+      return app;
+    };
+
+    beforeAll(() => {
+      raw = new Redis(url);
+    });
+    afterAll(async () => {
+      await Promise.allSettled(apps.map((a) => a.stop()));
+      await deletePrefix(raw, prefix);
+      await raw.quit();
+      await ('stop' in target ? target.stop?.() : undefined);
+    });
+
+    it('writes record and ticket without a separate publish: nothing is ever "ticket pending"', async () => {
+      const producer = await node(false);
+      await producer.start();
+      // A separate publish of the ticket would hang here for ever (the two-step path's crash window).
+      const publish = producer.eventQueue.publish.bind(producer.eventQueue);
+      producer.eventQueue.publish = ((channel: string, message: unknown, options?: object) =>
+        channel === producer.managedQueue.physicalChannel
+          ? new Promise(() => {})
+          : publish(channel, message, options)) as typeof producer.eventQueue.publish;
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        ids.push((await within(producer.managedQueue.enqueue({ ...JOB, payload: i }), 5_000, 'enqueue')).jobId);
+      }
+      // The id dedupe answers in the same step: the existing job, no second ticket.
+      const again = await producer.managedQueue.enqueue({ ...JOB, jobId: 'same', payload: 'a' });
+      await producer.managedQueue.enqueue({ ...JOB, jobId: 'same', payload: 'b' });
+      ids.push(again.jobId);
+      for (const id of ids) {
+        expect((await producer.managedQueue.jobStore.get(id))?.ticketPendingSince).toBeUndefined();
+      }
+      const worker = await node(true);
+      const ran: unknown[] = [];
+      const all = counter(4);
+      await worker.managedQueue.process({ ...JOB }, (job) => {
+        ran.push(job.data);
+        all.hit();
+      });
+      await worker.start();
+      await within(all.done, 10_000, 'the four jobs');
+      for (const id of ids) await worker.managedQueue.waitForJob(id, { timeoutMs: 10_000 });
+      expect(ran.sort()).toEqual([0, 1, 2, 'a']);
+    });
+  },
+);
