@@ -63,7 +63,9 @@ export function assertName(kind: string, value: unknown): string {
  * are dropped, as `JSON.stringify` does. Objects with `toJSON` (Date) are serialized through it.
  */
 export function serializePayload(kind: string, value: unknown, maxBytes = DEFAULT_MAX_PAYLOAD_BYTES): string {
-  checkJsonSafe(kind, value, '$', new Set());
+  // Shallow payloads (nearly all) are walked without a Set; a cycle (or a payload deeper than
+  // FAST_DEPTH) makes the walk give up, and the exact walk, which names the cycle, runs from the top.
+  if (!quickJsonSafe(kind, value, '$', 0)) checkJsonSafe(kind, value, '$', new Set());
   const text = JSON.stringify(value);
   // A UTF-16 code unit is at most 3 UTF-8 bytes: short texts need no byte count.
   if (text.length * 3 <= maxBytes) return text;
@@ -82,6 +84,59 @@ function failPayload(kind: string, what: string, path: string): never {
   throw new ClusterError(ErrorCodes.INVALID_PAYLOAD, `${kind} is not JSON-serializable: ${what} at ${path}`, {
     details: { path },
   });
+}
+
+/** Nesting the Set-free walk follows before it hands over to {@link checkJsonSafe}. */
+const FAST_DEPTH = 32;
+
+/**
+ * {@link checkJsonSafe} without cycle tracking, for the common shallow payload: false when it went
+ * deeper than {@link FAST_DEPTH} (where a cycle would take it), so the caller re-checks with the
+ * exact walk. Up to that depth both walks visit the same values in the same order, so the first
+ * problem found, and its message, are the same.
+ */
+function quickJsonSafe(kind: string, value: unknown, path: string, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      if (!Number.isFinite(value)) failPayload(kind, String(value), path);
+      return true;
+    case 'undefined':
+      if (path === '$') failPayload(kind, 'undefined', path);
+      return true;
+    case 'bigint':
+      return failPayload(kind, 'a BigInt', path);
+    case 'function':
+      return failPayload(kind, 'a function', path);
+    case 'symbol':
+      return failPayload(kind, 'a symbol', path);
+  }
+  if (value === null) return true;
+  const obj = value as Record<string, unknown>;
+  if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') return true;
+  if (depth === FAST_DEPTH) return false;
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) {
+      const item: unknown = obj[i];
+      if (item === undefined) failPayload(kind, 'undefined in an array', `${path}[${i}]`);
+      if (typeof item === 'string' || typeof item === 'boolean') continue;
+      if (typeof item === 'number' && Number.isFinite(item)) continue;
+      if (!quickJsonSafe(kind, item, `${path}[${i}]`, depth + 1)) return false;
+    }
+  } else {
+    if (obj instanceof Map) failPayload(kind, 'a Map', path);
+    if (obj instanceof Set) failPayload(kind, 'a Set', path);
+    for (const k in obj) {
+      if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
+      const v = obj[k];
+      if (typeof v === 'string' || typeof v === 'boolean' || v === undefined) continue;
+      if (typeof v === 'number' && Number.isFinite(v)) continue;
+      if (!quickJsonSafe(kind, v, path + '.' + k, depth + 1)) return false;
+    }
+  }
+  return true;
 }
 
 /** Walks a value; hot on every publish, so no closures and paths are built only on failure. */

@@ -3,7 +3,14 @@
  * with its stable code.
  */
 import { describe, expect, it } from 'vitest';
-import { assertDuration, assertInteger, assertName, assertOptions, ErrorCodes, serializePayload } from 'clusterkit/adapter-kit';
+import {
+  assertDuration,
+  assertInteger,
+  assertName,
+  assertOptions,
+  ErrorCodes,
+  serializePayload,
+} from 'clusterkit/adapter-kit';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 
@@ -60,6 +67,28 @@ describe('serializePayload', () => {
     expect(() => serializePayload('message', a)).toThrow(code(ErrorCodes.INVALID_PAYLOAD));
     const shared = { y: 1 };
     expect(serializePayload('message', { p: shared, q: shared })).toBe('{"p":{"y":1},"q":{"y":1}}');
+  });
+
+  it('names a cycle at its first repeat, shallow or deep, and accepts deep acyclic payloads', () => {
+    const a: Record<string, unknown> = { x: 1 };
+    a.self = a;
+    expect(() => serializePayload('message', a)).toThrow(
+      'message is not JSON-serializable: a circular reference at $.self',
+    );
+    const list: unknown[] = [];
+    list.push({ back: list });
+    expect(() => serializePayload('message', list)).toThrow('a circular reference at $[0].back');
+    // Past the Set-free walk's depth (32): nesting of 40 is fine, a cycle there is named where it closes.
+    const root: Record<string, unknown> = {};
+    let node = root;
+    for (let i = 0; i < 40; i++) node = node.n = {} as Record<string, unknown>;
+    node.leaf = [1, 'x'];
+    expect(serializePayload('message', root)).toBe(JSON.stringify(root));
+    node.loop = root.n;
+    expect(() => serializePayload('message', root)).toThrow(`a circular reference at $${'.n'.repeat(40)}.loop`);
+    delete node.loop;
+    node.bad = 1n;
+    expect(() => serializePayload('message', root)).toThrow(`a BigInt at $${'.n'.repeat(40)}.bad`);
   });
 
   it('names the path of the bad value', () => {

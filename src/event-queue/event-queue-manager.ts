@@ -56,6 +56,8 @@ export type { Envelope, EnvelopePolicy } from './envelope.js';
  */
 const MIN_ABANDON_AFTER_MS = 1_000;
 const MAX_LIST_LIMIT = 10_000;
+/** Channels whose queue name publish remembers (see `EventQueueManager.publishQueue`). */
+const MAX_CACHED_QUEUES = 1_024;
 
 type State = 'idle' | 'connecting' | 'connected' | 'closing';
 
@@ -65,6 +67,8 @@ export class EventQueueManager {
   private readonly context: ManagerContext;
   private readonly defaults: ResolvedDefaults;
   private readonly subscriptions = new Map<string, QueueSubscription>();
+  /** Channel → queue name of channels published to (see `publishQueue`). */
+  private readonly publishQueues = new Map<string, string>();
   private state: State = 'idle';
   private transition: Promise<void> = Promise.resolve();
   /** Generated ids are `<random per manager>-<counter>`: unique, and far cheaper than a UUID each. */
@@ -188,7 +192,7 @@ export class EventQueueManager {
   }
 
   private prepare<T = unknown>(channel: string, message: T, options?: EventQueuePublishOptions): PreparedRecord {
-    assertName('channel', channel);
+    const queue = this.publishQueue(channel);
     const o = resolvePublish(options);
     const payload = serializePayload('message', message, this.context.maxPayloadBytes);
     const caps = this.currentAdapter.capabilities;
@@ -207,12 +211,21 @@ export class EventQueueManager {
     // Without OpenTelemetry this is a flag check; with it but no active span, nothing is written.
     const body = encodeEnvelope(id, payload, Date.now(), o.policy, captureTraceContext());
     const record = { id, body, priority: o.priority, delayMs: o.delayMs, callerId: o.jobId !== undefined };
-    return {
-      adapter: this.currentAdapter,
-      queue: this.queueName(channel),
-      record,
-      ...(o.transaction === undefined ? {} : { transaction: o.transaction }),
-    };
+    if (o.transaction === undefined) return { adapter: this.currentAdapter, queue, record };
+    return { adapter: this.currentAdapter, queue, record, transaction: o.transaction };
+  }
+
+  /**
+   * The checked channel's queue name. Publish is the hot path and most apps publish to a handful of
+   * channels, so names that passed the check are remembered (a bounded map: cleared when full).
+   */
+  private publishQueue(channel: string): string {
+    const known = this.publishQueues.get(channel);
+    if (known !== undefined) return known;
+    const queue = this.queueName(assertName('channel', channel));
+    if (this.publishQueues.size >= MAX_CACHED_QUEUES) this.publishQueues.clear();
+    this.publishQueues.set(channel, queue);
+    return queue;
   }
 
   /** Dead letters of `channel`, oldest first, payloads parsed. @param range `offset` default 0, `limit` default 100 */
