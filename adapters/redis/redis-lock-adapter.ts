@@ -8,7 +8,7 @@
  */
 import type { LockAdapter, LockCapabilities } from 'clusterkit/adapter-kit';
 import type { LockEvent, TryAcquireOptions, TryAcquireResult } from 'clusterkit/adapter-kit';
-import { guard, whileOpen, type RedisConnections } from './connection.js';
+import { guard, unavailable, whileOpen, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 import { ACQUIRE, EXTEND, LEAVE, RELEASE } from './lua/lock-scripts.js';
 import { runScript } from './lua/run-script.js';
@@ -26,6 +26,19 @@ export function lockKeys(
     places: `${base}:places`,
     channel: `${base}:released`,
   };
+}
+
+/** The keys a lock script is called with (lease, counter, line, places) and the key's channel. */
+interface ScriptKeys {
+  readonly keys: readonly [string, string, string, string];
+  readonly channel: string;
+}
+
+/** How many keys' names {@link RedisLockAdapter} keeps built (a program locks a few keys over and over). */
+const KEY_CACHE_SIZE = 256;
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
 /** Parses a notification: `r` (freed) or `g <owner> <token> <ttl ms> <server ms>` (handed on). */
@@ -51,6 +64,8 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
    * `sentAt` and ran at server time `now`, so server time X happened at local time ≥ X + (sentAt − now).
    */
   private clockOffset: number | undefined;
+  /** Built key names of recently used locks: an acquire+release need not build them twice. */
+  private readonly keyCache = new Map<string, ScriptKeys>();
 
   constructor(connections: RedisConnections) {
     super(connections, 'Redis lock adapter');
@@ -64,19 +79,31 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
 
   async tryAcquire(key: string, owner: string, ttlMs: number, options?: TryAcquireOptions): Promise<TryAcquireResult> {
     const client = this.client();
-    const keys = lockKeys(this.connections.prefix, key);
+    const { keys } = this.keysOf(key);
     const sentAt = Date.now();
-    const reply = (await whileOpen(
-      () => this.connected,
-      'lock acquire',
-      () =>
-        runScript(
-          client,
-          ACQUIRE,
-          [keys.lease, keys.fence, keys.line, keys.places],
-          [owner, ttlMs, Math.max(0, Math.floor(options?.queueMs ?? 0))],
-        ),
-    )) as number[];
+    const queueMs = options?.queueMs === undefined ? 0 : Math.max(0, Math.floor(options.queueMs));
+    let reply: number[];
+    try {
+      // EVALSHA called directly (no runScript/whileOpen layers): this is the uncontended hot path.
+      reply = (await client.evalsha(
+        ACQUIRE.sha,
+        4,
+        keys[0],
+        keys[1],
+        keys[2],
+        keys[3],
+        owner,
+        ttlMs,
+        queueMs,
+      )) as number[];
+    } catch (error) {
+      // NOSCRIPT (first call on this server, or after its restart): load it the slow way; any other
+      // failure is reported as whileOpen reports it.
+      const retry = isNoScript(error)
+        ? () => runScript(client, ACQUIRE, keys, [owner, ttlMs, queueMs])
+        : () => Promise.reject(error);
+      reply = (await whileOpen(() => this.connected, 'lock acquire', retry)) as number[];
+    }
     // A contended attempt also returns the server clock (last element).
     const timed = reply[0] === 1 ? reply.length === 4 : reply.length === 3;
     if (timed) this.clockOffset = sentAt - Number(reply[reply.length - 1]);
@@ -129,9 +156,24 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
   /** Runs the release or leave script: both pass a lease the caller holds on to the next in line. */
   private async handOn(script: typeof RELEASE, what: string, key: string, owner: string): Promise<unknown> {
     const client = this.client();
-    const keys = lockKeys(this.connections.prefix, key);
-    return guard(what, () =>
-      runScript(client, script, [keys.lease, keys.fence, keys.line, keys.places], [owner, keys.channel]),
-    );
+    const { keys, channel } = this.keysOf(key);
+    try {
+      return await client.evalsha(script.sha, 4, keys[0], keys[1], keys[2], keys[3], owner, channel);
+    } catch (error) {
+      if (!isNoScript(error)) throw unavailable(`Redis ${what} failed`, error);
+      return guard(what, () => runScript(client, script, keys, [owner, channel]));
+    }
+  }
+
+  /** The script keys and channel of `key`, built once while the key is in use. */
+  private keysOf(key: string): ScriptKeys {
+    let cached = this.keyCache.get(key);
+    if (!cached) {
+      const { lease, fence, line, places, channel } = lockKeys(this.connections.prefix, key);
+      cached = { keys: [lease, fence, line, places], channel };
+      if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
+      this.keyCache.set(key, cached);
+    }
+    return cached;
   }
 }

@@ -33,3 +33,32 @@ export function corkPerMicrotask(stream: CorkableStream & { [BATCHED]?: boolean 
     return write(...args);
   };
 }
+
+/**
+ * Like {@link corkPerMicrotask}, but the first write of a microtask checkpoint goes out at once and
+ * only the writes after it are corked (flushed together at the end of the checkpoint). A command
+ * alone — the lock's and the cache's one-at-a-time hot path — then pays no cork, buffering and
+ * uncork (measured ~5 µs of client CPU per acquire+release pair here); a burst costs two system
+ * calls instead of one. Idempotent, and exclusive with {@link corkPerMicrotask} on one stream.
+ */
+export function corkAfterFirstWrite(stream: CorkableStream & { [BATCHED]?: boolean }): void {
+  if (stream[BATCHED] || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return;
+  stream[BATCHED] = true;
+  const write = stream.write.bind(stream);
+  /** 0: no write yet in this checkpoint; 1: one write went out; 2: corked, later writes buffered. */
+  let state = 0;
+  const endOfCheckpoint = () => {
+    if (state === 2) stream.uncork();
+    state = 0;
+  };
+  stream.write = (...args: unknown[]) => {
+    if (state === 0) {
+      state = 1;
+      queueMicrotask(endOfCheckpoint);
+    } else if (state === 1) {
+      state = 2;
+      stream.cork();
+    }
+    return write(...args);
+  };
+}

@@ -5,7 +5,7 @@
  * the adapter only does atomic lease and line operations.
  */
 import { diagnostics } from '../diagnostics.js';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
 import { appScopedName } from '../names.js';
@@ -98,8 +98,12 @@ export class LockManager {
   private readonly lines = new WaitLines();
   /** Pending waits; `close()` cancels them and waits until each has cleaned up (left the line). */
   private readonly waiting = new Map<Cancellation, Settled>();
-  /** Owner tokens are `<node id>:<random per manager>:<sequence>`: unique without a UUID per call. */
-  private readonly ownerBase = randomUUID();
+  /**
+   * Owner tokens are `<node id>:<random per manager>:<sequence>`: unique without a UUID per call. The
+   * node id already holds a UUID in an app; 48 random bits only tell managers sharing a node id apart,
+   * and a short token is cheaper to send, store and compare twice per acquire+release.
+   */
+  private readonly ownerBase = randomBytes(6).toString('base64url');
   private ownerSeq = 0;
   private readonly held = new Set<LockHandle>();
 
@@ -177,7 +181,7 @@ export class LockManager {
         details: { option: 'signal' },
       });
     }
-    await this.lifecycle.ensureConnected();
+    if (!this.lifecycle.isConnected()) await this.lifecycle.ensureConnected();
     // `timeout: 0` tries once, like tryAcquire: it never joins the line only to leave it at once.
     return this.take(name, ms, { timeout, signal: opts.signal, once: timeout === 0 });
   }
@@ -190,7 +194,7 @@ export class LockManager {
   async tryAcquire(key: string, ttl?: number): Promise<Lock> {
     const name = assertName('lock key', key);
     const ms = this.ttlOf(ttl);
-    await this.lifecycle.ensureConnected();
+    if (!this.lifecycle.isConnected()) await this.lifecycle.ensureConnected();
     return this.take(name, ms, { once: true });
   }
 

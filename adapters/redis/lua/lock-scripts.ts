@@ -89,6 +89,20 @@ ${KEYS_DOC}
            {1, fencingToken, remaining ms, now}  the lease had been handed to the caller earlier
            {0, retry after ms, now}              held, or someone else is first in line
 ]]
+-- Uncontended (free lease, empty line) first, before COMMON's helpers exist: each \`local function\`
+-- is a new closure on every call, and this path needs none. Same calls as the general path below.
+local value = redis.call('GET', KEYS[1])
+if not value and not redis.call('LINDEX', KEYS[3], 0) then
+  local fresh = redis.call('INCR', KEYS[2])
+  if fresh == 1 then
+    -- A lost counter, seeded as nextToken() does.
+    local t = redis.call('TIME')
+    fresh = tonumber(t[1]) * 1000000 + tonumber(t[2]) + 1
+    redis.call('SET', KEYS[2], string.format('%.0f', fresh))
+  end
+  redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. string.format('%.0f', fresh), 'PX', ARGV[2])
+  return {1, fresh, tonumber(ARGV[2])}
+end
 ${COMMON}
 local owner = ARGV[1]
 local queueMs = tonumber(ARGV[3])
@@ -104,7 +118,7 @@ local function join()
   end
 end
 
-local current, token = holder(redis.call('GET', KEYS[1]))
+local current, token = holder(value)
 if current == owner then
   return {1, token, redis.call('PTTL', KEYS[1]), clock()}
 end
@@ -113,8 +127,8 @@ if current then
   join()
   return {0, redis.call('PTTL', KEYS[1]), now}
 end
--- Free: drop lapsed places at the head, then only the head (or anyone, on an empty line) may take it.
--- (One LINDEX on an empty line: the uncontended path reads the line once.)
+-- Free with people in line (the fast path took a free lease on an empty line): drop lapsed places
+-- at the head, then only the head (or anyone, once the line is empty) may take it.
 while true do
   local head = redis.call('LINDEX', KEYS[3], 0)
   if not head then break end
@@ -149,8 +163,19 @@ ${KEYS_DOC}
   ARGV[2]  notification channel
   Returns  1 when released, 0 when the caller was not the owner (or the lease had expired)
 ]]
+-- Uncontended (the caller holds it, nobody waits) first, before COMMON's helpers exist; the owner
+-- check is holder()'s ("<owner> <digits>") without a pattern capture. Same calls as passOn's path.
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local n = #ARGV[1]
+if string.sub(value, n + 1, n + 1) == ' ' and string.sub(value, 1, n) == ARGV[1]
+    and string.find(value, '^%d+$', n + 2) and not redis.call('LINDEX', KEYS[3], 0) then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], 'r')
+  return 1
+end
 ${COMMON}
-if holder(redis.call('GET', KEYS[1])) ~= ARGV[1] then return 0 end
+if holder(value) ~= ARGV[1] then return 0 end
 passOn(ARGV[2])
 return 1
 `,

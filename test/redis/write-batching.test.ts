@@ -1,0 +1,57 @@
+/**
+ * Write batching on the Redis command connection (`corkAfterFirstWrite`): a command alone leaves at
+ * once, without waiting for the end of the microtask checkpoint; the commands written after it in
+ * the same checkpoint leave together in one more write, in order.
+ */
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { corkAfterFirstWrite } from '../../adapters/shared/cork-writes.js';
+
+/** A real Writable that records what reached its sink, write by write. */
+function recordingStream() {
+  const writes: string[][] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      writes.push([chunk.toString()]);
+      callback();
+    },
+    writev(chunks, callback) {
+      writes.push(chunks.map(({ chunk }) => (chunk as Buffer).toString()));
+      callback();
+    },
+  });
+  return { stream, writes };
+}
+
+describe('Redis write batching', () => {
+  it('sends a command written alone at once, not at the end of the checkpoint', () => {
+    const { stream, writes } = recordingStream();
+    corkAfterFirstWrite(stream);
+    stream.write('PING');
+    // Synchronously: nothing waited for a microtask.
+    expect(writes).toEqual([['PING']]);
+  });
+
+  it('sends the commands after the first one of a checkpoint together, in order', async () => {
+    const { stream, writes } = recordingStream();
+    corkAfterFirstWrite(stream);
+    stream.write('A');
+    stream.write('B');
+    stream.write('C');
+    expect(writes).toEqual([['A']]);
+    await Promise.resolve();
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
+    expect(writes).toEqual([['A'], ['B', 'C']]);
+    // The next checkpoint starts over: its first write leaves at once again.
+    stream.write('D');
+    expect(writes).toEqual([['A'], ['B', 'C'], ['D']]);
+  });
+
+  it('is applied once per stream', () => {
+    const { stream, writes } = recordingStream();
+    corkAfterFirstWrite(stream);
+    corkAfterFirstWrite(stream);
+    stream.write('X');
+    expect(writes).toEqual([['X']]);
+  });
+});
