@@ -65,7 +65,7 @@ export function assertName(kind: string, value: unknown): string {
 export function serializePayload(kind: string, value: unknown, maxBytes = DEFAULT_MAX_PAYLOAD_BYTES): string {
   // Shallow payloads (nearly all) are walked without a Set; a cycle (or a payload deeper than
   // FAST_DEPTH) makes the walk give up, and the exact walk, which names the cycle, runs from the top.
-  if (!quickJsonSafe(kind, value, '$', 0)) checkJsonSafe(kind, value, '$', new Set());
+  if (!walkJsonSafe(kind, value, '$', 0, null)) walkJsonSafe(kind, value, '$', 0, new Set());
   const text = JSON.stringify(value);
   // A UTF-16 code unit is at most 3 UTF-8 bytes: short texts need no byte count.
   if (text.length * 3 <= maxBytes) return text;
@@ -86,16 +86,17 @@ function failPayload(kind: string, what: string, path: string): never {
   });
 }
 
-/** Nesting the Set-free walk follows before it hands over to {@link checkJsonSafe}. */
+/** Nesting the Set-free walk follows before it gives up and the walk with cycle tracking runs. */
 const FAST_DEPTH = 32;
 
 /**
- * {@link checkJsonSafe} without cycle tracking, for the common shallow payload: false when it went
- * deeper than {@link FAST_DEPTH} (where a cycle would take it), so the caller re-checks with the
- * exact walk. Up to that depth both walks visit the same values in the same order, so the first
- * problem found, and its message, are the same.
+ * Walks a value; hot on every publish, so no closures and paths are built only on failure. With
+ * `seen === null` (the common shallow payload) no `Set` is allocated: the walk returns false when
+ * it went deeper than {@link FAST_DEPTH} (where a cycle would take it), and the caller walks again
+ * from the top with a `Set`, which names the cycle. Up to that depth both walks visit the same values
+ * in the same order, so the first problem found, and its message, are the same.
  */
-function quickJsonSafe(kind: string, value: unknown, path: string, depth: number): boolean {
+function walkJsonSafe(kind: string, value: unknown, path: string, depth: number, seen: Set<object> | null): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -116,60 +117,19 @@ function quickJsonSafe(kind: string, value: unknown, path: string, depth: number
   if (value === null) return true;
   const obj = value as Record<string, unknown>;
   if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') return true;
-  if (depth === FAST_DEPTH) return false;
-  if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length; i++) {
-      const item: unknown = obj[i];
-      if (item === undefined) failPayload(kind, 'undefined in an array', `${path}[${i}]`);
-      if (typeof item === 'string' || typeof item === 'boolean') continue;
-      if (typeof item === 'number' && Number.isFinite(item)) continue;
-      if (!quickJsonSafe(kind, item, `${path}[${i}]`, depth + 1)) return false;
-    }
+  if (seen === null) {
+    if (depth === FAST_DEPTH) return false;
   } else {
-    if (obj instanceof Map) failPayload(kind, 'a Map', path);
-    if (obj instanceof Set) failPayload(kind, 'a Set', path);
-    for (const k in obj) {
-      if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
-      const v = obj[k];
-      if (typeof v === 'string' || typeof v === 'boolean' || v === undefined) continue;
-      if (typeof v === 'number' && Number.isFinite(v)) continue;
-      if (!quickJsonSafe(kind, v, path + '.' + k, depth + 1)) return false;
-    }
+    if (seen.has(obj)) failPayload(kind, 'a circular reference', path);
+    seen.add(obj);
   }
-  return true;
-}
-
-/** Walks a value; hot on every publish, so no closures and paths are built only on failure. */
-function checkJsonSafe(kind: string, value: unknown, path: string, seen: Set<object>): void {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return;
-    case 'number':
-      if (!Number.isFinite(value)) failPayload(kind, String(value), path);
-      return;
-    case 'undefined':
-      if (path === '$') failPayload(kind, 'undefined', path);
-      return;
-    case 'bigint':
-      return failPayload(kind, 'a BigInt', path);
-    case 'function':
-      return failPayload(kind, 'a function', path);
-    case 'symbol':
-      return failPayload(kind, 'a symbol', path);
-  }
-  if (value === null) return;
-  const obj = value as Record<string, unknown>;
-  if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') return;
-  if (seen.has(obj)) failPayload(kind, 'a circular reference', path);
-  seen.add(obj);
   if (Array.isArray(obj)) {
     for (let i = 0; i < obj.length; i++) {
       const item: unknown = obj[i];
       if (item === undefined) failPayload(kind, 'undefined in an array', `${path}[${i}]`);
       if (typeof item === 'string' || typeof item === 'boolean') continue;
       if (typeof item === 'number' && Number.isFinite(item)) continue;
-      checkJsonSafe(kind, item, `${path}[${i}]`, seen);
+      if (!walkJsonSafe(kind, item, `${path}[${i}]`, depth + 1, seen)) return false;
     }
   } else {
     if (obj instanceof Map) failPayload(kind, 'a Map', path);
@@ -180,10 +140,11 @@ function checkJsonSafe(kind: string, value: unknown, path: string, seen: Set<obj
       // Strings and booleans are always fine: skip the call (and the path string) for them.
       if (typeof v === 'string' || typeof v === 'boolean' || v === undefined) continue;
       if (typeof v === 'number' && Number.isFinite(v)) continue;
-      checkJsonSafe(kind, v, path + '.' + k, seen);
+      if (!walkJsonSafe(kind, v, path + '.' + k, depth + 1, seen)) return false;
     }
   }
-  seen.delete(obj);
+  seen?.delete(obj);
+  return true;
 }
 
 /** Options for {@link assertDuration}. */
