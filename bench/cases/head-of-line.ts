@@ -1,8 +1,9 @@
 /**
  * Head-of-line blocking in the managed job layer: 1,000 jobs are queued for plugin A's handler
  * (concurrency 1, 2 ms per job), then 100 jobs of plugin B are enqueued; B's wait (handler start −
- * enqueue call) must not grow with A's backlog. No raw comparison: a single BullMQ queue shared by
- * both plugins is exactly the problem this layer exists to avoid.
+ * enqueue call) must not grow with A's backlog. Compared with B alone (no backlog of A), not with a
+ * raw library: a single BullMQ queue shared by both plugins is exactly the problem this layer exists
+ * to avoid.
  */
 import type { BenchCase } from '../lib/case.js';
 import { benchCluster, startNode, type Backend } from '../lib/clusterkit-app.js';
@@ -46,7 +47,7 @@ async function run(input: RunInput, backend: Backend, backlog: number, others: n
 export const headOfLine: BenchCase = {
   name: 'head-of-line',
   title: 'Managed jobs head-of-line',
-  compareWith: 'nothing (absolute target)',
+  compareWith: 'B alone (the same jobs of B with no backlog of A)',
   targetText: "other plugin's p99 wait ≤ 50 ms",
   budgetMs: 45_000,
   async run(ctx, report) {
@@ -55,17 +56,22 @@ export const headOfLine: BenchCase = {
     report.note(
       `${backlog} jobs enqueued for plugin A (handler concurrency 1, ${SLOW_JOB_MS} ms each), then ${others} jobs for ` +
         'plugin B (concurrency 10) enqueued at once; wait = B handler start − B enqueue call. The run ends when B is ' +
-        "done; A's remaining backlog is discarded with the run's keys.",
+        "done; A's remaining backlog is discarded with the run's keys. \"B alone\" is the same run with no job of A " +
+        "queued: the wait B's own 100 jobs take through the managed layer, which the head of line adds to.",
     );
     for (const [index, backend] of (['memory', 'redis'] as const).entries()) {
       const share = (ctx.deadline - performance.now()) / (2 - index);
       await report.compare(backend, {
         budgetMs: share,
         runTimeoutMs: 30_000,
-        sides: { clusterkit: (input) => run(input, backend, backlog, others) },
+        sides: {
+          clusterkit: (input) => run(input, backend, backlog, others),
+          // The same 100 jobs of B with nothing queued for A: what B's wait is without any head of line.
+          'B alone': (input) => run(input, backend, 0, others),
+        },
       });
       const label = backend === 'memory' ? 'memory' : 'Redis';
-      const common = { label, unit: 'ms', higherIsBetter: false, ours: 'clusterkit' } as const;
+      const common = { label, unit: 'ms', higherIsBetter: false, ours: 'clusterkit', raw: 'B alone' } as const;
       report.row(backend, { ...common, metric: 'B wait p50', figure: 'p50', target: { kind: 'none' } });
       report.row(backend, { ...common, metric: 'B wait p99', figure: 'p99', target: { kind: 'max', value: 50 } });
     }
