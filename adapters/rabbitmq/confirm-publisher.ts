@@ -10,15 +10,13 @@ import { ClusterError, isClusterError, ErrorCodes } from 'clusterkit/adapter-kit
 import type { RabbitMQConnection } from './connection.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { race, whenDrained } from './link-guard.js';
+import { PendingConfirm, type ConfirmOwner, type ConfirmTarget } from './pending-confirm.js';
 
 /** One publish target (the default exchange + queue name, or an exchange + routing key). */
-export interface PublishTarget {
-  readonly exchange: string;
-  readonly routingKey: string;
-}
+export type PublishTarget = ConfirmTarget;
 
 /** Confirmed publishing and memoized declarations over a {@link RabbitMQConnection}. */
-export class ConfirmPublisher {
+export class ConfirmPublisher implements ConfirmOwner {
   private confirm: Promise<ConfirmChannel> | undefined;
   /** The confirm channel once open (`confirm` resolved), for the publish fast path. */
   private live: ConfirmChannel | undefined;
@@ -91,11 +89,69 @@ export class ConfirmPublisher {
     // holds until its confirm outlives a young-generation GC.
     const live = this.live;
     if (live && !this.drained && prepare?.() === undefined) {
-      return this.send(live, target, content, options, deadline, true).catch((error: unknown) =>
-        this.publishSlowly(target, content, options, prepare, deadline, error),
-      );
+      return this.sendFast(live, target, content, options, prepare, deadline);
     }
     return this.publishSlowly(target, content, options, prepare, deadline);
+  }
+
+  /**
+   * The first try of the fast path: one {@link PendingConfirm} holds everything the wait needs; a
+   * failure hands over to {@link publishSlowly} (as the first of its tries) within the same deadline.
+   */
+  private sendFast(
+    channel: ConfirmChannel,
+    target: PublishTarget,
+    content: Buffer,
+    options: Options.Publish,
+    prepare: (() => Promise<void> | undefined) | undefined,
+    deadline: number,
+  ): Promise<void> {
+    const pending = new PendingConfirm(this, target, content, options, prepare, deadline);
+    // A blocked broker (memory/disk alarm) neither confirms nor closes: bound the wait.
+    this.deadlines.push(pending);
+    // mandatory (publishOptions sets it already): a queue deleted since we declared it makes the
+    // broker return the message (before its confirm) instead of confirming and dropping it.
+    const sent = options.mandatory ? options : { ...options, mandatory: true };
+    try {
+      if (!channel.publish(target.exchange, target.routingKey, content, sent, pending.onConfirm)) {
+        this.waitForDrain(channel);
+      }
+    } catch (error) {
+      // The channel closed under us (amqplib throws synchronously): the slow path tries again.
+      this.confirmed(pending, error);
+    }
+    return pending.promise;
+  }
+
+  /** @internal The confirm (or failure) of a fast-path publish. */
+  confirmed(pending: PendingConfirm, error: unknown): void {
+    if (pending.done) return;
+    this.deadlines.settle(pending);
+    let failure: unknown = error;
+    if (failure === undefined || failure === null) {
+      if (
+        this.returned.size === 0 ||
+        !this.returned.delete(returnKey(pending.target.routingKey, pending.options.messageId))
+      ) {
+        return pending.resolve();
+      }
+      failure = new Error(UNROUTABLE);
+    } else if (!(failure instanceof Error)) {
+      failure = new Error(String(failure));
+    }
+    pending.resolve(
+      this.publishSlowly(pending.target, pending.content, pending.options, pending.prepare, pending.at, failure),
+    );
+  }
+
+  /** @internal A fast-path publish's deadline passed before its confirm. */
+  expired(pending: PendingConfirm): void {
+    pending.reject(
+      new ClusterError(
+        ErrorCodes.BACKEND_UNAVAILABLE,
+        unconfirmed(pending.target, this.connection.unavailableTimeoutMs),
+      ),
+    );
   }
 
   /** The publish loop: waits (bounded) for declarations, a channel, `drain`; tries again after transient failures. */
@@ -121,7 +177,7 @@ export class ConfirmPublisher {
         const channel = this.live ?? (await this.confirmChannel());
         // Bounded too: a frozen link neither drains nor closes.
         if (this.drained) await race(this.drained, Math.max(1, deadline - Date.now()));
-        await this.send(channel, target, content, options, deadline, false);
+        await this.send(channel, target, content, options, deadline);
         return;
       } catch (error) {
         if (isClusterError(error)) throw error;
@@ -149,9 +205,9 @@ export class ConfirmPublisher {
   }
 
   /**
-   * One publish on `channel`, settled by its confirm, a return, or the deadline. `first`: the
-   * deadline is `unavailableTimeoutMs` from now, in order with the others, so the shared
-   * {@link DeadlineQueue} serves it; a later try keeps its earlier deadline and a timer of its own.
+   * One try of the slow path on `channel`, settled by its confirm, a return, or the deadline (a
+   * timer of its own: a retry keeps its earlier deadline, out of order with the fast path's
+   * {@link DeadlineQueue}).
    */
   private send(
     channel: ConfirmChannel,
@@ -159,7 +215,6 @@ export class ConfirmPublisher {
     content: Buffer,
     options: Options.Publish,
     deadline: number,
-    first: boolean,
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       // A blocked broker (memory/disk alarm) neither confirms nor closes: bound the wait.
@@ -167,15 +222,12 @@ export class ConfirmPublisher {
         reject(
           new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, unconfirmed(target, this.connection.unavailableTimeoutMs)),
         );
-      let timer: NodeJS.Timeout | undefined;
-      const entry = first ? this.deadlines.add(deadline, expire) : undefined;
-      if (!first) timer = setTimeout(expire, Math.max(1, deadline - Date.now()));
+      const timer = setTimeout(expire, Math.max(1, deadline - Date.now()));
       // mandatory (publishOptions sets it already): a queue deleted since we declared it makes the
       // broker return the message (before its confirm) instead of confirming and dropping it.
       const sent = options.mandatory ? options : { ...options, mandatory: true };
       try {
         const written = channel.publish(target.exchange, target.routingKey, content, sent, (error) => {
-          entry?.settle();
           clearTimeout(timer);
           if (error) return reject(error instanceof Error ? error : new Error(String(error)));
           if (this.returned.size > 0 && this.returned.delete(returnKey(target.routingKey, options.messageId))) {
@@ -186,7 +238,6 @@ export class ConfirmPublisher {
         if (!written) this.waitForDrain(channel);
       } catch (error) {
         // The channel closed under us (amqplib throws synchronously): the caller tries again.
-        entry?.settle();
         clearTimeout(timer);
         reject(error instanceof Error ? error : new Error(String(error)));
       }

@@ -6,33 +6,33 @@
  * visible share of the client's CPU.
  */
 
-/** A wait in the queue; `settle()` it when it ends before its deadline. */
-export interface DeadlineEntry {
-  /** Marks the wait over: it will not expire. */
-  settle(): void;
-}
-
-interface Entry extends DeadlineEntry {
+/**
+ * A wait the caller allocates itself ({@link DeadlineQueue.push}): one object per wait, no closures
+ * (the publish fast path's pending confirm is one).
+ */
+export interface Deadline {
+  /** Epoch ms at which it expires. */
   readonly at: number;
-  readonly expire: () => void;
+  /** Set once settled or expired. */
   done: boolean;
+  /** Called once, at `at`, unless settled first. */
+  expire(): void;
 }
 
 /** See the module comment. Entries must be added with non-decreasing deadlines. */
 export class DeadlineQueue {
-  private entries: Entry[] = [];
+  private entries: Deadline[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  /** Calls `expire` at `at` (epoch ms) unless the entry is settled first. */
-  add(at: number, expire: () => void): DeadlineEntry {
-    const entry: Entry = { at, expire, done: false, settle: () => this.settle(entry) };
+  /** Adds a wait (deadlines non-decreasing); end it early with {@link settle}. */
+  push(entry: Deadline): void {
     this.entries.push(entry);
-    if (this.timer === undefined) this.arm(at);
-    return entry;
+    if (this.timer === undefined) this.arm(entry.at);
   }
 
-  private settle(entry: Entry): void {
+  /** Marks `entry` over: it will not expire. */
+  settle(entry: Deadline): void {
     entry.done = true;
     // Waits end roughly in order (confirms do): dropping settled ones from the front keeps the
     // queue as short as the number of waits in flight.

@@ -41,12 +41,9 @@ export function publishOptions(
   headers: Record<string, unknown> | undefined,
   priority: number | undefined,
 ): Options.Publish {
-  const options: Options.Publish = {
-    persistent: true,
-    mandatory: true,
-    messageId: id,
-    contentType: 'application/json',
-  };
+  // No `contentType`: no receiver reads it (the body is always the manager's envelope), and it cost
+  // 17 bytes and ~3 µs of client CPU per message (docs/performance.md).
+  const options: Options.Publish = { persistent: true, mandatory: true, messageId: id };
   if (headers !== undefined && Object.keys(headers).length > 0) options.headers = headers;
   if (priority !== undefined) options.priority = priority;
   return options;

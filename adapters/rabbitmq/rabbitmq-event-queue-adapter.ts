@@ -21,7 +21,7 @@ import { ConfirmPublisher } from './confirm-publisher.js';
 import type { RabbitMQConnection } from './connection.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { RabbitMQQueueConsumer } from './rabbitmq-queue-consumer.js';
-import { RecordSender } from './record-sender.js';
+import { RecordSender, type OutgoingRecord } from './record-sender.js';
 import { allQueueNames, MAX_DELAY_LEVEL, queueNames, type QueueNames, type WorkQueueSettings } from './topology.js';
 
 /** Event-queue adapter over a shared {@link RabbitMQConnection}. One instance per node. */
@@ -88,12 +88,13 @@ export class RabbitMQEventQueueAdapter implements EventQueueAdapter {
   /** Resolves once the broker confirmed the persistent message (work queue, or delay level if delayed). */
   publish(queue: string, record: QueueRecord): Promise<void> {
     // Not async: one suspended frame less per publish in flight (see ConfirmPublisher.publish).
-    return this.sender.send(this.names(queue), {
-      id: record.id,
-      content: Buffer.from(record.body, 'utf8'),
-      priority: record.priority,
-      ...(record.delayMs >= 1 ? { deliverAt: Date.now() + record.delayMs } : {}),
-    });
+    const content = Buffer.from(record.body, 'utf8');
+    // No spread of an optional `deliverAt`: one object per publish.
+    const outgoing: OutgoingRecord =
+      record.delayMs >= 1
+        ? { id: record.id, content, priority: record.priority, deliverAt: Date.now() + record.delayMs }
+        : { id: record.id, content, priority: record.priority };
+    return this.sender.send(this.names(queue), outgoing);
   }
 
   /** A consumer with its own channel; prefetch = `concurrency`. */

@@ -16,8 +16,11 @@ import { race, whenClosed, whenDrained } from './link-guard.js';
 import { fitName, pubSubExchange, pubSubRoutingKey } from './topology.js';
 
 const H_CHANNEL = 'x-ck-channel';
-/** Properties of a pub/sub message: nothing the broker must store or route by besides the routing key. */
-const PLAIN = { contentType: 'application/json' } as const;
+/**
+ * Properties of a pub/sub message: none. The receiver reads the body as the manager's envelope and
+ * needs nothing else (a `contentType` cost 17 bytes and ~0.8 µs of client CPU per message).
+ */
+const PLAIN = {} as const;
 
 /** The pub/sub adapter of one node. */
 export class RabbitMQPubSubAdapter implements PubSubAdapter {
@@ -127,7 +130,7 @@ export class RabbitMQPubSubAdapter implements PubSubAdapter {
     const content = Buffer.from(payload, 'utf8');
     const key = pubSubRoutingKey(channel);
     // The routing key is the channel; only a channel too long for a routing key (hashed) needs the header.
-    const options = key === channel ? PLAIN : { ...PLAIN, headers: { [H_CHANNEL]: channel } };
+    const options = key === channel ? PLAIN : { headers: { [H_CHANNEL]: channel } };
     const live = this.live;
     if (live) {
       try {

@@ -123,6 +123,7 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
   }
 
   private changed(): void {
+    if (this.waiters.size === 0) return;
     for (const waiter of [...this.waiters]) {
       if (!waiter.test()) continue;
       this.waiters.delete(waiter);
@@ -263,70 +264,82 @@ export class RabbitMQQueueConsumer implements QueueConsumer {
     }
     this.inFlight += 1;
     this.track(1);
-    void this.handle(channel, message).finally(() => {
-      this.inFlight -= 1;
-      this.track(-1);
-      this.changed();
-      // A closed gate may have opened with this delivery: ask now, not at the next interval tick.
-      if (this.options.isIdle && !this.consumerTag && !this.closing) this.step(() => this.applyGate());
-    });
+    // handle() never rejects and ends with handled() itself: no `.finally` promise and closure per delivery.
+    void this.handle(channel, message);
   }
 
+  /** A delivery is settled (or left to the broker): the counters, waiters and gate. */
+  private handled(): void {
+    this.inFlight -= 1;
+    this.track(-1);
+    this.changed();
+    // A closed gate may have opened with this delivery: ask now, not at the next interval tick.
+    if (this.options.isIdle && !this.consumerTag && !this.closing) this.step(() => this.applyGate());
+  }
+
+  /** Handles one delivery; never rejects, and ends its bookkeeping ({@link handled}) itself. */
   private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
-    const props = message.properties;
-    const id = typeof props.messageId === 'string' && props.messageId !== '' ? props.messageId : `amqp-${randomUUID()}`;
-    const attempt = intHeader(props, H_ATTEMPT, 0);
     try {
-      // Delayed and not due yet: on to the delay level of the remaining time. Not "taking" it.
-      const deliverAt = intHeader(props, H_DELIVER_AT, 0);
-      if (deliverAt > Date.now()) {
-        await this.sender.resend(this.names, message, id, attempt, deliverAt);
-        return ackQuietly(channel, message);
-      }
-      // Delivered while closing (before cancel-ok): leave it unacked; closing the channel returns it.
-      if (this.closing) return;
-      if (!this.gateOpen()) {
-        // Do not sit on it while busy: give it back at once and stop taking more until the gate opens.
-        if (this.channel === channel) {
-          channel.reject(message, true);
-          acksOf(channel).settled(message);
-        }
-        this.step(() => this.applyGate());
-        return;
-      }
-      const body = bodyText(message);
-      if (body === undefined) {
-        const error = new ClusterError(
-          ErrorCodes.MALFORMED_MESSAGE,
-          'message body is not UTF-8 text (not a clusterkit record)',
-        );
-        await this.sender.deadLetter(this.names, message, id, attempt + 1, serializeError(error));
-        return ackQuietly(channel, message);
-      }
-      this.handling += 1;
-      let outcome: DeliveryOutcome;
+      const props = message.properties;
+      const id =
+        typeof props.messageId === 'string' && props.messageId !== '' ? props.messageId : `amqp-${randomUUID()}`;
+      const attempt = intHeader(props, H_ATTEMPT, 0);
       try {
-        outcome = await this.deliver({ id, body, attempt });
-      } finally {
-        this.handling -= 1;
-        this.changed();
-      }
-      // The channel died meanwhile: the broker redelivers the original, so do not copy it as well.
-      if (this.channel !== channel) return;
-      await settleDelivery(this.sender, this.names, channel, message, id, attempt, outcome);
-    } catch (error) {
-      this.connection.logger.error(`RabbitMQ consumer of "${this.names.logical}" could not settle message ${id}`, {
-        error,
-      });
-      // Not acked: it returns to the queue when the channel closes, or now if the channel is fine.
-      if (this.channel === channel) {
+        // Delayed and not due yet: on to the delay level of the remaining time. Not "taking" it.
+        const deliverAt = intHeader(props, H_DELIVER_AT, 0);
+        if (deliverAt > Date.now()) {
+          await this.sender.resend(this.names, message, id, attempt, deliverAt);
+          return ackQuietly(channel, message);
+        }
+        // Delivered while closing (before cancel-ok): leave it unacked; closing the channel returns it.
+        if (this.closing) return;
+        if (!this.gateOpen()) {
+          // Do not sit on it while busy: give it back at once and stop taking more until the gate opens.
+          if (this.channel === channel) {
+            channel.reject(message, true);
+            acksOf(channel).settled(message);
+          }
+          this.step(() => this.applyGate());
+          return;
+        }
+        const body = bodyText(message);
+        if (body === undefined) {
+          const error = new ClusterError(
+            ErrorCodes.MALFORMED_MESSAGE,
+            'message body is not UTF-8 text (not a clusterkit record)',
+          );
+          await this.sender.deadLetter(this.names, message, id, attempt + 1, serializeError(error));
+          return ackQuietly(channel, message);
+        }
+        this.handling += 1;
+        let outcome: DeliveryOutcome;
         try {
-          channel.nack(message, false, true);
-          acksOf(channel).settled(message);
-        } catch {
-          // channel already closed: the broker requeues it
+          outcome = await this.deliver({ id, body, attempt });
+        } finally {
+          this.handling -= 1;
+          this.changed();
+        }
+        // The channel died meanwhile: the broker redelivers the original, so do not copy it as well.
+        if (this.channel !== channel) return;
+        // The common outcome needs no publish first: ack without settleDelivery's frame.
+        if (outcome.type === 'ack') return ackQuietly(channel, message);
+        await settleDelivery(this.sender, this.names, channel, message, id, attempt, outcome);
+      } catch (error) {
+        this.connection.logger.error(`RabbitMQ consumer of "${this.names.logical}" could not settle message ${id}`, {
+          error,
+        });
+        // Not acked: it returns to the queue when the channel closes, or now if the channel is fine.
+        if (this.channel === channel) {
+          try {
+            channel.nack(message, false, true);
+            acksOf(channel).settled(message);
+          } catch {
+            // channel already closed: the broker requeues it
+          }
         }
       }
+    } finally {
+      this.handled();
     }
   }
 }

@@ -8,9 +8,9 @@
  * queue. The consumer sees `x-ck-deliver-at` still in the future and sends it to the level of the
  * remaining time: at most ~log2(D) hops, never early, a fixed number of queues per logical queue.
  */
-import type { Message } from 'amqplib';
+import type { Channel, Message } from 'amqplib';
 import type { SerializedError } from 'clusterkit/adapter-kit';
-import type { ConfirmPublisher } from './confirm-publisher.js';
+import type { ConfirmPublisher, PublishTarget } from './confirm-publisher.js';
 import {
   amqpPriority,
   H_ATTEMPT,
@@ -42,8 +42,22 @@ export interface OutgoingRecord {
   readonly deliverAt?: number;
 }
 
+/**
+ * What a publish to a work queue needs that does not change between messages (built once per
+ * queue): the target, the declaration key and the `prepare` step. Per message that saved a
+ * template string (hashed again on every lookup) and two closures.
+ */
+interface WorkQueuePlan {
+  readonly target: PublishTarget;
+  readonly key: string;
+  readonly declare: (channel: Channel) => Promise<unknown>;
+  readonly prepare: () => Promise<void> | undefined;
+}
+
 /** Declares and publishes records for the event-queue adapter and its consumers. */
 export class RecordSender {
+  private readonly plans = new WeakMap<QueueNames, WorkQueuePlan>();
+
   constructor(
     private readonly publisher: ConfirmPublisher,
     readonly settings: WorkQueueSettings,
@@ -51,11 +65,40 @@ export class RecordSender {
 
   /** Declares the work queue and its dead-letter queue (once per connection); undefined once done. */
   ensureQueue(names: QueueNames): Promise<void> | undefined {
-    return this.publisher.ensure(`q:${names.main}`, (channel) => declareWorkQueue(channel, names, this.settings));
+    const plan = this.plan(names);
+    return this.publisher.ensure(plan.key, plan.declare);
+  }
+
+  private plan(names: QueueNames): WorkQueuePlan {
+    let plan = this.plans.get(names);
+    if (plan === undefined) {
+      const key = `q:${names.main}`;
+      const declare = (channel: Channel): Promise<unknown> => declareWorkQueue(channel, names, this.settings);
+      plan = {
+        target: { exchange: '', routingKey: names.main },
+        key,
+        declare,
+        prepare: () => this.publisher.ensure(key, declare),
+      };
+      this.plans.set(names, plan);
+    }
+    return plan;
   }
 
   /** Publishes to the work queue, or to a delay level when `deliverAt` is in the future. */
   send(names: QueueNames, record: OutgoingRecord): Promise<void> {
+    if (record.headers === undefined && record.deliverAt === undefined) {
+      // A first publish due now: everything but the options is the queue's plan.
+      const plan = this.plan(names);
+      const priority =
+        this.settings.type === 'classic' && record.priority !== undefined ? amqpPriority(record.priority) : undefined;
+      return this.publisher.publish(
+        plan.target,
+        record.content,
+        publishOptions(record.id, undefined, priority),
+        plan.prepare,
+      );
+    }
     const remaining = record.deliverAt === undefined ? 0 : record.deliverAt - Date.now();
     // A first publish carries no headers at all: a headers table is the costliest part of a small
     // message for the broker (docs/performance.md), and a missing `x-ck-attempt` reads as 0.
