@@ -14,14 +14,21 @@ export interface CorkableStream {
 
 const BATCHED = Symbol.for('clusterkit.batchedWrites');
 
-/** Wraps `stream.write` so writes of one microtask checkpoint leave in one system call. Idempotent. */
-export function corkPerMicrotask(stream: CorkableStream & { [BATCHED]?: boolean }): void {
+/**
+ * Wraps `stream.write` so writes of one microtask checkpoint leave in one system call — or, with
+ * `maxWrites`, in one system call per `maxWrites` writes (a very large batch can cost the receiver
+ * more than it saves: see adapters/rabbitmq/write-batching.ts). Idempotent.
+ */
+export function corkPerMicrotask(stream: CorkableStream & { [BATCHED]?: boolean }, maxWrites = Infinity): void {
   if (stream[BATCHED] || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return;
   stream[BATCHED] = true;
   const write = stream.write.bind(stream);
   let corked = false;
+  /** Writes buffered since the last cork. */
+  let held = 0;
   const flush = () => {
     corked = false;
+    held = 0;
     stream.uncork();
   };
   stream.write = (...args: unknown[]) => {
@@ -29,6 +36,11 @@ export function corkPerMicrotask(stream: CorkableStream & { [BATCHED]?: boolean 
       corked = true;
       stream.cork();
       queueMicrotask(flush);
+    } else if (++held >= maxWrites) {
+      // The batch is full: send it and start the next one (still flushed by the same microtask).
+      held = 0;
+      stream.uncork();
+      stream.cork();
     }
     return write(...args);
   };
