@@ -4,26 +4,11 @@
  * an unbounded batch of pub/sub publishes cost the broker more than it saved
  * (docs/performance.md, "Pub/sub throughput on RabbitMQ").
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MAX_WRITES_PER_BATCH } from '../../adapters/rabbitmq/write-batching.js';
 import { corkPerMicrotask } from '../../adapters/shared/cork-writes.js';
+import { recordingStream } from '../recording-stream.js';
 
-/** A real Writable that records what reached its sink, system call by system call. */
-function recordingStream() {
-  const writes: string[][] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      writes.push([chunk.toString()]);
-      callback();
-    },
-    writev(chunks, callback) {
-      writes.push(chunks.map(({ chunk }) => (chunk as Buffer).toString()));
-      callback();
-    },
-  });
-  return { stream, writes };
-}
 
 const checkpoint = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -3,25 +3,10 @@
  * once, without waiting for the end of the microtask checkpoint; the commands written after it in
  * the same checkpoint leave together in one more write, in order.
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { corkAfterFirstWrite } from '../../adapters/shared/cork-writes.js';
+import { recordingStream } from '../recording-stream.js';
 
-/** A real Writable that records what reached its sink, write by write. */
-function recordingStream() {
-  const writes: string[][] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      writes.push([chunk.toString()]);
-      callback();
-    },
-    writev(chunks, callback) {
-      writes.push(chunks.map(({ chunk }) => (chunk as Buffer).toString()));
-      callback();
-    },
-  });
-  return { stream, writes };
-}
 
 describe('Redis write batching', () => {
   it('sends a command written alone at once, not at the end of the checkpoint', () => {
