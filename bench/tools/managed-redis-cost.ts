@@ -9,10 +9,13 @@
  * CK_ONLY=clusterkit|bullmq runs one side once (e.g. under `SLOWLOG` with threshold 0 for per-script
  * times); CK_TOP=n lists the n costliest commands of each run; CK_BULL_PRIORITY=1 gives raw BullMQ's
  * jobs a priority (its prioritized path, which clusterkit's physical queue takes once demoted).
+ * CK_OLD=<dir>: a second tree's sources (`git archive <commit> src adapters | tar -x -C <dir>`, under
+ * the repository so its imports resolve) run as a third side, `old`, alternating with the others.
  */
-import { benchCluster, startNode } from '../lib/clusterkit-app.js';
+import type { App } from 'clusterkit';
+import { benchCluster, startNode, type BenchApp } from '../lib/clusterkit-app.js';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
-import { redisClient, redisServerCpuSeconds } from '../lib/services.js';
+import { deleteRedisPrefix, REDIS_URL, redisClient, redisServerCpuSeconds } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
 
 const CONCURRENCY = 32;
@@ -76,13 +79,40 @@ async function measure(side: string, count: number, work: () => Promise<void>): 
   );
 }
 
-async function clusterkit(count: number): Promise<void> {
+type Core = typeof import('clusterkit');
+type Redis = typeof import('clusterkit/redis');
+const old = process.env.CK_OLD
+  ? {
+      core: (await import(`${process.env.CK_OLD}/src/index.ts`)) as Core,
+      redis: (await import(`${process.env.CK_OLD}/adapters/redis/index.ts`)) as Redis,
+    }
+  : undefined;
+
+/** A node of the other tree (CK_OLD), made the way `startNode` makes one. */
+async function startOldNode(beforeStart: (app: App) => Promise<void>): Promise<BenchApp> {
+  const { name, prefix } = benchCluster('redis');
+  const adapters = old!.redis.createRedisAdapters({ url: REDIS_URL, prefix });
+  const app = old!.core.createApp({ name, logger: old!.core.silentLogger, adapters, stopGracePeriodMs: 2_000 });
+  await beforeStart(app);
+  await app.start();
+  return {
+    app,
+    adapters,
+    async dispose() {
+      await app.stop().catch(() => undefined);
+      await deleteRedisPrefix(prefix).catch(() => undefined);
+    },
+  };
+}
+
+async function clusterkit(count: number, side = 'clusterkit'): Promise<void> {
   const done = countdown(count);
-  const node = await startNode(benchCluster('redis'), async (app) => {
+  const register = async (app: App) => {
     await app.managedQueue.process({ ...JOB, concurrency: CONCURRENCY }, async () => done.hit());
-  });
+  };
+  const node = side === 'old' ? await startOldNode(register) : await startNode(benchCluster('redis'), register);
   try {
-    await measure('clusterkit', count, async () => {
+    await measure(side, count, async () => {
       await pool(count, WINDOW, new AbortController().signal, (i) =>
         node.app.managedQueue.enqueue({ ...JOB, payload: { i } }),
       );
@@ -117,9 +147,11 @@ if (process.env.CK_ONLY === 'bullmq') {
   process.exit(0);
 }
 await clusterkit(Math.ceil(jobs / 5));
+if (old) await clusterkit(Math.ceil(jobs / 5), 'old');
 await bullmq(Math.ceil(jobs / 5));
 for (let i = 0; i < pairs; i += 1) {
   await clusterkit(jobs);
+  if (old) await clusterkit(jobs, 'old');
   await bullmq(jobs);
 }
 process.exit(0);
