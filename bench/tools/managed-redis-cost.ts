@@ -1,12 +1,13 @@
 /**
  * Redis server cost per job of managedQueue enqueue+process against raw BullMQ, on a PRIVATE
  * redis-server (REDIS_URL): per side, the `INFO commandstats` deltas (EVALSHA/EVAL calls and
- * server µs, PUBLISH calls) and the `INFO cpu` delta, per job. Sides alternate in one process.
+ * server µs, PUBLISH calls), the `INFO cpu` delta and this process's CPU (both sides' clients run
+ * here), per job. Sides alternate in one process.
  *
  *   REDIS_URL=redis://127.0.0.1:6411 npx tsx bench/tools/managed-redis-cost.ts [jobs] [pairs]
  *
  * Only meaningful while nothing else uses that server. Loads the working tree's TypeScript sources.
- * CK_ONLY=clusterkit|bullmq runs one side once (e.g. under `SLOWLOG` with threshold 0 for per-script
+ * CK_ONLY=clusterkit|old|bullmq runs one side once (e.g. under `SLOWLOG` with threshold 0 for per-script
  * times); CK_TOP=n lists the n costliest commands of each run; CK_BULL_PRIORITY=1 gives raw BullMQ's
  * jobs a priority (its prioritized path, which clusterkit's physical queue takes once demoted).
  * CK_OLD=<dir>: a second tree's sources (`git archive <commit> src adapters | tar -x -C <dir>`, under
@@ -45,7 +46,9 @@ async function measure(side: string, count: number, work: () => Promise<void>): 
   const before = await commandStats();
   const cpu0 = await redisServerCpuSeconds(client);
   const t0 = performance.now();
+  const node0 = process.cpuUsage();
   await work();
+  const node1 = process.cpuUsage(node0);
   const ms = performance.now() - t0;
   const cpu1 = await redisServerCpuSeconds(client);
   const after = await commandStats();
@@ -75,7 +78,7 @@ async function measure(side: string, count: number, work: () => Promise<void>): 
       .toString()
       .padStart(6)} jobs/s  server CPU ${(((cpu1 - cpu0) * 1e6) / count).toFixed(0).padStart(4)} µs/job  ` +
       `EVALSHA ${ev.calls.toFixed(2)}/job ${ev.usec.toFixed(0)} µs/job  PUBLISH ${pub.calls.toFixed(2)}/job  ` +
-      `commands ${(totalCalls / count).toFixed(1)}/job`,
+      `commands ${(totalCalls / count).toFixed(1)}/job  node CPU ${((node1.user + node1.system) / count).toFixed(0)} µs/job`,
   );
 }
 
@@ -140,6 +143,10 @@ async function bullmq(count: number): Promise<void> {
 
 if (process.env.CK_ONLY === 'clusterkit') {
   await clusterkit(jobs);
+  process.exit(0);
+}
+if (process.env.CK_ONLY === 'old') {
+  await clusterkit(jobs, 'old');
   process.exit(0);
 }
 if (process.env.CK_ONLY === 'bullmq') {
