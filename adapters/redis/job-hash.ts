@@ -7,6 +7,10 @@
  * object, with `an` the number of the last attempt), so a claim never decodes or re-encodes the
  * history; the finish folds it into `h`. Whole writes (create, the version-checked writes) always
  * fold it in and write `an`.
+ *
+ * A finish does not rewrite `r`: what an outcome changes has fields of its own — g gen, ra runAt,
+ * am attemptsMade, rv returnValue, fr failedReason, fc failedCode, sk stacktrace (JSON; '' = unset) —
+ * which win over `r` when present. Whole writes leave the outcome fields out (`r` has them).
  */
 import { escapeKeyPart, jobStoreKit, type JobRecord, type ManagedJobState } from 'clusterkit/adapter-kit';
 
@@ -86,21 +90,27 @@ if ARGV[hj] == 'tp' then htp = ARGV[hj + 1] hj = hj + 2 end
 if ARGV[hj] == 'xa' then hxa = ARGV[hj + 1] end`;
 }
 
+/** Outcome fields a finish writes as JSON ('' = unset), and the record keys they hold. */
+const OUTCOME_JSON = [
+  ['rv', 'returnValue'],
+  ['fr', 'failedReason'],
+  ['fc', 'failedCode'],
+  ['sk', 'stacktrace'],
+] as const;
+
 /** The fields a finish may clear: written when the next record has them, deleted when it does not. */
 const FINISH_CLEARABLE = ['o', 'sa', 'ab', 'tp', 'np', 'fa', 'xa', 'pk'] as const;
 
 /**
- * What a finish writes: the fields that can differ from the claimed record's (the record's identity
- * fields — nonce, enqueue time, plugin/queue/tenant, handler — never change within an incarnation,
- * and `an` does not change when an attempt ends), and the optional ones to delete, `ha` included
- * (the attempt it ends is in `h` now).
+ * What a finish writes: the outcome — state, generation and runAt, attempts, history, result or
+ * failure, timestamps, ticket pending — as fields of their own (not `r`: a finish changes nothing
+ * else of a record, see `JobStore.finish`), and the optional fields to delete, `ha` included (the
+ * attempt it ends is in `h` now).
  */
 export function finishFields(record: JobRecord): { set: string[]; clear: string[] } {
   const set = [
     'st',
     record.state,
-    'r',
-    JSON.stringify(record),
     'g',
     String(record.gen),
     'ra',
@@ -111,7 +121,13 @@ export function finishFields(record: JobRecord): { set: string[]; clear: string[
     JSON.stringify(record.history),
     'pr',
     JSON.stringify(record.progress),
+    'am',
+    String(record.attemptsMade),
   ];
+  for (const [field, key] of OUTCOME_JSON) {
+    const value = record[key];
+    set.push(field, value === undefined ? '' : JSON.stringify(value));
+  }
   if (record.ticketPendingSince !== undefined) set.push('tp', String(record.ticketPendingSince));
   if (record.expiresAt !== undefined) set.push('xa', String(record.expiresAt));
   pushOptional(set, record);
@@ -132,6 +148,15 @@ export function flatToHash(flat: unknown): Hash {
 export function fromHash(h: Hash): JobRecord {
   const record = jobStoreKit.upgradeRecord(JSON.parse(h.r as string) as JobRecord);
   record.state = h.st as ManagedJobState;
+  if (h.g !== undefined) record.gen = Number(h.g);
+  if (h.ra !== undefined) record.runAt = Number(h.ra);
+  if (h.am !== undefined) record.attemptsMade = Number(h.am);
+  for (const [field, key] of OUTCOME_JSON) {
+    const value = h[field];
+    if (value === undefined) continue;
+    if (value === '') delete record[key];
+    else (record as unknown as Record<string, unknown>)[key] = JSON.parse(value);
+  }
   const num = (k: string) => (h[k] === undefined ? undefined : Number(h[k]));
   const set = <K extends keyof JobRecord>(key: K, value: JobRecord[K] | undefined) => {
     if (value === undefined) delete record[key];

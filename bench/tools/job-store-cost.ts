@@ -7,6 +7,7 @@
  *
  *   REDIS_URL=redis://127.0.0.1:6430 npx tsx bench/tools/job-store-cost.ts [jobs] [rounds]
  *
+ * CK_PAYLOAD_BYTES=n pads each payload by n bytes.
  * CK_OLD=<dir>: a second tree's sources (e.g. `git archive main adapters src | tar -x -C <dir>`),
  * whose Redis adapters alternate with this tree's, round by round, in the same process.
  */
@@ -18,6 +19,8 @@ import { randomName, REDIS_URL, redisClient, redisServerCpuSeconds, deleteRedisP
 const jobs = Number(process.argv[2] ?? 3000);
 const rounds = Number(process.argv[3] ?? 3);
 const WINDOW = 64;
+/** CK_PAYLOAD_BYTES=n: each job's payload carries n more bytes. */
+const PAD = process.env.CK_PAYLOAD_BYTES ? 'x'.repeat(Number(process.env.CK_PAYLOAD_BYTES)) : undefined;
 
 type Stats = Map<string, { calls: number; usec: number }>;
 
@@ -44,7 +47,7 @@ function record(now: number, i: number): JobRecord {
     pluginName: 'bench',
     queueName: 'work',
     jobName: 'noop',
-    payload: { i },
+    payload: PAD === undefined ? { i } : { i, pad: PAD },
     priority: 2,
     maxAttempts: 1,
     attemptsMade: 0,

@@ -10,9 +10,11 @@
  * CK_ONLY=clusterkit|old|bullmq runs one side once (e.g. under `SLOWLOG` with threshold 0 for per-script
  * times); CK_TOP=n lists the n costliest commands of each run; CK_BULL_PRIORITY=1 gives raw BullMQ's
  * jobs a priority (its prioritized path, which clusterkit's physical queue takes once demoted).
+ * CK_BULL_TICKET=1 makes raw BullMQ's jobs ticket-sized (data and id).
  * CK_OLD=<dir>: a second tree's sources (`git archive <commit> src adapters | tar -x -C <dir>`, under
  * the repository so its imports resolve) run as a third side, `old`, alternating with the others.
  */
+import { randomUUID } from 'node:crypto';
 import type { App } from 'clusterkit';
 import { benchCluster, startNode, type BenchApp } from '../lib/clusterkit-app.js';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
@@ -20,6 +22,9 @@ import { deleteRedisPrefix, REDIS_URL, redisClient, redisServerCpuSeconds } from
 import { countdown, pool } from '../lib/waiting.js';
 
 const CONCURRENCY = 32;
+/** CK_BULL_TICKET=1: raw BullMQ's jobs as big as a managed job's ticket (data ~350 bytes, an id like a ticket's). */
+const ticketSized = process.env.CK_BULL_TICKET === '1';
+const PAD = 'x'.repeat(330);
 const WINDOW = 200;
 const JOB = { pluginName: 'bench', queueName: 'work', jobName: 'noop' } as const;
 const jobs = Number(process.argv[2] ?? 5000);
@@ -132,7 +137,13 @@ async function bullmq(count: number): Promise<void> {
   try {
     await measure('bullmq', count, async () => {
       await pool(count, WINDOW, new AbortController().signal, (i) =>
-        raw.add({ i }, process.env.CK_BULL_PRIORITY ? { priority: 3 } : undefined),
+        raw.add(
+          { i, ...(ticketSized ? { pad: PAD } : {}) },
+          {
+            ...(process.env.CK_BULL_PRIORITY ? { priority: 3 } : {}),
+            ...(ticketSized ? { jobId: `${randomUUID()}|${randomUUID().slice(0, 12)}|0` } : {}),
+          },
+        ),
       );
       await done.done;
     });

@@ -174,7 +174,10 @@ export interface JobStore {
   /**
    * Ends an attempt of a generation `owner` owns: writes `next` (completed, failed, cancelled, or the
    * next generation waiting/delayed with `ticketPendingSince`). False, and nothing written, if `owner`
-   * no longer owns `ref` (it was taken over); `'unwatched'` (written) see {@link watch}.
+   * no longer owns `ref` (it was taken over); `'unwatched'` (written) see {@link watch}. `next` is
+   * the claimed record with its outcome: it differs only in state, gen, runAt, attempts, history,
+   * result or failure (returnValue, failedReason, failedCode, stacktrace), finishedAt,
+   * ticketPendingSince and the cleared owner/abort request, and a store may write only those.
    */
   finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'>;
   /**

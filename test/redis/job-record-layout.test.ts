@@ -112,4 +112,40 @@ describe.skipIf('skip' in target)('redis job store: record hash layouts', () => 
     });
     expect((await store.get(r.id))!.owner).toBeUndefined();
   });
+
+  it('an outcome written as fields (no record rewrite) reads back whole, and a retry() clears it', async () => {
+    const r = record({ maxAttempts: 1 });
+    await store.create(r);
+    const ref = { id: r.id, nonce: 'n1', gen: 0 };
+    const won = await store.claim(ref, claimAt('a'));
+    if (won.type !== 'claimed') throw new Error(won.type);
+    const next = structuredClone(won.record);
+    Object.assign(next.history[0]!, { finishedAt: NOW + 20, outcome: 'failed', error: { message: 'boom' } });
+    Object.assign(next, {
+      state: 'failed',
+      finishedAt: NOW + 20,
+      attemptsMade: 1,
+      failedReason: 'boom',
+      failedCode: 'E_BOOM',
+      stacktrace: ['Error: boom'],
+    });
+    delete next.owner;
+    expect(await store.finish(ref, 'a', next, { remove: false, retentionMs: 3_600_000 })).toBeTruthy();
+    expect(JSON.parse((await raw.hget(key(r.id), 'r'))!)).toMatchObject({ attemptsMade: 0 });
+    const failed = await store.get(r.id);
+    expect(failed).toMatchObject({
+      state: 'failed',
+      attemptsMade: 1,
+      failedReason: 'boom',
+      failedCode: 'E_BOOM',
+      stacktrace: ['Error: boom'],
+      payload: { x: 1 },
+    });
+    expect(failed!.returnValue).toBeUndefined();
+    expect((await store.retry(r.id, { now: NOW + 30 })).type).toBe('retried');
+    const retried = await store.get(r.id);
+    expect(retried).toMatchObject({ state: 'waiting', gen: 1, attemptsMade: 0, runAt: NOW + 30 });
+    expect(retried!.failedReason).toBeUndefined();
+    expect(retried!.failedCode).toBeUndefined();
+  });
 });

@@ -10,8 +10,9 @@
  * attemptsStarted, h history JSON (ended attempts, and the open one once folded in), ha the open
  * attempt (JSON, written by the claim), an the last attempt's number, ab abort requested, tp ticket
  * pending since, np no-processor since, pr progress JSON, fa finishedAt, xa retention end, pk parked
- * by, v version — and what the scripts read: g gen, n nonce, ea enqueuedAt, ra runAt, cb
- * plugin/queue/tenant combo, hk handler key, lq logical queue key.
+ * by, v version, and an outcome's fields (am attemptsMade, rv returnValue, fr failedReason, fc
+ * failedCode, sk stacktrace: written by a finish instead of `r`) — and what the scripts read: g gen,
+ * n nonce, ea enqueuedAt, ra runAt, cb plugin/queue/tenant combo, hk handler key, lq logical queue key.
  * Indexes: `S:<state>:<combo>` (score enqueuedAt), `D:<combo>` delayed (score runAt), `C` combos,
  * `P` pending tickets (score since), `X` retention ends, `HQ`/`HA` queued/active per handler,
  * `paused` logical queues, `R:<handler>:<window>` rate counters, `L:<id>` logs.
