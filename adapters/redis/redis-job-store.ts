@@ -2,7 +2,9 @@
  * The Redis job store: the managed-job layer's records, schedules and paused flags in Redis, each
  * hot-path transition (create, claim, finish, ticket confirmation, progress, log) ONE Lua script and
  * one round trip (lua/job-scripts.ts); the rarer operator transitions (cancel, retry, release, the
- * no-processor mark) read the record and write it back with a version check (optimistic, retried).
+ * no-processor mark) read the record and write it back with a version check (optimistic, retried:
+ * job-store-cas.ts). Record layout: job-hash.ts; reads: job-store-reads.ts; schedules:
+ * job-store-schedules.ts.
  * Indexed per plugin/queue/tenant and state, so getJob, listJobs and getMetrics never scan records.
  * All keys of one app share the hash tag `{<app>}`: one slot on a Redis Cluster.
  */
@@ -26,26 +28,17 @@ import {
   jobStoreKit,
 } from 'clusterkit/adapter-kit';
 import { guard, type RedisConnections } from './connection.js';
-import { finishFields, flatToHash, fromHash, toHash, type Hash } from './job-hash.js';
+import { finishFields, flatToHash, fromHash, toHash } from './job-hash.js';
 import { JobStoreReads } from './job-store-reads.js';
-import { JobStoreSchedules } from './job-store-schedules.js';
-import {
-  JOB_DELETE,
-  JOB_OWNED_UPDATE,
-  JOB_PARK,
-  JOB_TICKET_SENT,
-  JOB_WATCH,
-  JOB_WRITE,
-} from './lua/job-admin-scripts.js';
+import { JobStoreCas } from './job-store-cas.js';
+import { JobStoreSchedules, type RunJobScript } from './job-store-schedules.js';
+import { JOB_DELETE, JOB_OWNED_UPDATE, JOB_PARK, JOB_TICKET_SENT, JOB_WATCH } from './lua/job-admin-scripts.js';
 import { JOB_CLAIM, JOB_CREATE, JOB_FINISH } from './lua/job-scripts.js';
 import { runScript, type LuaScript } from './lua/run-script.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
 
-const { decideCancel, decideRetry, decideDiscard, decidePromote, applyRelease, failRetention, isTerminal, rateWindow } =
-  jobStoreKit;
-
-const CAS_ROUNDS = 20;
+const { isTerminal, rateWindow } = jobStoreKit;
 
 /** Redis job store of one app on one node. */
 export class RedisJobStore extends RedisAdapterBase implements JobStore {
@@ -54,6 +47,7 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   private readonly p: string;
   private readonly reads: JobStoreReads;
   private readonly schedules: JobStoreSchedules;
+  private readonly versioned: JobStoreCas;
   /** Node ids as JSON strings (the claim writes the open attempt's JSON without encoding it). */
   private readonly nodeJson = new Map<string, string>();
 
@@ -61,11 +55,9 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     super(connections, 'Redis job store');
     this.p = `${connections.prefix}:mq:{${escapeKeyPart(appName)}}:`;
     this.reads = new JobStoreReads(() => this.client(), this.p);
-    this.schedules = new JobStoreSchedules(
-      () => this.client(),
-      this.p,
-      (script, key, args) => this.run(script, key, args),
-    );
+    const run: RunJobScript = (script, key, args) => this.run(script, key, args);
+    this.schedules = new JobStoreSchedules(() => this.client(), this.p, run);
+    this.versioned = new JobStoreCas(() => this.client(), this.p, run);
   }
 
   protected async dropResources(): Promise<void> {}
@@ -113,8 +105,8 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     return { created: false, existing: fromHash(flatToHash(reply[1])) };
   }
 
-  async ticketSent(ref: JobRef): Promise<void> {
-    await this.run(JOB_TICKET_SENT, this.jobKey(ref.id), [ref.id, ref.nonce, ref.gen]);
+  async ticketSent(ref: JobRef, parkedBy?: string): Promise<void> {
+    await this.run(JOB_TICKET_SENT, this.jobKey(ref.id), [ref.id, ref.nonce, ref.gen, parkedBy ?? '']);
   }
 
   async park(ref: JobRef, nodeId: string, now: number): Promise<boolean> {
@@ -203,35 +195,31 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     );
   }
 
-  /** Read → decide → write with a version check, retried when another transition got in between. */
-  private async cas<T>(
-    id: string,
-    decide: (record: JobRecord | undefined) => { write?: JobRecord; remove?: boolean; result: T },
-  ): Promise<T> {
-    for (let round = 0; round < CAS_ROUNDS; round += 1) {
-      const client = this.client();
-      const h = (await guard('HGETALL', () => client.hgetall(this.jobKey(id)))) as Hash;
-      const live = h.r !== undefined && !(h.xa !== undefined && Number(h.xa) <= Date.now());
-      const decision = decide(live ? fromHash(h) : undefined);
-      if (!decision.write && !decision.remove) return decision.result;
-      const written = await this.run(JOB_WRITE, this.jobKey(id), [
-        id,
-        h.v ?? '',
-        decision.remove ? '1' : '0',
-        Date.now(),
-        ...(decision.write ? toHash(decision.write) : []),
-      ]);
-      if (Number(written) >= 1) return decision.result;
-    }
-    throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `job ${id}: too much contention to change it`);
+  release(ref: JobRef, owner: string): Promise<boolean> {
+    return this.versioned.release(ref, owner);
   }
 
-  async release(ref: JobRef, owner: string): Promise<boolean> {
-    return this.cas(ref.id, (record) => {
-      if (!owns(record, ref, owner)) return { result: false };
-      applyRelease(record, Date.now());
-      return { write: record, result: true };
-    });
+  markNoProcessor(ref: JobRef, now: number): Promise<number | undefined> {
+    return this.versioned.markNoProcessor(ref, now);
+  }
+
+  cancel(
+    id: string,
+    options: { abortActive: boolean; now: number; failedRetentionMs: number; tenantId?: string },
+  ): ReturnType<JobStore['cancel']> {
+    return this.versioned.cancel(id, options);
+  }
+
+  retry(id: string, options: { now: number; tenantId?: string }): ReturnType<JobStore['retry']> {
+    return this.versioned.retry(id, options);
+  }
+
+  discard(id: string, options: { tenantId?: string }): ReturnType<JobStore['discard']> {
+    return this.versioned.discard(id, options);
+  }
+
+  promote(id: string, options: { now: number; tenantId?: string }): ReturnType<JobStore['promote']> {
+    return this.versioned.promote(id, options);
   }
 
   async setProgress(ref: JobRef, owner: string, progress: number | object): Promise<boolean> {
@@ -260,65 +248,8 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     return Number(reply) === 1;
   }
 
-  async markNoProcessor(ref: JobRef, now: number): Promise<number | undefined> {
-    return this.cas(ref.id, (record) => {
-      if (!jobStoreKit.sameIncarnation(record, ref) || record.gen !== ref.gen || isTerminal(record.state)) {
-        return { result: undefined };
-      }
-      if (record.noProcessorSince !== undefined) return { result: record.noProcessorSince };
-      record.noProcessorSince = now;
-      return { write: record, result: now };
-    });
-  }
-
-  async cancel(
-    id: string,
-    options: { abortActive: boolean; now: number; failedRetentionMs: number; tenantId?: string },
-  ): Promise<Awaited<ReturnType<JobStore['cancel']>>> {
-    return this.cas<Awaited<ReturnType<JobStore['cancel']>>>(id, (record) => {
-      const before = record?.state;
-      const outcome = decideCancel(record, options);
-      if (outcome.type === 'abort-requested') return { write: outcome.record, result: outcome };
-      if (outcome.type === 'cancelled' && before !== 'cancelled') {
-        const retention = failRetention(outcome.record, options.failedRetentionMs);
-        if (retention.remove) return { remove: true, result: outcome };
-        outcome.record.expiresAt = options.now + retention.retentionMs;
-        return { write: outcome.record, result: outcome };
-      }
-      return { result: outcome };
-    });
-  }
-
-  async retry(
-    id: string,
-    options: { now: number; tenantId?: string },
-  ): Promise<Awaited<ReturnType<JobStore['retry']>>> {
-    return this.cas<Awaited<ReturnType<JobStore['retry']>>>(id, (record) => {
-      const outcome = decideRetry(record, options);
-      return outcome.type === 'retried' ? { write: outcome.record, result: outcome } : { result: outcome };
-    });
-  }
-
   async remove(id: string): Promise<boolean> {
     return Number(await this.run(JOB_DELETE, `${this.p}X`, ['one', id])) === 1;
-  }
-
-  async discard(id: string, options: { tenantId?: string }): Promise<Awaited<ReturnType<JobStore['discard']>>> {
-    // The delete is version-checked: a claim in between (it bumps the version) makes it decide again.
-    return this.cas<Awaited<ReturnType<JobStore['discard']>>>(id, (record) => {
-      const outcome = decideDiscard(record, options);
-      return outcome.type === 'removed' ? { remove: true, result: outcome } : { result: outcome };
-    });
-  }
-
-  async promote(
-    id: string,
-    options: { now: number; tenantId?: string },
-  ): Promise<Awaited<ReturnType<JobStore['promote']>>> {
-    return this.cas<Awaited<ReturnType<JobStore['promote']>>>(id, (record) => {
-      const outcome = decidePromote(record, options);
-      return outcome.type === 'promoted' ? { write: outcome.record, result: outcome } : { result: outcome };
-    });
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -386,13 +317,4 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   markTick(scheduleId: string, tick: number): Promise<boolean> {
     return this.schedules.markTick(scheduleId, tick);
   }
-}
-
-function owns(record: JobRecord | undefined, ref: JobRef, owner: string): record is JobRecord {
-  return (
-    jobStoreKit.sameIncarnation(record, ref) &&
-    record.gen === ref.gen &&
-    record.state === 'active' &&
-    record.owner === owner
-  );
 }

@@ -159,8 +159,13 @@ export interface JobStore {
    * ticket is added.
    */
   createWithTicket?(record: JobRecord, ticket: PreparedTicket): Promise<CreateResult | undefined>;
-  /** The ticket of `ref` is on the physical queue: clears `ticketPendingSince` if `ref` is still current. */
-  ticketSent(ref: JobRef): Promise<void>;
+  /**
+   * The ticket of `ref` is on the physical queue: clears `ticketPendingSince` (and `parkedBy`) if
+   * `ref` is still current and the record is parked by `parkedBy` (undefined: not parked) — the
+   * park the publish replaces. A park made since (the ticket reached a node and was parked before
+   * this confirmation) is kept: that node holds the acknowledged ticket now.
+   */
+  ticketSent(ref: JobRef, parkedBy?: string): Promise<void>;
   /**
    * A node parks the waiting generation `ref` (its lane is full; it acknowledges the physical ticket):
    * sets `ticketPendingSince = now` and `parkedBy = nodeId`, so the reconciler brings the job back if

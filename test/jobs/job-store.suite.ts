@@ -177,6 +177,25 @@ export function jobStoreSuite(factory: StoreFactory): void {
       expect(await store.park(ref(r), 'x', NOW + 2)).toBe(false);
     });
 
+    it('a ticket confirmed after a node parked it keeps the park mark; a republish of a parked job clears only its own', async () => {
+      // Two-step enqueue: the ticket reached a node and was parked before its publisher confirmed it.
+      const r = record();
+      await store.create(r);
+      expect(await store.park(ref(r), 'x', NOW + 1)).toBe(true);
+      await store.ticketSent(ref(r));
+      expect(await store.get(r.id)).toMatchObject({ parkedBy: 'x', ticketPendingSince: NOW + 1 });
+      // The reconciler republishes x's parked job (x died); y parks the new ticket before the confirmation.
+      expect(await store.park(ref(r), 'y', NOW + 2)).toBe(true);
+      await store.ticketSent(ref(r), 'x');
+      expect(await store.get(r.id)).toMatchObject({ parkedBy: 'y', ticketPendingSince: NOW + 2 });
+      // A confirmation naming the park it replaces clears it.
+      await store.ticketSent(ref(r), 'y');
+      const sent = await store.get(r.id);
+      expect(sent!.parkedBy).toBeUndefined();
+      expect(sent!.ticketPendingSince).toBeUndefined();
+      expect(await store.pendingTickets(NOW + 10, 10)).toEqual([]);
+    });
+
     it('claim refuses paused queues, a full global concurrency and a spent rate window without spending it', async () => {
       const [a, b, c] = [record(), record(), record()];
       for (const r of [a, b, c]) await store.create(r);

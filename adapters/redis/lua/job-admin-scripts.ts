@@ -70,14 +70,15 @@ return 1
 );
 
 /**
- * Clears "ticket pending" of the current generation.
- * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen
+ * Clears "ticket pending" of the current generation, unless a node parked it since the publish
+ * (the record is parked by another node than the one the publish replaces).
+ * KEYS[1] J:<id>; ARGV[1] prefix, [2] id, [3] nonce, [4] gen, [5] parked by ('' = not parked)
  */
 export const JOB_TICKET_SENT = luaScript(
   'jobTicketSent',
   `${PRELUDE}
 local h = load(KEYS[1])
-if not sameRef(h, ARGV[3], ARGV[4]) or not h.tp then return 0 end
+if not sameRef(h, ARGV[3], ARGV[4]) or not h.tp or (h.pk or '') ~= (ARGV[5] or '') then return 0 end
 redis.call('HDEL', KEYS[1], 'tp', 'pk')
 redis.call('ZREM', P .. 'P', ARGV[2])
 return 1
