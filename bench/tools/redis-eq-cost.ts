@@ -1,0 +1,145 @@
+/**
+ * Per-message cost of the Redis event queue, two clusterkit builds against raw BullMQ, alternating
+ * in one process on a PRIVATE redis-server (REDIS_URL): per side and run, `INFO commandstats`
+ * deltas (EVALSHA calls and µs, Lua-internal commands), the `INFO cpu` delta (server user+system)
+ * and the `process.cpuUsage` delta (this process: publisher and consumer), all per message; medians
+ * over the rounds at the end.
+ *
+ *   REDIS_URL=redis://127.0.0.1:6410 npx tsx bench/tools/redis-eq-cost.ts <old.js> <new.js> [messages] [rounds] [concurrency]
+ *
+ * `old.js` / `new.js` are tsup bundles exporting `{ core, redis }` (see the bench's clusterkit
+ * loader). Only meaningful while nothing else uses that server.
+ */
+import { pathToFileURL } from 'node:url';
+import { startRawBullmq } from '../lib/raw-bullmq.js';
+import { deleteRedisPrefix, randomName, redisClient, redisServerCpuSeconds } from '../lib/services.js';
+import { countdown, pool } from '../lib/waiting.js';
+
+type Bundle = { core: typeof import('clusterkit'); redis: typeof import('clusterkit/redis') };
+type Stats = Map<string, { calls: number; usec: number }>;
+type Row = Record<string, number>;
+
+const [oldFile, newFile] = process.argv.slice(2, 4) as [string, string];
+const messages = Number(process.argv[4] ?? 5000);
+const rounds = Number(process.argv[5] ?? 3);
+const concurrency = Number(process.argv[6] ?? 10);
+const WINDOW = 200;
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function commandStats(): Promise<Stats> {
+  const client = redisClient();
+  try {
+    const out: Stats = new Map();
+    for (const m of (await client.info('commandstats')).matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) {
+      out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+    }
+    return out;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Runs `work` and returns its costs per message. */
+async function measure(count: number, work: () => Promise<void>): Promise<Row> {
+  const client = redisClient();
+  const before = await commandStats();
+  const cpu0 = await redisServerCpuSeconds(client);
+  const own0 = process.cpuUsage();
+  const t0 = performance.now();
+  await work();
+  const ms = performance.now() - t0;
+  const own = process.cpuUsage(own0);
+  const cpu1 = await redisServerCpuSeconds(client);
+  const after = await commandStats();
+  client.disconnect();
+  const delta = (name: string) => {
+    const a = after.get(name) ?? { calls: 0, usec: 0 };
+    const b = before.get(name) ?? { calls: 0, usec: 0 };
+    return { calls: (a.calls - b.calls) / count, usec: (a.usec - b.usec) / count };
+  };
+  let inner = 0;
+  let innerUs = 0;
+  for (const name of after.keys()) {
+    if (['evalsha', 'eval', 'info', 'script|load', 'script', 'client|setname', 'client'].includes(name)) continue;
+    inner += delta(name).calls;
+    innerUs += delta(name).usec;
+  }
+  const ev = delta('evalsha');
+  return {
+    'msg/s': count / (ms / 1000),
+    'EVALSHA/msg': ev.calls,
+    'EVALSHA µs/msg': ev.usec,
+    'other cmds/msg': inner,
+    'other cmds µs/msg': innerUs,
+    'server CPU µs/msg': ((cpu1 - cpu0) * 1e6) / count,
+    'client CPU µs/msg': (own.user + own.system) / count,
+  };
+}
+
+async function clusterkit(bundle: Bundle, count: number): Promise<Row> {
+  const done = countdown(count);
+  const prefix = randomName('eqcost');
+  const app = bundle.core.createApp({
+    name: prefix,
+    logger: bundle.core.silentLogger,
+    adapters: bundle.redis.createRedisAdapters({ url: REDIS_URL, prefix }),
+    stopGracePeriodMs: 2_000,
+  });
+  await app.eventQueue.subscribe('bench', { concurrency, process: async () => done.hit() });
+  await app.start();
+  try {
+    return await measure(count, async () => {
+      await pool(count, WINDOW, new AbortController().signal, (i) => app.eventQueue.publish('bench', { i }));
+      await done.done;
+    });
+  } finally {
+    await app.stop().catch(() => undefined);
+    await deleteRedisPrefix(prefix).catch(() => undefined);
+  }
+}
+
+async function bullmq(count: number): Promise<Row> {
+  const done = countdown(count);
+  const raw = await startRawBullmq({ concurrency, process: async () => done.hit() });
+  try {
+    return await measure(count, async () => {
+      await pool(count, WINDOW, new AbortController().signal, (i) => raw.add({ i }));
+      await done.done;
+    });
+  } finally {
+    await raw.close();
+  }
+}
+
+const load = async (file: string) => (await import(pathToFileURL(file).href)) as Bundle;
+const sides: Array<[string, (n: number) => Promise<Row>]> = [
+  ['old', ((b) => (n: number) => clusterkit(b, n))(await load(oldFile))],
+  ['new', ((b) => (n: number) => clusterkit(b, n))(await load(newFile))],
+  ['bullmq', bullmq],
+];
+const results = new Map<string, Row[]>(sides.map(([name]) => [name, []]));
+// Warm-up of every side, uncounted.
+for (const [, run] of sides) await run(Math.ceil(messages / 5));
+for (let round = 0; round < rounds; round += 1) {
+  const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
+  for (const [name, run] of order) {
+    if (global.gc) global.gc();
+    const row = await run(messages);
+    results.get(name)!.push(row);
+    console.log(
+      `round ${round + 1} ${name.padEnd(7)} ` +
+        Object.entries(row)
+          .map(([k, v]) => `${k} ${v.toFixed(k.includes('/msg') && !k.includes('µs') ? 2 : 1)}`)
+          .join('  '),
+    );
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(`\nmedians over ${rounds} rounds, ${messages} messages, concurrency ${concurrency}`);
+const keys = Object.keys(results.get('bullmq')![0]!);
+console.log(`| per message | ${sides.map(([n]) => n).join(' | ')} |`);
+for (const key of keys) {
+  const cells = sides.map(([n]) => median(results.get(n)!.map((r) => r[key]!)));
+  console.log(`| ${key} | ${cells.map((c) => c.toFixed(key.includes('/msg') && !key.includes('µs') ? 2 : 1)).join(' | ')} |`);
+}
+process.exit(0);
