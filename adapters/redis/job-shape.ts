@@ -4,10 +4,10 @@
  * - **Id.** A message published without a caller-given `jobId` gets BullMQ's generated id (an
  *   integer from the queue's `id` counter); its record id travels only in the envelope, at its head.
  *   A caller-given id is the BullMQ id (encoded, see `bull-names.ts`; never integer-looking), which
- *   keeps publishing idempotent. Jobs stored before 0.2 always have the encoded record id.
+ *   keeps publishing idempotent. Jobs stored by 0.1 always have the encoded record id.
  * - **Data.** An envelope (a JSON object) is BullMQ's `data` as it is, not JSON-encoded a second time
- *   (BullMQ's own `JSON.stringify` would escape every quote). Anything else — and every job stored
- *   before 0.2 — is a JSON string holding the body. The first character tells them apart: `"` for a
+ *   (BullMQ's own `JSON.stringify` would escape every quote). Anything else — and every job stored by
+ *   0.1 — is a JSON string holding the body. The first character tells them apart: `"` for a
  *   JSON string, anything else is the body itself.
  * - **Options.** Retention only, plus `priority`/`delay` when set: no `jobId`, `attempts`, `backoff`
  *   or `timestamp` (retries are decided by the consumer's job class, see `tolerant-job.ts`).

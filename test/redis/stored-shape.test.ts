@@ -2,7 +2,7 @@
  * The stored shape of an event-queue message on Redis (adapters/redis/job-shape.ts): messages
  * without a caller-given id are BullMQ jobs under generated ids, with the envelope stored as it is
  * and only retention in the options; dead letters of those are found by record id through the
- * dead-letter index; and jobs stored in the shape before (encoded record id, envelope as a JSON
+ * dead-letter index; and jobs stored in the 0.1 shape (encoded record id, envelope as a JSON
  * string, `attempts: 1e9` with the custom backoff type) are still consumed, retried, dead-lettered
  * and re-driven by record id.
  */
@@ -147,7 +147,7 @@ describe.skipIf('skip' in target)(
       expect(await app.eventQueue.deleteDeadLetters('trim', live)).toBe(2);
     });
 
-    it('consumes, retries, dead-letters and re-drives a job stored in the shape before 0.2', async () => {
+    it('consumes, retries, dead-letters and re-drives a job stored in the shape of 0.1', async () => {
       const app = await node();
       const channel = 'legacy';
       const queue = new Queue(`{${app.name}%3A${channel}}`, { connection: raw.duplicate(), prefix: `${prefix}:q` });
