@@ -3,7 +3,8 @@
  * in one process on a PRIVATE redis-server (REDIS_URL): per side and run, `INFO commandstats`
  * deltas (EVALSHA calls and µs, Lua-internal commands), the `INFO cpu` delta (server user+system)
  * and the `process.cpuUsage` delta (this process: publisher and consumer), all per message; medians
- * over the rounds at the end.
+ * over the rounds at the end, and the medians of each round's ratio to raw BullMQ (the sides of one
+ * round share the machine's load of the moment).
  *
  *   REDIS_URL=redis://127.0.0.1:6410 npx tsx bench/tools/redis-eq-cost.ts <old.js> <new.js> [messages] [rounds] [concurrency]
  *
@@ -141,5 +142,12 @@ console.log(`| per message | ${sides.map(([n]) => n).join(' | ')} |`);
 for (const key of keys) {
   const cells = sides.map(([n]) => median(results.get(n)!.map((r) => r[key]!)));
   console.log(`| ${key} | ${cells.map((c) => c.toFixed(key.includes('/msg') && !key.includes('µs') ? 2 : 1)).join(' | ')} |`);
+}
+// The load moves every side of a round together: the ratio to raw BullMQ within a round is steadier.
+console.log(`\nmedian of the per-round ratios to raw BullMQ`);
+console.log(`| per message | ${sides.map(([n]) => n).join(' | ')} |`);
+for (const key of ['msg/s', 'server CPU µs/msg', 'client CPU µs/msg']) {
+  const ratio = (n: string) => median(results.get(n)!.map((r, i) => r[key]! / results.get('bullmq')![i]![key]!));
+  console.log(`| ${key} | ${sides.map(([n]) => `${ratio(n).toFixed(2)}×`).join(' | ')} |`);
 }
 process.exit(0);
