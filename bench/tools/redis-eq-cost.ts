@@ -13,11 +13,11 @@
  */
 import { pathToFileURL } from 'node:url';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
-import { deleteRedisPrefix, randomName, redisClient, redisServerCpuSeconds } from '../lib/services.js';
+import { serverCost } from '../lib/redis-costs.js';
+import { deleteRedisPrefix, randomName } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
 
 type Bundle = { core: typeof import('clusterkit'); redis: typeof import('clusterkit/redis') };
-type Stats = Map<string, { calls: number; usec: number }>;
 type Row = Record<string, number>;
 
 const [oldFile, newFile] = process.argv.slice(2, 4) as [string, string];
@@ -27,52 +27,26 @@ const concurrency = Number(process.argv[6] ?? 10);
 const WINDOW = 200;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function commandStats(): Promise<Stats> {
-  const client = redisClient();
-  try {
-    const out: Stats = new Map();
-    for (const m of (await client.info('commandstats')).matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) {
-      out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
-    }
-    return out;
-  } finally {
-    client.disconnect();
-  }
-}
-
 /** Runs `work` and returns its costs per message. */
 async function measure(count: number, work: () => Promise<void>): Promise<Row> {
-  const client = redisClient();
-  const before = await commandStats();
-  const cpu0 = await redisServerCpuSeconds(client);
   const own0 = process.cpuUsage();
-  const t0 = performance.now();
-  await work();
-  const ms = performance.now() - t0;
+  const cost = await serverCost(count, work);
   const own = process.cpuUsage(own0);
-  const cpu1 = await redisServerCpuSeconds(client);
-  const after = await commandStats();
-  client.disconnect();
-  const delta = (name: string) => {
-    const a = after.get(name) ?? { calls: 0, usec: 0 };
-    const b = before.get(name) ?? { calls: 0, usec: 0 };
-    return { calls: (a.calls - b.calls) / count, usec: (a.usec - b.usec) / count };
-  };
   let inner = 0;
   let innerUs = 0;
-  for (const name of after.keys()) {
+  for (const name of cost.names) {
     if (['evalsha', 'eval', 'info', 'script|load', 'script', 'client|setname', 'client'].includes(name)) continue;
-    inner += delta(name).calls;
-    innerUs += delta(name).usec;
+    inner += cost.delta(name).calls;
+    innerUs += cost.delta(name).usec;
   }
-  const ev = delta('evalsha');
+  const ev = cost.delta('evalsha');
   return {
-    'msg/s': count / (ms / 1000),
+    'msg/s': count / (cost.ms / 1000),
     'EVALSHA/msg': ev.calls,
     'EVALSHA µs/msg': ev.usec,
     'other cmds/msg': inner,
     'other cmds µs/msg': innerUs,
-    'server CPU µs/msg': ((cpu1 - cpu0) * 1e6) / count,
+    'server CPU µs/msg': (cost.serverCpuSeconds * 1e6) / count,
     'client CPU µs/msg': (own.user + own.system) / count,
   };
 }
