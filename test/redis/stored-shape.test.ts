@@ -7,13 +7,12 @@
  * and re-driven by record id.
  */
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp, silentLogger, type App } from 'clusterkit';
+import { describe, expect, it, vi } from 'vitest';
+import type { App } from 'clusterkit';
 import { encodeEnvelope } from 'clusterkit/adapter-kit';
-import { createRedisAdapters, type RedisAdaptersOptions } from 'clusterkit/redis';
-import { counter, deferred, randomName, within } from '../helpers.js';
-import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { counter, deferred, within } from '../helpers.js';
+import { resolveRedisUrl } from '../conformance/redis-factory.js';
+import { redisApps } from './redis-apps.js';
 
 const target = await resolveRedisUrl();
 const FAST = { type: 'fixed', delay: 10 } as const;
@@ -22,43 +21,19 @@ describe.skipIf('skip' in target)(
   `redis event queue: stored job shape${'skip' in target ? ` (skipped: ${target.skip})` : ''}`,
   () => {
     const url = 'url' in target ? target.url : '';
-    const prefix = randomName('ckt');
-    const apps: App[] = [];
-    const queues: Queue[] = [];
-    let raw: Redis;
-
-    const node = async (extra: Omit<RedisAdaptersOptions, 'url' | 'prefix'> = {}, name = randomName('sh')) => {
-      const app = createApp({
-        name,
-        logger: silentLogger,
-        adapters: createRedisAdapters({ url, prefix, onError: () => {}, ...extra }),
-      });
-      apps.push(app);
-      await app.start();
-      return app;
-    };
+    const fixture = redisApps(url, 'stop' in target ? target.stop : undefined);
+    const { prefix, node, raw } = fixture;
     const base = (app: App, channel: string) => `${prefix}:q:{${app.name}%3A${channel}}`;
     const deadCount = async (app: App, channel: string, n: number) =>
       vi.waitFor(async () => expect((await app.eventQueue.counts(channel)).dead).toBe(n), { timeout: 10_000 });
-
-    beforeAll(() => {
-      raw = new Redis(url);
-    });
-    afterAll(async () => {
-      await Promise.allSettled(queues.map((q) => q.close()));
-      await Promise.allSettled(apps.map((a) => a.stop()));
-      await deletePrefix(raw, prefix);
-      await raw.quit();
-      await ('stop' in target ? target.stop?.() : undefined);
-    });
 
     it('stores a message without jobId under a generated id, the envelope unescaped, retention-only options', async () => {
       const app = await node();
       const { id } = await app.eventQueue.publish('plain', { n: 1 });
       await app.eventQueue.publish('plain', { n: 2 }, { jobId: 'given:1' });
-      const ids = await raw.lrange(`${base(app, 'plain')}:wait`, 0, -1);
+      const ids = await raw().lrange(`${base(app, 'plain')}:wait`, 0, -1);
       expect(ids.sort()).toEqual(['1', 'given%3A1']);
-      const job = await raw.hgetall(`${base(app, 'plain')}:1`);
+      const job = await raw().hgetall(`${base(app, 'plain')}:1`);
       expect(job.data).toBe(encodeEnvelope(id, '{"n":1}', JSON.parse(job.data!).publishedAt as number, {}));
       expect(JSON.parse(job.opts!)).toEqual({
         removeOnComplete: { count: 1000 },
@@ -66,7 +41,7 @@ describe.skipIf('skip' in target)(
         attempts: 0,
       });
       // A caller-given id is still the BullMQ id (idempotent publish), with the same small shape.
-      expect(JSON.parse((await raw.hget(`${base(app, 'plain')}:given%3A1`, 'opts'))!)).not.toHaveProperty('jobId');
+      expect(JSON.parse((await raw().hget(`${base(app, 'plain')}:given%3A1`, 'opts'))!)).not.toHaveProperty('jobId');
 
       const seen: string[] = [];
       const done = counter(2);
@@ -100,7 +75,7 @@ describe.skipIf('skip' in target)(
       expect(letters.map((l) => l.id).sort()).toEqual([...published].sort());
       expect(letters[0]).toMatchObject({ attempt: 2, error: { message: 'no 1' } });
       const index = `${base(app, 'dlq')}:ck%dead`;
-      expect(Object.keys(await raw.hgetall(index)).sort()).toEqual([...published].sort());
+      expect(Object.keys(await raw().hgetall(index)).sort()).toEqual([...published].sort());
 
       failing = false;
       const [first, second, third] = published as [string, string, string];
@@ -109,13 +84,13 @@ describe.skipIf('skip' in target)(
       expect(await app.eventQueue.deleteDeadLetters('dlq', [second])).toBe(1);
       // What is gone answers 0 again, and leaves the index.
       expect(await app.eventQueue.redrive('dlq', [first, second])).toBe(0);
-      expect(Object.keys(await raw.hgetall(index))).toEqual([third]);
+      expect(Object.keys(await raw().hgetall(index))).toEqual([third]);
       expect((await app.eventQueue.listDeadLetters('dlq')).map((l) => l.id)).toEqual([third]);
       expect(await app.eventQueue.deleteDeadLetters('dlq')).toBe(1);
-      expect(await raw.hlen(index)).toBe(0);
+      expect(await raw().hlen(index)).toBe(0);
 
       await app.eventQueue.obliterate('dlq');
-      expect(await raw.exists(index)).toBe(0);
+      expect(await raw().exists(index)).toBe(0);
     });
 
     it('keeps the dead-letter index near the failed set when retention trims dead letters', async () => {
@@ -128,17 +103,17 @@ describe.skipIf('skip' in target)(
       });
       const ids: string[] = [];
       for (let n = 0; n < 30; n += 1) ids.push((await app.eventQueue.publish('trim', { n })).id);
-      await vi.waitFor(async () => expect(await raw.zcard(`${base(app, 'trim')}:failed`)).toBe(2), { timeout: 10_000 });
+      await vi.waitFor(async () => expect(await raw().zcard(`${base(app, 'trim')}:failed`)).toBe(2), { timeout: 10_000 });
       await vi.waitFor(
         async () => {
-          const total = Number(await raw.get(`${base(app, 'trim')}:id`));
+          const total = Number(await raw().get(`${base(app, 'trim')}:id`));
           expect(total).toBe(30);
-          expect(await raw.llen(`${base(app, 'trim')}:active`)).toBe(0);
+          expect(await raw().llen(`${base(app, 'trim')}:active`)).toBe(0);
         },
         { timeout: 10_000 },
       );
       // Two random entries are checked per dead letter: the index stays far below the 30 that died.
-      expect(await raw.hlen(`${base(app, 'trim')}:ck%dead`)).toBeLessThanOrEqual(12);
+      expect(await raw().hlen(`${base(app, 'trim')}:ck%dead`)).toBeLessThanOrEqual(12);
       const live = (await app.eventQueue.listDeadLetters('trim')).map((l) => l.id);
       expect(live).toHaveLength(2);
       // A trimmed dead letter is not found, whether or not its entry is still there.
@@ -150,8 +125,12 @@ describe.skipIf('skip' in target)(
     it('consumes, retries, dead-letters and re-drives a job stored in the shape of 0.1', async () => {
       const app = await node();
       const channel = 'legacy';
-      const queue = new Queue(`{${app.name}%3A${channel}}`, { connection: raw.duplicate(), prefix: `${prefix}:q` });
-      queues.push(queue);
+      const connection = raw().duplicate();
+      const queue = new Queue(`{${app.name}%3A${channel}}`, { connection, prefix: `${prefix}:q` });
+      fixture.onCleanup(async () => {
+        await queue.close();
+        connection.disconnect();
+      });
       // As 0.1 stored it: the encoded record id as BullMQ id, the envelope JSON-encoded again, and
       // "unlimited" attempts with the custom backoff type.
       const oldShape = {
@@ -169,7 +148,7 @@ describe.skipIf('skip' in target)(
         backoff: { type: 'fixed', delay: 10, maxDelay: 10, jitter: 0 },
       });
       await queue.add('m', body, oldShape);
-      expect((await raw.hget(`${base(app, channel)}:old%3A1`, 'data'))!.startsWith('"{\\"v\\":1')).toBe(true);
+      expect((await raw().hget(`${base(app, channel)}:old%3A1`, 'data'))!.startsWith('"{\\"v\\":1')).toBe(true);
 
       let failing = true;
       const attempts: number[] = [];
