@@ -37,7 +37,11 @@ describe('event-queue decodeEnvelope: the head shortcut agrees with a full parse
 describe('envelopeId: the id read from the head, or undefined', () => {
   it.each([
     ['a generated id', encodeEnvelope('4f1c-9a', '{"i":1}', 1, {}), '4f1c-9a'],
-    ['an envelope with a policy and a trace', encodeEnvelope('j:1', '1', 1, { maxRetries: 2 }, { traceparent: 't' }), 'j:1'],
+    [
+      'an envelope with a policy and a trace',
+      encodeEnvelope('j:1', '1', 1, { maxRetries: 2 }, { traceparent: 't' }),
+      'j:1',
+    ],
     ['an id that needs escapes', encodeEnvelope('quote " back', 'null', 5, {}), undefined],
     ['an empty id', '{"v":1,"id":"","publishedAt":1,"message":1}', undefined],
     ['another version', '{"v":2,"id":"x","publishedAt":1,"message":1}', undefined],

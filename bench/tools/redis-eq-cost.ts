@@ -88,8 +88,20 @@ async function bullmq(count: number): Promise<Row> {
 
 const load = async (file: string) => (await import(pathToFileURL(file).href)) as Bundle;
 const sides: Array<[string, (n: number) => Promise<Row>]> = [
-  ['old', ((b) => (n: number) => clusterkit(b, n))(await load(oldFile))],
-  ['new', ((b) => (n: number) => clusterkit(b, n))(await load(newFile))],
+  [
+    'old',
+    (
+      (b) => (n: number) =>
+        clusterkit(b, n)
+    )(await load(oldFile)),
+  ],
+  [
+    'new',
+    (
+      (b) => (n: number) =>
+        clusterkit(b, n)
+    )(await load(newFile)),
+  ],
   ['bullmq', bullmq],
 ];
 const results = new Map<string, Row[]>(sides.map(([name]) => [name, []]));
@@ -115,7 +127,9 @@ const keys = Object.keys(results.get('bullmq')![0]!);
 console.log(`| per message | ${sides.map(([n]) => n).join(' | ')} |`);
 for (const key of keys) {
   const cells = sides.map(([n]) => median(results.get(n)!.map((r) => r[key]!)));
-  console.log(`| ${key} | ${cells.map((c) => c.toFixed(key.includes('/msg') && !key.includes('µs') ? 2 : 1)).join(' | ')} |`);
+  console.log(
+    `| ${key} | ${cells.map((c) => c.toFixed(key.includes('/msg') && !key.includes('µs') ? 2 : 1)).join(' | ')} |`,
+  );
 }
 // The load moves every side of a round together: the ratio to raw BullMQ within a round is steadier.
 console.log(`\nmedian of the per-round ratios to raw BullMQ`);

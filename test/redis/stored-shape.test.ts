@@ -103,7 +103,9 @@ describe.skipIf('skip' in target)(
       });
       const ids: string[] = [];
       for (let n = 0; n < 30; n += 1) ids.push((await app.eventQueue.publish('trim', { n })).id);
-      await vi.waitFor(async () => expect(await raw().zcard(`${base(app, 'trim')}:failed`)).toBe(2), { timeout: 10_000 });
+      await vi.waitFor(async () => expect(await raw().zcard(`${base(app, 'trim')}:failed`)).toBe(2), {
+        timeout: 10_000,
+      });
       await vi.waitFor(
         async () => {
           const total = Number(await raw().get(`${base(app, 'trim')}:id`));
