@@ -26,8 +26,9 @@ import { limitDelayedPromotion } from './bull-promote-limit.js';
 import type { RedisConnections } from './connection.js';
 import { DelayWaker, type DueAnnouncer } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
+import { EagerWorker } from './eager-worker.js';
 import { recordIdOf } from './job-shape.js';
-import { RetryLater, TolerantWorker } from './tolerant-job.js';
+import { RetryLater } from './tolerant-job.js';
 
 /** Longest wait for BullMQ's own close after our deliveries have settled, in ms. */
 const CLOSE_BOUND_MS = 5_000;
@@ -122,7 +123,7 @@ export class RedisQueueConsumer implements QueueConsumer {
   private async createWorker(): Promise<Worker> {
     const connection = await this.connections.worker();
     const o = this.options;
-    const worker = new TolerantWorker(bullQueueName(this.queue), (job, token) => this.process(job, token), {
+    const worker = new EagerWorker(bullQueueName(this.queue), (job, token) => this.process(job, token), {
       connection,
       prefix: bullPrefix(this.connections.prefix),
       concurrency: this.consume.concurrency,
