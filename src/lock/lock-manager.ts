@@ -12,11 +12,12 @@ import { appScopedName } from '../names.js';
 import { ManagerLifecycle } from '../manager-lifecycle.js';
 import { assertDuration, assertFunction, assertName, assertOptions, describe } from '../validation.js';
 import { keepLeaseAlive } from './keep-lease-alive.js';
+import { LeaseExpiry } from './lease-expiry.js';
 import { LockHandle, type Lock } from './lock-handle.js';
 import { MemoryLockAdapter } from './memory-adapter.js';
 import { LockWaiter, type Grant } from './lock-waiter.js';
-import type { LockAdapter, LockCapabilities } from './types.js';
-import { Cancellation, closedError, WaitLines } from './wait-lines.js';
+import type { LockAdapter, LockCapabilities, TryAcquireResult } from './types.js';
+import { Cancellation, closedError, Settled, settleWithin, WaitLines } from './wait-lines.js';
 
 export type { Lock } from './lock-handle.js';
 
@@ -51,40 +52,9 @@ const NOT_FIFO: LockCapabilities = Object.freeze({ fifo: false });
 /** How long `close()` lets cancelled waiters leave the backend's line, in ms. */
 const CLOSE_WAIT_MS = 1_000;
 
-/** Resolves when every promise settled, or after `ms`, whichever comes first. */
-async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
-  if (promises.length === 0) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.allSettled(promises),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
-}
 const ACQUIRE_OPTIONS = ['timeout', 'signal'] as const;
-
-/** "This wait has cleaned up", as a promise made only when `close()` asks for one. */
-class Settled {
-  private done = false;
-  private resolve: (() => void) | undefined;
-  private made: Promise<void> | undefined;
-
-  settle(): void {
-    this.done = true;
-    this.resolve?.();
-  }
-
-  promise(): Promise<void> {
-    this.made ??= this.done
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          this.resolve = resolve;
-        });
-    return this.made;
-  }
-}
+/** How many keys' validated, namespaced names a manager keeps (a program locks a few keys over and over). */
+const KEY_CACHE_SIZE = 256;
 
 /**
  * Distributed locks. `app.lockManager` in an app; constructible on its own (memory adapter) for
@@ -105,7 +75,13 @@ export class LockManager {
    */
   private readonly ownerBase = randomBytes(6).toString('base64url');
   private ownerSeq = 0;
-  private readonly held = new Set<LockHandle>();
+  /** Held locks and the one timer that marks them lost when their local lease runs out. */
+  private readonly leases = new LeaseExpiry<LockHandle>();
+  /** Validated keys and their namespaced names (see {@link KEY_CACHE_SIZE}). */
+  private readonly keys = new Map<string, string>();
+  /** First attempts in flight (see `quick()`); `close()` waits for them as for waits. */
+  private attempts = 0;
+  private attemptsDone: (() => void) | undefined;
 
   constructor(options: LockManagerOptions = {}) {
     assertOptions('new LockManager', options, MANAGER_OPTIONS);
@@ -136,12 +112,12 @@ export class LockManager {
     for (const [waiter] of waits) waiter.cancel(closedError());
     // Cancelled waiters leave the backend's line; give them a bounded moment to do it before the
     // adapter closes (a place that is not removed lapses on its own after its ttl).
-    await settleWithin(
-      waits.map(([, settled]) => settled.promise()),
-      CLOSE_WAIT_MS,
-    );
-    const handles = [...this.held];
+    const pending = waits.map(([, settled]) => settled.promise());
+    if (this.attempts > 0) pending.push(new Promise<void>((resolve) => (this.attemptsDone = resolve)));
+    await settleWithin(pending, CLOSE_WAIT_MS);
+    const handles = [...this.leases.held];
     for (const handle of handles) handle.lose('the lock manager closed');
+    this.leases.dispose();
     await Promise.allSettled(handles.map((handle) => handle.release()));
     await this.adapter.close();
   }
@@ -171,7 +147,7 @@ export class LockManager {
    * @param ttl lease length in ms. @default 10000 (or the manager's `defaultTtl`)
    */
   async acquire(key: string, ttl?: number, options?: AcquireOptions): Promise<Lock> {
-    const name = assertName('lock key', key);
+    const nsKey = this.keyOf(key);
     const ms = this.ttlOf(ttl);
     const opts = assertOptions('lockManager.acquire', options, ACQUIRE_OPTIONS);
     const timeout =
@@ -183,7 +159,11 @@ export class LockManager {
     }
     if (!this.lifecycle.isConnected()) await this.lifecycle.ensureConnected();
     // `timeout: 0` tries once, like tryAcquire: it never joins the line only to leave it at once.
-    return this.take(name, ms, { timeout, signal: opts.signal, once: timeout === 0 });
+    // Without a limit or a signal, the first attempt is made without a waiter (`quick`).
+    if (opts.signal === undefined && (timeout === 0 || (timeout === undefined && this.capabilities.fifo))) {
+      return await this.quick(key, nsKey, ms, timeout === 0);
+    }
+    return this.take(key, nsKey, ms, { timeout, signal: opts.signal, once: timeout === 0 });
   }
 
   /**
@@ -192,10 +172,10 @@ export class LockManager {
    * @param ttl lease length in ms. @default 10000 (or the manager's `defaultTtl`)
    */
   async tryAcquire(key: string, ttl?: number): Promise<Lock> {
-    const name = assertName('lock key', key);
+    const nsKey = this.keyOf(key);
     const ms = this.ttlOf(ttl);
     if (!this.lifecycle.isConnected()) await this.lifecycle.ensureConnected();
-    return this.take(name, ms, { once: true });
+    return await this.quick(key, nsKey, ms, true);
   }
 
   /**
@@ -228,8 +208,104 @@ export class LockManager {
     return ttl === undefined ? this.defaultTtl : assertDuration('ttl', ttl);
   }
 
-  private namespaced(key: string): string {
-    return appScopedName(this.context.appName, key);
+  /** Validates `key` and returns its namespaced name; both are done once per key while it is in use. */
+  private keyOf(key: string): string {
+    let nsKey = this.keys.get(key);
+    if (nsKey === undefined) {
+      nsKey = appScopedName(this.context.appName, assertName('lock key', key));
+      if (this.keys.size >= KEY_CACHE_SIZE) this.keys.clear();
+      this.keys.set(key, nsKey);
+    }
+    return nsKey;
+  }
+
+  private nextOwner(): string {
+    return `${this.context.nodeId}:${this.ownerBase}:${(this.ownerSeq += 1)}`;
+  }
+
+  /**
+   * The uncontended path of a plain `acquire` (fifo adapter: no wait limit, no signal) and of a
+   * single try: one attempt, with no waiter, cancellation or timers made for it. Only when it fails
+   * does the caller become a waiter (`take`), with the same owner and — on a fifo adapter — the
+   * place in line this attempt already took, so a failed first attempt costs no extra round trip.
+   */
+  private async quick(key: string, nsKey: string, ttl: number, once: boolean): Promise<Lock> {
+    const owner = this.nextOwner();
+    const calledAt = diagnostics.lockAcquired.hasSubscribers ? performance.now() : undefined;
+    const sentAt = Date.now();
+    this.attempts += 1;
+    let result: TryAcquireResult | undefined;
+    let failure: unknown;
+    try {
+      result = await this.adapter.tryAcquire(nsKey, owner, ttl, once ? undefined : { queueMs: ttl });
+    } catch (error) {
+      if (once) {
+        this.attemptDone();
+        throw error;
+      }
+      failure = error;
+    }
+    try {
+      if (!this.lifecycle.isConnected()) {
+        // close() began during the attempt: nobody wants the lock any more (as a cancelled wait).
+        if (result?.acquired) {
+          const handle = this.handleOf(key, nsKey, owner, ttl, result, sentAt);
+          handle.lose('the wait was cancelled');
+          await handle.release();
+        } else if (!once) await this.adapter.leave?.(nsKey, owner).catch(() => {});
+        throw closedError();
+      }
+    } finally {
+      this.attemptDone();
+    }
+    if (result?.acquired) return this.acquired(key, this.handleOf(key, nsKey, owner, ttl, result, sentAt), calledAt);
+    if (once) {
+      throw new LockAcquireError(`lock "${key}" is held by someone else`, {
+        details: { key, retryAfterMs: result!.retryAfterMs },
+      });
+    }
+    // Held (this owner is now in line), or the backend did not answer (the waiter retries, and
+    // reports an outage as a wait does).
+    const first = result ? Promise.resolve(result) : Promise.reject(failure);
+    return this.take(key, nsKey, ttl, { once: false }, { owner, first, calledAt });
+  }
+
+  private attemptDone(): void {
+    this.attempts -= 1;
+    if (this.attempts === 0 && this.attemptsDone) {
+      this.attemptsDone();
+      this.attemptsDone = undefined;
+    }
+  }
+
+  private handleOf(
+    key: string,
+    nsKey: string,
+    owner: string,
+    ttl: number,
+    result: TryAcquireResult & { acquired: true },
+    sentAt: number,
+  ): LockHandle {
+    // A lease handed over earlier began before this attempt: count back from what remains of it.
+    const startedAt = result.remainingMs === undefined ? sentAt : sentAt + result.remainingMs - ttl;
+    return new LockHandle({
+      adapter: this.adapter,
+      key,
+      namespacedKey: nsKey,
+      owner,
+      fencingToken: result.fencingToken,
+      ttl,
+      startedAt,
+      leases: this.leases,
+    });
+  }
+
+  /** Publishes the `lockAcquired` diagnostics event (`calledAt`: `performance.now()` at the call, if taken). */
+  private acquired(key: string, handle: LockHandle, calledAt: number | undefined): LockHandle {
+    if (diagnostics.lockAcquired.hasSubscribers && calledAt !== undefined) {
+      diagnostics.lockAcquired.publish({ app: this.context.appName, key, waitMs: performance.now() - calledAt });
+    }
+    return handle;
   }
 
   /**
@@ -239,17 +315,18 @@ export class LockManager {
    */
   private async take(
     key: string,
+    nsKey: string,
     ttl: number,
     opts: { timeout?: number; signal?: AbortSignal; once: boolean },
+    after?: { owner: string; first: Promise<TryAcquireResult>; calledAt: number | undefined },
   ): Promise<Lock> {
-    const nsKey = this.namespaced(key);
-    const calledAt = performance.now();
+    const calledAt = after ? after.calledAt : performance.now();
     const cancellation = new Cancellation();
     const waiter = new LockWaiter({
       adapter: this.adapter,
       key: nsKey,
       name: key,
-      owner: `${this.context.nodeId}:${this.ownerBase}:${(this.ownerSeq += 1)}`,
+      owner: after?.owner ?? this.nextOwner(),
       ttl,
       cancellation,
       onOutage: (error) => this.context.logger.warn(`lock "${key}": backend unavailable, retrying`, { error }),
@@ -283,7 +360,7 @@ export class LockManager {
       if (!opts.once && !fifo) leave = await this.lines.enter(nsKey, cancellation);
       let grant: Grant;
       try {
-        grant = opts.once ? await waiter.once() : await waiter.wait();
+        grant = opts.once ? await waiter.once() : await waiter.wait(after?.first);
       } catch (error) {
         await waiter.leave();
         throw error;
@@ -296,9 +373,8 @@ export class LockManager {
         fencingToken: grant.fencingToken,
         ttl,
         startedAt: grant.startedAt,
-        onSettled: (h) => this.held.delete(h),
+        leases: this.leases,
       });
-      this.held.add(handle);
       // A wait limit that passed during the last attempt still got the lock: keep it. A close or an
       // abort means nobody wants it any more.
       if (cancellation.cancelled && !timedOut) {
@@ -306,10 +382,7 @@ export class LockManager {
         await handle.release();
         throw cancellation.reason;
       }
-      if (diagnostics.lockAcquired.hasSubscribers) {
-        diagnostics.lockAcquired.publish({ app: this.context.appName, key, waitMs: performance.now() - calledAt });
-      }
-      return handle;
+      return this.acquired(key, handle, calledAt);
     } finally {
       leave?.();
       this.waiting.delete(cancellation);
