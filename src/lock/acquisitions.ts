@@ -59,7 +59,7 @@ export class Acquisitions {
     const pending = waits.map(([, settled]) => settled.promise());
     if (this.attempts > 0) pending.push(new Promise<void>((resolve) => (this.attemptsDone = resolve)));
     await settleWithin(pending, CLOSE_WAIT_MS);
-    const handles = [...this.leases.held];
+    const handles = this.leases.held();
     for (const handle of handles) handle.lose('the lock manager closed');
     this.leases.dispose();
     await Promise.allSettled(handles.map((handle) => handle.release()));

@@ -59,6 +59,8 @@ export class LockHandle implements Lock, ExpiringLease {
   readonly fencingToken: number;
   /** `Date.now()` ms at which the local lease ends; the manager's {@link LeaseExpiry} watches it. */
   expiresAt: number;
+  /** Kept by the manager's {@link LeaseExpiry}. */
+  leaseSlot = -1;
   private state: 'held' | 'released' | 'lost' = 'held';
   private currentTtl: number;
   /** Made on first use of `signal` (most callers never read it); `lost` keeps the abort reason meanwhile. */
