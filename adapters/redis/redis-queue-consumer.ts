@@ -24,7 +24,7 @@ import { limitDelayedPromotion } from './bull-promote-limit.js';
 import type { RedisConnections } from './connection.js';
 import { DelayWaker, type DueAnnouncer } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
-import { TolerantWorker } from './tolerant-job.js';
+import { EagerWorker } from './eager-worker.js';
 
 /** Longest wait for BullMQ's own close after our deliveries have settled, in ms. */
 const CLOSE_BOUND_MS = 5_000;
@@ -127,7 +127,7 @@ export class RedisQueueConsumer implements QueueConsumer {
   private async createWorker(): Promise<Worker> {
     const connection = await this.connections.worker();
     const o = this.options;
-    const worker = new TolerantWorker(bullQueueName(this.queue), (job, token) => this.process(job, token), {
+    const worker = new EagerWorker(bullQueueName(this.queue), (job, token) => this.process(job, token), {
       connection,
       prefix: bullPrefix(this.connections.prefix),
       concurrency: this.consume.concurrency,

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { corkAfterFirstWrite } from '../../adapters/shared/cork-writes.js';
+import { MAX_HOLD_MS } from '../../adapters/redis/write-batching.js';
 import { recordingStream } from '../recording-stream.js';
 
 
@@ -29,6 +30,26 @@ describe('Redis write batching', () => {
     expect(writes).toEqual([['A'], ['B', 'C']]);
     // The next checkpoint starts over: its first write leaves at once again.
     stream.write('D');
+    expect(writes).toEqual([['A'], ['B', 'C'], ['D']]);
+  });
+
+  it(`sends the held commands of a long checkpoint after ${MAX_HOLD_MS} ms, not at its end`, async () => {
+    // A burst of 1,000 publishes is one microtask checkpoint of ~30-200 ms: held to its end, Redis
+    // started executing the adds only then, and their replies came 30-65 ms after the last one.
+    const { stream, writes } = recordingStream();
+    corkAfterFirstWrite(stream, MAX_HOLD_MS);
+    stream.write('A');
+    stream.write('B');
+    const start = performance.now();
+    while (performance.now() - start < MAX_HOLD_MS + 1) {
+      // the checkpoint's work goes on
+    }
+    stream.write('C');
+    // Synchronously, before the checkpoint ends: B waited long enough, so B and C left.
+    expect(writes).toEqual([['A'], ['B', 'C']]);
+    stream.write('D');
+    await Promise.resolve();
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
     expect(writes).toEqual([['A'], ['B', 'C'], ['D']]);
   });
 
