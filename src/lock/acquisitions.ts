@@ -93,8 +93,9 @@ export class Acquisitions {
       failure = error;
     }
     try {
-      if (!this.host.isOpen()) {
-        // close() began during the attempt: nobody wants the lock any more (as a cancelled wait).
+      // close() began during the attempt: nobody wants the lock any more (as a cancelled wait); a
+      // refused single try stays a LOCK_ACQUIRE_FAILED, as it was before this path existed.
+      if (!this.host.isOpen() && (result?.acquired || !once)) {
         if (result?.acquired) {
           const handle = this.handleOf(key, nsKey, owner, ttl, result, sentAt);
           handle.lose('the wait was cancelled');
