@@ -4,6 +4,7 @@
  * the manager has already namespaced `<channel>` by app name and owns the envelope.
  */
 import { ClusterError, ErrorCodes, type PubSubAdapter } from 'clusterkit/adapter-kit';
+import { publishingClient } from './cluster-publish.js';
 import { whileOpen, type RedisConnections } from './connection.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 
@@ -42,11 +43,12 @@ export class RedisPubSubAdapter extends RedisAdapterBase implements PubSubAdapte
   }
 
   async publish(channel: string, payload: string): Promise<void> {
-    const client = this.client();
+    const name = this.channel(channel);
+    const client = publishingClient(this.client(), name);
     await whileOpen(
       () => this.connected,
       'PUBLISH',
-      () => client.publish(this.channel(channel), payload),
+      () => client.publish(name, payload),
     );
   }
 

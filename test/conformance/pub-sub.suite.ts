@@ -177,6 +177,18 @@ export function pubSubSuite(factory: ClusterFactory): void {
       expect(second.messages).toEqual([1, 2]);
     });
 
+    it("delivers one publisher's awaited publishes on a channel in publish order", async () => {
+      // On a Redis Cluster, PUBLISH reached a random master per call and the other masters forwarded
+      // it over the cluster bus, so a later publish could overtake an earlier one.
+      const [a, b] = await nodes(2);
+      const inbox = new Inbox();
+      await b!.pubSubManager.subscribe(channel, inbox.handler);
+      const sent = Array.from({ length: 60 }, (_, i) => i);
+      for (const i of sent) await a!.pubSubManager.publish(channel, i);
+      await inbox.count(sent.length);
+      expect(inbox.messages).toEqual(sent);
+    });
+
     it('stops delivering to an unsubscribed handler', async () => {
       const [a, b] = await nodes(2);
       const gone = new Inbox();
