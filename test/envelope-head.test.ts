@@ -4,7 +4,7 @@
  * of the body would (the same fields, or the same refusal).
  */
 import { describe, expect, it } from 'vitest';
-import { decodeEnvelope, encodeEnvelope, ErrorCodes } from 'clusterkit/adapter-kit';
+import { decodeEnvelope, encodeEnvelope, envelopeId, ErrorCodes } from 'clusterkit/adapter-kit';
 import { decodeEnvelope as decodePubSub, encodeEnvelope as encodePubSub } from '../src/pub-sub/envelope.js';
 
 const TAB = '\t';
@@ -31,6 +31,24 @@ describe('event-queue decodeEnvelope: the head shortcut agrees with a full parse
     ['an empty id', '{"v":1,"id":"","publishedAt":1,"message":1}'],
   ])('refuses %s with MALFORMED_MESSAGE', (_what, body) => {
     expect(() => decodeEnvelope(body)).toThrow(expect.objectContaining({ code: ErrorCodes.MALFORMED_MESSAGE }));
+  });
+});
+
+describe('envelopeId: the id read from the head, or undefined', () => {
+  it.each([
+    ['a generated id', encodeEnvelope('4f1c-9a', '{"i":1}', 1, {}), '4f1c-9a'],
+    [
+      'an envelope with a policy and a trace',
+      encodeEnvelope('j:1', '1', 1, { maxRetries: 2 }, { traceparent: 't' }),
+      'j:1',
+    ],
+    ['an id that needs escapes', encodeEnvelope('quote " back', 'null', 5, {}), undefined],
+    ['an empty id', '{"v":1,"id":"","publishedAt":1,"message":1}', undefined],
+    ['another version', '{"v":2,"id":"x","publishedAt":1,"message":1}', undefined],
+    ['a body that is no envelope', 'not json', undefined],
+  ])('reads %s', (_what, body, id) => {
+    expect(envelopeId(body)).toBe(id);
+    if (id !== undefined) expect(decodeEnvelope(body).id).toBe(id);
   });
 });
 

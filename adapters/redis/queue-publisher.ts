@@ -11,22 +11,25 @@
  *   completed job with that id aside (kept in the history under another id), so BullMQ does not
  *   mistake the new message for a duplicate. Waiting, delayed, active and dead jobs still block it.
  */
-import type { Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { DEFAULT_PRIORITY, type QueueRecord } from 'clusterkit/adapter-kit';
 import { wrapAddScripts, wrappingClient, type WrappedAdds } from './bull-add-scripts.js';
 import { bullKey, encodeJobId } from './bull-names.js';
 import type { RedisClient, RedisConnections } from './connection.js';
+import { canIndexDeadLetters } from './bull-dead-index.js';
 import { BULL_DEFAULT_PRIORITY, PRIORITIZE_QUEUE, REUSE_ID, type QueueScript } from './lua/queue-scripts.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
-import { TolerantJob } from './tolerant-job.js';
+import { retriesDecidedByJob, StoredJob } from './tolerant-job.js';
 
 /** BullMQ's largest priority. */
 const BULL_MAX_PRIORITY = 2_097_151;
-/** "Unlimited" BullMQ attempts: the manager decides when to give up. */
+/** "Unlimited" BullMQ attempts, for a BullMQ whose job class cannot decide retries (see `tolerant-job.ts`). */
 const ATTEMPTS = 1_000_000_000;
+/** Jobs need no `attempts`/`backoff`: the consumer's job class decides retries. */
+const RETRIES_BY_JOB = retriesDecidedByJob();
 
 type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
-type AddClient = Parameters<TolerantJob['addJob']>[0];
+type AddClient = Parameters<StoredJob['addJob']>[0];
 
 /** The adds of one node. */
 export class QueuePublisher {
@@ -35,6 +38,8 @@ export class QueuePublisher {
   /** Per connection: the wrapped add commands, or null when BullMQ's scripts could not be wrapped. */
   private readonly wrapped = new WeakMap<object, WrappedAdds | null>();
   private readonly defined = new WeakSet<object>();
+  /** Per connection: BullMQ's scripts let dead letters of generated ids be indexed (`bull-dead-index.ts`). */
+  private readonly indexable = new WeakMap<object, boolean>();
 
   /** @param wrap false forces the fallback (tests of it); the wrapped scripts are used when available otherwise. */
   constructor(
@@ -57,15 +62,17 @@ export class QueuePublisher {
     const flip = record.priority !== DEFAULT_PRIORITY || adds === undefined;
     if (flip && !this.prioritized.has(queue)) await this.prioritize(queue);
     const plain = !this.prioritized.has(queue);
-    const jobId = encodeJobId(record.id);
-    const job = this.jobOf(q, record, plain, timestamp);
+    // Without a caller-given id BullMQ generates one (no existence check, shorter keys); the record id
+    // is in the envelope. That needs the wrapped adds and the dead-letter index.
+    const generated = !record.callerId && adds !== undefined && this.canIndex(client);
+    const job = this.jobOf(q, record, plain, timestamp, generated);
     if (adds !== undefined) {
       const through = wrappingClient(client, adds, record.callerId === true, BULL_DEFAULT_PRIORITY);
       await job.addJob(through as unknown as AddClient);
     } else if (!record.callerId) {
       await job.addJob((await q.getBackend().client) as AddClient);
     } else {
-      await this.addReusingId(q, queue, job, jobId);
+      await this.addReusingId(q, queue, job, encodeJobId(record.id));
     }
   }
 
@@ -96,7 +103,7 @@ export class QueuePublisher {
         sent,
         ...create.fields,
       ]);
-      const reply = await this.jobOf(q, record, plain, timestamp).addJob(through as unknown as AddClient);
+      const reply = await this.jobOf(q, record, plain, timestamp, false).addJob(through as unknown as AddClient);
       // The backlog demoted a plain ticket: the queue turns prioritized (once), and the call is made again.
       if (Array.isArray(reply) && reply[0] === 'flip' && plain) {
         await this.prioritize(queue);
@@ -111,22 +118,34 @@ export class QueuePublisher {
     return Math.min(priority + 1, BULL_MAX_PRIORITY);
   }
 
-  /** The BullMQ job of `record`. */
-  private jobOf(q: Queue, record: QueueRecord, plain: boolean, timestamp: number): TolerantJob {
-    const jobId = encodeJobId(record.id);
-    const opts = {
-      jobId,
-      // BullMQ's 0 means "none" and runs first, so our levels (from 0) are shifted by one. The manager
-      // accepts up to 2,097,150, so the shifted levels stay distinct within BullMQ's range.
-      priority: plain ? 0 : this.bullPriority(record.priority),
-      delay: record.delayMs,
-      timestamp,
-      attempts: ATTEMPTS,
-      backoff: { type: 'clusterkit' },
+  /**
+   * The BullMQ job of `record` (see `job-shape.ts`): retention, and `priority`/`delay` only when set.
+   * @param generated leave the id to BullMQ (the record id stays in the envelope)
+   */
+  private jobOf(q: Queue, record: QueueRecord, plain: boolean, timestamp: number, generated: boolean): StoredJob {
+    const opts: JobsOptions = {
       removeOnComplete: this.options.keepCompleted,
       removeOnFail: this.options.keepDead,
     };
-    return new TolerantJob(q, 'm', record.body, opts, jobId);
+    // BullMQ's 0 means "none" and runs first, so our levels (from 0) are shifted by one. The manager
+    // accepts up to 2,097,150, so the shifted levels stay distinct within BullMQ's range.
+    if (!plain) opts.priority = this.bullPriority(record.priority);
+    if (record.delayMs > 0) opts.delay = record.delayMs;
+    if (!RETRIES_BY_JOB) {
+      opts.attempts = ATTEMPTS;
+      opts.backoff = { type: 'clusterkit' };
+    }
+    return new StoredJob(q, record.body, opts, timestamp, generated ? undefined : encodeJobId(record.id));
+  }
+
+  /** Whether dead letters of generated ids can be indexed on `client`'s BullMQ (cached per connection). */
+  private canIndex(client: RedisClient): boolean {
+    let can = this.indexable.get(client);
+    if (can === undefined) {
+      can = RETRIES_BY_JOB && canIndexDeadLetters(client);
+      this.indexable.set(client, can);
+    }
+    return can;
   }
 
   /** Forgets what this node knew of `queue` (after obliterate). */
@@ -135,7 +154,7 @@ export class QueuePublisher {
   }
 
   /** The fallback for a caller-given id: free a completed job's id and add, in one MULTI. */
-  private async addReusingId(q: Queue, queue: string, job: TolerantJob, jobId: string): Promise<void> {
+  private async addReusingId(q: Queue, queue: string, job: StoredJob, jobId: string): Promise<void> {
     this.define(this.connections.command);
     const multi = (await q.getBackend().client).multi();
     const key = (type: string) => bullKey(this.connections.prefix, queue, type);

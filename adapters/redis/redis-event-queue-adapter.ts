@@ -2,7 +2,9 @@
  * The event queue on BullMQ: one BullMQ queue per clusterkit queue (name encoded, see
  * `bull-names.ts`), keys under `<prefix>:q:{<queue>}:*`. BullMQ's failed set is the dead-letter
  * store. Producers use the node's fail-fast command connection, so `publish` rejects with
- * `BACKEND_UNAVAILABLE` while Redis is down instead of queueing in memory.
+ * `BACKEND_UNAVAILABLE` while Redis is down instead of queueing in memory. A dead letter is found by
+ * record id under its encoded id (a caller-given id) or through the dead-letter index (a generated
+ * one, `bull-dead-index.ts`); what an index entry names is checked before it is used.
  */
 import type { Job, Queue } from 'bullmq';
 import {
@@ -17,7 +19,9 @@ import {
   type QueueRecord,
   type SerializedError,
 } from 'clusterkit/adapter-kit';
-import { bullPrefix, bullQueueName, decodeJobId, encodeJobId, unescapeQueue } from './bull-names.js';
+import { UNINDEX_DEAD } from './bull-dead-index.js';
+import { bullKey, bullPrefix, bullQueueName, encodeJobId, unescapeQueue } from './bull-names.js';
+import { DEAD_INDEX, isGeneratedId, recordIdOf } from './job-shape.js';
 import { scanKeys as guardedScan } from './scan.js';
 import { Cluster } from 'ioredis';
 import { guard, type RedisConnections } from './connection.js';
@@ -121,6 +125,7 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
     let moved = 0;
     for (const job of jobs) {
       await guard('redrive', () => job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }));
+      await this.unindex(queue, job);
       moved += 1;
     }
     return moved;
@@ -131,6 +136,7 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
     let removed = 0;
     for (const job of jobs) {
       await guard('delete dead letter', () => job.remove());
+      await this.unindex(queue, job);
       removed += 1;
     }
     return removed;
@@ -165,6 +171,8 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
   async obliterate(queue: string): Promise<void> {
     const q = this.queue(queue);
     await guard('obliterate', () => q.obliterate({ force: true }));
+    // BullMQ deletes the keys it knows of; the dead-letter index is ours.
+    await guard('obliterate', () => this.connections.command.del(bullKey(this.connections.prefix, queue, DEAD_INDEX)));
     this.publisher.forget(queue);
   }
 
@@ -175,12 +183,35 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
       const all = await guard('list dead letters', () => q.getJobs(['failed'], 0, -1, true));
       return all.filter((job): job is Job => !!job);
     }
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return [];
+    const index = bullKey(this.connections.prefix, queue, DEAD_INDEX);
+    const indexed = await guard('get dead-letter index', () => this.connections.command.hmget(index, ...unique));
     const out: Job[] = [];
-    for (const id of new Set(ids)) {
-      const job = await guard('get job', () => q.getJob(encodeJobId(id)));
-      if (job && (await guard('get job state', () => job.isFailed()))) out.push(job);
+    for (const [i, id] of unique.entries()) {
+      // Where the record may be: its generated id (indexed), its encoded id, or — a generated-id job
+      // whose body is no envelope — the BullMQ id itself.
+      const candidates = [indexed[i], encodeJobId(id), isGeneratedId(id) ? id : null];
+      for (const jobId of new Set(candidates)) {
+        if (!jobId) continue;
+        const job = await guard('get job', () => q.getJob(jobId));
+        if (!job || recordIdOf(job.id!, job.data as string) !== id) continue;
+        if (await guard('get job state', () => job.isFailed())) out.push(job);
+        break;
+      }
     }
     return out;
+  }
+
+  /** Drops the dead-letter index entry of `job` once it is no longer dead (a generated id only). */
+  private async unindex(queue: string, job: Job): Promise<void> {
+    if (!isGeneratedId(job.id!)) return;
+    const client = this.connections.command;
+    if (!(UNINDEX_DEAD.name in client)) client.defineCommand(UNINDEX_DEAD.name, UNINDEX_DEAD);
+    const key = (type: string) => bullKey(this.connections.prefix, queue, type);
+    const scripted = client as unknown as Record<string, (...args: string[]) => Promise<unknown>>;
+    const id = recordIdOf(job.id!, job.data as string);
+    await guard('unindex dead letter', () => scripted[UNINDEX_DEAD.name]!(key(DEAD_INDEX), key('failed'), id, job.id!));
   }
 
   private queue(name: string): Queue {
@@ -200,9 +231,10 @@ export class RedisEventQueueAdapter extends RedisAdapterBase implements EventQue
 
 /** A failed BullMQ job as a dead letter; `failedReason` holds our serialized error (or BullMQ's text). */
 function toDeadLetter(job: Job): DeadLetter {
+  const body = job.data as string;
   return {
-    id: decodeJobId(job.id!),
-    body: typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null),
+    id: recordIdOf(job.id!, body),
+    body,
     attempt: job.attemptsMade,
     error: parseReason(job.failedReason),
     failedAt: job.finishedOn ?? job.timestamp,

@@ -3,11 +3,12 @@
  * {@link DeliveryOutcome} into BullMQ moves —
  *
  * - `ack` → return (completed);
- * - `retry{delayMs}` → throw; the job has "unlimited" attempts and the worker's custom backoff
- *   strategy returns the delay the manager chose, so BullMQ counts the attempt (`attemptsMade`)
+ * - `retry{delayMs}` → throw {@link RetryLater}; the job class tells BullMQ to retry after the
+ *   delay the manager chose (`tolerant-job.ts`), so BullMQ counts the attempt (`attemptsMade`)
  *   and makes the job available again after `delayMs`;
  * - `dead` → throw BullMQ's `UnrecoverableError`: the job goes to the failed set (our dead letters)
- *   with the serialized error as its `failedReason`;
+ *   with the serialized error as its `failedReason` (and, under a generated id, into the
+ *   dead-letter index: `bull-dead-index.ts`);
  * - `release{delayMs}` → `moveToDelayed` / `moveToWait` + `DelayedError` / `WaitingError`, which
  *   BullMQ does not count as an attempt.
  *
@@ -19,30 +20,25 @@
  */
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Worker } from 'bullmq';
 import type { ConsumeOptions, Delivery, DeliveryOutcome, QueueConsumer } from 'clusterkit/adapter-kit';
-import { bullPrefix, bullQueueName, decodeJobId } from './bull-names.js';
+import { indexDeadLetters } from './bull-dead-index.js';
+import { bullPrefix, bullQueueName } from './bull-names.js';
 import { limitDelayedPromotion } from './bull-promote-limit.js';
 import type { RedisConnections } from './connection.js';
 import { DelayWaker, type DueAnnouncer } from './delay-waker.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
 import { EagerWorker } from './eager-worker.js';
+import { recordIdOf } from './job-shape.js';
+import { RetryLater } from './tolerant-job.js';
 
 /** Longest wait for BullMQ's own close after our deliveries have settled, in ms. */
 const CLOSE_BOUND_MS = 5_000;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-/** The error a `retry` outcome throws; the backoff strategy reads `delayMs` from it. */
-class RetryLater extends Error {
-  override readonly name = 'RetryLater';
-  constructor(
-    readonly delayMs: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** BullMQ's backoff hook: the manager already chose the delay. */
+/**
+ * BullMQ's backoff hook, for a BullMQ whose job class cannot decide retries itself (then jobs carry
+ * `attempts`/`backoff`): the manager already chose the delay.
+ */
 export function managerChosenBackoff(_attemptsMade: number, _type?: string, error?: Error): number {
   return error instanceof RetryLater ? error.delayMs : 0;
 }
@@ -144,6 +140,8 @@ export class RedisQueueConsumer implements QueueConsumer {
     // of due delayed jobs per fetch before the first fetch (see bull-promote-limit.ts).
     await worker.waitUntilReady();
     limitDelayedPromotion(connection);
+    // Dead letters of messages under generated ids are indexed by record id as they die.
+    indexDeadLetters(connection);
     void worker.run().catch((error: unknown) => o.onError(error, { queue: this.queue }));
     return worker;
   }
@@ -160,8 +158,8 @@ export class RedisQueueConsumer implements QueueConsumer {
       await job.moveToWait(token);
       throw new WaitingError();
     }
-    const body = typeof job.data === 'string' ? job.data : JSON.stringify(job.data ?? null);
-    const delivery = this.deliver({ id: decodeJobId(job.id!), body, attempt: job.attemptsMade });
+    const body = job.data as string;
+    const delivery = this.deliver({ id: recordIdOf(job.id!, body), body, attempt: job.attemptsMade });
     this.active.add(delivery);
     let outcome: DeliveryOutcome;
     try {

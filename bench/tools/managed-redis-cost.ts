@@ -18,7 +18,8 @@ import { randomUUID } from 'node:crypto';
 import type { App } from 'clusterkit';
 import { benchCluster, startNode, type BenchApp } from '../lib/clusterkit-app.js';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
-import { deleteRedisPrefix, REDIS_URL, redisClient, redisServerCpuSeconds } from '../lib/services.js';
+import { serverCost } from '../lib/redis-costs.js';
+import { deleteRedisPrefix, REDIS_URL } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
 
 const CONCURRENCY = 32;
@@ -30,46 +31,17 @@ const JOB = { pluginName: 'bench', queueName: 'work', jobName: 'noop' } as const
 const jobs = Number(process.argv[2] ?? 5000);
 const pairs = Number(process.argv[3] ?? 3);
 
-type Stats = Map<string, { calls: number; usec: number }>;
-
-async function commandStats(): Promise<Stats> {
-  const client = redisClient();
-  try {
-    const info = await client.info('commandstats');
-    const out: Stats = new Map();
-    for (const m of info.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) {
-      out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
-    }
-    return out;
-  } finally {
-    client.disconnect();
-  }
-}
-
 async function measure(side: string, count: number, work: () => Promise<void>): Promise<void> {
-  const client = redisClient();
-  const before = await commandStats();
-  const cpu0 = await redisServerCpuSeconds(client);
-  const t0 = performance.now();
   const node0 = process.cpuUsage();
-  await work();
+  const cost = await serverCost(count, work);
   const node1 = process.cpuUsage(node0);
-  const ms = performance.now() - t0;
-  const cpu1 = await redisServerCpuSeconds(client);
-  const after = await commandStats();
-  client.disconnect();
-  const delta = (name: string) => {
-    const a = after.get(name) ?? { calls: 0, usec: 0 };
-    const b = before.get(name) ?? { calls: 0, usec: 0 };
-    return { calls: (a.calls - b.calls) / count, usec: (a.usec - b.usec) / count };
-  };
-  const ev = delta('evalsha');
-  const pub = delta('publish');
+  const ev = cost.delta('evalsha');
+  const pub = cost.delta('publish');
   let totalCalls = 0;
-  for (const [name, a] of after) totalCalls += a.calls - (before.get(name)?.calls ?? 0);
+  for (const name of cost.names) totalCalls += cost.delta(name).calls;
   if (process.env.CK_TOP) {
-    const rows = [...after.keys()]
-      .map((name) => ({ name, ...delta(name) }))
+    const rows = cost.names
+      .map((name) => ({ name, ...cost.delta(name) }))
       .filter((r) => r.calls > 0)
       .sort((a, b) => b.usec - a.usec)
       .slice(0, Number(process.env.CK_TOP));
@@ -79,11 +51,11 @@ async function measure(side: string, count: number, work: () => Promise<void>): 
       );
   }
   console.log(
-    `${side.padEnd(10)} ${Math.round(count / (ms / 1000))
+    `${side.padEnd(10)} ${Math.round(count / (cost.ms / 1000))
       .toString()
-      .padStart(6)} jobs/s  server CPU ${(((cpu1 - cpu0) * 1e6) / count).toFixed(0).padStart(4)} µs/job  ` +
+      .padStart(6)} jobs/s  server CPU ${((cost.serverCpuSeconds * 1e6) / count).toFixed(0).padStart(4)} µs/job  ` +
       `EVALSHA ${ev.calls.toFixed(2)}/job ${ev.usec.toFixed(0)} µs/job  PUBLISH ${pub.calls.toFixed(2)}/job  ` +
-      `commands ${(totalCalls / count).toFixed(1)}/job  node CPU ${((node1.user + node1.system) / count).toFixed(0)} µs/job`,
+      `commands ${totalCalls.toFixed(1)}/job  node CPU ${((node1.user + node1.system) / count).toFixed(0)} µs/job`,
   );
 }
 

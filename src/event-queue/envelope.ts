@@ -78,6 +78,23 @@ export function encodeEnvelope(
   return `${head},"message":${payloadJson}}`;
 }
 
+/** How every envelope {@link encodeEnvelope} writes begins, up to the id's opening quote. */
+const ID_HEAD = '{"v":1,"id":"';
+
+/**
+ * The message id of an envelope, read from its head without parsing the rest: what a backend that
+ * keeps no id of its own next to the body (BullMQ jobs under generated ids) reports as the record
+ * id. Undefined when `body` does not begin like an envelope of this version or its id needs JSON
+ * escapes (a generated id never does).
+ */
+export function envelopeId(body: string): string | undefined {
+  if (!body.startsWith(ID_HEAD)) return undefined;
+  const end = body.indexOf('"', ID_HEAD.length);
+  if (end <= ID_HEAD.length) return undefined;
+  const id = body.slice(ID_HEAD.length, end);
+  return id.includes('\\') ? undefined : id;
+}
+
 /**
  * Parses and checks an envelope. Anything that is not a well-formed v1 envelope throws a
  * `ClusterError` with code `MALFORMED_MESSAGE` (the manager dead-letters it with that reason).

@@ -47,7 +47,7 @@ export type {
 } from './event-queue-options.js';
 export { backoffDelay, normalizeBackoff, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffInput, BackoffOptions, BackoffPolicy } from './backoff.js';
-export { ENVELOPE_VERSION, encodeEnvelope, decodeEnvelope } from './envelope.js';
+export { ENVELOPE_VERSION, encodeEnvelope, decodeEnvelope, envelopeId } from './envelope.js';
 export type { Envelope, EnvelopePolicy } from './envelope.js';
 
 /**

@@ -1,10 +1,11 @@
 /**
  * The handle of one held lock: its fencing token, the lost-lease signal, release and extend.
- * It keeps a local expiry timer so the signal fires when the lease runs out even if the
- * backend never says so (a partitioned node learns nothing from the backend).
+ * It keeps a local lease end, watched by the manager's {@link LeaseExpiry}, so the signal fires when
+ * the lease runs out even if the backend never says so (a partitioned node learns nothing from it).
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { assertDuration } from '../validation.js';
+import type { ExpiringLease, LeaseExpiry } from './lease-expiry.js';
 import type { LockAdapter } from './types.js';
 
 /** A held lock, as returned by `lockManager.acquire()` / `tryAcquire()` and passed to `runExclusive`'s fn. */
@@ -48,17 +49,20 @@ export interface LockHandleInit {
   readonly ttl: number;
   /** `Date.now()` taken just before the acquire call: the lease can only end later than start + ttl. */
   readonly startedAt: number;
-  /** Called once when the handle stops holding (released or lost). */
-  readonly onSettled: (handle: LockHandle) => void;
+  /** The manager's held leases: the handle joins at once and leaves when released or lost. */
+  readonly leases: LeaseExpiry<LockHandle>;
 }
 
 /** The {@link Lock} implementation. Created by the lock manager only. */
-export class LockHandle implements Lock {
+export class LockHandle implements Lock, ExpiringLease {
   readonly key: string;
   readonly fencingToken: number;
+  /** `Date.now()` ms at which the local lease ends; the manager's {@link LeaseExpiry} watches it. */
+  expiresAt: number;
+  /** Kept by the manager's {@link LeaseExpiry}. */
+  leaseSlot = -1;
   private state: 'held' | 'released' | 'lost' = 'held';
   private currentTtl: number;
-  private timer: NodeJS.Timeout | undefined;
   /** Made on first use of `signal` (most callers never read it); `lost` keeps the abort reason meanwhile. */
   private controller: AbortController | undefined;
   private lostReason: ClusterError | undefined;
@@ -67,7 +71,8 @@ export class LockHandle implements Lock {
     this.key = init.key;
     this.fencingToken = init.fencingToken;
     this.currentTtl = init.ttl;
-    this.armExpiry(init.startedAt, init.ttl);
+    this.expiresAt = init.startedAt + init.ttl;
+    init.leases.add(this);
   }
 
   get signal(): AbortSignal {
@@ -121,7 +126,8 @@ export class LockHandle implements Lock {
       throw this.notOwner();
     }
     this.currentTtl = ms;
-    this.armExpiry(startedAt, ms);
+    this.expiresAt = startedAt + ms;
+    this.init.leases.moved(this);
   }
 
   /** Marks the lease lost and aborts the signal. Used by the manager on close. */
@@ -134,19 +140,14 @@ export class LockHandle implements Lock {
     this.controller?.abort(this.lostReason);
   }
 
-  private armExpiry(startedAt: number, ttl: number): void {
-    clearTimeout(this.timer);
-    const remaining = Math.max(0, startedAt + ttl - Date.now());
-    this.timer = setTimeout(() => this.lose(`its ${ttl} ms lease ran out without an extend`), remaining);
-    // A lease timer must not keep a process alive on its own.
-    this.timer.unref();
+  /** The local lease ran out (called by the manager's {@link LeaseExpiry}). */
+  expire(): void {
+    this.lose(`its ${this.currentTtl} ms lease ran out without an extend`);
   }
 
   private settle(state: 'released' | 'lost'): void {
     this.state = state;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.init.onSettled(this);
+    this.init.leases.delete(this);
   }
 
   private notOwner(): ClusterError {

@@ -1,22 +1,19 @@
 /**
  * The lock manager: leases with fencing tokens over any {@link LockAdapter}. It owns waiting
- * (lock-waiter.ts: hand-off and release notifications, never fixed polling; first come, first served
- * across nodes on a `fifo` adapter), lease keeping for `runExclusive`, validation and namespacing;
- * the adapter only does atomic lease and line operations.
+ * (acquisitions.ts and lock-waiter.ts: hand-off and release notifications, never fixed polling; first
+ * come, first served across nodes on a `fifo` adapter), lease keeping for `runExclusive`, validation
+ * and namespacing; the adapter only does atomic lease and line operations.
  */
-import { diagnostics } from '../diagnostics.js';
-import { randomBytes } from 'node:crypto';
 import { standaloneContext, type ManagerContext } from '../context.js';
-import { ClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
+import { ClusterError, ErrorCodes } from '../errors.js';
 import { appScopedName } from '../names.js';
 import { ManagerLifecycle } from '../manager-lifecycle.js';
 import { assertDuration, assertFunction, assertName, assertOptions, describe } from '../validation.js';
+import { Acquisitions } from './acquisitions.js';
 import { keepLeaseAlive } from './keep-lease-alive.js';
-import { LockHandle, type Lock } from './lock-handle.js';
+import type { Lock } from './lock-handle.js';
 import { MemoryLockAdapter } from './memory-adapter.js';
-import { LockWaiter, type Grant } from './lock-waiter.js';
 import type { LockAdapter, LockCapabilities } from './types.js';
-import { Cancellation, closedError, WaitLines } from './wait-lines.js';
 
 export type { Lock } from './lock-handle.js';
 
@@ -48,43 +45,9 @@ export interface AcquireOptions {
 
 const MANAGER_OPTIONS = ['adapter', 'context', 'defaultTtl', 'autoConnect'] as const;
 const NOT_FIFO: LockCapabilities = Object.freeze({ fifo: false });
-/** How long `close()` lets cancelled waiters leave the backend's line, in ms. */
-const CLOSE_WAIT_MS = 1_000;
-
-/** Resolves when every promise settled, or after `ms`, whichever comes first. */
-async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
-  if (promises.length === 0) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.allSettled(promises),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
-}
 const ACQUIRE_OPTIONS = ['timeout', 'signal'] as const;
-
-/** "This wait has cleaned up", as a promise made only when `close()` asks for one. */
-class Settled {
-  private done = false;
-  private resolve: (() => void) | undefined;
-  private made: Promise<void> | undefined;
-
-  settle(): void {
-    this.done = true;
-    this.resolve?.();
-  }
-
-  promise(): Promise<void> {
-    this.made ??= this.done
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          this.resolve = resolve;
-        });
-    return this.made;
-  }
-}
+/** How many keys' validated, namespaced names a manager keeps (a program locks a few keys over and over). */
+const KEY_CACHE_SIZE = 256;
 
 /**
  * Distributed locks. `app.lockManager` in an app; constructible on its own (memory adapter) for
@@ -95,17 +58,10 @@ export class LockManager {
   private readonly context: ManagerContext;
   private readonly defaultTtl: number;
   private readonly lifecycle: ManagerLifecycle;
-  private readonly lines = new WaitLines();
-  /** Pending waits; `close()` cancels them and waits until each has cleaned up (left the line). */
-  private readonly waiting = new Map<Cancellation, Settled>();
-  /**
-   * Owner tokens are `<node id>:<random per manager>:<sequence>`: unique without a UUID per call. The
-   * node id already holds a UUID in an app; 48 random bits only tell managers sharing a node id apart,
-   * and a short token is cheaper to send, store and compare twice per acquire+release.
-   */
-  private readonly ownerBase = randomBytes(6).toString('base64url');
-  private ownerSeq = 0;
-  private readonly held = new Set<LockHandle>();
+  /** Waits, first attempts and held locks. */
+  private readonly acquisitions: Acquisitions;
+  /** Validated keys and their namespaced names (see {@link KEY_CACHE_SIZE}). */
+  private readonly keys = new Map<string, string>();
 
   constructor(options: LockManagerOptions = {}) {
     assertOptions('new LockManager', options, MANAGER_OPTIONS);
@@ -118,6 +74,11 @@ export class LockManager {
       noun: 'lock manager',
       autoConnect: options.autoConnect ?? options.context === undefined,
       open: () => this.adapter.connect(),
+    });
+    this.acquisitions = new Acquisitions({
+      adapter: () => this.adapter,
+      context: this.context,
+      isOpen: () => this.lifecycle.isConnected(),
     });
   }
 
@@ -132,17 +93,7 @@ export class LockManager {
    */
   async close(): Promise<void> {
     if (!(await this.lifecycle.beginClose())) return;
-    const waits = [...this.waiting];
-    for (const [waiter] of waits) waiter.cancel(closedError());
-    // Cancelled waiters leave the backend's line; give them a bounded moment to do it before the
-    // adapter closes (a place that is not removed lapses on its own after its ttl).
-    await settleWithin(
-      waits.map(([, settled]) => settled.promise()),
-      CLOSE_WAIT_MS,
-    );
-    const handles = [...this.held];
-    for (const handle of handles) handle.lose('the lock manager closed');
-    await Promise.allSettled(handles.map((handle) => handle.release()));
+    await this.acquisitions.cancelAll();
     await this.adapter.close();
   }
 
@@ -171,7 +122,7 @@ export class LockManager {
    * @param ttl lease length in ms. @default 10000 (or the manager's `defaultTtl`)
    */
   async acquire(key: string, ttl?: number, options?: AcquireOptions): Promise<Lock> {
-    const name = assertName('lock key', key);
+    const nsKey = this.keyOf(key);
     const ms = this.ttlOf(ttl);
     const opts = assertOptions('lockManager.acquire', options, ACQUIRE_OPTIONS);
     const timeout =
@@ -183,7 +134,11 @@ export class LockManager {
     }
     if (!this.lifecycle.isConnected()) await this.lifecycle.ensureConnected();
     // `timeout: 0` tries once, like tryAcquire: it never joins the line only to leave it at once.
-    return this.take(name, ms, { timeout, signal: opts.signal, once: timeout === 0 });
+    // Without a limit or a signal, the first attempt is made without a waiter (`quick`).
+    if (opts.signal === undefined && (timeout === 0 || (timeout === undefined && this.capabilities.fifo))) {
+      return await this.acquisitions.quick(key, nsKey, ms, timeout === 0);
+    }
+    return this.acquisitions.take(key, nsKey, ms, { timeout, signal: opts.signal, once: timeout === 0 });
   }
 
   /**
@@ -192,10 +147,10 @@ export class LockManager {
    * @param ttl lease length in ms. @default 10000 (or the manager's `defaultTtl`)
    */
   async tryAcquire(key: string, ttl?: number): Promise<Lock> {
-    const name = assertName('lock key', key);
+    const nsKey = this.keyOf(key);
     const ms = this.ttlOf(ttl);
     if (!this.lifecycle.isConnected()) await this.lifecycle.ensureConnected();
-    return this.take(name, ms, { once: true });
+    return await this.acquisitions.quick(key, nsKey, ms, true);
   }
 
   /**
@@ -228,93 +183,16 @@ export class LockManager {
     return ttl === undefined ? this.defaultTtl : assertDuration('ttl', ttl);
   }
 
-  private namespaced(key: string): string {
-    return appScopedName(this.context.appName, key);
+  /** Validates `key` and returns its namespaced name; both are done once per key while it is in use. */
+  private keyOf(key: string): string {
+    let nsKey = this.keys.get(key);
+    if (nsKey === undefined) {
+      nsKey = appScopedName(this.context.appName, assertName('lock key', key));
+      if (this.keys.size >= KEY_CACHE_SIZE) this.keys.clear();
+      this.keys.set(key, nsKey);
+    }
+    return nsKey;
   }
 
-  /**
-   * Gets the lock for a new owner. With a `fifo` adapter every waiter stands in the backend's line
-   * (first come, first served across nodes); otherwise only the first local waiter per key talks to
-   * the backend and the others wait their turn on this node.
-   */
-  private async take(
-    key: string,
-    ttl: number,
-    opts: { timeout?: number; signal?: AbortSignal; once: boolean },
-  ): Promise<Lock> {
-    const nsKey = this.namespaced(key);
-    const calledAt = performance.now();
-    const cancellation = new Cancellation();
-    const waiter = new LockWaiter({
-      adapter: this.adapter,
-      key: nsKey,
-      name: key,
-      owner: `${this.context.nodeId}:${this.ownerBase}:${(this.ownerSeq += 1)}`,
-      ttl,
-      cancellation,
-      onOutage: (error) => this.context.logger.warn(`lock "${key}": backend unavailable, retrying`, { error }),
-    });
-    if (opts.signal) cancellation.linkSignal(opts.signal);
-    let timedOut = false;
-    if (opts.timeout !== undefined) {
-      const timeout = opts.timeout;
-      cancellation.deadline(timeout, () => {
-        timedOut = true;
-        // Not getting the lock because the backend did not answer is not contention: say which.
-        const outage = waiter.outage;
-        return outage
-          ? new ClusterError(
-              ErrorCodes.BACKEND_UNAVAILABLE,
-              `lock "${key}" not acquired within ${timeout} ms: ${outage.message}`,
-              {
-                cause: outage,
-                details: { key, timeout },
-              },
-            )
-          : new LockAcquireError(`lock "${key}" not acquired within ${timeout} ms`, { details: { key, timeout } });
-      });
-    }
-    const fifo = this.capabilities.fifo;
-    let leave: (() => void) | undefined;
-    const settled = new Settled();
-    this.waiting.set(cancellation, settled);
-    try {
-      // tryAcquire never queues: it asks the backend once, and the backend refuses while others wait.
-      if (!opts.once && !fifo) leave = await this.lines.enter(nsKey, cancellation);
-      let grant: Grant;
-      try {
-        grant = opts.once ? await waiter.once() : await waiter.wait();
-      } catch (error) {
-        await waiter.leave();
-        throw error;
-      }
-      const handle = new LockHandle({
-        adapter: this.adapter,
-        key,
-        namespacedKey: nsKey,
-        owner: waiter.owner,
-        fencingToken: grant.fencingToken,
-        ttl,
-        startedAt: grant.startedAt,
-        onSettled: (h) => this.held.delete(h),
-      });
-      this.held.add(handle);
-      // A wait limit that passed during the last attempt still got the lock: keep it. A close or an
-      // abort means nobody wants it any more.
-      if (cancellation.cancelled && !timedOut) {
-        handle.lose('the wait was cancelled');
-        await handle.release();
-        throw cancellation.reason;
-      }
-      if (diagnostics.lockAcquired.hasSubscribers) {
-        diagnostics.lockAcquired.publish({ app: this.context.appName, key, waitMs: performance.now() - calledAt });
-      }
-      return handle;
-    } finally {
-      leave?.();
-      this.waiting.delete(cancellation);
-      settled.settle();
-      cancellation.dispose();
-    }
-  }
+
 }

@@ -68,14 +68,17 @@ export class LockWaiter {
   /**
    * Waits until the lock is granted or the cancellation fires. With a `fifo` adapter every attempt
    * joins (or renews) this owner's place in line, and a release hands the lock over by notification.
+   * @param first the outcome of an attempt already made for this owner (the manager's uncontended
+   *   try): it counts as the first attempt, so a failed one is followed by the subscription at once.
    */
-  async wait(): Promise<Grant> {
+  async wait(first?: Promise<TryAcquireResult>): Promise<Grant> {
     const { adapter, key, owner, ttl, cancellation } = this.init;
     // A place in line is a lease too: renewed every ttl/3, it lapses ttl after a crash.
     const options = this.fifo ? { queueMs: ttl } : undefined;
     const renewEvery = this.fifo ? Math.max(1, Math.floor(ttl / 3)) : Number.POSITIVE_INFINITY;
     let unsubscribe: (() => Promise<void>) | undefined;
     let backoff = 0;
+    let earlier = first;
     try {
       for (;;) {
         if (this.granted) return this.granted;
@@ -85,7 +88,9 @@ export class LockWaiter {
         let result: TryAcquireResult;
         try {
           this.queued ||= this.fifo;
-          result = await adapter.tryAcquire(key, owner, ttl, options);
+          const attempt = earlier ?? adapter.tryAcquire(key, owner, ttl, options);
+          earlier = undefined;
+          result = await attempt;
           // Uncontended locks are the common case: one round trip, no subscription. Only a failed
           // attempt subscribes, then tries again before waiting, so a release or hand-off between
           // the failed attempt and the subscription is never missed.

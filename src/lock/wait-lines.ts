@@ -158,3 +158,38 @@ export class WaitLines {
 export function closedError(): ClusterError {
   return new ClusterError(ErrorCodes.NOT_CONNECTED, 'lock manager closed while waiting for a lock');
 }
+
+/** Resolves when every promise settled, or after `ms`, whichever comes first. */
+export async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  if (promises.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(promises),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+/** "This wait has cleaned up", as a promise made only when `close()` asks for one. */
+export class Settled {
+  private done = false;
+  private resolve: (() => void) | undefined;
+  private made: Promise<void> | undefined;
+
+  /** Marks the wait cleaned up. */
+  settle(): void {
+    this.done = true;
+    this.resolve?.();
+  }
+
+  /** Resolves once `settle()` was called. */
+  promise(): Promise<void> {
+    this.made ??= this.done
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          this.resolve = resolve;
+        });
+    return this.made;
+  }
+}

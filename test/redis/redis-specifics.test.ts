@@ -5,12 +5,13 @@
  * everything lives under the configured prefix.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ClusterError, createApp, ErrorCodes, silentLogger, type App } from 'clusterkit';
-import { createRedisAdapters, type RedisAdaptersOptions } from 'clusterkit/redis';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { ClusterError, createApp, ErrorCodes, silentLogger } from 'clusterkit';
+import { createRedisAdapters } from 'clusterkit/redis';
 import { counter, deferred, randomName, within } from '../helpers.js';
 import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
 import { freePort } from './redis-servers.js';
+import { redisApps } from './redis-apps.js';
 
 const target = await resolveRedisUrl();
 
@@ -18,29 +19,11 @@ describe.skipIf('skip' in target)(
   `redis adapters: Redis specifics${'skip' in target ? ` (skipped: ${target.skip})` : ''}`,
   () => {
     const url = 'url' in target ? target.url : '';
-    const prefix = randomName('ckt');
-    const apps: App[] = [];
+    const fixture = redisApps(url, 'stop' in target ? target.stop : undefined);
+    const { prefix, node } = fixture;
     let raw: Redis;
-
-    const node = async (extra: Omit<RedisAdaptersOptions, 'url' | 'prefix'> = {}, name = randomName('rs')) => {
-      const app = createApp({
-        name,
-        logger: silentLogger,
-        adapters: createRedisAdapters({ url, prefix, onError: () => {}, ...extra }),
-      });
-      apps.push(app);
-      await app.start();
-      return app;
-    };
-
     beforeAll(() => {
-      raw = new Redis(url);
-    });
-    afterAll(async () => {
-      await Promise.allSettled(apps.map((a) => a.stop()));
-      await deletePrefix(raw, prefix);
-      await raw.quit();
-      await ('stop' in target ? target.stop?.() : undefined);
+      raw = fixture.raw();
     });
 
     it('carries channels and job ids that BullMQ refuses (":" and integer-looking ids) intact', async () => {

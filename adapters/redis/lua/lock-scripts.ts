@@ -3,7 +3,9 @@
  * a hash tag, so each script touches one slot and runs on a Redis Cluster too.
  *
  * Keys of a lock (see docs/redis.md):
- *   lease   string "<owner> <token>", PX = the lease
+ *   lease   string "<owner> <token>", PX = the lease; "<owner> <token>+" once someone may be in line
+ *           (the mark is set whenever the line may be non-empty while the lease is held, so a release
+ *           of an unmarked lease needs not look at the line)
  *   fence   the fencing counter; never expires; seeded from the server clock (µs) when missing
  *   line    list of waiting owners, first come first
  *   places  hash owner -> "<deadline ms> <ttl ms>": a place lapses at its deadline unless renewed
@@ -13,11 +15,14 @@
  */
 import { luaScript } from './run-script.js';
 
-/** Shared Lua: the owner part of a lease value "<owner> <token>" (owners may contain spaces; tokens are digits). */
+/**
+ * Shared Lua: the owner part of a lease value "<owner> <token>" or "<owner> <token>+" (owners may
+ * contain spaces; tokens are digits; `+` marks that someone may wait in line).
+ */
 const HOLDER = `
 local function holder(value)
   if not value then return nil end
-  local owner, token = string.match(value, '^(.*) (%d+)$')
+  local owner, token = string.match(value, '^(.*) (%d+)%+?$')
   if not owner then return value, 0 end
   return owner, tonumber(token)
 end
@@ -48,6 +53,12 @@ local function nextToken()
   return token
 end
 
+-- The lease value's suffix: '+' while anyone stands in line (a release must then look at the line).
+local function waitMark()
+  if redis.call('LINDEX', KEYS[3], 0) then return '+' end
+  return ''
+end
+
 -- Gives the lease to the first waiter whose place has not lapsed and announces it; frees the lease
 -- and announces that when nobody (alive) waits.
 local function passOn(channel)
@@ -63,7 +74,7 @@ local function passOn(channel)
       local ttl = string.sub(place, space + 1)
       if deadline >= now then
         local token = string.format('%.0f', nextToken())
-        redis.call('SET', KEYS[1], owner .. ' ' .. token, 'PX', ttl)
+        redis.call('SET', KEYS[1], owner .. ' ' .. token .. waitMark(), 'PX', ttl)
         redis.call('PUBLISH', channel, 'g ' .. owner .. ' ' .. token .. ' ' .. ttl .. ' ' .. now)
         return
       end
@@ -111,6 +122,11 @@ local function join()
   if queueMs <= 0 then return end
   local place = string.format('%.0f', clock() + queueMs) .. ' ' .. ARGV[2]
   if redis.call('HSET', KEYS[4], owner, place) == 1 then redis.call('RPUSH', KEYS[3], owner) end
+  -- Someone waits now: the holder's release must look at the line (APPEND keeps the lease's PX).
+  if value and string.sub(value, -1) ~= '+' then
+    redis.call('APPEND', KEYS[1], '+')
+    value = value .. '+'
+  end
   -- The line outlives its longest place, and no longer: an abandoned line cleans itself up.
   if redis.call('PTTL', KEYS[4]) < queueMs then
     redis.call('PEXPIRE', KEYS[3], queueMs)
@@ -148,7 +164,7 @@ while true do
   redis.call('HDEL', KEYS[4], head)
 end
 token = nextToken()
-redis.call('SET', KEYS[1], owner .. ' ' .. string.format('%.0f', token), 'PX', ARGV[2])
+redis.call('SET', KEYS[1], owner .. ' ' .. string.format('%.0f', token) .. waitMark(), 'PX', ARGV[2])
 return {1, token, tonumber(ARGV[2])}
 `,
 );
@@ -164,12 +180,14 @@ ${KEYS_DOC}
   Returns  1 when released, 0 when the caller was not the owner (or the lease had expired)
 ]]
 -- Uncontended (the caller holds it, nobody waits) first, before COMMON's helpers exist; the owner
--- check is holder()'s ("<owner> <digits>") without a pattern capture. Same calls as passOn's path.
+-- check is holder()'s ("<owner> <digits>") without a pattern capture. An unmarked lease (no '+')
+-- means nobody joined the line since it was set, so the line needs no look. Same calls as passOn's
+-- path when the line is empty.
 local value = redis.call('GET', KEYS[1])
 if not value then return 0 end
 local n = #ARGV[1]
 if string.sub(value, n + 1, n + 1) == ' ' and string.sub(value, 1, n) == ARGV[1]
-    and string.find(value, '^%d+$', n + 2) and not redis.call('LINDEX', KEYS[3], 0) then
+    and string.find(value, '^%d+$', n + 2) then
   redis.call('DEL', KEYS[1])
   redis.call('PUBLISH', ARGV[2], 'r')
   return 1

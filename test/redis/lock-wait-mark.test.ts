@@ -1,0 +1,98 @@
+/**
+ * The lease's "someone waits" mark (`"<owner> <token>+"`): a release of an unmarked lease skips the
+ * line, so the mark must be on the lease whenever the line may hold anyone — set when a waiter joins
+ * behind a holder, kept when the lease is handed on to the head while others still wait — and a
+ * stale mark (the waiters left) must only cost the full release path, never a lost hand-off.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, ErrorCodes, silentLogger, type App } from 'clusterkit';
+import { createRedisAdapters } from 'clusterkit/redis';
+import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { randomName, within } from '../helpers.js';
+
+const target = await resolveRedisUrl();
+const DEADLINE_MS = 10_000;
+
+describe.skipIf('skip' in target)('redis lock: the "someone waits" mark on the lease', () => {
+  const url = 'url' in target ? target.url : '';
+  const prefix = randomName('ckt');
+  const name = randomName('mark');
+  let raw: Redis;
+  let nodes: App[];
+  const lease = (key: string) => raw.get(`${prefix}:lock:{${name}:${key}}`);
+
+  beforeAll(async () => {
+    raw = new Redis(url);
+    nodes = [0, 1, 2].map(() =>
+      createApp({ name, logger: silentLogger, adapters: createRedisAdapters({ url, prefix, onError: () => {} }) }),
+    );
+    await Promise.all(nodes.map((node) => node.start()));
+  });
+  afterAll(async () => {
+    await Promise.all((nodes ?? []).map((node) => node.stop()));
+    await deletePrefix(raw, prefix);
+    await raw.quit();
+  });
+
+  it('an uncontended lease carries no mark', async () => {
+    const key = randomName('k');
+    const lock = await nodes[0]!.lockManager.acquire(key);
+    expect(await lease(key)).toMatch(/ \d+$/);
+    expect(await lock.release()).toBe(true);
+    expect(await lease(key)).toBeNull();
+  });
+
+  it('marks the lease while others wait, keeps the mark on a hand-off while more wait, and serves them in order', async () => {
+    const key = randomName('k');
+    const [a, b, c] = nodes as [App, App, App];
+    const held = await a.lockManager.acquire(key);
+    const order: string[] = [];
+    const second = b.lockManager.acquire(key).then((lock) => (order.push('b'), lock));
+    await expectEventually(async () => expect(await lease(key)).toMatch(/ \d+\+$/));
+    const third = c.lockManager.acquire(key).then((lock) => (order.push('c'), lock));
+    await expectEventually(async () => expect(await raw.llen(`${prefix}:lock:{${name}:${key}}:line`)).toBe(2));
+    expect(await held.release()).toBe(true);
+    const bLock = await within(second, DEADLINE_MS, 'hand-off to b');
+    // c still waits: the lease handed to b keeps the mark, so b's release looks at the line.
+    expect(await lease(key)).toMatch(/ \d+\+$/);
+    expect(await bLock.release()).toBe(true);
+    const cLock = await within(third, DEADLINE_MS, 'hand-off to c');
+    expect(await lease(key)).toMatch(/ \d+$/);
+    expect(order).toEqual(['b', 'c']);
+    expect(bLock.fencingToken).toBeGreaterThan(held.fencingToken);
+    expect(cLock.fencingToken).toBeGreaterThan(bLock.fencingToken);
+    expect(await cLock.release()).toBe(true);
+    expect(await lease(key)).toBeNull();
+  });
+
+  it('a stale mark (the waiter left) still frees the lease on release, and extend keeps working', async () => {
+    const key = randomName('k');
+    const held = await nodes[0]!.lockManager.acquire(key);
+    await expect(nodes[1]!.lockManager.acquire(key, undefined, { timeout: 100 })).rejects.toMatchObject({
+      code: ErrorCodes.LOCK_ACQUIRE_FAILED,
+    });
+    expect(await lease(key)).toMatch(/ \d+\+$/);
+    await held.extend(5_000);
+    expect(held.held).toBe(true);
+    expect(await held.release()).toBe(true);
+    expect(await lease(key)).toBeNull();
+    const again = await nodes[2]!.lockManager.tryAcquire(key);
+    expect(again.fencingToken).toBeGreaterThan(held.fencingToken);
+    expect(await again.release()).toBe(true);
+  });
+});
+
+/** Retries `check` until it passes or the deadline passes. */
+async function expectEventually(check: () => Promise<void>): Promise<void> {
+  const until = Date.now() + DEADLINE_MS;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
