@@ -88,9 +88,11 @@ export class PostgresJobStore extends JobStoreReads implements JobStore {
     throw contention(record.id);
   }
 
-  async ticketSent(ref: JobRef): Promise<void> {
+  async ticketSent(ref: JobRef, parkedBy?: string): Promise<void> {
     await this.mutate(ref.id, (record) => {
       if (!current(record, ref) || record.ticketPendingSince === undefined) return { result: undefined };
+      // Parked since the publish: that node holds the ticket.
+      if (record.parkedBy !== parkedBy) return { result: undefined };
       delete record.ticketPendingSince;
       delete record.parkedBy;
       return { write: record, result: undefined };

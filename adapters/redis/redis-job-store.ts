@@ -2,7 +2,9 @@
  * The Redis job store: the managed-job layer's records, schedules and paused flags in Redis, each
  * hot-path transition (create, claim, finish, ticket confirmation, progress, log) ONE Lua script and
  * one round trip (lua/job-scripts.ts); the rarer operator transitions (cancel, retry, release, the
- * no-processor mark) read the record and write it back with a version check (optimistic, retried).
+ * no-processor mark) read the record and write it back with a version check (optimistic, retried:
+ * job-store-cas.ts). Record layout: job-hash.ts; reads: job-store-reads.ts; schedules:
+ * job-store-schedules.ts.
  * Indexed per plugin/queue/tenant and state, so getJob, listJobs and getMetrics never scan records.
  * All keys of one app share the hash tag `{<app>}`: one slot on a Redis Cluster.
  */
@@ -25,114 +27,37 @@ import {
   type ScheduleInfo,
   jobStoreKit,
 } from 'clusterkit/adapter-kit';
-import { Cluster } from 'ioredis';
-import { guard, type RedisClient, type RedisConnections } from './connection.js';
-import {
-  JOB_CLAIM,
-  JOB_CREATE,
-  JOB_DELETE,
-  JOB_OWNED_UPDATE,
-  JOB_PARK,
-  JOB_SCHEDULE,
-  JOB_TICKET_SENT,
-  JOB_WATCH,
-  JOB_WRITE,
-} from './lua/job-scripts.js';
+import { guard, type RedisConnections } from './connection.js';
+import { finishFields, flatToHash, fromHash, toHash } from './job-hash.js';
+import { JobStoreReads } from './job-store-reads.js';
+import { JobStoreCas } from './job-store-cas.js';
+import { JobStoreSchedules, type RunJobScript } from './job-store-schedules.js';
+import { JOB_DELETE, JOB_OWNED_UPDATE, JOB_PARK, JOB_TICKET_SENT, JOB_WATCH } from './lua/job-admin-scripts.js';
+import { JOB_CLAIM, JOB_CREATE, JOB_FINISH } from './lua/job-scripts.js';
 import { runScript, type LuaScript } from './lua/run-script.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
 
-const {
-  decideCancel,
-  decideRetry,
-  decideDiscard,
-  decidePromote,
-  applyRelease,
-  failRetention,
-  isTerminal,
-  rateWindow,
-  upgradeRecord,
-  sumCounts,
-} = jobStoreKit;
-
-type Hash = Record<string, string>;
-const LIVE_STATES = ['waiting', 'active', 'completed', 'failed', 'cancelled'] as const;
-const CAS_ROUNDS = 20;
-
-/** The combo (plugin, queue, tenant) of a record as one key part. */
-function comboOf(r: { pluginName: string; queueName: string; tenantId?: string }): string {
-  return `${escapeKeyPart(r.pluginName)}:${escapeKeyPart(r.queueName)}:${r.tenantId === undefined ? '-' : escapeKeyPart(r.tenantId).replace(/^-$/, '%2D')}`;
-}
-
-/** The hash fields of a record (see job-scripts.ts). */
-function toHash(record: JobRecord): string[] {
-  const f: [string, string | number | undefined][] = [
-    ['r', JSON.stringify(record)],
-    ['st', record.state],
-    ['o', record.owner],
-    ['sa', record.startedAt],
-    ['as', record.attemptsStarted],
-    ['h', JSON.stringify(record.history)],
-    ['ab', record.abortRequested ? '1' : undefined],
-    ['tp', record.ticketPendingSince],
-    ['np', record.noProcessorSince],
-    ['pr', JSON.stringify(record.progress)],
-    ['fa', record.finishedAt],
-    ['xa', record.expiresAt],
-    ['pk', record.parkedBy],
-    ['g', record.gen],
-    ['n', record.nonce],
-    ['ea', record.enqueuedAt],
-    ['ra', record.runAt],
-    ['cb', comboOf(record)],
-    ['cbj', JSON.stringify([record.pluginName, record.queueName, record.tenantId ?? null])],
-    ['hk', jobStoreKit.handlerKeyOf(record)],
-    ['lq', jobStoreKit.logicalQueueKey(record.pluginName, record.queueName)],
-  ];
-  return f.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [k, String(v)]);
-}
-
-function flatToHash(flat: unknown): Hash {
-  const list = flat as string[];
-  const h: Hash = {};
-  for (let i = 0; i < list.length; i += 2) h[list[i] as string] = list[i + 1] as string;
-  return h;
-}
-
-/** Rebuilds a record from its hash (the fields transitions changed win over `r`). */
-function fromHash(h: Hash): JobRecord {
-  const record = upgradeRecord(JSON.parse(h.r as string) as JobRecord);
-  record.state = h.st as ManagedJobState;
-  const num = (k: string) => (h[k] === undefined ? undefined : Number(h[k]));
-  const set = <K extends keyof JobRecord>(key: K, value: JobRecord[K] | undefined) => {
-    if (value === undefined) delete record[key];
-    else record[key] = value;
-  };
-  set('owner', h.o);
-  set('startedAt', num('sa'));
-  record.attemptsStarted = num('as') ?? record.attemptsStarted;
-  if (h.h !== undefined) record.history = JSON.parse(h.h) as JobRecord['history'];
-  // cjson writes an empty array as an object.
-  if (!Array.isArray(record.history)) record.history = [];
-  set('abortRequested', h.ab === '1' ? true : undefined);
-  set('ticketPendingSince', num('tp'));
-  set('noProcessorSince', num('np'));
-  if (h.pr !== undefined) record.progress = JSON.parse(h.pr) as number | object;
-  set('finishedAt', num('fa'));
-  set('expiresAt', num('xa'));
-  set('parkedBy', h.pk);
-  return record;
-}
+const { isTerminal, rateWindow } = jobStoreKit;
 
 /** Redis job store of one app on one node. */
 export class RedisJobStore extends RedisAdapterBase implements JobStore {
   readonly kind = 'redis';
   readonly capabilities = { transactions: false, indexed: true } as const;
   private readonly p: string;
+  private readonly reads: JobStoreReads;
+  private readonly schedules: JobStoreSchedules;
+  private readonly versioned: JobStoreCas;
+  /** Node ids as JSON strings (the claim writes the open attempt's JSON without encoding it). */
+  private readonly nodeJson = new Map<string, string>();
 
   constructor(connections: RedisConnections, appName: string) {
     super(connections, 'Redis job store');
     this.p = `${connections.prefix}:mq:{${escapeKeyPart(appName)}}:`;
+    this.reads = new JobStoreReads(() => this.client(), this.p);
+    const run: RunJobScript = (script, key, args) => this.run(script, key, args);
+    this.schedules = new JobStoreSchedules(() => this.client(), this.p, run);
+    this.versioned = new JobStoreCas(() => this.client(), this.p, run);
   }
 
   protected async dropResources(): Promise<void> {}
@@ -180,8 +105,8 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     return { created: false, existing: fromHash(flatToHash(reply[1])) };
   }
 
-  async ticketSent(ref: JobRef): Promise<void> {
-    await this.run(JOB_TICKET_SENT, this.jobKey(ref.id), [ref.id, ref.nonce, ref.gen]);
+  async ticketSent(ref: JobRef, parkedBy?: string): Promise<void> {
+    await this.run(JOB_TICKET_SENT, this.jobKey(ref.id), [ref.id, ref.nonce, ref.gen, parkedBy ?? '']);
   }
 
   async park(ref: JobRef, nodeId: string, now: number): Promise<boolean> {
@@ -203,6 +128,7 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
       rate?.endsInMs ?? '',
       request.rateLimit ? request.rateLimit.durationMs * 2 : '',
       request.handler,
+      this.jsonOf(request.nodeId),
     ])) as [string, unknown?, unknown?, unknown?];
     switch (reply[0]) {
       case 'claimed': {
@@ -231,18 +157,35 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     const now = Date.now();
     if (isTerminal(stored.state)) stored.expiresAt = (stored.finishedAt ?? now) + retention.retentionMs;
     const remove = isTerminal(stored.state) && retention.remove ? '1' : '0';
-    const reply = await this.run(JOB_WRITE, this.jobKey(ref.id), [
+    const { set, clear } = finishFields(stored);
+    const reply = await this.run(JOB_FINISH, this.jobKey(ref.id), [
       ref.id,
-      'owner',
       ref.nonce,
       ref.gen,
       owner,
       remove,
       now,
-      ...toHash(stored),
+      stored.state,
+      stored.runAt,
+      stored.expiresAt ?? '',
+      stored.ticketPendingSince ?? '',
+      set.length / 2,
+      ...set,
+      ...clear,
     ]);
     const written = Number(reply);
     return written === 2 ? 'unwatched' : written === 1;
+  }
+
+  /** `nodeId` as a JSON string (a node has one id; kept for its next claims). */
+  private jsonOf(nodeId: string): string {
+    let json = this.nodeJson.get(nodeId);
+    if (json === undefined) {
+      if (this.nodeJson.size > 64) this.nodeJson.clear();
+      json = JSON.stringify(nodeId);
+      this.nodeJson.set(nodeId, json);
+    }
+    return json;
   }
 
   async watch(id: string, ttlMs: number): Promise<void> {
@@ -252,38 +195,31 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     );
   }
 
-  /** Read → decide → write with a version check, retried when another transition got in between. */
-  private async cas<T>(
-    id: string,
-    decide: (record: JobRecord | undefined) => { write?: JobRecord; remove?: boolean; result: T },
-  ): Promise<T> {
-    for (let round = 0; round < CAS_ROUNDS; round += 1) {
-      const client = this.client();
-      const h = (await guard('HGETALL', () => client.hgetall(this.jobKey(id)))) as Hash;
-      const live = h.r !== undefined && !(h.xa !== undefined && Number(h.xa) <= Date.now());
-      const decision = decide(live ? fromHash(h) : undefined);
-      if (!decision.write && !decision.remove) return decision.result;
-      const written = await this.run(JOB_WRITE, this.jobKey(id), [
-        id,
-        'version',
-        '',
-        0,
-        h.v ?? '',
-        decision.remove ? '1' : '0',
-        Date.now(),
-        ...(decision.write ? toHash(decision.write) : []),
-      ]);
-      if (Number(written) >= 1) return decision.result;
-    }
-    throw new ClusterError(ErrorCodes.BACKEND_UNAVAILABLE, `job ${id}: too much contention to change it`);
+  release(ref: JobRef, owner: string): Promise<boolean> {
+    return this.versioned.release(ref, owner);
   }
 
-  async release(ref: JobRef, owner: string): Promise<boolean> {
-    return this.cas(ref.id, (record) => {
-      if (!owns(record, ref, owner)) return { result: false };
-      applyRelease(record, Date.now());
-      return { write: record, result: true };
-    });
+  markNoProcessor(ref: JobRef, now: number): Promise<number | undefined> {
+    return this.versioned.markNoProcessor(ref, now);
+  }
+
+  cancel(
+    id: string,
+    options: { abortActive: boolean; now: number; failedRetentionMs: number; tenantId?: string },
+  ): ReturnType<JobStore['cancel']> {
+    return this.versioned.cancel(id, options);
+  }
+
+  retry(id: string, options: { now: number; tenantId?: string }): ReturnType<JobStore['retry']> {
+    return this.versioned.retry(id, options);
+  }
+
+  discard(id: string, options: { tenantId?: string }): ReturnType<JobStore['discard']> {
+    return this.versioned.discard(id, options);
+  }
+
+  promote(id: string, options: { now: number; tenantId?: string }): ReturnType<JobStore['promote']> {
+    return this.versioned.promote(id, options);
   }
 
   async setProgress(ref: JobRef, owner: string, progress: number | object): Promise<boolean> {
@@ -312,86 +248,13 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     return Number(reply) === 1;
   }
 
-  async markNoProcessor(ref: JobRef, now: number): Promise<number | undefined> {
-    return this.cas(ref.id, (record) => {
-      if (!jobStoreKit.sameIncarnation(record, ref) || record.gen !== ref.gen || isTerminal(record.state)) {
-        return { result: undefined };
-      }
-      if (record.noProcessorSince !== undefined) return { result: record.noProcessorSince };
-      record.noProcessorSince = now;
-      return { write: record, result: now };
-    });
-  }
-
-  async cancel(
-    id: string,
-    options: { abortActive: boolean; now: number; failedRetentionMs: number; tenantId?: string },
-  ): Promise<Awaited<ReturnType<JobStore['cancel']>>> {
-    return this.cas<Awaited<ReturnType<JobStore['cancel']>>>(id, (record) => {
-      const before = record?.state;
-      const outcome = decideCancel(record, options);
-      if (outcome.type === 'abort-requested') return { write: outcome.record, result: outcome };
-      if (outcome.type === 'cancelled' && before !== 'cancelled') {
-        const retention = failRetention(outcome.record, options.failedRetentionMs);
-        if (retention.remove) return { remove: true, result: outcome };
-        outcome.record.expiresAt = options.now + retention.retentionMs;
-        return { write: outcome.record, result: outcome };
-      }
-      return { result: outcome };
-    });
-  }
-
-  async retry(
-    id: string,
-    options: { now: number; tenantId?: string },
-  ): Promise<Awaited<ReturnType<JobStore['retry']>>> {
-    return this.cas<Awaited<ReturnType<JobStore['retry']>>>(id, (record) => {
-      const outcome = decideRetry(record, options);
-      return outcome.type === 'retried' ? { write: outcome.record, result: outcome } : { result: outcome };
-    });
-  }
-
   async remove(id: string): Promise<boolean> {
     return Number(await this.run(JOB_DELETE, `${this.p}X`, ['one', id])) === 1;
   }
 
-  async discard(id: string, options: { tenantId?: string }): Promise<Awaited<ReturnType<JobStore['discard']>>> {
-    // The delete is version-checked: a claim in between (it bumps the version) makes it decide again.
-    return this.cas<Awaited<ReturnType<JobStore['discard']>>>(id, (record) => {
-      const outcome = decideDiscard(record, options);
-      return outcome.type === 'removed' ? { remove: true, result: outcome } : { result: outcome };
-    });
-  }
-
-  async promote(
-    id: string,
-    options: { now: number; tenantId?: string },
-  ): Promise<Awaited<ReturnType<JobStore['promote']>>> {
-    return this.cas<Awaited<ReturnType<JobStore['promote']>>>(id, (record) => {
-      const outcome = decidePromote(record, options);
-      return outcome.type === 'promoted' ? { write: outcome.record, result: outcome } : { result: outcome };
-    });
-  }
-
   async get(id: string): Promise<JobRecord | undefined> {
-    const [record] = await this.getMany([id], Date.now());
+    const [record] = await this.reads.getMany([id], Date.now());
     return record;
-  }
-
-  private async getMany(ids: readonly string[], now: number): Promise<(JobRecord | undefined)[]> {
-    if (ids.length === 0) return [];
-    const client = this.client();
-    const hashes = await guard('HGETALL', () =>
-      pipelined(
-        client,
-        ids.map((id) => ['hgetall', this.jobKey(id)]),
-      ),
-    );
-    return hashes.map((h) => {
-      const hash = h as Hash;
-      if (hash.r === undefined || (hash.xa !== undefined && Number(hash.xa) <= now)) return undefined;
-      return fromHash(hash);
-    });
   }
 
   async getLogs(id: string): Promise<string[]> {
@@ -399,140 +262,29 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     return guard('LRANGE', () => client.lrange(`${this.p}L:${id}`, 0, -1));
   }
 
-  /** Known combos matching a filter. */
-  private async combos(
-    filter: JobFilter,
-  ): Promise<{ combo: string; pluginName: string; queueName: string; tenantId?: string }[]> {
-    const client = this.client();
-    const all = await guard('HGETALL', () => client.hgetall(`${this.p}C`));
-    const out = [];
-    for (const [combo, json] of Object.entries(all)) {
-      const [pluginName, queueName, tenantId] = JSON.parse(json) as [string, string, string | null];
-      if (filter.pluginName !== undefined && filter.pluginName !== pluginName) continue;
-      if (filter.queueName !== undefined && filter.queueName !== queueName) continue;
-      if (filter.tenantId !== undefined && filter.tenantId !== tenantId) continue;
-      out.push({ combo, pluginName, queueName, ...(tenantId === null ? {} : { tenantId }) });
-    }
-    return out;
-  }
-
-  async list(
+  list(
     filter: JobFilter & { state?: ManagedJobState; offset: number; limit: number },
     now: number,
   ): Promise<{ records: JobRecord[]; total: number }> {
-    const client = this.client();
-    const combos = await this.combos(filter);
-    const want = filter.offset + filter.limit;
-    const states = filter.state === undefined ? [...LIVE_STATES] : filter.state === 'delayed' ? [] : [filter.state];
-    const commands: string[][] = [];
-    for (const { combo } of combos) {
-      for (const state of states) {
-        commands.push(['zrevrange', `${this.p}S:${state}:${combo}`, '0', String(want - 1), 'WITHSCORES']);
-        commands.push(['zcard', `${this.p}S:${state}:${combo}`]);
-      }
-      // Delayed jobs: the due ones read as waiting, the rest as delayed (scored by runAt).
-      if (filter.state === undefined || filter.state === 'waiting' || filter.state === 'delayed') {
-        const [min, max] =
-          filter.state === 'waiting'
-            ? ['-inf', String(now)]
-            : filter.state === 'delayed'
-              ? [`(${now}`, '+inf']
-              : ['-inf', '+inf'];
-        commands.push(['zrangebyscore', `${this.p}D:${combo}`, min, max]);
-      }
-    }
-    const replies = await guard('list', () => pipelined(client, commands));
-    const candidates: { id: string; score: number }[] = [];
-    const delayedIds: string[] = [];
-    let total = 0;
-    for (let i = 0; i < commands.length; i += 1) {
-      const command = commands[i] as string[];
-      const reply = replies[i] as unknown;
-      if (command[0] === 'zrevrange') {
-        const list = reply as string[];
-        for (let k = 0; k < list.length; k += 2) candidates.push({ id: list[k] as string, score: Number(list[k + 1]) });
-      } else if (command[0] === 'zcard') total += Number(reply);
-      else delayedIds.push(...(reply as string[]));
-    }
-    total += delayedIds.length;
-    const delayed = (await this.getMany(delayedIds, now)).filter((r): r is JobRecord => r !== undefined);
-    for (const r of delayed) candidates.push({ id: r.id, score: r.enqueuedAt });
-    // Ties in the order ZREVRANGE gives them (member descending), so each set's top N is the merged top N.
-    candidates.sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-    const page = candidates.slice(filter.offset, want);
-    const records = (
-      await this.getMany(
-        page.map((c) => c.id),
-        now,
-      )
-    ).filter((r): r is JobRecord => r !== undefined);
-    return { records, total };
+    return this.reads.list(filter, now);
   }
 
-  async counts(filter: JobFilter, now: number): Promise<JobCounts> {
-    return sumCounts(await this.queueStats(filter, now));
+  counts(filter: JobFilter, now: number): Promise<JobCounts> {
+    return this.reads.counts(filter, now);
   }
 
-  async queueStats(filter: JobFilter, now: number): Promise<QueueCountsRow[]> {
-    const client = this.client();
-    const combos = await this.combos(filter);
-    const counted = ['waiting', 'active', 'completed', 'failed'] as const;
-    const commands: string[][] = [];
-    for (const { combo } of combos) {
-      for (const state of counted) commands.push(['zcard', `${this.p}S:${state}:${combo}`]);
-      commands.push(['zcount', `${this.p}D:${combo}`, '-inf', String(now)]);
-      commands.push(['zcount', `${this.p}D:${combo}`, `(${now}`, '+inf']);
-    }
-    const replies = (await guard('counts', () => pipelined(client, commands))).map(Number);
-    const rows: QueueCountsRow[] = [];
-    combos.forEach((c, i) => {
-      const at = i * 6;
-      const [waiting, active, completed, failed, due, delayed] = replies.slice(at, at + 6) as number[];
-      if (waiting! + active! + completed! + failed! + due! + delayed! === 0) return;
-      rows.push({
-        pluginName: c.pluginName,
-        queueName: c.queueName,
-        ...(c.tenantId === undefined ? {} : { tenantId: c.tenantId }),
-        waiting: waiting! + due!,
-        active: active!,
-        completed: completed!,
-        failed: failed!,
-        delayed: delayed!,
-      });
-    });
-    return rows;
+  queueStats(filter: JobFilter, now: number): Promise<QueueCountsRow[]> {
+    return this.reads.queueStats(filter, now);
   }
 
-  async clean(
+  clean(
     options: JobFilter & { state: 'completed' | 'failed' | 'cancelled'; finishedBefore: number; limit: number },
   ): Promise<number> {
-    const client = this.client();
-    let removed = 0;
-    for (const { combo } of await this.combos(options)) {
-      const ids = await guard('ZRANGE', () => client.zrange(`${this.p}S:${options.state}:${combo}`, '0', '-1'));
-      for (let i = 0; i < ids.length && removed < options.limit; i += 200) {
-        const batch = (ids as string[]).slice(i, i + 200);
-        const finished = await guard('HGET', () =>
-          pipelined(
-            client,
-            batch.map((id) => ['hget', this.jobKey(id), 'fa']),
-          ),
-        );
-        for (let k = 0; k < batch.length && removed < options.limit; k += 1) {
-          if (Number(finished[k] ?? 0) <= options.finishedBefore && (await this.remove(batch[k] as string)))
-            removed += 1;
-        }
-      }
-    }
-    return removed;
+    return this.reads.clean(options, (id) => this.remove(id));
   }
 
-  async pendingTickets(before: number, limit: number): Promise<JobRecord[]> {
-    const client = this.client();
-    const ids = await guard('ZRANGEBYSCORE', () =>
-      client.zrangebyscore(`${this.p}P`, '-inf', before, 'LIMIT', 0, limit),
-    );
-    return (await this.getMany(ids, Date.now())).filter((r): r is JobRecord => r?.ticketPendingSince !== undefined);
+  pendingTickets(before: number, limit: number): Promise<JobRecord[]> {
+    return this.reads.pendingTickets(before, limit);
   }
 
   async sweep(now: number, limit: number): Promise<number> {
@@ -550,72 +302,19 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     return guard('SMEMBERS', () => client.smembers(`${this.p}paused`));
   }
 
-  async saveSchedule(info: ScheduleInfo): Promise<void> {
-    const { lastTick: _omit, ...stored } = info;
-    const reply = await this.run(JOB_SCHEDULE, `${this.p}sch:${info.scheduleId}`, [
-      'save',
-      info.scheduleId,
-      JSON.stringify(stored),
-      info.pluginName,
-      info.tenantId ?? '',
-    ]);
-    if (reply === 'mismatch') {
-      throw new ClusterError(
-        ErrorCodes.TENANT_MISMATCH,
-        `schedule "${info.scheduleId}" belongs to another plugin or tenant; it was not replaced`,
-        { details: { scheduleId: info.scheduleId } },
-      );
-    }
+  saveSchedule(info: ScheduleInfo): Promise<void> {
+    return this.schedules.save(info);
   }
 
-  async listSchedules(): Promise<ScheduleInfo[]> {
-    const client = this.client();
-    const ids = await guard('SMEMBERS', () => client.smembers(`${this.p}schs`));
-    const hashes = await guard('HGETALL', () =>
-      pipelined(
-        client,
-        ids.map((id) => ['hgetall', `${this.p}sch:${id}`]),
-      ),
-    );
-    const out: ScheduleInfo[] = [];
-    for (const h of hashes as Hash[]) {
-      if (h.j === undefined) continue;
-      const info = JSON.parse(h.j) as ScheduleInfo;
-      if (h.lt !== undefined) info.lastTick = Number(h.lt);
-      out.push(info);
-    }
-    return out;
+  listSchedules(): Promise<ScheduleInfo[]> {
+    return this.schedules.list();
   }
 
-  async removeSchedule(scheduleId: string, tenantId?: string): Promise<boolean> {
-    return (
-      Number(await this.run(JOB_SCHEDULE, `${this.p}sch:${scheduleId}`, ['remove', scheduleId, tenantId ?? ''])) === 1
-    );
+  removeSchedule(scheduleId: string, tenantId?: string): Promise<boolean> {
+    return this.schedules.remove(scheduleId, tenantId);
   }
 
-  async markTick(scheduleId: string, tick: number): Promise<boolean> {
-    return Number(await this.run(JOB_SCHEDULE, `${this.p}sch:${scheduleId}`, ['tick', scheduleId, tick])) === 1;
+  markTick(scheduleId: string, tick: number): Promise<boolean> {
+    return this.schedules.markTick(scheduleId, tick);
   }
-}
-
-function owns(record: JobRecord | undefined, ref: JobRef, owner: string): record is JobRecord {
-  return (
-    jobStoreKit.sameIncarnation(record, ref) &&
-    record.gen === ref.gen &&
-    record.state === 'active' &&
-    record.owner === owner
-  );
-}
-
-/** Runs commands in one pipeline (a Cluster routes each; all keys here share one slot) and returns their replies. */
-async function pipelined(client: RedisClient, commands: readonly (readonly string[])[]): Promise<unknown[]> {
-  if (commands.length === 0) return [];
-  const pipeline = client instanceof Cluster ? client.pipeline() : client.pipeline();
-  for (const [name, ...args] of commands) pipeline.call(name as string, ...(args as string[]));
-  const results = (await pipeline.exec()) ?? [];
-  return results.map(([error, value], i) => {
-    if (error) throw error;
-    // HGETALL through call() replies with a flat array.
-    return (commands[i] as string[])[0] === 'hgetall' && Array.isArray(value) ? flatToHash(value) : value;
-  });
 }

@@ -16,7 +16,7 @@
 import { createApp, silentLogger, type App } from 'clusterkit';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { Redis } from 'ioredis';
-import { JOB_PARK } from '../../adapters/redis/lua/job-scripts.js';
+import { JOB_PARK } from '../../adapters/redis/lua/job-admin-scripts.js';
 import { runScript } from '../../adapters/redis/lua/run-script.js';
 import { ParkGate } from '../../src/jobs/park-gate.js';
 

@@ -1,28 +1,40 @@
 /**
  * Redis server cost per job of managedQueue enqueue+process against raw BullMQ, on a PRIVATE
  * redis-server (REDIS_URL): per side, the `INFO commandstats` deltas (EVALSHA/EVAL calls and
- * server µs, PUBLISH calls) and the `INFO cpu` delta, per job. Sides alternate in one process.
+ * server µs, PUBLISH calls), the `INFO cpu` delta and this process's CPU (both sides' clients run
+ * here), per job. Sides alternate in one process.
  *
  *   REDIS_URL=redis://127.0.0.1:6411 npx tsx bench/tools/managed-redis-cost.ts [jobs] [pairs]
  *
  * Only meaningful while nothing else uses that server. Loads the working tree's TypeScript sources.
- * CK_ONLY=clusterkit|bullmq runs one side once (e.g. under `SLOWLOG` with threshold 0 for per-script
+ * CK_ONLY=clusterkit|old|bullmq runs one side once (e.g. under `SLOWLOG` with threshold 0 for per-script
  * times); CK_TOP=n lists the n costliest commands of each run; CK_BULL_PRIORITY=1 gives raw BullMQ's
  * jobs a priority (its prioritized path, which clusterkit's physical queue takes once demoted).
+ * CK_BULL_TICKET=1 makes raw BullMQ's jobs ticket-sized (data and id).
+ * CK_OLD=<dir>: a second tree's sources (`git archive <commit> src adapters | tar -x -C <dir>`, under
+ * the repository so its imports resolve) run as a third side, `old`, alternating with the others.
  */
-import { benchCluster, startNode } from '../lib/clusterkit-app.js';
+import { randomUUID } from 'node:crypto';
+import type { App } from 'clusterkit';
+import { benchCluster, startNode, type BenchApp } from '../lib/clusterkit-app.js';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
 import { serverCost } from '../lib/redis-costs.js';
+import { deleteRedisPrefix, REDIS_URL } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
 
 const CONCURRENCY = 32;
+/** CK_BULL_TICKET=1: raw BullMQ's jobs as big as a managed job's ticket (data ~350 bytes, an id like a ticket's). */
+const ticketSized = process.env.CK_BULL_TICKET === '1';
+const PAD = 'x'.repeat(330);
 const WINDOW = 200;
 const JOB = { pluginName: 'bench', queueName: 'work', jobName: 'noop' } as const;
 const jobs = Number(process.argv[2] ?? 5000);
 const pairs = Number(process.argv[3] ?? 3);
 
 async function measure(side: string, count: number, work: () => Promise<void>): Promise<void> {
+  const node0 = process.cpuUsage();
   const cost = await serverCost(count, work);
+  const node1 = process.cpuUsage(node0);
   const ev = cost.delta('evalsha');
   const pub = cost.delta('publish');
   let totalCalls = 0;
@@ -43,17 +55,44 @@ async function measure(side: string, count: number, work: () => Promise<void>): 
       .toString()
       .padStart(6)} jobs/s  server CPU ${((cost.serverCpuSeconds * 1e6) / count).toFixed(0).padStart(4)} µs/job  ` +
       `EVALSHA ${ev.calls.toFixed(2)}/job ${ev.usec.toFixed(0)} µs/job  PUBLISH ${pub.calls.toFixed(2)}/job  ` +
-      `commands ${totalCalls.toFixed(1)}/job`,
+      `commands ${totalCalls.toFixed(1)}/job  node CPU ${((node1.user + node1.system) / count).toFixed(0)} µs/job`,
   );
 }
 
-async function clusterkit(count: number): Promise<void> {
+type Core = typeof import('clusterkit');
+type Redis = typeof import('clusterkit/redis');
+const old = process.env.CK_OLD
+  ? {
+      core: (await import(`${process.env.CK_OLD}/src/index.ts`)) as Core,
+      redis: (await import(`${process.env.CK_OLD}/adapters/redis/index.ts`)) as Redis,
+    }
+  : undefined;
+
+/** A node of the other tree (CK_OLD), made the way `startNode` makes one. */
+async function startOldNode(beforeStart: (app: App) => Promise<void>): Promise<BenchApp> {
+  const { name, prefix } = benchCluster('redis');
+  const adapters = old!.redis.createRedisAdapters({ url: REDIS_URL, prefix });
+  const app = old!.core.createApp({ name, logger: old!.core.silentLogger, adapters, stopGracePeriodMs: 2_000 });
+  await beforeStart(app);
+  await app.start();
+  return {
+    app,
+    adapters,
+    async dispose() {
+      await app.stop().catch(() => undefined);
+      await deleteRedisPrefix(prefix).catch(() => undefined);
+    },
+  };
+}
+
+async function clusterkit(count: number, side = 'clusterkit'): Promise<void> {
   const done = countdown(count);
-  const node = await startNode(benchCluster('redis'), async (app) => {
+  const register = async (app: App) => {
     await app.managedQueue.process({ ...JOB, concurrency: CONCURRENCY }, async () => done.hit());
-  });
+  };
+  const node = side === 'old' ? await startOldNode(register) : await startNode(benchCluster('redis'), register);
   try {
-    await measure('clusterkit', count, async () => {
+    await measure(side, count, async () => {
       await pool(count, WINDOW, new AbortController().signal, (i) =>
         node.app.managedQueue.enqueue({ ...JOB, payload: { i } }),
       );
@@ -70,7 +109,13 @@ async function bullmq(count: number): Promise<void> {
   try {
     await measure('bullmq', count, async () => {
       await pool(count, WINDOW, new AbortController().signal, (i) =>
-        raw.add({ i }, process.env.CK_BULL_PRIORITY ? { priority: 3 } : undefined),
+        raw.add(
+          { i, ...(ticketSized ? { pad: PAD } : {}) },
+          {
+            ...(process.env.CK_BULL_PRIORITY ? { priority: 3 } : {}),
+            ...(ticketSized ? { jobId: `${randomUUID()}|${randomUUID().slice(0, 12)}|0` } : {}),
+          },
+        ),
       );
       await done.done;
     });
@@ -83,14 +128,22 @@ if (process.env.CK_ONLY === 'clusterkit') {
   await clusterkit(jobs);
   process.exit(0);
 }
+if (process.env.CK_ONLY === 'old') {
+  await clusterkit(jobs, 'old');
+  process.exit(0);
+}
 if (process.env.CK_ONLY === 'bullmq') {
   await bullmq(jobs);
   process.exit(0);
 }
 await clusterkit(Math.ceil(jobs / 5));
+if (old) await clusterkit(Math.ceil(jobs / 5), 'old');
 await bullmq(Math.ceil(jobs / 5));
 for (let i = 0; i < pairs; i += 1) {
+  // With CK_OLD the two trees take turns going first (the side after raw BullMQ runs on its leftovers).
+  if (old && i % 2 === 1) await clusterkit(jobs, 'old');
   await clusterkit(jobs);
+  if (old && i % 2 === 0) await clusterkit(jobs, 'old');
   await bullmq(jobs);
 }
 process.exit(0);

@@ -92,7 +92,7 @@ export class Dispatcher {
       tickets.map(async (envelope) => {
         try {
           await this.handBack(envelope, 0);
-          await this.deps.store.ticketSent(refOfTicket(envelope));
+          await this.deps.store.ticketSent(refOfTicket(envelope), this.deps.nodeId);
         } catch (error) {
           this.reportError(error); // still marked parked by this node: the reconciler republishes it
         }

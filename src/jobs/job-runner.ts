@@ -59,6 +59,8 @@ export interface RunnerDeps {
   readonly completedRetentionMs: number;
   readonly failedRetentionMs: number;
   emit<K extends keyof ManagedQueueEvents>(event: K, ...args: ManagedQueueEvents[K]): void;
+  /** Does anyone listen to `event`? (Its job info is built only then.) */
+  listens(event: keyof ManagedQueueEvents): boolean;
   /** Publishes the ticket of a record's current generation and confirms it to the store. */
   publishRecord(record: JobRecord, delayMs: number): Promise<void>;
   reportError(error: unknown, meta?: Record<string, unknown>): void;
@@ -139,7 +141,7 @@ export class JobRunner {
     try {
       // A cancel({ abortActive }) that landed between claim and here left its request on the record.
       if (record.abortRequested) this.abort(record.id);
-      this.deps.emit('job:active', toJobInfo(record));
+      if (this.deps.listens('job:active')) this.deps.emit('job:active', toJobInfo(record));
       value = await this.call(record, ref, registration, entry.controller.signal);
     } catch (error) {
       failed = true;
@@ -241,7 +243,7 @@ export class JobRunner {
 
   private async complete(record: JobRecord, value: unknown, durationMs: number): Promise<void> {
     const json = value === undefined ? undefined : serializePayload('return value', value, this.deps.maxPayloadBytes);
-    const next: JobRecord = structuredClone(record);
+    const next = nextRecord(record);
     const now = Date.now();
     next.state = 'completed';
     next.finishedAt = now;
@@ -252,7 +254,7 @@ export class JobRunner {
     endAttempt(next, now, 'completed');
     const written = await this.write(record, next, retentionOf(next.removeOnComplete, this.deps.completedRetentionMs));
     if (!written) return;
-    this.deps.emit('job:completed', toJobInfo(next), { durationMs });
+    if (this.deps.listens('job:completed')) this.deps.emit('job:completed', toJobInfo(next), { durationMs });
     // Nobody waits for it (the store checked in the same step as the write): no announcement.
     if (written === 'unwatched') return;
     await this.deps.events.finished({
@@ -271,7 +273,7 @@ export class JobRunner {
   async fail(record: JobRecord, failure: unknown, meta: { cancelled: boolean; durationMs: number }): Promise<void> {
     const error = failure instanceof Error ? failure : new Error(serializeError(failure).message);
     const serialized = serializeError(failure);
-    const next: JobRecord = structuredClone(record);
+    const next = nextRecord(record);
     const now = Date.now();
     next.attemptsMade += 1;
     next.failedReason = serialized.message;
@@ -333,6 +335,18 @@ export class JobRunner {
       for (const resolve of waiters) resolve();
     }
   }
+}
+
+/**
+ * The record an attempt's outcome is written from: a copy of `record` that the outcome can change
+ * without touching it — its own history (entries and their errors copied: ending an attempt edits
+ * them) — sharing what outcomes never change (payload, trace, backoff) instead of deep-cloning it.
+ */
+function nextRecord(record: JobRecord): JobRecord {
+  return {
+    ...record,
+    history: record.history.map((h) => (h.error === undefined ? { ...h } : { ...h, error: { ...h.error } })),
+  };
 }
 
 /** Longest stack an attempt keeps in the history, in characters (its first frames say the most). */

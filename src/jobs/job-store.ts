@@ -159,8 +159,13 @@ export interface JobStore {
    * ticket is added.
    */
   createWithTicket?(record: JobRecord, ticket: PreparedTicket): Promise<CreateResult | undefined>;
-  /** The ticket of `ref` is on the physical queue: clears `ticketPendingSince` if `ref` is still current. */
-  ticketSent(ref: JobRef): Promise<void>;
+  /**
+   * The ticket of `ref` is on the physical queue: clears `ticketPendingSince` (and `parkedBy`) if
+   * `ref` is still current and the record is parked by `parkedBy` (undefined: not parked) — the
+   * park the publish replaces. A park made since (the ticket reached a node and was parked before
+   * this confirmation) is kept: that node holds the acknowledged ticket now.
+   */
+  ticketSent(ref: JobRef, parkedBy?: string): Promise<void>;
   /**
    * A node parks the waiting generation `ref` (its lane is full; it acknowledges the physical ticket):
    * sets `ticketPendingSince = now` and `parkedBy = nodeId`, so the reconciler brings the job back if
@@ -174,7 +179,10 @@ export interface JobStore {
   /**
    * Ends an attempt of a generation `owner` owns: writes `next` (completed, failed, cancelled, or the
    * next generation waiting/delayed with `ticketPendingSince`). False, and nothing written, if `owner`
-   * no longer owns `ref` (it was taken over); `'unwatched'` (written) see {@link watch}.
+   * no longer owns `ref` (it was taken over); `'unwatched'` (written) see {@link watch}. `next` is
+   * the claimed record with its outcome: it differs only in state, gen, runAt, attempts, history,
+   * result or failure (returnValue, failedReason, failedCode, stacktrace), finishedAt,
+   * ticketPendingSince and the cleared owner/abort request, and a store may write only those.
    */
   finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'>;
   /**

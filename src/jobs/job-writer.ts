@@ -33,7 +33,8 @@ export class JobWriter {
     const physicalId =
       record.parkedBy === undefined ? ticketId(record) : `${ticketId(record)}|r${randomBytes(6).toString('hex')}`;
     await this.publishTicket(envelopeOf(record), Math.max(0, delayMs), physicalId, priority);
-    await this.store().ticketSent(refOf(record));
+    // Replaces the park it names (if any); a node that parks the new ticket meanwhile keeps its mark.
+    await this.store().ticketSent(refOf(record), record.parkedBy);
   };
 
   /**

@@ -154,6 +154,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       completedRetentionMs: this.options.completedRetentionMs,
       failedRetentionMs: this.options.failedRetentionMs,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+      listens: (event) => this.listenerCount(event) > 0,
       publishRecord: (record, delayMs) => publishRecord(record, delayMs),
       reportError: deps.context.reportError,
     });

@@ -85,9 +85,10 @@ export class MemoryJobStore implements JobStore {
     return { created: true, backlog: this.s.queued.get(handlerKeyOf(record)) ?? 0 };
   }
 
-  async ticketSent(ref: JobRef): Promise<void> {
+  async ticketSent(ref: JobRef, parkedBy?: string): Promise<void> {
     const record = this.s.records.get(ref.id);
     if (!sameIncarnation(record, ref) || record.gen !== ref.gen || record.ticketPendingSince === undefined) return;
+    if (record.parkedBy !== parkedBy) return; // parked since the publish: that node holds the ticket
     // Only the pending mark changes: in place, no other index moves.
     delete record.ticketPendingSince;
     delete record.parkedBy;

@@ -103,10 +103,11 @@ export class PortableJobStore implements JobStore {
     return this.create(record, options); // removed in between: try again
   }
 
-  async ticketSent(ref: JobRef): Promise<void> {
+  async ticketSent(ref: JobRef, parkedBy?: string): Promise<void> {
     await this.locked(ref.id, async () => {
       const record = await this.read(ref.id);
       if (!sameIncarnation(record, ref) || record.gen !== ref.gen || record.ticketPendingSince === undefined) return;
+      if (record.parkedBy !== parkedBy) return; // parked since the publish: that node holds the ticket
       delete record.ticketPendingSince;
       delete record.parkedBy;
       await this.put(record);

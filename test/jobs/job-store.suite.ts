@@ -103,6 +103,36 @@ export function jobStoreSuite(factory: StoreFactory): void {
       expect(after!.attemptsStarted).toBe(2);
     });
 
+    it('the history keeps the last 20 attempts, numbered on, across retries, a takeover and a release', async () => {
+      const r = record({ maxAttempts: 40 });
+      await store.create(r);
+      let gen = 0;
+      for (let attempt = 1; attempt <= 24; attempt += 1) {
+        const won = await store.claim({ ...ref(r), gen }, claimAt('a'));
+        if (won.type !== 'claimed') throw new Error(`attempt ${attempt}: ${won.type}`);
+        expect(won.record.history).toHaveLength(Math.min(attempt, 20));
+        expect(won.record.history.at(-1)).toEqual({ attempt, node: 'a', startedAt: NOW + 10 });
+        const next = structuredClone(won.record);
+        Object.assign(next.history.at(-1)!, { finishedAt: NOW + 11, outcome: 'failed' });
+        Object.assign(next, { gen: gen + 1, state: 'waiting', attemptsMade: attempt, ticketPendingSince: NOW + 11 });
+        delete next.owner;
+        expect(await store.finish({ ...ref(r), gen }, 'a', next, keep)).toBeTruthy();
+        gen += 1;
+      }
+      await store.claim({ ...ref(r), gen }, claimAt('dead'));
+      const took = await store.claim({ ...ref(r), gen }, claimAt('b', { takeOverFrom: 'dead' }));
+      if (took.type !== 'claimed') throw new Error(took.type);
+      expect(took.record.history.map((h) => h.attempt)).toEqual(Array.from({ length: 20 }, (_, i) => i + 7));
+      expect(took.record.history.slice(-2).map((h) => h.outcome)).toEqual(['lost', undefined]);
+      expect(await store.release({ ...ref(r), gen }, 'b')).toBe(true);
+      expect((await store.get(r.id))!.history.at(-1)).toMatchObject({ attempt: 25, outcome: 'lost' });
+      const again = await store.claim({ ...ref(r), gen }, claimAt('c'));
+      if (again.type !== 'claimed') throw new Error(again.type);
+      expect(again.record.history.map((h) => h.attempt)).toEqual(Array.from({ length: 20 }, (_, i) => i + 7));
+      expect(again.record.history.at(-1)).toEqual({ attempt: 26, node: 'c', startedAt: NOW + 10 });
+      expect(await store.get(r.id)).toMatchObject({ state: 'active', owner: 'c', history: again.record.history });
+    });
+
     it('a burst of concurrent transitions: each is atomic on its own and each caller gets its own reply', async () => {
       // On Redis these leave as batches (script-batcher.ts): contenders for one id share a batch.
       const records = Array.from({ length: 40 }, (_, i) => record({ id: `burst-${i}`, nonce: `n${i}` }));
@@ -145,6 +175,25 @@ export function jobStoreSuite(factory: StoreFactory): void {
       expect(claimed!.parkedBy).toBeUndefined();
       expect(await store.pendingTickets(NOW + 1, 10)).toEqual([]);
       expect(await store.park(ref(r), 'x', NOW + 2)).toBe(false);
+    });
+
+    it('a ticket confirmed after a node parked it keeps the park mark; a republish of a parked job clears only its own', async () => {
+      // Two-step enqueue: the ticket reached a node and was parked before its publisher confirmed it.
+      const r = record();
+      await store.create(r);
+      expect(await store.park(ref(r), 'x', NOW + 1)).toBe(true);
+      await store.ticketSent(ref(r));
+      expect(await store.get(r.id)).toMatchObject({ parkedBy: 'x', ticketPendingSince: NOW + 1 });
+      // The reconciler republishes x's parked job (x died); y parks the new ticket before the confirmation.
+      expect(await store.park(ref(r), 'y', NOW + 2)).toBe(true);
+      await store.ticketSent(ref(r), 'x');
+      expect(await store.get(r.id)).toMatchObject({ parkedBy: 'y', ticketPendingSince: NOW + 2 });
+      // A confirmation naming the park it replaces clears it.
+      await store.ticketSent(ref(r), 'y');
+      const sent = await store.get(r.id);
+      expect(sent!.parkedBy).toBeUndefined();
+      expect(sent!.ticketPendingSince).toBeUndefined();
+      expect(await store.pendingTickets(NOW + 10, 10)).toEqual([]);
     });
 
     it('claim refuses paused queues, a full global concurrency and a spent rate window without spending it', async () => {

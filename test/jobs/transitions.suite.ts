@@ -245,10 +245,16 @@ export function transitionsSuite(factory: ClusterFactory): void {
           ).jobId,
         );
       }
-      // Every waiting job has reached the node (and was turned away by the busy lane) before the slot frees.
-      await vi.waitFor(async () => expect((await app.eventQueue.counts(PHYSICAL)).waiting).toBe(0), {
-        timeout: 10_000,
-      });
+      // Every waiting job has reached the node and was turned away by the busy lane (parked there) before
+      // the slot frees: a ticket fetched from the physical queue but not yet in the lane is not enough.
+      await vi.waitFor(
+        async () => {
+          expect((await app.eventQueue.counts(PHYSICAL)).waiting).toBe(0);
+          const records = await Promise.all(ids.map((id) => app.managedQueue.jobStore.get(id)));
+          expect(records.map((r) => r?.parkedBy)).toEqual(ids.map(() => app.nodeId));
+        },
+        { timeout: 10_000 },
+      );
       gate.resolve();
       await within(all.done, 15_000, 'six jobs');
       expect(order).toEqual(['long', 'urgent', 'high', 'normal', 'low-1', 'low-2']);

@@ -7,7 +7,8 @@
  * Arguments after the wrapper's own ([4], [5]): [6] the job store's key prefix ('' = no record to
  * create: a plain add), [7] record id, [8] now, [9] backlog threshold ('' = never demote), [10] the
  * ticket's priority level, [11] the highest level, [12] BullMQ's highest priority, [13] the BullMQ
- * priority the add was sent with (0 = plain), [14..] field/value pairs of the record hash.
+ * priority the add was sent with (0 = plain), [14..] field/value pairs of the record hash
+ * (`toHash` order: what the create indexes is read by position).
  *
  * Before the add: an existing live record answers `{0, flat hash}` and nothing is written (the id
  * dedupe); the handler's backlog (this job included) demotes the ticket one level per doubling
@@ -17,19 +18,19 @@
  * the ticket exists — and the answer is `{1, backlog}`. A failed add (a negative code) creates nothing.
  */
 import { PRIORITIZED_FIELD } from './queue-scripts.js';
+import { HASH_HEAD_LUA } from '../job-hash.js';
 import { jobPrelude } from './job-scripts.js';
 
 /** Statements before BullMQ's add. `queuePrefix`: Lua expression of the queue's key prefix. */
 export function FUSED_CREATE_BEFORE(queuePrefix: string): string {
   return `${jobPrelude("ARGV[6] or ''")}
+${HASH_HEAD_LUA('14')}
 local ckCreate = P ~= ''
 local ckBacklog, ckTarget
 if ckCreate then
   local h, flat = live(ARGV[7], tonumber(ARGV[8]))
   if h then return {0, flat} end
-  local hk
-  for i = 14, #ARGV, 2 do if ARGV[i] == 'hk' then hk = ARGV[i + 1] end end
-  ckBacklog = tonumber(redis.call('HGET', P .. 'HQ', hk) or '0') + 1
+  ckBacklog = tonumber(redis.call('HGET', P .. 'HQ', hhk) or '0') + 1
   local base = tonumber(ARGV[10])
   local level = base
   local threshold = tonumber(ARGV[9])
@@ -61,11 +62,9 @@ export function FUSED_CREATE_AFTER(queuePrefix: string, result: string): string 
       redis.call('ZADD', ${queuePrefix} .. 'prioritized', ckTarget * 0x100000000 + tonumber(score) % 0x100000000, ${result})
     end
   end
-  local f = {}
-  for i = 14, #ARGV, 2 do f[ARGV[i]] = ARGV[i + 1] end
   redis.call('HSET', P .. 'J:' .. ARGV[7], unpack(ARGV, 14))
-  redis.call('HSET', P .. 'C', f.cb, f.cbj)
-  index(ARGV[7], f.st, f.cb, f.hk, f.ea, f.ra, nil, f.xa)
+  redis.call('HSET', P .. 'C', hcb, hcbj)
+  index(ARGV[7], hst, hcb, hhk, hea, hra, nil, hxa)
   return {1, ckBacklog}
 end`;
 }
