@@ -28,8 +28,8 @@ import { JobStoreReads } from './job-store-reads.js';
 import { advisoryKey } from './names.js';
 import { inCallerTransaction, isDatabaseTransaction, transactionClient } from './transaction-client.js';
 
-const { decideClaim, decideCancel, decideRetry, decideDiscard, decidePromote, applyPark, applyRelease } = jobStoreKit;
-const { failRetention, isTerminal, parseRecord, rateWindow, sameIncarnation } = jobStoreKit;
+const { decideClaim, planCancel, decideRetry, decideDiscard, decidePromote, applyPark, applyRelease } = jobStoreKit;
+const { isTerminal, parseRecord, rateWindow, sameIncarnation } = jobStoreKit;
 
 /** Rounds of read → decide → compare-and-set before giving up on a job under heavy contention. */
 const CAS_ROUNDS = 50;
@@ -224,18 +224,7 @@ export class PostgresJobStore extends JobStoreReads implements JobStore {
     id: string,
     options: { abortActive: boolean; now: number; failedRetentionMs: number; tenantId?: string },
   ): ReturnType<JobStore['cancel']> {
-    return this.mutate<Awaited<ReturnType<JobStore['cancel']>>>(id, (record) => {
-      const before = record?.state;
-      const outcome = decideCancel(record, options);
-      if (outcome.type === 'abort-requested') return { write: outcome.record, result: outcome };
-      if (outcome.type === 'cancelled' && before !== 'cancelled') {
-        const retention = failRetention(outcome.record, options.failedRetentionMs);
-        if (retention.remove) return { remove: true, result: outcome };
-        outcome.record.expiresAt = options.now + retention.retentionMs;
-        return { write: outcome.record, result: outcome };
-      }
-      return { result: outcome };
-    });
+    return this.mutate<Awaited<ReturnType<JobStore['cancel']>>>(id, (record) => planCancel(record, options));
   }
 
   retry(id: string, options: { now: number; tenantId?: string }): ReturnType<JobStore['retry']> {

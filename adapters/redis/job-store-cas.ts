@@ -18,8 +18,7 @@ import { fromHash, toHash, type Hash } from './job-hash.js';
 import type { RunJobScript } from './job-store-schedules.js';
 import { JOB_WRITE } from './lua/job-admin-scripts.js';
 
-const { decideCancel, decideRetry, decideDiscard, decidePromote, applyRelease, failRetention, isTerminal } =
-  jobStoreKit;
+const { planCancel, decideRetry, decideDiscard, decidePromote, applyRelease, isTerminal } = jobStoreKit;
 
 const CAS_ROUNDS = 20;
 
@@ -80,18 +79,7 @@ export class JobStoreCas {
     id: string,
     options: { abortActive: boolean; now: number; failedRetentionMs: number; tenantId?: string },
   ): Promise<Awaited<ReturnType<JobStore['cancel']>>> {
-    return this.cas<Awaited<ReturnType<JobStore['cancel']>>>(id, (record) => {
-      const before = record?.state;
-      const outcome = decideCancel(record, options);
-      if (outcome.type === 'abort-requested') return { write: outcome.record, result: outcome };
-      if (outcome.type === 'cancelled' && before !== 'cancelled') {
-        const retention = failRetention(outcome.record, options.failedRetentionMs);
-        if (retention.remove) return { remove: true, result: outcome };
-        outcome.record.expiresAt = options.now + retention.retentionMs;
-        return { write: outcome.record, result: outcome };
-      }
-      return { result: outcome };
-    });
+    return this.cas<Awaited<ReturnType<JobStore['cancel']>>>(id, (record) => planCancel(record, options));
   }
 
   /** See `JobStore.retry`. */

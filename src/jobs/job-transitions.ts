@@ -197,6 +197,28 @@ export function decidePromote(
   return { type: 'promoted', record };
 }
 
+/**
+ * A cancel as one compare-and-set step of a store that writes whole records: the record to write
+ * (an abort request, or the cancelled record with its expiry), or `remove` when the cancelled record
+ * is not kept (`removeOnFail: true`), and the outcome to answer. Nothing to write when the job was
+ * already cancelled or is past cancelling.
+ */
+export function planCancel(
+  record: JobRecord | undefined,
+  options: { abortActive: boolean; now: number; failedRetentionMs: number; tenantId?: string },
+): { write?: JobRecord; remove?: boolean; result: CancelOutcome } {
+  const before = record?.state;
+  const outcome = decideCancel(record, options);
+  if (outcome.type === 'abort-requested') return { write: outcome.record, result: outcome };
+  if (outcome.type === 'cancelled' && before !== 'cancelled') {
+    const retention = failRetention(outcome.record, options.failedRetentionMs);
+    if (retention.remove) return { remove: true, result: outcome };
+    outcome.record.expiresAt = options.now + retention.retentionMs;
+    return { write: outcome.record, result: outcome };
+  }
+  return { result: outcome };
+}
+
 /** How a record is kept once it fails or is cancelled: its `removeOnFail`, else `failedRetentionMs`. */
 export function failRetention(record: JobRecord, failedRetentionMs: number): Retention {
   if (record.removeOnFail === true) return { remove: true, retentionMs: 0 };
