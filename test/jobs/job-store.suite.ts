@@ -3,10 +3,10 @@
  * checks and effects, the reads, schedules. A new store (PostgreSQL, ...) passes this suite before the
  * managed-job suites run on it. Each test gets a fresh app name.
  */
-import { randomUUID } from 'node:crypto';
 import type { JobRecord, JobStore } from 'clusterkit/adapter-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomName } from '../helpers.js';
+import { jobRecord, NOW } from './job-record.js';
 
 /** Makes a connected store for `appName`; `dispose` removes what it wrote. */
 export interface StoreFactory {
@@ -14,35 +14,14 @@ export interface StoreFactory {
   create(appName: string): Promise<{ store: JobStore; dispose(): Promise<void> }>;
 }
 
-// A minute ago: claims and releases compare with the real clock, retention ends are real times.
-const NOW = Date.now() - 60_000;
-
+/** Payload numbers that must come back exact; the ticket not confirmed yet, as a fresh enqueue leaves it. */
 function record(over: Partial<JobRecord> = {}): JobRecord {
-  return {
-    v: 1,
-    id: over.id ?? randomUUID(),
-    nonce: 'n1',
-    gen: 0,
-    state: 'waiting',
-    pluginName: 'p',
-    queueName: 'q',
-    jobName: 'j',
+  return jobRecord({
     payload: { x: 0.30000000000000004, big: 2 ** 53 - 1 },
-    priority: 2,
     maxAttempts: 3,
-    attemptsMade: 0,
-    attemptsStarted: 0,
-    history: [],
-    delayMs: 0,
-    backoff: { type: 'fixed', delay: 0, maxDelay: 0, jitter: 0 },
-    progress: 0,
-    enqueuedAt: NOW,
-    runAt: NOW,
-    removeOnComplete: false,
-    removeOnFail: false,
     ticketPendingSince: NOW,
     ...over,
-  };
+  });
 }
 
 const ref = (r: JobRecord) => ({ id: r.id, nonce: r.nonce, gen: r.gen });

@@ -4,44 +4,15 @@
  * finished as the current layout's are (a rolling deploy meets them), and a finish leaves no open
  * attempt or owner behind in the hash.
  */
-import { randomUUID } from 'node:crypto';
-import type { JobRecord, JobStore } from 'clusterkit/adapter-kit';
+import type { JobStore } from 'clusterkit/adapter-kit';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
 import { randomName } from '../helpers.js';
+import { jobRecord as record, NOW } from '../jobs/job-record.js';
 
 const target = await resolveRedisUrl();
-const NOW = Date.now() - 60_000;
-
-function record(over: Partial<JobRecord>): JobRecord {
-  return {
-    v: 1,
-    id: randomUUID(),
-    nonce: 'n1',
-    gen: 0,
-    state: 'waiting',
-    pluginName: 'p',
-    queueName: 'q',
-    jobName: 'j',
-    payload: { x: 1 },
-    priority: 2,
-    maxAttempts: 5,
-    attemptsMade: 0,
-    attemptsStarted: 0,
-    history: [],
-    delayMs: 0,
-    backoff: { type: 'fixed', delay: 0, maxDelay: 0, jitter: 0 },
-    progress: 0,
-    enqueuedAt: NOW,
-    runAt: NOW,
-    removeOnComplete: false,
-    removeOnFail: false,
-    ...over,
-  };
-}
-
 describe.skipIf('skip' in target)('redis job store: record hash layouts', () => {
   const url = 'url' in target ? target.url : '';
   const prefix = randomName('ckrl');
@@ -99,8 +70,9 @@ describe.skipIf('skip' in target)('redis job store: record hash layouts', () => 
     Object.assign(next.history[0]!, { finishedAt: NOW + 20, outcome: 'completed' });
     Object.assign(next, { state: 'completed', finishedAt: NOW + 20, attemptsMade: 1, returnValue: 7 });
     delete next.owner;
-    expect(await store.finish({ id: r.id, nonce: 'n1', gen: 0 }, 'a', next, { remove: false, retentionMs: 3_600_000 }))
-      .toBeTruthy();
+    expect(
+      await store.finish({ id: r.id, nonce: 'n1', gen: 0 }, 'a', next, { remove: false, retentionMs: 3_600_000 }),
+    ).toBeTruthy();
     const hash = await raw.hgetall(key(r.id));
     expect(Object.keys(hash)).not.toContain('ha');
     expect(Object.keys(hash)).not.toContain('o');
