@@ -35,6 +35,8 @@ type AddClient = Parameters<StoredJob['addJob']>[0];
 export class QueuePublisher {
   /** Queues this node flipped or saw flipped (never undone, except by obliterate). */
   private readonly prioritized = new Set<string>();
+  /** Flips in flight, per queue: concurrent publishes that find the queue plain share one. */
+  private readonly flipping = new Map<string, Promise<void>>();
   /** Per connection: the wrapped add commands, or null when BullMQ's scripts could not be wrapped. */
   private readonly wrapped = new WeakMap<object, WrappedAdds | null>();
   private readonly defined = new WeakSet<object>();
@@ -171,8 +173,21 @@ export class QueuePublisher {
     if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the add (code ${added})`);
   }
 
-  /** Flips `queue` to prioritized (idempotent across nodes) and remembers it. */
-  private async prioritize(queue: string): Promise<void> {
+  /**
+   * Flips `queue` to prioritized (idempotent across nodes) and remembers it. Concurrent callers (a
+   * burst of publishes sent before the first one learnt that the queue must flip) share one script call.
+   */
+  private prioritize(queue: string): Promise<void> {
+    if (this.prioritized.has(queue)) return Promise.resolve();
+    let flip = this.flipping.get(queue);
+    if (!flip) {
+      flip = this.flip(queue).finally(() => this.flipping.delete(queue));
+      this.flipping.set(queue, flip);
+    }
+    return flip;
+  }
+
+  private async flip(queue: string): Promise<void> {
     const client = this.connections.command;
     this.define(client);
     const key = (type: string) => bullKey(this.connections.prefix, queue, type);

@@ -3,12 +3,14 @@
  * (`RedisJobStore.createWithTicket`, BullMQ's add wrapped with the record create), so no crash can
  * fall between them and no "ticket pending" confirmation follows.
  */
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, silentLogger, type App } from 'clusterkit';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { counter, randomName, within } from '../helpers.js';
 import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { PRIORITIZE_QUEUE } from '../../adapters/redis/lua/queue-scripts.js';
 
 const target = await resolveRedisUrl();
 const JOB = { pluginName: 'p', queueName: 'q', jobName: 'fused' } as const;
@@ -74,6 +76,36 @@ describe.skipIf('skip' in target)(
       await within(all.done, 10_000, 'the four jobs');
       for (const id of ids) await worker.managedQueue.waitForJob(id, { timeoutMs: 10_000 });
       expect(ran.sort()).toEqual([0, 1, 2, 'a']);
+    });
+
+    it('a burst whose backlog turns the fresh queue prioritized flips it with ONE script call', async () => {
+      const burst = createApp({
+        name: randomName('flip'),
+        logger: silentLogger,
+        managedQueue: { worker: false },
+        adapters: createRedisAdapters({ url, prefix, onError: () => {} }),
+      });
+      apps.push(burst);
+      await burst.start();
+      const sha = createHash('sha1').update(PRIORITIZE_QUEUE.lua).digest('hex');
+      const send = vi.spyOn(Redis.prototype, 'sendCommand');
+      try {
+        // 60 at once: every one past the backlog threshold (16) is demoted while the queue is still plain.
+        await Promise.all(
+          Array.from({ length: 60 }, (_, i) => burst.managedQueue.enqueue({ ...JOB, jobName: 'burst', payload: i })),
+        );
+        const flips = send.mock.calls.filter(([command]) => {
+          const c = command as unknown as { name: string; args: unknown[] };
+          // EVALSHA, or EVAL with the body the first time a connection runs it.
+          return (
+            (c.name === 'evalsha' && c.args[0] === sha) || (c.name === 'eval' && c.args[0] === PRIORITIZE_QUEUE.lua)
+          );
+        });
+        expect(flips.length).toBe(1);
+      } finally {
+        send.mockRestore();
+      }
+      expect((await burst.eventQueue.counts(burst.managedQueue.physicalChannel)).waiting).toBe(60);
     });
   },
 );
