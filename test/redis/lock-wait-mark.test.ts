@@ -81,6 +81,21 @@ describe.skipIf('skip' in target)('redis lock: the "someone waits" mark on the l
     expect(again.fencingToken).toBeGreaterThan(held.fencingToken);
     expect(await again.release()).toBe(true);
   });
+
+  it('a free lease with a live place in line is not taken by another owner (the uncontended check sees the line)', async () => {
+    const key = randomName('k');
+    const base = `${prefix}:lock:{${name}:${key}}`;
+    // A waiter first in line while the lease is free (its holder's lease just expired).
+    const [seconds] = await raw.time();
+    await raw.hset(`${base}:places`, 'someone-else', `${Number(seconds) * 1000 + 60_000} 10000`);
+    await raw.rpush(`${base}:line`, 'someone-else');
+    await expect(nodes[0]!.lockManager.tryAcquire(key)).rejects.toMatchObject({ code: ErrorCodes.LOCK_ACQUIRE_FAILED });
+    expect(await lease(key)).toBeNull();
+    // Once the place is gone the lock is free for anyone.
+    await raw.del(`${base}:places`, `${base}:line`);
+    const lock = await nodes[0]!.lockManager.tryAcquire(key);
+    expect(await lock.release()).toBe(true);
+  });
 });
 
 /** Retries `check` until it passes or the deadline passes. */

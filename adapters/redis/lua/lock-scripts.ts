@@ -101,9 +101,10 @@ ${KEYS_DOC}
            {0, retry after ms, now}              held, or someone else is first in line
 ]]
 -- Uncontended (free lease, empty line) first, before COMMON's helpers exist: each \`local function\`
--- is a new closure on every call, and this path needs none. Same calls as the general path below.
-local value = redis.call('GET', KEYS[1])
-if not value and not redis.call('LINDEX', KEYS[3], 0) then
+-- is a new closure on every call, and this path needs none. One EXISTS answers both questions (Redis
+-- deletes a list when its last element goes, so an empty line is a missing key); the general path
+-- below reads the lease itself. Same writes as the general path.
+if redis.call('EXISTS', KEYS[1], KEYS[3]) == 0 then
   local fresh = redis.call('INCR', KEYS[2])
   if fresh == 1 then
     -- A lost counter, seeded as nextToken() does.
@@ -115,6 +116,7 @@ if not value and not redis.call('LINDEX', KEYS[3], 0) then
   return {1, fresh, tonumber(ARGV[2])}
 end
 ${COMMON}
+local value = redis.call('GET', KEYS[1])
 local owner = ARGV[1]
 local queueMs = tonumber(ARGV[3])
 
