@@ -9,8 +9,8 @@
  *
  * Sides: `new` (`app.lockManager` of a tsup build of the working tree), `adapter` (that build's Redis
  * lock adapter called directly), `redlock` (@sesamecare-oss/redlock, one client) and, with
- * CK_OLD_REF=<git ref>, `old` (a tsup build of that commit's sources). Only meaningful while nothing
- * else uses the server.
+ * CK_OLD_REF=<git ref>[,<ref>…], `old`, `old2`, … (tsup builds of those commits' sources). Only
+ * meaningful while nothing else uses the server.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -107,12 +107,13 @@ function redlockSide(): Side {
 
 const fresh = await bundle(ROOT, path.join(ROOT, 'bench', 'results', '.build', 'lockseq-new'));
 const sides: Side[] = [await managerSide('new', fresh), await managerSide('adapter', fresh, true), redlockSide()];
-if (process.env.CK_OLD_REF) {
-  const tree = path.join(os.tmpdir(), 'lock-seq-old-tree');
+for (const [i, ref] of (process.env.CK_OLD_REF ?? '').split(',').filter(Boolean).entries()) {
+  const tree = path.join(os.tmpdir(), `lock-seq-old-tree-${i}`);
   rmSync(tree, { recursive: true, force: true });
   mkdirSync(tree, { recursive: true });
-  execSync(`git archive ${process.env.CK_OLD_REF} src adapters tsconfig.json | tar -x -C ${tree}`, { cwd: ROOT });
-  sides.push(await managerSide('old', await bundle(tree, path.join(ROOT, 'bench', 'results', '.build', 'lockseq-old'))));
+  execSync(`git archive ${ref} src adapters tsconfig.json | tar -x -C ${tree}`, { cwd: ROOT });
+  const mods = await bundle(tree, path.join(ROOT, 'bench', 'results', '.build', `lockseq-old-${i}`));
+  sides.push(await managerSide(i === 0 ? 'old' : `old${i + 1}`, mods));
 }
 
 type Row = { wall: number; cpu: number; main: number; server: number; commands: number; evalsha: number };
