@@ -80,7 +80,8 @@ export interface LockAdapter {
   tryAcquire(key: string, owner: string, ttlMs: number, options?: TryAcquireOptions): Promise<TryAcquireResult>;
   /**
    * Frees the lease if `owner` still holds it — with `fifo`, hands it to the head of the line — and
-   * notifies. Returns false when not the owner.
+   * notifies. With `fifo` the notification is for the line: a release while nobody stands in it may
+   * send none (waiters join the line before they listen). Returns false when not the owner.
    */
   release(key: string, owner: string): Promise<boolean>;
   /** Sets the lease to `ttlMs` from now if `owner` still holds it. Returns false when not the owner. */

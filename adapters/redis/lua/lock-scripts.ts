@@ -175,7 +175,7 @@ return {1, token, tonumber(ARGV[2])}
 export const RELEASE = luaScript(
   'lockRelease',
   `--[[
-  Compare-and-hand-on.
+  Compare-and-hand-on; announces the hand-off or the release unless nobody was in line.
 ${KEYS_DOC}
   ARGV[1]  owner token
   ARGV[2]  notification channel
@@ -183,15 +183,15 @@ ${KEYS_DOC}
 ]]
 -- Uncontended (the caller holds it, nobody waits) first, before COMMON's helpers exist; the owner
 -- check is holder()'s ("<owner> <digits>") without a pattern capture. An unmarked lease (no '+')
--- means nobody joined the line since it was set, so the line needs no look. Same calls as passOn's
--- path when the line is empty.
+-- means nobody joined the line since it was set, so the line needs no look, and nobody needs the
+-- notification either: every waiter stands in the line before it listens (lock-waiter.ts), and a
+-- listener that is not in line re-checks on its own timer. The full path below always announces.
 local value = redis.call('GET', KEYS[1])
 if not value then return 0 end
 local n = #ARGV[1]
 if string.sub(value, n + 1, n + 1) == ' ' and string.sub(value, 1, n) == ARGV[1]
     and string.find(value, '^%d+$', n + 2) then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], 'r')
   return 1
 end
 ${COMMON}
