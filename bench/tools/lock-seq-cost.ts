@@ -77,7 +77,7 @@ async function managerSide(name: string, mods: Modules, adapterOnly = false): Pr
       async pair() {
         const result = await adapter.tryAcquire(key, owner, TTL_MS);
         if (!result.acquired) throw new Error('held');
-        await adapter.release(key, owner);
+        await adapter.release(key, owner, result.fencingToken);
       },
       close,
     };
