@@ -9,8 +9,8 @@
  *
  * Sides: `new` (`app.lockManager` of a tsup build of the working tree), `adapter` (that build's Redis
  * lock adapter called directly), `redlock` (@sesamecare-oss/redlock, one client) and, with
- * CK_OLD_REF=<git ref>[,<ref>…], `old`, `old2`, … (tsup builds of those commits' sources). Only
- * meaningful while nothing else uses the server.
+ * CK_OLD_REF=<git ref>[,<ref>…], `old`, `old2`, … (tsup builds of those commits' sources);
+ * CK_SIDES=<name>,… keeps only those sides. Only meaningful while nothing else uses the server.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,7 +106,7 @@ function redlockSide(): Side {
 }
 
 const fresh = await bundle(ROOT, path.join(ROOT, 'bench', 'results', '.build', 'lockseq-new'));
-const sides: Side[] = [await managerSide('new', fresh), await managerSide('adapter', fresh, true), redlockSide()];
+let sides: Side[] = [await managerSide('new', fresh), await managerSide('adapter', fresh, true), redlockSide()];
 for (const [i, ref] of (process.env.CK_OLD_REF ?? '').split(',').filter(Boolean).entries()) {
   const tree = path.join(os.tmpdir(), `lock-seq-old-tree-${i}`);
   rmSync(tree, { recursive: true, force: true });
@@ -116,6 +116,9 @@ for (const [i, ref] of (process.env.CK_OLD_REF ?? '').split(',').filter(Boolean)
   sides.push(await managerSide(i === 0 ? 'old' : `old${i + 1}`, mods));
 }
 
+// CK_SIDES=new,old,…: only these sides.
+const only = process.env.CK_SIDES?.split(',');
+if (only) sides = sides.filter((side) => only.includes(side.name));
 type Row = { wall: number; cpu: number; main: number; server: number; commands: number; evalsha: number };
 const rows = new Map<string, Row[]>(sides.map((s) => [s.name, []]));
 
@@ -149,7 +152,8 @@ for (let round = 0; round < ROUNDS; round += 1) {
       evalsha: cost.delta('evalsha').usec,
     });
   }
-  console.log(`round ${round + 1}: ${[...rows].map(([n, r]) => `${n} ${r.at(-1)!.wall.toFixed(0)}`).join('  ')} µs wall`);
+  const last = [...rows].map(([n, r]) => `${n} ${r.at(-1)!.wall.toFixed(0)}/${r.at(-1)!.main.toFixed(0)}`);
+  console.log(`round ${round + 1}: ${last.join('  ')} µs wall/main-thread CPU`);
 }
 
 const median = (xs: number[]) => {
