@@ -38,20 +38,12 @@ export interface DispatcherDeps {
   reportError(error: unknown, meta?: Record<string, unknown>): void;
 }
 
-/**
- * A held ticket whose lane should take it within this many ms waits for the lane before it asks for a
- * park turn (at most twice as long); see {@link Dispatcher.hold}.
- */
-export const SHORT_HOLD_MS = 10;
-
 /** The physical queue's message handler. */
 export class Dispatcher {
   private readonly local = new Set<Promise<void>>();
   /** The node is stopping: a ticket whose lane is full goes straight back to the queue. */
   private stopping = false;
   private readonly parkGate: ParkGate;
-  /** See {@link SHORT_HOLD_MS} (a field so that engineering tools can compare without it: -1). */
-  private readonly shortHoldMs = SHORT_HOLD_MS;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.parkGate = new ParkGate(Math.max(1, deps.parksInFlight));
@@ -218,21 +210,6 @@ export class Dispatcher {
     if (!entry) {
       await this.handBack(envelope, registration.busyDelayMs());
       return false;
-    }
-    // A ticket the lane will take within one short hold waits for it first, without a park turn:
-    // parking it (a store write, an ack, then a claim of the parked job) would cost more than the
-    // wait, and its slot is held for at most SHORT_HOLD_MS * 2 (what other handlers' tickets may wait).
-    if (registration.expectedWaitMs(entry) <= this.shortHoldMs) {
-      let timer: NodeJS.Timeout | undefined;
-      const early = await Promise.race([
-        taken,
-        new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.shortHoldMs * 2))),
-      ]);
-      clearTimeout(timer);
-      if (early !== 'late') {
-        if (early === 'stop') await this.handBack(envelope, 0);
-        return early === 'run';
-      }
     }
     const turn = this.parkGate.acquire(registration);
     const first = await Promise.race([taken, turn.ready.then(() => 'turn' as const)]);

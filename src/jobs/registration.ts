@@ -139,16 +139,6 @@ export class Registration {
   }
 
   /**
-   * About how long `entry` (waiting in this lane) still waits for a slot: one mean job duration per
-   * round of `concurrency` jobs ahead of it, plus its own round.
-   */
-  expectedWaitMs(entry: Parked): number {
-    const ahead = this.parked.indexOf(entry);
-    if (ahead < 0) return 0;
-    return (Math.floor(ahead / this.concurrency) + 1) * this.meanDurationMs;
-  }
-
-  /**
    * How long a handed-back job should stay away (lanes whose parking is full, busy global slots).
    * Each hand-back gets its own future slot, spaced by the time this lane needs per job, so a backlog
    * comes back at about the rate the handler works it off. At least 5 ms, at most {@link MAX_BUSY_DELAY_MS}.

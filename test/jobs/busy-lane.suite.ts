@@ -121,42 +121,6 @@ export function busyLaneSuite(factory: ClusterFactory): void {
         expect(await app.managedQueue.getJob(id)).toMatchObject({ state: 'completed', attemptsMade: 1 });
     });
 
-    it('a held ticket its lane takes within the short hold is run without a park turn (no park write)', async () => {
-      const app = await startNode(cluster, { workerConcurrency: 4 });
-      // A window this test can meet on a loaded machine (the node's is a few ms; see SHORT_HOLD_MS).
-      (app.managedQueue as unknown as { dispatcher: { shortHoldMs: number } }).dispatcher.shortHoldMs = 5_000;
-      const parks = slowParks(app);
-      parks.letThrough(); // parks are counted, not slowed
-      const gate = deferred();
-      const started = deferred();
-      const order: string[] = [];
-      const all = counter(3);
-      await app.managedQueue.process({ ...LANE, concurrency: 1 }, async (job) => {
-        order.push(job.data as string);
-        if (job.data === 'first') {
-          started.resolve();
-          await gate.promise;
-        }
-        all.hit();
-      });
-      await app.managedQueue.enqueue({ ...LANE, payload: 'first' });
-      await within(started.promise, 10_000, 'first job');
-      await app.managedQueue.enqueue({ ...LANE, payload: 'second' });
-      await app.managedQueue.enqueue({ ...LANE, payload: 'third' });
-      // Both tickets were fetched: held in their deliveries (or parked) while the lane runs the first job.
-      await vi.waitFor(
-        async () => {
-          const counts = await app.eventQueue.counts(PHYSICAL);
-          expect([counts.waiting, counts.active + parks.parks()]).toEqual([0, 3]);
-        },
-        { timeout: 10_000 },
-      );
-      gate.resolve();
-      await within(all.done, 15_000, 'three jobs');
-      expect(order).toEqual(['first', 'second', 'third']);
-      expect(parks.parks()).toBe(0);
-    });
-
     it('a node that stops with a busy lane hands its held and parked jobs to another node, unspent', async () => {
       const first = cluster.node({ stopGracePeriodMs: 100, managedQueue: { ...FAST, workerConcurrency: 4 } });
       await first.start();

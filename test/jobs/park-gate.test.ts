@@ -48,15 +48,4 @@ describe('park gate', () => {
     expect(gate.waiting).toBe(0);
     await gate.acquire(a).ready; // open: no bound until close()
   });
-
-  it("estimates a waiting ticket's wait from its place in the lane and the lane's mean job time", () => {
-    const wide = new Registration({ pluginName: 'p', queueName: 'q', jobName: 'w', concurrency: 2 }, () => undefined);
-    for (let i = 0; i < 5; i += 1) wide.leave(4); // mean job time → ~3.3 ms (from 1 ms, weight 0.2)
-    const entries = [0, 1, 2, 3, 4].map((i) => wide.park(ticket(`t${i}`))!);
-    const mean = wide.expectedWaitMs(entries[0]!);
-    expect(mean).toBeGreaterThan(2);
-    expect(mean).toBeLessThan(4);
-    // Two slots: two tickets per round of the lane.
-    expect(entries.map((e) => Math.round(wide.expectedWaitMs(e) / mean))).toEqual([1, 1, 2, 2, 3]);
-  });
 });
