@@ -10,9 +10,8 @@
  * (no park-turn limit: the behaviour before park-gate.ts), `gate<N>` (N turns), `wc<N>` (N physical
  * slots), `nobacklog` (no A jobs), `nopark` (parks write nothing — unsafe, measurement only),
  * `psem<N>` (park writes limited by a semaphore), `parkconn` (park script on its own connection);
- * any name ending in `alone` or `nb` runs without A's backlog, one starting with `old` without the
- * dispatcher's short hold (every held ticket asks for a park turn at once), one containing `warm`
- * runs one job of B through the node first. Per run it prints each stage's p50/p99 and the
+ * any name ending in `alone` or `nb` runs without A's backlog, one containing `warm` runs one job of
+ * B through the node first (to compare two trees, run each tree's copy of this file, alternating). Per run it prints each stage's p50/p99 and the
  * timeline of B's fastest, 10th, 11th, 12th, 30th, 50th, 90th and last job (ms from the first enqueue call).
  * HOL_QUIET=1 prints only the per-variant medians; HOL_DRAIN=1 also counts commands per A job over
  * the whole run (waits for A's backlog to finish); HOL_BACKLOG sets A's backlog (default 1,000).
@@ -108,8 +107,6 @@ async function once(admin: Redis | undefined): Promise<void> {
     app.managedQueue as unknown as { dispatcher: { deliver: (m: unknown, c: unknown) => Promise<void> } }
   ).dispatcher;
   const deliver = dispatcher.deliver;
-  // `old…`: without the short hold (every held ticket asks for a park turn at once).
-  if (variant.startsWith('old')) (dispatcher as unknown as { shortHoldMs: number }).shortHoldMs = -1;
   if (variant === 'nogate') (dispatcher as unknown as { parkGate: ParkGate }).parkGate = new ParkGate(1e9);
   if (variant.startsWith('gate'))
     (dispatcher as unknown as { parkGate: ParkGate }).parkGate = new ParkGate(parseInt(variant.slice(4), 10));
