@@ -3,7 +3,8 @@
  * plus what clusterkit needs in the same atomic step —
  *
  * - before the add, for a caller-given id, the completed job holding that id is moved aside
- *   (`REUSE_ID_LUA`), so an acknowledged message never blocks its id;
+ *   (`REUSE_ID_LUA`), so an acknowledged message never blocks its id (not for a fused record+ticket
+ *   add: its ticket id carries the new record's random nonce, and such tickets are not kept);
  * - after a plain (priority-less) add, if the queue has been prioritized meanwhile, the new job is
  *   given the default level (`AFTER_PLAIN_ADD_LUA`), so it cannot run ahead of urgent jobs;
  * - around the add, when asked, a managed job's record is created with its ticket (`fused-create.ts`).
@@ -36,14 +37,17 @@ function wrapLua(source: string, plain: boolean, creating: boolean): string {
 -- The queue's key prefix is KEYS[1] ('<prefix>wait' or '<prefix>marker') without its type: unpacking
 -- BullMQ's msgpack arguments for it cost ~2-3 us per add, so only a caller-given id (which needs
 -- the job id from them) pays for that.
+-- A fused record+ticket add (ARGV[6] set) needs no id reuse: its ticket id holds the new record's
+-- fresh nonce, so no acknowledged job can hold it.
 local ckPrefix = string.match(KEYS[1], '^(.*:)[^:]+$')
+local ckReuse = ARGV[4] == '1' and (ARGV[6] or '') == ''
 local ckArgs
-if ARGV[4] == '1' or not ckPrefix then
+if ckReuse or not ckPrefix then
   ckArgs = cmsgpack.unpack(ARGV[1])
   ckPrefix = ckArgs[1]
 end
 ${creating ? FUSED_CREATE_BEFORE('ckPrefix') : ''}
-if ARGV[4] == '1' and ckArgs[2] ~= '' then
+if ckReuse and ckArgs[2] ~= '' then
   local ckId = ckArgs[2]
 ${REUSE_ID_BODY('ckPrefix .. "completed"', 'ckPrefix .. ckId', 'ckPrefix .. "id"', 'ckId')}
 end

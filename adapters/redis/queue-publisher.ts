@@ -35,6 +35,8 @@ type AddClient = Parameters<StoredJob['addJob']>[0];
 export class QueuePublisher {
   /** Queues this node flipped or saw flipped (never undone, except by obliterate). */
   private readonly prioritized = new Set<string>();
+  /** Flips in flight, per queue (see `prioritize`). */
+  private readonly flipping = new Map<string, Promise<void>>();
   /** Per connection: the wrapped add commands, or null when BullMQ's scripts could not be wrapped. */
   private readonly wrapped = new WeakMap<object, WrappedAdds | null>();
   private readonly defined = new WeakSet<object>();
@@ -81,6 +83,10 @@ export class QueuePublisher {
    * step's arguments from the job store prefix on, see `lua/fused-create.ts`, without the sent
    * priority). Returns the script's answer, or undefined — nothing written — when BullMQ's add
    * scripts could not be wrapped.
+   *
+   * The job (a managed job's ticket) is not kept once acknowledged: the record is the job's history,
+   * and a kept ticket would not deduplicate anything (an acknowledged job never blocks its id), while
+   * keeping it costs every acknowledgement the trim of the completed set and a removal.
    */
   async publishCreating(
     q: Queue,
@@ -103,7 +109,8 @@ export class QueuePublisher {
         sent,
         ...create.fields,
       ]);
-      const reply = await this.jobOf(q, record, plain, timestamp, false).addJob(through as unknown as AddClient);
+      const job = this.jobOf(q, record, plain, timestamp, false, false);
+      const reply = await job.addJob(through as unknown as AddClient);
       // The backlog demoted a plain ticket: the queue turns prioritized (once), and the call is made again.
       if (Array.isArray(reply) && reply[0] === 'flip' && plain) {
         await this.prioritize(queue);
@@ -121,10 +128,18 @@ export class QueuePublisher {
   /**
    * The BullMQ job of `record` (see `job-shape.ts`): retention, and `priority`/`delay` only when set.
    * @param generated leave the id to BullMQ (the record id stays in the envelope)
+   * @param keepCompleted keep the job once acknowledged, per `keepCompleted` (false: removed at once)
    */
-  private jobOf(q: Queue, record: QueueRecord, plain: boolean, timestamp: number, generated: boolean): StoredJob {
+  private jobOf(
+    q: Queue,
+    record: QueueRecord,
+    plain: boolean,
+    timestamp: number,
+    generated: boolean,
+    keepCompleted = true,
+  ): StoredJob {
     const opts: JobsOptions = {
-      removeOnComplete: this.options.keepCompleted,
+      removeOnComplete: keepCompleted ? this.options.keepCompleted : true,
       removeOnFail: this.options.keepDead,
     };
     // BullMQ's 0 means "none" and runs first, so our levels (from 0) are shifted by one. The manager
@@ -171,8 +186,20 @@ export class QueuePublisher {
     if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the add (code ${added})`);
   }
 
-  /** Flips `queue` to prioritized (idempotent across nodes) and remembers it. */
-  private async prioritize(queue: string): Promise<void> {
+  /**
+   * Flips `queue` to prioritized (idempotent across nodes) and remembers it. Concurrent adds that
+   * all need the flip share one script call.
+   */
+  private prioritize(queue: string): Promise<void> {
+    let flip = this.flipping.get(queue);
+    if (!flip) {
+      flip = this.flip(queue).finally(() => this.flipping.delete(queue));
+      this.flipping.set(queue, flip);
+    }
+    return flip;
+  }
+
+  private async flip(queue: string): Promise<void> {
     const client = this.connections.command;
     this.define(client);
     const key = (type: string) => bullKey(this.connections.prefix, queue, type);

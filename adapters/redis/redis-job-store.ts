@@ -37,6 +37,7 @@ import { JOB_CLAIM, JOB_CREATE, JOB_FINISH } from './lua/job-scripts.js';
 import { runScript, type LuaScript } from './lua/run-script.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
+import { TicketPriorityGuess } from './ticket-priority-guess.js';
 
 const { isTerminal, rateWindow } = jobStoreKit;
 
@@ -50,6 +51,8 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   private readonly versioned: JobStoreCas;
   /** Node ids as JSON strings (the claim writes the open attempt's JSON without encoding it). */
   private readonly nodeJson = new Map<string, string>();
+  /** The priority fused creates send their tickets with (ticket-priority-guess.ts). */
+  private readonly ticketPriority = new TicketPriorityGuess();
 
   constructor(connections: RedisConnections, appName: string) {
     super(connections, 'Redis job store');
@@ -93,7 +96,8 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     const stored: JobRecord = { ...record };
     delete stored.ticketPendingSince;
     const threshold = Number.isFinite(ticket.backlogThreshold) ? ticket.backlogThreshold : '';
-    const reply = (await ticket.adapter.publishCreating(this.connections, ticket.queue, ticket.record, {
+    const sent = this.ticketPriority.recordFor(record, ticket);
+    const reply = (await ticket.adapter.publishCreating(this.connections, ticket.queue, sent, {
       head: [this.p, record.id, Date.now(), threshold, ticket.record.priority, ticket.maxPriority],
       fields: toHash(stored),
     })) as [number, unknown] | undefined;
@@ -101,7 +105,10 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     if (!Array.isArray(reply) || (reply[0] !== 0 && reply[0] !== 1)) {
       throw new Error(`unexpected reply of the record+ticket script: ${JSON.stringify(reply)}`);
     }
-    if (reply[0] === 1) return { created: true, backlog: Number(reply[1]) };
+    if (reply[0] === 1) {
+      this.ticketPriority.learn(record, Number(reply[1]));
+      return { created: true, backlog: Number(reply[1]) };
+    }
     return { created: false, existing: fromHash(flatToHash(reply[1])) };
   }
 

@@ -82,7 +82,7 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
     const { keys } = this.keysOf(key);
     const sentAt = Date.now();
     const queueMs = options?.queueMs === undefined ? 0 : Math.max(0, Math.floor(options.queueMs));
-    let reply: number[];
+    let reply: number | number[];
     try {
       // EVALSHA called directly (no runScript/whileOpen layers): this is the uncontended hot path.
       reply = (await client.evalsha(
@@ -95,15 +95,17 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
         owner,
         ttlMs,
         queueMs,
-      )) as number[];
+      )) as number | number[];
     } catch (error) {
       // NOSCRIPT (first call on this server, or after its restart): load it the slow way; any other
       // failure is reported as whileOpen reports it.
       const retry = isNoScript(error)
         ? () => runScript(client, ACQUIRE, keys, [owner, ttlMs, queueMs])
         : () => Promise.reject(error);
-      reply = (await whileOpen(() => this.connected, 'lock acquire', retry)) as number[];
+      reply = (await whileOpen(() => this.connected, 'lock acquire', retry)) as number | number[];
     }
+    // Taken uncontended: the reply is the bare fencing token.
+    if (typeof reply === 'number') return { acquired: true, fencingToken: reply };
     // A contended attempt also returns the server clock (last element).
     const timed = reply[0] === 1 ? reply.length === 4 : reply.length === 3;
     if (timed) this.clockOffset = sentAt - Number(reply[reply.length - 1]);
@@ -117,12 +119,14 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
     return { acquired: false, retryAfterMs: Math.max(1, Number(reply[1])) };
   }
 
-  async release(key: string, owner: string): Promise<boolean> {
-    return (await this.handOn(RELEASE, 'lock release', key, owner)) === 1;
+  async release(key: string, owner: string, fencingToken?: number): Promise<boolean> {
+    // The lease value as this owner was given it: the script's fast path compares it whole.
+    const given = fencingToken === undefined ? '' : `${owner} ${fencingToken}`;
+    return (await this.handOn(RELEASE, 'lock release', key, owner, given)) === 1;
   }
 
   async leave(key: string, owner: string): Promise<void> {
-    await this.handOn(LEAVE, 'lock leave', key, owner);
+    await this.handOn(LEAVE, 'lock leave', key, owner, '');
   }
 
   async extend(key: string, owner: string, ttlMs: number): Promise<boolean> {
@@ -154,14 +158,20 @@ export class RedisLockAdapter extends RedisAdapterBase implements LockAdapter {
   }
 
   /** Runs the release or leave script: both pass a lease the caller holds on to the next in line. */
-  private async handOn(script: typeof RELEASE, what: string, key: string, owner: string): Promise<unknown> {
+  private async handOn(
+    script: typeof RELEASE,
+    what: string,
+    key: string,
+    owner: string,
+    given: string,
+  ): Promise<unknown> {
     const client = this.client();
     const { keys, channel } = this.keysOf(key);
     try {
-      return await client.evalsha(script.sha, 4, keys[0], keys[1], keys[2], keys[3], owner, channel);
+      return await client.evalsha(script.sha, 4, keys[0], keys[1], keys[2], keys[3], owner, channel, given);
     } catch (error) {
       if (!isNoScript(error)) throw unavailable(`Redis ${what} failed`, error);
-      return guard(what, () => runScript(client, script, keys, [owner, channel]));
+      return guard(what, () => runScript(client, script, keys, [owner, channel, given]));
     }
   }
 

@@ -43,7 +43,7 @@ async function runAdapterOnly(input: RunInput, count: number) {
       if (input.signal.aborted) throw new RunAbortedError(`aborted after ${i} pairs`);
       const result = await adapter.tryAcquire(key, owner, TTL_MS);
       if (!result.acquired) throw new Error('lock unexpectedly held');
-      await adapter.release(key, owner);
+      await adapter.release(key, owner, result.fencingToken);
     }
     return { throughput: count / ((performance.now() - start) / 1000) };
   } finally {

@@ -96,10 +96,10 @@ export class LockHandle implements Lock, ExpiringLease {
     if (this.state === 'lost') {
       // The owner check in the adapter makes this harmless to a new holder; it only frees our own
       // stale lease early when the local timer was more pessimistic than the backend.
-      await this.init.adapter.release(this.init.namespacedKey, this.init.owner).catch(() => false);
+      await this.init.adapter.release(this.init.namespacedKey, this.init.owner, this.fencingToken).catch(() => false);
       return false;
     }
-    const released = await this.init.adapter.release(this.init.namespacedKey, this.init.owner);
+    const released = await this.init.adapter.release(this.init.namespacedKey, this.init.owner, this.fencingToken);
     if (this.state !== 'held') return false;
     if (!released) {
       this.lose('the lease had already expired or been taken over when it was released');
@@ -117,7 +117,7 @@ export class LockHandle implements Lock, ExpiringLease {
     if (this.state !== 'held') {
       // Lost (local timer) or released while the call was in flight: hand back what we may have renewed.
       if (extended && this.state === 'lost') {
-        await this.init.adapter.release(this.init.namespacedKey, this.init.owner).catch(() => false);
+        await this.init.adapter.release(this.init.namespacedKey, this.init.owner, this.fencingToken).catch(() => false);
       }
       throw this.notOwner();
     }

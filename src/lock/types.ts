@@ -80,9 +80,12 @@ export interface LockAdapter {
   tryAcquire(key: string, owner: string, ttlMs: number, options?: TryAcquireOptions): Promise<TryAcquireResult>;
   /**
    * Frees the lease if `owner` still holds it — with `fifo`, hands it to the head of the line — and
-   * notifies. Returns false when not the owner.
+   * notifies. With `fifo` the notification is for the line: a release while nobody stands in it may
+   * send none (waiters join the line before they listen). Returns false when not the owner.
+   * `fencingToken`, when given, is the token `owner` got with the lease; an adapter may use it to
+   * check ownership more cheaply, never instead of the owner check.
    */
-  release(key: string, owner: string): Promise<boolean>;
+  release(key: string, owner: string, fencingToken?: number): Promise<boolean>;
   /** Sets the lease to `ttlMs` from now if `owner` still holds it. Returns false when not the owner. */
   extend(key: string, owner: string, ttlMs: number): Promise<boolean>;
   /**

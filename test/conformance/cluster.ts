@@ -25,6 +25,11 @@ export interface TestCluster {
    * order "b is waiting" before the next step without guessing at round trips.
    */
   inLine(app: App): Promise<void>;
+  /**
+   * How many of `app`'s joining attempts have come back refused so far: a node that joined again
+   * since it was last granted the lock stands in the line now.
+   */
+  lineJoins(app: App): number;
   /** Stops every node made, and removes everything this cluster wrote to the backend. */
   dispose(): Promise<void>;
 }

@@ -63,11 +63,12 @@ export function clusterFactory(label: string, setup: (clusterName: string) => Ba
       const name = randomName('ck');
       const backend = setup(name);
       const nodes: App[] = [];
-      const lines = new Map<App, { joined: boolean; waiters: Array<() => void> }>();
+      const lines = new Map<App, { joined: boolean; joins: number; waiters: Array<() => void> }>();
       const make = (options: Partial<Omit<AppOptions, 'adapters'>>, given: ClusterAdapters) => {
-        const line: { joined: boolean; waiters: Array<() => void> } = { joined: false, waiters: [] };
+        const line: { joined: boolean; joins: number; waiters: Array<() => void> } = { joined: false, joins: 0, waiters: [] };
         const joined = () => {
           line.joined = true;
+          line.joins += 1;
           for (const wake of line.waiters.splice(0)) wake();
         };
         const adapters = given.lock ? { ...given, lock: observed(given.lock, joined) } : given;
@@ -105,6 +106,11 @@ export function clusterFactory(label: string, setup: (clusterName: string) => Ba
           if (!line) return Promise.reject(new Error('inLine: not a node of this cluster'));
           if (line.joined) return Promise.resolve();
           return new Promise<void>((resolve) => line.waiters.push(resolve));
+        },
+        lineJoins(app) {
+          const line = lines.get(app);
+          if (!line) throw new Error('lineJoins: not a node of this cluster');
+          return line.joins;
         },
         async dispose() {
           await Promise.allSettled(nodes.map((n) => n.stop()));

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, ErrorCodes, silentLogger, type App } from 'clusterkit';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
-import { randomName, within } from '../helpers.js';
+import { deferred, randomName, within } from '../helpers.js';
 
 const target = await resolveRedisUrl();
 const DEADLINE_MS = 10_000;
@@ -80,6 +80,48 @@ describe.skipIf('skip' in target)('redis lock: the "someone waits" mark on the l
     const again = await nodes[2]!.lockManager.tryAcquire(key);
     expect(again.fencingToken).toBeGreaterThan(held.fencingToken);
     expect(await again.release()).toBe(true);
+  });
+
+  it('an uncontended release publishes nothing; a release with someone in line announces the hand-off', async () => {
+    const key = randomName('k');
+    const subscriber = new Redis(url);
+    const heard: string[] = [];
+    const handOff = deferred<void>();
+    subscriber.on('message', (_channel: string, message: string) => {
+      heard.push(message);
+      if (message.startsWith('g ')) handOff.resolve();
+    });
+    await subscriber.subscribe(`${prefix}:lock:{${name}:${key}}:released`);
+    try {
+      const alone = await nodes[0]!.lockManager.acquire(key);
+      expect(await alone.release()).toBe(true);
+      const held = await nodes[0]!.lockManager.acquire(key);
+      const next = nodes[1]!.lockManager.acquire(key);
+      await expectEventually(async () => expect(await lease(key)).toMatch(/ \d+\+$/));
+      expect(await held.release()).toBe(true);
+      await within(handOff.promise, DEADLINE_MS, 'hand-off notification');
+      // Messages arrive in publish order: the hand-off is the first one the channel carried.
+      expect(heard).toHaveLength(1);
+      expect(heard[0]).toMatch(/^g /);
+      expect(await (await next).release()).toBe(true);
+    } finally {
+      await subscriber.quit();
+    }
+  });
+
+  it('a free lease with a live place in line is not taken by another owner (the uncontended check sees the line)', async () => {
+    const key = randomName('k');
+    const base = `${prefix}:lock:{${name}:${key}}`;
+    // A waiter first in line while the lease is free (its holder's lease just expired).
+    const [seconds] = await raw.time();
+    await raw.hset(`${base}:places`, 'someone-else', `${Number(seconds) * 1000 + 60_000} 10000`);
+    await raw.rpush(`${base}:line`, 'someone-else');
+    await expect(nodes[0]!.lockManager.tryAcquire(key)).rejects.toMatchObject({ code: ErrorCodes.LOCK_ACQUIRE_FAILED });
+    expect(await lease(key)).toBeNull();
+    // Once the place is gone the lock is free for anyone.
+    await raw.del(`${base}:places`, `${base}:line`);
+    const lock = await nodes[0]!.lockManager.tryAcquire(key);
+    expect(await lock.release()).toBe(true);
   });
 });
 

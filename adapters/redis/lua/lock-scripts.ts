@@ -96,14 +96,17 @@ ${KEYS_DOC}
   ARGV[1]  owner token
   ARGV[2]  lease ttl in ms
   ARGV[3]  place length in ms when the attempt fails: join the line or renew the place; 0 = never join
-  Returns  {1, fencingToken, lease ms}           taken (uncontended: the server clock is not read)
+  Returns  fencingToken                         taken uncontended (a bare integer: the cheapest reply;
+                                                 the server clock is not read)
+           {1, fencingToken, lease ms}           taken from the line (the caller was its head)
            {1, fencingToken, remaining ms, now}  the lease had been handed to the caller earlier
            {0, retry after ms, now}              held, or someone else is first in line
 ]]
 -- Uncontended (free lease, empty line) first, before COMMON's helpers exist: each \`local function\`
--- is a new closure on every call, and this path needs none. Same calls as the general path below.
-local value = redis.call('GET', KEYS[1])
-if not value and not redis.call('LINDEX', KEYS[3], 0) then
+-- is a new closure on every call, and this path needs none. One EXISTS answers both questions (Redis
+-- deletes a list when its last element goes, so an empty line is a missing key); the general path
+-- below reads the lease itself. Same writes as the general path.
+if redis.call('EXISTS', KEYS[1], KEYS[3]) == 0 then
   local fresh = redis.call('INCR', KEYS[2])
   if fresh == 1 then
     -- A lost counter, seeded as nextToken() does.
@@ -112,9 +115,10 @@ if not value and not redis.call('LINDEX', KEYS[3], 0) then
     redis.call('SET', KEYS[2], string.format('%.0f', fresh))
   end
   redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. string.format('%.0f', fresh), 'PX', ARGV[2])
-  return {1, fresh, tonumber(ARGV[2])}
+  return fresh
 end
 ${COMMON}
+local value = redis.call('GET', KEYS[1])
 local owner = ARGV[1]
 local queueMs = tonumber(ARGV[3])
 
@@ -173,23 +177,29 @@ return {1, token, tonumber(ARGV[2])}
 export const RELEASE = luaScript(
   'lockRelease',
   `--[[
-  Compare-and-hand-on.
+  Compare-and-hand-on; announces the hand-off or the release unless nobody was in line.
 ${KEYS_DOC}
   ARGV[1]  owner token
   ARGV[2]  notification channel
+  ARGV[3]  the lease value the caller was given, "<owner> <token>" ('' when unknown)
   Returns  1 when released, 0 when the caller was not the owner (or the lease had expired)
 ]]
 -- Uncontended (the caller holds it, nobody waits) first, before COMMON's helpers exist; the owner
 -- check is holder()'s ("<owner> <digits>") without a pattern capture. An unmarked lease (no '+')
--- means nobody joined the line since it was set, so the line needs no look. Same calls as passOn's
--- path when the line is empty.
+-- means nobody joined the line since it was set, so the line needs no look, and nobody needs the
+-- notification either: every waiter stands in the line before it listens (lock-waiter.ts), and a
+-- listener that is not in line re-checks on its own timer. The full path below always announces.
+-- The caller usually knows the exact value (its owner and token): one string comparison.
 local value = redis.call('GET', KEYS[1])
+if value and value == ARGV[3] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
 if not value then return 0 end
 local n = #ARGV[1]
 if string.sub(value, n + 1, n + 1) == ' ' and string.sub(value, 1, n) == ARGV[1]
     and string.find(value, '^%d+$', n + 2) then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], 'r')
   return 1
 end
 ${COMMON}
