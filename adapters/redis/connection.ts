@@ -313,6 +313,10 @@ export class RedisConnections {
   private async openExtra(role: 'worker' | 'control', keep: (client: RedisClient | undefined) => void) {
     const client = createClient(this.source, role);
     client.on('error', () => {});
+    // The workers' finishes and fetches of one microtask checkpoint (replies that arrived together)
+    // leave in one write, as the command connection's publishes do. The blocking connections BullMQ
+    // duplicates from it are not batched (one command at a time).
+    if (role === 'worker') batchWrites(client);
     keep(client);
     try {
       await connectClient(client, this.connectTimeoutMs, role);

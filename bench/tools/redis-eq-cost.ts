@@ -4,7 +4,8 @@
  * deltas (EVALSHA calls and µs, Lua-internal commands), the `INFO cpu` delta (server user+system)
  * and the `process.cpuUsage` delta (this process: publisher and consumer), all per message; medians
  * over the rounds at the end, and the medians of each round's ratio to raw BullMQ (the sides of one
- * round share the machine's load of the moment).
+ * round share the machine's load of the moment). The server's socket reads and writes per message
+ * (`INFO stats`) are exact counts: what write batching changes.
  *
  *   REDIS_URL=redis://127.0.0.1:6410 npx tsx bench/tools/redis-eq-cost.ts <old.js> <new.js> [messages] [rounds] [concurrency]
  *
@@ -14,7 +15,7 @@
 import { pathToFileURL } from 'node:url';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
 import { serverCost } from '../lib/redis-costs.js';
-import { deleteRedisPrefix, randomName } from '../lib/services.js';
+import { deleteRedisPrefix, randomName, redisClient } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
 
 type Bundle = { core: typeof import('clusterkit'); redis: typeof import('clusterkit/redis') };
@@ -29,9 +30,11 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Runs `work` and returns its costs per message. */
 async function measure(count: number, work: () => Promise<void>): Promise<Row> {
+  const io0 = await serverIo();
   const own0 = process.cpuUsage();
   const cost = await serverCost(count, work);
   const own = process.cpuUsage(own0);
+  const io1 = await serverIo();
   let inner = 0;
   let innerUs = 0;
   for (const name of cost.names) {
@@ -48,7 +51,22 @@ async function measure(count: number, work: () => Promise<void>): Promise<Row> {
     'other cmds µs/msg': innerUs,
     'server CPU µs/msg': (cost.serverCpuSeconds * 1e6) / count,
     'client CPU µs/msg': (own.user + own.system) / count,
+    // Exact, unlike the times: the server's socket reads and reply writes (a batch of commands is one read).
+    'server reads/msg': (io1.reads - io0.reads) / count,
+    'server writes/msg': (io1.writes - io0.writes) / count,
   };
+}
+
+/** The server's `total_reads_processed` / `total_writes_processed` (`INFO stats`). */
+async function serverIo(): Promise<{ reads: number; writes: number }> {
+  const client = redisClient();
+  try {
+    const info = await client.info('stats');
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+    return { reads: field('total_reads_processed'), writes: field('total_writes_processed') };
+  } finally {
+    client.disconnect();
+  }
 }
 
 async function clusterkit(bundle: Bundle, count: number): Promise<Row> {
@@ -134,7 +152,7 @@ for (const key of keys) {
 // The load moves every side of a round together: the ratio to raw BullMQ within a round is steadier.
 console.log(`\nmedian of the per-round ratios to raw BullMQ`);
 console.log(`| per message | ${sides.map(([n]) => n).join(' | ')} |`);
-for (const key of ['msg/s', 'server CPU µs/msg', 'client CPU µs/msg']) {
+for (const key of ['msg/s', 'server CPU µs/msg', 'client CPU µs/msg', 'server reads/msg']) {
   const ratio = (n: string) => median(results.get(n)!.map((r, i) => r[key]! / results.get('bullmq')![i]![key]!));
   console.log(`| ${key} | ${sides.map(([n]) => `${ratio(n).toFixed(2)}×`).join(' | ')} |`);
 }

@@ -75,9 +75,10 @@ export function AFTER_PLAIN_ADD_BODY(
   id: string,
   priority: string,
 ): string {
+  // The helpers are defined inside the branch: a plain queue's add creates no closures for them.
   return `do
-${LIFT}
   if redis.call('HGET', ${meta}, '${PRIORITIZED_FIELD}') then
+${LIFT}
     local ckLevel = tonumber(${priority})
     -- BullMQ LPUSHes a new plain job at the head of wait; a delayed one only needed its level.
     if ckLift(${jobKey}, ckLevel) and redis.call('LINDEX', ${wait}, 0) == ${id} then
