@@ -100,24 +100,19 @@ export class QueuePublisher {
     const adds = this.addsOf(client);
     if (adds === undefined) return undefined;
     if (record.priority !== DEFAULT_PRIORITY && !this.prioritized.has(queue)) await this.prioritize(queue);
-    for (;;) {
-      const plain = !this.prioritized.has(queue);
-      const sent = plain ? 0 : this.bullPriority(record.priority);
-      const through = wrappingClient(client, adds, record.callerId === true, BULL_DEFAULT_PRIORITY, [
-        ...create.head,
-        BULL_MAX_PRIORITY,
-        sent,
-        ...create.fields,
-      ]);
-      const job = this.jobOf(q, record, plain, timestamp, false, false);
-      const reply = await job.addJob(through as unknown as AddClient);
-      // The backlog demoted a plain ticket: the queue turns prioritized (once), and the call is made again.
-      if (Array.isArray(reply) && reply[0] === 'flip' && plain) {
-        await this.prioritize(queue);
-        continue;
-      }
-      return reply;
-    }
+    const plain = !this.prioritized.has(queue);
+    const sent = plain ? 0 : this.bullPriority(record.priority);
+    const through = wrappingClient(client, adds, record.callerId === true, BULL_DEFAULT_PRIORITY, [
+      ...create.head,
+      BULL_MAX_PRIORITY,
+      sent,
+      ...create.fields,
+    ]);
+    const job = this.jobOf(q, record, plain, timestamp, false, false);
+    const reply = await job.addJob(through as unknown as AddClient);
+    // The backlog demoted a plain ticket: the script turned the queue prioritized (once, for good).
+    if (Array.isArray(reply) && reply[2] === 'flipped') this.prioritized.add(queue);
+    return reply;
   }
 
   /** BullMQ's 0 means "none" and runs first, so our levels (from 0) are shifted by one. */
@@ -191,6 +186,7 @@ export class QueuePublisher {
    * all need the flip share one script call.
    */
   private prioritize(queue: string): Promise<void> {
+    if (this.prioritized.has(queue)) return Promise.resolve();
     let flip = this.flipping.get(queue);
     if (!flip) {
       flip = this.flip(queue).finally(() => this.flipping.delete(queue));

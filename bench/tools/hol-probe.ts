@@ -9,7 +9,10 @@
  * HOL_VARIANTS (comma-separated, alternated in one process): `base` (the code as it is), `nogate`
  * (no park-turn limit: the behaviour before park-gate.ts), `gate<N>` (N turns), `wc<N>` (N physical
  * slots), `nobacklog` (no A jobs), `nopark` (parks write nothing — unsafe, measurement only),
- * `psem<N>` (park writes limited by a semaphore), `parkconn` (park script on its own connection).
+ * `psem<N>` (park writes limited by a semaphore), `parkconn` (park script on its own connection);
+ * any name ending in `alone` or `nb` runs without A's backlog, one containing `warm` runs one job of
+ * B through the node first (to compare two trees, run each tree's copy of this file, alternating). Per run it prints each stage's p50/p99 and the
+ * timeline of B's fastest, 10th, 11th, 12th, 30th, 50th, 90th and last job (ms from the first enqueue call).
  * HOL_QUIET=1 prints only the per-variant medians; HOL_DRAIN=1 also counts commands per A job over
  * the whole run (waits for A's backlog to finish); HOL_BACKLOG sets A's backlog (default 1,000).
  */
@@ -106,11 +109,12 @@ async function once(admin: Redis | undefined): Promise<void> {
   const deliver = dispatcher.deliver;
   if (variant === 'nogate') (dispatcher as unknown as { parkGate: ParkGate }).parkGate = new ParkGate(1e9);
   if (variant.startsWith('gate'))
-    (dispatcher as unknown as { parkGate: ParkGate }).parkGate = new ParkGate(Number(variant.slice(4)));
+    (dispatcher as unknown as { parkGate: ParkGate }).parkGate = new ParkGate(parseInt(variant.slice(4), 10));
+  const deliverEnd = new Map<string, number>();
   dispatcher.deliver = (m, c) => {
     const id = (m as { jobId?: string }).jobId;
     if (id && !deliveredAt.has(id)) deliveredAt.set(id, performance.now());
-    return deliver(m, c);
+    return deliver(m, c).finally(() => id && deliverEnd.set(id, performance.now()));
   };
   await app.start();
   const store = app.managedQueue.jobStore as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
@@ -157,6 +161,34 @@ async function once(admin: Redis | undefined): Promise<void> {
     claimAt.set((ref as { id: string }).id, [t0, performance.now()]);
     return r;
   };
+  const parkAt = new Map<string, [number, number]>();
+  const park = store.park!.bind(store);
+  store.park = async (...args: unknown[]) => {
+    const t0 = performance.now();
+    try {
+      return await park(...args);
+    } finally {
+      parkAt.set((args[0] as { id: string }).id, [t0, performance.now()]);
+    }
+  };
+  const finishAt = new Map<string, [number, number]>();
+  const finish = store.finish!.bind(store);
+  store.finish = async (...args: unknown[]) => {
+    const t0 = performance.now();
+    try {
+      return await finish(...args);
+    } finally {
+      finishAt.set((args[0] as { id: string }).id, [t0, performance.now()]);
+    }
+  };
+  if (variant.includes('warm')) {
+    // One job of each kind through the node first: connections, scripts and lazy set-up are done.
+    await app.managedQueue.waitForJob(
+      (await app.managedQueue.enqueue({ ...B, payload: { i: OTHERS - 1 } })).jobId,
+      { timeoutMs: 10_000 },
+    );
+    bDone = 0;
+  }
   const before = admin ? await commandStats(admin) : undefined;
   const t0 = performance.now();
   let next = 0;
@@ -220,6 +252,19 @@ async function once(admin: Redis | undefined): Promise<void> {
   console.log(`  deliver→claim ${fmt(deliverToClaim)}`);
   console.log(`  claim rt      ${fmt(claimRt)}`);
   console.log(`  claim→start   ${fmt(afterClaim)}`);
+  const fin = ids.map((id) => (finishAt.get(id)?.[1] ?? NaN) - (finishAt.get(id)?.[0] ?? NaN));
+  const startToFinish = ids.map((id, i) => (finishAt.get(id)?.[0] ?? NaN) - started[i]!);
+  const parked = ids.filter((id) => parkAt.has(id));
+  console.log(`  start→finish  ${fmt(startToFinish)}`);
+  console.log(`  finish rt     ${fmt(fin)}`);
+  console.log(`  parked ${parked.length}; park rt ${fmt(parked.map((id) => parkAt.get(id)![1] - parkAt.get(id)![0]))}`);
+  const tl = (i: number) => {
+    const id = ids[i]!;
+    const r = (t: number | undefined) => (t === undefined ? '-' : (t - sentAt[0]!).toFixed(1));
+    return `enq ${r(sentAt[i])}/${r(enqDone[i])} dlv ${r(deliveredAt.get(id))} park ${r(parkAt.get(id)?.[0])}/${r(parkAt.get(id)?.[1])} dlvEnd ${r(deliverEnd.get(id))} claim ${r(claimAt.get(id)?.[0])}/${r(claimAt.get(id)?.[1])} start ${r(started[i])} fin ${r(finishAt.get(id)?.[0])}/${r(finishAt.get(id)?.[1])}`;
+  };
+  const order = waits.map((w, i) => [w, i] as const).sort((a, b) => a[0] - b[0]);
+  for (const k of [0, 9, 10, 11, 30, 50, 90, 99]) console.log(`  #${k} job ${order[k]![1]}: ${tl(order[k]![1])}`);
   if (admin && before && mid) {
     const after = await commandStats(admin);
     console.log(`  cmds/A job during A enqueue: ${delta(before, mid, BACKLOG)}`);
@@ -246,7 +291,7 @@ const variants = (process.env.HOL_VARIANTS ?? 'base').split(',');
 for (let r = 0; r < runs; r += 1) {
   for (const v of variants) {
     variant = v;
-    BACKLOG = v === 'nobacklog' ? 0 : Number(process.env.HOL_BACKLOG ?? 1_000);
+    BACKLOG = v.includes('nobacklog') || v.endsWith('nb') || v.endsWith('alone') ? 0 : Number(process.env.HOL_BACKLOG ?? 1_000);
     await once(admin);
   }
 }

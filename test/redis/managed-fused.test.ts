@@ -4,7 +4,7 @@
  * fall between them and no "ticket pending" confirmation follows.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, silentLogger, type App } from 'clusterkit';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { counter, randomName, within } from '../helpers.js';
@@ -74,6 +74,41 @@ describe.skipIf('skip' in target)(
       await within(all.done, 10_000, 'the four jobs');
       for (const id of ids) await worker.managedQueue.waitForJob(id, { timeoutMs: 10_000 });
       expect(ran.sort()).toEqual([0, 1, 2, 'a']);
+    });
+
+    it('a burst whose backlog turns the fresh queue prioritized costs one script call per job, no flip round trips', async () => {
+      const appName = randomName('flip');
+      const burst = createApp({
+        name: appName,
+        logger: silentLogger,
+        managedQueue: { worker: false },
+        adapters: createRedisAdapters({ url, prefix, onError: () => {} }),
+      });
+      apps.push(burst);
+      await burst.start();
+      const send = vi.spyOn(Redis.prototype, 'sendCommand');
+      try {
+        // 60 at once: every one past the backlog threshold (16) is demoted while the queue is still plain.
+        await Promise.all(
+          Array.from({ length: 60 }, (_, i) => burst.managedQueue.enqueue({ ...JOB, jobName: 'burst', payload: i })),
+        );
+        // Script calls on the physical queue (every BullMQ add and the flip name its marker key).
+        const calls = send.mock.calls.filter(([command]) => {
+          const c = command as unknown as { name: string; args: unknown[] };
+          return (
+            (c.name === 'evalsha' || c.name === 'eval') &&
+            c.args.some((a) => typeof a === 'string' && a.includes(appName) && a.endsWith(':marker'))
+          );
+        });
+        expect(calls.length).toBe(60);
+      } finally {
+        send.mockRestore();
+      }
+      expect((await burst.eventQueue.counts(burst.managedQueue.physicalChannel)).waiting).toBe(60);
+      // Turned prioritized for good: every ticket, the 16 plain ones lifted by the flip included, is in the prioritized set.
+      const [meta] = await raw.keys(`${prefix}*${appName}*:meta`);
+      expect(await raw.hget(meta!, 'ck:prioritized')).toBe('1');
+      expect(await raw.zcard(meta!.replace(/:meta$/, ':prioritized'))).toBe(60);
     });
   },
 );

@@ -12,12 +12,14 @@
  *
  * Before the add: an existing live record answers `{0, flat hash}` and nothing is written (the id
  * dedupe); the handler's backlog (this job included) demotes the ticket one level per doubling
- * beyond the threshold, like `physicalPriority`; a demoted ticket for a queue still plain answers
- * `{'flip'}` (nothing written: the caller flips the queue and calls again). After the add: the
- * ticket gets its demoted priority, then the record is created — without "ticket pending", since
- * the ticket exists — and the answer is `{1, backlog}`. A failed add (a negative code) creates nothing.
+ * beyond the threshold, like `physicalPriority`; a demoted ticket for a queue still plain flips the
+ * queue here (`FLIP_BODY`, what `PRIORITIZE_QUEUE` does), so the plain add is lifted to the default
+ * level right after it — a burst sent before the publisher heard of the flip needs no second call.
+ * After the add: the ticket gets its demoted priority, then the record is created — without
+ * "ticket pending", since the ticket exists — and the answer is `{1, backlog}` (`{1, backlog,
+ * 'flipped'}` when this call flipped the queue). A failed add (a negative code) creates nothing.
  */
-import { PRIORITIZED_FIELD } from './queue-scripts.js';
+import { FLIP_BODY, PRIORITIZED_FIELD } from './queue-scripts.js';
 import { HASH_HEAD_LUA } from '../job-hash.js';
 import { jobPrelude } from './job-scripts.js';
 
@@ -27,6 +29,7 @@ export function FUSED_CREATE_BEFORE(queuePrefix: string): string {
 ${HASH_HEAD_LUA('14')}
 local ckCreate = P ~= ''
 local ckBacklog, ckTarget
+local ckFlipped = false
 if ckCreate then
   local h, flat = live(ARGV[7], tonumber(ARGV[8]))
   if h then return {0, flat} end
@@ -44,7 +47,24 @@ if ckCreate then
   end
   ckTarget = math.min(level + 1, tonumber(ARGV[12]))
   if level ~= base and tonumber(ARGV[13]) == 0 and not redis.call('HGET', ${queuePrefix} .. 'meta', '${PRIORITIZED_FIELD}') then
-    return {'flip'}
+    -- A demoted ticket for a queue still plain: the queue turns prioritized here, and the plain add
+    -- below is lifted to the default level after it (AFTER_PLAIN_ADD_BODY), then demoted (below).
+${FLIP_BODY(
+  {
+    meta: `${queuePrefix} .. 'meta'`,
+    wait: `${queuePrefix} .. 'wait'`,
+    paused: `${queuePrefix} .. 'paused'`,
+    prioritized: `${queuePrefix} .. 'prioritized'`,
+    counter: `${queuePrefix} .. 'pc'`,
+    delayed: `${queuePrefix} .. 'delayed'`,
+    active: `${queuePrefix} .. 'active'`,
+    failed: `${queuePrefix} .. 'failed'`,
+    marker: `${queuePrefix} .. 'marker'`,
+  },
+  queuePrefix,
+  'ARGV[5]',
+)}
+    ckFlipped = true
   end
 end`;
 }
@@ -65,6 +85,7 @@ export function FUSED_CREATE_AFTER(queuePrefix: string, result: string): string 
   redis.call('HSET', P .. 'J:' .. ARGV[7], unpack(ARGV, 14))
   redis.call('HSET', P .. 'C', hcb, hcbj)
   index(ARGV[7], hst, hcb, hhk, hea, hra, nil, hxa)
+  if ckFlipped then return {1, ckBacklog, 'flipped'} end
   return {1, ckBacklog}
 end`;
 }

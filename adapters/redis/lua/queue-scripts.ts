@@ -103,6 +103,54 @@ ${REUSE_ID_BODY('KEYS[1]', 'KEYS[2]', 'KEYS[3]', 'ARGV[1]')}
 `,
 };
 
+/**
+ * Statements that flip a queue to prioritized, once (see {@link PRIORITIZE_QUEUE}); they leave the
+ * number of waiting jobs moved in the Lua local `ckMoved`, or -1 when the queue was prioritized
+ * already. Arguments are Lua expressions (keys, the job key prefix, BullMQ's default level).
+ */
+export function FLIP_BODY(
+  keys: {
+    meta: string;
+    wait: string;
+    paused: string;
+    prioritized: string;
+    counter: string;
+    delayed: string;
+    active: string;
+    failed: string;
+    marker: string;
+  },
+  jobPrefix: string,
+  priority: string,
+): string {
+  const k = keys;
+  return `local ckMoved = -1
+do
+${LIFT}
+if redis.call('HSETNX', ${k.meta}, '${PRIORITIZED_FIELD}', '1') == 1 then
+  local priority = tonumber(${priority})
+  ckMoved = 0
+  for _, list in ipairs({${k.paused}, ${k.wait}}) do
+    local ids = redis.call('LRANGE', list, 0, -1)
+    -- The tail of the list is the oldest job (BullMQ LPUSHes and takes from the right).
+    for i = #ids, 1, -1 do
+      local id = ids[i]
+      if string.sub(id, 1, 2) ~= '0:' then
+        ckLift(${jobPrefix} .. id, priority)
+        ckPrioritize(${k.prioritized}, ${k.counter}, priority, id)
+        ckMoved = ckMoved + 1
+      end
+    end
+    redis.call('DEL', list)
+  end
+  for _, id in ipairs(redis.call('ZRANGE', ${k.delayed}, 0, -1)) do ckLift(${jobPrefix} .. id, priority) end
+  for _, id in ipairs(redis.call('LRANGE', ${k.active}, 0, -1)) do ckLift(${jobPrefix} .. id, priority) end
+  for _, id in ipairs(redis.call('ZRANGE', ${k.failed}, 0, -1)) do ckLift(${jobPrefix} .. id, priority) end
+  if ckMoved > 0 and not redis.call('HGET', ${k.meta}, 'paused') then redis.call('ZADD', ${k.marker}, 0, '0') end
+end
+end`;
+}
+
 /** Flips a queue to prioritized: every unfinished plain job becomes a job of the default level. */
 export const PRIORITIZE_QUEUE: QueueScript = {
   name: 'ckPrioritizeQueue',
@@ -118,27 +166,21 @@ export const PRIORITIZE_QUEUE: QueueScript = {
   ARGV[1]  job key prefix ('<prefix>:<queue>:')    ARGV[2]  BullMQ priority of the default level
   Returns  the number of waiting jobs moved, or -1 when the queue was already prioritized
 ]]
-${LIFT}
-if redis.call('HSETNX', KEYS[1], '${PRIORITIZED_FIELD}', '1') == 0 then return -1 end
-local priority = tonumber(ARGV[2])
-local moved = 0
-for _, list in ipairs({KEYS[3], KEYS[2]}) do
-  local ids = redis.call('LRANGE', list, 0, -1)
-  -- The tail of the list is the oldest job (BullMQ LPUSHes and takes from the right).
-  for i = #ids, 1, -1 do
-    local id = ids[i]
-    if string.sub(id, 1, 2) ~= '0:' then
-      ckLift(ARGV[1] .. id, priority)
-      ckPrioritize(KEYS[4], KEYS[5], priority, id)
-      moved = moved + 1
-    end
-  end
-  redis.call('DEL', list)
-end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do ckLift(ARGV[1] .. id, priority) end
-for _, id in ipairs(redis.call('LRANGE', KEYS[7], 0, -1)) do ckLift(ARGV[1] .. id, priority) end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do ckLift(ARGV[1] .. id, priority) end
-if moved > 0 and not redis.call('HGET', KEYS[1], 'paused') then redis.call('ZADD', KEYS[9], 0, '0') end
-return moved
+${FLIP_BODY(
+  {
+    meta: 'KEYS[1]',
+    wait: 'KEYS[2]',
+    paused: 'KEYS[3]',
+    prioritized: 'KEYS[4]',
+    counter: 'KEYS[5]',
+    delayed: 'KEYS[6]',
+    active: 'KEYS[7]',
+    failed: 'KEYS[8]',
+    marker: 'KEYS[9]',
+  },
+  'ARGV[1]',
+  'ARGV[2]',
+)}
+return ckMoved
 `,
 };
