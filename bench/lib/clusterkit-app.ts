@@ -39,10 +39,16 @@ export interface BenchCluster {
   readonly durablePublish?: boolean;
 }
 
-/** A fresh cluster identity: random app name and key prefix, both under the bench name root. */
+/**
+ * A fresh cluster identity: a random key prefix under the bench name root (it isolates the run on
+ * the service, as the raw side's random prefix does) and the app name `bench` — as short as a real
+ * app's name. The app name is part of every queue, lock and channel name inside the prefix, so a
+ * long random one there would make every key longer than any deployment's. Memory nodes keep a
+ * random app name: in one process it is what keeps two clusters apart.
+ */
 export function benchCluster(backend: Backend, options: { durablePublish?: boolean } = {}): BenchCluster {
-  const name = randomName(`ck-${backend}`);
-  return { name, prefix: name, backend, ...options };
+  const prefix = randomName(`ck-${backend}`);
+  return { name: backend === 'memory' ? prefix : 'bench', prefix, backend, ...options };
 }
 
 async function adaptersFor(cluster: BenchCluster): Promise<ClusterAdapters> {
