@@ -313,10 +313,8 @@ export class RedisConnections {
   private async openExtra(role: 'worker' | 'control', keep: (client: RedisClient | undefined) => void) {
     const client = createClient(this.source, role);
     client.on('error', () => {});
-    // The workers' finishes and fetches of one microtask checkpoint (replies that arrived together)
-    // leave in one write, as the command connection's publishes do. The blocking connections BullMQ
-    // duplicates from it are not batched (one command at a time).
-    if (role === 'worker') batchWrites(client);
+    // Not batched (unlike the command connection): batching the workers' finishes measured no gain
+    // and more Redis CPU per message (docs/performance.md, "Redis eventQueue throughput").
     keep(client);
     try {
       await connectClient(client, this.connectTimeoutMs, role);

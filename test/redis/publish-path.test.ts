@@ -1,11 +1,9 @@
 /**
- * The event queue's per-message path on Redis: what a plain publish runs on the server and how the
- * workers' commands leave the client (docs/performance.md, "Redis eventQueue throughput").
+ * The event queue's per-message path on Redis: what a plain publish runs on the server
+ * (docs/performance.md, "Redis eventQueue throughput").
  *
  * - A publish without a job-store record runs the wrapped add WITHOUT the record step: that step's
  *   prelude (the job store's helper closures) cost ~2 µs of Lua on every add.
- * - The workers' connection batches its writes like the command connection: the finishes and
- *   fetches of one microtask checkpoint leave together.
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -47,9 +45,14 @@ describe.skipIf('skip' in target)('redis event-queue publish path', () => {
     const queue = 'plain';
     const q = new TolerantQueue(bullQueueName(queue), { connection: connections.command, prefix: bullPrefix(prefix) });
     await q.waitUntilReady();
-    const publisher = new QueuePublisher(connections, resolveQueueOptions({}, () => {}));
+    const publisher = new QueuePublisher(
+      connections,
+      resolveQueueOptions({}, () => {}),
+    );
     const sent: string[] = [];
-    const client = connections.command as unknown as { sendCommand(command: { name: string; args: unknown[] }): unknown };
+    const client = connections.command as unknown as {
+      sendCommand(command: { name: string; args: unknown[] }): unknown;
+    };
     const send = client.sendCommand.bind(client);
     const byHash = new Map<string, string>();
     client.sendCommand = (command) => {
@@ -77,13 +80,5 @@ describe.skipIf('skip' in target)('redis event-queue publish path', () => {
     // ...but the variant a managed job's fused create uses has it.
     expect(lua[add!.replace(/^ck:/, 'ckc:')]).toContain('local function unindex');
     await q.close();
-  });
-
-  it("batches the workers' connection writes like the command connection's", async () => {
-    const batched = Symbol.for('clusterkit.batchedWrites');
-    const worker = (await connections.worker()) as unknown as { stream?: Record<symbol, unknown> };
-    expect(worker.stream?.[batched]).toBe(true);
-    const command = connections.command as unknown as { stream?: Record<symbol, unknown> };
-    expect(command.stream?.[batched]).toBe(true);
   });
 });
