@@ -6,15 +6,13 @@
  *   prelude (the job store's helper closures) cost ~2 µs of Lua on every add.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bullPrefix, bullQueueName } from '../../adapters/redis/bull-names.js';
-import { RedisConnections } from '../../adapters/redis/connection.js';
 import { QueuePublisher } from '../../adapters/redis/queue-publisher.js';
 import { resolveQueueOptions } from '../../adapters/redis/redis-event-queue-options.js';
 import { TolerantQueue } from '../../adapters/redis/tolerant-job.js';
-import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
-import { randomName } from '../helpers.js';
+import { resolveRedisUrl } from '../conformance/redis-factory.js';
+import { connectionsFixture } from './connections-fixture.js';
 
 const target = await resolveRedisUrl();
 
@@ -26,31 +24,21 @@ function scripts(client: unknown): Record<string, string> {
 
 describe.skipIf('skip' in target)('redis event-queue publish path', () => {
   const url = 'url' in target ? target.url : '';
-  const prefix = randomName('ckpp');
-  let raw: Redis;
-  let connections: RedisConnections;
-
-  beforeAll(async () => {
-    raw = new Redis(url);
-    connections = new RedisConnections({ url }, prefix);
-    await connections.open();
-  });
-  afterAll(async () => {
-    await connections.release();
-    await deletePrefix(raw, prefix);
-    await raw.quit();
-  });
+  const fx = connectionsFixture(url, 'ckpp');
 
   it('runs the add without the job-store record step for a plain publish', async () => {
     const queue = 'plain';
-    const q = new TolerantQueue(bullQueueName(queue), { connection: connections.command, prefix: bullPrefix(prefix) });
+    const q = new TolerantQueue(bullQueueName(queue), {
+      connection: fx.connections.command,
+      prefix: bullPrefix(fx.prefix),
+    });
     await q.waitUntilReady();
     const publisher = new QueuePublisher(
-      connections,
+      fx.connections,
       resolveQueueOptions({}, () => {}),
     );
     const sent: string[] = [];
-    const client = connections.command as unknown as {
+    const client = fx.connections.command as unknown as {
       sendCommand(command: { name: string; args: unknown[] }): unknown;
     };
     const send = client.sendCommand.bind(client);
@@ -70,7 +58,7 @@ describe.skipIf('skip' in target)('redis event-queue publish path', () => {
     } finally {
       client.sendCommand = send;
     }
-    const lua = scripts(connections.command);
+    const lua = scripts(fx.connections.command);
     for (const [name, source] of Object.entries(lua)) byHash.set(createHash('sha1').update(source).digest('hex'), name);
     const ran = sent.map((sha) => byHash.get(sha));
     const add = ran.find((name) => name?.includes('addStandardJob'));

@@ -6,68 +6,58 @@
  */
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bullKey, bullPrefix, bullQueueName } from '../../adapters/redis/bull-names.js';
-import { RedisConnections } from '../../adapters/redis/connection.js';
 import { QueuePublisher } from '../../adapters/redis/queue-publisher.js';
 import { resolveQueueOptions } from '../../adapters/redis/redis-event-queue-options.js';
 import { TolerantQueue } from '../../adapters/redis/tolerant-job.js';
-import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
-import { deferred, randomName, within } from '../helpers.js';
+import { resolveRedisUrl } from '../conformance/redis-factory.js';
+import { connectionsFixture } from './connections-fixture.js';
+import { deferred, within } from '../helpers.js';
 
 const target = await resolveRedisUrl();
 
 describe.skipIf('skip' in target)('redis publisher without wrapped add scripts (fallback)', () => {
   const url = 'url' in target ? target.url : '';
-  const prefix = randomName('ckt');
-  let raw: Redis;
-  let connections: RedisConnections;
-
-  beforeAll(async () => {
-    raw = new Redis(url);
-    connections = new RedisConnections({ url }, prefix);
-    await connections.open();
-  });
-  afterAll(async () => {
-    await connections.release();
-    await deletePrefix(raw, prefix);
-    await raw.quit();
-  });
+  const fx = connectionsFixture(url, 'ckt');
 
   it('prioritizes every job and frees a completed job id in one MULTI', async () => {
     const queue = 'fallback';
-    const q = new TolerantQueue(bullQueueName(queue), { connection: connections.command, prefix: bullPrefix(prefix) });
+    const q = new TolerantQueue(bullQueueName(queue), {
+      connection: fx.connections.command,
+      prefix: bullPrefix(fx.prefix),
+    });
     await q.waitUntilReady();
     const publisher = new QueuePublisher(
-      connections,
+      fx.connections,
       resolveQueueOptions({}, () => {}),
       false,
     );
     const record = { id: 'order:1', body: '"first"', priority: 2, delayMs: 0, callerId: true };
     await publisher.publish(q, queue, record);
-    const key = (type: string) => bullKey(prefix, queue, type);
-    expect(await raw.zscore(key('prioritized'), 'order%3A1')).not.toBeNull();
-    expect(await raw.llen(key('wait'))).toBe(0);
+    const key = (type: string) => bullKey(fx.prefix, queue, type);
+    expect(await fx.raw.zscore(key('prioritized'), 'order%3A1')).not.toBeNull();
+    expect(await fx.raw.llen(key('wait'))).toBe(0);
     // Marked prioritized, so nodes that do wrap (another BullMQ version) add no plain job after it.
-    expect(await raw.hget(key('meta'), 'ck:prioritized')).toBe('1');
+    expect(await fx.raw.hget(key('meta'), 'ck:prioritized')).toBe('1');
 
     const done = deferred();
     const workerConnection = new Redis(url, { maxRetriesPerRequest: null });
     const worker = new Worker(bullQueueName(queue), async () => done.resolve(), {
       connection: workerConnection,
-      prefix: bullPrefix(prefix),
+      prefix: bullPrefix(fx.prefix),
     });
     try {
       await within(done.promise, 10_000, 'first job handled');
-      await vi.waitFor(async () => expect(await raw.zscore(key('completed'), 'order%3A1')).not.toBeNull());
+      await vi.waitFor(async () => expect(await fx.raw.zscore(key('completed'), 'order%3A1')).not.toBeNull());
       await worker.close();
       await publisher.publish(q, queue, { ...record, body: '"second"' });
-      expect(await raw.zscore(key('prioritized'), 'order%3A1')).not.toBeNull();
-      expect(await raw.hget(key('order%3A1'), 'data')).toContain('second');
-      const history = await raw.zrange(key('completed'), '0', '-1');
+      expect(await fx.raw.zscore(key('prioritized'), 'order%3A1')).not.toBeNull();
+      expect(await fx.raw.hget(key('order%3A1'), 'data')).toContain('second');
+      const history = await fx.raw.zrange(key('completed'), '0', '-1');
       expect(history).toHaveLength(1);
       expect(history[0]).toMatch(/^order%3A1%R\d+$/);
-      expect(await raw.hget(key(history[0]!), 'data')).toContain('first');
+      expect(await fx.raw.hget(key(history[0]!), 'data')).toContain('first');
     } finally {
       await worker.close(true);
       await q.close();

@@ -1,0 +1,32 @@
+/**
+ * Opens the Redis adapter's connections (and a plain client) under a random key prefix for the
+ * `describe` block it is called in; closes them and removes the prefix's keys afterwards.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { RedisConnections } from '../../adapters/redis/connection.js';
+import { deletePrefix } from '../conformance/redis-factory.js';
+import { randomName } from '../helpers.js';
+
+/** What a test of the block uses; `raw` and `connections` are set once `beforeAll` has run. */
+export interface ConnectionsFixture {
+  readonly prefix: string;
+  raw: Redis;
+  connections: RedisConnections;
+}
+
+/** Registers the block's setup and teardown; returns the fixture its tests read. */
+export function connectionsFixture(url: string, tag: string): ConnectionsFixture {
+  const fixture = { prefix: randomName(tag) } as ConnectionsFixture;
+  beforeAll(async () => {
+    fixture.raw = new Redis(url);
+    fixture.connections = new RedisConnections({ url }, fixture.prefix);
+    await fixture.connections.open();
+  });
+  afterAll(async () => {
+    await fixture.connections.release();
+    await deletePrefix(fixture.raw, fixture.prefix);
+    await fixture.raw.quit();
+  });
+  return fixture;
+}
