@@ -16,14 +16,13 @@ import { jobStoreKit, type JobRecord, type PreparedTicket } from 'clusterkit/ada
 const MAX_HANDLERS = 10_000;
 
 /**
- * The demoted level of a ticket, as `FUSED_CREATE_BEFORE` computes it: one level per doubling of
- * the backlog (this job included) beyond `threshold`, at most `maxLevel`; `base` when not beyond.
+ * The demoted level of a ticket, as `FUSED_CREATE_BEFORE` computes it: the job layer's
+ * `physicalPriority` (one level per doubling of the backlog, this job included, beyond `threshold`),
+ * at most `maxLevel`; `base` when not beyond.
  */
 export function demotedLevel(base: number, backlog: number, threshold: number, maxLevel: number): number {
-  if (!Number.isFinite(threshold) || backlog <= threshold) return base;
-  let level = base;
-  for (let reach = threshold; reach < backlog; reach *= 2) level += 1;
-  return Math.min(level, maxLevel);
+  const level = jobStoreKit.physicalPriority(base, backlog, threshold);
+  return level === base ? base : Math.min(level, maxLevel);
 }
 
 /** Last backlog per handler, and the priority a handler's next ticket is sent with. */

@@ -49,6 +49,7 @@ import {
   visibleTo,
 } from './job-transitions.js';
 import { handlerKeyOf, logicalQueueKey } from './scoped-key.js';
+import { physicalPriority } from './ticket-publisher.js';
 
 /**
  * For job-store implementers (adapter sets): the transition rules every store must follow (as pure
@@ -78,5 +79,6 @@ export const jobStoreKit = Object.freeze({
   ticketId,
   handlerKeyOf,
   logicalQueueKey,
+  physicalPriority,
   MAX_HISTORY,
 });

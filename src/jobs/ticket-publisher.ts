@@ -76,10 +76,11 @@ export const BACKLOG_THRESHOLD = 16;
 
 /**
  * The physical priority of a fresh ticket: its own, demoted by one level per doubling of its handler's
- * backlog beyond {@link BACKLOG_THRESHOLD}, so the fresh work of an idle handler sorts ahead of another
- * handler's deep backlog (the order among one handler's own jobs is restored by its lane).
+ * backlog beyond `threshold` (default {@link BACKLOG_THRESHOLD}; infinite: never demoted), so the
+ * fresh work of an idle handler sorts ahead of another handler's deep backlog (the order among one
+ * handler's own jobs is restored by its lane).
  */
-export function physicalPriority(priority: number, backlog: number): number {
-  if (backlog <= BACKLOG_THRESHOLD) return priority;
-  return priority + Math.ceil(Math.log2(backlog / BACKLOG_THRESHOLD));
+export function physicalPriority(priority: number, backlog: number, threshold = BACKLOG_THRESHOLD): number {
+  if (!(backlog > threshold) || !Number.isFinite(threshold)) return priority;
+  return priority + Math.ceil(Math.log2(backlog / threshold));
 }
