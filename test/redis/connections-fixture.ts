@@ -4,7 +4,11 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
+import { bullPrefix, bullQueueName } from '../../adapters/redis/bull-names.js';
 import { RedisConnections } from '../../adapters/redis/connection.js';
+import { QueuePublisher } from '../../adapters/redis/queue-publisher.js';
+import { resolveQueueOptions } from '../../adapters/redis/redis-event-queue-options.js';
+import { TolerantQueue } from '../../adapters/redis/tolerant-job.js';
 import { deletePrefix } from '../conformance/redis-factory.js';
 import { randomName } from '../helpers.js';
 
@@ -29,4 +33,26 @@ export function connectionsFixture(url: string, tag: string): ConnectionsFixture
     await fixture.raw.quit();
   });
   return fixture;
+}
+
+/**
+ * A ready BullMQ queue for `queue` on the fixture's command connection, and a publisher with the
+ * default options (`wrapAdds: false` builds it without the wrapped add scripts, the fallback).
+ */
+export async function queuePublisher(
+  fixture: ConnectionsFixture,
+  queue: string,
+  wrapAdds = true,
+): Promise<{ q: TolerantQueue; publisher: QueuePublisher }> {
+  const q = new TolerantQueue(bullQueueName(queue), {
+    connection: fixture.connections.command,
+    prefix: bullPrefix(fixture.prefix),
+  });
+  await q.waitUntilReady();
+  const publisher = new QueuePublisher(
+    fixture.connections,
+    resolveQueueOptions({}, () => {}),
+    wrapAdds,
+  );
+  return { q, publisher };
 }

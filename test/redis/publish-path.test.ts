@@ -7,12 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { bullPrefix, bullQueueName } from '../../adapters/redis/bull-names.js';
-import { QueuePublisher } from '../../adapters/redis/queue-publisher.js';
-import { resolveQueueOptions } from '../../adapters/redis/redis-event-queue-options.js';
-import { TolerantQueue } from '../../adapters/redis/tolerant-job.js';
 import { resolveRedisUrl } from '../conformance/redis-factory.js';
-import { connectionsFixture } from './connections-fixture.js';
+import { connectionsFixture, queuePublisher } from './connections-fixture.js';
 
 const target = await resolveRedisUrl();
 
@@ -28,15 +24,7 @@ describe.skipIf('skip' in target)('redis event-queue publish path', () => {
 
   it('runs the add without the job-store record step for a plain publish', async () => {
     const queue = 'plain';
-    const q = new TolerantQueue(bullQueueName(queue), {
-      connection: fx.connections.command,
-      prefix: bullPrefix(fx.prefix),
-    });
-    await q.waitUntilReady();
-    const publisher = new QueuePublisher(
-      fx.connections,
-      resolveQueueOptions({}, () => {}),
-    );
+    const { q, publisher } = await queuePublisher(fx, queue);
     const sent: string[] = [];
     const client = fx.connections.command as unknown as {
       sendCommand(command: { name: string; args: unknown[] }): unknown;

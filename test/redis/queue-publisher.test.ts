@@ -8,11 +8,8 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it, vi } from 'vitest';
 import { bullKey, bullPrefix, bullQueueName } from '../../adapters/redis/bull-names.js';
-import { QueuePublisher } from '../../adapters/redis/queue-publisher.js';
-import { resolveQueueOptions } from '../../adapters/redis/redis-event-queue-options.js';
-import { TolerantQueue } from '../../adapters/redis/tolerant-job.js';
 import { resolveRedisUrl } from '../conformance/redis-factory.js';
-import { connectionsFixture } from './connections-fixture.js';
+import { connectionsFixture, queuePublisher } from './connections-fixture.js';
 import { deferred, within } from '../helpers.js';
 
 const target = await resolveRedisUrl();
@@ -23,16 +20,7 @@ describe.skipIf('skip' in target)('redis publisher without wrapped add scripts (
 
   it('prioritizes every job and frees a completed job id in one MULTI', async () => {
     const queue = 'fallback';
-    const q = new TolerantQueue(bullQueueName(queue), {
-      connection: fx.connections.command,
-      prefix: bullPrefix(fx.prefix),
-    });
-    await q.waitUntilReady();
-    const publisher = new QueuePublisher(
-      fx.connections,
-      resolveQueueOptions({}, () => {}),
-      false,
-    );
+    const { q, publisher } = await queuePublisher(fx, queue, false);
     const record = { id: 'order:1', body: '"first"', priority: 2, delayMs: 0, callerId: true };
     await publisher.publish(q, queue, record);
     const key = (type: string) => bullKey(fx.prefix, queue, type);
