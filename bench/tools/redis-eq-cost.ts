@@ -15,10 +15,10 @@
 import { pathToFileURL } from 'node:url';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
 import { serverCost } from '../lib/redis-costs.js';
-import { deleteRedisPrefix, randomName, redisClient } from '../lib/services.js';
+import { redisClient } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
+import { runBundleEventQueue, type Bundle } from './bundle-event-queue.js';
 
-type Bundle = { core: typeof import('clusterkit'); redis: typeof import('clusterkit/redis') };
 type Row = Record<string, number>;
 
 const [oldFile, newFile] = process.argv.slice(2, 4) as [string, string];
@@ -69,26 +69,9 @@ async function serverIo(): Promise<{ reads: number; writes: number }> {
   }
 }
 
-async function clusterkit(bundle: Bundle, count: number): Promise<Row> {
-  const done = countdown(count);
-  const prefix = randomName('eqcost');
-  const app = bundle.core.createApp({
-    name: prefix,
-    logger: bundle.core.silentLogger,
-    adapters: bundle.redis.createRedisAdapters({ url: REDIS_URL, prefix }),
-    stopGracePeriodMs: 2_000,
-  });
-  await app.eventQueue.subscribe('bench', { concurrency, process: async () => done.hit() });
-  await app.start();
-  try {
-    return await measure(count, async () => {
-      await pool(count, WINDOW, new AbortController().signal, (i) => app.eventQueue.publish('bench', { i }));
-      await done.done;
-    });
-  } finally {
-    await app.stop().catch(() => undefined);
-    await deleteRedisPrefix(prefix).catch(() => undefined);
-  }
+function clusterkit(bundle: Bundle, count: number): Promise<Row> {
+  const run = { url: REDIS_URL, count, concurrency, window: WINDOW, tag: 'eqcost' };
+  return runBundleEventQueue(bundle, run, (work) => measure(count, work));
 }
 
 async function bullmq(count: number): Promise<Row> {

@@ -16,8 +16,7 @@ import { DEFAULT_JOB_OPTIONS } from '../lib/raw-bullmq.js';
 import { serverCost } from '../lib/redis-costs.js';
 import { deleteRedisPrefix, randomName, redisClient } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
-
-type Bundle = { core: typeof import('clusterkit'); redis: typeof import('clusterkit/redis') };
+import { runBundleEventQueue, type Bundle } from './bundle-event-queue.js';
 
 const bundleFile = process.argv[2] as string;
 const messages = Number(process.argv[3] ?? 5000);
@@ -69,26 +68,9 @@ async function raw(ckKeys: boolean, envelope: boolean): Promise<number[]> {
   }
 }
 
-async function clusterkit(bundle: Bundle): Promise<number[]> {
-  const done = countdown(messages);
-  const prefix = randomName('ckshape');
-  const app = bundle.core.createApp({
-    name: prefix,
-    logger: bundle.core.silentLogger,
-    adapters: bundle.redis.createRedisAdapters({ url: REDIS_URL, prefix }),
-    stopGracePeriodMs: 2_000,
-  });
-  await app.eventQueue.subscribe('bench', { concurrency, process: async () => done.hit() });
-  await app.start();
-  try {
-    return await measure(async () => {
-      await pool(messages, WINDOW, new AbortController().signal, (i) => app.eventQueue.publish('bench', { i }));
-      await done.done;
-    });
-  } finally {
-    await app.stop().catch(() => undefined);
-    await deleteRedisPrefix(prefix).catch(() => undefined);
-  }
+function clusterkit(bundle: Bundle): Promise<number[]> {
+  const run = { url: REDIS_URL, count: messages, concurrency, window: WINDOW, tag: 'ckshape' };
+  return runBundleEventQueue(bundle, run, measure);
 }
 
 const bundle = (await import(pathToFileURL(bundleFile).href)) as Bundle;
@@ -109,7 +91,9 @@ for (let round = 0; round < rounds; round += 1) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const base = results.get('raw BullMQ')!;
-console.log(`medians over ${rounds} rounds, ${messages} messages, concurrency ${concurrency} (ratio to raw BullMQ per round)`);
+console.log(
+  `medians over ${rounds} rounds, ${messages} messages, concurrency ${concurrency} (ratio to raw BullMQ per round)`,
+);
 console.log('| side | msg/s | server CPU µs/msg | EVALSHA µs/msg | client CPU µs/msg |');
 for (const [name] of sides) {
   const rows = results.get(name)!;
