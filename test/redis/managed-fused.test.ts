@@ -4,11 +4,10 @@
  * fall between them and no "ticket pending" confirmation follows.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp, silentLogger, type App } from 'clusterkit';
-import { createRedisAdapters } from 'clusterkit/redis';
+import { describe, expect, it, vi } from 'vitest';
 import { counter, randomName, within } from '../helpers.js';
-import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { resolveRedisUrl } from '../conformance/redis-factory.js';
+import { managedNodes } from './managed-nodes.js';
 
 const target = await resolveRedisUrl();
 const JOB = { pluginName: 'p', queueName: 'q', jobName: 'fused' } as const;
@@ -16,32 +15,10 @@ const JOB = { pluginName: 'p', queueName: 'q', jobName: 'fused' } as const;
 describe.skipIf('skip' in target)(
   `redis: managed job record and ticket in one step${'skip' in target ? ` (skipped: ${target.skip})` : ''}`,
   () => {
-    const url = 'url' in target ? target.url : '';
-    const prefix = randomName('ckf');
+    const nodes = managedNodes(target, 'ckf');
+    const { prefix } = nodes;
     const name = randomName('fused');
-    const apps: App[] = [];
-    let raw: Redis;
-
-    const node = async (worker: boolean) => {
-      const app = createApp({
-        name,
-        logger: silentLogger,
-        managedQueue: { worker },
-        adapters: createRedisAdapters({ url, prefix, onError: () => {} }),
-      });
-      apps.push(app);
-      return app;
-    };
-
-    beforeAll(() => {
-      raw = new Redis(url);
-    });
-    afterAll(async () => {
-      await Promise.allSettled(apps.map((a) => a.stop()));
-      await deletePrefix(raw, prefix);
-      await raw.quit();
-      await ('stop' in target ? target.stop?.() : undefined);
-    });
+    const node = async (worker: boolean) => nodes.node(name, worker);
 
     it('writes record and ticket without a separate publish: nothing is ever "ticket pending"', async () => {
       const producer = await node(false);
@@ -78,13 +55,7 @@ describe.skipIf('skip' in target)(
 
     it('a burst whose backlog turns the fresh queue prioritized costs one script call per job, no flip round trips', async () => {
       const appName = randomName('flip');
-      const burst = createApp({
-        name: appName,
-        logger: silentLogger,
-        managedQueue: { worker: false },
-        adapters: createRedisAdapters({ url, prefix, onError: () => {} }),
-      });
-      apps.push(burst);
+      const burst = nodes.node(appName, false);
       await burst.start();
       const send = vi.spyOn(Redis.prototype, 'sendCommand');
       try {
@@ -106,9 +77,9 @@ describe.skipIf('skip' in target)(
       }
       expect((await burst.eventQueue.counts(burst.managedQueue.physicalChannel)).waiting).toBe(60);
       // Turned prioritized for good: every ticket, the 16 plain ones lifted by the flip included, is in the prioritized set.
-      const [meta] = await raw.keys(`${prefix}*${appName}*:meta`);
-      expect(await raw.hget(meta!, 'ck:prioritized')).toBe('1');
-      expect(await raw.zcard(meta!.replace(/:meta$/, ':prioritized'))).toBe(60);
+      const [meta] = await nodes.raw.keys(`${prefix}*${appName}*:meta`);
+      expect(await nodes.raw.hget(meta!, 'ck:prioritized')).toBe('1');
+      expect(await nodes.raw.zcard(meta!.replace(/:meta$/, ':prioritized'))).toBe(60);
     });
   },
 );

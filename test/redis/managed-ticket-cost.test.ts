@@ -6,13 +6,12 @@
  * MONITOR, filtered by this test's key prefix.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createApp, silentLogger, type App } from 'clusterkit';
-import { createRedisAdapters } from 'clusterkit/redis';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { demotedLevel } from '../../adapters/redis/ticket-priority-guess.js';
 import { BACKLOG_THRESHOLD, physicalPriority } from '../../src/jobs/ticket-publisher.js';
 import { counter, randomName, within } from '../helpers.js';
-import { deletePrefix, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { resolveRedisUrl } from '../conformance/redis-factory.js';
+import { managedNodes } from './managed-nodes.js';
 
 const target = await resolveRedisUrl();
 
@@ -29,28 +28,20 @@ describe('ticket priority guess: the demotion formula', () => {
 describe.skipIf('skip' in target)(
   `redis: managed job tickets cost no more than needed${'skip' in target ? ` (skipped: ${target.skip})` : ''}`,
   () => {
-    const url = 'url' in target ? target.url : '';
-    const prefix = randomName('cktc');
-    const apps: App[] = [];
-    let raw: Redis;
+    const nodes = managedNodes(target, 'cktc');
+    const { prefix } = nodes;
     let monitor: Redis | undefined;
     /** Commands seen on this test's keys since `watch()`. */
     let seen: string[][] = [];
 
     const node = async (name: string, worker: boolean) => {
-      const app = createApp({
-        name,
-        logger: silentLogger,
-        managedQueue: { worker },
-        adapters: createRedisAdapters({ url, prefix, onError: () => {} }),
-      });
-      apps.push(app);
+      const app = nodes.node(name, worker);
       await app.start();
       return app;
     };
     const watch = async () => {
       seen = [];
-      monitor = await raw.monitor();
+      monitor = await nodes.raw.monitor();
       monitor.on('monitor', (_time: string, args: string[]) => {
         if (args.some((a) => typeof a === 'string' && a.startsWith(prefix))) seen.push(args);
       });
@@ -61,16 +52,8 @@ describe.skipIf('skip' in target)(
     };
     const count = (match: (args: string[]) => boolean) => seen.filter(match).length;
 
-    beforeAll(() => {
-      raw = new Redis(url);
-    });
-    afterAll(async () => {
-      await unwatch();
-      await Promise.allSettled(apps.map((a) => a.stop()));
-      await deletePrefix(raw, prefix);
-      await raw.quit();
-      await ('stop' in target ? target.stop?.() : undefined);
-    });
+    // Runs before the nodes' teardown (after-hooks run in reverse order).
+    afterAll(unwatch);
 
     it('sends a demoted ticket with its demoted priority: no rewrite after the add', async () => {
       const app = await node(randomName('guess'), false);
@@ -84,10 +67,10 @@ describe.skipIf('skip' in target)(
       expect(count((a) => a[0]?.toLowerCase() === 'zscore' && a[1]!.endsWith(':prioritized'))).toBe(0);
       // The ticket id holds the new record's random nonce: no acknowledged ticket to move out of its way.
       expect(count((a) => a[0]?.toLowerCase() === 'zscore' && a[1]!.endsWith(':completed'))).toBe(0);
-      const keys = await raw.keys(`${prefix}*${last}|*`);
+      const keys = await nodes.raw.keys(`${prefix}*${last}|*`);
       const ticket = keys.find((k) => !k.endsWith(':lock') && !k.endsWith(':logs'));
       // Default level 2, backlog 40 → two doublings past 16 → level 4, BullMQ priority 5.
-      expect(await raw.hget(ticket!, 'priority')).toBe(String(physicalPriority(2, 40) + 1));
+      expect(await nodes.raw.hget(ticket!, 'priority')).toBe(String(physicalPriority(2, 40) + 1));
     });
 
     it('flips the queue to prioritized once for concurrent adds that all need it', async () => {
@@ -111,10 +94,10 @@ describe.skipIf('skip' in target)(
       for (const id of ids) {
         expect((await app.managedQueue.jobStore.get(id))?.state).toBe('completed');
         // BullMQ removes the ticket's keys in the acknowledging script, which may land after the end event.
-        await vi.waitFor(async () => expect(await raw.keys(`${prefix}*${id}|*`)).toEqual([]), { timeout: 5_000 });
+        await vi.waitFor(async () => expect(await nodes.raw.keys(`${prefix}*${id}|*`)).toEqual([]), { timeout: 5_000 });
       }
       let completed = 0;
-      for (const key of await raw.keys(`${prefix}*:completed`)) completed += await raw.zcard(key);
+      for (const key of await nodes.raw.keys(`${prefix}*:completed`)) completed += await nodes.raw.zcard(key);
       expect(completed).toBe(0);
     });
   },
