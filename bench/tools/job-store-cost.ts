@@ -15,27 +15,13 @@ import { randomUUID } from 'node:crypto';
 import type { JobRecord } from 'clusterkit/adapter-kit';
 import { createRedisAdapters } from 'clusterkit/redis';
 import { randomName, REDIS_URL, redisClient, redisServerCpuSeconds, deleteRedisPrefix } from '../lib/services.js';
+import { commandStats } from '../lib/redis-costs.js';
 
 const jobs = Number(process.argv[2] ?? 3000);
 const rounds = Number(process.argv[3] ?? 3);
 const WINDOW = 64;
 /** CK_PAYLOAD_BYTES=n: each job's payload carries n more bytes. */
 const PAD = process.env.CK_PAYLOAD_BYTES ? 'x'.repeat(Number(process.env.CK_PAYLOAD_BYTES)) : undefined;
-
-type Stats = Map<string, { calls: number; usec: number }>;
-
-async function commandStats(): Promise<Stats> {
-  const client = redisClient();
-  try {
-    const out: Stats = new Map();
-    for (const m of (await client.info('commandstats')).matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) {
-      out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
-    }
-    return out;
-  } finally {
-    client.disconnect();
-  }
-}
 
 function record(now: number, i: number): JobRecord {
   return {
