@@ -16,6 +16,7 @@ export type {
   ClaimResult,
   CreateResult,
   DiscardOutcome,
+  FinishStep,
   JobFilter,
   JobRef,
   JobStore,
