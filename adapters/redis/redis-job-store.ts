@@ -171,7 +171,11 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
    */
   finishStep(ref: JobRef, owner: string, next: JobRecord, retention: Retention): FinishStep {
     return {
-      step: { kind: JOB_FINISH_STEP, target: this.connections, args: [this.p, ...finishArgs(ref, owner, next, retention)] },
+      step: {
+        kind: JOB_FINISH_STEP,
+        target: this.connections,
+        args: [this.p, ...finishArgs(ref, owner, next, retention)],
+      },
       answer: finishAnswer,
     };
   }
