@@ -24,7 +24,6 @@ import {
   type ManagedJobState,
   type QueueCountsRow,
   type Retention,
-  type FinishStep,
   type ScheduleInfo,
   jobStoreKit,
 } from 'clusterkit/adapter-kit';
@@ -35,7 +34,6 @@ import { JobStoreCas } from './job-store-cas.js';
 import { JobStoreSchedules, type RunJobScript } from './job-store-schedules.js';
 import { JOB_DELETE, JOB_OWNED_UPDATE, JOB_PARK, JOB_TICKET_SENT, JOB_WATCH } from './lua/job-admin-scripts.js';
 import { JOB_CLAIM, JOB_CREATE, JOB_FINISH } from './lua/job-scripts.js';
-import { JOB_FINISH_STEP } from './bull-ack-steps.js';
 import { runScript, type LuaScript } from './lua/run-script.js';
 import { RedisAdapterBase } from './redis-adapter-base.js';
 import { RedisEventQueueAdapter } from './redis-event-queue-adapter.js';
@@ -162,22 +160,28 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   }
 
   async finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'> {
-    return finishAnswer(await this.run(JOB_FINISH, this.jobKey(ref.id), finishArgs(ref, owner, next, retention)));
-  }
-
-  /**
-   * The finish as a step of the ticket's acknowledgement: the consumer of the Redis event queue on
-   * these connections runs it inside BullMQ's `moveToFinished` (`bull-ack-steps.ts`).
-   */
-  finishStep(ref: JobRef, owner: string, next: JobRecord, retention: Retention): FinishStep {
-    return {
-      step: {
-        kind: JOB_FINISH_STEP,
-        target: this.connections,
-        args: [this.p, ...finishArgs(ref, owner, next, retention)],
-      },
-      answer: finishAnswer,
-    };
+    const stored: JobRecord = { ...next };
+    const now = Date.now();
+    if (isTerminal(stored.state)) stored.expiresAt = (stored.finishedAt ?? now) + retention.retentionMs;
+    const remove = isTerminal(stored.state) && retention.remove ? '1' : '0';
+    const { set, clear } = finishFields(stored);
+    const reply = await this.run(JOB_FINISH, this.jobKey(ref.id), [
+      ref.id,
+      ref.nonce,
+      ref.gen,
+      owner,
+      remove,
+      now,
+      stored.state,
+      stored.runAt,
+      stored.expiresAt ?? '',
+      stored.ticketPendingSince ?? '',
+      set.length / 2,
+      ...set,
+      ...clear,
+    ]);
+    const written = Number(reply);
+    return written === 2 ? 'unwatched' : written === 1;
   }
 
   /** `nodeId` as a JSON string (a node has one id; kept for its next claims). */
@@ -320,34 +324,4 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   markTick(scheduleId: string, tick: number): Promise<boolean> {
     return this.schedules.markTick(scheduleId, tick);
   }
-}
-
-/** `JOB_FINISH`'s arguments after the key prefix. */
-function finishArgs(ref: JobRef, owner: string, next: JobRecord, retention: Retention): (string | number)[] {
-  const stored: JobRecord = { ...next };
-  const now = Date.now();
-  if (isTerminal(stored.state)) stored.expiresAt = (stored.finishedAt ?? now) + retention.retentionMs;
-  const remove = isTerminal(stored.state) && retention.remove ? '1' : '0';
-  const { set, clear } = finishFields(stored);
-  return [
-    ref.id,
-    ref.nonce,
-    ref.gen,
-    owner,
-    remove,
-    now,
-    stored.state,
-    stored.runAt,
-    stored.expiresAt ?? '',
-    stored.ticketPendingSince ?? '',
-    set.length / 2,
-    ...set,
-    ...clear,
-  ];
-}
-
-/** `JOB_FINISH`'s reply as `finish` answers it. */
-function finishAnswer(reply: unknown): boolean | 'unwatched' {
-  const written = Number(reply);
-  return written === 2 ? 'unwatched' : written === 1;
 }

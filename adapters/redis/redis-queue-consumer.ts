@@ -2,8 +2,7 @@
  * One consumer of one queue on one node: a BullMQ worker whose processor turns the manager's
  * {@link DeliveryOutcome} into BullMQ moves —
  *
- * - `ack` → return (completed); a job-store finish the delivery handed over (`Delivery.ackWith`)
- *   runs in the same script call as BullMQ's `moveToFinished` (`bull-ack-steps.ts`);
+ * - `ack` → return (completed);
  * - `retry{delayMs}` → throw {@link RetryLater}; the job class tells BullMQ to retry after the
  *   delay the manager chose (`tolerant-job.ts`), so BullMQ counts the attempt (`attemptsMade`)
  *   and makes the job available again after `delayMs`;
@@ -20,16 +19,7 @@
  * place, and the worker is replaced if that does not help.
  */
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Worker } from 'bullmq';
-import type {
-  AckStep,
-  AckStepResult,
-  ConsumeOptions,
-  Delivery,
-  DeliveryOutcome,
-  QueueConsumer,
-} from 'clusterkit/adapter-kit';
-import { Cluster } from 'ioredis';
-import { fuseAckSteps, JOB_FINISH_STEP, type PendingStep } from './bull-ack-steps.js';
+import type { ConsumeOptions, Delivery, DeliveryOutcome, QueueConsumer } from 'clusterkit/adapter-kit';
 import { indexDeadLetters } from './bull-dead-index.js';
 import { bullPrefix, bullQueueName } from './bull-names.js';
 import { limitDelayedPromotion } from './bull-promote-limit.js';
@@ -66,10 +56,6 @@ export class RedisQueueConsumer implements QueueConsumer {
   private watching = false;
   private closing?: Promise<void>;
   private readonly retiring = new Set<Promise<void>>();
-  /** Finish steps waiting for their ticket's acknowledgement, by BullMQ job id (`bull-ack-steps.ts`). */
-  private ackSteps?: Map<string, PendingStep>;
-  /** Steps handed over and not yet settled: settled unfused when the consumer closes. */
-  private readonly unsettled = new Set<PendingStep>();
 
   constructor(
     private readonly connections: RedisConnections,
@@ -130,9 +116,6 @@ export class RedisQueueConsumer implements QueueConsumer {
         });
       }
       await Promise.allSettled([...this.retiring]);
-      // BullMQ acknowledges nothing more: a step still waiting did not run.
-      for (const [id, step] of this.ackSteps ?? []) if (this.unsettled.has(step)) this.ackSteps!.delete(id);
-      for (const step of [...this.unsettled]) step.settle({ fused: false });
     })();
     return this.closing;
   }
@@ -159,10 +142,6 @@ export class RedisQueueConsumer implements QueueConsumer {
     limitDelayedPromotion(connection);
     // Dead letters of messages under generated ids are indexed by record id as they die.
     indexDeadLetters(connection);
-    // A managed job's finish runs in its ticket's ack (single server only: other slots on a Cluster).
-    if (!(connection instanceof Cluster) && !(this.connections.command instanceof Cluster)) {
-      this.ackSteps = fuseAckSteps(connection);
-    }
     void worker.run().catch((error: unknown) => o.onError(error, { queue: this.queue }));
     return worker;
   }
@@ -180,29 +159,7 @@ export class RedisQueueConsumer implements QueueConsumer {
       throw new WaitingError();
     }
     const body = job.data as string;
-    let step: PendingStep | undefined;
-    const ackWith =
-      this.ackSteps &&
-      ((ackStep: AckStep): Promise<AckStepResult> | undefined => {
-        if (step || ackStep.kind !== JOB_FINISH_STEP || ackStep.target !== this.connections) return undefined;
-        return new Promise<AckStepResult>((resolve) => {
-          const unsettled = this.unsettled;
-          step = {
-            args: ackStep.args,
-            settle(result) {
-              if (!unsettled.delete(this)) return;
-              resolve(result);
-            },
-          };
-          unsettled.add(step);
-        });
-      });
-    const delivery = this.deliver({
-      id: recordIdOf(job.id!, body),
-      body,
-      attempt: job.attemptsMade,
-      ...(ackWith ? { ackWith } : {}),
-    });
+    const delivery = this.deliver({ id: recordIdOf(job.id!, body), body, attempt: job.attemptsMade });
     this.active.add(delivery);
     let outcome: DeliveryOutcome;
     try {
@@ -211,13 +168,6 @@ export class RedisQueueConsumer implements QueueConsumer {
       this.active.delete(delivery);
       // A closed gate may have opened with this delivery: ask now, not at the next interval tick.
       if (this.pausedByGate) this.checkGate();
-    }
-    if (step) {
-      // Acknowledged by BullMQ's moveToFinished right after this returns: the step runs in that call.
-      if (outcome.type === 'ack' && this.ackSteps) {
-        this.ackSteps.get(job.id!)?.settle({ fused: false });
-        this.ackSteps.set(job.id!, step);
-      } else step.settle({ fused: false });
     }
     switch (outcome.type) {
       case 'ack':

@@ -14,7 +14,7 @@ import {
 } from '../validation.js';
 import { DEFAULT_BACKOFF, normalizeBackoff, type BackoffInput, type BackoffPolicy } from './backoff.js';
 import type { EnvelopePolicy } from './envelope.js';
-import type { Delivery, EventQueueAdapter } from './types.js';
+import type { EventQueueAdapter } from './types.js';
 
 /** What a handler is told about the message it is processing. */
 export interface EventQueueProcessContext {
@@ -26,11 +26,6 @@ export interface EventQueueProcessContext {
   readonly signal: AbortSignal;
   /** The channel the message was published to. */
   readonly channel: string;
-  /**
-   * @internal For the managed-job layer: the delivery's {@link Delivery.ackWith}, when its adapter
-   * offers one (undefined otherwise).
-   */
-  readonly ackWith?: Delivery['ackWith'];
 }
 
 /** Options of `eventQueue.subscribe(channel, options)`. */

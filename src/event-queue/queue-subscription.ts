@@ -31,7 +31,6 @@ class HandlerAttempt implements EventQueueProcessContext {
     readonly id: string,
     readonly retried: number,
     readonly channel: string,
-    readonly ackWith: Delivery['ackWith'],
   ) {}
 
   get signal(): AbortSignal {
@@ -102,7 +101,7 @@ export class QueueSubscription {
       this.context.reportError(error, { channel: this.channel, id: delivery.id, attempt: delivery.attempt });
       return Promise.resolve({ type: 'dead', error: serializeError(error) });
     }
-    const attempt = new HandlerAttempt(delivery.id, delivery.attempt, this.channel, delivery.ackWith);
+    const attempt = new HandlerAttempt(delivery.id, delivery.attempt, this.channel);
     return new Promise<DeliveryOutcome>((resolve) => {
       attempt.finish = resolve;
       void this.run(attempt, envelope);

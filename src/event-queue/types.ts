@@ -73,31 +73,7 @@ export interface Delivery {
   readonly body: string;
   /** Failed attempts so far (0 on the first delivery). Crash redeliveries do not increase it. */
   readonly attempt: number;
-  /**
-   * Optional, from a consumer that can run a store write in the same atomic step as the delivery's
-   * acknowledgement (the Redis consumer, for the Redis job store on the same server: the job's
-   * finish inside BullMQ's `moveToFinished`). Answers synchronously: undefined when it cannot take
-   * `step` (another kind or backend, the consumer closing, a step already taken) — the caller then
-   * writes on its own, before the outcome; else a promise that resolves once the delivery is
-   * settled: `{ fused: true, answer }` (the step ran, in the ack's call, before the ack itself) or
-   * `{ fused: false }` (the step did not run: the outcome was not an ack, or the consumer closed
-   * before acknowledging) — the caller then writes on its own. It stays pending while the fused
-   * call fails on the connection (neither written: the ticket is redelivered, as after a crash).
-   */
-  readonly ackWith?: (step: AckStep) => Promise<AckStepResult> | undefined;
 }
-
-/** A store write to run with a delivery's acknowledgement (see {@link Delivery.ackWith}). */
-export interface AckStep {
-  /** What the write is; a consumer takes only kinds it knows (e.g. `redis-job-finish`). */
-  readonly kind: string;
-  /** Where it writes: the consumer takes it only for its own backend (Redis: its connections). */
-  readonly target: unknown;
-  readonly args: readonly (string | number)[];
-}
-
-/** How a delivery's acknowledgement went for its {@link AckStep}. */
-export type AckStepResult = { readonly fused: true; readonly answer: unknown } | { readonly fused: false };
 
 /** What the manager decides after a delivery. */
 export type DeliveryOutcome =

@@ -61,7 +61,7 @@ export class Dispatcher {
     let ranFor: number | undefined;
     try {
       const startedAt = Date.now();
-      if (await this.start(envelope, registration, context.signal, context.ackWith)) ranFor = Date.now() - startedAt;
+      if (await this.start(envelope, registration, context.signal)) ranFor = Date.now() - startedAt;
     } finally {
       registration.leave(ranFor);
       this.pump(registration);
@@ -128,17 +128,8 @@ export class Dispatcher {
     }
   }
 
-  /**
-   * Claims and runs one ticket's generation. True when the job ran here. `ackWith`: the ticket's
-   * delivery, which can write a completed job's finish in its ack (not for a parked job: its
-   * ticket was acknowledged when it was parked).
-   */
-  private async start(
-    envelope: JobEnvelope,
-    registration: Registration,
-    signal: AbortSignal,
-    ackWith?: EventQueueProcessContext['ackWith'],
-  ): Promise<boolean> {
+  /** Claims and runs one ticket's generation. True when the job ran here. */
+  private async start(envelope: JobEnvelope, registration: Registration, signal: AbortSignal): Promise<boolean> {
     const { runner, store, nodeId } = this.deps;
     const ref = refOfTicket(envelope);
     // Reserved before the first await: a second ticket of this job on this node is now a duplicate.
@@ -169,7 +160,7 @@ export class Dispatcher {
       if (!claimed) runner.unreserve(ref);
     }
     if (!claimed) return false;
-    await runner.run(claimed, registration, signal, ackWith);
+    await runner.run(claimed, registration, signal);
     return true;
   }
 

@@ -16,7 +16,6 @@ export type {
   ClaimResult,
   CreateResult,
   DiscardOutcome,
-  FinishStep,
   JobFilter,
   JobRef,
   JobStore,

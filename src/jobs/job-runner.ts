@@ -9,7 +9,6 @@
  * not lost.
  */
 import { backoffDelay } from '../event-queue/backoff.js';
-import type { Delivery } from '../event-queue/types.js';
 import { ClusterError, isClusterError, ErrorCodes, isUnrecoverable, serializeError } from '../errors.js';
 import { jobSpanAttributes, jobSpanName, runInSpan, tracingEnabled } from '../tracing.js';
 import { runWithTenant } from '../tenant/tenant-context.js';
@@ -127,17 +126,8 @@ export class JobRunner {
   /**
    * Runs a claimed (and reserved) generation. Returns once the outcome is recorded; throws only
    * when the node is stopping (the caller hands the ticket back without spending an attempt).
-   * `ackWith`: the ticket's delivery can run the store's finish of a completed job in its ack
-   * (`Delivery.ackWith`, with `JobStore.finishStep`): then this returns once the finish is handed
-   * over, the ticket is acknowledged with it, and the reservation, the `job:completed` event and
-   * the finished-job announcement follow the ack.
    */
-  async run(
-    record: JobRecord,
-    registration: Registration,
-    physical: AbortSignal,
-    ackWith?: Delivery['ackWith'],
-  ): Promise<void> {
+  async run(record: JobRecord, registration: Registration, physical: AbortSignal): Promise<void> {
     const ref = refOf(record);
     const entry = this.running.get(record.id);
     if (!entry) throw new ClusterError(ErrorCodes.INVALID_STATE, `job ${record.id} was not reserved before its claim`);
@@ -148,7 +138,6 @@ export class JobRunner {
     let value: unknown;
     let failure: unknown;
     let failed = false;
-    let handedOver = false;
     try {
       // A cancel({ abortActive }) that landed between claim and here left its request on the record.
       if (record.abortRequested) this.abort(record.id);
@@ -173,18 +162,7 @@ export class JobRunner {
       }
       if (!failed) {
         try {
-          const next = completedRecord(record, value, this.deps.maxPayloadBytes);
-          const retention = retentionOf(next.removeOnComplete, this.deps.completedRetentionMs);
-          const onAck = ackWith && this.finishOnAck(record, next, retention, ackWith);
-          if (onAck) {
-            handedOver = true;
-            void onAck
-              .then((written) => this.completed(next, written, durationMs))
-              .catch((error: unknown) => this.deps.reportError(error, { source: 'managedQueue.run', jobId: record.id }))
-              .finally(() => this.settle(record));
-            return;
-          }
-          await this.completed(next, await this.write(record, next, retention), durationMs);
+          await this.complete(record, value, durationMs);
           return;
         } catch (error) {
           if (!isClusterError(error) || error.code !== ErrorCodes.INVALID_PAYLOAD) throw error;
@@ -195,30 +173,8 @@ export class JobRunner {
       }
       await this.fail(record, failure, { cancelled: entry.abortRequested, durationMs });
     } finally {
-      if (!handedOver) this.settle(record);
+      this.settle(record);
     }
-  }
-
-  /**
-   * Hands the finish of `next` to the ticket's acknowledgement; undefined when the store or the
-   * delivery cannot (the caller writes it now). Resolves as `write` does, after the ack (or, when
-   * the ack did not run the step, after writing it separately).
-   */
-  private finishOnAck(
-    record: JobRecord,
-    next: JobRecord,
-    retention: Retention,
-    ackWith: NonNullable<Delivery['ackWith']>,
-  ): Promise<boolean | 'unwatched'> | undefined {
-    const prepared = this.deps.store.finishStep?.(refOf(record), this.deps.nodeId, next, retention);
-    const acked = prepared && ackWith(prepared.step);
-    if (!prepared || !acked) return undefined;
-    return acked.then((result) => {
-      if (!result.fused) return this.write(record, next, retention);
-      const written = prepared.answer(result.answer);
-      if (!written) this.reportLost(record);
-      return written;
-    });
   }
 
   /**
@@ -285,8 +241,18 @@ export class JobRunner {
     await this.deps.store.appendLog(ref, this.deps.nodeId, clipLine(String(line)), MAX_JOB_LOG_LINES);
   }
 
-  /** Announces a completion `write` answered (nothing when it was not written). */
-  private async completed(next: JobRecord, written: boolean | 'unwatched', durationMs: number): Promise<void> {
+  private async complete(record: JobRecord, value: unknown, durationMs: number): Promise<void> {
+    const json = value === undefined ? undefined : serializePayload('return value', value, this.deps.maxPayloadBytes);
+    const next = nextRecord(record);
+    const now = Date.now();
+    next.state = 'completed';
+    next.finishedAt = now;
+    next.attemptsMade += 1;
+    delete next.owner;
+    delete next.abortRequested;
+    if (json !== undefined) next.returnValue = JSON.parse(json);
+    endAttempt(next, now, 'completed');
+    const written = await this.write(record, next, retentionOf(next.removeOnComplete, this.deps.completedRetentionMs));
     if (!written) return;
     if (this.deps.listens('job:completed')) this.deps.emit('job:completed', toJobInfo(next), { durationMs });
     // Nobody waits for it (the store checked in the same step as the write): no announcement.
@@ -350,11 +316,7 @@ export class JobRunner {
   /** One transition; false (reported) when this node lost the generation while running it. */
   private async write(record: JobRecord, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'> {
     const written = await this.deps.store.finish(refOf(record), this.deps.nodeId, next, retention);
-    if (!written) this.reportLost(record);
-    return written;
-  }
-
-  private reportLost(record: JobRecord): void {
+    if (written) return written;
     this.deps.reportError(
       new ClusterError(
         ErrorCodes.INVALID_STATE,
@@ -362,6 +324,7 @@ export class JobRunner {
       ),
       { source: 'managedQueue.run', jobId: record.id },
     );
+    return false;
   }
 
   private drop(id: string): void {
@@ -372,21 +335,6 @@ export class JobRunner {
       for (const resolve of waiters) resolve();
     }
   }
-}
-
-/** The completed record of a run that returned `value`; throws INVALID_PAYLOAD for a return value too big. */
-function completedRecord(record: JobRecord, value: unknown, maxPayloadBytes: number): JobRecord {
-  const json = value === undefined ? undefined : serializePayload('return value', value, maxPayloadBytes);
-  const next = nextRecord(record);
-  const now = Date.now();
-  next.state = 'completed';
-  next.finishedAt = now;
-  next.attemptsMade += 1;
-  delete next.owner;
-  delete next.abortRequested;
-  if (json !== undefined) next.returnValue = JSON.parse(json);
-  endAttempt(next, now, 'completed');
-  return next;
 }
 
 /**

@@ -12,7 +12,7 @@
  * through `ClusterAdapters.jobStore`; createApp uses it, else a portable store over the app's cache
  * store, else memory.
  */
-import type { AckStep, EventQueueAdapter, QueueRecord } from '../event-queue/types.js';
+import type { EventQueueAdapter, QueueRecord } from '../event-queue/types.js';
 import type { JobRecord } from './envelope.js';
 import type { JobCounts, ManagedJobState, RateLimit, ScheduleInfo } from './types.js';
 
@@ -42,13 +42,6 @@ export interface PreparedTicket {
   readonly record: QueueRecord;
   readonly backlogThreshold: number;
   readonly maxPriority: number;
-}
-
-/** A finish as a step of a delivery's acknowledgement (see `JobStore.finishStep`). */
-export interface FinishStep {
-  readonly step: AckStep;
-  /** The step's answer read as `JobStore.finish`'s. */
-  answer(raw: unknown): boolean | 'unwatched';
 }
 
 /** A claim: the node that wants to start a generation, and the limits that apply. */
@@ -192,13 +185,6 @@ export interface JobStore {
    * ticketPendingSince and the cleared owner/abort request, and a store may write only those.
    */
   finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'>;
-  /**
-   * Optional: the same write as {@link finish}, as a step for a delivery's acknowledgement to run
-   * in its own atomic call (`Delivery.ackWith`; the Redis store with the Redis event queue on one
-   * server: inside BullMQ's `moveToFinished`), and how to read the step's answer as `finish`'s.
-   * Undefined when this store has no such step. The consumer decides whether it can run it.
-   */
-  finishStep?(ref: JobRef, owner: string, next: JobRecord, retention: Retention): FinishStep | undefined;
   /**
    * Optional: someone waits for `id` to end (`waitForJob`), for the next `ttlMs`. A store with
    * `watch` answers a `finish` that ends the job (completed, failed, cancelled) with `'unwatched'`

@@ -170,40 +170,6 @@ return {'claimed', flat, took, changed}
 );
 
 /**
- * The finish's statements (see {@link JOB_FINISH}) for arguments at `offset` in ARGV (its own
- * ARGV[n] is ARGV[offset + n]) and the record key `key` (a Lua expression): the script's own body,
- * and the step BullMQ's `moveToFinished` runs before the ticket's ack (`bull-ack-steps.ts`). Needs
- * the prelude (`jobPrelude`) and nothing after its arguments in ARGV.
- */
-export function FINISH_BODY(offset: number, key: string): string {
-  const a = (n: number) => `ARGV[${offset + n}]`;
-  return `local id = ${a(2)}
-local c = redis.call('HMGET', ${key}, 'n', 'g', 'st', 'o', 'cb', 'hk', 'ea', 'tp', 'xa', 'v')
-if not c[3] or not (${a(3)} == '' or c[1] == '' or c[1] == ${a(3)}) or tonumber(c[2]) ~= tonumber(${a(4)})
-  or c[3] ~= 'active' or c[4] ~= ${a(5)} then
-  return 0
-end
-local cb, hk = c[5], c[6]
-redis.call('ZREM', idx('active', cb), id)
-redis.call('HINCRBY', P .. 'HA', hk, -1)
-if c[8] then redis.call('ZREM', P .. 'P', id) end
-if c[9] then redis.call('ZREM', P .. 'X', id) end
-if ${a(6)} == '1' then
-  redis.call('DEL', ${key}, P .. 'L:' .. id)
-  return ended(id)
-end
-local st, xa = ${a(8)}, ${a(10)}
-index(id, st, cb, hk, c[7], ${a(9)}, ${a(11)}, xa)
-local last = ${offset + 12} + 2 * tonumber(${a(12)})
-redis.call('HSET', ${key}, 'v', tonumber(c[10] or '0') + 1, unpack(ARGV, ${offset + 13}, last))
-if #ARGV > last then redis.call('HDEL', ${key}, unpack(ARGV, last + 1)) end
-if xa ~= '' then redis.call('PEXPIRE', P .. 'L:' .. id, math.max(1, tonumber(xa) - tonumber(${a(7)}))) end
-if terminal(st) then return ended(id) end
-return 1
-`;
-}
-
-/**
  * Ends an attempt of a generation `owner` owns: writes the fields that changed (one HSET), deletes
  * the optional ones the next record lacks, and moves the indexes (the state always changes: from
  * active); `remove` deletes the record instead.
@@ -217,5 +183,28 @@ return 1
 export const JOB_FINISH = luaScript(
   'jobFinish',
   `${PRELUDE}
-${FINISH_BODY(0, 'KEYS[1]')}`,
+local id = ARGV[2]
+local c = redis.call('HMGET', KEYS[1], 'n', 'g', 'st', 'o', 'cb', 'hk', 'ea', 'tp', 'xa', 'v')
+if not c[3] or not (ARGV[3] == '' or c[1] == '' or c[1] == ARGV[3]) or tonumber(c[2]) ~= tonumber(ARGV[4])
+  or c[3] ~= 'active' or c[4] ~= ARGV[5] then
+  return 0
+end
+local cb, hk = c[5], c[6]
+redis.call('ZREM', idx('active', cb), id)
+redis.call('HINCRBY', P .. 'HA', hk, -1)
+if c[8] then redis.call('ZREM', P .. 'P', id) end
+if c[9] then redis.call('ZREM', P .. 'X', id) end
+if ARGV[6] == '1' then
+  redis.call('DEL', KEYS[1], P .. 'L:' .. id)
+  return ended(id)
+end
+local st, xa = ARGV[8], ARGV[10]
+index(id, st, cb, hk, c[7], ARGV[9], ARGV[11], xa)
+local last = 12 + 2 * tonumber(ARGV[12])
+redis.call('HSET', KEYS[1], 'v', tonumber(c[10] or '0') + 1, unpack(ARGV, 13, last))
+if #ARGV > last then redis.call('HDEL', KEYS[1], unpack(ARGV, last + 1)) end
+if xa ~= '' then redis.call('PEXPIRE', P .. 'L:' .. id, math.max(1, tonumber(xa) - tonumber(ARGV[7]))) end
+if terminal(st) then return ended(id) end
+return 1
+`,
 );
