@@ -144,6 +144,23 @@ export function flatToHash(flat: unknown): Hash {
   return h;
 }
 
+/**
+ * The hash a claim leaves: the one it read (`flat`) without `tp`, `np` and `pk` (the claim deletes
+ * them), overlaid with the fields it wrote (`changed`). Built in one object, without spreads or
+ * `delete` (which turned the hash into a slow dictionary: ~20 µs per claim here, now ~7 with the decode).
+ */
+export function claimedHash(flat: unknown, changed: unknown): Hash {
+  const read = flat as string[];
+  const wrote = changed as string[];
+  const h: Hash = {};
+  for (let i = 0; i < read.length; i += 2) {
+    const field = read[i] as string;
+    if (field !== 'tp' && field !== 'np' && field !== 'pk') h[field] = read[i + 1] as string;
+  }
+  for (let i = 0; i < wrote.length; i += 2) h[wrote[i] as string] = String(wrote[i + 1]);
+  return h;
+}
+
 /** Rebuilds a record from its hash (the fields transitions changed win over `r`). */
 export function fromHash(h: Hash): JobRecord {
   const record = jobStoreKit.upgradeRecord(JSON.parse(h.r as string) as JobRecord);
@@ -170,7 +187,8 @@ export function fromHash(h: Hash): JobRecord {
   if (!Array.isArray(record.history)) record.history = [];
   if (h.ha !== undefined) {
     record.history.push(JSON.parse(h.ha) as JobRecord['history'][number]);
-    if (record.history.length > jobStoreKit.MAX_HISTORY) record.history = record.history.slice(-jobStoreKit.MAX_HISTORY);
+    if (record.history.length > jobStoreKit.MAX_HISTORY)
+      record.history = record.history.slice(-jobStoreKit.MAX_HISTORY);
   }
   set('abortRequested', h.ab === '1' ? true : undefined);
   set('ticketPendingSince', num('tp'));

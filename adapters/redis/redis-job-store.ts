@@ -28,7 +28,7 @@ import {
   jobStoreKit,
 } from 'clusterkit/adapter-kit';
 import { guard, type RedisConnections } from './connection.js';
-import { finishFields, flatToHash, fromHash, toHash } from './job-hash.js';
+import { claimedHash, finishFields, flatToHash, fromHash, toHash } from './job-hash.js';
 import { JobStoreReads } from './job-store-reads.js';
 import { JobStoreCas } from './job-store-cas.js';
 import { JobStoreSchedules, type RunJobScript } from './job-store-schedules.js';
@@ -93,8 +93,9 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
    */
   async createWithTicket(record: JobRecord, ticket: PreparedTicket): Promise<CreateResult | undefined> {
     if (!(ticket.adapter instanceof RedisEventQueueAdapter)) return undefined;
-    const stored: JobRecord = { ...record };
-    delete stored.ticketPendingSince;
+    // A copy without `ticketPendingSince` (rest, not spread + delete: a deleted key turns the copy into
+    // a slow dictionary that toHash and JSON.stringify then read field by field).
+    const { ticketPendingSince: _pending, ...stored } = record;
     const threshold = Number.isFinite(ticket.backlogThreshold) ? ticket.backlogThreshold : '';
     const sent = this.ticketPriority.recordFor(record, ticket);
     const reply = (await ticket.adapter.publishCreating(this.connections, ticket.queue, sent, {
@@ -139,11 +140,7 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
     ])) as [string, unknown?, unknown?, unknown?];
     switch (reply[0]) {
       case 'claimed': {
-        const hash = { ...flatToHash(reply[1]), ...flatToHash(reply[3]) };
-        delete hash.tp;
-        delete hash.np;
-        delete hash.pk;
-        const record = fromHash(hash);
+        const record = fromHash(claimedHash(reply[1], reply[3]));
         return reply[2] ? { type: 'claimed', record, tookOverFrom: String(reply[2]) } : { type: 'claimed', record };
       }
       case 'stale':

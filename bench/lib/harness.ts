@@ -144,7 +144,7 @@ export async function compare(options: CompareOptions): Promise<CompareOutcome> 
 
 function formatMetrics(metrics: Metrics): string {
   return Object.entries(metrics)
-    .slice(0, 3)
+    .slice(0, 6)
     .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(v < 10 ? 3 : 1)}`)
     .join(' ');
 }

@@ -13,8 +13,16 @@
  * CK_BULL_TICKET=1 makes raw BullMQ's jobs ticket-sized (data and id).
  * CK_OLD=<dir>: a second tree's sources (`git archive <commit> src adapters | tar -x -C <dir>`, under
  * the repository so its imports resolve) run as a third side, `old`, alternating with the others.
+ * Caution: `src/index.ts` re-exports the core from `clusterkit/adapter-kit`, which tsconfig maps to the
+ * WORKING TREE, so a directory's `old` side runs the working tree's core with the old tree's adapter
+ * files. For core (src/) changes pass bundles: CK_OLD=<bundle.js> and CK_NEW=<bundle.js> (each
+ * `export * as core from 'clusterkit'; export * as redis from 'clusterkit/redis'`, built with tsup
+ * from one tree with its own tsconfig, as bench/lib/clusterkit-loader.ts builds HEAD, under the
+ * repository so their imports resolve).
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { App } from 'clusterkit';
 import { benchCluster, startNode, type BenchApp } from '../lib/clusterkit-app.js';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
@@ -61,18 +69,27 @@ async function measure(side: string, count: number, work: () => Promise<void>): 
 
 type Core = typeof import('clusterkit');
 type Redis = typeof import('clusterkit/redis');
-const old = process.env.CK_OLD
-  ? {
-      core: (await import(`${process.env.CK_OLD}/src/index.ts`)) as Core,
-      redis: (await import(`${process.env.CK_OLD}/adapters/redis/index.ts`)) as Redis,
-    }
-  : undefined;
+/** A bench bundle (`export * as core`, `export * as redis`), e.g. built like clusterkit-loader.ts does. */
+async function importBundle(file: string): Promise<{ core: Core; redis: Redis }> {
+  const bundle = (await import(pathToFileURL(path.resolve(file)).href)) as { core: Core; redis: Redis };
+  return { core: bundle.core, redis: bundle.redis };
+}
+const old = process.env.CK_OLD?.endsWith('.js')
+  ? await importBundle(process.env.CK_OLD)
+  : process.env.CK_OLD
+    ? {
+        core: (await import(`${process.env.CK_OLD}/src/index.ts`)) as Core,
+        redis: (await import(`${process.env.CK_OLD}/adapters/redis/index.ts`)) as Redis,
+      }
+    : undefined;
+/** CK_NEW=<bundle.js>: the `clusterkit` side from a bundle too (else the working tree's sources through tsx). */
+const fresh = process.env.CK_NEW ? await importBundle(process.env.CK_NEW) : undefined;
 
 /** A node of the other tree (CK_OLD), made the way `startNode` makes one. */
-async function startOldNode(beforeStart: (app: App) => Promise<void>): Promise<BenchApp> {
+async function startOldNode(beforeStart: (app: App) => Promise<void>, tree = old!): Promise<BenchApp> {
   const { name, prefix } = benchCluster('redis');
-  const adapters = old!.redis.createRedisAdapters({ url: REDIS_URL, prefix });
-  const app = old!.core.createApp({ name, logger: old!.core.silentLogger, adapters, stopGracePeriodMs: 2_000 });
+  const adapters = tree.redis.createRedisAdapters({ url: REDIS_URL, prefix });
+  const app = tree.core.createApp({ name, logger: old!.core.silentLogger, adapters, stopGracePeriodMs: 2_000 });
   await beforeStart(app);
   await app.start();
   return {
@@ -90,7 +107,12 @@ async function clusterkit(count: number, side = 'clusterkit'): Promise<void> {
   const register = async (app: App) => {
     await app.managedQueue.process({ ...JOB, concurrency: CONCURRENCY }, async () => done.hit());
   };
-  const node = side === 'old' ? await startOldNode(register) : await startNode(benchCluster('redis'), register);
+  const node =
+    side === 'old'
+      ? await startOldNode(register)
+      : fresh
+        ? await startOldNode(register, fresh)
+        : await startNode(benchCluster('redis'), register);
   try {
     await measure(side, count, async () => {
       await pool(count, WINDOW, new AbortController().signal, (i) =>

@@ -9,13 +9,13 @@
  * lane full (park) → claim, ONE store transition that checks incarnation, generation, owner, paused,
  * global concurrency and rate limit together → run. No store read happens before the lane check.
  */
-import { randomBytes } from 'node:crypto';
 import type { EventQueueProcessContext } from '../event-queue/event-queue-options.js';
 import { ClusterError, isClusterError, ErrorCodes } from '../errors.js';
 import { decodeJobEnvelope, ticketId, type JobEnvelope, type JobRecord } from './envelope.js';
 import type { JobRunner } from './job-runner.js';
 import type { ClaimResult, JobRef, JobStore } from './job-store.js';
 import { ParkGate } from './park-gate.js';
+import { randomHex12 } from './random-hex.js';
 import type { ProcessorRegistry, Registration } from './processor-registry.js';
 import { handlerKeyOf } from './scoped-key.js';
 import type { TicketPublisher } from './ticket-publisher.js';
@@ -269,7 +269,7 @@ export class Dispatcher {
 
   /** Republishes the same generation with a delay (a new physical id); the caller then acks. */
   private async handBack(envelope: JobEnvelope, delayMs: number): Promise<void> {
-    const physicalId = `${ticketId({ id: envelope.jobId, nonce: envelope.nonce ?? '', gen: envelope.gen })}|${randomBytes(6).toString('hex')}`;
+    const physicalId = `${ticketId({ id: envelope.jobId, nonce: envelope.nonce ?? '', gen: envelope.gen })}|${randomHex12()}`;
     await this.deps.publishTicket(envelope, Math.max(0, Math.round(delayMs)), physicalId);
   }
 

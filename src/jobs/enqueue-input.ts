@@ -2,7 +2,7 @@
  * Checks what `enqueue` and `schedule` are given and turns it into a job record. Every problem is
  * a coded `ClusterError` at the call, before anything reaches the store or the broker.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DEFAULT_BACKOFF, normalizeBackoff, type BackoffPolicy } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { agreeingAliases } from '../event-queue/event-queue-options.js';
@@ -16,6 +16,7 @@ import {
   serializePayload,
 } from '../validation.js';
 import type { JobRecord } from './envelope.js';
+import { randomHex12 } from './random-hex.js';
 import { namespacedJobId, resolveTenant } from './scoped-key.js';
 import type { EnqueueInput } from './types.js';
 
@@ -77,7 +78,7 @@ export function recordFromInput(input: EnqueueInput, defaults: InputDefaults, no
   const record: JobRecord = {
     v: 1,
     id,
-    nonce: randomBytes(6).toString('hex'),
+    nonce: randomHex12(),
     gen: 0,
     state: delayMs > 0 ? 'delayed' : 'waiting',
     pluginName,

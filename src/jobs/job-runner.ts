@@ -16,6 +16,7 @@ import { serializePayload } from '../validation.js';
 import { jobContextOf, refOf, toJobInfo, type JobRecord } from './envelope.js';
 import type { JobEvents } from './job-events.js';
 import type { JobRef, JobStore, Retention } from './job-store.js';
+import { LazyAbort } from './lazy-abort.js';
 import type { Registration } from './processor-registry.js';
 import { outsideTenant } from './scoped-key.js';
 import {
@@ -69,7 +70,8 @@ export interface RunnerDeps {
 /** A generation reserved or running on this node. */
 interface Running {
   readonly ref: JobRef;
-  readonly controller: AbortController;
+  /** Its abort state; the AbortSignal is made only if the handler reads `job.signal`. */
+  readonly abort: LazyAbort;
   abortRequested: boolean;
 }
 
@@ -95,7 +97,7 @@ export class JobRunner {
   /** Reserves `ref` before claiming it; false when this node already handles job `ref.id`. */
   reserve(ref: JobRef): boolean {
     if (this.running.has(ref.id)) return false;
-    this.running.set(ref.id, { ref, controller: new AbortController(), abortRequested: false });
+    this.running.set(ref.id, { ref, abort: new LazyAbort(), abortRequested: false });
     return true;
   }
 
@@ -109,12 +111,12 @@ export class JobRunner {
     const entry = this.running.get(id);
     if (!entry || entry.abortRequested) return;
     entry.abortRequested = true;
-    entry.controller.abort(new JobCancelledError(id));
+    entry.abort.abort(new JobCancelledError(id));
   }
 
   /** Aborts every running job (the node is stopping). */
   abortAll(reason: unknown): void {
-    for (const entry of this.running.values()) if (!entry.controller.signal.aborted) entry.controller.abort(reason);
+    for (const entry of this.running.values()) entry.abort.abort(reason);
   }
 
   /** Resolves when nothing is reserved or running. */
@@ -132,7 +134,7 @@ export class JobRunner {
     const entry = this.running.get(record.id);
     if (!entry) throw new ClusterError(ErrorCodes.INVALID_STATE, `job ${record.id} was not reserved before its claim`);
     const startedAt = record.startedAt ?? Date.now();
-    const onPhysicalAbort = () => entry.controller.abort(physical.reason);
+    const onPhysicalAbort = () => entry.abort.abort(physical.reason);
     if (physical.aborted) onPhysicalAbort();
     else physical.addEventListener('abort', onPhysicalAbort, { once: true });
     let value: unknown;
@@ -142,7 +144,7 @@ export class JobRunner {
       // A cancel({ abortActive }) that landed between claim and here left its request on the record.
       if (record.abortRequested) this.abort(record.id);
       if (this.deps.listens('job:active')) this.deps.emit('job:active', toJobInfo(record));
-      value = await this.call(record, ref, registration, entry.controller.signal);
+      value = await this.call(record, ref, registration, entry.abort);
     } catch (error) {
       failed = true;
       failure = error;
@@ -151,12 +153,7 @@ export class JobRunner {
     }
     try {
       const durationMs = Date.now() - startedAt;
-      if (
-        failed &&
-        !entry.abortRequested &&
-        entry.controller.signal.aborted &&
-        isShutdown(entry.controller.signal.reason)
-      ) {
+      if (failed && !entry.abortRequested && entry.abort.aborted && isShutdown(entry.abort.reason)) {
         // Not the job's fault: the ticket goes back unspent; another node takes the generation over.
         throw failure;
       }
@@ -185,14 +182,16 @@ export class JobRunner {
     if (this.running.get(record.id)?.ref.gen === record.gen) this.drop(record.id);
   }
 
-  private call(record: JobRecord, ref: JobRef, registration: Registration, signal: AbortSignal): Promise<unknown> {
+  private call(record: JobRecord, ref: JobRef, registration: Registration, abort: LazyAbort): Promise<unknown> {
     const log = (line: string) => this.log(ref, line);
     const job: ManagedQueueJob = {
       id: record.id,
       name: record.jobName,
       data: record.payload,
       attemptsMade: record.attemptsMade,
-      signal,
+      get signal() {
+        return abort.signal;
+      },
       progress: (value) => this.progress(record, ref, value),
       log,
     };

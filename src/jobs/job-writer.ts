@@ -4,10 +4,10 @@
  * publish is confirmed, so a crash between the two writes leaves a job the reconciler (or the next
  * enqueue of the same id) republishes — never a job `waiting` for ever.
  */
-import { randomBytes } from 'node:crypto';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { envelopeOf, refOf, ticketId, type JobRecord } from './envelope.js';
 import type { JobStore } from './job-store.js';
+import { randomHex12 } from './random-hex.js';
 import { physicalPriority, type TicketPreparer, type TicketPublisher } from './ticket-publisher.js';
 import type { EnqueueOptions } from './types.js';
 
@@ -31,7 +31,7 @@ export class JobWriter {
     // A parked job's ticket was consumed (acknowledged) under the deterministic id, which a backend
     // may still hold as completed: its replacement needs an id of its own.
     const physicalId =
-      record.parkedBy === undefined ? ticketId(record) : `${ticketId(record)}|r${randomBytes(6).toString('hex')}`;
+      record.parkedBy === undefined ? ticketId(record) : `${ticketId(record)}|r${randomHex12()}`;
     await this.publishTicket(envelopeOf(record), Math.max(0, delayMs), physicalId, priority);
     // Replaces the park it names (if any); a node that parks the new ticket meanwhile keeps its mark.
     await this.store().ticketSent(refOf(record), record.parkedBy);
