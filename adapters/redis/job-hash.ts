@@ -6,7 +6,8 @@
  * The current attempt lives in a field of its own (`ha`, written by the claim as a short JSON
  * object, with `an` the number of the last attempt), so a claim never decodes or re-encodes the
  * history; the finish folds it into `h`. Whole writes (create, the version-checked writes) always
- * fold it in and write `an`.
+ * fold it in and write `h` and `an` — except with an empty history, where both are left out, as are
+ * `as` at 0 and `pr` at 0 (a new record: `r` has them and the scripts default them).
  *
  * A finish does not rewrite `r`: what an outcome changes has fields of its own — g gen, ra runAt,
  * am attemptsMade, rv returnValue, fr failedReason, fc failedCode, sk stacktrace (JSON; '' = unset) —
@@ -54,15 +55,13 @@ export function toHash(record: JobRecord): string[] {
     record.nonce,
     'lq',
     jobStoreKit.logicalQueueKey(record.pluginName, record.queueName),
-    'as',
-    String(record.attemptsStarted),
-    'h',
-    JSON.stringify(record.history),
-    'an',
-    String(record.history.at(-1)?.attempt ?? 0),
-    'pr',
-    JSON.stringify(record.progress),
   );
+  // Left out at their start values (a new record's): `r` has them, and the scripts default them
+  // (`as` 0; no `h` and no `an`: no attempt yet). Four fewer fields per create.
+  if (record.attemptsStarted !== 0) out.push('as', String(record.attemptsStarted));
+  if (record.history.length > 0)
+    out.push('h', JSON.stringify(record.history), 'an', String(record.history.at(-1)?.attempt ?? 0));
+  if (record.progress !== 0) out.push('pr', JSON.stringify(record.progress));
   pushOptional(out, record);
   return out;
 }

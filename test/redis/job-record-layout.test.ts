@@ -120,4 +120,30 @@ describe.skipIf('skip' in target)('redis job store: record hash layouts', () => 
     expect(retried!.failedReason).toBeUndefined();
     expect(retried!.failedCode).toBeUndefined();
   });
+  it('a new record is written without its start values (h, an, as, pr), reads whole and is claimed as attempt 1', async () => {
+    const r = record({ progress: 0 });
+    await store.create(r);
+    const fields = Object.keys(await raw.hgetall(key(r.id)));
+    for (const f of ['h', 'an', 'as', 'pr']) expect(fields).not.toContain(f);
+    expect(await store.get(r.id)).toMatchObject({ state: 'waiting', history: [], attemptsStarted: 0, progress: 0 });
+    const won = await store.claim({ id: r.id, nonce: 'n1', gen: 0 }, claimAt('a'));
+    if (won.type !== 'claimed') throw new Error(won.type);
+    expect(won.record).toMatchObject({ attemptsStarted: 1, progress: 0 });
+    expect(won.record.history).toEqual([{ attempt: 1, node: 'a', startedAt: NOW + 10 }]);
+    expect(await store.get(r.id)).toMatchObject({ attemptsStarted: 1, history: won.record.history });
+  });
+
+  it('a new record with progress, and one stored with the start values as fields (the earlier create), read and claim the same', async () => {
+    const r = record({ progress: { step: 2 } });
+    await store.create(r);
+    expect(await raw.hget(key(r.id), 'pr')).toBe('{"step":2}');
+    const earlier = record({});
+    await store.create(earlier);
+    await raw.hset(key(earlier.id), 'h', '[]', 'an', '0', 'as', '0', 'pr', '0');
+    expect(await store.get(earlier.id)).toMatchObject({ history: [], attemptsStarted: 0, progress: 0 });
+    const won = await store.claim({ id: earlier.id, nonce: 'n1', gen: 0 }, claimAt('a'));
+    if (won.type !== 'claimed') throw new Error(won.type);
+    expect(won.record.history).toEqual([{ attempt: 1, node: 'a', startedAt: NOW + 10 }]);
+    expect(won.record.attemptsStarted).toBe(1);
+  });
 });

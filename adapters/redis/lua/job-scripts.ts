@@ -134,6 +134,8 @@ else
   end
 end
 local attempt = tonumber(h.an or '')
+-- No \`an\` and no \`h\`: a record with no attempt yet (the create leaves both out).
+if not attempt and not h.h then attempt = 0 end
 local changed = {'st', 'active', 'o', node, 'sa', ARGV[6], 'as', tonumber(h.as or '0') + 1, 'v', tonumber(h.v or '0') + 1}
 if h.ha or not attempt then
   local history = cjson.decode(h.h or '[]')
