@@ -62,7 +62,7 @@ export const managedQueueThroughput: BenchCase = {
     report.note(
       `${count} jobs per run, enqueued through a pool of ${PUBLISH_WINDOW} concurrent calls while the handler runs; ` +
         `handler concurrency ${CONCURRENCY} on both sides (the managed queue's physical worker concurrency is its ` +
-        'default, 32). clusterkit keeps a job record per job (state, attempts, timestamps) in the Redis cache store; ' +
+        'default, 32). clusterkit keeps a job record per job (state, attempt history, timestamps) in the Redis job store; ' +
         'raw BullMQ keeps 1,000 completed jobs.',
     );
     await report.compare('redis', {
