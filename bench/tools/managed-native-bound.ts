@@ -16,9 +16,12 @@
  * `native,native3`): the model sides to run — `native` (one handler: one queue, one worker of
  * concurrency 32, every wrapped script), `native3` (three handlers on three queues, one worker each,
  * concurrency 32 split), and for attributing the cost: `bare` (nonce ids and retention as `native`,
- * no script wrapped) and `addonly` (only the add wrapped).
+ * no script wrapped), `addonly` (only the add wrapped), `genid` (as `native` but BullMQ generates the
+ * ids; the nonce is only a field) and `baregen` (as `bare` with generated ids).
  * NM_TENANTS=n (default 4) tenants, round-robin. NM_CHECK=1 prints one completed native job's hash
- * and the tenant index sizes after each native run; NM_TOP=n the n most called commands per run.
+ * and the tenant index sizes after each native run; NM_TOP=n the n most called commands per run. NM_SLOWLOG=1
+ * logs every command in the server's SLOWLOG (threshold 0, inflates every figure) and reports the
+ * mean µs per call of each BullMQ script (add, `moveToActive`, `moveToFinished`) per side.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -40,12 +43,16 @@ interface Variant {
   readonly handlers: number;
   readonly wrapAdd: boolean;
   readonly wrapWorker: boolean;
+  /** false: BullMQ generates the id (the nonce only as a field), instead of `<uuid>|<nonce>`. */
+  readonly nonceId: boolean;
 }
 const VARIANTS: Record<string, Variant> = {
-  native: { name: 'native', handlers: 1, wrapAdd: true, wrapWorker: true },
-  native3: { name: 'native3', handlers: 3, wrapAdd: true, wrapWorker: true },
-  bare: { name: 'bare', handlers: 1, wrapAdd: false, wrapWorker: false },
-  addonly: { name: 'addonly', handlers: 1, wrapAdd: true, wrapWorker: false },
+  native: { name: 'native', handlers: 1, wrapAdd: true, wrapWorker: true, nonceId: true },
+  native3: { name: 'native3', handlers: 3, wrapAdd: true, wrapWorker: true, nonceId: true },
+  genid: { name: 'genid', handlers: 1, wrapAdd: true, wrapWorker: true, nonceId: false },
+  bare: { name: 'bare', handlers: 1, wrapAdd: false, wrapWorker: false, nonceId: true },
+  baregen: { name: 'baregen', handlers: 1, wrapAdd: false, wrapWorker: false, nonceId: false },
+  addonly: { name: 'addonly', handlers: 1, wrapAdd: true, wrapWorker: false, nonceId: true },
 };
 const variants = (process.env.NM_SIDES ?? 'native,native3').split(',').map((v) => {
   const variant = VARIANTS[v];
@@ -68,9 +75,38 @@ interface Figures {
 
 const results = new Map<string, Figures[]>();
 
+/** BullMQ's scripts told apart by their key count: 9 add, 11 `moveToActive`, 14 `moveToFinished`. */
+const SCRIPT_BY_KEYS: Record<string, string> = { '9': 'add', '11': 'moveToActive', '14': 'moveToFinished' };
+/** Per side and script: the mean SLOWLOG µs per call of each round (NM_SLOWLOG=1). */
+const perScript = new Map<string, number[]>();
+
+/** NM_SLOWLOG=1: every command into the private server's SLOWLOG during `work`; mean µs per script call. */
+async function slowlogged(side: string, work: () => Promise<void>): Promise<void> {
+  const client = redisClient();
+  await client.config('SET', 'slowlog-log-slower-than', '0');
+  await client.config('SET', 'slowlog-max-len', '1000000');
+  await client.slowlog('RESET');
+  await work();
+  const entries = (await client.slowlog('GET', -1)) as [number, number, number, string[]][];
+  await client.config('SET', 'slowlog-log-slower-than', '10000');
+  await client.slowlog('RESET');
+  client.disconnect();
+  const sums = new Map<string, { us: number; n: number }>();
+  for (const [, , us, args] of entries) {
+    const kind = args[0]?.toLowerCase() === 'evalsha' ? SCRIPT_BY_KEYS[args[2] ?? ''] : undefined;
+    if (!kind) continue;
+    const sum = sums.get(kind) ?? { us: 0, n: 0 };
+    sums.set(kind, { us: sum.us + us, n: sum.n + 1 });
+  }
+  for (const [kind, { us, n }] of sums) {
+    const key = `${side} ${kind}`;
+    perScript.set(key, [...(perScript.get(key) ?? []), us / n]);
+  }
+}
+
 async function measure(side: string, count: number, work: () => Promise<void>, keep = true): Promise<void> {
   const node0 = process.cpuUsage();
-  const cost = await serverCost(count, work);
+  const cost = await serverCost(count, process.env.NM_SLOWLOG && keep ? () => slowlogged(side, work) : work);
   const node1 = process.cpuUsage(node0);
   let commands = 0;
   for (const name of cost.names) if (name !== 'info') commands += cost.delta(name).calls;
@@ -160,7 +196,8 @@ async function native(count: number, variant: Variant, keep: boolean): Promise<v
         await pool(count, WINDOW, new AbortController().signal, async (i) => {
           const h = i % handlers;
           const nonce = randomBytes(6).toString('hex');
-          const job = new Job(queues[h]!, JOB.jobName, { i }, opts, `${randomUUID()}|${nonce}`);
+          const id = variant.nonceId ? `${randomUUID()}|${nonce}` : undefined;
+          const job = new Job(queues[h]!, JOB.jobName, { i }, opts, id);
           await job.addJob(
             through([`t${i % tenants}`, JOB.pluginName, names[h]!, JOB.jobName, nonce, Date.now()]) as unknown as AddClient,
           );
@@ -214,15 +251,28 @@ function summary(): void {
       .map(([, fs]) => `${(median(fs.map((f) => f[key])) / b(key)).toFixed(2)}×`);
     console.log(`| ${label} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
   }
+  for (const [key, means] of perScript) console.log(`SLOWLOG ${key}: median of round means ${median(means).toFixed(1)} µs per call`);
+  // Paired: each round's ratio to the raw run of the same round (load drifts between rounds).
+  for (const [side, fs] of results) {
+    if (side === 'bullmq') continue;
+    const pair = (key: keyof Figures) => fs.map((f, i) => f[key] / (base[i]?.[key] ?? Number.NaN));
+    const tput = pair('jobsPerSec');
+    const cpu = pair('serverUs');
+    console.log(
+      `${side}/raw paired per round: throughput median ${median(tput).toFixed(2)}× (≥ 0.9× in ${tput.filter((r) => r >= 0.9).length} of ${tput.length}), ` +
+        `server CPU median ${median(cpu).toFixed(2)}× (≤ 1.3× in ${cpu.filter((r) => r <= 1.3).length} of ${cpu.length})`,
+    );
+  }
 }
 
 const warm = Math.ceil(jobs / 5);
 await raw(warm, false);
 for (const v of variants) await native(warm, v, false);
 for (let r = 0; r < rounds; r += 1) {
-  // The side right after another runs on its leftovers (lazy frees, allocator): swap who goes first.
+  // The side right after another runs on its leftovers (lazy frees, allocator): raw goes first every
+  // other round, and the model sides rotate.
   if (r % 2 === 0) await raw(jobs, true);
-  for (const v of variants) await native(jobs, v, true);
+  for (let k = 0; k < variants.length; k += 1) await native(jobs, variants[(k + r) % variants.length]!, true);
   if (r % 2 === 1) await raw(jobs, true);
 }
 summary();
