@@ -163,7 +163,10 @@ async function native(count: number, variant: Variant, keep: boolean): Promise<v
   const queueConnection = redisClient();
   const connections = [queueConnection];
   const owner = randomBytes(6).toString('hex');
-  const names = Array.from({ length: handlers }, (_, h) => `${JOB.pluginName}.${JOB.queueName}${handlers > 1 ? h : ''}`);
+  const names = Array.from(
+    { length: handlers },
+    (_, h) => `${JOB.pluginName}.${JOB.queueName}${handlers > 1 ? h : ''}`,
+  );
   const queues = names.map((name) => new Queue(name, { connection: queueConnection, prefix }));
   const workers = names.map((name, h) => {
     const connection = redisClient();
@@ -199,7 +202,14 @@ async function native(count: number, variant: Variant, keep: boolean): Promise<v
           const id = variant.nonceId ? `${randomUUID()}|${nonce}` : undefined;
           const job = new Job(queues[h]!, JOB.jobName, { i }, opts, id);
           await job.addJob(
-            through([`t${i % tenants}`, JOB.pluginName, names[h]!, JOB.jobName, nonce, Date.now()]) as unknown as AddClient,
+            through([
+              `t${i % tenants}`,
+              JOB.pluginName,
+              names[h]!,
+              JOB.jobName,
+              nonce,
+              Date.now(),
+            ]) as unknown as AddClient,
           );
         });
         await done.done;
@@ -219,7 +229,8 @@ async function native(count: number, variant: Variant, keep: boolean): Promise<v
 async function check(queue: Queue, client: ReturnType<typeof redisClient>, prefix: string): Promise<void> {
   const [id] = await queue.getCompleted(0, 0);
   console.log('completed job', id?.id, await client.hgetall(`${prefix}:${queue.name}:${id?.id}`));
-  for (let t = 0; t < tenants; t += 1) console.log(`tenant t${t}`, await client.zcard(`${prefix}:${queue.name}:nm:t:t${t}`));
+  for (let t = 0; t < tenants; t += 1)
+    console.log(`tenant t${t}`, await client.zcard(`${prefix}:${queue.name}:nm:t:t${t}`));
 }
 
 const median = (xs: number[]) => {
@@ -235,7 +246,16 @@ function summary(): void {
     `\nmedians over ${base.length} rounds, ${jobs} jobs each; native keeps ${keepAll ? 'all' : '1,000'} completed, raw 1,000; ` +
       `load ${Math.min(...base.map((f) => f.load)).toFixed(1)}–${Math.max(...base.map((f) => f.load)).toFixed(1)}`,
   );
-  console.log('| per job | ' + [...results.keys()].join(' | ') + ' | ' + [...results.keys()].filter((s) => s !== 'bullmq').map((s) => `${s}/raw`).join(' | ') + ' |');
+  console.log(
+    '| per job | ' +
+      [...results.keys()].join(' | ') +
+      ' | ' +
+      [...results.keys()]
+        .filter((s) => s !== 'bullmq')
+        .map((s) => `${s}/raw`)
+        .join(' | ') +
+      ' |',
+  );
   const rows: [string, keyof Figures, number][] = [
     ['jobs/s', 'jobsPerSec', 0],
     ['server CPU µs', 'serverUs', 0],
@@ -251,7 +271,8 @@ function summary(): void {
       .map(([, fs]) => `${(median(fs.map((f) => f[key])) / b(key)).toFixed(2)}×`);
     console.log(`| ${label} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
   }
-  for (const [key, means] of perScript) console.log(`SLOWLOG ${key}: median of round means ${median(means).toFixed(1)} µs per call`);
+  for (const [key, means] of perScript)
+    console.log(`SLOWLOG ${key}: median of round means ${median(means).toFixed(1)} µs per call`);
   // Paired: each round's ratio to the raw run of the same round (load drifts between rounds).
   for (const [side, fs] of results) {
     if (side === 'bullmq') continue;
