@@ -17,7 +17,8 @@
  * concurrency 32, every wrapped script), `native3` (three handlers on three queues, one worker each,
  * concurrency 32 split), and for attributing the cost: `bare` (nonce ids and retention as `native`,
  * no script wrapped), `addonly` (only the add wrapped), `genid` (as `native` but BullMQ generates the
- * ids; the nonce is only a field) and `baregen` (as `bare` with generated ids).
+ * ids; the nonce is only a field), `baregen` (as `bare` with generated ids) and `lean` (generated ids,
+ * only tenant and nonce written at the add, history closed with one `HSET`, no tenant re-score).
  * NM_TENANTS=n (default 4) tenants, round-robin. NM_CHECK=1 prints one completed native job's hash
  * and the tenant index sizes after each native run; NM_TOP=n the n most called commands per run. NM_SLOWLOG=1
  * logs every command in the server's SLOWLOG (threshold 0, inflates every figure) and reports the
@@ -45,6 +46,8 @@ interface Variant {
   readonly wrapWorker: boolean;
   /** false: BullMQ generates the id (the nonce only as a field), instead of `<uuid>|<nonce>`. */
   readonly nonceId: boolean;
+  /** The trimmed record steps (`managed-native-lua.ts`). */
+  readonly lean?: boolean;
 }
 const VARIANTS: Record<string, Variant> = {
   native: { name: 'native', handlers: 1, wrapAdd: true, wrapWorker: true, nonceId: true },
@@ -52,6 +55,7 @@ const VARIANTS: Record<string, Variant> = {
   genid: { name: 'genid', handlers: 1, wrapAdd: true, wrapWorker: true, nonceId: false },
   bare: { name: 'bare', handlers: 1, wrapAdd: false, wrapWorker: false, nonceId: true },
   baregen: { name: 'baregen', handlers: 1, wrapAdd: false, wrapWorker: false, nonceId: false },
+  lean: { name: 'lean', handlers: 1, wrapAdd: true, wrapWorker: true, nonceId: false, lean: true },
   addonly: { name: 'addonly', handlers: 1, wrapAdd: true, wrapWorker: false, nonceId: true },
 };
 const variants = (process.env.NM_SIDES ?? 'native,native3').split(',').map((v) => {
@@ -179,12 +183,12 @@ async function native(count: number, variant: Variant, keep: boolean): Promise<v
   await Promise.all(queues.map((q) => q.waitUntilReady()));
   for (const { worker, connection } of workers) {
     await worker.waitUntilReady();
-    if (variant.wrapWorker) wrapWorkerScripts(connection, owner);
+    if (variant.wrapWorker) wrapWorkerScripts(connection, owner, variant.lean);
     void worker.run();
   }
   const commands = queueConnection as unknown as Record<string, (args: unknown[]) => Promise<unknown>>;
   const through = variant.wrapAdd
-    ? nativeAdder(queueConnection)
+    ? nativeAdder(queueConnection, variant.lean)
     : () => ({ runCommand: (name: string, args: unknown[]) => commands[name]!(args) });
   const opts: JobsOptions = {
     removeOnComplete: keepAll ? false : { count: 1000 },

@@ -13,6 +13,7 @@
  *   closed into a bounded history field `h` (`HMGET` + `HSET` + `HDEL ha`), the per-tenant index is
  *   updated (`ZADD`, score: finish time), and the next job BullMQ fetched in the same call gets its
  *   attempt start as in the fetch.
+ * - `lean`: the trimmed variant (see `addLua`, `finishLua`): 5 commands per job instead of 7.
  *
  * The wrapped sources are the installed BullMQ's, read from the commands BullMQ defined on the
  * client (as `adapters/redis/bull-add-scripts.ts` does).
@@ -42,14 +43,21 @@ function attemptStart(res: string, prefix: string, now: string, owner: string): 
 end`;
 }
 
-/** BullMQ's `addStandardJob` + the record fields and the per-tenant index. ARGV[4..9]: tenant, plugin, queue, job name, nonce, now. */
-function addLua(source: string): string {
+/**
+ * BullMQ's `addStandardJob` + the record fields and the per-tenant index. ARGV[4..9]: tenant, plugin,
+ * queue, job name, nonce, now. `lean`: only tenant and nonce (plugin, queue and job name are BullMQ's
+ * queue and job name; attemptsStarted is BullMQ's `ats`).
+ */
+function addLua(source: string, lean: boolean): string {
+  const fields = lean
+    ? `'tn', ARGV[4], 'nc', ARGV[8]`
+    : `'tn', ARGV[4], 'pl', ARGV[5], 'qn', ARGV[6], 'jn', ARGV[7], 'nc', ARGV[8], 'as', '0'`;
   return `local nmResult = (function()
 ${source}
 end)()
 if type(nmResult) == 'string' then
   local nmPrefix = string.match(KEYS[1], '^(.*:)[^:]+$')
-  redis.call('HSET', nmPrefix .. nmResult, 'tn', ARGV[4], 'pl', ARGV[5], 'qn', ARGV[6], 'jn', ARGV[7], 'nc', ARGV[8], 'as', '0')
+  redis.call('HSET', nmPrefix .. nmResult, ${fields})
   redis.call('ZADD', nmPrefix .. 'nm:t:' .. ARGV[4], ARGV[9], nmResult)
 end
 return nmResult
@@ -66,14 +74,18 @@ return nmResult
 `;
 }
 
-/** BullMQ's `moveToFinished` + the attempt closed into the history, the tenant index, the next job's attempt start. */
-function finishLua(source: string, owner: string): string {
+/**
+ * BullMQ's `moveToFinished` + the attempt closed into the history, the tenant index, the next job's
+ * attempt start. `lean`: the history and the cleared `ha` in one `HSET`, the tenant index not
+ * re-scored (the state comes from BullMQ's sets).
+ */
+function finishLua(source: string, owner: string, lean: boolean): string {
   return `local nmResult = (function()
 ${source}
 end)()
 if nmResult == 0 or type(nmResult) == 'table' then
-  local nmF = redis.call('HMGET', KEYS[12], 'ha', 'h', 'tn')
-  if nmF[1] then
+  local nmF = redis.call('HMGET', KEYS[12], 'ha', 'h'${lean ? '' : ", 'tn'"})
+  if nmF[1] and nmF[1] ~= '' then
     local nmA = string.sub(nmF[1], 1, -2) .. ',"e":' .. ARGV[2] .. ',"r":"' .. ARGV[5] .. '"}'
     local nmH = nmF[2]
     if nmH then
@@ -86,10 +98,14 @@ if nmResult == 0 or type(nmResult) == 'table' then
     else
       nmH = '[' .. nmA .. ']'
     end
-    redis.call('HSET', KEYS[12], 'h', nmH)
-    redis.call('HDEL', KEYS[12], 'ha')
+${
+  lean
+    ? `    redis.call('HSET', KEYS[12], 'h', nmH, 'ha', '')`
+    : `    redis.call('HSET', KEYS[12], 'h', nmH)
+    redis.call('HDEL', KEYS[12], 'ha')`
+}
   end
-  if nmF[3] then redis.call('ZADD', ARGV[7] .. 'nm:t:' .. nmF[3], ARGV[2], ARGV[1]) end
+${lean ? '' : `  if nmF[3] then redis.call('ZADD', ARGV[7] .. 'nm:t:' .. nmF[3], ARGV[2], ARGV[1]) end`}
 end
 ${attemptStart('nmResult', 'ARGV[7]', 'ARGV[2]', owner)}
 return nmResult
@@ -103,10 +119,11 @@ return nmResult
  */
 export function nativeAdder(
   client: Redis,
+  lean = false,
 ): (extra: readonly (string | number)[]) => { runCommand(name: string, args: unknown[]): Promise<unknown> } {
   const add = bullScript(client, 'addStandardJob');
   const ours = `nm:${add.name}`;
-  client.defineCommand(ours, { numberOfKeys: add.numberOfKeys, lua: addLua(add.lua) });
+  client.defineCommand(ours, { numberOfKeys: add.numberOfKeys, lua: addLua(add.lua, lean) });
   const commands = client as unknown as Record<string, (args: unknown[]) => Promise<unknown>>;
   return (extra) => ({
     runCommand(name, args) {
@@ -120,10 +137,10 @@ export function nativeAdder(
  * Redefines BullMQ's `moveToActive` and `moveToFinished` on a worker's connection (after BullMQ defined
  * them there, before the worker runs) with the attempt steps; `owner` is the node id written in them.
  */
-export function wrapWorkerScripts(client: Redis, owner: string): void {
+export function wrapWorkerScripts(client: Redis, owner: string, lean = false): void {
   if (!/^[\w-]+$/.test(owner)) throw new Error('owner: letters, digits, - and _ only');
   const active = bullScript(client, 'moveToActive');
   const finish = bullScript(client, 'moveToFinished');
   client.defineCommand(active.name, { numberOfKeys: active.numberOfKeys, lua: activeLua(active.lua, owner) });
-  client.defineCommand(finish.name, { numberOfKeys: finish.numberOfKeys, lua: finishLua(finish.lua, owner) });
+  client.defineCommand(finish.name, { numberOfKeys: finish.numberOfKeys, lua: finishLua(finish.lua, owner, lean) });
 }
