@@ -57,3 +57,16 @@ export async function serverCost(count: number, work: () => Promise<void>): Prom
     client.disconnect();
   }
 }
+
+/** The `top` commands of a {@link ServerCost} by `by` (calls or µs per unit), for a tool's breakdown line. */
+export function topCommands(
+  cost: ServerCost,
+  top: number,
+  by: 'calls' | 'usec',
+): Array<{ name: string; calls: number; usec: number }> {
+  return cost.names
+    .map((name) => ({ name, ...cost.delta(name) }))
+    .filter((r) => r.calls > 0)
+    .sort((a, b) => b[by] - a[by])
+    .slice(0, top);
+}

@@ -28,7 +28,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { Job, Queue, Worker, type JobsOptions } from 'bullmq';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
-import { serverCost } from '../lib/redis-costs.js';
+import { serverCost, topCommands } from '../lib/redis-costs.js';
 import { deleteRedisPrefix, randomName, redisClient } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
 import { nativeAdder, wrapWorkerScripts } from './managed-native-lua.js';
@@ -126,12 +126,8 @@ async function measure(side: string, count: number, work: () => Promise<void>, k
   };
   if (keep) results.set(side, [...(results.get(side) ?? []), f]);
   if (process.env.NM_TOP) {
-    const top = cost.names
-      .map((name) => ({ name, ...cost.delta(name) }))
-      .filter((r) => r.calls > 0)
-      .sort((a, b) => b.calls - a.calls)
-      .slice(0, Number(process.env.NM_TOP));
-    for (const r of top) console.log(`  ${r.name.padEnd(18)} ${r.calls.toFixed(2).padStart(6)}/job`);
+    for (const r of topCommands(cost, Number(process.env.NM_TOP), 'calls'))
+      console.log(`  ${r.name.padEnd(18)} ${r.calls.toFixed(2).padStart(6)}/job`);
   }
   console.log(
     `${side.padEnd(12)} ${f.jobsPerSec.toFixed(0).padStart(6)} jobs/s  server CPU ${f.serverUs.toFixed(0).padStart(4)} µs/job  ` +

@@ -26,7 +26,7 @@ import { pathToFileURL } from 'node:url';
 import type { App } from 'clusterkit';
 import { benchCluster, startNode, type BenchApp } from '../lib/clusterkit-app.js';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
-import { serverCost } from '../lib/redis-costs.js';
+import { serverCost, topCommands } from '../lib/redis-costs.js';
 import { deleteRedisPrefix, REDIS_URL } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
 
@@ -48,12 +48,7 @@ async function measure(side: string, count: number, work: () => Promise<void>): 
   let totalCalls = 0;
   for (const name of cost.names) totalCalls += cost.delta(name).calls;
   if (process.env.CK_TOP) {
-    const rows = cost.names
-      .map((name) => ({ name, ...cost.delta(name) }))
-      .filter((r) => r.calls > 0)
-      .sort((a, b) => b.usec - a.usec)
-      .slice(0, Number(process.env.CK_TOP));
-    for (const r of rows)
+    for (const r of topCommands(cost, Number(process.env.CK_TOP), 'usec'))
       console.log(
         `  ${r.name.padEnd(16)} ${r.calls.toFixed(2).padStart(6)}/job ${r.usec.toFixed(1).padStart(7)} µs/job`,
       );
