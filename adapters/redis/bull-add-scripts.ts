@@ -15,6 +15,7 @@
  * scripts cannot be found (a BullMQ that defines them differently), {@link wrapAddScripts} returns
  * undefined and the publisher falls back to a MULTI around the plain scripts.
  */
+import { bullScript, hasScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
 import { FUSED_CREATE_AFTER, FUSED_CREATE_BEFORE } from './lua/fused-create.js';
 import { AFTER_PLAIN_ADD_BODY, REUSE_ID_BODY } from './lua/queue-scripts.js';
@@ -81,26 +82,22 @@ return ckResult
  */
 export type WrappedAdds = ReadonlyMap<string, { readonly add: string; readonly creating: string }>;
 
-type Scripts = Record<string, { lua?: string; numberOfKeys?: number | null } | undefined>;
-
 /**
  * Defines the wrapped add commands on `client` (once BullMQ has defined its own there) and returns
  * the name mapping, or undefined when BullMQ's add scripts are not where this expects them.
  */
 export function wrapAddScripts(client: RedisClient): WrappedAdds | undefined {
-  const scripts = (client as unknown as { scriptsSet?: Scripts }).scriptsSet;
-  if (!scripts) return undefined;
   const names = new Map<string, { add: string; creating: string }>();
   for (const [base, { plain }] of Object.entries(WRAPPED)) {
-    const bullName: string | undefined = Object.keys(scripts).find((name) => name.startsWith(`${base}:`));
-    const script = bullName ? scripts[bullName] : undefined;
-    if (!bullName || typeof script?.lua !== 'string' || typeof script.numberOfKeys !== 'number') return undefined;
+    const script = bullScript(client, base);
+    if (!script) return undefined;
+    const bullName = script.name;
     const ours = { add: `ck:${bullName}`, creating: `ckc:${bullName}` };
     for (const [name, creating] of [
       [ours.add, false],
       [ours.creating, true],
     ] as const) {
-      if (!scripts[name])
+      if (!hasScript(client, name))
         client.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: wrapLua(script.lua, plain, creating) });
     }
     names.set(bullName, ours);

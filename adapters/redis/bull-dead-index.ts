@@ -16,10 +16,9 @@
  * When BullMQ's script does not have the expected layout (another BullMQ version), nothing is
  * wrapped, and publishers of that version keep giving BullMQ the record id ({@link canIndexDeadLetters}).
  */
+import { bullScript, type BullScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
 import { DEAD_INDEX } from './job-shape.js';
-
-type Scripts = Record<string, { lua?: string; numberOfKeys?: number | null } | undefined>;
 
 /** What the wrapped step relies on, as BullMQ's header comment documents it. */
 const LAYOUT = [
@@ -34,14 +33,10 @@ const MARK = '-- clusterkit: dead-letter index';
 
 const wrapped = new WeakSet<object>();
 
-function finishScript(client: RedisClient): { name: string; lua: string; numberOfKeys: number } | undefined {
-  const scripts = (client as unknown as { scriptsSet?: Scripts }).scriptsSet;
-  if (!scripts) return undefined;
-  const name = Object.keys(scripts).find((key) => key.startsWith('moveToFinished:'));
-  const script = name ? scripts[name] : undefined;
-  if (!name || typeof script?.lua !== 'string' || typeof script.numberOfKeys !== 'number') return undefined;
-  if (!script.lua.startsWith(MARK) && !LAYOUT.every((re) => re.test(script.lua!))) return undefined;
-  return { name, lua: script.lua, numberOfKeys: script.numberOfKeys };
+function finishScript(client: RedisClient): BullScript | undefined {
+  const script = bullScript(client, 'moveToFinished');
+  if (!script || (!script.lua.startsWith(MARK) && !LAYOUT.every((re) => re.test(script.lua)))) return undefined;
+  return script;
 }
 
 /** True when BullMQ's `moveToFinished` on `client` has the layout the index step needs. */

@@ -12,6 +12,7 @@
  * the connection) and redefined under the same name; when the source does not contain the expected
  * text (another BullMQ version) nothing is changed.
  */
+import { bullScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
 
 /** Due delayed jobs one fetch promotes. */
@@ -19,8 +20,6 @@ export const PROMOTE_BATCH = 50;
 
 /** BullMQ's promotion query, as it appears in `promoteDelayedJobs`. */
 const BULL_LIMIT = '"LIMIT", 0, 1000)';
-
-type Scripts = Record<string, { lua?: string; numberOfKeys?: number | null } | undefined>;
 
 const patched = new WeakSet<object>();
 
@@ -30,15 +29,12 @@ const patched = new WeakSet<object>();
  */
 export function limitDelayedPromotion(client: RedisClient): boolean {
   if (patched.has(client)) return true;
-  const scripts = (client as unknown as { scriptsSet?: Scripts }).scriptsSet;
-  if (!scripts) return false;
-  const name = Object.keys(scripts).find((key) => key.startsWith('moveToActive:'));
-  const script = name ? scripts[name] : undefined;
-  if (!name || typeof script?.lua !== 'string' || typeof script.numberOfKeys !== 'number') return false;
+  const script = bullScript(client, 'moveToActive');
+  if (!script) return false;
   const at = script.lua.indexOf(BULL_LIMIT);
   if (at < 0 || script.lua.indexOf(BULL_LIMIT, at + 1) >= 0) return false;
   const lua = script.lua.replace(BULL_LIMIT, `"LIMIT", 0, ${PROMOTE_BATCH})`);
-  client.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua });
+  client.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua });
   patched.add(client);
   return true;
 }

@@ -16,22 +16,18 @@
  * - `lean`: the trimmed variant (see `addLua`, `finishLua`): 5 commands per job instead of 7.
  *
  * The wrapped sources are the installed BullMQ's, read from the commands BullMQ defined on the
- * client (as `adapters/redis/bull-add-scripts.ts` does).
+ * client through `adapters/redis/bull-scripts.ts`, as the adapters do.
  */
 import type { Redis } from 'ioredis';
-
-type Scripts = Record<string, { lua?: string; numberOfKeys?: number | null } | undefined>;
+import { bullScript, type BullScript } from '../../adapters/redis/bull-scripts.js';
 
 /** The history field is kept under this many bytes (oldest attempts dropped first). */
 const HISTORY_BYTES = 2048;
 
-function bullScript(client: Redis, base: string): { name: string; lua: string; numberOfKeys: number } {
-  const scripts = (client as unknown as { scriptsSet?: Scripts }).scriptsSet ?? {};
-  const name = Object.keys(scripts).find((key) => key.startsWith(`${base}:`));
-  const script = name ? scripts[name] : undefined;
-  if (!name || typeof script?.lua !== 'string' || typeof script.numberOfKeys !== 'number')
-    throw new Error(`BullMQ's ${base} script is not defined on this client`);
-  return { name, lua: script.lua, numberOfKeys: script.numberOfKeys };
+function bullScriptOf(client: Redis, base: string): BullScript {
+  const script = bullScript(client, base);
+  if (!script) throw new Error(`BullMQ's ${base} script is not defined on this client`);
+  return script;
 }
 
 /** Lua: record the attempt start of the job BullMQ just moved to active (`res` = BullMQ's fetch reply). */
@@ -121,7 +117,7 @@ export function nativeAdder(
   client: Redis,
   lean = false,
 ): (extra: readonly (string | number)[]) => { runCommand(name: string, args: unknown[]): Promise<unknown> } {
-  const add = bullScript(client, 'addStandardJob');
+  const add = bullScriptOf(client, 'addStandardJob');
   const ours = `nm:${add.name}`;
   client.defineCommand(ours, { numberOfKeys: add.numberOfKeys, lua: addLua(add.lua, lean) });
   const commands = client as unknown as Record<string, (args: unknown[]) => Promise<unknown>>;
@@ -139,8 +135,8 @@ export function nativeAdder(
  */
 export function wrapWorkerScripts(client: Redis, owner: string, lean = false): void {
   if (!/^[\w-]+$/.test(owner)) throw new Error('owner: letters, digits, - and _ only');
-  const active = bullScript(client, 'moveToActive');
-  const finish = bullScript(client, 'moveToFinished');
+  const active = bullScriptOf(client, 'moveToActive');
+  const finish = bullScriptOf(client, 'moveToFinished');
   client.defineCommand(active.name, { numberOfKeys: active.numberOfKeys, lua: activeLua(active.lua, owner) });
   client.defineCommand(finish.name, { numberOfKeys: finish.numberOfKeys, lua: finishLua(finish.lua, owner, lean) });
 }
