@@ -29,6 +29,7 @@ import { loadavg } from 'node:os';
 import { Job, Queue, Worker, type JobsOptions } from 'bullmq';
 import { startRawBullmq } from '../lib/raw-bullmq.js';
 import { serverCost, topCommands } from '../lib/redis-costs.js';
+import { quantile } from '../lib/stats.js';
 import { deleteRedisPrefix, randomName, redisClient } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
 import { nativeAdder, wrapWorkerScripts } from './managed-native-lua.js';
@@ -233,11 +234,7 @@ async function check(queue: Queue, client: ReturnType<typeof redisClient>, prefi
     console.log(`tenant t${t}`, await client.zcard(`${prefix}:${queue.name}:nm:t:t${t}`));
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const median = (xs: number[]) => quantile(xs, 0.5);
 
 function summary(): void {
   const base = results.get('bullmq') ?? [];
