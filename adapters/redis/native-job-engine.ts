@@ -39,7 +39,7 @@ import {
   recordOf,
   type HandlerName,
 } from './native-job-shape.js';
-import { luaSafe, NATIVE_CANCEL_LUA } from './native-scripts.js';
+import { NATIVE_CANCEL_LUA } from './native-scripts.js';
 import { startNativeWorker } from './native-worker.js';
 
 /** Options of the native engine (`createRedisAdapters({ managedJobs })`). */
@@ -84,7 +84,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     private readonly options: NativeEngineOptions = {},
   ) {
     this.prefix = bullPrefix(connections.prefix);
-    this.finishedChannel = luaSafe(`${connections.prefix}:nj:finished`);
+    this.finishedChannel = `${connections.prefix}:nj:finished`;
     this.abortChannel = `${connections.prefix}:nj:abort`;
   }
 

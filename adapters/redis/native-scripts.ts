@@ -22,13 +22,14 @@ import type { RedisClient } from './connection.js';
 /** Attempts kept in a job's history (as the record + ticket layer's `MAX_HISTORY`). */
 export const NATIVE_HISTORY = 20;
 
-/** `text` with anything but letters, digits and `.:_-` made `_`: safe inside a Lua string literal. */
-export function luaSafe(text: string): string {
-  return text.replace(/[^\w.:-]/g, '_');
-}
-
+/** A Lua string literal of `text`, exactly (bytes outside letters, digits and `.:_-#` as `\ddd` escapes). */
 function luaString(text: string): string {
-  return `'${luaSafe(text)}'`;
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[\w.:#-]/.test(c) ? c : `\\${byte}`;
+  }
+  return `'${out}'`;
 }
 
 /** Shared Lua: close the open attempt of `jobKey` (`outcome`), and start one from a fetch reply. */

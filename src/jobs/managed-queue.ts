@@ -320,7 +320,6 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
    */
   async enqueue<T = unknown>(input: EnqueueInput<T>, options?: EnqueueOptions): Promise<{ jobId: string }> {
     const { transaction } = assertOptions('managedQueue.enqueue', options, ['transaction']);
-    if (this.native && transaction !== undefined) throw nativeNotSupported('enqueue.transaction');
     if (transaction !== undefined && (typeof transaction !== 'object' || transaction === null)) {
       throw new ClusterError(
         ErrorCodes.INVALID_OPTION,
@@ -345,6 +344,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
         `transaction must have an afterCommit(callback) method (the "${this.jobStore.kind}" job store cannot write inside a transaction), got ${describe(transaction)}`,
       );
     }
+    // Checked like any transaction first (a malformed one is INVALID_OPTION on every engine).
+    if (this.native && transaction !== undefined) throw nativeNotSupported('enqueue.transaction');
     const record = recordFromInput(input, {
       attempts: this.options.defaultAttempts,
       maxPayloadBytes: this.deps.context.maxPayloadBytes,

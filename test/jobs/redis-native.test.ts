@@ -1,0 +1,290 @@
+/**
+ * The experimental native managed-job engine on Redis (`managedJobs: { engine: 'native' }`): the
+ * public-API suites' cases its stage 1 covers (the features it declares below; every other case is
+ * not registered for it), and what only it needs: NOT_SUPPORTED at the call for stage-2 features,
+ * priority order behind a busy handler, a lost lock never running a job twice at once, cancel with
+ * abortActive, the attempt history after a retry.
+ */
+import { ClusterError, JobCancelledError, runWithTenant, type App } from 'clusterkit';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
+import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { counter, deferred, within } from '../helpers.js';
+import { basicsSuite } from './basics.suite.js';
+import { clusterSuite } from './cluster.suite.js';
+import { controlSuite } from './control.suite.js';
+import { startNode, type ManagedFeature } from './jobs-helpers.js';
+
+/** What stage 1 of the native engine supports beyond the core (see `ManagedFeature`). */
+const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover'];
+
+const target = await resolveRedisUrl();
+
+if ('skip' in target) {
+  describe.skip(`managed jobs on the native engine (skipped: ${target.skip})`, () => {
+    it('needs a Redis server', () => {});
+  });
+} else {
+  afterAll(async () => {
+    await target.stop?.();
+  });
+  const base = redisFactory(
+    'redis-native',
+    () => ({ url: target.url }),
+    () => ({
+      managedJobs: { engine: 'native', lockDurationMs: 2_000, stalledIntervalMs: 3_000 },
+    }),
+  );
+  const factory: ClusterFactory = {
+    label: base.label,
+    create: () => base.create(),
+    managedFeatures: new Set(NATIVE_FEATURES),
+  };
+  basicsSuite(factory);
+  controlSuite(factory);
+  clusterSuite(factory);
+  // busyLaneSuite: every case is about held and parked tickets ('busy-lane'); the native engine's
+  // busy handler is covered below (priority order behind it).
+  nativeOnly(factory, target.url);
+}
+
+function nativeOnly(factory: ClusterFactory, url: string): void {
+  describe('managed jobs on the native engine (redis-native)', () => {
+    let cluster: TestCluster;
+    let redis: Redis;
+    beforeEach(() => {
+      cluster = factory.create();
+      redis = new Redis(url);
+    });
+    afterEach(async () => {
+      redis.disconnect();
+      await cluster.dispose();
+    });
+
+    it('throws NOT_SUPPORTED with { feature, engine } at every stage-2 call', async () => {
+      const app = await startNode(cluster);
+      const mq = app.managedQueue;
+      const lq = { pluginName: 'p', queueName: 'q' };
+      const job = { ...lq, jobName: 'j', payload: null };
+      const calls: [string, () => Promise<unknown>][] = [
+        ['listJobs', () => mq.listJobs()],
+        ['getMetrics', () => mq.getMetrics()],
+        ['getQueueStats', () => mq.getQueueStats()],
+        ['clean', () => mq.clean({ state: 'completed', olderThanMs: 0 })],
+        ['pause', () => mq.pause(lq)],
+        ['resume', () => mq.resume(lq)],
+        ['isPaused', () => mq.isPaused(lq)],
+        ['schedule', () => mq.schedule({ ...job, everyMs: 1_000 })],
+        ['listSchedules', () => mq.listSchedules()],
+        ['removeSchedule', () => mq.removeSchedule('s')],
+        ['retry', () => mq.retry('x:y:z')],
+        ['remove', () => mq.remove('x:y:z')],
+        ['promote', () => mq.promote('x:y:z')],
+        ['enqueue.transaction', () => mq.enqueue(job, { transaction: { afterCommit: () => undefined } })],
+        ['process.globalConcurrency', () => mq.process({ ...lq, jobName: 'g', globalConcurrency: 1 }, () => 1)],
+        [
+          'process.rateLimit',
+          () => mq.process({ ...lq, jobName: 'r', rateLimit: { max: 1, durationMs: 1_000 } }, () => 1),
+        ],
+      ];
+      for (const [feature, call] of calls) {
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, feature).toBeInstanceOf(ClusterError);
+        expect(error, feature).toMatchObject({ code: 'NOT_SUPPORTED', details: { feature, engine: 'native' } });
+        expect((error as Error).message, feature).toMatch(/experimental "native" managed-job engine/);
+      }
+    });
+
+    it('runs queued jobs in priority order behind a busy handler (lower first, FIFO within one)', async () => {
+      const app = await startNode(cluster);
+      const gate = deferred();
+      const busy = deferred();
+      const order: string[] = [];
+      const all = counter(6);
+      await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'j', concurrency: 1 }, async (job) => {
+        if (job.data === 'long') {
+          busy.resolve();
+          await gate.promise;
+        }
+        order.push(job.data as string);
+        all.hit();
+      });
+      await app.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'j', payload: 'long' });
+      await within(busy.promise, 10_000, 'the long job');
+      for (const [payload, priority] of [
+        ['3a', 3],
+        ['3b', 3],
+        ['2', 2],
+        ['0', 0],
+        ['1', 1],
+      ] as const) {
+        await app.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'j', payload, priority });
+      }
+      gate.resolve();
+      await within(all.done, 10_000, 'six jobs');
+      expect(order).toEqual(['long', '0', '1', '2', '3a', '3b']);
+    });
+
+    it('keeps the attempt history (node, start, end, error) and attemptsMade after a retry', async () => {
+      const app = await startNode(cluster);
+      await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'flaky' }, (job) => {
+        if (job.attemptsMade === 0) throw new Error('first try fails');
+        return 'second';
+      });
+      const { jobId } = await runWithTenant({ tenantId: 'acme' }, () =>
+        app.managedQueue.enqueue({
+          pluginName: 'p',
+          queueName: 'q',
+          jobName: 'flaky',
+          payload: 1,
+          attempts: 3,
+          backoffMs: 10,
+        }),
+      );
+      expect(await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).toBe('second');
+      const info = (await app.managedQueue.getJob(jobId))!;
+      expect(info).toMatchObject({
+        state: 'completed',
+        attemptsMade: 2,
+        attemptsStarted: 2,
+        maxAttempts: 3,
+        tenantId: 'acme',
+      });
+      expect(info.history.map((h) => [h.attempt, h.node, h.outcome, h.error?.message])).toEqual([
+        [1, app.nodeId, 'failed', 'first try fails'],
+        [2, app.nodeId, 'completed', undefined],
+      ]);
+      for (const h of info.history) expect(h.finishedAt).toBeGreaterThanOrEqual(h.startedAt);
+      // Another tenant does not see it.
+      expect(await runWithTenant({ tenantId: 'other' }, () => app.managedQueue.getJob(jobId))).toBeNull();
+    });
+
+    it('cancels waiting and delayed jobs (never run; waiters rejected) and reports finished ones', async () => {
+      const app = await startNode(cluster);
+      const ran: unknown[] = [];
+      const mq = app.managedQueue;
+      const delayed = await mq.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'later',
+        payload: 'd',
+        delayMs: 60_000,
+      });
+      const waiting = await mq.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'idle', payload: 'w', jobId: 'w1' });
+      expect((await mq.getJob(delayed.jobId))!.state).toBe('delayed');
+      const waited = mq.waitForJob(waiting.jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(await mq.cancel({ jobId: delayed.jobId })).toEqual({ success: true });
+      expect(await mq.cancel({ jobId: waiting.jobId })).toEqual({ success: true });
+      expect(await waited).toBeInstanceOf(JobCancelledError);
+      await mq.process({ pluginName: 'p', queueName: 'q', jobName: 'idle' }, (job) => ran.push(job.data));
+      const done = await mq.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'idle', payload: 'x' });
+      await mq.waitForJob(done.jobId, { timeoutMs: 10_000 });
+      expect(ran).toEqual(['x']);
+      expect((await mq.getJob(waiting.jobId))!.state).toBe('cancelled');
+      expect((await mq.getJob(delayed.jobId))!.state).toBe('cancelled');
+      expect(await mq.cancel({ jobId: done.jobId })).toEqual({ success: false, reason: 'completed' });
+      expect(await mq.cancel({ jobId: 'p:-:nope' })).toEqual({ success: false, reason: 'not_found' });
+    });
+
+    it('cancel with abortActive aborts the handler on the node running it; the job ends cancelled, not retried', async () => {
+      const worker = await startNode(cluster);
+      const operator = await startNode(cluster, { worker: false });
+      const started = deferred();
+      await worker.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'long' }, async (job) => {
+        started.resolve();
+        await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+        throw job.signal.reason;
+      });
+      const { jobId } = await operator.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'long',
+        payload: null,
+        attempts: 5,
+      });
+      await within(started.promise, 10_000, 'the start');
+      expect(await operator.managedQueue.cancel({ jobId })).toEqual({ success: false, reason: 'active' });
+      const result = operator.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(await operator.managedQueue.cancel({ jobId, abortActive: true })).toEqual({ success: true });
+      expect(await result).toBeInstanceOf(JobCancelledError);
+      const info = (await operator.managedQueue.getJob(jobId))!;
+      expect(info).toMatchObject({ state: 'cancelled', attemptsMade: 1 });
+      expect(info.history.map((h) => [h.node, h.outcome])).toEqual([[worker.nodeId, 'cancelled']]);
+    });
+
+    it('a node that loses a job lock aborts its handler before the job runs again: never twice at once', async () => {
+      const a = await startNode(cluster);
+      const b = await startNode(cluster);
+      let running = 0;
+      let peak = 0;
+      let started = false;
+      const firstStart = deferred<string>();
+      const firstAbort = deferred<unknown>();
+      const handler = (app: App) => async (job: { id: string; signal: AbortSignal; attemptsMade: number }) => {
+        running += 1;
+        peak = Math.max(peak, running);
+        try {
+          if (started) return `done on ${app.nodeId}`;
+          started = true;
+          firstStart.resolve(app.nodeId);
+          await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+          firstAbort.resolve(job.signal.reason);
+          throw job.signal.reason;
+        } finally {
+          running -= 1;
+        }
+      };
+      await a.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'locked' }, handler(a));
+      const { jobId } = await a.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'locked',
+        payload: null,
+      });
+      const owner = await within(firstStart.promise, 10_000, 'the first start');
+      await b.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'locked' }, handler(b));
+      // The lock is lost (as when a node stalls past its lock duration): the owner's next extension fails.
+      const [lock] = await scanLocks(redis, cluster.name);
+      expect(lock).toBeDefined();
+      await redis.del(lock!);
+      expect(await within(firstAbort.promise, 10_000, 'the owner abort')).toMatchObject({ code: 'LOCK_LOST' });
+      const result = await a.managedQueue.waitForJob(jobId, { timeoutMs: 20_000 });
+      expect(result).toMatch(/^done on /);
+      expect(peak).toBe(1);
+      const info = (await a.managedQueue.getJob(jobId))!;
+      expect(info).toMatchObject({ state: 'completed', attemptsMade: 1 });
+      expect(info.history[0]).toMatchObject({ node: owner, outcome: 'lost' });
+      expect(info.history.at(-1)).toMatchObject({ outcome: 'completed' });
+    });
+
+    it('dedupes a caller jobId while its job exists, namespaced by plugin and tenant', async () => {
+      const app = await startNode(cluster, { worker: false });
+      const mq = app.managedQueue;
+      const input = { pluginName: 'p', queueName: 'q', jobName: 'j', payload: 1, jobId: 'order:42' };
+      const first = await runWithTenant({ tenantId: 'a' }, () => mq.enqueue(input));
+      const again = await runWithTenant({ tenantId: 'a' }, () => mq.enqueue({ ...input, payload: 2 }));
+      const other = await runWithTenant({ tenantId: 'b' }, () => mq.enqueue(input));
+      expect(first.jobId).toBe('p:a:order:42');
+      expect(again.jobId).toBe(first.jobId);
+      expect(other.jobId).toBe('p:b:order:42');
+      await vi.waitFor(async () => expect((await mq.getJob(first.jobId))!.payload).toBe(1));
+      expect(await mq.getJob(other.jobId)).toMatchObject({ tenantId: 'b', state: 'waiting' });
+    });
+  });
+}
+
+/** The lock keys BullMQ holds for running jobs (SCAN, never KEYS). */
+async function scanLocks(client: Redis, appName: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `*{${appName}%3Amanaged-native%3A*:lock`, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
