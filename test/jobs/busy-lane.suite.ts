@@ -5,7 +5,7 @@
  * node without spending an attempt. (A node SIGKILLed with parked jobs: test/faults/enqueue-crash.test.ts.)
  */
 import type { App } from 'clusterkit';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { counter, deferred, within } from '../helpers.js';
 import { caseFor, FAST, startNode } from './jobs-helpers.js';
