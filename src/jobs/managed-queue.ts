@@ -527,7 +527,9 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Registers every `@PluginJobProcessor` declaration of `instance`'s class (calls its `handle`, else `process`). */
   async registerProcessor(instance: object): Promise<void> {
-    if (this.native) for (const declaration of processorDeclarations(instance)) this.native.checkProcessor(declaration);
+    if (this.native && typeof instance === 'object' && instance !== null) {
+      for (const declaration of processorDeclarations(instance)) this.native.checkProcessor(declaration);
+    }
     this.registry.addInstance(instance);
     if (this.native) await this.native.sync(this.registry.registrationsOf(instance));
     else await this.useWorker();

@@ -11,16 +11,17 @@ import {
   type ManagedQueueJob,
   JobFailedError,
 } from 'clusterkit';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { deferred, within } from '../helpers.js';
-import { caseFor, startNode } from './jobs-helpers.js';
+import { casesFor, startNode } from './jobs-helpers.js';
 
 const P = 'shop';
 const Q = 'mail';
 
 export function basicsSuite(factory: ClusterFactory): void {
   describe(`managed jobs basics (${factory.label})`, () => {
+    const it = casesFor(factory);
     let cluster: TestCluster;
     beforeEach(() => {
       cluster = factory.create();
@@ -51,76 +52,65 @@ export function basicsSuite(factory: ClusterFactory): void {
       expect(await code(idle.managedQueue.enqueue(base))).toBe('NOT_CONNECTED');
     });
 
-    caseFor(factory, 'physical-queue')(
-      'carries every logical job on one physical queue inside a versioned envelope without the payload',
-      async () => {
-        const producer = await startNode(cluster, { worker: false });
-        expect(producer.managedQueue.physicalQueueName).toBe(`${producer.name}:managed-queue%3Aplugin-jobs`);
-        const seen: unknown[] = [];
-        const got = deferred();
-        // A raw event-queue subscriber on the physical channel sees exactly what travels on the wire.
-        const spy = cluster.node({ managedQueue: { worker: false } });
-        await spy.eventQueue.subscribe('managed-queue:plugin-jobs', {
-          concurrency: 4,
-          process(message) {
-            seen.push(message);
-            if (seen.length === 2) got.resolve();
-          },
-        });
-        await spy.start();
-        await runWithTenant({ tenantId: 't1', organizationId: 'o1', userId: 'u1' }, () =>
-          producer.managedQueue.enqueue({
-            pluginName: 'a',
-            queueName: 'q',
-            jobName: 'x',
-            payload: { secret: 1 },
-            scopeKey: 'int-7',
-          }),
-        );
-        await producer.managedQueue.enqueue({ pluginName: 'b', queueName: 'r', jobName: 'y', payload: 2 });
-        await within(got.promise, 10_000, 'two tickets');
-        const byPlugin = Object.fromEntries(seen.map((m) => [(m as { pluginName: string }).pluginName, m]));
-        expect(byPlugin.a).toMatchObject({
-          v: 1,
-          kind: 'clusterkit.managed-job',
+    it('carries every logical job on one physical queue inside a versioned envelope without the payload', async () => {
+      const producer = await startNode(cluster, { worker: false });
+      expect(producer.managedQueue.physicalQueueName).toBe(`${producer.name}:managed-queue%3Aplugin-jobs`);
+      const seen: unknown[] = [];
+      const got = deferred();
+      // A raw event-queue subscriber on the physical channel sees exactly what travels on the wire.
+      const spy = cluster.node({ managedQueue: { worker: false } });
+      await spy.eventQueue.subscribe('managed-queue:plugin-jobs', {
+        concurrency: 4,
+        process(message) {
+          seen.push(message);
+          if (seen.length === 2) got.resolve();
+        },
+      });
+      await spy.start();
+      await runWithTenant({ tenantId: 't1', organizationId: 'o1', userId: 'u1' }, () =>
+        producer.managedQueue.enqueue({
           pluginName: 'a',
           queueName: 'q',
           jobName: 'x',
-          tenantId: 't1',
-          organizationId: 'o1',
-          userId: 'u1',
+          payload: { secret: 1 },
           scopeKey: 'int-7',
-          gen: 0,
-        });
-        expect(typeof (byPlugin.a as { enqueuedAt: number }).enqueuedAt).toBe('number');
-        expect(byPlugin.a).not.toHaveProperty('payload');
-        expect(byPlugin.b).toMatchObject({ pluginName: 'b', queueName: 'r', jobName: 'y' });
-      },
-    );
+        }),
+      );
+      await producer.managedQueue.enqueue({ pluginName: 'b', queueName: 'r', jobName: 'y', payload: 2 });
+      await within(got.promise, 10_000, 'two tickets');
+      const byPlugin = Object.fromEntries(seen.map((m) => [(m as { pluginName: string }).pluginName, m]));
+      expect(byPlugin.a).toMatchObject({
+        v: 1,
+        kind: 'clusterkit.managed-job',
+        pluginName: 'a',
+        queueName: 'q',
+        jobName: 'x',
+        tenantId: 't1',
+        organizationId: 'o1',
+        userId: 'u1',
+        scopeKey: 'int-7',
+        gen: 0,
+      });
+      expect(typeof (byPlugin.a as { enqueuedAt: number }).enqueuedAt).toBe('number');
+      expect(byPlugin.a).not.toHaveProperty('payload');
+      expect(byPlugin.b).toMatchObject({ pluginName: 'b', queueName: 'r', jobName: 'y' });
+    });
 
-    caseFor(factory, 'physical-queue')(
-      'dead-letters a malformed message on the physical queue and keeps working',
-      async () => {
-        const app = await startNode(cluster);
-        await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'fine' }, () => 'fine');
-        await app.eventQueue.publish('managed-queue:plugin-jobs', { hello: 'not a ticket' });
-        await vi.waitFor(
-          async () => expect(await app.eventQueue.listDeadLetters('managed-queue:plugin-jobs')).toHaveLength(1),
-          {
-            timeout: 10_000,
-          },
-        );
-        const [letter] = await app.eventQueue.listDeadLetters('managed-queue:plugin-jobs');
-        expect(letter!.error.message).toMatch(/malformed managed-job envelope/);
-        const { jobId } = await app.managedQueue.enqueue({
-          pluginName: P,
-          queueName: Q,
-          jobName: 'fine',
-          payload: null,
-        });
-        expect(await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).toBe('fine');
-      },
-    );
+    it('dead-letters a malformed message on the physical queue and keeps working', async () => {
+      const app = await startNode(cluster);
+      await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'fine' }, () => 'fine');
+      await app.eventQueue.publish('managed-queue:plugin-jobs', { hello: 'not a ticket' });
+      await vi.waitFor(
+        async () => expect(await app.eventQueue.listDeadLetters('managed-queue:plugin-jobs')).toHaveLength(1),
+        {
+          timeout: 10_000,
+        },
+      );
+      const [letter] = await app.eventQueue.listDeadLetters('managed-queue:plugin-jobs');
+      expect(letter!.error.message).toMatch(/malformed managed-job envelope/);
+      const { jobId } = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'fine', payload: null });
+      expect(await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).toBe('fine');
+    });
 
     it('runs a handler inside the job tenant context and resolves waitForJob on another node', async () => {
       const worker = await startNode(cluster);
@@ -167,42 +157,39 @@ export function basicsSuite(factory: ClusterFactory): void {
       await expect(producer.managedQueue.waitForJob(jobId, { timeoutMs: 1_000 })).resolves.toEqual({ sent: 'x@y' });
     });
 
-    caseFor(factory, 'job-store')(
-      'waitForJob on a node that did not run the job hears its end while it runs (not only at its deadline)',
-      async () => {
-        const worker = await startNode(cluster);
-        const waiter = await startNode(cluster, { worker: false });
-        const gate = deferred();
-        const running = deferred();
-        await worker.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'gated' }, async () => {
-          running.resolve();
-          await gate.promise;
-          return 'opened';
-        });
-        const { jobId } = await worker.managedQueue.enqueue({
-          pluginName: P,
-          queueName: Q,
-          jobName: 'gated',
-          payload: 1,
-        });
-        await within(running.promise, 10_000, 'the job start');
-        // The waiter has registered its interest and read the record (still active) before the end.
-        const read = deferred();
-        const store = waiter.managedQueue.jobStore;
-        const get = store.get.bind(store);
-        store.get = async (id: string) => {
-          const record = await get(id);
-          if (id === jobId) read.resolve();
-          return record;
-        };
-        const waited = waiter.managedQueue.waitForJob(jobId, { timeoutMs: 60_000 });
-        await within(read.promise, 10_000, 'the waiter reading the record');
-        const openedAt = Date.now();
-        gate.resolve();
-        await expect(within(waited, 10_000, 'the announced end')).resolves.toBe('opened');
-        expect(Date.now() - openedAt).toBeLessThan(10_000);
-      },
-    );
+    it('waitForJob on a node that did not run the job hears its end while it runs (not only at its deadline)', async () => {
+      const worker = await startNode(cluster);
+      const waiter = await startNode(cluster, { worker: false });
+      const gate = deferred();
+      const running = deferred();
+      await worker.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'gated' }, async () => {
+        running.resolve();
+        await gate.promise;
+        return 'opened';
+      });
+      const { jobId } = await worker.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'gated',
+        payload: 1,
+      });
+      await within(running.promise, 10_000, 'the job start');
+      // The waiter has registered its interest and read the record (still active) before the end.
+      const read = deferred();
+      const store = waiter.managedQueue.jobStore;
+      const get = store.get.bind(store);
+      store.get = async (id: string) => {
+        const record = await get(id);
+        if (id === jobId) read.resolve();
+        return record;
+      };
+      const waited = waiter.managedQueue.waitForJob(jobId, { timeoutMs: 60_000 });
+      await within(read.promise, 10_000, 'the waiter reading the record');
+      const openedAt = Date.now();
+      gate.resolve();
+      await expect(within(waited, 10_000, 'the announced end')).resolves.toBe('opened');
+      expect(Date.now() - openedAt).toBeLessThan(10_000);
+    });
 
     it('waitForJob that starts after the job ended (nobody waited: no announcement) resolves from the record', async () => {
       const worker = await startNode(cluster);
@@ -282,7 +269,7 @@ export function basicsSuite(factory: ClusterFactory): void {
       expect(await within(platform.promise, 10_000, 'platform job')).toBeUndefined();
     });
 
-    caseFor(factory, 'transaction')('holds a transactional enqueue until commit and drops it on rollback', async () => {
+    it('holds a transactional enqueue until commit and drops it on rollback', async () => {
       const app = await startNode(cluster);
       await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'tx' }, (job) => job.data);
       let commit: (() => unknown) | undefined;
@@ -305,76 +292,70 @@ export function basicsSuite(factory: ClusterFactory): void {
       expect(await app.managedQueue.getJob(dropped.jobId)).toBeNull();
     });
 
-    caseFor(factory, 'queries')(
-      'namespaces caller job ids by plugin and tenant and deduplicates within one tenant',
-      async () => {
-        const app = await startNode(cluster, { worker: false });
-        const mq = app.managedQueue;
-        const input = { pluginName: P, queueName: Q, jobName: 'sync', payload: 1, jobId: 'order:42:sync' };
-        const first = await runWithTenant({ tenantId: 'a' }, () => mq.enqueue(input));
-        const again = await runWithTenant({ tenantId: 'a' }, () => mq.enqueue({ ...input, payload: 2 }));
-        const otherTenant = await runWithTenant({ tenantId: 'b' }, () => mq.enqueue(input));
-        const otherPlugin = await runWithTenant({ tenantId: 'a' }, () => mq.enqueue({ ...input, pluginName: 'crm' }));
-        expect(again.jobId).toBe(first.jobId);
-        expect(new Set([first.jobId, otherTenant.jobId, otherPlugin.jobId]).size).toBe(3);
-        expect(first.jobId.endsWith(':order:42:sync')).toBe(true);
-        expect((await mq.getJob(first.jobId))!.payload).toBe(1);
-        expect(await mq.getJob(otherTenant.jobId)).toMatchObject({ tenantId: 'b', payload: 1 });
-        expect(await mq.getMetrics({ pluginName: P })).toMatchObject({ waiting: 2 });
-      },
-    );
+    it('namespaces caller job ids by plugin and tenant and deduplicates within one tenant', async () => {
+      const app = await startNode(cluster, { worker: false });
+      const mq = app.managedQueue;
+      const input = { pluginName: P, queueName: Q, jobName: 'sync', payload: 1, jobId: 'order:42:sync' };
+      const first = await runWithTenant({ tenantId: 'a' }, () => mq.enqueue(input));
+      const again = await runWithTenant({ tenantId: 'a' }, () => mq.enqueue({ ...input, payload: 2 }));
+      const otherTenant = await runWithTenant({ tenantId: 'b' }, () => mq.enqueue(input));
+      const otherPlugin = await runWithTenant({ tenantId: 'a' }, () => mq.enqueue({ ...input, pluginName: 'crm' }));
+      expect(again.jobId).toBe(first.jobId);
+      expect(new Set([first.jobId, otherTenant.jobId, otherPlugin.jobId]).size).toBe(3);
+      expect(first.jobId.endsWith(':order:42:sync')).toBe(true);
+      expect((await mq.getJob(first.jobId))!.payload).toBe(1);
+      expect(await mq.getJob(otherTenant.jobId)).toMatchObject({ tenantId: 'b', payload: 1 });
+      expect(await mq.getMetrics({ pluginName: P })).toMatchObject({ waiting: 2 });
+    });
 
-    caseFor(factory, 'operator-calls')(
-      'retries with backoff, records the failure, and retry() runs a failed job again',
-      async () => {
-        const app = await startNode(cluster);
-        let failUntil = 2;
-        let calls = 0;
-        const failures: boolean[] = [];
-        app.managedQueue.on('job:failed', (_info, _error, meta) => failures.push(meta.willRetry));
-        await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'flaky' }, (job) => {
-          calls += 1;
-          if (job.attemptsMade < failUntil) throw new Error(`boom ${job.attemptsMade}`);
-          return 'ok';
-        });
-        const ok = await app.managedQueue.enqueue({
-          pluginName: P,
-          queueName: Q,
-          jobName: 'flaky',
-          payload: null,
-          attempts: 3,
-          backoffMs: 10,
-        });
-        await expect(app.managedQueue.waitForJob(ok.jobId, { timeoutMs: 10_000 })).resolves.toBe('ok');
-        expect(await app.managedQueue.getJob(ok.jobId)).toMatchObject({
-          state: 'completed',
-          attemptsMade: 3,
-          maxAttempts: 3,
-        });
-        expect(failures).toEqual([true, true]);
-        failUntil = 100;
-        const bad = await app.managedQueue.enqueue({
-          pluginName: P,
-          queueName: Q,
-          jobName: 'flaky',
-          payload: null,
-          attempts: 2,
-          backoffMs: { type: 'exponential', delay: 5 },
-        });
-        const failed = await app.managedQueue.waitForJob(bad.jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
-        expect(failed).toBeInstanceOf(JobFailedError);
-        expect((failed as Error).message).toBe('boom 1');
-        const info = await app.managedQueue.getJob(bad.jobId);
-        expect(info).toMatchObject({ state: 'failed', attemptsMade: 2, failedReason: 'boom 1' });
-        expect(info!.stacktrace!.length).toBeGreaterThan(0);
-        failUntil = 0;
-        expect(await app.managedQueue.retry(bad.jobId)).toEqual({ success: true });
-        expect(await app.managedQueue.retry(bad.jobId)).toMatchObject({ success: false });
-        await expect(app.managedQueue.waitForJob(bad.jobId, { timeoutMs: 10_000 })).resolves.toBe('ok');
-        expect(await app.managedQueue.retry('no-such-job')).toEqual({ success: false, reason: 'not_found' });
-        expect(calls).toBe(3 + 2 + 1);
-      },
-    );
+    it('retries with backoff, records the failure, and retry() runs a failed job again', async () => {
+      const app = await startNode(cluster);
+      let failUntil = 2;
+      let calls = 0;
+      const failures: boolean[] = [];
+      app.managedQueue.on('job:failed', (_info, _error, meta) => failures.push(meta.willRetry));
+      await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'flaky' }, (job) => {
+        calls += 1;
+        if (job.attemptsMade < failUntil) throw new Error(`boom ${job.attemptsMade}`);
+        return 'ok';
+      });
+      const ok = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'flaky',
+        payload: null,
+        attempts: 3,
+        backoffMs: 10,
+      });
+      await expect(app.managedQueue.waitForJob(ok.jobId, { timeoutMs: 10_000 })).resolves.toBe('ok');
+      expect(await app.managedQueue.getJob(ok.jobId)).toMatchObject({
+        state: 'completed',
+        attemptsMade: 3,
+        maxAttempts: 3,
+      });
+      expect(failures).toEqual([true, true]);
+      failUntil = 100;
+      const bad = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'flaky',
+        payload: null,
+        attempts: 2,
+        backoffMs: { type: 'exponential', delay: 5 },
+      });
+      const failed = await app.managedQueue.waitForJob(bad.jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(JobFailedError);
+      expect((failed as Error).message).toBe('boom 1');
+      const info = await app.managedQueue.getJob(bad.jobId);
+      expect(info).toMatchObject({ state: 'failed', attemptsMade: 2, failedReason: 'boom 1' });
+      expect(info!.stacktrace!.length).toBeGreaterThan(0);
+      failUntil = 0;
+      expect(await app.managedQueue.retry(bad.jobId)).toEqual({ success: true });
+      expect(await app.managedQueue.retry(bad.jobId)).toMatchObject({ success: false });
+      await expect(app.managedQueue.waitForJob(bad.jobId, { timeoutMs: 10_000 })).resolves.toBe('ok');
+      expect(await app.managedQueue.retry('no-such-job')).toEqual({ success: false, reason: 'not_found' });
+      expect(calls).toBe(3 + 2 + 1);
+    });
 
     it('reports active, progress, completed and failed events with durations', async () => {
       const app = await startNode(cluster);

@@ -4,13 +4,14 @@
  * (head-of-line), priority order, global concurrency and rate limits, schedules firing once.
  */
 import { currentTenant, type App } from 'clusterkit';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { counter, deferred, within } from '../helpers.js';
-import { caseFor, FAST, startNode } from './jobs-helpers.js';
+import { casesFor, FAST, startNode } from './jobs-helpers.js';
 
 export function clusterSuite(factory: ClusterFactory): void {
   describe(`managed jobs across nodes (${factory.label})`, () => {
+    const it = casesFor(factory);
     let cluster: TestCluster;
     beforeEach(() => {
       cluster = factory.create();
@@ -19,7 +20,7 @@ export function clusterSuite(factory: ClusterFactory): void {
       await cluster.dispose();
     });
 
-    caseFor(factory, 'hand-back')('a node without the handler hands jobs back without spending attempts', async () => {
+    it('a node without the handler hands jobs back without spending attempts', async () => {
       const producer = await startNode(cluster); // consumes the physical queue but has no handler
       const worker = await startNode(cluster);
       const ranOn = new Set<string>();
@@ -48,121 +49,101 @@ export function clusterSuite(factory: ClusterFactory): void {
       expect([...ranOn]).toEqual([worker.nodeId]);
     });
 
-    caseFor(factory, 'takeover')(
-      'takes over a job whose node stopped mid-run, without spending an attempt',
-      async () => {
-        const first = cluster.node({ stopGracePeriodMs: 100, managedQueue: FAST });
-        await first.start();
-        const second = await startNode(cluster);
-        const started = deferred();
-        await first.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'long' }, async (job) => {
-          started.resolve();
-          await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
-          throw job.signal.reason;
-        });
-        const { jobId } = await second.managedQueue.enqueue({
-          pluginName: 'p',
-          queueName: 'q',
-          jobName: 'long',
-          payload: null,
-        });
-        await within(started.promise, 10_000, 'start on the first node');
-        await second.managedQueue.process(
-          { pluginName: 'p', queueName: 'q', jobName: 'long' },
-          () => 'finished elsewhere',
-        );
-        const result = second.managedQueue.waitForJob(jobId, { timeoutMs: 20_000 });
-        await first.stop();
-        expect(await result).toBe('finished elsewhere');
-        // The attempt lost with the stopped node is in the history, not in attemptsMade.
-        const info = await second.managedQueue.getJob(jobId);
-        expect(info).toMatchObject({ state: 'completed', attemptsMade: 1 });
-        expect(info!.history.map((h) => [h.node, h.outcome])).toEqual([
-          [first.nodeId, 'lost'],
-          [second.nodeId, 'completed'],
-        ]);
-      },
-    );
+    it('takes over a job whose node stopped mid-run, without spending an attempt', async () => {
+      const first = cluster.node({ stopGracePeriodMs: 100, managedQueue: FAST });
+      await first.start();
+      const second = await startNode(cluster);
+      const started = deferred();
+      await first.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'long' }, async (job) => {
+        started.resolve();
+        await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+        throw job.signal.reason;
+      });
+      const { jobId } = await second.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'long',
+        payload: null,
+      });
+      await within(started.promise, 10_000, 'start on the first node');
+      await second.managedQueue.process(
+        { pluginName: 'p', queueName: 'q', jobName: 'long' },
+        () => 'finished elsewhere',
+      );
+      const result = second.managedQueue.waitForJob(jobId, { timeoutMs: 20_000 });
+      await first.stop();
+      expect(await result).toBe('finished elsewhere');
+      // The attempt lost with the stopped node is in the history, not in attemptsMade.
+      const info = await second.managedQueue.getJob(jobId);
+      expect(info).toMatchObject({ state: 'completed', attemptsMade: 1 });
+      expect(info!.history.map((h) => [h.node, h.outcome])).toEqual([
+        [first.nodeId, 'lost'],
+        [second.nodeId, 'completed'],
+      ]);
+    });
 
-    caseFor(factory, 'no-processor')(
-      'fails a job with NO_PROCESSOR once no live node has had its handler for the grace period',
-      async () => {
-        const app = await startNode(cluster, { processorGraceMs: 300 });
-        // A producer-only node may register the handler (same plugin code everywhere) but never runs
-        // jobs, so it does not count as having it.
-        const producer = await startNode(cluster, { worker: false, processorGraceMs: 300 });
-        await producer.managedQueue.process({ pluginName: 'ghost', queueName: 'q', jobName: 'nobody' }, () => 'never');
-        const { jobId } = await app.managedQueue.enqueue({
-          pluginName: 'ghost',
-          queueName: 'q',
-          jobName: 'nobody',
-          payload: null,
-          attempts: 2,
-          backoffMs: 10,
-        });
-        const error = await app.managedQueue.waitForJob(jobId, { timeoutMs: 15_000 }).catch((e: unknown) => e);
-        expect(error).toMatchObject({ code: 'NO_PROCESSOR' });
-        const info = await app.managedQueue.getJob(jobId);
-        expect(info).toMatchObject({ state: 'failed', attemptsMade: 2, failedCode: 'NO_PROCESSOR' });
-        expect(info!.failedReason).toMatch(/no processor registered for ghost\/q\/nobody/);
-      },
-    );
+    it('fails a job with NO_PROCESSOR once no live node has had its handler for the grace period', async () => {
+      const app = await startNode(cluster, { processorGraceMs: 300 });
+      // A producer-only node may register the handler (same plugin code everywhere) but never runs
+      // jobs, so it does not count as having it.
+      const producer = await startNode(cluster, { worker: false, processorGraceMs: 300 });
+      await producer.managedQueue.process({ pluginName: 'ghost', queueName: 'q', jobName: 'nobody' }, () => 'never');
+      const { jobId } = await app.managedQueue.enqueue({
+        pluginName: 'ghost',
+        queueName: 'q',
+        jobName: 'nobody',
+        payload: null,
+        attempts: 2,
+        backoffMs: 10,
+      });
+      const error = await app.managedQueue.waitForJob(jobId, { timeoutMs: 15_000 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'NO_PROCESSOR' });
+      const info = await app.managedQueue.getJob(jobId);
+      expect(info).toMatchObject({ state: 'failed', attemptsMade: 2, failedCode: 'NO_PROCESSOR' });
+      expect(info!.failedReason).toMatch(/no processor registered for ghost\/q\/nobody/);
+    });
 
-    caseFor(factory, 'queries')(
-      'a burst of 1,000 jobs for a concurrency-1 handler does not delay another plugin (head-of-line)',
-      async () => {
-        const worker = await startNode(cluster, { workerConcurrency: 8 });
-        const producer = await startNode(cluster, { worker: false });
-        const gate = deferred();
-        const bulkStarted = counter(1);
-        let bulkDone = 0;
-        await worker.managedQueue.process(
-          { pluginName: 'bulk', queueName: 'import', jobName: 'row', concurrency: 1 },
-          async () => {
-            bulkStarted.hit();
-            await gate.promise;
-            bulkDone += 1;
-          },
+    it('a burst of 1,000 jobs for a concurrency-1 handler does not delay another plugin (head-of-line)', async () => {
+      const worker = await startNode(cluster, { workerConcurrency: 8 });
+      const producer = await startNode(cluster, { worker: false });
+      const gate = deferred();
+      const bulkStarted = counter(1);
+      let bulkDone = 0;
+      await worker.managedQueue.process(
+        { pluginName: 'bulk', queueName: 'import', jobName: 'row', concurrency: 1 },
+        async () => {
+          bulkStarted.hit();
+          await gate.promise;
+          bulkDone += 1;
+        },
+      );
+      await worker.managedQueue.process(
+        { pluginName: 'other', queueName: 'mail', jobName: 'send', concurrency: 2 },
+        () => 'sent',
+      );
+      for (let i = 0; i < 1_000; i += 10) {
+        await Promise.all(
+          Array.from({ length: 10 }, (_, k) =>
+            producer.managedQueue.enqueue({ pluginName: 'bulk', queueName: 'import', jobName: 'row', payload: i + k }),
+          ),
         );
-        await worker.managedQueue.process(
-          { pluginName: 'other', queueName: 'mail', jobName: 'send', concurrency: 2 },
-          () => 'sent',
+      }
+      await within(bulkStarted.done, 15_000, 'first bulk job');
+      // Enqueued after the whole burst, same priority: FIFO alone would put them behind 999 rows.
+      const others: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        others.push(
+          (await producer.managedQueue.enqueue({ pluginName: 'other', queueName: 'mail', jobName: 'send', payload: i }))
+            .jobId,
         );
-        for (let i = 0; i < 1_000; i += 10) {
-          await Promise.all(
-            Array.from({ length: 10 }, (_, k) =>
-              producer.managedQueue.enqueue({
-                pluginName: 'bulk',
-                queueName: 'import',
-                jobName: 'row',
-                payload: i + k,
-              }),
-            ),
-          );
-        }
-        await within(bulkStarted.done, 15_000, 'first bulk job');
-        // Enqueued after the whole burst, same priority: FIFO alone would put them behind 999 rows.
-        const others: string[] = [];
-        for (let i = 0; i < 5; i += 1) {
-          others.push(
-            (
-              await producer.managedQueue.enqueue({
-                pluginName: 'other',
-                queueName: 'mail',
-                jobName: 'send',
-                payload: i,
-              })
-            ).jobId,
-          );
-        }
-        for (const id of others) expect(await producer.managedQueue.waitForJob(id, { timeoutMs: 20_000 })).toBe('sent');
-        const bulk = await producer.managedQueue.getMetrics({ pluginName: 'bulk' });
-        expect(bulk.completed).toBe(0);
-        expect(bulkDone).toBe(0);
-        expect(bulk.waiting + bulk.delayed).toBeGreaterThanOrEqual(990);
-        gate.resolve();
-      },
-    );
+      }
+      for (const id of others) expect(await producer.managedQueue.waitForJob(id, { timeoutMs: 20_000 })).toBe('sent');
+      const bulk = await producer.managedQueue.getMetrics({ pluginName: 'bulk' });
+      expect(bulk.completed).toBe(0);
+      expect(bulkDone).toBe(0);
+      expect(bulk.waiting + bulk.delayed).toBeGreaterThanOrEqual(990);
+      gate.resolve();
+    });
 
     it('runs jobs in priority order, lower first, publish order within a priority', async ({ skip }) => {
       const probe = cluster.node();
@@ -197,7 +178,7 @@ export function clusterSuite(factory: ClusterFactory): void {
       expect(order).toEqual(['urgent', 'high', 'normal-1', 'normal-2', 'low', 'lowest']);
     });
 
-    caseFor(factory, 'queries')('local concurrency bounds the jobs of one handler running on one node', async () => {
+    it('local concurrency bounds the jobs of one handler running on one node', async () => {
       const app = await startNode(cluster);
       const gate = deferred();
       const twoRunning = deferred();
@@ -222,41 +203,38 @@ export function clusterSuite(factory: ClusterFactory): void {
       expect(peak).toBe(2);
     });
 
-    caseFor(factory, 'global-concurrency')(
-      'globalConcurrency bounds running jobs across nodes; local concurrency bounds one node',
-      async () => {
-        const nodes = [await startNode(cluster), await startNode(cluster)];
-        let running = 0;
-        let peak = 0;
-        const perNode = new Map<string, { running: number; peak: number }>();
-        const all = counter(12);
-        for (const node of nodes) {
-          const local = { running: 0, peak: 0 };
-          perNode.set(node.nodeId, local);
-          await node.managedQueue.process(
-            { pluginName: 'p', queueName: 'q', jobName: 'limited', concurrency: 3, globalConcurrency: 2 },
-            async () => {
-              running += 1;
-              local.running += 1;
-              peak = Math.max(peak, running);
-              local.peak = Math.max(local.peak, local.running);
-              await new Promise((resolve) => setTimeout(resolve, 20)); // simulated work, not synchronization
-              running -= 1;
-              local.running -= 1;
-              all.hit();
-            },
-          );
-        }
-        for (let i = 0; i < 12; i += 1)
-          await nodes[0]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'limited', payload: i });
-        await within(all.done, 20_000, 'twelve jobs');
-        expect(peak).toBeLessThanOrEqual(2);
-        expect(peak).toBeGreaterThanOrEqual(1);
-        for (const local of perNode.values()) expect(local.peak).toBeLessThanOrEqual(2);
-      },
-    );
+    it('globalConcurrency bounds running jobs across nodes; local concurrency bounds one node', async () => {
+      const nodes = [await startNode(cluster), await startNode(cluster)];
+      let running = 0;
+      let peak = 0;
+      const perNode = new Map<string, { running: number; peak: number }>();
+      const all = counter(12);
+      for (const node of nodes) {
+        const local = { running: 0, peak: 0 };
+        perNode.set(node.nodeId, local);
+        await node.managedQueue.process(
+          { pluginName: 'p', queueName: 'q', jobName: 'limited', concurrency: 3, globalConcurrency: 2 },
+          async () => {
+            running += 1;
+            local.running += 1;
+            peak = Math.max(peak, running);
+            local.peak = Math.max(local.peak, local.running);
+            await new Promise((resolve) => setTimeout(resolve, 20)); // simulated work, not synchronization
+            running -= 1;
+            local.running -= 1;
+            all.hit();
+          },
+        );
+      }
+      for (let i = 0; i < 12; i += 1)
+        await nodes[0]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'limited', payload: i });
+      await within(all.done, 20_000, 'twelve jobs');
+      expect(peak).toBeLessThanOrEqual(2);
+      expect(peak).toBeGreaterThanOrEqual(1);
+      for (const local of perNode.values()) expect(local.peak).toBeLessThanOrEqual(2);
+    });
 
-    caseFor(factory, 'rate-limit')('enforces a rate limit cluster-wide', async () => {
+    it('enforces a rate limit cluster-wide', async () => {
       const nodes = [await startNode(cluster), await startNode(cluster)];
       const D = 3_600_000; // one window (aligned to the epoch hour) covers the whole test, almost always
       const rateLimit = { max: 3, durationMs: D };
@@ -293,79 +271,76 @@ export function clusterSuite(factory: ClusterFactory): void {
       expect(states.filter((state) => state === 'waiting')).toHaveLength(5 - ran);
     });
 
-    caseFor(factory, 'schedules')(
-      'fires a schedule exactly once per tick across three nodes, and lists and removes it',
-      async () => {
-        const nodes: App[] = [];
-        const runs: { tick: string; node: string }[] = [];
-        const fourTicks = deferred();
-        for (let i = 0; i < 3; i += 1) {
-          const node = await startNode(cluster);
-          await node.managedQueue.process(
-            { pluginName: 'p', queueName: 'cron', jobName: 'tick', concurrency: 4 },
-            (job, ctx) => {
-              expect(currentTenant()?.tenantId).toBe('acme');
-              expect(ctx.tenantId).toBe('acme');
-              runs.push({ tick: job.id, node: node.nodeId });
-              if (new Set(runs.map((r) => r.tick)).size >= 4) fourTicks.resolve();
-            },
-          );
-          nodes.push(node);
-        }
-        const { scheduleId } = await nodes[0]!.managedQueue.schedule({
-          pluginName: 'p',
-          queueName: 'cron',
-          jobName: 'tick',
-          everyMs: 250,
-          payload: { n: 1 },
-          tenantId: 'acme',
-        });
-        const again = await nodes[1]!.managedQueue.schedule({
-          pluginName: 'p',
-          queueName: 'cron',
-          jobName: 'tick',
-          everyMs: 250,
-          payload: { n: 1 },
-          tenantId: 'acme',
-        });
-        expect(again.scheduleId).toBe(scheduleId);
-        await within(fourTicks.promise, 20_000, 'four ticks');
-        const firstThree = [...new Set(runs.map((r) => r.tick))].slice(0, 3);
-        for (const tick of firstThree) expect(runs.filter((r) => r.tick === tick)).toHaveLength(1);
-        const list = await nodes[2]!.managedQueue.listSchedules();
-        expect(list).toHaveLength(1);
-        expect(list[0]).toMatchObject({ scheduleId, everyMs: 250, tenantId: 'acme', payload: { n: 1 } });
-        expect(list[0]!.nextRunAt).toBeGreaterThan(Date.now() - 1_000);
-        expect(await nodes[2]!.managedQueue.removeSchedule(scheduleId)).toBe(true);
-        expect(await nodes[0]!.managedQueue.listSchedules()).toEqual([]);
-        expect(await nodes[0]!.managedQueue.removeSchedule(scheduleId)).toBe(false);
-        await expect(
-          nodes[0]!.managedQueue.schedule({
-            pluginName: 'p',
-            queueName: 'c',
-            jobName: 'j',
-            cron: 'not a cron',
-            payload: null,
-          }),
-        ).rejects.toMatchObject({
-          code: 'INVALID_OPTION',
-        });
-        await expect(
-          nodes[0]!.managedQueue.schedule({ pluginName: 'p', queueName: 'c', jobName: 'j', payload: null } as never),
-        ).rejects.toMatchObject({
-          code: 'INVALID_ARGUMENT',
-        });
-        const cron = await nodes[0]!.managedQueue.schedule({
+    it('fires a schedule exactly once per tick across three nodes, and lists and removes it', async () => {
+      const nodes: App[] = [];
+      const runs: { tick: string; node: string }[] = [];
+      const fourTicks = deferred();
+      for (let i = 0; i < 3; i += 1) {
+        const node = await startNode(cluster);
+        await node.managedQueue.process(
+          { pluginName: 'p', queueName: 'cron', jobName: 'tick', concurrency: 4 },
+          (job, ctx) => {
+            expect(currentTenant()?.tenantId).toBe('acme');
+            expect(ctx.tenantId).toBe('acme');
+            runs.push({ tick: job.id, node: node.nodeId });
+            if (new Set(runs.map((r) => r.tick)).size >= 4) fourTicks.resolve();
+          },
+        );
+        nodes.push(node);
+      }
+      const { scheduleId } = await nodes[0]!.managedQueue.schedule({
+        pluginName: 'p',
+        queueName: 'cron',
+        jobName: 'tick',
+        everyMs: 250,
+        payload: { n: 1 },
+        tenantId: 'acme',
+      });
+      const again = await nodes[1]!.managedQueue.schedule({
+        pluginName: 'p',
+        queueName: 'cron',
+        jobName: 'tick',
+        everyMs: 250,
+        payload: { n: 1 },
+        tenantId: 'acme',
+      });
+      expect(again.scheduleId).toBe(scheduleId);
+      await within(fourTicks.promise, 20_000, 'four ticks');
+      const firstThree = [...new Set(runs.map((r) => r.tick))].slice(0, 3);
+      for (const tick of firstThree) expect(runs.filter((r) => r.tick === tick)).toHaveLength(1);
+      const list = await nodes[2]!.managedQueue.listSchedules();
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject({ scheduleId, everyMs: 250, tenantId: 'acme', payload: { n: 1 } });
+      expect(list[0]!.nextRunAt).toBeGreaterThan(Date.now() - 1_000);
+      expect(await nodes[2]!.managedQueue.removeSchedule(scheduleId)).toBe(true);
+      expect(await nodes[0]!.managedQueue.listSchedules()).toEqual([]);
+      expect(await nodes[0]!.managedQueue.removeSchedule(scheduleId)).toBe(false);
+      await expect(
+        nodes[0]!.managedQueue.schedule({
           pluginName: 'p',
           queueName: 'c',
           jobName: 'j',
-          cron: '0 9 * * 1',
-          tz: 'Europe/Berlin',
+          cron: 'not a cron',
           payload: null,
-        });
-        const [stored] = (await nodes[0]!.managedQueue.listSchedules()).filter((s) => s.scheduleId === cron.scheduleId);
-        expect(new Date(stored!.nextRunAt!).getUTCDay()).toBe(1);
-      },
-    );
+        }),
+      ).rejects.toMatchObject({
+        code: 'INVALID_OPTION',
+      });
+      await expect(
+        nodes[0]!.managedQueue.schedule({ pluginName: 'p', queueName: 'c', jobName: 'j', payload: null } as never),
+      ).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+      const cron = await nodes[0]!.managedQueue.schedule({
+        pluginName: 'p',
+        queueName: 'c',
+        jobName: 'j',
+        cron: '0 9 * * 1',
+        tz: 'Europe/Berlin',
+        payload: null,
+      });
+      const [stored] = (await nodes[0]!.managedQueue.listSchedules()).filter((s) => s.scheduleId === cron.scheduleId);
+      expect(new Date(stored!.nextRunAt!).getUTCDay()).toBe(1);
+    });
   });
 }

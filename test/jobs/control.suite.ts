@@ -3,16 +3,17 @@
  * metrics and listing with paging, pause/resume per logical queue, clean, waitForJob timeouts.
  */
 import { JobCancelledError, runWithTenant, type App } from 'clusterkit';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { deferred, within } from '../helpers.js';
-import { caseFor, startNode } from './jobs-helpers.js';
+import { casesFor, startNode } from './jobs-helpers.js';
 
 const P = 'crm';
 const Q = 'sync';
 
 export function controlSuite(factory: ClusterFactory): void {
   describe(`managed jobs control (${factory.label})`, () => {
+    const it = casesFor(factory);
     let cluster: TestCluster;
     beforeEach(() => {
       cluster = factory.create();
@@ -33,59 +34,54 @@ export function controlSuite(factory: ClusterFactory): void {
       await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 });
     }
 
-    caseFor(factory, 'physical-queue')(
-      'cancels waiting and delayed jobs so they never run, and reports why others cannot be cancelled',
-      async () => {
-        const app = await startNode(cluster);
-        const ran: string[] = [];
-        await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'j' }, (job) => {
-          ran.push(job.data as string);
-          if (job.data === 'fail') throw new Error('nope');
-          return job.data;
-        });
-        const delayed = await app.managedQueue.enqueue({
-          pluginName: P,
-          queueName: Q,
-          jobName: 'j',
-          payload: 'delayed',
-          delayMs: 300,
-        });
-        const waitingResult = app.managedQueue
-          .waitForJob(delayed.jobId, { timeoutMs: 10_000 })
-          .catch((e: unknown) => e);
-        expect(await app.managedQueue.cancel({ jobId: delayed.jobId })).toEqual({ success: true });
-        expect(await waitingResult).toBeInstanceOf(JobCancelledError);
-        expect((await app.managedQueue.getJob(delayed.jobId))!.state).toBe('cancelled');
-        // Wait until the cancelled job's ticket has come due and been consumed (dropped): the physical queue is empty.
-        await vi.waitFor(
-          async () =>
-            expect(await app.eventQueue.counts('managed-queue:plugin-jobs')).toMatchObject({
-              waiting: 0,
-              delayed: 0,
-              active: 0,
-            }),
-          { timeout: 10_000, interval: 50 },
-        );
-        expect(ran).toEqual([]);
-        const later = await app.managedQueue.enqueue({
-          pluginName: P,
-          queueName: Q,
-          jobName: 'j',
-          payload: 'later',
-          delayMs: 60_000,
-        });
-        expect((await app.managedQueue.getJob(later.jobId))!.state).toBe('delayed');
-        expect(await app.managedQueue.cancel({ jobId: later.jobId })).toEqual({ success: true });
+    it('cancels waiting and delayed jobs so they never run, and reports why others cannot be cancelled', async () => {
+      const app = await startNode(cluster);
+      const ran: string[] = [];
+      await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'j' }, (job) => {
+        ran.push(job.data as string);
+        if (job.data === 'fail') throw new Error('nope');
+        return job.data;
+      });
+      const delayed = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'j',
+        payload: 'delayed',
+        delayMs: 300,
+      });
+      const waitingResult = app.managedQueue.waitForJob(delayed.jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(await app.managedQueue.cancel({ jobId: delayed.jobId })).toEqual({ success: true });
+      expect(await waitingResult).toBeInstanceOf(JobCancelledError);
+      expect((await app.managedQueue.getJob(delayed.jobId))!.state).toBe('cancelled');
+      // Wait until the cancelled job's ticket has come due and been consumed (dropped): the physical queue is empty.
+      await vi.waitFor(
+        async () =>
+          expect(await app.eventQueue.counts('managed-queue:plugin-jobs')).toMatchObject({
+            waiting: 0,
+            delayed: 0,
+            active: 0,
+          }),
+        { timeout: 10_000, interval: 50 },
+      );
+      expect(ran).toEqual([]);
+      const later = await app.managedQueue.enqueue({
+        pluginName: P,
+        queueName: Q,
+        jobName: 'j',
+        payload: 'later',
+        delayMs: 60_000,
+      });
+      expect((await app.managedQueue.getJob(later.jobId))!.state).toBe('delayed');
+      expect(await app.managedQueue.cancel({ jobId: later.jobId })).toEqual({ success: true });
 
-        const done = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 'done' });
-        await app.managedQueue.waitForJob(done.jobId, { timeoutMs: 10_000 });
-        expect(await app.managedQueue.cancel({ jobId: done.jobId })).toEqual({ success: false, reason: 'completed' });
-        const failed = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 'fail' });
-        await app.managedQueue.waitForJob(failed.jobId, { timeoutMs: 10_000 }).catch(() => undefined);
-        expect(await app.managedQueue.cancel({ jobId: failed.jobId })).toEqual({ success: false, reason: 'failed' });
-        expect(await app.managedQueue.cancel({ jobId: 'missing' })).toEqual({ success: false, reason: 'not_found' });
-      },
-    );
+      const done = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 'done' });
+      await app.managedQueue.waitForJob(done.jobId, { timeoutMs: 10_000 });
+      expect(await app.managedQueue.cancel({ jobId: done.jobId })).toEqual({ success: false, reason: 'completed' });
+      const failed = await app.managedQueue.enqueue({ pluginName: P, queueName: Q, jobName: 'j', payload: 'fail' });
+      await app.managedQueue.waitForJob(failed.jobId, { timeoutMs: 10_000 }).catch(() => undefined);
+      expect(await app.managedQueue.cancel({ jobId: failed.jobId })).toEqual({ success: false, reason: 'failed' });
+      expect(await app.managedQueue.cancel({ jobId: 'missing' })).toEqual({ success: false, reason: 'not_found' });
+    });
 
     it('refuses to cancel an active job unless abortActive, which aborts its signal', async () => {
       const worker = await startNode(cluster);
@@ -118,11 +114,7 @@ export function controlSuite(factory: ClusterFactory): void {
       expect(await operator.managedQueue.getJob(jobId)).toMatchObject({ state: 'cancelled', attemptsMade: 1 });
     });
 
-    caseFor(
-      factory,
-      'queries',
-      'operator-calls',
-    )('shows a tenant only its own jobs, and everything outside any tenant context', async () => {
+    it('shows a tenant only its own jobs, and everything outside any tenant context', async () => {
       const app = await startNode(cluster, { worker: false });
       const mq = app.managedQueue;
       const enqueue = (tenantId: string, n: number) =>
@@ -165,11 +157,7 @@ export function controlSuite(factory: ClusterFactory): void {
       expect(await mq.getJob(b[0]!)).toMatchObject({ tenantId: 'tenant-b' });
     });
 
-    caseFor(
-      factory,
-      'pause',
-      'queries',
-    )('pauses and resumes a logical queue on every node', async () => {
+    it('pauses and resumes a logical queue on every node', async () => {
       const worker = await startNode(cluster);
       const operator = await startNode(cluster, { worker: false });
       const ran: number[] = [];
@@ -192,7 +180,7 @@ export function controlSuite(factory: ClusterFactory): void {
       expect(ran).toEqual([1]);
     });
 
-    caseFor(factory, 'queries')('cleans finished jobs and times out waitForJob with a coded error', async () => {
+    it('cleans finished jobs and times out waitForJob with a coded error', async () => {
       const app = await startNode(cluster);
       await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'j' }, () => 'ok');
       const ids: string[] = [];
@@ -218,7 +206,7 @@ export function controlSuite(factory: ClusterFactory): void {
       });
     });
 
-    caseFor(factory, 'pause')('removes finished records when asked (removeOnComplete / removeOnFail)', async () => {
+    it('removes finished records when asked (removeOnComplete / removeOnFail)', async () => {
       const app = await startNode(cluster);
       await app.managedQueue.process({ pluginName: P, queueName: Q, jobName: 'j' }, (job) => {
         if (job.data === 'fail') throw new Error('x');
