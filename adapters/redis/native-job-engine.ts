@@ -313,6 +313,12 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   }
 
   async handle(handler: NativeHandler): Promise<() => Promise<void>> {
+    // Cluster-wide limits of the handler are BullMQ's own, on its queue (= the handler): checked by
+    // BullMQ's fetch, nothing per job when unset. The last registration that gives one sets it.
+    const { globalConcurrency, rateLimit } = handler.options;
+    if (globalConcurrency !== undefined) await this.queue(handler.options).setGlobalConcurrency(globalConcurrency);
+    if (rateLimit !== undefined)
+      await this.queue(handler.options).setGlobalRateLimit(rateLimit.max, rateLimit.durationMs);
     const close = await startNativeWorker(
       {
         connection: this.redis,

@@ -39,7 +39,7 @@ import type { NodeInfo } from './node-list.js';
 import { portableJobStoreOver } from './portable-job-store.js';
 import { Reconciler } from './reconciler.js';
 import { resolveManagedQueueOptions, type ManagedQueueOptions, type ResolvedManagedQueueOptions } from './options.js';
-import { checkProcessorOptions, processorDeclarations } from './plugin-job-processor.js';
+import { checkProcessorOptions } from './plugin-job-processor.js';
 import { ProcessorRegistry } from './processor-registry.js';
 import { Scheduler } from './schedules.js';
 import { escapeKeyPart, logicalQueueKey } from './scoped-key.js';
@@ -509,7 +509,6 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   async process<T = any>(options: ProcessorOptions, handler: ManagedJobHandler<T>): Promise<() => Promise<void>> {
     const checked = checkProcessorOptions('managedQueue.process', options);
     assertFunction('handler', handler);
-    this.native?.checkProcessor(checked);
     const registration = this.registry.add(checked, handler as ManagedJobHandler);
     if (this.native) {
       await this.native.sync([registration]);
@@ -527,9 +526,6 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Registers every `@PluginJobProcessor` declaration of `instance`'s class (calls its `handle`, else `process`). */
   async registerProcessor(instance: object): Promise<void> {
-    if (this.native && typeof instance === 'object' && instance !== null) {
-      for (const declaration of processorDeclarations(instance)) this.native.checkProcessor(declaration);
-    }
     this.registry.addInstance(instance);
     if (this.native) await this.native.sync(this.registry.registrationsOf(instance));
     else await this.useWorker();

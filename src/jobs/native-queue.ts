@@ -10,10 +10,10 @@ import { toJobInfo, type JobRecord } from './envelope.js';
 import type { CancelResult } from './job-control.js';
 import { visibleToCaller } from './job-queries.js';
 import { JobCancelledError, JobFailedError } from './job-runner.js';
-import { nativeNotSupported, type ManagedJobEngine } from './native-engine.js';
+import type { ManagedJobEngine } from './native-engine.js';
 import { nativeHandlerOf, type NativeRunnerDeps } from './native-runner.js';
 import type { Registration } from './registration.js';
-import type { ManagedJobInfo, ProcessorOptions } from './types.js';
+import type { ManagedJobInfo } from './types.js';
 
 /** The native-engine side of one node's managed queue. */
 export class NativeManagedJobs {
@@ -25,13 +25,6 @@ export class NativeManagedJobs {
     readonly engine: ManagedJobEngine,
     private readonly deps: NativeRunnerDeps & { readonly worker: boolean; reportError(error: unknown): void },
   ) {}
-
-  /** Refuses handler options the engine does not support yet. */
-  checkProcessor(options: ProcessorOptions): void {
-    if (options.globalConcurrency !== undefined)
-      throw nativeNotSupported('process.globalConcurrency', this.engine.kind);
-    if (options.rateLimit !== undefined) throw nativeNotSupported('process.rateLimit', this.engine.kind);
-  }
 
   async start(registrations: Iterable<Registration>): Promise<void> {
     await this.engine.start();

@@ -17,7 +17,7 @@ import { controlSuite } from './control.suite.js';
 import { startNode, type ManagedFeature } from './jobs-helpers.js';
 
 /** What stage 1 of the native engine supports beyond the core (see `ManagedFeature`). */
-const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover'];
+const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover', 'global-concurrency'];
 
 const target = await resolveRedisUrl();
 
@@ -82,11 +82,6 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
         ['remove', () => mq.remove('x:y:z')],
         ['promote', () => mq.promote('x:y:z')],
         ['enqueue.transaction', () => mq.enqueue(job, { transaction: { afterCommit: () => undefined } })],
-        ['process.globalConcurrency', () => mq.process({ ...lq, jobName: 'g', globalConcurrency: 1 }, () => 1)],
-        [
-          'process.rateLimit',
-          () => mq.process({ ...lq, jobName: 'r', rateLimit: { max: 1, durationMs: 1_000 } }, () => 1),
-        ],
       ];
       for (const [feature, call] of calls) {
         const error = await call().then(
@@ -259,6 +254,37 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
       expect(info).toMatchObject({ state: 'completed', attemptsMade: 1 });
       expect(info.history[0]).toMatchObject({ node: owner, outcome: 'lost' });
       expect(info.history.at(-1)).toMatchObject({ outcome: 'completed' });
+    });
+
+    it("enforces a rate limit across nodes with BullMQ's limiter on the handler queue (the rest wait)", async () => {
+      const nodes = [await startNode(cluster), await startNode(cluster)];
+      const rateLimit = { max: 3, durationMs: 3_600_000 };
+      let ran = 0;
+      const three = counter(3);
+      for (const node of nodes) {
+        await node.managedQueue.process(
+          { pluginName: 'p', queueName: 'q', jobName: 'rated', concurrency: 5, rateLimit },
+          () => {
+            ran += 1;
+            three.hit();
+          },
+        );
+      }
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        ids.push(
+          (await nodes[1]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'rated', payload: i }))
+            .jobId,
+        );
+      }
+      await within(three.done, 10_000, 'three jobs');
+      // The limiter's window (an hour, from the first start) holds the other two back: they stay waiting.
+      await vi.waitFor(async () => {
+        const states = await Promise.all(ids.map(async (id) => (await nodes[0]!.managedQueue.getJob(id))!.state));
+        expect(states.filter((state) => state === 'completed')).toHaveLength(3);
+        expect(states.filter((state) => state === 'waiting')).toHaveLength(2);
+      });
+      expect(ran).toBe(3);
     });
 
     it('dedupes a caller jobId while its job exists, namespaced by plugin and tenant', async () => {
