@@ -143,6 +143,49 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:handlers:${escapeKeyPart(pluginName)}`;
   }
 
+  /**
+   * Records a handler's queue in its plugin's set once per node (to find scoped ids, and for
+   * pause/resume); a queue new to the cluster is paused at once when its logical queue is. The pause
+   * writes its flag before reading the set, so either it sees the new queue or the new queue sees
+   * the flag.
+   */
+  private async known(h: HandlerName): Promise<void> {
+    const hk = handlerKey(h.pluginName, h.queueName, h.jobName);
+    if (this.knownHandlers.has(hk)) return;
+    const [[, added], [, paused]] = (await this.redis
+      .pipeline()
+      .sadd(this.handlersKey(h.pluginName), hk)
+      .exists(this.pausedKey(h.pluginName, h.queueName))
+      .exec()) as [[unknown, number], [unknown, number]];
+    if (added === 1 && paused === 1) await this.queue(h).pause();
+    this.knownHandlers.add(hk);
+  }
+
+  private pausedKey(pluginName: string, queueName: string): string {
+    return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:paused:${escapeKeyPart(pluginName)}:${escapeKeyPart(queueName)}`;
+  }
+
+  /** The handler queues of a plugin that have been used (see {@link known}). */
+  private async handlersOf(pluginName: string): Promise<HandlerName[]> {
+    const keys = await this.redis.smembers(this.handlersKey(pluginName));
+    return keys.map((key) => {
+      const [p, queueName, jobName] = key.split(':').map(unescapeKeyPart) as [string, string, string];
+      return { pluginName: p, queueName, jobName };
+    });
+  }
+
+  async setPaused(pluginName: string, queueName: string, paused: boolean): Promise<void> {
+    const flag = this.pausedKey(pluginName, queueName);
+    if (paused) await this.redis.set(flag, '1');
+    else await this.redis.del(flag);
+    const handlers = (await this.handlersOf(pluginName)).filter((h) => h.queueName === queueName);
+    await Promise.all(handlers.map((h) => (paused ? this.queue(h).pause() : this.queue(h).resume())));
+  }
+
+  async isPaused(pluginName: string, queueName: string): Promise<boolean> {
+    return (await this.redis.exists(this.pausedKey(pluginName, queueName))) === 1;
+  }
+
   private keep(remove: boolean | number, fallbackMs: number): JobsOptions['removeOnComplete'] {
     if (remove === true) return true;
     return { age: Math.max(1, Math.ceil((remove === false ? fallbackMs : remove) / 1000)) };
@@ -151,11 +194,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   async add(record: JobRecord): Promise<string> {
     const h: HandlerName = record;
     const callerId = record.id.includes(':');
-    const hk = handlerKey(h.pluginName, h.queueName, h.jobName);
-    if (callerId && !this.knownHandlers.has(`${hk}`)) {
-      await this.redis.sadd(this.handlersKey(h.pluginName), hk);
-      this.knownHandlers.add(hk);
-    }
+    await this.known(h);
     const opts: JobsOptions = {
       priority: Math.min(record.priority + 1, 2_097_152),
       attempts: record.maxAttempts,
@@ -180,11 +219,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
       keyPrefix: `${this.prefix}:${bullQueueName(nativeQueueName(this.context.appName, handler))}:`,
     });
     if (parsed.kind === 'generated') return at(parsed.handler);
-    const keys = await this.redis.smembers(this.handlersKey(parsed.pluginName));
-    const candidates = keys.map((key) => {
-      const [pluginName, queueName, jobName] = key.split(':').map(unescapeKeyPart) as [string, string, string];
-      return at({ pluginName, queueName, jobName });
-    });
+    const candidates = (await this.handlersOf(parsed.pluginName)).map(at);
     if (candidates.length === 0) return undefined;
     const pipeline = this.redis.pipeline();
     for (const c of candidates) pipeline.exists(c.keyPrefix + c.bullId);
@@ -316,6 +351,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     // Cluster-wide limits of the handler are BullMQ's own, on its queue (= the handler): checked by
     // BullMQ's fetch, nothing per job when unset. The last registration that gives one sets it.
     const { globalConcurrency, rateLimit } = handler.options;
+    await this.known(handler.options);
     if (globalConcurrency !== undefined) await this.queue(handler.options).setGlobalConcurrency(globalConcurrency);
     if (rateLimit !== undefined)
       await this.queue(handler.options).setGlobalRateLimit(rateLimit.max, rateLimit.durationMs);

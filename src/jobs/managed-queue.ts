@@ -464,21 +464,30 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Stops starting jobs of a logical queue on every node (running ones finish; new ones wait). */
   async pause(queue: LogicalQueue): Promise<void> {
-    this.unsupported('pause');
     const q = logicalQueue('pause', queue);
+    if (this.native?.engine.setPaused) {
+      await this.native.engine.setPaused(q.pluginName, q.queueName, true);
+      return;
+    }
+    this.unsupported('pause');
     await this.jobStore.setPaused(q.pluginName, q.queueName, true);
   }
 
   /** Undoes {@link pause}; waiting jobs start again within `pausedRecheckMs`. */
   async resume(queue: LogicalQueue): Promise<void> {
-    this.unsupported('resume');
     const q = logicalQueue('resume', queue);
+    if (this.native?.engine.setPaused) {
+      await this.native.engine.setPaused(q.pluginName, q.queueName, false);
+      return;
+    }
+    this.unsupported('resume');
     await this.jobStore.setPaused(q.pluginName, q.queueName, false);
   }
 
   async isPaused(queue: LogicalQueue): Promise<boolean> {
-    this.unsupported('isPaused');
     const q = logicalQueue('isPaused', queue);
+    if (this.native?.engine.isPaused) return this.native.engine.isPaused(q.pluginName, q.queueName);
+    this.unsupported('isPaused');
     return (await this.jobStore.pausedQueues()).includes(logicalQueueKey(q.pluginName, q.queueName));
   }
 

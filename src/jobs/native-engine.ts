@@ -84,6 +84,13 @@ export interface ManagedJobEngine {
    * does not exist (or is removed meanwhile); rejects with `WAIT_TIMEOUT` after `timeoutMs`.
    */
   waitFinished(jobId: string, timeoutMs: number): Promise<JobRecord | null>;
+  /**
+   * Pauses (`true`) or resumes a logical queue on every node: its waiting jobs stay queued, running
+   * ones finish. Optional: without it, `pause`/`resume`/`isPaused` throw `NOT_SUPPORTED`.
+   */
+  setPaused?(pluginName: string, queueName: string, paused: boolean): Promise<void>;
+  /** Is the logical queue paused? (Present with {@link setPaused}.) */
+  isPaused?(pluginName: string, queueName: string): Promise<boolean>;
 }
 
 /** What core gives an engine factory. */

@@ -72,9 +72,6 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
         ['getMetrics', () => mq.getMetrics()],
         ['getQueueStats', () => mq.getQueueStats()],
         ['clean', () => mq.clean({ state: 'completed', olderThanMs: 0 })],
-        ['pause', () => mq.pause(lq)],
-        ['resume', () => mq.resume(lq)],
-        ['isPaused', () => mq.isPaused(lq)],
         ['schedule', () => mq.schedule({ ...job, everyMs: 1_000 })],
         ['listSchedules', () => mq.listSchedules()],
         ['removeSchedule', () => mq.removeSchedule('s')],
@@ -285,6 +282,39 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
         expect(states.filter((state) => state === 'waiting')).toHaveLength(2);
       });
       expect(ran).toBe(3);
+    });
+
+    it('pauses and resumes a logical queue on every node, handler queues created while paused included', async () => {
+      const worker = await startNode(cluster);
+      const operator = await startNode(cluster, { worker: false });
+      const ran: string[] = [];
+      const lq = { pluginName: 'p', queueName: 'q' };
+      await worker.managedQueue.process({ ...lq, jobName: 'a' }, (job) => void ran.push(job.data as string));
+      await worker.managedQueue.process({ pluginName: 'p', queueName: 'marker', jobName: 'm' }, () => 'm');
+      await operator.managedQueue.pause(lq);
+      expect(await worker.managedQueue.isPaused(lq)).toBe(true);
+      expect(await worker.managedQueue.isPaused({ pluginName: 'p', queueName: 'marker' })).toBe(false);
+      // 'b' has neither jobs nor a handler yet: its queue is created by this enqueue, paused since its
+      // logical queue is (its handler comes after).
+      const a = await operator.managedQueue.enqueue({ ...lq, jobName: 'a', payload: 'a' });
+      const b = await operator.managedQueue.enqueue({ ...lq, jobName: 'b', payload: 'b' });
+      await worker.managedQueue.process({ ...lq, jobName: 'b' }, (job) => void ran.push(job.data as string));
+      // A job of another logical queue runs meanwhile (the worker has gone past the paused ones).
+      const m = await operator.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'marker',
+        jobName: 'm',
+        payload: null,
+      });
+      expect(await operator.managedQueue.waitForJob(m.jobId, { timeoutMs: 10_000 })).toBe('m');
+      expect(ran).toEqual([]);
+      expect((await operator.managedQueue.getJob(a.jobId))!.state).toBe('waiting');
+      expect((await operator.managedQueue.getJob(b.jobId))!.state).toBe('waiting');
+      await operator.managedQueue.resume(lq);
+      expect(await worker.managedQueue.isPaused(lq)).toBe(false);
+      await operator.managedQueue.waitForJob(a.jobId, { timeoutMs: 10_000 });
+      await operator.managedQueue.waitForJob(b.jobId, { timeoutMs: 10_000 });
+      expect(ran.sort()).toEqual(['a', 'b']);
     });
 
     it('dedupes a caller jobId while its job exists, namespaced by plugin and tenant', async () => {
