@@ -25,20 +25,12 @@ import {
   type LazyAbort,
   type ManagedJobEngine,
   type ManagedJobEngineContext,
-  type ManagedJobState,
   type NativeHandler,
 } from 'clusterkit/adapter-kit';
 import { bullPrefix, bullQueueName } from './bull-names.js';
 import { closeClient, connectClient, createClient, type RedisClient, type RedisConnections } from './connection.js';
-import {
-  fieldsOfHash,
-  generatedJobId,
-  nativeDataOf,
-  nativeQueueName,
-  parseJobId,
-  recordOf,
-  type HandlerName,
-} from './native-job-shape.js';
+import { generatedJobId, nativeDataOf, nativeQueueName, parseJobId, type HandlerName } from './native-job-shape.js';
+import { cancelScript, readNativeJob, type Located } from './native-job-reads.js';
 import { NATIVE_CANCEL_LUA } from './native-scripts.js';
 import { startNativeWorker } from './native-worker.js';
 
@@ -54,14 +46,6 @@ export interface NativeEngineOptions {
 const WATCH_MARGIN_MS = 5_000;
 /** How long an abort for a job not (yet) running here is remembered. */
 const EARLY_ABORT_MS = 60_000;
-
-/** Where a job lives. */
-interface Located {
-  readonly handler: HandlerName;
-  readonly bullId: string;
-  /** BullMQ's key prefix of the job's queue: `<prefix>:q:{<queue>}:`. */
-  readonly keyPrefix: string;
-}
 
 /** The native engine of one node. */
 export class RedisNativeJobEngine implements ManagedJobEngine {
@@ -229,66 +213,17 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
 
   async get(jobId: string): Promise<{ record: JobRecord; logs: string[] } | null> {
     const at = await this.locate(jobId);
-    return at ? this.read(jobId, at) : null;
-  }
-
-  /** One pipelined read: the hash, the log, and the sets that tell the state. */
-  private async read(jobId: string, at: Located): Promise<{ record: JobRecord; logs: string[] } | null> {
-    const key = at.keyPrefix + at.bullId;
-    const replies = await this.redis
-      .pipeline()
-      .hgetall(key)
-      .lrange(`${key}:logs`, 0, -1)
-      .zscore(`${at.keyPrefix}completed`, at.bullId)
-      .zscore(`${at.keyPrefix}failed`, at.bullId)
-      .zscore(`${at.keyPrefix}delayed`, at.bullId)
-      .lpos(`${at.keyPrefix}active`, at.bullId)
-      .exec();
-    const [hash, logs, completed, failed, delayed, active] = (replies ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    }) as [Record<string, string>, string[], string | null, string | null, string | null, number | null];
-    const fields = fieldsOfHash(hash);
-    if (!fields) return null;
-    let state: ManagedJobState = 'waiting';
-    if (completed !== null) state = 'completed';
-    else if (failed !== null) state = fields.aborted ? 'cancelled' : 'failed';
-    else if (active !== null) state = 'active';
-    else if (delayed !== null) state = 'delayed';
-    const record = recordOf(jobId, at.handler, state, fields);
-    // BullMQ's delayed score is the due time × 4096 (+ a counter).
-    if (delayed !== null) record.runAt = Math.floor(Number(delayed) / 4096);
-    return { record, logs };
+    return at ? readNativeJob(this.redis, jobId, at) : null;
   }
 
   async cancel(jobId: string, abortActive: boolean): Promise<CancelResult> {
     const at = await this.locate(jobId);
     if (!at) return { success: false, reason: 'not_found' };
-    const p = at.keyPrefix;
-    const keys = [
-      at.keyPrefix + at.bullId,
-      'wait',
-      'paused',
-      'prioritized',
-      'delayed',
-      'active',
-      'completed',
-      'failed',
-    ];
-    const outcome = (await (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<string>>)
-      .ckNativeCancel!(
-      keys[0],
-      ...keys.slice(1).map((k) => p + k),
-      at.bullId,
-      Date.now(),
-      abortActive ? '1' : '0',
-      this.finishedChannel,
-      new JobCancelledError(jobId).message,
-    )) as CancelResult['reason'] | 'cancelled' | 'abort';
+    const outcome = await cancelScript(this.redis, at, jobId, abortActive, this.finishedChannel);
     if (outcome === 'cancelled') return { success: true };
     if (outcome === 'abort') {
       // `<job key>\n<public id>`: the running node aborts the signal with the job's public id.
-      await this.redis.publish(this.abortChannel, `${keys[0]!}\n${jobId}`);
+      await this.redis.publish(this.abortChannel, `${at.keyPrefix + at.bullId}\n${jobId}`);
       return { success: true };
     }
     return { success: false, reason: outcome };
@@ -324,7 +259,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
         .exec();
       for (;;) {
         woken = new Promise<void>((resolve) => (wake = resolve));
-        const found = await this.read(jobId, at);
+        const found = await readNativeJob(this.redis, jobId, at);
         if (!found) return null;
         const state = found.record.state;
         if (state === 'completed' || state === 'failed' || state === 'cancelled') return found.record;
