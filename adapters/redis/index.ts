@@ -51,7 +51,7 @@ export interface RedisAdaptersOptions extends RedisConnectionOptions {
   /**
    * How `app.managedQueue` keeps jobs on this Redis. `engine: 'native'` (experimental) makes each
    * managed job a BullMQ job of its handler's own BullMQ queue (no separate record or ticket); stage
-   * 1 supports enqueue, handlers (with global concurrency and rate limits), pause/resume, outcomes, getJob, waitForJob
+   * 1 supports enqueue, handlers (with global concurrency and rate limits), pause/resume, retry/remove/promote, outcomes, getJob, waitForJob
    * and cancel, and the other calls throw
    * `NOT_SUPPORTED` (docs/managed-jobs.md, "Native engine"). Lock and stalled-check timing apply to it.
    * @default { engine: 'default' } (job records with one script per transition, redis-job-store.ts)

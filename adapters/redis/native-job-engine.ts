@@ -21,6 +21,9 @@ import {
   MAX_JOB_LOG_LINES,
   unescapeKeyPart,
   type CancelResult,
+  type PromoteResult,
+  type RemoveResult,
+  type RetryResult,
   type JobRecord,
   type LazyAbort,
   type ManagedJobEngine,
@@ -30,7 +33,15 @@ import {
 import { bullPrefix, bullQueueName } from './bull-names.js';
 import { closeClient, connectClient, createClient, type RedisClient, type RedisConnections } from './connection.js';
 import { generatedJobId, nativeDataOf, nativeQueueName, parseJobId, type HandlerName } from './native-job-shape.js';
-import { cancelScript, readNativeJob, type Located } from './native-job-reads.js';
+import {
+  cancelScript,
+  promoteNativeJob,
+  readNativeJob,
+  removeNativeJob,
+  retryNativeJob,
+  type Located,
+  type OperateDeps,
+} from './native-job-reads.js';
 import { NATIVE_CANCEL_LUA } from './native-scripts.js';
 import { startNativeWorker } from './native-worker.js';
 
@@ -227,6 +238,27 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
       return { success: true };
     }
     return { success: false, reason: outcome };
+  }
+
+  private async operate<R>(
+    jobId: string,
+    op: (deps: OperateDeps) => Promise<R>,
+  ): Promise<R | { success: false; reason: 'not_found' }> {
+    const at = await this.locate(jobId);
+    if (!at) return { success: false, reason: 'not_found' };
+    return op({ client: this.redis, queue: this.queue(at.handler), at, jobId, finishedChannel: this.finishedChannel });
+  }
+
+  retry(jobId: string): Promise<RetryResult> {
+    return this.operate(jobId, retryNativeJob);
+  }
+
+  remove(jobId: string): Promise<RemoveResult> {
+    return this.operate(jobId, removeNativeJob);
+  }
+
+  promote(jobId: string): Promise<PromoteResult> {
+    return this.operate(jobId, promoteNativeJob);
   }
 
   private abortHere(message: string): void {

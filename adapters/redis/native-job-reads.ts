@@ -3,7 +3,15 @@
  * round trip — its hash, its log and the BullMQ sets that tell its state — and the cancel script
  * (native-scripts.ts) with its keys.
  */
-import type { CancelResult, JobRecord, ManagedJobState } from 'clusterkit/adapter-kit';
+import type {
+  CancelResult,
+  JobRecord,
+  ManagedJobState,
+  PromoteResult,
+  RemoveResult,
+  RetryResult,
+} from 'clusterkit/adapter-kit';
+import { Job, type Queue } from 'bullmq';
 import { JobCancelledError } from 'clusterkit/adapter-kit';
 import type { RedisClient } from './connection.js';
 import { fieldsOfHash, recordOf, type HandlerName } from './native-job-shape.js';
@@ -69,4 +77,62 @@ export async function cancelScript(
     finishedChannel,
     new JobCancelledError(jobId).message,
   )) as CancelResult['reason'] | 'cancelled' | 'abort';
+}
+
+/** What the operator calls need: the job's queue, its location, the client, the finished channel. */
+export interface OperateDeps {
+  readonly client: RedisClient;
+  readonly queue: Queue;
+  readonly at: Located;
+  readonly jobId: string;
+  readonly finishedChannel: string;
+}
+
+/**
+ * `retry`: a failed or cancelled job goes back to wait with `attemptsMade` reset (BullMQ's
+ * `job.retry('failed', { resetAttemptsMade })`; its attempt history and `attemptsStarted` go on).
+ */
+export async function retryNativeJob(d: OperateDeps): Promise<RetryResult> {
+  const found = await readNativeJob(d.client, d.jobId, d.at);
+  if (!found) return { success: false, reason: 'not_found' };
+  const state = found.record.state;
+  if (state !== 'failed' && state !== 'cancelled') return { success: false, reason: state };
+  const job = await Job.fromId(d.queue, d.at.bullId);
+  if (!job) return { success: false, reason: 'not_found' };
+  // A cancelled job's mark goes first: its next end must not read as cancelled.
+  await d.client.hdel(d.at.keyPrefix + d.at.bullId, 'ab');
+  try {
+    await job.retry('failed', { resetAttemptsMade: true });
+  } catch {
+    // Another retry moved it first.
+    return { success: false, reason: 'already_retried' };
+  }
+  return { success: true };
+}
+
+/** `remove`: deletes a job that is not running (BullMQ refuses a locked one); tells its waiters. */
+export async function removeNativeJob(d: OperateDeps): Promise<RemoveResult> {
+  const found = await readNativeJob(d.client, d.jobId, d.at);
+  if (!found) return { success: false, reason: 'not_found' };
+  if (found.record.state === 'active') return { success: false, reason: 'active' };
+  if ((await d.queue.remove(d.at.bullId)) !== 1) return { success: false, reason: 'active' };
+  await d.client.publish(d.finishedChannel, d.at.keyPrefix + d.at.bullId);
+  return { success: true };
+}
+
+/** `promote`: a delayed job runs now (BullMQ's promote); otherwise the state it is in. */
+export async function promoteNativeJob(d: OperateDeps): Promise<PromoteResult> {
+  const found = await readNativeJob(d.client, d.jobId, d.at);
+  if (!found) return { success: false, reason: 'not_found' };
+  if (found.record.state !== 'delayed') return { success: false, reason: found.record.state };
+  const job = await Job.fromId(d.queue, d.at.bullId);
+  if (!job) return { success: false, reason: 'not_found' };
+  try {
+    await job.promote();
+    return { success: true };
+  } catch {
+    const now = await readNativeJob(d.client, d.jobId, d.at);
+    if (!now) return { success: false, reason: 'not_found' };
+    return { success: false, reason: now.record.state === 'delayed' ? 'waiting' : now.record.state };
+  }
 }

@@ -401,6 +401,10 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Runs a failed or cancelled job again with a fresh attempt budget. */
   async retry(jobId: string): Promise<RetryResult> {
+    if (this.native?.engine.retry) {
+      const engine = this.native.engine;
+      return this.native.operate(jobId, (id) => engine.retry!(id));
+    }
     this.unsupported('retry');
     this.assertStarted('retry');
     const result = await retryJob(this.control, jobId);
@@ -411,6 +415,10 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Deletes a job that is not running: a finished one, or a waiting/delayed one before any node starts it. */
   async remove(jobId: string): Promise<RemoveResult> {
+    if (this.native?.engine.remove) {
+      const engine = this.native.engine;
+      return this.native.operate(jobId, (id) => engine.remove!(id));
+    }
     this.unsupported('remove');
     this.assertStarted('remove');
     return removeJob(this.control, jobId);
@@ -418,6 +426,10 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Runs a delayed job now (its attempts so far are kept); `reason` names its state when it is not delayed. */
   async promote(jobId: string): Promise<PromoteResult> {
+    if (this.native?.engine.promote) {
+      const engine = this.native.engine;
+      return this.native.operate(jobId, (id) => engine.promote!(id));
+    }
     this.unsupported('promote');
     this.assertStarted('promote');
     const result = await promoteJob(this.control, jobId);

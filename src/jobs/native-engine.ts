@@ -10,7 +10,7 @@
 import { ClusterError, ErrorCodes } from '../errors.js';
 import type { JobRecord } from './envelope.js';
 import type { LazyAbort } from './lazy-abort.js';
-import type { CancelResult } from './job-control.js';
+import type { CancelResult, PromoteResult, RemoveResult, RetryResult } from './job-control.js';
 import type { ProcessorOptions } from './types.js';
 
 /** The job a native engine hands to core to run: its record as read at the start of the attempt. */
@@ -90,7 +90,15 @@ export interface ManagedJobEngine {
    */
   setPaused?(pluginName: string, queueName: string, paused: boolean): Promise<void>;
   /** Is the logical queue paused? (Present with {@link setPaused}.) */
-  isPaused?(pluginName: string, queueName: string): Promise<boolean>;
+  isPaused?(pluginName: string, queueName: string): Promise<boolean>; /**
+   * Runs a failed or cancelled job again with a fresh attempt budget (its history kept). Optional,
+   * like {@link remove} and {@link promote}: without them those calls throw `NOT_SUPPORTED`.
+   */
+  retry?(jobId: string): Promise<RetryResult>;
+  /** Deletes a job that is not running (waiters are told it no longer exists). */
+  remove?(jobId: string): Promise<RemoveResult>;
+  /** Runs a delayed job now. */
+  promote?(jobId: string): Promise<PromoteResult>;
 }
 
 /** What core gives an engine factory. */

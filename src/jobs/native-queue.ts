@@ -88,6 +88,15 @@ export class NativeManagedJobs {
     return this.engine.cancel(jobId as string, abortActive === true);
   }
 
+  /** `retry`, `remove` or `promote` of a job the caller may see, through the engine (which has `op`). */
+  async operate<R>(
+    jobId: string,
+    op: (id: string) => Promise<R>,
+  ): Promise<R | { success: false; reason: 'not_found' }> {
+    if (!(await this.visible(jobId))) return { success: false, reason: 'not_found' };
+    return op(jobId);
+  }
+
   async waitForJob(jobId: string, timeoutMs: number): Promise<unknown> {
     if (!(await this.visible(jobId))) throw notFound(jobId, 'does not exist');
     const record = await this.engine.waitFinished(jobId, timeoutMs);

@@ -17,7 +17,7 @@ import { controlSuite } from './control.suite.js';
 import { startNode, type ManagedFeature } from './jobs-helpers.js';
 
 /** What stage 1 of the native engine supports beyond the core (see `ManagedFeature`). */
-const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover', 'global-concurrency'];
+const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover', 'global-concurrency', 'operator-calls'];
 
 const target = await resolveRedisUrl();
 
@@ -75,9 +75,6 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
         ['schedule', () => mq.schedule({ ...job, everyMs: 1_000 })],
         ['listSchedules', () => mq.listSchedules()],
         ['removeSchedule', () => mq.removeSchedule('s')],
-        ['retry', () => mq.retry('x:y:z')],
-        ['remove', () => mq.remove('x:y:z')],
-        ['promote', () => mq.promote('x:y:z')],
         ['enqueue.transaction', () => mq.enqueue(job, { transaction: { afterCommit: () => undefined } })],
       ];
       for (const [feature, call] of calls) {
@@ -315,6 +312,59 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
       await operator.managedQueue.waitForJob(a.jobId, { timeoutMs: 10_000 });
       await operator.managedQueue.waitForJob(b.jobId, { timeoutMs: 10_000 });
       expect(ran.sort()).toEqual(['a', 'b']);
+    });
+
+    it('removes a job that is not running, promotes a delayed one, retries a cancelled one', async () => {
+      const app = await startNode(cluster);
+      const mq = app.managedQueue;
+      const gate = deferred();
+      const started = deferred();
+      await mq.process({ pluginName: 'p', queueName: 'q', jobName: 'j' }, async (job) => {
+        if (job.data === 'held') {
+          started.resolve();
+          await gate.promise;
+        }
+        return job.data;
+      });
+      const held = await mq.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'j', payload: 'held' });
+      await within(started.promise, 10_000, 'the held job');
+      expect(await mq.remove(held.jobId)).toEqual({ success: false, reason: 'active' });
+      const later = await mq.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'later',
+        payload: 'x',
+        delayMs: 60_000,
+      });
+      const waited = mq.waitForJob(later.jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(await mq.remove(later.jobId)).toEqual({ success: true });
+      expect(await waited).toMatchObject({ code: 'NOT_FOUND' });
+      expect(await mq.getJob(later.jobId)).toBeNull();
+      expect(await mq.remove(later.jobId)).toEqual({ success: false, reason: 'not_found' });
+      const soon = await mq.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'j',
+        payload: 'soon',
+        delayMs: 60_000,
+      });
+      expect(await mq.promote(held.jobId)).toEqual({ success: false, reason: 'active' });
+      gate.resolve();
+      expect(await mq.promote(soon.jobId)).toEqual({ success: true });
+      expect(await mq.waitForJob(soon.jobId, { timeoutMs: 10_000 })).toBe('soon');
+      expect(await mq.promote(soon.jobId)).toEqual({ success: false, reason: 'completed' });
+      const cancelled = await mq.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'j',
+        payload: 'again',
+        delayMs: 60_000,
+      });
+      expect(await mq.cancel({ jobId: cancelled.jobId })).toEqual({ success: true });
+      expect(await mq.retry(cancelled.jobId)).toEqual({ success: true });
+      expect(await mq.waitForJob(cancelled.jobId, { timeoutMs: 10_000 })).toBe('again');
+      expect(await mq.getJob(cancelled.jobId)).toMatchObject({ state: 'completed', attemptsMade: 1 });
+      expect(await mq.retry(cancelled.jobId)).toEqual({ success: false, reason: 'completed' });
     });
 
     it('dedupes a caller jobId while its job exists, namespaced by plugin and tenant', async () => {
