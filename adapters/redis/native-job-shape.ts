@@ -16,7 +16,6 @@
  */
 import {
   appScopedName,
-  escapeKeyPart,
   handlerKey,
   type BackoffPolicy,
   type JobAttempt,
@@ -225,7 +224,3 @@ export function fieldsOfHash(hash: Record<string, string>): BullFields | undefin
   return fields;
 }
 
-/** `escapeKeyPart` of a plugin name (the key of its handler-queue set). */
-export function pluginKeyPart(pluginName: string): string {
-  return escapeKeyPart(pluginName);
-}

@@ -26,6 +26,7 @@ export class NativeManagedJobs {
     private readonly deps: NativeRunnerDeps & { readonly worker: boolean; reportError(error: unknown): void },
   ) {}
 
+  /** Starts the engine, then the workers of the handlers registered before the start. */
   async start(registrations: Iterable<Registration>): Promise<void> {
     await this.engine.start();
     this.started = true;
@@ -56,12 +57,14 @@ export class NativeManagedJobs {
     )();
   }
 
+  /** Stops every worker (running jobs get `graceMs`, then their signal aborts) and the engine. */
   async stop(graceMs: number): Promise<void> {
     this.started = false;
     this.workers.clear();
     await this.engine.stop(graceMs);
   }
 
+  /** Adds a checked record's job; the existing job's id for a duplicate caller `jobId`. */
   async enqueue(record: JobRecord): Promise<{ jobId: string }> {
     return { jobId: await this.engine.add(record) };
   }
@@ -73,15 +76,18 @@ export class NativeManagedJobs {
     return found && visibleToCaller(found.record) ? found : null;
   }
 
+  /** `getJob`: the job with its log, or null when it does not exist or is another tenant's. */
   async getJob(jobId: string): Promise<ManagedJobInfo | null> {
     const found = await this.visible(jobId);
     return found ? { ...toJobInfo(found.record), logs: found.logs } : null;
   }
 
+  /** `getJobLogs`: the job's log lines, or null as {@link getJob}. */
   async getJobLogs(jobId: string): Promise<string[] | null> {
     return (await this.visible(jobId))?.logs ?? null;
   }
 
+  /** `cancel`, for a job the caller may see (else `not_found`). */
   async cancel(options: { jobId: string; abortActive?: boolean }): Promise<CancelResult> {
     const { jobId, abortActive } = assertOptions('managedQueue.cancel', options, ['jobId', 'abortActive']);
     if (!(await this.visible(jobId as string))) return { success: false, reason: 'not_found' };
@@ -97,6 +103,7 @@ export class NativeManagedJobs {
     return op(jobId);
   }
 
+  /** `waitForJob`: the return value, or the job's failure / cancellation / absence as today's errors. */
   async waitForJob(jobId: string, timeoutMs: number): Promise<unknown> {
     if (!(await this.visible(jobId))) throw notFound(jobId, 'does not exist');
     const record = await this.engine.waitFinished(jobId, timeoutMs);
