@@ -247,8 +247,6 @@ export class JobRunner {
     next.state = 'completed';
     next.finishedAt = now;
     next.attemptsMade += 1;
-    delete next.owner;
-    delete next.abortRequested;
     if (json !== undefined) next.returnValue = JSON.parse(json);
     endAttempt(next, now, 'completed');
     const written = await this.write(record, next, retentionOf(next.removeOnComplete, this.deps.completedRetentionMs));
@@ -279,8 +277,6 @@ export class JobRunner {
     if (serialized.code !== undefined) next.failedCode = serialized.code;
     else delete next.failedCode;
     if (serialized.stack !== undefined) next.stacktrace = [...(next.stacktrace ?? []), serialized.stack].slice(-5);
-    delete next.owner;
-    delete next.abortRequested;
     const willRetry = !meta.cancelled && !isUnrecoverable(failure) && next.attemptsMade < next.maxAttempts;
     endAttempt(next, now, meta.cancelled ? 'cancelled' : 'failed', serialized);
     if (willRetry) {
@@ -340,12 +336,14 @@ export class JobRunner {
  * The record an attempt's outcome is written from: a copy of `record` that the outcome can change
  * without touching it — its own history (entries and their errors copied: ending an attempt edits
  * them) — sharing what outcomes never change (payload, trace, backoff) instead of deep-cloning it.
+ * Without `owner` and `abortRequested` (a settled attempt has neither): left out by the rest
+ * pattern, not spread and then `delete`d, which turned the copy into a slow dictionary that every
+ * later step (the outcome, the store's finish, the events) read field by field (~10 µs per job).
  */
 function nextRecord(record: JobRecord): JobRecord {
-  return {
-    ...record,
-    history: record.history.map((h) => (h.error === undefined ? { ...h } : { ...h, error: { ...h.error } })),
-  };
+  const { owner: _owner, abortRequested: _abortRequested, ...next } = record;
+  next.history = record.history.map((h) => (h.error === undefined ? { ...h } : { ...h, error: { ...h.error } }));
+  return next;
 }
 
 /** Longest stack an attempt keeps in the history, in characters (its first frames say the most). */
