@@ -16,7 +16,7 @@ import { serializePayload } from '../validation.js';
 import { jobContextOf, refOf, toJobInfo, type JobRecord } from './envelope.js';
 import type { JobEvents } from './job-events.js';
 import type { JobRef, JobStore, Retention } from './job-store.js';
-import { LazyAbort } from './lazy-abort.js';
+import { LazyAbort, type AbortSource } from '../lazy-abort.js';
 import type { Registration } from './processor-registry.js';
 import { outsideTenant } from './scoped-key.js';
 import {
@@ -126,17 +126,18 @@ export class JobRunner {
   }
 
   /**
-   * Runs a claimed (and reserved) generation. Returns once the outcome is recorded; throws only
-   * when the node is stopping (the caller hands the ticket back without spending an attempt).
+   * Runs a claimed (and reserved) generation; `physical` is the abort state of the ticket's delivery
+   * (its timeout, the node stopping), which aborts the job. Returns once the outcome is recorded;
+   * throws only when the node is stopping (the caller hands the ticket back without spending an attempt).
    */
-  async run(record: JobRecord, registration: Registration, physical: AbortSignal): Promise<void> {
+  async run(record: JobRecord, registration: Registration, physical: AbortSource): Promise<void> {
     const ref = refOf(record);
     const entry = this.running.get(record.id);
     if (!entry) throw new ClusterError(ErrorCodes.INVALID_STATE, `job ${record.id} was not reserved before its claim`);
     const startedAt = record.startedAt ?? Date.now();
-    const onPhysicalAbort = () => entry.abort.abort(physical.reason);
-    if (physical.aborted) onPhysicalAbort();
-    else physical.addEventListener('abort', onPhysicalAbort, { once: true });
+    let stopFollowing: (() => void) | undefined;
+    if (physical.aborted) entry.abort.abort(physical.reason);
+    else stopFollowing = physical.onAbort((reason) => entry.abort.abort(reason));
     let value: unknown;
     let failure: unknown;
     let failed = false;
@@ -149,7 +150,7 @@ export class JobRunner {
       failed = true;
       failure = error;
     } finally {
-      physical.removeEventListener('abort', onPhysicalAbort);
+      stopFollowing?.();
     }
     try {
       const durationMs = Date.now() - startedAt;
