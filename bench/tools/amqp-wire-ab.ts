@@ -27,6 +27,7 @@ import { benchCluster, startNode, type BenchApp } from '../lib/clusterkit-app.js
 import { prepareClusterkit } from '../lib/clusterkit-loader.js';
 import { startRawWorkQueue, type MessageShape } from '../lib/raw-amqp.js';
 import { startRawAmqpPubSub } from '../lib/raw-pubsub.js';
+import { quantile } from '../lib/stats.js';
 import { countdown, deferred, pool, quiet, until } from '../lib/waiting.js';
 
 const { values: args } = parseArgs({
@@ -302,7 +303,7 @@ for (let round = 0; round <= rounds; round += 1) {
     );
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => quantile(xs, 0.5);
 console.log('--- medians');
 for (const [side, rows] of results) {
   const keys = Object.keys(rows[0]!);

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { redlockLocker } from '../lib/raw-locks.js';
 import { serverCost } from '../lib/redis-costs.js';
+import { quantile } from '../lib/stats.js';
 import { deleteRedisPrefix, randomName, REDIS_URL } from '../lib/services.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -156,10 +157,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
   console.log(`round ${round + 1}: ${last.join('  ')} µs wall/main-thread CPU`);
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const median = (xs: number[]) => quantile(xs, 0.5);
 console.log(`medians over ${ROUNDS} rounds of ${PAIRS} pairs, µs per pair (commands: per pair, incl. in scripts)`);
 console.log('side      wall   cpu(all)  cpu(main)  server  evalsha  commands');
 for (const [name, r] of rows) {

@@ -17,6 +17,7 @@ import { startRawBullmq } from '../lib/raw-bullmq.js';
 import { serverCost } from '../lib/redis-costs.js';
 import { redisClient } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
+import { quantile } from '../lib/stats.js';
 import { runBundleEventQueue, type Bundle } from './bundle-event-queue.js';
 
 type Row = Record<string, number>;
@@ -122,7 +123,7 @@ for (let round = 0; round < rounds; round += 1) {
     );
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => quantile(xs, 0.5);
 console.log(`\nmedians over ${rounds} rounds, ${messages} messages, concurrency ${concurrency}`);
 const keys = Object.keys(results.get('bullmq')![0]!);
 console.log(`| per message | ${sides.map(([n]) => n).join(' | ')} |`);

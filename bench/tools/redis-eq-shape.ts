@@ -16,6 +16,7 @@ import { DEFAULT_JOB_OPTIONS } from '../lib/raw-bullmq.js';
 import { serverCost } from '../lib/redis-costs.js';
 import { deleteRedisPrefix, randomName, redisClient } from '../lib/services.js';
 import { countdown, pool } from '../lib/waiting.js';
+import { quantile } from '../lib/stats.js';
 import { runBundleEventQueue, type Bundle } from './bundle-event-queue.js';
 
 const bundleFile = process.argv[2] as string;
@@ -89,7 +90,7 @@ for (let round = 0; round < rounds; round += 1) {
     results.get(name)!.push(await run());
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => quantile(xs, 0.5);
 const base = results.get('raw BullMQ')!;
 console.log(
   `medians over ${rounds} rounds, ${messages} messages, concurrency ${concurrency} (ratio to raw BullMQ per round)`,
