@@ -104,9 +104,12 @@ const FINISH_CLEARABLE = ['o', 'sa', 'ab', 'tp', 'np', 'fa', 'xa', 'pk'] as cons
  * What a finish writes: the outcome — state, generation and runAt, attempts, history, result or
  * failure, timestamps, ticket pending — as fields of their own (not `r`: a finish changes nothing
  * else of a record, see `JobStore.finish`), and the optional fields to delete, `ha` included (the
- * attempt it ends is in `h` now).
+ * attempt it ends is in `h` now). `expiresAt`: the retention end to write (default the record's).
  */
-export function finishFields(record: JobRecord): { set: string[]; clear: string[] } {
+export function finishFields(
+  record: JobRecord,
+  expiresAt: number | undefined = record.expiresAt,
+): { set: string[]; clear: string[] } {
   const set = [
     'st',
     record.state,
@@ -128,7 +131,7 @@ export function finishFields(record: JobRecord): { set: string[]; clear: string[
     set.push(field, value === undefined ? '' : JSON.stringify(value));
   }
   if (record.ticketPendingSince !== undefined) set.push('tp', String(record.ticketPendingSince));
-  if (record.expiresAt !== undefined) set.push('xa', String(record.expiresAt));
+  if (expiresAt !== undefined) set.push('xa', String(expiresAt));
   pushOptional(set, record);
   const clear: string[] = ['ha'];
   for (const field of FINISH_CLEARABLE) if (!set.includes(field)) clear.push(field);

@@ -157,11 +157,12 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
   }
 
   async finish(ref: JobRef, owner: string, next: JobRecord, retention: Retention): Promise<boolean | 'unwatched'> {
-    const stored: JobRecord = { ...next };
     const now = Date.now();
-    if (isTerminal(stored.state)) stored.expiresAt = (stored.finishedAt ?? now) + retention.retentionMs;
-    const remove = isTerminal(stored.state) && retention.remove ? '1' : '0';
-    const { set, clear } = finishFields(stored);
+    const terminal = isTerminal(next.state);
+    // The retention end is passed along, not set on a copy of `next` (a copy per finish, for one field).
+    const expiresAt = terminal ? (next.finishedAt ?? now) + retention.retentionMs : next.expiresAt;
+    const remove = terminal && retention.remove ? '1' : '0';
+    const { set, clear } = finishFields(next, expiresAt);
     const reply = await this.run(JOB_FINISH, this.jobKey(ref.id), [
       ref.id,
       ref.nonce,
@@ -169,10 +170,10 @@ export class RedisJobStore extends RedisAdapterBase implements JobStore {
       owner,
       remove,
       now,
-      stored.state,
-      stored.runAt,
-      stored.expiresAt ?? '',
-      stored.ticketPendingSince ?? '',
+      next.state,
+      next.runAt,
+      expiresAt ?? '',
+      next.ticketPendingSince ?? '',
       set.length / 2,
       ...set,
       ...clear,

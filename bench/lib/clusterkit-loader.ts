@@ -44,11 +44,11 @@ export function clusterkitBundleUrl(): string | undefined {
 }
 
 /** Bundles the tree rooted at `tree` (its tsconfig maps `clusterkit*` to its sources). */
-async function bundle(tree: string, entry: string): Promise<string> {
+async function bundle(tree: string, entry: string, outDir = OUT_DIR): Promise<string> {
   const { build } = await import('tsup');
   await build({
     entry: { clusterkit: entry },
-    outDir: OUT_DIR,
+    outDir,
     format: ['esm'],
     target: 'node20',
     splitting: false,
@@ -59,18 +59,30 @@ async function bundle(tree: string, entry: string): Promise<string> {
     config: false,
     tsconfig: path.join(tree, 'tsconfig.json'),
   });
-  return path.join(OUT_DIR, 'clusterkit.js');
+  return path.join(outDir, 'clusterkit.js');
 }
 
-/** Extracts HEAD's library sources to a temporary directory (outside the repo: no tool globs it). */
-function extractHead(): { tree: string; commit: string } {
-  const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();
+/** Extracts a commit's library sources to a temporary directory (outside the repo: no tool globs it). */
+function extractHead(ref = 'HEAD'): { tree: string; commit: string } {
+  const commit = execSync(`git rev-parse --short ${ref}`, { cwd: ROOT, encoding: 'utf8' }).trim();
   const tree = path.join(os.tmpdir(), `ckbench-head-${commit}`);
   rmSync(tree, { recursive: true, force: true });
   mkdirSync(tree, { recursive: true });
-  execSync(`git archive HEAD src adapters tsconfig.json | tar -x -C ${JSON.stringify(tree)}`, { cwd: ROOT });
+  execSync(`git archive ${commit} src adapters tsconfig.json | tar -x -C ${JSON.stringify(tree)}`, { cwd: ROOT });
   writeFileSync(path.join(tree, 'bench-entry.ts'), ENTRY);
   return { tree, commit };
+}
+
+/**
+ * Builds a bench bundle (`{ core, redis, rabbitmq, postgres }`) of commit `ref` — or of the working
+ * tree when `ref` is `worktree` — under `bench/results/.ab/<name>/` (inside the repository, so its
+ * imports resolve), for the A/B tools' `CK_OLD`/`CK_NEW`. Returns the bundle's path.
+ */
+export async function bundleCommit(ref: string, name: string): Promise<string> {
+  const outDir = path.join(ROOT, 'bench', 'results', '.ab', name);
+  if (ref === 'worktree') return bundle(ROOT, path.resolve(import.meta.dirname, 'clusterkit-entry.ts'), outDir);
+  const { tree } = extractHead(ref);
+  return bundle(tree, path.join(tree, 'bench-entry.ts'), outDir);
 }
 
 async function importBundle(file: string): Promise<ClusterkitModules> {

@@ -5,6 +5,7 @@
  */
 import type { ManagerContext } from '../context.js';
 import { ClusterError, ErrorCodes, isUnrecoverable, QueueTimeoutError, serializeError } from '../errors.js';
+import { LazyAbort } from '../lazy-abort.js';
 import { runInSpan, tracingEnabled } from '../tracing.js';
 import { backoffDelay } from './backoff.js';
 import { decodeEnvelope, type Envelope } from './envelope.js';
@@ -15,36 +16,23 @@ const ACK: DeliveryOutcome = Object.freeze({ type: 'ack' });
 const RELEASE_NOW: DeliveryOutcome = Object.freeze({ type: 'release', delayMs: 0 });
 
 /**
- * One handler attempt; it is also the context handed to the handler. The AbortController is
- * created only if the handler reads `signal` (most never do, and it is not free).
+ * One handler attempt; it is also the context handed to the handler. Its abort state is a
+ * {@link LazyAbort}: the AbortController is created only if the handler reads `signal` (most never
+ * do, and it is not free); the managed-job dispatcher follows it with `onAbort` instead.
  */
-class HandlerAttempt implements EventQueueProcessContext {
+class HandlerAttempt extends LazyAbort implements EventQueueProcessContext {
   finish!: (outcome: DeliveryOutcome) => void;
   timer: NodeJS.Timeout | undefined;
   timedOut = false;
   /** Aborted because the node is stopping: a failure then hands the message back unspent. */
   shutdown = false;
-  private controller: AbortController | undefined;
-  private abortReason: unknown;
 
   constructor(
     readonly id: string,
     readonly retried: number,
     readonly channel: string,
-  ) {}
-
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
-    }
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.abortReason !== undefined) return;
-    this.abortReason = reason;
-    this.controller?.abort(reason);
+  ) {
+    super();
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import type { EventQueueProcessContext } from '../event-queue/event-queue-options.js';
 import { ClusterError, isClusterError, ErrorCodes } from '../errors.js';
+import { LazyAbort, NEVER_ABORTED, signalSource, type AbortSource } from '../lazy-abort.js';
 import { decodeJobEnvelope, ticketId, type JobEnvelope, type JobRecord } from './envelope.js';
 import type { JobRunner } from './job-runner.js';
 import type { ClaimResult, JobRef, JobStore } from './job-store.js';
@@ -61,7 +62,7 @@ export class Dispatcher {
     let ranFor: number | undefined;
     try {
       const startedAt = Date.now();
-      if (await this.start(envelope, registration, context.signal)) ranFor = Date.now() - startedAt;
+      if (await this.start(envelope, registration, physicalAbort(context))) ranFor = Date.now() - startedAt;
     } finally {
       registration.leave(ranFor);
       this.pump(registration);
@@ -111,8 +112,8 @@ export class Dispatcher {
       const ticket = entry.envelope;
       const startedAt = Date.now();
       let ranFor: number | undefined;
-      // A signal of its own (no physical delivery to abort it); the runner's stop path aborts the job.
-      const run = this.start(ticket, registration, new AbortController().signal)
+      // No physical delivery to abort it; the runner's stop path aborts the job.
+      const run = this.start(ticket, registration, NEVER_ABORTED)
         .then((ran) => void (ran && (ranFor = Date.now() - startedAt)))
         .catch(async (error: unknown) => {
           // Stopping mid-run (or the store failed): the job goes back to the physical queue unspent.
@@ -129,7 +130,7 @@ export class Dispatcher {
   }
 
   /** Claims and runs one ticket's generation. True when the job ran here. */
-  private async start(envelope: JobEnvelope, registration: Registration, signal: AbortSignal): Promise<boolean> {
+  private async start(envelope: JobEnvelope, registration: Registration, signal: AbortSource): Promise<boolean> {
     const { runner, store, nodeId } = this.deps;
     const ref = refOfTicket(envelope);
     // Reserved before the first await: a second ticket of this job on this node is now a duplicate.
@@ -274,6 +275,14 @@ export class Dispatcher {
   }
 
   private readonly reportError = (error: unknown) => this.deps.reportError(error, { source: 'managedQueue.dispatch' });
+}
+
+/**
+ * The abort state of a ticket's delivery. The event queue's handler attempt is one itself, followed
+ * without making its `AbortSignal` (~5–8 µs per ticket with the listener); any other context by its signal.
+ */
+function physicalAbort(context: EventQueueProcessContext): AbortSource {
+  return context instanceof LazyAbort ? context : signalSource(context.signal);
 }
 
 /** The generation a ticket names. */

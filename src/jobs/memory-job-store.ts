@@ -5,6 +5,7 @@
  * counts, the pending-ticket set and retention deadlines, so reads never parse every record.
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { jsonCopy } from '../json-copy.js';
 import type { MemoryBackend } from '../memory-backend.js';
 import { isTerminal, visibleState, type JobRecord } from './envelope.js';
 import type {
@@ -62,7 +63,8 @@ interface ComboIndex {
 
 const comboKey = (r: JobRecord) => `${r.pluginName}\u0000${r.queueName}\u0000${r.tenantId ?? '\u0001'}`;
 
-const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
+/** A deep copy with the JSON round trip's result (records in and out never share objects with callers). */
+const clone = jsonCopy;
 const bump = (map: Map<string, number>, key: string, by: number) => map.set(key, Math.max(0, (map.get(key) ?? 0) + by));
 const queuedState = (state: ManagedJobState) => state === 'waiting' || state === 'delayed';
 
