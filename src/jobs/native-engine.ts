@@ -9,7 +9,7 @@
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
 import type { JobRecord } from './envelope.js';
-import type { LazyAbort } from './lazy-abort.js';
+import type { LazyAbort } from '../lazy-abort.js';
 import type { CancelResult, PromoteResult, RemoveResult, RetryResult } from './job-control.js';
 import type { ProcessorOptions } from './types.js';
 
