@@ -52,6 +52,8 @@ export {
   type LockAcquiredEvent,
   type PubSubMessageEvent,
 } from './diagnostics.js';
-export { namespacedJobId } from './jobs/scoped-key.js';
+export { handlerKey, namespacedJobId } from './jobs/scoped-key.js';
+export { backoffDelay, type BackoffPolicy } from './event-queue/backoff.js';
+export { clipLogLine } from './jobs/job-runner.js';
 
 export * from './jobs/index.js';

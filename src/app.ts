@@ -113,6 +113,8 @@ export class App extends EventEmitter<AppEvents> {
         stopGracePeriodMs: this.stopGracePeriodMs,
         // A native job store from the adapter set; memory's when the cache is memory; else portable.
         ...(given.jobStore ? { jobStore: given.jobStore } : given.cache ? {} : { jobStore: memory!.jobStore }),
+        // Experimental, opt-in: the adapter set's native managed-job engine (src/jobs/native-engine.ts).
+        ...(given.managedJobEngine ? { managedJobEngine: given.managedJobEngine } : {}),
       },
       options.managedQueue,
     );

@@ -10,7 +10,7 @@ import { createMemoryAdapters } from './memory.js';
 export type BackendName = 'memory' | 'redis' | 'rabbitmq' | 'postgres';
 
 /** The primitives chosen by variables (the job store follows the cache). */
-type Primitive = Exclude<keyof ClusterAdapters, 'jobStore'>;
+type Primitive = Exclude<keyof ClusterAdapters, 'jobStore' | 'managedJobEngine'>;
 
 const PRIMITIVES = {
   eventQueue: 'CLUSTERKIT_EVENT_QUEUE_ADAPTER',
@@ -49,7 +49,7 @@ export function backendsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<Pr
  */
 export async function adaptersFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-): Promise<Required<Omit<ClusterAdapters, 'jobStore'>> & Pick<ClusterAdapters, 'jobStore'>> {
+): Promise<Required<Omit<ClusterAdapters, 'jobStore' | 'managedJobEngine'>> & Pick<ClusterAdapters, 'jobStore'>> {
   const backends = backendsFromEnv(env);
   const used = new Set(Object.values(backends));
   const memory = createMemoryAdapters();

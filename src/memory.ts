@@ -1,4 +1,4 @@
-import type { ClusterAdapters } from './adapters.js';
+import type { FullClusterAdapters } from './adapters.js';
 import { MemoryCacheStore } from './cache/memory-store.js';
 import { MemoryEventQueueAdapter } from './event-queue/memory-adapter.js';
 import { MemoryLockAdapter } from './lock/memory-adapter.js';
@@ -19,7 +19,7 @@ export interface MemoryAdaptersOptions {
 }
 
 /** In-process adapters for every primitive: zero services, one process. */
-export function createMemoryAdapters(options: MemoryAdaptersOptions = {}): Required<ClusterAdapters> {
+export function createMemoryAdapters(options: MemoryAdaptersOptions = {}): FullClusterAdapters {
   const backend = options.backend ?? createMemoryBackend();
   return {
     eventQueue: new MemoryEventQueueAdapter(backend),

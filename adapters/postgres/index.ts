@@ -4,7 +4,7 @@
  * pub/sub over LISTEN/NOTIFY, and an unlogged-table cache, all in one schema of their own,
  * created by versioned migrations at `app.start()`. See docs/postgres.md.
  */
-import type { ClusterAdapters, JobStoreFactory } from 'clusterkit/adapter-kit';
+import type { FullClusterAdapters, JobStoreFactory } from 'clusterkit/adapter-kit';
 import { PgConnections } from './connection.js';
 import { resolveOptions, type PostgresAdaptersOptions } from './options.js';
 import { PostgresCacheStore } from './postgres-cache-store.js';
@@ -29,7 +29,7 @@ export { LATEST_VERSION, MIGRATIONS, migrate, type Migration } from './migration
  * paused flags in the same schema; `managedQueue.enqueue(..., { transaction })` writes inside the
  * caller's PostgreSQL transaction).
  */
-export interface PostgresAdapters extends Required<ClusterAdapters> {
+export interface PostgresAdapters extends FullClusterAdapters {
   eventQueue: PostgresEventQueueAdapter;
   lock: PostgresLockAdapter;
   pubSub: PostgresPubSubAdapter;

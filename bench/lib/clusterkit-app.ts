@@ -37,6 +37,8 @@ export interface BenchCluster {
   readonly backend: Backend;
   /** PostgreSQL only: `eventQueue.durablePublish` (default the adapter's, `true`). */
   readonly durablePublish?: boolean;
+  /** Redis only: the experimental native managed-job engine (`managedJobs: { engine: 'native' }`). */
+  readonly nativeJobs?: boolean;
 }
 
 /**
@@ -46,7 +48,10 @@ export interface BenchCluster {
  * long random one there would make every key longer than any deployment's. Memory nodes keep a
  * random app name: in one process it is what keeps two clusters apart.
  */
-export function benchCluster(backend: Backend, options: { durablePublish?: boolean } = {}): BenchCluster {
+export function benchCluster(
+  backend: Backend,
+  options: { durablePublish?: boolean; nativeJobs?: boolean } = {},
+): BenchCluster {
   const prefix = randomName(`ck-${backend}`);
   return { name: backend === 'memory' ? prefix : 'bench', prefix, backend, ...options };
 }
@@ -55,7 +60,11 @@ async function adaptersFor(cluster: BenchCluster): Promise<ClusterAdapters> {
   if (cluster.backend === 'memory') return {};
   if (cluster.backend === 'redis') {
     const { createRedisAdapters } = (await loadClusterkit()).redis;
-    return createRedisAdapters({ url: REDIS_URL, prefix: cluster.prefix });
+    return createRedisAdapters({
+      url: REDIS_URL,
+      prefix: cluster.prefix,
+      ...(cluster.nativeJobs ? { managedJobs: { engine: 'native' as const } } : {}),
+    });
   }
   if (cluster.backend === 'postgres') {
     const { createPostgresAdapters } = (await loadClusterkit()).postgres;

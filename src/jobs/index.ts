@@ -29,6 +29,17 @@ export type {
 } from './job-store.js';
 export type { JobRecord, JobAttempt } from './envelope.js';
 export { MemoryJobStore, createMemoryJobStore } from './memory-job-store.js';
+export {
+  NativeRunFailure,
+  nativeNotSupported,
+  type ManagedJobEngine,
+  type ManagedJobEngineContext,
+  type ManagedJobEngineFactory,
+  type NativeActiveJob,
+  type NativeHandler,
+} from './native-engine.js';
+export { LazyAbort } from '../lazy-abort.js';
+export { resolveManagedQueueOptions } from './options.js';
 export { PortableJobStore } from './portable-job-store.js';
 
 import { isTerminal, MAX_HISTORY, parseRecord, refOf, ticketId, upgradeRecord, visibleState } from './envelope.js';

@@ -238,7 +238,7 @@ export class JobRunner {
 
   private async log(ref: JobRef, line: string): Promise<void> {
     if (!this.holds(ref.id, ref)) return;
-    await this.deps.store.appendLog(ref, this.deps.nodeId, clipLine(String(line)), MAX_JOB_LOG_LINES);
+    await this.deps.store.appendLog(ref, this.deps.nodeId, clipLogLine(String(line)), MAX_JOB_LOG_LINES);
   }
 
   private async complete(record: JobRecord, value: unknown, durationMs: number): Promise<void> {
@@ -377,8 +377,8 @@ function retentionOf(remove: boolean | number, fallbackMs: number): Retention {
   return { remove: false, retentionMs: typeof remove === 'number' ? remove : fallbackMs };
 }
 
-/** A log line cut to {@link MAX_JOB_LOG_LINE_BYTES} bytes of UTF-8. */
-function clipLine(line: string): string {
+/** A log line cut to {@link MAX_JOB_LOG_LINE_BYTES} bytes of UTF-8 (marked `…` when cut). */
+export function clipLogLine(line: string): string {
   if (Buffer.byteLength(line) <= MAX_JOB_LOG_LINE_BYTES) return line;
   let cut = line.slice(0, MAX_JOB_LOG_LINE_BYTES);
   while (Buffer.byteLength(cut) > MAX_JOB_LOG_LINE_BYTES - 3) cut = cut.slice(0, -1);

@@ -31,6 +31,8 @@ import {
 import { JobEvents } from './job-events.js';
 import { cleanJobs, getMetrics, getQueueStats, listJobs, visibleToCaller, type CleanOptions } from './job-queries.js';
 import { JobRunner } from './job-runner.js';
+import { nativeNotSupported, type ManagedJobEngineFactory } from './native-engine.js';
+import { NativeManagedJobs } from './native-queue.js';
 import type { JobStore, JobStoreFactory } from './job-store.js';
 import { inStoreTransaction, JobWriter } from './job-writer.js';
 import type { NodeInfo } from './node-list.js';
@@ -71,6 +73,12 @@ export interface ManagedQueueDeps {
   readonly jobStore?: JobStoreFactory;
   /** How long `stop()` lets running jobs finish before aborting them, in ms. @default 10000 */
   readonly stopGracePeriodMs?: number;
+  /**
+   * The adapter set's native managed-job engine (experimental; e.g. `createRedisAdapters({
+   * managedJobs: { engine: 'native' } })`): jobs become the broker's own jobs, see native-engine.ts.
+   * Default: none (the record + ticket layer).
+   */
+  readonly managedJobEngine?: ManagedJobEngineFactory;
 }
 
 /** One park in flight per this many physical slots (see park-gate.ts). */
@@ -103,6 +111,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   private readonly reconciler: Reconciler;
   private readonly control: ControlDeps;
   private readonly writer: JobWriter;
+  /** The native engine's side, when the adapter set offers one (then unsupported calls throw `NOT_SUPPORTED`). */
+  private readonly native: NativeManagedJobs | undefined;
   private started = false;
   /** The physical consumer's subscription, made on the first use of managed jobs (see {@link useWorker}). */
   private worker: Promise<void> | undefined;
@@ -183,6 +193,25 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       this.options.scheduleRefreshMs,
       report('managedQueue.schedules'),
     );
+    this.native = deps.managedJobEngine
+      ? new NativeManagedJobs(
+          deps.managedJobEngine({
+            appName,
+            nodeId: deps.context.nodeId,
+            completedRetentionMs: this.options.completedRetentionMs,
+            failedRetentionMs: this.options.failedRetentionMs,
+            reportError: deps.context.reportError,
+          }),
+          {
+            maxPayloadBytes: deps.context.maxPayloadBytes,
+            channel: this.physicalChannel,
+            worker: this.options.worker,
+            emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+            listens: (event) => this.listenerCount(event) > 0,
+            reportError: report('managedQueue.native'),
+          },
+        )
+      : undefined;
     this.reconciler = new Reconciler({
       store,
       locks: deps.lockManager,
@@ -204,14 +233,16 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       await this.jobStore.connect();
       await this.registry.start();
       await this.events.start();
-      if (this.registry.size > 0) await this.subscribeWorker();
+      if (this.native) await this.native.start(this.registry.all());
+      else if (this.registry.size > 0) await this.subscribeWorker();
     } catch (error) {
       await this.halt();
       throw error;
     }
+    this.started = true;
+    if (this.native) return;
     if (this.options.schedules) this.scheduler.start();
     this.reconciler.start();
-    this.started = true;
   }
 
   /**
@@ -249,6 +280,11 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     if (!this.started) return;
     this.started = false;
     const report = (error: unknown) => this.deps.context.reportError(error, { source: 'managedQueue.stop' });
+    if (this.native) {
+      await this.native.stop(this.deps.stopGracePeriodMs ?? 10_000).catch(report);
+      await this.halt();
+      return;
+    }
     await this.scheduler.stop().catch(report);
     await this.reconciler.stop().catch(report);
     await this.dispatcher.unparkAll().catch(report);
@@ -308,6 +344,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
         `transaction must have an afterCommit(callback) method (the "${this.jobStore.kind}" job store cannot write inside a transaction), got ${describe(transaction)}`,
       );
     }
+    // Checked like any transaction first (a malformed one is INVALID_OPTION on every engine).
+    if (this.native && transaction !== undefined) throw nativeNotSupported('enqueue.transaction');
     const record = recordFromInput(input, {
       attempts: this.options.defaultAttempts,
       maxPayloadBytes: this.deps.context.maxPayloadBytes,
@@ -316,6 +354,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     const trace = captureTraceContext();
     if (trace !== undefined) record.trace = trace;
     this.assertStarted('enqueue');
+    if (this.native) return this.native.enqueue(record);
     // First use of managed jobs on this node: consume (and so declare) the physical queue first.
     await this.useWorker();
     record.ticketPendingSince = record.enqueuedAt;
@@ -335,6 +374,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** The job, or null when it does not exist or belongs to another tenant than the current one. */
   async getJob(jobId: string): Promise<ManagedJobInfo | null> {
+    if (this.native) return this.native.getJob(jobId);
     assertName('jobId', jobId);
     const record = await this.jobStore.get(jobId);
     if (!record || !visibleToCaller(record)) return null;
@@ -343,6 +383,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** The job's handler log lines (`job.log`), oldest first; null when the job is not visible. */
   async getJobLogs(jobId: string): Promise<string[] | null> {
+    if (this.native) return this.native.getJobLogs(jobId);
     assertName('jobId', jobId);
     const record = await this.jobStore.get(jobId);
     if (!record || !visibleToCaller(record)) return null;
@@ -354,11 +395,17 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
    * which aborts its signal on the node running it. See job-control.ts.
    */
   cancel(options: { jobId: string; abortActive?: boolean }): Promise<CancelResult> {
+    if (this.native) return this.native.cancel(options);
     return cancelJob(this.control, options);
   }
 
   /** Runs a failed or cancelled job again with a fresh attempt budget. */
   async retry(jobId: string): Promise<RetryResult> {
+    if (this.native?.engine.retry) {
+      const engine = this.native.engine;
+      return this.native.operate(jobId, (id) => engine.retry!(id));
+    }
+    this.unsupported('retry');
     this.assertStarted('retry');
     const result = await retryJob(this.control, jobId);
     // Only a job sent again uses the worker (an unknown id must not start one).
@@ -368,12 +415,22 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Deletes a job that is not running: a finished one, or a waiting/delayed one before any node starts it. */
   async remove(jobId: string): Promise<RemoveResult> {
+    if (this.native?.engine.remove) {
+      const engine = this.native.engine;
+      return this.native.operate(jobId, (id) => engine.remove!(id));
+    }
+    this.unsupported('remove');
     this.assertStarted('remove');
     return removeJob(this.control, jobId);
   }
 
   /** Runs a delayed job now (its attempts so far are kept); `reason` names its state when it is not delayed. */
   async promote(jobId: string): Promise<PromoteResult> {
+    if (this.native?.engine.promote) {
+      const engine = this.native.engine;
+      return this.native.operate(jobId, (id) => engine.promote!(id));
+    }
+    this.unsupported('promote');
     this.assertStarted('promote');
     const result = await promoteJob(this.control, jobId);
     if (result.success) await this.useWorker();
@@ -389,48 +446,66 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   async waitForJob(jobId: string, options: { timeoutMs: number }): Promise<unknown> {
     assertName('jobId', jobId);
     const { timeoutMs } = assertOptions('managedQueue.waitForJob', options, ['timeoutMs']);
+    if (this.native) return this.native.waitForJob(jobId, assertDuration('timeoutMs', timeoutMs));
     return waitForJob(this.jobStore, this.events, jobId, assertDuration('timeoutMs', timeoutMs));
   }
 
   /** Jobs by state with paging, newest first (tenant-scoped inside `runWithTenant`). */
-  listJobs(filter?: ListJobsFilter): Promise<{ jobs: ManagedJobInfo[]; total: number }> {
+  async listJobs(filter?: ListJobsFilter): Promise<{ jobs: ManagedJobInfo[]; total: number }> {
+    this.unsupported('listJobs');
     return listJobs(this.jobStore, filter);
   }
 
   /** Counts by state (tenant-scoped inside `runWithTenant`). */
-  getMetrics(filter?: MetricsFilter): Promise<JobCounts> {
+  async getMetrics(filter?: MetricsFilter): Promise<JobCounts> {
+    this.unsupported('getMetrics');
     return getMetrics(this.jobStore, filter);
   }
 
   /** Counts per plugin/queue/tenant, with the logical queue's paused flag. */
-  getQueueStats(): Promise<QueueStats[]> {
+  async getQueueStats(): Promise<QueueStats[]> {
+    this.unsupported('getQueueStats');
     return getQueueStats(this.jobStore);
   }
 
   /** Deletes finished jobs older than `olderThanMs`; returns how many. */
-  clean(options: CleanOptions): Promise<number> {
+  async clean(options: CleanOptions): Promise<number> {
+    this.unsupported('clean');
     return cleanJobs(this.jobStore, options);
   }
 
   /** Stops starting jobs of a logical queue on every node (running ones finish; new ones wait). */
   async pause(queue: LogicalQueue): Promise<void> {
     const q = logicalQueue('pause', queue);
+    if (this.native?.engine.setPaused) {
+      await this.native.engine.setPaused(q.pluginName, q.queueName, true);
+      return;
+    }
+    this.unsupported('pause');
     await this.jobStore.setPaused(q.pluginName, q.queueName, true);
   }
 
   /** Undoes {@link pause}; waiting jobs start again within `pausedRecheckMs`. */
   async resume(queue: LogicalQueue): Promise<void> {
     const q = logicalQueue('resume', queue);
+    if (this.native?.engine.setPaused) {
+      await this.native.engine.setPaused(q.pluginName, q.queueName, false);
+      return;
+    }
+    this.unsupported('resume');
     await this.jobStore.setPaused(q.pluginName, q.queueName, false);
   }
 
   async isPaused(queue: LogicalQueue): Promise<boolean> {
     const q = logicalQueue('isPaused', queue);
+    if (this.native?.engine.isPaused) return this.native.engine.isPaused(q.pluginName, q.queueName);
+    this.unsupported('isPaused');
     return (await this.jobStore.pausedQueues()).includes(logicalQueueKey(q.pluginName, q.queueName));
   }
 
   /** Adds (or replaces, same id) a repeating job; one run per tick across the cluster. */
   async schedule<T = unknown>(input: ScheduleInput<T>): Promise<{ scheduleId: string }> {
+    this.unsupported('schedule');
     return this.scheduler.add(input, (probe) =>
       recordFromInput(probe, {
         attempts: this.options.defaultAttempts,
@@ -441,11 +516,13 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Schedules (only the current tenant's inside `runWithTenant`). */
   async listSchedules(): Promise<ScheduleInfo[]> {
+    this.unsupported('listSchedules');
     return this.scheduler.list();
   }
 
   /** Removes a schedule; false when there was none (or it is another tenant's). */
   async removeSchedule(scheduleId: string): Promise<boolean> {
+    this.unsupported('removeSchedule');
     return this.scheduler.remove(scheduleId);
   }
 
@@ -454,6 +531,13 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     const checked = checkProcessorOptions('managedQueue.process', options);
     assertFunction('handler', handler);
     const registration = this.registry.add(checked, handler as ManagedJobHandler);
+    if (this.native) {
+      await this.native.sync([registration]);
+      if (this.started) await this.registry.beat();
+      return async () => {
+        if (this.registry.remove(registration)) await this.native?.drop(registration);
+      };
+    }
     await this.useWorker();
     if (this.started) await this.registry.beat();
     return async () => {
@@ -464,13 +548,21 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
   /** Registers every `@PluginJobProcessor` declaration of `instance`'s class (calls its `handle`, else `process`). */
   async registerProcessor(instance: object): Promise<void> {
     this.registry.addInstance(instance);
-    await this.useWorker();
+    if (this.native) await this.native.sync(this.registry.registrationsOf(instance));
+    else await this.useWorker();
     if (this.started) await this.registry.beat();
   }
 
   /** Unregisters a processor instance (its running jobs finish). */
   async unregisterProcessor(instance: object): Promise<void> {
+    const registrations = this.registry.registrationsOf(instance);
     this.registry.removeInstance(instance);
+    if (this.native) await Promise.all(registrations.map((r) => this.native!.drop(r)));
+  }
+
+  /** Throws `NOT_SUPPORTED` when the native engine runs this queue and `feature` is not in its stage 1. */
+  private unsupported(feature: string): void {
+    if (this.native) throw nativeNotSupported(feature, this.native.engine.kind);
   }
 
   private assertStarted(call: string): void {

@@ -48,6 +48,11 @@ export class ProcessorRegistry {
     return this.registrations.size;
   }
 
+  /** What {@link addInstance} registered for `instance` (empty when it is not registered). */
+  registrationsOf(instance: object): readonly Registration[] {
+    return this.instances.get(instance) ?? [];
+  }
+
   get(key: string): Registration | undefined {
     return this.registrations.get(key);
   }

@@ -11,16 +11,17 @@ import {
   type ManagedQueueJob,
   JobFailedError,
 } from 'clusterkit';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { deferred, within } from '../helpers.js';
-import { startNode } from './jobs-helpers.js';
+import { casesFor, startNode } from './jobs-helpers.js';
 
 const P = 'shop';
 const Q = 'mail';
 
 export function basicsSuite(factory: ClusterFactory): void {
   describe(`managed jobs basics (${factory.label})`, () => {
+    const it = casesFor(factory);
     let cluster: TestCluster;
     beforeEach(() => {
       cluster = factory.create();

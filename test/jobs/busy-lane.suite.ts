@@ -5,10 +5,10 @@
  * node without spending an attempt. (A node SIGKILLed with parked jobs: test/faults/enqueue-crash.test.ts.)
  */
 import type { App } from 'clusterkit';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { counter, deferred, within } from '../helpers.js';
-import { FAST, startNode } from './jobs-helpers.js';
+import { casesFor, FAST, startNode } from './jobs-helpers.js';
 
 const PHYSICAL = 'managed-queue:plugin-jobs';
 const LANE = { pluginName: 'p', queueName: 'q', jobName: 'lane' } as const;
@@ -32,6 +32,7 @@ function slowParks(app: App): { parks: () => number; letThrough: () => void } {
 
 export function busyLaneSuite(factory: ClusterFactory): void {
   describe(`managed jobs in a busy lane (${factory.label})`, () => {
+    const it = casesFor(factory);
     let cluster: TestCluster;
     beforeEach(() => {
       cluster = factory.create();

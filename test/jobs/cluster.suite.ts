@@ -4,13 +4,14 @@
  * (head-of-line), priority order, global concurrency and rate limits, schedules firing once.
  */
 import { currentTenant, type App } from 'clusterkit';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { counter, deferred, within } from '../helpers.js';
-import { FAST, startNode } from './jobs-helpers.js';
+import { casesFor, FAST, startNode } from './jobs-helpers.js';
 
 export function clusterSuite(factory: ClusterFactory): void {
   describe(`managed jobs across nodes (${factory.label})`, () => {
+    const it = casesFor(factory);
     let cluster: TestCluster;
     beforeEach(() => {
       cluster = factory.create();

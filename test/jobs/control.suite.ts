@@ -3,16 +3,17 @@
  * metrics and listing with paging, pause/resume per logical queue, clean, waitForJob timeouts.
  */
 import { JobCancelledError, runWithTenant, type App } from 'clusterkit';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { deferred, within } from '../helpers.js';
-import { startNode } from './jobs-helpers.js';
+import { casesFor, startNode } from './jobs-helpers.js';
 
 const P = 'crm';
 const Q = 'sync';
 
 export function controlSuite(factory: ClusterFactory): void {
   describe(`managed jobs control (${factory.label})`, () => {
+    const it = casesFor(factory);
     let cluster: TestCluster;
     beforeEach(() => {
       cluster = factory.create();

@@ -3,7 +3,8 @@
  * options suited to tests (short grace periods and refresh intervals), and small job handlers.
  */
 import type { App, ManagedQueueOptions } from 'clusterkit';
-import type { TestCluster } from '../conformance/cluster.js';
+import { it } from 'vitest';
+import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 
 /** Managed-queue options that keep the suites fast (every value is still a real deadline, not a sleep). */
 export const FAST: ManagedQueueOptions = {
@@ -25,4 +26,75 @@ export async function startNode(cluster: TestCluster, options: ManagedQueueOptio
 /** A plugin name unique to this test. */
 export function pluginOf(label: string): string {
   return `plugin-${label}`;
+}
+
+/**
+ * What a managed-job suite case needs beyond the core every engine supports (enqueue, handlers,
+ * outcomes and retries, getJob, waitForJob, cancel): a backend's factory lists the ones its engine
+ * has (`managedFeatures`), and a case needing one it lacks is not registered for it.
+ */
+export type ManagedFeature =
+  /** The one physical event-queue queue and its tickets (the record + ticket engine). */
+  | 'physical-queue'
+  /** `managedQueue.jobStore` (the job-store contract). */
+  | 'job-store'
+  | 'transaction'
+  /** `retry`, `remove`, `promote`. */
+  | 'operator-calls'
+  /** `listJobs`, `getMetrics`, `getQueueStats`, `clean`. */
+  | 'queries'
+  | 'pause'
+  /** A node without the handler hands its tickets back. */
+  | 'hand-back'
+  /** A job whose node stopped mid-run runs elsewhere, its lost attempt in the history. */
+  | 'takeover'
+  | 'no-processor'
+  | 'global-concurrency'
+  | 'rate-limit'
+  | 'schedules'
+  /** Held and parked tickets of a full lane. */
+  | 'busy-lane';
+
+/**
+ * The features each managed-job suite case needs beyond the core (by case name); a case not listed
+ * needs only the core. One list, so what an engine runs is declared in one place.
+ */
+const CASE_FEATURES: Readonly<Record<string, readonly ManagedFeature[]>> = {
+  'carries every logical job on one physical queue inside a versioned envelope without the payload': ['physical-queue'],
+  'dead-letters a malformed message on the physical queue and keeps working': ['physical-queue'],
+  'waitForJob on a node that did not run the job hears its end while it runs (not only at its deadline)': ['job-store'],
+  'holds a transactional enqueue until commit and drops it on rollback': ['transaction'],
+  'namespaces caller job ids by plugin and tenant and deduplicates within one tenant': ['queries'],
+  'retries with backoff, records the failure, and retry() runs a failed job again': ['operator-calls'],
+  'cancels waiting and delayed jobs so they never run, and reports why others cannot be cancelled': ['physical-queue'],
+  'shows a tenant only its own jobs, and everything outside any tenant context': ['queries', 'operator-calls'],
+  'pauses and resumes a logical queue on every node': ['pause', 'queries'],
+  'cleans finished jobs and times out waitForJob with a coded error': ['queries'],
+  'removes finished records when asked (removeOnComplete / removeOnFail)': ['pause'],
+  'a node without the handler hands jobs back without spending attempts': ['hand-back'],
+  'takes over a job whose node stopped mid-run, without spending an attempt': ['takeover'],
+  'fails a job with NO_PROCESSOR once no live node has had its handler for the grace period': ['no-processor'],
+  'a burst of 1,000 jobs for a concurrency-1 handler does not delay another plugin (head-of-line)': ['queries'],
+  'local concurrency bounds the jobs of one handler running on one node': ['queries'],
+  'globalConcurrency bounds running jobs across nodes; local concurrency bounds one node': ['global-concurrency'],
+  'enforces a rate limit cluster-wide': ['rate-limit'],
+  'fires a schedule exactly once per tick across three nodes, and lists and removes it': ['schedules'],
+  'held and parked tickets run in priority order with one park turn per node': ['busy-lane'],
+  'a held ticket the lane takes runs in its own delivery, in priority order, and is never parked': ['busy-lane'],
+  'a node that stops with a busy lane hands its held and parked jobs to another node, unspent': ['busy-lane'],
+};
+
+/**
+ * The `it` of a managed-job suite for `factory`: registers a case only when the factory's engine has
+ * every feature the case needs ({@link CASE_FEATURES}); with no `managedFeatures` declared, all.
+ */
+export function casesFor(factory: ClusterFactory): typeof it {
+  const has = factory.managedFeatures;
+  if (has === undefined) return it;
+  const filtered = ((name: string, ...rest: unknown[]) => {
+    if ((CASE_FEATURES[name] ?? []).every((feature) => has.has(feature))) {
+      (it as unknown as (...args: unknown[]) => void)(name, ...rest);
+    }
+  }) as unknown as typeof it;
+  return filtered;
 }

@@ -1,0 +1,347 @@
+/**
+ * The native managed-job engine on Redis (experimental, opt-in: `createRedisAdapters({ managedJobs:
+ * { engine: 'native' } })`): a managed job IS a BullMQ job of its handler's BullMQ queue
+ * (native-job-shape.ts), run by a BullMQ worker per handler (native-worker.ts), its attempt history
+ * kept by BullMQ's own fetch and finish scripts, wrapped (native-scripts.ts). No separate record, no
+ * ticket, no reconciler: the add is BullMQ's add. Core's contract: src/jobs/native-engine.ts.
+ *
+ * Reads (`get`) are one pipelined round trip (the hash, the log, the state sets). `waitFinished`
+ * marks the job watched (`<job key>:w`, with a TTL) before it reads, and the final finish (or the
+ * cancel) of a watched job publishes its key on the finished channel, so nothing finished is missed
+ * and unwatched jobs publish nothing. `cancel({ abortActive })` marks the job (`ab`) and publishes
+ * its key on the abort channel; the node running it aborts the handler's signal.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import {
+  ClusterError,
+  ErrorCodes,
+  escapeKeyPart,
+  handlerKey,
+  JobCancelledError,
+  MAX_JOB_LOG_LINES,
+  unescapeKeyPart,
+  type CancelResult,
+  type PromoteResult,
+  type RemoveResult,
+  type RetryResult,
+  type JobRecord,
+  type LazyAbort,
+  type ManagedJobEngine,
+  type ManagedJobEngineContext,
+  type NativeHandler,
+} from 'clusterkit/adapter-kit';
+import { bullPrefix, bullQueueName } from './bull-names.js';
+import { closeClient, connectClient, createClient, type RedisClient, type RedisConnections } from './connection.js';
+import { generatedJobId, nativeDataOf, nativeQueueName, parseJobId, type HandlerName } from './native-job-shape.js';
+import {
+  cancelScript,
+  promoteNativeJob,
+  readNativeJob,
+  removeNativeJob,
+  retryNativeJob,
+  type Located,
+  type OperateDeps,
+} from './native-job-reads.js';
+import { NATIVE_CANCEL_LUA } from './native-scripts.js';
+import { startNativeWorker } from './native-worker.js';
+
+/** Options of the native engine (`createRedisAdapters({ managedJobs })`). */
+export interface NativeEngineOptions {
+  /** BullMQ lock duration of a running job, ms (extended every half). @default 30000 */
+  readonly lockDurationMs?: number;
+  /** How often BullMQ's stalled check runs, ms. @default 30000 */
+  readonly stalledIntervalMs?: number;
+}
+
+/** How long the watched mark outlives the wait. */
+const WATCH_MARGIN_MS = 5_000;
+/** How long an abort for a job not (yet) running here is remembered. */
+const EARLY_ABORT_MS = 60_000;
+
+/** The native engine of one node. */
+export class RedisNativeJobEngine implements ManagedJobEngine {
+  readonly kind = 'native';
+  private client: RedisClient | undefined;
+  private readonly queues = new Map<string, Queue>();
+  private readonly knownHandlers = new Set<string>();
+  private readonly running = new Map<string, LazyAbort>();
+  private readonly earlyAborts = new Map<string, number>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly workers = new Set<() => Promise<void>>();
+  private unsubscribe: (() => Promise<void>)[] = [];
+  private readonly prefix: string;
+  private readonly finishedChannel: string;
+  private readonly abortChannel: string;
+
+  constructor(
+    private readonly connections: RedisConnections,
+    private readonly context: ManagedJobEngineContext,
+    private readonly options: NativeEngineOptions = {},
+  ) {
+    this.prefix = bullPrefix(connections.prefix);
+    this.finishedChannel = `${connections.prefix}:nj:finished`;
+    this.abortChannel = `${connections.prefix}:nj:abort`;
+  }
+
+  async start(): Promise<void> {
+    await this.connections.open();
+    const client = createClient(this.connections.source, 'worker');
+    client.on('error', () => {});
+    await connectClient(client, this.connections.connectTimeoutMs, 'native managed jobs');
+    client.defineCommand('ckNativeCancel', { numberOfKeys: 8, lua: NATIVE_CANCEL_LUA });
+    this.client = client;
+    const sub = this.connections.subscriber;
+    this.unsubscribe = [
+      await sub.listen(this.finishedChannel, (jobKey) => this.finished(jobKey)),
+      await sub.listen(this.abortChannel, (message) => this.abortHere(message)),
+    ];
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    const abort = setTimeout(() => {
+      for (const entry of this.running.values())
+        entry.abort(new ClusterError(ErrorCodes.SHUTDOWN, 'the node is stopping'));
+    }, graceMs);
+    try {
+      await Promise.allSettled([...this.workers].map((close) => close()));
+    } finally {
+      clearTimeout(abort);
+    }
+    this.workers.clear();
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+    await Promise.allSettled(this.unsubscribe.map((off) => off()));
+    this.unsubscribe = [];
+    if (this.client) await closeClient(this.client);
+    this.client = undefined;
+    await this.connections.release();
+  }
+
+  private get redis(): RedisClient {
+    if (!this.client) throw new ClusterError(ErrorCodes.NOT_CONNECTED, 'native managed jobs: not started');
+    return this.client;
+  }
+
+  private queue(h: HandlerName): Queue {
+    const name = nativeQueueName(this.context.appName, h);
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(bullQueueName(name), { connection: this.redis, prefix: this.prefix });
+      queue.on('error', (error) => this.context.reportError(error, { source: 'managedQueue.native' }));
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** The set of a plugin's handler keys that have had jobs (to find a scoped id's queue). */
+  private handlersKey(pluginName: string): string {
+    return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:handlers:${escapeKeyPart(pluginName)}`;
+  }
+
+  /**
+   * Records a handler's queue in its plugin's set once per node (to find scoped ids, and for
+   * pause/resume); a queue new to the cluster is paused at once when its logical queue is. The pause
+   * writes its flag before reading the set, so either it sees the new queue or the new queue sees
+   * the flag.
+   */
+  private async known(h: HandlerName): Promise<void> {
+    const hk = handlerKey(h.pluginName, h.queueName, h.jobName);
+    if (this.knownHandlers.has(hk)) return;
+    const [[, added], [, paused]] = (await this.redis
+      .pipeline()
+      .sadd(this.handlersKey(h.pluginName), hk)
+      .exists(this.pausedKey(h.pluginName, h.queueName))
+      .exec()) as [[unknown, number], [unknown, number]];
+    if (added === 1 && paused === 1) await this.queue(h).pause();
+    this.knownHandlers.add(hk);
+  }
+
+  private pausedKey(pluginName: string, queueName: string): string {
+    return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:paused:${escapeKeyPart(pluginName)}:${escapeKeyPart(queueName)}`;
+  }
+
+  /** The handler queues of a plugin that have been used (see {@link known}). */
+  private async handlersOf(pluginName: string): Promise<HandlerName[]> {
+    const keys = await this.redis.smembers(this.handlersKey(pluginName));
+    return keys.map((key) => {
+      const [p, queueName, jobName] = key.split(':').map(unescapeKeyPart) as [string, string, string];
+      return { pluginName: p, queueName, jobName };
+    });
+  }
+
+  async setPaused(pluginName: string, queueName: string, paused: boolean): Promise<void> {
+    const flag = this.pausedKey(pluginName, queueName);
+    if (paused) await this.redis.set(flag, '1');
+    else await this.redis.del(flag);
+    const handlers = (await this.handlersOf(pluginName)).filter((h) => h.queueName === queueName);
+    await Promise.all(handlers.map((h) => (paused ? this.queue(h).pause() : this.queue(h).resume())));
+  }
+
+  async isPaused(pluginName: string, queueName: string): Promise<boolean> {
+    return (await this.redis.exists(this.pausedKey(pluginName, queueName))) === 1;
+  }
+
+  private keep(remove: boolean | number, fallbackMs: number): JobsOptions['removeOnComplete'] {
+    if (remove === true) return true;
+    return { age: Math.max(1, Math.ceil((remove === false ? fallbackMs : remove) / 1000)) };
+  }
+
+  async add(record: JobRecord): Promise<string> {
+    const h: HandlerName = record;
+    const callerId = record.id.includes(':');
+    await this.known(h);
+    const opts: JobsOptions = {
+      priority: Math.min(record.priority + 1, 2_097_152),
+      attempts: record.maxAttempts,
+      removeOnComplete: this.keep(record.removeOnComplete, this.context.completedRetentionMs),
+      removeOnFail: this.keep(record.removeOnFail, this.context.failedRetentionMs),
+      keepLogs: MAX_JOB_LOG_LINES,
+    };
+    if (record.maxAttempts > 1) opts.backoff = { type: 'clusterkit' };
+    if (record.delayMs > 0) opts.delay = record.delayMs;
+    if (callerId) opts.jobId = parseJobId(record.id)!.bullId;
+    const job = await this.queue(h).add(record.jobName, nativeDataOf(record), opts);
+    return callerId ? record.id : generatedJobId(h, job.id!);
+  }
+
+  /** Finds a job's queue: from a generated id directly; a scoped id among its plugin's handler queues. */
+  private async locate(jobId: string): Promise<Located | undefined> {
+    const parsed = parseJobId(jobId);
+    if (!parsed) return undefined;
+    const at = (handler: HandlerName): Located => ({
+      handler,
+      bullId: parsed.bullId,
+      keyPrefix: `${this.prefix}:${bullQueueName(nativeQueueName(this.context.appName, handler))}:`,
+    });
+    if (parsed.kind === 'generated') return at(parsed.handler);
+    const candidates = (await this.handlersOf(parsed.pluginName)).map(at);
+    if (candidates.length === 0) return undefined;
+    const pipeline = this.redis.pipeline();
+    for (const c of candidates) pipeline.exists(c.keyPrefix + c.bullId);
+    const found = (await pipeline.exec()) ?? [];
+    return candidates.find((_, i) => found[i]?.[1] === 1);
+  }
+
+  async get(jobId: string): Promise<{ record: JobRecord; logs: string[] } | null> {
+    const at = await this.locate(jobId);
+    return at ? readNativeJob(this.redis, jobId, at) : null;
+  }
+
+  async cancel(jobId: string, abortActive: boolean): Promise<CancelResult> {
+    const at = await this.locate(jobId);
+    if (!at) return { success: false, reason: 'not_found' };
+    const outcome = await cancelScript(this.redis, at, jobId, abortActive, this.finishedChannel);
+    if (outcome === 'cancelled') return { success: true };
+    if (outcome === 'abort') {
+      // `<job key>\n<public id>`: the running node aborts the signal with the job's public id.
+      await this.redis.publish(this.abortChannel, `${at.keyPrefix + at.bullId}\n${jobId}`);
+      return { success: true };
+    }
+    return { success: false, reason: outcome };
+  }
+
+  private async operate<R>(
+    jobId: string,
+    op: (deps: OperateDeps) => Promise<R>,
+  ): Promise<R | { success: false; reason: 'not_found' }> {
+    const at = await this.locate(jobId);
+    if (!at) return { success: false, reason: 'not_found' };
+    return op({ client: this.redis, queue: this.queue(at.handler), at, jobId, finishedChannel: this.finishedChannel });
+  }
+
+  retry(jobId: string): Promise<RetryResult> {
+    return this.operate(jobId, retryNativeJob);
+  }
+
+  remove(jobId: string): Promise<RemoveResult> {
+    return this.operate(jobId, removeNativeJob);
+  }
+
+  promote(jobId: string): Promise<PromoteResult> {
+    return this.operate(jobId, promoteNativeJob);
+  }
+
+  private abortHere(message: string): void {
+    const [jobKey = '', jobId = ''] = message.split('\n');
+    const entry = this.running.get(jobKey);
+    if (entry) entry.abort(new JobCancelledError(jobId));
+    else {
+      const now = Date.now();
+      for (const [key, at] of this.earlyAborts) if (at < now - EARLY_ABORT_MS) this.earlyAborts.delete(key);
+      this.earlyAborts.set(jobKey, now);
+    }
+  }
+
+  async waitFinished(jobId: string, timeoutMs: number): Promise<JobRecord | null> {
+    const at = await this.locate(jobId);
+    if (!at) return null;
+    const key = at.keyPrefix + at.bullId;
+    let wake: () => void = () => {};
+    let woken = new Promise<void>((resolve) => (wake = resolve));
+    const listener = () => wake();
+    let set = this.waiters.get(key);
+    if (!set) this.waiters.set(key, (set = new Set()));
+    set.add(listener);
+    const deadline = Date.now() + timeoutMs;
+    try {
+      await this.redis
+        .pipeline()
+        .set(`${key}:w`, '1', 'PX', timeoutMs + WATCH_MARGIN_MS, 'NX')
+        .pexpire(`${key}:w`, timeoutMs + WATCH_MARGIN_MS, 'GT')
+        .exec();
+      for (;;) {
+        woken = new Promise<void>((resolve) => (wake = resolve));
+        const found = await readNativeJob(this.redis, jobId, at);
+        if (!found) return null;
+        const state = found.record.state;
+        if (state === 'completed' || state === 'failed' || state === 'cancelled') return found.record;
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
+        clearTimeout(timer);
+      }
+    } finally {
+      set.delete(listener);
+      if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
+    }
+    throw new ClusterError(ErrorCodes.WAIT_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, {
+      details: { jobId, timeoutMs },
+    });
+  }
+
+  private finished(jobKey: string): void {
+    for (const listener of [...(this.waiters.get(jobKey) ?? [])]) listener();
+  }
+
+  async handle(handler: NativeHandler): Promise<() => Promise<void>> {
+    // Cluster-wide limits of the handler are BullMQ's own, on its queue (= the handler): checked by
+    // BullMQ's fetch, nothing per job when unset. The last registration that gives one sets it.
+    const { globalConcurrency, rateLimit } = handler.options;
+    await this.known(handler.options);
+    if (globalConcurrency !== undefined) await this.queue(handler.options).setGlobalConcurrency(globalConcurrency);
+    if (rateLimit !== undefined)
+      await this.queue(handler.options).setGlobalRateLimit(rateLimit.max, rateLimit.durationMs);
+    const close = await startNativeWorker(
+      {
+        connection: this.redis,
+        prefix: this.prefix,
+        nodeId: this.context.nodeId,
+        finishedChannel: this.finishedChannel,
+        lockDurationMs: this.options.lockDurationMs ?? 30_000,
+        stalledIntervalMs: this.options.stalledIntervalMs ?? 30_000,
+        running: this.running,
+        abortedEarly: (jobKey) => this.earlyAborts.delete(jobKey),
+        reportError: this.context.reportError,
+      },
+      nativeQueueName(this.context.appName, handler.options),
+      handler,
+    );
+    const stop = async () => {
+      this.workers.delete(stop);
+      await close();
+    };
+    this.workers.add(stop);
+    return stop;
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * How a native managed job lives in BullMQ (native-job-engine.ts): names, ids, and the job's
+ * fields both ways.
+ *
+ * - One BullMQ queue per handler (plugin, queue, job name), named with the project's one name
+ *   encoding: `<app>:managed-native:<plugin>:<queue>:<job>` (each part escaped, src/names.ts),
+ *   then BullMQ's (bull-names.ts). A worker per handler then takes only its handler's jobs.
+ * - Ids: a caller-given `jobId` is today's scoped id (`<plugin>:<tenant>:<id>`, `namespacedJobId`),
+ *   the BullMQ job id its reversible encoding (BullMQ dedupes an existing id); other jobs get
+ *   BullMQ's generated id (no `EXISTS` for it), published as `<plugin>/<queue>/<job>/<n>` with each
+ *   part URI-encoded — no `:` in it, so it never reads as a scoped id.
+ * - BullMQ's `data` carries the payload and the job's facts BullMQ has no field for (tenant,
+ *   organization, user, scope key, backoff policy, priority, delay, retention, trace), so the add
+ *   writes nothing beyond BullMQ's own add. Attempts, progress, result, failure and timestamps are
+ *   BullMQ's fields; history `h`, open attempt `ha` and abort mark `ab` are the wrapped scripts'.
+ */
+import {
+  appScopedName,
+  handlerKey,
+  type BackoffPolicy,
+  type JobAttempt,
+  type JobRecord,
+  type ManagedJobState,
+} from 'clusterkit/adapter-kit';
+import { decodeJobId, encodeJobId } from './bull-names.js';
+
+/** What BullMQ's `data` holds for a native job. */
+export interface NativeData {
+  /** The payload. */
+  p: unknown;
+  t?: string;
+  o?: string;
+  u?: string;
+  s?: string;
+  /** Backoff policy, priority (ours: lower first), delay asked at enqueue (ms). */
+  b: BackoffPolicy;
+  pr: number;
+  d: number;
+  /** removeOnComplete / removeOnFail as given. */
+  rc: boolean | number;
+  rf: boolean | number;
+  /** The enqueuer's trace carrier. */
+  tr?: JobRecord['trace'];
+}
+
+/** A handler's identity. */
+export interface HandlerName {
+  readonly pluginName: string;
+  readonly queueName: string;
+  readonly jobName: string;
+}
+
+/** Our queue name (before BullMQ's encoding) of a handler's native queue. */
+export function nativeQueueName(appName: string, h: HandlerName): string {
+  return `${appScopedName(appName, 'managed-native')}:${handlerKey(h.pluginName, h.queueName, h.jobName)}`;
+}
+
+/** The public id of a job BullMQ gave id `n`. */
+export function generatedJobId(h: HandlerName, n: string): string {
+  return [h.pluginName, h.queueName, h.jobName, n].map(encodeURIComponent).join('/');
+}
+
+/** Where a public id points: a generated id names its handler; a scoped id only its plugin. */
+export type ParsedId =
+  | { readonly kind: 'generated'; readonly handler: HandlerName; readonly bullId: string }
+  | { readonly kind: 'scoped'; readonly pluginName: string; readonly bullId: string };
+
+/** Parses a public id; undefined when it cannot be a native job's. */
+export function parseJobId(id: string): ParsedId | undefined {
+  if (!id.includes(':')) {
+    const parts = id.split('/');
+    if (parts.length !== 4 || !/^\d+$/.test(parts[3]!)) return undefined;
+    try {
+      const [pluginName, queueName, jobName, bullId] = parts.map(decodeURIComponent) as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      return { kind: 'generated', handler: { pluginName, queueName, jobName }, bullId };
+    } catch {
+      return undefined;
+    }
+  }
+  const first = id.indexOf(':');
+  const escapedPlugin = id.slice(0, first);
+  if (id.indexOf(':', first + 1) < 0) return undefined;
+  return { kind: 'scoped', pluginName: unescapePart(escapedPlugin), bullId: encodeJobId(id) };
+}
+
+function unescapePart(part: string): string {
+  return part.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** The public id of a BullMQ job of handler `h`. */
+export function publicIdOf(h: HandlerName, bullId: string): string {
+  return /^\d+$/.test(bullId) ? generatedJobId(h, bullId) : decodeJobId(bullId);
+}
+
+/** The `data` of a record's job. */
+export function nativeDataOf(record: JobRecord): NativeData {
+  const data: NativeData = {
+    p: record.payload,
+    b: record.backoff,
+    pr: record.priority,
+    d: record.delayMs,
+    rc: record.removeOnComplete,
+    rf: record.removeOnFail,
+  };
+  if (record.tenantId !== undefined) data.t = record.tenantId;
+  if (record.organizationId !== undefined) data.o = record.organizationId;
+  if (record.userId !== undefined) data.u = record.userId;
+  if (record.scopeKey !== undefined) data.s = record.scopeKey;
+  if (record.trace !== undefined) data.tr = record.trace;
+  return data;
+}
+
+/** The fields of a BullMQ job this reads (a job hash, or a `Job`'s properties). */
+export interface BullFields {
+  readonly data: NativeData;
+  readonly attempts: number;
+  readonly attemptsMade: number;
+  readonly attemptsStarted: number;
+  readonly timestamp: number;
+  readonly processedOn?: number;
+  readonly finishedOn?: number;
+  readonly progress?: unknown;
+  readonly returnvalue?: unknown;
+  readonly failedReason?: string;
+  readonly stacktrace?: string[];
+  readonly history?: JobAttempt[];
+  readonly open?: JobAttempt;
+  readonly aborted?: boolean;
+}
+
+/** A native job as a record (core's view: `toJobInfo`, the handler's job, the events). */
+export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: BullFields): JobRecord {
+  const d = f.data;
+  const record: JobRecord = {
+    v: 1,
+    id,
+    nonce: '',
+    gen: 0,
+    state,
+    pluginName: h.pluginName,
+    queueName: h.queueName,
+    jobName: h.jobName,
+    payload: d.p,
+    priority: d.pr,
+    maxAttempts: f.attempts,
+    attemptsMade: f.attemptsMade,
+    attemptsStarted: f.attemptsStarted,
+    history: [...(f.history ?? []), ...(f.open && state === 'active' ? [f.open] : [])],
+    delayMs: d.d,
+    backoff: d.b,
+    progress: (f.progress as number | object | undefined) ?? 0,
+    enqueuedAt: f.timestamp,
+    runAt: f.timestamp + d.d,
+    removeOnComplete: d.rc,
+    removeOnFail: d.rf,
+  };
+  if (d.t !== undefined) record.tenantId = d.t;
+  if (d.o !== undefined) record.organizationId = d.o;
+  if (d.u !== undefined) record.userId = d.u;
+  if (d.s !== undefined) record.scopeKey = d.s;
+  if (d.tr !== undefined) record.trace = d.tr;
+  if (f.processedOn) record.startedAt = f.processedOn;
+  if (f.finishedOn && (state === 'completed' || state === 'failed' || state === 'cancelled'))
+    record.finishedAt = f.finishedOn;
+  if (state === 'active' && f.open) record.owner = f.open.node;
+  if (f.failedReason) record.failedReason = f.failedReason;
+  if (f.stacktrace && f.stacktrace.length > 0) record.stacktrace = f.stacktrace.slice(-5);
+  if (state === 'completed' && f.returnvalue !== null && f.returnvalue !== undefined)
+    record.returnValue = f.returnvalue;
+  return record;
+}
+
+/** One attempt as the wrapped scripts write it (`{n, o, s, e?, r?, m?}`) → the public shape. */
+function attemptOf(raw: { n?: number; o?: string; s?: number; e?: number; r?: string; m?: string }): JobAttempt {
+  const a: JobAttempt = { attempt: raw.n ?? 0, node: raw.o ?? '', startedAt: raw.s ?? 0 };
+  if (raw.e !== undefined) a.finishedAt = raw.e;
+  if (raw.r !== undefined) a.outcome = raw.r as JobAttempt['outcome'];
+  if (raw.m !== undefined) a.error = { message: raw.m };
+  return a;
+}
+
+function json<T>(text: string | undefined, fallback: T): T {
+  if (text === undefined || text === '') return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The fields of a job hash (`HGETALL`); undefined when the hash is empty (no such job). */
+export function fieldsOfHash(hash: Record<string, string>): BullFields | undefined {
+  if (hash.data === undefined) return undefined;
+  const opts = json<{ attempts?: number }>(hash.opts, {});
+  const open = json<Parameters<typeof attemptOf>[0] | undefined>(hash.ha, undefined);
+  const fields: BullFields = {
+    data: json<NativeData>(hash.data, {
+      p: null,
+      b: { type: 'fixed', delay: 0, maxDelay: 0, jitter: 0 },
+      pr: 2,
+      d: 0,
+      rc: false,
+      rf: false,
+    }),
+    attempts: opts.attempts ?? 1,
+    attemptsMade: Number(hash.atm ?? 0),
+    attemptsStarted: Number(hash.ats ?? 0),
+    timestamp: Number(hash.timestamp ?? 0),
+    ...(hash.processedOn ? { processedOn: Number(hash.processedOn) } : {}),
+    ...(hash.finishedOn ? { finishedOn: Number(hash.finishedOn) } : {}),
+    progress: json<unknown>(hash.progress, 0),
+    returnvalue: json<unknown>(hash.returnvalue, undefined),
+    ...(hash.failedReason ? { failedReason: hash.failedReason } : {}),
+    stacktrace: json<string[]>(hash.stacktrace, []),
+    history: json<Parameters<typeof attemptOf>[0][]>(hash.h, []).map(attemptOf),
+    ...(open ? { open: attemptOf(open) } : {}),
+    aborted: hash.ab !== undefined,
+  };
+  return fields;
+}
+

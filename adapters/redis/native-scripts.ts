@@ -1,0 +1,152 @@
+/**
+ * The native managed-job engine's Lua (native-job-engine.ts): BullMQ's own worker scripts, wrapped
+ * so that the call BullMQ makes anyway also keeps the attempt history (docs/performance.md, "The
+ * proposal's cost, measured on a model": the lean model), plus the engine's cancel script.
+ *
+ * - fetch (`moveToActive`, and the next job fetched by a finish): the attempt start, one `HSET` of
+ *   field `ha` = `{"n": attempt, "o": node, "s": start}`. An attempt still open there (its node lost
+ *   the lock and the job was moved back by BullMQ's stalled check) is closed as `lost` first — read
+ *   from the fetch's own `HGETALL` reply, no extra read.
+ * - finish (`moveToFinished`, `moveToDelayed` and `retryJob`, i.e. completed, final failure, retry
+ *   with and without backoff): after BullMQ's step succeeded (its lock check passed), one `HMGET`
+ *   and one `HSET` close `ha` into the bounded history `h` (the last 20 attempts) with end, outcome
+ *   and BullMQ's `failedReason`; a final finish whose job has a waiter (`<job key>:w`, set by
+ *   `waitForJob`) also `PUBLISH`es the job key on the engine's finished channel.
+ *
+ * The wrapped sources are the installed BullMQ's (bull-scripts.ts), redefined under BullMQ's own
+ * names on a connection only the engine's workers use; the node id is part of the source.
+ */
+import { bullScript } from './bull-scripts.js';
+import type { RedisClient } from './connection.js';
+
+/** Attempts kept in a job's history (as the record + ticket layer's `MAX_HISTORY`). */
+export const NATIVE_HISTORY = 20;
+
+/** A Lua string literal of `text`, exactly (bytes outside letters, digits and `.:_-#` as `\ddd` escapes). */
+function luaString(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[\w.:#-]/.test(c) ? c : `\\${byte}`;
+  }
+  return `'${out}'`;
+}
+
+/** Shared Lua: close the open attempt of `jobKey` (`outcome`), and start one from a fetch reply. */
+function helpers(owner: string): string {
+  return `local ckCall = redis.call
+local function ckPush(h, a)
+  local list = (h and h ~= '') and cjson.decode(h) or {}
+  list[#list + 1] = a
+  while #list > ${NATIVE_HISTORY} do table.remove(list, 1) end
+  return cjson.encode(list)
+end
+local function ckClose(jobKey, outcome, now)
+  local f = ckCall('HMGET', jobKey, 'ha', 'h', 'failedReason', 'ab')
+  if not f[1] or f[1] == '' then return f[4] end
+  local a = cjson.decode(f[1])
+  a.e = tonumber(now)
+  if outcome == 'failed' and f[4] then outcome = 'cancelled' end
+  a.r = outcome
+  if outcome ~= 'completed' and f[3] then a.m = f[3] end
+  ckCall('HSET', jobKey, 'h', ckPush(f[2], a), 'ha', '')
+  return f[4]
+end
+local function ckStart(res, prefix, now)
+  if type(res) ~= 'table' or type(res[2]) ~= 'string' or type(res[1]) ~= 'table' then return end
+  local job, n, ha, h = res[1], '1', nil, nil
+  for i = 1, #job, 2 do
+    local k = job[i]
+    if k == 'ats' then n = job[i + 1] elseif k == 'ha' then ha = job[i + 1] elseif k == 'h' then h = job[i + 1] end
+  end
+  local key = prefix .. res[2]
+  local start = cjson.encode({ n = tonumber(n), o = ${luaString(owner)}, s = tonumber(now) })
+  if ha and ha ~= '' then
+    local lost = cjson.decode(ha)
+    lost.r = 'lost'
+    ckCall('HSET', key, 'h', ckPush(h, lost), 'ha', start)
+  else
+    ckCall('HSET', key, 'ha', start)
+  end
+end
+local function ckNotify(jobKey)
+  if ckCall('EXISTS', jobKey .. ':w') == 1 then ckCall('PUBLISH', ARGV_CHANNEL, jobKey) end
+end
+`;
+}
+
+function wrap(source: string, after: string, owner: string, channel: string): string {
+  return `local ARGV_CHANNEL = ${luaString(channel)}
+${helpers(owner)}
+local ckResult = (function()
+${source}
+end)()
+local ckOk = ckResult == 0 or type(ckResult) == 'table'
+${after}
+return ckResult
+`;
+}
+
+/** What runs after each wrapped script (`ckOk`: BullMQ's step succeeded). */
+const AFTER = {
+  moveToActive: `ckStart(ckResult, ARGV[1], ARGV[2])`,
+  // KEYS[12] job key; ARGV[2] now; ARGV[5] 'completed' | 'failed'; ARGV[7] key prefix.
+  moveToFinished: `if ckOk then
+  ckClose(KEYS[12], ARGV[5], ARGV[2])
+  ckNotify(KEYS[12])
+end
+ckStart(ckResult, ARGV[7], ARGV[2])`,
+  // KEYS[5] job key; ARGV[1] key prefix; ARGV[2] now.
+  moveToDelayed: `if ckOk then ckClose(KEYS[5], 'failed', ARGV[2]) end
+ckStart(ckResult, ARGV[1], ARGV[2])`,
+  // KEYS[4] job key; ARGV[2] now.
+  retryJob: `if ckOk then ckClose(KEYS[4], 'failed', ARGV[2]) end`,
+} as const;
+
+const wrapped = new WeakSet<object>();
+
+/**
+ * Redefines BullMQ's fetch and finish scripts on `client` (a connection only native workers use,
+ * after BullMQ defined its scripts there) with the attempt steps; `owner` is this node's id and
+ * `channel` the finished channel. Once per connection. Throws when a script is not where expected.
+ */
+export function wrapNativeWorkerScripts(client: RedisClient, owner: string, channel: string): void {
+  if (wrapped.has(client)) return;
+  for (const [base, after] of Object.entries(AFTER)) {
+    const script = bullScript(client, base);
+    if (!script) throw new Error(`BullMQ's ${base} script is not defined on this connection`);
+    client.defineCommand(script.name, {
+      numberOfKeys: script.numberOfKeys,
+      lua: wrap(script.lua, after, owner, channel),
+    });
+  }
+  wrapped.add(client);
+}
+
+/**
+ * Cancels a job that has not started: removes it from BullMQ's wait, paused, prioritized and
+ * delayed structures and puts it in `failed` with the abort mark `ab` (read back as `cancelled`),
+ * telling its waiters. An active job is only marked (`ab`) when ARGV[3] is '1'.
+ * KEYS: job, wait, paused, prioritized, delayed, active, completed, failed. ARGV: job id, now,
+ * abortActive, finished channel, reason. Returns 'cancelled' | 'abort' | 'active' | 'completed' |
+ * 'failed' | 'not_found'.
+ */
+export const NATIVE_CANCEL_LUA = `
+local job, id = KEYS[1], ARGV[1]
+if redis.call('EXISTS', job) == 0 then return 'not_found' end
+if redis.call('ZSCORE', KEYS[7], id) then return 'completed' end
+if redis.call('ZSCORE', KEYS[8], id) then return 'failed' end
+if redis.call('LPOS', KEYS[6], id) then
+  if ARGV[3] ~= '1' then return 'active' end
+  redis.call('HSET', job, 'ab', '1')
+  return 'abort'
+end
+redis.call('LREM', KEYS[2], 0, id)
+redis.call('LREM', KEYS[3], 0, id)
+redis.call('ZREM', KEYS[4], id)
+redis.call('ZREM', KEYS[5], id)
+redis.call('HSET', job, 'ab', '1', 'failedReason', ARGV[5], 'finishedOn', ARGV[2])
+redis.call('ZADD', KEYS[8], ARGV[2], id)
+if redis.call('EXISTS', job .. ':w') == 1 then redis.call('PUBLISH', ARGV[4], job) end
+return 'cancelled'
+`;

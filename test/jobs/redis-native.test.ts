@@ -1,0 +1,396 @@
+/**
+ * The experimental native managed-job engine on Redis (`managedJobs: { engine: 'native' }`): the
+ * public-API suites' cases its stage 1 covers (the features it declares below; every other case is
+ * not registered for it), and what only it needs: NOT_SUPPORTED at the call for stage-2 features,
+ * priority order behind a busy handler, a lost lock never running a job twice at once, cancel with
+ * abortActive, the attempt history after a retry.
+ */
+import { ClusterError, JobCancelledError, runWithTenant, type App } from 'clusterkit';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
+import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { counter, deferred, within } from '../helpers.js';
+import { basicsSuite } from './basics.suite.js';
+import { clusterSuite } from './cluster.suite.js';
+import { controlSuite } from './control.suite.js';
+import { startNode, type ManagedFeature } from './jobs-helpers.js';
+
+/** What stage 1 of the native engine supports beyond the core (see `ManagedFeature`). */
+const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover', 'global-concurrency', 'operator-calls'];
+
+const target = await resolveRedisUrl();
+
+if ('skip' in target) {
+  describe.skip(`managed jobs on the native engine (skipped: ${target.skip})`, () => {
+    it('needs a Redis server', () => {});
+  });
+} else {
+  afterAll(async () => {
+    await target.stop?.();
+  });
+  const base = redisFactory(
+    'redis-native',
+    () => ({ url: target.url }),
+    () => ({
+      managedJobs: { engine: 'native', lockDurationMs: 2_000, stalledIntervalMs: 3_000 },
+    }),
+  );
+  const factory: ClusterFactory = {
+    label: base.label,
+    create: () => base.create(),
+    managedFeatures: new Set(NATIVE_FEATURES),
+  };
+  basicsSuite(factory);
+  controlSuite(factory);
+  clusterSuite(factory);
+  // busyLaneSuite: every case is about held and parked tickets ('busy-lane'); the native engine's
+  // busy handler is covered below (priority order behind it).
+  nativeOnly(factory, target.url);
+}
+
+function nativeOnly(factory: ClusterFactory, url: string): void {
+  describe('managed jobs on the native engine (redis-native)', () => {
+    let cluster: TestCluster;
+    let redis: Redis;
+    beforeEach(() => {
+      cluster = factory.create();
+      redis = new Redis(url);
+    });
+    afterEach(async () => {
+      redis.disconnect();
+      await cluster.dispose();
+    });
+
+    it('throws NOT_SUPPORTED with { feature, engine } at every stage-2 call', async () => {
+      const app = await startNode(cluster);
+      const mq = app.managedQueue;
+      const lq = { pluginName: 'p', queueName: 'q' };
+      const job = { ...lq, jobName: 'j', payload: null };
+      const calls: [string, () => Promise<unknown>][] = [
+        ['listJobs', () => mq.listJobs()],
+        ['getMetrics', () => mq.getMetrics()],
+        ['getQueueStats', () => mq.getQueueStats()],
+        ['clean', () => mq.clean({ state: 'completed', olderThanMs: 0 })],
+        ['schedule', () => mq.schedule({ ...job, everyMs: 1_000 })],
+        ['listSchedules', () => mq.listSchedules()],
+        ['removeSchedule', () => mq.removeSchedule('s')],
+        ['enqueue.transaction', () => mq.enqueue(job, { transaction: { afterCommit: () => undefined } })],
+      ];
+      for (const [feature, call] of calls) {
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, feature).toBeInstanceOf(ClusterError);
+        expect(error, feature).toMatchObject({ code: 'NOT_SUPPORTED', details: { feature, engine: 'native' } });
+        expect((error as Error).message, feature).toMatch(/experimental "native" managed-job engine/);
+      }
+    });
+
+    it('runs queued jobs in priority order behind a busy handler (lower first, FIFO within one)', async () => {
+      const app = await startNode(cluster);
+      const gate = deferred();
+      const busy = deferred();
+      const order: string[] = [];
+      const all = counter(6);
+      await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'j', concurrency: 1 }, async (job) => {
+        if (job.data === 'long') {
+          busy.resolve();
+          await gate.promise;
+        }
+        order.push(job.data as string);
+        all.hit();
+      });
+      await app.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'j', payload: 'long' });
+      await within(busy.promise, 10_000, 'the long job');
+      for (const [payload, priority] of [
+        ['3a', 3],
+        ['3b', 3],
+        ['2', 2],
+        ['0', 0],
+        ['1', 1],
+      ] as const) {
+        await app.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'j', payload, priority });
+      }
+      gate.resolve();
+      await within(all.done, 10_000, 'six jobs');
+      expect(order).toEqual(['long', '0', '1', '2', '3a', '3b']);
+    });
+
+    it('keeps the attempt history (node, start, end, error) and attemptsMade after a retry', async () => {
+      const app = await startNode(cluster);
+      await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'flaky' }, (job) => {
+        if (job.attemptsMade === 0) throw new Error('first try fails');
+        return 'second';
+      });
+      const { jobId } = await runWithTenant({ tenantId: 'acme' }, () =>
+        app.managedQueue.enqueue({
+          pluginName: 'p',
+          queueName: 'q',
+          jobName: 'flaky',
+          payload: 1,
+          attempts: 3,
+          backoffMs: 10,
+        }),
+      );
+      expect(await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 })).toBe('second');
+      const info = (await app.managedQueue.getJob(jobId))!;
+      expect(info).toMatchObject({
+        state: 'completed',
+        attemptsMade: 2,
+        attemptsStarted: 2,
+        maxAttempts: 3,
+        tenantId: 'acme',
+      });
+      expect(info.history.map((h) => [h.attempt, h.node, h.outcome, h.error?.message])).toEqual([
+        [1, app.nodeId, 'failed', 'first try fails'],
+        [2, app.nodeId, 'completed', undefined],
+      ]);
+      for (const h of info.history) expect(h.finishedAt).toBeGreaterThanOrEqual(h.startedAt);
+      // Another tenant does not see it.
+      expect(await runWithTenant({ tenantId: 'other' }, () => app.managedQueue.getJob(jobId))).toBeNull();
+    });
+
+    it('cancels waiting and delayed jobs (never run; waiters rejected) and reports finished ones', async () => {
+      const app = await startNode(cluster);
+      const ran: unknown[] = [];
+      const mq = app.managedQueue;
+      const delayed = await mq.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'later',
+        payload: 'd',
+        delayMs: 60_000,
+      });
+      const waiting = await mq.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'idle', payload: 'w', jobId: 'w1' });
+      expect((await mq.getJob(delayed.jobId))!.state).toBe('delayed');
+      const waited = mq.waitForJob(waiting.jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(await mq.cancel({ jobId: delayed.jobId })).toEqual({ success: true });
+      expect(await mq.cancel({ jobId: waiting.jobId })).toEqual({ success: true });
+      expect(await waited).toBeInstanceOf(JobCancelledError);
+      await mq.process({ pluginName: 'p', queueName: 'q', jobName: 'idle' }, (job) => ran.push(job.data));
+      const done = await mq.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'idle', payload: 'x' });
+      await mq.waitForJob(done.jobId, { timeoutMs: 10_000 });
+      expect(ran).toEqual(['x']);
+      expect((await mq.getJob(waiting.jobId))!.state).toBe('cancelled');
+      expect((await mq.getJob(delayed.jobId))!.state).toBe('cancelled');
+      expect(await mq.cancel({ jobId: done.jobId })).toEqual({ success: false, reason: 'completed' });
+      expect(await mq.cancel({ jobId: 'p:-:nope' })).toEqual({ success: false, reason: 'not_found' });
+    });
+
+    it('cancel with abortActive aborts the handler on the node running it; the job ends cancelled, not retried', async () => {
+      const worker = await startNode(cluster);
+      const operator = await startNode(cluster, { worker: false });
+      const started = deferred();
+      await worker.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'long' }, async (job) => {
+        started.resolve();
+        await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+        throw job.signal.reason;
+      });
+      const { jobId } = await operator.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'long',
+        payload: null,
+        attempts: 5,
+      });
+      await within(started.promise, 10_000, 'the start');
+      expect(await operator.managedQueue.cancel({ jobId })).toEqual({ success: false, reason: 'active' });
+      const result = operator.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(await operator.managedQueue.cancel({ jobId, abortActive: true })).toEqual({ success: true });
+      expect(await result).toBeInstanceOf(JobCancelledError);
+      const info = (await operator.managedQueue.getJob(jobId))!;
+      expect(info).toMatchObject({ state: 'cancelled', attemptsMade: 1 });
+      expect(info.history.map((h) => [h.node, h.outcome])).toEqual([[worker.nodeId, 'cancelled']]);
+    });
+
+    it('a node that loses a job lock aborts its handler before the job runs again: never twice at once', async () => {
+      const a = await startNode(cluster);
+      const b = await startNode(cluster);
+      let running = 0;
+      let peak = 0;
+      let started = false;
+      const firstStart = deferred<string>();
+      const firstAbort = deferred<unknown>();
+      const handler = (app: App) => async (job: { id: string; signal: AbortSignal; attemptsMade: number }) => {
+        running += 1;
+        peak = Math.max(peak, running);
+        try {
+          if (started) return `done on ${app.nodeId}`;
+          started = true;
+          firstStart.resolve(app.nodeId);
+          await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+          firstAbort.resolve(job.signal.reason);
+          throw job.signal.reason;
+        } finally {
+          running -= 1;
+        }
+      };
+      await a.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'locked' }, handler(a));
+      const { jobId } = await a.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'locked',
+        payload: null,
+      });
+      const owner = await within(firstStart.promise, 10_000, 'the first start');
+      await b.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'locked' }, handler(b));
+      // The lock is lost (as when a node stalls past its lock duration): the owner's next extension fails.
+      const [lock] = await scanLocks(redis, cluster.name);
+      expect(lock).toBeDefined();
+      await redis.del(lock!);
+      expect(await within(firstAbort.promise, 10_000, 'the owner abort')).toMatchObject({ code: 'LOCK_LOST' });
+      const result = await a.managedQueue.waitForJob(jobId, { timeoutMs: 20_000 });
+      expect(result).toMatch(/^done on /);
+      expect(peak).toBe(1);
+      const info = (await a.managedQueue.getJob(jobId))!;
+      expect(info).toMatchObject({ state: 'completed', attemptsMade: 1 });
+      expect(info.history[0]).toMatchObject({ node: owner, outcome: 'lost' });
+      expect(info.history.at(-1)).toMatchObject({ outcome: 'completed' });
+    });
+
+    it("enforces a rate limit across nodes with BullMQ's limiter on the handler queue (the rest wait)", async () => {
+      const nodes = [await startNode(cluster), await startNode(cluster)];
+      const rateLimit = { max: 3, durationMs: 3_600_000 };
+      let ran = 0;
+      const three = counter(3);
+      for (const node of nodes) {
+        await node.managedQueue.process(
+          { pluginName: 'p', queueName: 'q', jobName: 'rated', concurrency: 5, rateLimit },
+          () => {
+            ran += 1;
+            three.hit();
+          },
+        );
+      }
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        ids.push(
+          (await nodes[1]!.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'rated', payload: i }))
+            .jobId,
+        );
+      }
+      await within(three.done, 10_000, 'three jobs');
+      // The limiter's window (an hour, from the first start) holds the other two back: they stay waiting.
+      await vi.waitFor(async () => {
+        const states = await Promise.all(ids.map(async (id) => (await nodes[0]!.managedQueue.getJob(id))!.state));
+        expect(states.filter((state) => state === 'completed')).toHaveLength(3);
+        expect(states.filter((state) => state === 'waiting')).toHaveLength(2);
+      });
+      expect(ran).toBe(3);
+    });
+
+    it('pauses and resumes a logical queue on every node, handler queues created while paused included', async () => {
+      const worker = await startNode(cluster);
+      const operator = await startNode(cluster, { worker: false });
+      const ran: string[] = [];
+      const lq = { pluginName: 'p', queueName: 'q' };
+      await worker.managedQueue.process({ ...lq, jobName: 'a' }, (job) => void ran.push(job.data as string));
+      await worker.managedQueue.process({ pluginName: 'p', queueName: 'marker', jobName: 'm' }, () => 'm');
+      await operator.managedQueue.pause(lq);
+      expect(await worker.managedQueue.isPaused(lq)).toBe(true);
+      expect(await worker.managedQueue.isPaused({ pluginName: 'p', queueName: 'marker' })).toBe(false);
+      // 'b' has neither jobs nor a handler yet: its queue is created by this enqueue, paused since its
+      // logical queue is (its handler comes after).
+      const a = await operator.managedQueue.enqueue({ ...lq, jobName: 'a', payload: 'a' });
+      const b = await operator.managedQueue.enqueue({ ...lq, jobName: 'b', payload: 'b' });
+      await worker.managedQueue.process({ ...lq, jobName: 'b' }, (job) => void ran.push(job.data as string));
+      // A job of another logical queue runs meanwhile (the worker has gone past the paused ones).
+      const m = await operator.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'marker',
+        jobName: 'm',
+        payload: null,
+      });
+      expect(await operator.managedQueue.waitForJob(m.jobId, { timeoutMs: 10_000 })).toBe('m');
+      expect(ran).toEqual([]);
+      expect((await operator.managedQueue.getJob(a.jobId))!.state).toBe('waiting');
+      expect((await operator.managedQueue.getJob(b.jobId))!.state).toBe('waiting');
+      await operator.managedQueue.resume(lq);
+      expect(await worker.managedQueue.isPaused(lq)).toBe(false);
+      await operator.managedQueue.waitForJob(a.jobId, { timeoutMs: 10_000 });
+      await operator.managedQueue.waitForJob(b.jobId, { timeoutMs: 10_000 });
+      expect(ran.sort()).toEqual(['a', 'b']);
+    });
+
+    it('removes a job that is not running, promotes a delayed one, retries a cancelled one', async () => {
+      const app = await startNode(cluster);
+      const mq = app.managedQueue;
+      const gate = deferred();
+      const started = deferred();
+      await mq.process({ pluginName: 'p', queueName: 'q', jobName: 'j' }, async (job) => {
+        if (job.data === 'held') {
+          started.resolve();
+          await gate.promise;
+        }
+        return job.data;
+      });
+      const held = await mq.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'j', payload: 'held' });
+      await within(started.promise, 10_000, 'the held job');
+      expect(await mq.remove(held.jobId)).toEqual({ success: false, reason: 'active' });
+      const later = await mq.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'later',
+        payload: 'x',
+        delayMs: 60_000,
+      });
+      const waited = mq.waitForJob(later.jobId, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(await mq.remove(later.jobId)).toEqual({ success: true });
+      expect(await waited).toMatchObject({ code: 'NOT_FOUND' });
+      expect(await mq.getJob(later.jobId)).toBeNull();
+      expect(await mq.remove(later.jobId)).toEqual({ success: false, reason: 'not_found' });
+      const soon = await mq.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'j',
+        payload: 'soon',
+        delayMs: 60_000,
+      });
+      expect(await mq.promote(held.jobId)).toEqual({ success: false, reason: 'active' });
+      gate.resolve();
+      expect(await mq.promote(soon.jobId)).toEqual({ success: true });
+      expect(await mq.waitForJob(soon.jobId, { timeoutMs: 10_000 })).toBe('soon');
+      expect(await mq.promote(soon.jobId)).toEqual({ success: false, reason: 'completed' });
+      const cancelled = await mq.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'j',
+        payload: 'again',
+        delayMs: 60_000,
+      });
+      expect(await mq.cancel({ jobId: cancelled.jobId })).toEqual({ success: true });
+      expect(await mq.retry(cancelled.jobId)).toEqual({ success: true });
+      expect(await mq.waitForJob(cancelled.jobId, { timeoutMs: 10_000 })).toBe('again');
+      expect(await mq.getJob(cancelled.jobId)).toMatchObject({ state: 'completed', attemptsMade: 1 });
+      expect(await mq.retry(cancelled.jobId)).toEqual({ success: false, reason: 'completed' });
+    });
+
+    it('dedupes a caller jobId while its job exists, namespaced by plugin and tenant', async () => {
+      const app = await startNode(cluster, { worker: false });
+      const mq = app.managedQueue;
+      const input = { pluginName: 'p', queueName: 'q', jobName: 'j', payload: 1, jobId: 'order:42' };
+      const first = await runWithTenant({ tenantId: 'a' }, () => mq.enqueue(input));
+      const again = await runWithTenant({ tenantId: 'a' }, () => mq.enqueue({ ...input, payload: 2 }));
+      const other = await runWithTenant({ tenantId: 'b' }, () => mq.enqueue(input));
+      expect(first.jobId).toBe('p:a:order:42');
+      expect(again.jobId).toBe(first.jobId);
+      expect(other.jobId).toBe('p:b:order:42');
+      await vi.waitFor(async () => expect((await mq.getJob(first.jobId))!.payload).toBe(1));
+      expect(await mq.getJob(other.jobId)).toMatchObject({ tenantId: 'b', state: 'waiting' });
+    });
+  });
+}
+
+/** The lock keys BullMQ holds for running jobs (SCAN, never KEYS). */
+async function scanLocks(client: Redis, appName: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `*{${appName}%3Amanaged-native%3A*:lock`, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
