@@ -9,6 +9,8 @@ import type { Summary } from './stats.js';
 export type Target =
   /** ours / raw ≥ value (throughput-like figures). */
   | { readonly kind: 'min-ratio'; readonly value: number }
+  /** ours / raw ≤ value (cost-like figures: CPU per job). */
+  | { readonly kind: 'max-ratio'; readonly value: number }
   /** ours − raw ≤ value, in the figure's unit (latency-like figures). */
   | { readonly kind: 'max-delta'; readonly value: number }
   /** ours ≤ value. */
@@ -191,6 +193,8 @@ function judge(target: Target, ours: Summary | undefined, ratio?: number, delta?
   switch (target.kind) {
     case 'min-ratio':
       return ratio === undefined ? null : ratio >= target.value;
+    case 'max-ratio':
+      return ratio === undefined ? null : ratio <= target.value;
     case 'max-delta':
       return delta === undefined ? null : delta <= target.value;
     case 'max':

@@ -74,6 +74,8 @@ function targetText(target: Target, unit: string): string {
   switch (target.kind) {
     case 'min-ratio':
       return `≥ ${target.value}×`;
+    case 'max-ratio':
+      return `≤ ${target.value}×`;
     case 'max-delta':
       return `≤ raw + ${target.value} ${unit}`;
     case 'max':
