@@ -53,7 +53,8 @@ export {
   type PubSubMessageEvent,
 } from './diagnostics.js';
 export { handlerKey, namespacedJobId } from './jobs/scoped-key.js';
-export { backoffDelay, type BackoffPolicy } from './event-queue/backoff.js';
+export { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './event-queue/backoff.js';
+export { DEFAULT_JOB_PRIORITY } from './jobs/enqueue-input.js';
 export { clipLogLine } from './jobs/job-runner.js';
 
 export * from './jobs/index.js';

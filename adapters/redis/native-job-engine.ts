@@ -32,7 +32,7 @@ import {
 } from 'clusterkit/adapter-kit';
 import { bullPrefix, bullQueueName } from './bull-names.js';
 import { closeClient, connectClient, createClient, type RedisClient, type RedisConnections } from './connection.js';
-import { generatedJobId, nativeDataOf, nativeQueueName, parseJobId, type HandlerName } from './native-job-shape.js';
+import { generatedIdPrefix, nativeDataOf, nativeQueueName, parseJobId, type HandlerName } from './native-job-shape.js';
 import {
   cancelScript,
   promoteNativeJob,
@@ -53,6 +53,16 @@ export interface NativeEngineOptions {
   readonly stalledIntervalMs?: number;
 }
 
+/** A handler's names (see `RedisNativeJobEngine.named`). */
+interface HandlerNames {
+  /** Our name of its BullMQ queue (nativeQueueName). */
+  readonly queueName: string;
+  /** handlerKey(plugin, queue, job). */
+  readonly handlerKey: string;
+  /** What its generated public ids start with. */
+  readonly idPrefix: string;
+}
+
 /** How long the watched mark outlives the wait. */
 const WATCH_MARGIN_MS = 5_000;
 /** How long an abort for a job not (yet) running here is remembered. */
@@ -64,6 +74,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   private client: RedisClient | undefined;
   private readonly queues = new Map<string, Queue>();
   private readonly knownHandlers = new Set<string>();
+  private readonly handlerNames = new Map<string, HandlerNames>();
   private readonly running = new Map<string, LazyAbort>();
   private readonly earlyAborts = new Map<string, number>();
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -123,7 +134,10 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   }
 
   private queue(h: HandlerName): Queue {
-    const name = nativeQueueName(this.context.appName, h);
+    return this.queueNamed(nativeQueueName(this.context.appName, h));
+  }
+
+  private queueNamed(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(bullQueueName(name), { connection: this.redis, prefix: this.prefix });
@@ -186,10 +200,26 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return { age: Math.max(1, Math.ceil((remove === false ? fallbackMs : remove) / 1000)) };
   }
 
+  /** A handler's names, computed once per node (`add` runs per job). */
+  private named(h: HandlerName): HandlerNames {
+    const cacheKey = `${h.pluginName}\n${h.queueName}\n${h.jobName}`;
+    let names = this.handlerNames.get(cacheKey);
+    if (!names) {
+      names = {
+        queueName: nativeQueueName(this.context.appName, h),
+        handlerKey: handlerKey(h.pluginName, h.queueName, h.jobName),
+        idPrefix: generatedIdPrefix(h),
+      };
+      this.handlerNames.set(cacheKey, names);
+    }
+    return names;
+  }
+
   async add(record: JobRecord): Promise<string> {
     const h: HandlerName = record;
     const callerId = record.id.includes(':');
-    await this.known(h);
+    const names = this.named(h);
+    if (!this.knownHandlers.has(names.handlerKey)) await this.known(h);
     const opts: JobsOptions = {
       priority: Math.min(record.priority + 1, 2_097_152),
       attempts: record.maxAttempts,
@@ -200,8 +230,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     if (record.maxAttempts > 1) opts.backoff = { type: 'clusterkit' };
     if (record.delayMs > 0) opts.delay = record.delayMs;
     if (callerId) opts.jobId = parseJobId(record.id)!.bullId;
-    const job = await this.queue(h).add(record.jobName, nativeDataOf(record), opts);
-    return callerId ? record.id : generatedJobId(h, job.id!);
+    const job = await this.queueNamed(names.queueName).add(record.jobName, nativeDataOf(record), opts);
+    return callerId ? record.id : names.idPrefix + job.id!;
   }
 
   /** Finds a job's queue: from a generated id directly; a scoped id among its plugin's handler queues. */

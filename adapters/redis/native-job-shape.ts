@@ -16,6 +16,8 @@
  */
 import {
   appScopedName,
+  DEFAULT_BACKOFF,
+  DEFAULT_JOB_PRIORITY,
   handlerKey,
   type BackoffPolicy,
   type JobAttempt,
@@ -24,7 +26,10 @@ import {
 } from 'clusterkit/adapter-kit';
 import { decodeJobId, encodeJobId } from './bull-names.js';
 
-/** What BullMQ's `data` holds for a native job. */
+/**
+ * What BullMQ's `data` holds for a native job. The job's defaults are left out (BullMQ serializes,
+ * sends, stores and parses `data` for every job): read them back with {@link nativeDataDefaults}.
+ */
 export interface NativeData {
   /** The payload. */
   p: unknown;
@@ -32,15 +37,30 @@ export interface NativeData {
   o?: string;
   u?: string;
   s?: string;
-  /** Backoff policy, priority (ours: lower first), delay asked at enqueue (ms). */
-  b: BackoffPolicy;
-  pr: number;
-  d: number;
-  /** removeOnComplete / removeOnFail as given. */
-  rc: boolean | number;
-  rf: boolean | number;
+  /** Backoff policy (default `DEFAULT_BACKOFF`), priority (ours: lower first; default 2), delay asked at enqueue (ms; default 0). */
+  b?: BackoffPolicy;
+  pr?: number;
+  d?: number;
+  /** removeOnComplete / removeOnFail as given (default false). */
+  rc?: boolean | number;
+  rf?: boolean | number;
   /** The enqueuer's trace carrier. */
   tr?: JobRecord['trace'];
+}
+
+/** A native job's backoff policy (the default when `data` has none). */
+export function nativeBackoffOf(d: NativeData | undefined): BackoffPolicy {
+  return d?.b ?? DEFAULT_BACKOFF;
+}
+
+function isDefaultBackoff(b: BackoffPolicy): boolean {
+  return (
+    b === DEFAULT_BACKOFF ||
+    (b.type === DEFAULT_BACKOFF.type &&
+      b.delay === DEFAULT_BACKOFF.delay &&
+      b.maxDelay === DEFAULT_BACKOFF.maxDelay &&
+      b.jitter === DEFAULT_BACKOFF.jitter)
+  );
 }
 
 /** A handler's identity. */
@@ -55,10 +75,11 @@ export function nativeQueueName(appName: string, h: HandlerName): string {
   return `${appScopedName(appName, 'managed-native')}:${handlerKey(h.pluginName, h.queueName, h.jobName)}`;
 }
 
-/** The public id of a job BullMQ gave id `n`. */
-export function generatedJobId(h: HandlerName, n: string): string {
-  return [h.pluginName, h.queueName, h.jobName, n].map(encodeURIComponent).join('/');
+/** What every generated public id of handler `h` starts with (compute once per handler). */
+export function generatedIdPrefix(h: HandlerName): string {
+  return `${[h.pluginName, h.queueName, h.jobName].map(encodeURIComponent).join('/')}/`;
 }
+
 
 /** Where a public id points: a generated id names its handler; a scoped id only its plugin. */
 export type ParsedId =
@@ -92,21 +113,19 @@ function unescapePart(part: string): string {
   return part.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-/** The public id of a BullMQ job of handler `h`. */
-export function publicIdOf(h: HandlerName, bullId: string): string {
-  return /^\d+$/.test(bullId) ? generatedJobId(h, bullId) : decodeJobId(bullId);
+/** The public id of a BullMQ job of a handler whose {@link generatedIdPrefix} is `idPrefix`. */
+export function publicIdWith(idPrefix: string, bullId: string): string {
+  return /^\d+$/.test(bullId) ? idPrefix + bullId : decodeJobId(bullId);
 }
 
-/** The `data` of a record's job. */
+/** The `data` of a record's job (defaults left out). */
 export function nativeDataOf(record: JobRecord): NativeData {
-  const data: NativeData = {
-    p: record.payload,
-    b: record.backoff,
-    pr: record.priority,
-    d: record.delayMs,
-    rc: record.removeOnComplete,
-    rf: record.removeOnFail,
-  };
+  const data: NativeData = { p: record.payload };
+  if (!isDefaultBackoff(record.backoff)) data.b = record.backoff;
+  if (record.priority !== DEFAULT_JOB_PRIORITY) data.pr = record.priority;
+  if (record.delayMs !== 0) data.d = record.delayMs;
+  if (record.removeOnComplete !== false) data.rc = record.removeOnComplete;
+  if (record.removeOnFail !== false) data.rf = record.removeOnFail;
   if (record.tenantId !== undefined) data.t = record.tenantId;
   if (record.organizationId !== undefined) data.o = record.organizationId;
   if (record.userId !== undefined) data.u = record.userId;
@@ -136,6 +155,7 @@ export interface BullFields {
 /** A native job as a record (core's view: `toJobInfo`, the handler's job, the events). */
 export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: BullFields): JobRecord {
   const d = f.data;
+  const delayMs = d.d ?? 0;
   const record: JobRecord = {
     v: 1,
     id,
@@ -146,19 +166,20 @@ export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: 
     queueName: h.queueName,
     jobName: h.jobName,
     payload: d.p,
-    priority: d.pr,
+    priority: d.pr ?? DEFAULT_JOB_PRIORITY,
     maxAttempts: f.attempts,
     attemptsMade: f.attemptsMade,
     attemptsStarted: f.attemptsStarted,
-    history: [...(f.history ?? []), ...(f.open && state === 'active' ? [f.open] : [])],
-    delayMs: d.d,
-    backoff: d.b,
+    history: f.history ? [...f.history] : [],
+    delayMs,
+    backoff: nativeBackoffOf(d),
     progress: (f.progress as number | object | undefined) ?? 0,
     enqueuedAt: f.timestamp,
-    runAt: f.timestamp + d.d,
-    removeOnComplete: d.rc,
-    removeOnFail: d.rf,
+    runAt: f.timestamp + delayMs,
+    removeOnComplete: d.rc ?? false,
+    removeOnFail: d.rf ?? false,
   };
+  if (f.open && state === 'active') record.history.push(f.open);
   if (d.t !== undefined) record.tenantId = d.t;
   if (d.o !== undefined) record.organizationId = d.o;
   if (d.u !== undefined) record.userId = d.u;

@@ -28,7 +28,7 @@ import {
 } from 'clusterkit/adapter-kit';
 import { bullQueueName } from './bull-names.js';
 import type { RedisClient } from './connection.js';
-import { publicIdOf, recordOf, type BullFields, type HandlerName, type NativeData } from './native-job-shape.js';
+import { generatedIdPrefix, nativeBackoffOf, publicIdWith, recordOf, type BullFields, type HandlerName, type NativeData } from './native-job-shape.js';
 import { wrapNativeWorkerScripts } from './native-scripts.js';
 
 /** What a native worker needs from its engine. */
@@ -49,19 +49,21 @@ export interface NativeWorkerDeps {
 
 /** The fields core reads, from a BullMQ `Job` (no round trip). */
 function fieldsOfJob(job: Job): BullFields {
-  return {
+  // Per attempt: optional fields assigned, not spread in.
+  const f: { -readonly [K in keyof BullFields]: BullFields[K] } = {
     data: job.data as NativeData,
     attempts: job.opts.attempts ?? 1,
     attemptsMade: job.attemptsMade,
     attemptsStarted: job.attemptsStarted,
     timestamp: job.timestamp,
-    ...(job.processedOn ? { processedOn: job.processedOn } : {}),
-    ...(job.finishedOn ? { finishedOn: job.finishedOn } : {}),
     progress: job.progress,
     returnvalue: job.returnvalue,
-    ...(job.failedReason ? { failedReason: job.failedReason } : {}),
     stacktrace: job.stacktrace ?? [],
   };
+  if (job.processedOn) f.processedOn = job.processedOn;
+  if (job.finishedOn) f.finishedOn = job.finishedOn;
+  if (job.failedReason) f.failedReason = job.failedReason;
+  return f;
 }
 
 /** BullMQ does not retry an error named `UnrecoverableError`. */
@@ -81,6 +83,7 @@ export async function startNativeWorker(
   const h: HandlerName = handler.options;
   const bullName = bullQueueName(queueName);
   const keyPrefix = `${deps.prefix}:${bullName}:`;
+  const idPrefix = generatedIdPrefix(h);
   const worker = new Worker(bullName, (job: Job, token?: string) => run(job, token), {
     connection: deps.connection,
     prefix: deps.prefix,
@@ -89,7 +92,7 @@ export async function startNativeWorker(
     stalledInterval: deps.stalledIntervalMs,
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, _error?: Error, job?: { data?: unknown }) =>
-        backoffDelay((job?.data as NativeData).b, attemptsMade),
+        backoffDelay(nativeBackoffOf(job?.data as NativeData | undefined), attemptsMade),
     },
     autorun: false,
   });
@@ -101,7 +104,7 @@ export async function startNativeWorker(
     const jobKey = keyPrefix + job.id!;
     const abort = new LazyAbort();
     deps.running.set(jobKey, abort);
-    const id = publicIdOf(h, job.id!);
+    const id = publicIdWith(idPrefix, job.id!);
     if (deps.abortedEarly(jobKey)) abort.abort(new JobCancelledError(id));
     try {
       return await handler.run({
@@ -130,13 +133,13 @@ export async function startNativeWorker(
   const recordAfter =
     (job: Job, state: ManagedJobState): (() => JobRecord) =>
     () =>
-      recordOf(publicIdOf(h, job.id!), h, state, fieldsOfJob(job));
+      recordOf(publicIdWith(idPrefix, job.id!), h, state, fieldsOfJob(job));
   worker.on('error', (error) => deps.reportError(error, { source: 'managedQueue.native', queue: queueName }));
   worker.on('lockRenewalFailed', (ids: string[]) => {
     for (const jobId of ids) {
       deps.running
         .get(keyPrefix + jobId)
-        ?.abort(new ClusterError(ErrorCodes.LOCK_LOST, `job ${publicIdOf(h, jobId)}: this node lost its lock`));
+        ?.abort(new ClusterError(ErrorCodes.LOCK_LOST, `job ${publicIdWith(idPrefix, jobId)}: this node lost its lock`));
     }
   });
   worker.on('completed', (job: Job) => {

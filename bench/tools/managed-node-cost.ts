@@ -15,6 +15,7 @@
  * otherwise each round starts a fresh app. CK_ONLY=new|old runs that side alone (e.g. under
  * `node --cpu-prof --import tsx`). Warm-up: one round of jobs/5 per side, not reported. Under
  * `node --expose-gc --import tsx` each round starts after a full collection (steadier figures).
+ * CK_ENGINE=native runs the Redis side on the experimental native engine (`managedJobs: { engine: 'native' }`).
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -52,7 +53,13 @@ interface Side {
 
 async function startSide(bundle: Bundle): Promise<Side> {
   const prefix = randomName('ck-nodecost');
-  const adapters = backend === 'redis' ? bundle.redis.createRedisAdapters({ url: REDIS_URL, prefix }) : {};
+  const adapters = backend === 'redis'
+      ? bundle.redis.createRedisAdapters({
+          url: REDIS_URL,
+          prefix,
+          ...(process.env.CK_ENGINE === 'native' ? { managedJobs: { engine: 'native' as const } } : {}),
+        })
+      : {};
   const app = bundle.core.createApp({
     name: backend === 'redis' ? 'bench' : prefix,
     logger: bundle.core.silentLogger,

@@ -126,15 +126,17 @@ export function envelopeOf(record: JobRecord): JobEnvelope {
  * written as `undefined`.
  */
 export function jobContextOf(record: JobRecord): ManagedJobContext {
-  return {
+  // Assignments, not conditional spreads: this runs for every attempt.
+  const facts: { -readonly [K in keyof ManagedJobContext]: ManagedJobContext[K] } = {
     pluginName: record.pluginName,
     queueName: record.queueName,
     jobName: record.jobName,
-    ...(record.tenantId === undefined ? {} : { tenantId: record.tenantId }),
-    ...(record.organizationId === undefined ? {} : { organizationId: record.organizationId }),
-    ...(record.scopeKey === undefined ? {} : { scopeKey: record.scopeKey }),
-    ...(record.userId === undefined ? {} : { userId: record.userId }),
   };
+  if (record.tenantId !== undefined) facts.tenantId = record.tenantId;
+  if (record.organizationId !== undefined) facts.organizationId = record.organizationId;
+  if (record.scopeKey !== undefined) facts.scopeKey = record.scopeKey;
+  if (record.userId !== undefined) facts.userId = record.userId;
+  return facts;
 }
 
 /**

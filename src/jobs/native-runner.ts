@@ -102,9 +102,12 @@ function call(registration: Registration, active: NativeActiveJob, deps: NativeR
     },
     log,
   };
+  // A fresh object: `log` on it is not enumerable, so the span's `{ ...facts }` leaves it out.
   const facts = jobContextOf(record);
-  const context = Object.defineProperty({ ...facts }, 'log', { value: log, enumerable: false });
-  const handlerContext = context as ManagedJobHandlerContext;
+  const handlerContext = Object.defineProperty(facts, 'log', {
+    value: log,
+    enumerable: false,
+  }) as ManagedJobHandlerContext;
   const invoke = () =>
     !tracingEnabled()
       ? (async () => registration.handler(job, handlerContext))()

@@ -62,6 +62,42 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
       await cluster.dispose();
     });
 
+    it("reads a job's options back, defaults (left out of BullMQ's data) and given ones", async () => {
+      const app = await startNode(cluster);
+      const mq = app.managedQueue;
+      const job = { pluginName: 'p', queueName: 'q', jobName: 'opts' };
+      const plain = await mq.enqueue({ ...job, payload: { a: 1 } });
+      const given = await mq.enqueue({
+        ...job,
+        payload: 'x',
+        priority: 7,
+        attempts: 4,
+        backoff: { type: 'fixed', delay: 25 },
+        delayMs: 60_000,
+        removeOnComplete: true,
+        removeOnFail: 30_000,
+      });
+      expect((await mq.getJob(plain.jobId))!.options).toEqual({
+        attempts: 1,
+        backoff: { type: 'exponential', delay: 1_000, maxDelay: 60_000, jitter: 0.2 },
+        delayMs: 0,
+        priority: 2,
+        removeOnComplete: false,
+        removeOnFail: false,
+      });
+      const info = (await mq.getJob(given.jobId))!;
+      expect(info).toMatchObject({ priority: 7, payload: 'x', state: 'delayed' });
+      expect(info.options).toEqual({
+        attempts: 4,
+        backoff: { type: 'fixed', delay: 25, maxDelay: 60_000, jitter: 0 },
+        delayMs: 60_000,
+        priority: 7,
+        removeOnComplete: true,
+        removeOnFail: 30_000,
+      });
+      expect(info.timestamps.runAt).toBe(info.timestamps.enqueuedAt + 60_000);
+    });
+
     it('throws NOT_SUPPORTED with { feature, engine } at every stage-2 call', async () => {
       const app = await startNode(cluster);
       const mq = app.managedQueue;
