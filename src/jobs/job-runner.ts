@@ -10,22 +10,14 @@
  */
 import { backoffDelay } from '../event-queue/backoff.js';
 import { ClusterError, isClusterError, ErrorCodes, isUnrecoverable, serializeError } from '../errors.js';
-import { jobSpanAttributes, jobSpanName, runInSpan, tracingEnabled } from '../tracing.js';
-import { runWithTenant } from '../tenant/tenant-context.js';
 import { serializePayload } from '../validation.js';
-import { jobContextOf, refOf, toJobInfo, type JobRecord } from './envelope.js';
+import { refOf, toJobInfo, type JobRecord } from './envelope.js';
 import type { JobEvents } from './job-events.js';
 import type { JobRef, JobStore, Retention } from './job-store.js';
 import { LazyAbort, type AbortSource } from '../lazy-abort.js';
 import type { Registration } from './processor-registry.js';
-import { outsideTenant } from './scoped-key.js';
-import {
-  MAX_JOB_LOG_LINE_BYTES,
-  MAX_JOB_LOG_LINES,
-  type ManagedJobHandlerContext,
-  type ManagedQueueEvents,
-  type ManagedQueueJob,
-} from './types.js';
+import { invokeHandler } from './invoke-handler.js';
+import { MAX_JOB_LOG_LINE_BYTES, MAX_JOB_LOG_LINES, type ManagedQueueEvents, type ManagedQueueJob } from './types.js';
 
 /** The reason a cancelled job's signal aborts with, and the error `waitForJob` rejects with. */
 export class JobCancelledError extends ClusterError {
@@ -196,35 +188,7 @@ export class JobRunner {
       progress: (value) => this.progress(record, ref, value),
       log,
     };
-    const facts = jobContextOf(record);
-    const context = Object.defineProperty({ ...facts }, 'log', {
-      value: log,
-      enumerable: false,
-    }) as ManagedJobHandlerContext;
-    // The span opens inside the tenant context (below), so whatever the handler does sees both.
-    const invoke = () =>
-      !tracingEnabled()
-        ? (async () => registration.handler(job, context))()
-        : runInSpan(
-            jobSpanName(record),
-            {
-              carrier: record.trace,
-              attributes: jobSpanAttributes({
-                ...facts,
-                id: record.id,
-                attemptsMade: record.attemptsMade,
-                physicalQueue: this.deps.physicalChannel,
-              }),
-            },
-            async () => registration.handler(job, context),
-          );
-    if (record.tenantId === undefined) return outsideTenant(invoke);
-    const tenant = {
-      tenantId: record.tenantId,
-      ...(record.organizationId === undefined ? {} : { organizationId: record.organizationId }),
-      ...(record.userId === undefined ? {} : { userId: record.userId }),
-    };
-    return runWithTenant(tenant, invoke);
+    return invokeHandler(registration, record, job, log, this.deps.physicalChannel);
   }
 
   private async progress(record: JobRecord, ref: JobRef, value: number | object): Promise<void> {

@@ -6,15 +6,13 @@
  * (`cancel({ abortActive })`), or abandoned (lost lock, node stopping). The engine records the outcome.
  */
 import { ClusterError, ErrorCodes, isClusterError, isUnrecoverable, serializeError } from '../errors.js';
-import { jobSpanAttributes, jobSpanName, runInSpan, tracingEnabled } from '../tracing.js';
-import { runWithTenant } from '../tenant/tenant-context.js';
 import { serializePayload } from '../validation.js';
-import { jobContextOf, toJobInfo, type JobRecord } from './envelope.js';
+import { toJobInfo } from './envelope.js';
 import { JobCancelledError } from './job-runner.js';
 import { NativeRunFailure, type NativeActiveJob, type NativeHandler } from './native-engine.js';
 import type { Registration } from './registration.js';
-import { outsideTenant } from './scoped-key.js';
-import type { ManagedJobHandlerContext, ManagedQueueEvents, ManagedQueueJob } from './types.js';
+import { invokeHandler } from './invoke-handler.js';
+import type { ManagedQueueEvents, ManagedQueueJob } from './types.js';
 
 /** What a native handler needs from the managed queue. */
 export interface NativeRunnerDeps {
@@ -102,39 +100,5 @@ function call(registration: Registration, active: NativeActiveJob, deps: NativeR
     },
     log,
   };
-  // A fresh object: `log` on it is not enumerable, so the span's `{ ...facts }` leaves it out.
-  const facts = jobContextOf(record);
-  const handlerContext = Object.defineProperty(facts, 'log', {
-    value: log,
-    enumerable: false,
-  }) as ManagedJobHandlerContext;
-  const invoke = () =>
-    !tracingEnabled()
-      ? (async () => registration.handler(job, handlerContext))()
-      : runInSpan(
-          jobSpanName(record),
-          {
-            carrier: record.trace,
-            attributes: jobSpanAttributes({
-              ...facts,
-              id: record.id,
-              attemptsMade: record.attemptsMade,
-              physicalQueue: deps.channel,
-            }),
-          },
-          async () => registration.handler(job, handlerContext),
-        );
-  return inTenantOf(record, invoke);
-}
-
-function inTenantOf<T>(record: JobRecord, fn: () => T): T {
-  if (record.tenantId === undefined) return outsideTenant(fn);
-  return runWithTenant(
-    {
-      tenantId: record.tenantId,
-      ...(record.organizationId === undefined ? {} : { organizationId: record.organizationId }),
-      ...(record.userId === undefined ? {} : { userId: record.userId }),
-    },
-    fn,
-  );
+  return invokeHandler(registration, record, job, log, deps.channel);
 }

@@ -1,0 +1,51 @@
+/**
+ * Calls a managed-job handler the one way both engines do (job-runner.ts, native-runner.ts): with
+ * the job's context (`jobContextOf` plus a non-enumerable `log`), in its trace span when tracing is
+ * on, inside the job's tenant context (or outside any tenant for a job enqueued outside one).
+ */
+import { jobSpanAttributes, jobSpanName, runInSpan, tracingEnabled } from '../tracing.js';
+import { runWithTenant } from '../tenant/tenant-context.js';
+import { jobContextOf, type JobRecord } from './envelope.js';
+import type { Registration } from './registration.js';
+import { outsideTenant } from './scoped-key.js';
+import type { ManagedJobHandlerContext, ManagedQueueJob } from './types.js';
+
+/**
+ * Runs `registration`'s handler for `record` with `job`; `channel` is the span's
+ * `messaging.destination.name`. Resolves or rejects as the handler does.
+ */
+export function invokeHandler(
+  registration: Registration,
+  record: JobRecord,
+  job: ManagedQueueJob,
+  log: (line: string) => void,
+  channel: string,
+): Promise<unknown> {
+  // A fresh object: `log` on it is not enumerable, so the span's `{ ...facts }` leaves it out.
+  const facts = jobContextOf(record);
+  const context = Object.defineProperty(facts, 'log', { value: log, enumerable: false }) as ManagedJobHandlerContext;
+  // The span opens inside the tenant context (below), so whatever the handler does sees both.
+  const invoke = () =>
+    !tracingEnabled()
+      ? (async () => registration.handler(job, context))()
+      : runInSpan(
+          jobSpanName(record),
+          {
+            carrier: record.trace,
+            attributes: jobSpanAttributes({
+              ...facts,
+              id: record.id,
+              attemptsMade: record.attemptsMade,
+              physicalQueue: channel,
+            }),
+          },
+          async () => registration.handler(job, context),
+        );
+  if (record.tenantId === undefined) return outsideTenant(invoke);
+  const tenant = {
+    tenantId: record.tenantId,
+    ...(record.organizationId === undefined ? {} : { organizationId: record.organizationId }),
+    ...(record.userId === undefined ? {} : { userId: record.userId }),
+  };
+  return runWithTenant(tenant, invoke);
+}
