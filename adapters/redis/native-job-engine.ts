@@ -78,7 +78,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   private readonly running = new Map<string, LazyAbort>();
   private readonly earlyAborts = new Map<string, number>();
   private readonly waiters = new Map<string, Set<() => void>>();
-  private readonly workers = new Set<() => Promise<void>>();
+  /** This node's workers, each by the function that closes it (`force`: without waiting for running jobs). */
+  private readonly workers = new Map<() => Promise<void>, (force: boolean) => Promise<void>>();
   private unsubscribe: (() => Promise<void>)[] = [];
   private readonly prefix: string;
   private readonly finishedChannel: string;
@@ -113,10 +114,21 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
       for (const entry of this.running.values())
         entry.abort(new ClusterError(ErrorCodes.SHUTDOWN, 'the node is stopping'));
     }, graceMs);
+    // Running jobs get the grace period, then their signal aborts; a handler that ignores it is
+    // abandoned after as long again (at least ABANDON_AFTER_MS): its worker is closed without waiting.
+    let abandon: NodeJS.Timeout | undefined;
+    const closing = Promise.allSettled([...this.workers.values()].map((close) => close(false)));
     try {
-      await Promise.allSettled([...this.workers].map((close) => close()));
+      const done = await Promise.race([
+        closing.then(() => true),
+        new Promise<false>(
+          (resolve) => (abandon = setTimeout(() => resolve(false), graceMs + Math.max(graceMs, ABANDON_AFTER_MS))),
+        ),
+      ]);
+      if (!done) await boundedForceClose([...this.workers.values()]);
     } finally {
       clearTimeout(abort);
+      clearTimeout(abandon);
     }
     this.workers.clear();
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
@@ -369,9 +381,22 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     );
     const stop = async () => {
       this.workers.delete(stop);
-      await close();
+      await close(false);
     };
-    this.workers.add(stop);
+    this.workers.set(stop, close);
     return stop;
   }
+}
+
+/** How long a stopping node waits, beyond the grace period, for a handler that ignores its aborted signal. */
+const ABANDON_AFTER_MS = 1_000;
+
+/** Closes workers without waiting for their running jobs; gives up on them after ABANDON_AFTER_MS. */
+async function boundedForceClose(closes: ReadonlyArray<(force: boolean) => Promise<void>>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(closes.map((close) => close(true))),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ABANDON_AFTER_MS))),
+  ]);
+  clearTimeout(timer);
 }

@@ -28,7 +28,15 @@ import {
 } from 'clusterkit/adapter-kit';
 import { bullQueueName } from './bull-names.js';
 import type { RedisClient } from './connection.js';
-import { generatedIdPrefix, nativeBackoffOf, publicIdWith, recordOf, type BullFields, type HandlerName, type NativeData } from './native-job-shape.js';
+import {
+  generatedIdPrefix,
+  nativeBackoffOf,
+  publicIdWith,
+  recordOf,
+  type BullFields,
+  type HandlerName,
+  type NativeData,
+} from './native-job-shape.js';
 import { wrapNativeWorkerScripts } from './native-scripts.js';
 
 /** What a native worker needs from its engine. */
@@ -74,12 +82,15 @@ function unrecoverable(error: Error): Error {
   return wrapped;
 }
 
-/** Starts `handler`'s worker; resolves with the function that closes it (running jobs finish). */
+/**
+ * Starts `handler`'s worker; resolves with the function that closes it: running jobs finish, or with
+ * `force` the worker closes without waiting for them (a stop whose handler ignores its signal).
+ */
 export async function startNativeWorker(
   deps: NativeWorkerDeps,
   queueName: string,
   handler: NativeHandler,
-): Promise<() => Promise<void>> {
+): Promise<(force: boolean) => Promise<void>> {
   const h: HandlerName = handler.options;
   const bullName = bullQueueName(queueName);
   const keyPrefix = `${deps.prefix}:${bullName}:`;
@@ -139,7 +150,9 @@ export async function startNativeWorker(
     for (const jobId of ids) {
       deps.running
         .get(keyPrefix + jobId)
-        ?.abort(new ClusterError(ErrorCodes.LOCK_LOST, `job ${publicIdWith(idPrefix, jobId)}: this node lost its lock`));
+        ?.abort(
+          new ClusterError(ErrorCodes.LOCK_LOST, `job ${publicIdWith(idPrefix, jobId)}: this node lost its lock`),
+        );
     }
   });
   worker.on('completed', (job: Job) => {
@@ -167,7 +180,7 @@ export async function startNativeWorker(
   // BullMQ defined its scripts on the connection while getting ready: wrap them before the first fetch.
   wrapNativeWorkerScripts(deps.connection, deps.nodeId, deps.finishedChannel);
   void worker.run().catch((error: unknown) => deps.reportError(error, { source: 'managedQueue.native' }));
-  return async () => {
-    await worker.close();
+  return async (force) => {
+    await worker.close(force);
   };
 }

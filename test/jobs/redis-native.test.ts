@@ -14,7 +14,7 @@ import { counter, deferred, within } from '../helpers.js';
 import { basicsSuite } from './basics.suite.js';
 import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
-import { startNode, type ManagedFeature } from './jobs-helpers.js';
+import { FAST, startNode, type ManagedFeature } from './jobs-helpers.js';
 
 /** What stage 1 of the native engine supports beyond the core (see `ManagedFeature`). */
 const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover', 'global-concurrency', 'operator-calls'];
@@ -239,6 +239,30 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
       const info = (await operator.managedQueue.getJob(jobId))!;
       expect(info).toMatchObject({ state: 'cancelled', attemptsMade: 1 });
       expect(info.history.map((h) => [h.node, h.outcome])).toEqual([[worker.nodeId, 'cancelled']]);
+    });
+
+    it('stop is bounded when a handler ignores its aborted signal (the stop path never waits for ever)', async () => {
+      const app = cluster.node({ stopGracePeriodMs: 200, managedQueue: { ...FAST } });
+      await app.start();
+      const started = deferred();
+      const aborted = deferred();
+      const never = deferred();
+      await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'stubborn' }, async (job) => {
+        job.signal.addEventListener('abort', () => aborted.resolve(), { once: true });
+        started.resolve();
+        await never.promise; // ignores its signal
+      });
+      await app.managedQueue.enqueue({ pluginName: 'p', queueName: 'q', jobName: 'stubborn', payload: null });
+      await within(started.promise, 10_000, 'the start');
+      const began = performance.now();
+      try {
+        // Grace 200 ms, then the signal aborts; the handler never returns, so the node abandons it.
+        await within(app.stop(), 5_000, 'app.stop() with a handler that ignores its signal');
+        await within(aborted.promise, 1_000, 'the abort of the signal');
+        expect(performance.now() - began).toBeGreaterThanOrEqual(150);
+      } finally {
+        never.resolve();
+      }
     });
 
     it('a node that loses a job lock aborts its handler before the job runs again: never twice at once', async () => {
