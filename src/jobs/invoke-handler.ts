@@ -5,10 +5,31 @@
  */
 import { jobSpanAttributes, jobSpanName, runInSpan, tracingEnabled } from '../tracing.js';
 import { runWithTenant } from '../tenant/tenant-context.js';
+import type { LazyAbort } from '../lazy-abort.js';
 import { jobContextOf, type JobRecord } from './envelope.js';
 import type { Registration } from './registration.js';
 import { outsideTenant } from './scoped-key.js';
 import type { ManagedJobHandlerContext, ManagedQueueJob } from './types.js';
+
+/** The `job` a handler gets for `record`: its `signal` is made only when the handler reads it. */
+export function handlerJob(
+  record: JobRecord,
+  abort: LazyAbort,
+  progress: ManagedQueueJob['progress'],
+  log: ManagedQueueJob['log'],
+): ManagedQueueJob {
+  return {
+    id: record.id,
+    name: record.jobName,
+    data: record.payload,
+    attemptsMade: record.attemptsMade,
+    get signal() {
+      return abort.signal;
+    },
+    progress,
+    log,
+  };
+}
 
 /**
  * Runs `registration`'s handler for `record` with `job`; `channel` is the span's
@@ -18,7 +39,7 @@ export function invokeHandler(
   registration: Registration,
   record: JobRecord,
   job: ManagedQueueJob,
-  log: (line: string) => void,
+  log: ManagedQueueJob['log'],
   channel: string,
 ): Promise<unknown> {
   // A fresh object: `log` on it is not enumerable, so the span's `{ ...facts }` leaves it out.

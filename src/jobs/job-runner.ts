@@ -16,8 +16,8 @@ import type { JobEvents } from './job-events.js';
 import type { JobRef, JobStore, Retention } from './job-store.js';
 import { LazyAbort, type AbortSource } from '../lazy-abort.js';
 import type { Registration } from './processor-registry.js';
-import { invokeHandler } from './invoke-handler.js';
-import { MAX_JOB_LOG_LINE_BYTES, MAX_JOB_LOG_LINES, type ManagedQueueEvents, type ManagedQueueJob } from './types.js';
+import { handlerJob, invokeHandler } from './invoke-handler.js';
+import { MAX_JOB_LOG_LINE_BYTES, MAX_JOB_LOG_LINES, type ManagedQueueEvents } from './types.js';
 
 /** The reason a cancelled job's signal aborts with, and the error `waitForJob` rejects with. */
 export class JobCancelledError extends ClusterError {
@@ -177,17 +177,7 @@ export class JobRunner {
 
   private call(record: JobRecord, ref: JobRef, registration: Registration, abort: LazyAbort): Promise<unknown> {
     const log = (line: string) => this.log(ref, line);
-    const job: ManagedQueueJob = {
-      id: record.id,
-      name: record.jobName,
-      data: record.payload,
-      attemptsMade: record.attemptsMade,
-      get signal() {
-        return abort.signal;
-      },
-      progress: (value) => this.progress(record, ref, value),
-      log,
-    };
+    const job = handlerJob(record, abort, (value) => this.progress(record, ref, value), log);
     return invokeHandler(registration, record, job, log, this.deps.physicalChannel);
   }
 

@@ -11,7 +11,7 @@ import { toJobInfo } from './envelope.js';
 import { JobCancelledError } from './job-runner.js';
 import { NativeRunFailure, type NativeActiveJob, type NativeHandler } from './native-engine.js';
 import type { Registration } from './registration.js';
-import { invokeHandler } from './invoke-handler.js';
+import { handlerJob, invokeHandler } from './invoke-handler.js';
 import type { ManagedQueueEvents, ManagedQueueJob } from './types.js';
 
 /** What a native handler needs from the managed queue. */
@@ -84,21 +84,12 @@ function classify(failure: unknown, active: NativeActiveJob): NativeRunFailure {
 function call(registration: Registration, active: NativeActiveJob, deps: NativeRunnerDeps): Promise<unknown> {
   const { record, abort } = active;
   const log = (line: string) => active.log(line);
-  const job: ManagedQueueJob = {
-    id: record.id,
-    name: record.jobName,
-    data: record.payload,
-    attemptsMade: record.attemptsMade,
-    get signal() {
-      return abort.signal;
-    },
-    progress: async (value) => {
-      const progress = JSON.parse(serializePayload('job progress', value, 64 * 1024)) as number | object;
-      await active.progress(progress);
-      record.progress = progress;
-      deps.emit('job:progress', toJobInfo(record), progress);
-    },
-    log,
+  const progress: ManagedQueueJob['progress'] = async (value) => {
+    const progress = JSON.parse(serializePayload('job progress', value, 64 * 1024)) as number | object;
+    await active.progress(progress);
+    record.progress = progress;
+    deps.emit('job:progress', toJobInfo(record), progress);
   };
+  const job = handlerJob(record, abort, progress, log);
   return invokeHandler(registration, record, job, log, deps.channel);
 }
