@@ -43,6 +43,7 @@ import {
   type OperateDeps,
 } from './native-job-reads.js';
 import { NATIVE_CANCEL_LUA } from './native-scripts.js';
+import { FinishWaiters } from './native-wait.js';
 import { startNativeWorker } from './native-worker.js';
 
 /** Options of the native engine (`createRedisAdapters({ managedJobs })`). */
@@ -63,8 +64,6 @@ interface HandlerNames {
   readonly idPrefix: string;
 }
 
-/** How long the watched mark outlives the wait. */
-const WATCH_MARGIN_MS = 5_000;
 /** How long an abort for a job not (yet) running here is remembered. */
 const EARLY_ABORT_MS = 60_000;
 
@@ -77,7 +76,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   private readonly handlerNames = new Map<string, HandlerNames>();
   private readonly running = new Map<string, LazyAbort>();
   private readonly earlyAborts = new Map<string, number>();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly finishWaiters = new FinishWaiters();
   /** This node's workers, each by the function that closes it (`force`: without waiting for running jobs). */
   private readonly workers = new Map<() => Promise<void>, (force: boolean) => Promise<void>>();
   private unsubscribe: (() => Promise<void>)[] = [];
@@ -104,7 +103,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     this.client = client;
     const sub = this.connections.subscriber;
     this.unsubscribe = [
-      await sub.listen(this.finishedChannel, (jobKey) => this.finished(jobKey)),
+      await sub.listen(this.finishedChannel, (jobKey) => this.finishWaiters.finished(jobKey)),
       await sub.listen(this.abortChannel, (message) => this.abortHere(message)),
     ];
   }
@@ -316,44 +315,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
 
   async waitFinished(jobId: string, timeoutMs: number): Promise<JobRecord | null> {
     const at = await this.locate(jobId);
-    if (!at) return null;
-    const key = at.keyPrefix + at.bullId;
-    let wake: () => void = () => {};
-    let woken = new Promise<void>((resolve) => (wake = resolve));
-    const listener = () => wake();
-    let set = this.waiters.get(key);
-    if (!set) this.waiters.set(key, (set = new Set()));
-    set.add(listener);
-    const deadline = Date.now() + timeoutMs;
-    try {
-      await this.redis
-        .pipeline()
-        .set(`${key}:w`, '1', 'PX', timeoutMs + WATCH_MARGIN_MS, 'NX')
-        .pexpire(`${key}:w`, timeoutMs + WATCH_MARGIN_MS, 'GT')
-        .exec();
-      for (;;) {
-        woken = new Promise<void>((resolve) => (wake = resolve));
-        const found = await readNativeJob(this.redis, jobId, at);
-        if (!found) return null;
-        const state = found.record.state;
-        if (state === 'completed' || state === 'failed' || state === 'cancelled') return found.record;
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
-        clearTimeout(timer);
-      }
-    } finally {
-      set.delete(listener);
-      if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
-    }
-    throw new ClusterError(ErrorCodes.WAIT_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, {
-      details: { jobId, timeoutMs },
-    });
-  }
-
-  private finished(jobKey: string): void {
-    for (const listener of [...(this.waiters.get(jobKey) ?? [])]) listener();
+    return at ? this.finishWaiters.wait(this.redis, jobId, at, timeoutMs) : null;
   }
 
   async handle(handler: NativeHandler): Promise<() => Promise<void>> {
