@@ -4,16 +4,15 @@
  * the same results as the record + ticket layer; ManagedQueue forwards them here and throws
  * `NOT_SUPPORTED` (see {@link nativeNotSupported}) for the rest.
  */
-import { ClusterError, ErrorCodes } from '../errors.js';
 import { assertName, assertOptions } from '../validation.js';
 import { toJobInfo, type JobRecord } from './envelope.js';
 import type { CancelResult } from './job-control.js';
 import { visibleToCaller } from './job-queries.js';
-import { JobCancelledError, JobFailedError } from './job-runner.js';
 import type { ManagedJobEngine } from './native-engine.js';
 import { nativeHandlerOf, type NativeRunnerDeps } from './native-runner.js';
 import type { Registration } from './registration.js';
 import type { ManagedJobInfo } from './types.js';
+import { endErrorOf, jobGoneError } from './wait-for-job.js';
 
 /** The native-engine side of one node's managed queue. */
 export class NativeManagedJobs {
@@ -105,19 +104,10 @@ export class NativeManagedJobs {
 
   /** `waitForJob`: the return value, or the job's failure / cancellation / absence as today's errors. */
   async waitForJob(jobId: string, timeoutMs: number): Promise<unknown> {
-    if (!(await this.visible(jobId))) throw notFound(jobId, 'does not exist');
+    if (!(await this.visible(jobId))) throw jobGoneError(jobId, 'does not exist');
     const record = await this.engine.waitFinished(jobId, timeoutMs);
-    if (!record) throw notFound(jobId, 'no longer exists');
+    if (!record) throw jobGoneError(jobId, 'no longer exists');
     if (record.state === 'completed') return record.returnValue;
-    if (record.state === 'cancelled') throw new JobCancelledError(jobId);
-    throw new JobFailedError(jobId, {
-      message: record.failedReason ?? 'failed',
-      code: record.failedCode,
-      stack: record.stacktrace?.at(-1),
-    });
+    throw endErrorOf(jobId, record);
   }
-}
-
-function notFound(jobId: string, how: string): ClusterError {
-  return new ClusterError(ErrorCodes.NOT_FOUND, `job ${jobId} ${how}`, { details: { jobId }, retryable: false });
 }

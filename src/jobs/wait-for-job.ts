@@ -14,6 +14,24 @@ import type { JobStore } from './job-store.js';
 /** How much longer than the wait its registered interest lasts. */
 const WATCH_MARGIN_MS = 5_000;
 
+/** How a waited-for job can be missing. */
+export type JobGone = 'was removed' | 'does not exist' | 'no longer exists';
+
+/** What `waitForJob` rejects with when the job is missing (`NOT_FOUND`). */
+export function jobGoneError(jobId: string, how: JobGone): ClusterError {
+  return new ClusterError(ErrorCodes.NOT_FOUND, `job ${jobId} ${how}`, { details: { jobId }, retryable: false });
+}
+
+/** What `waitForJob` rejects with for a job that ended cancelled or failed: as its record says. */
+export function endErrorOf(jobId: string, record: JobRecord): Error {
+  if (record.state === 'cancelled') return new JobCancelledError(jobId);
+  return new JobFailedError(jobId, {
+    message: record.failedReason ?? 'failed',
+    code: record.failedCode,
+    stack: record.stacktrace?.at(-1),
+  });
+}
+
 /** Waits for job `jobId` to finish, at most `timeoutMs`. */
 export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, timeoutMs: number): Promise<unknown> {
   return new Promise<unknown>((resolve, reject) => {
@@ -27,27 +45,9 @@ export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, tim
     };
     const fromRecord = (record: JobRecord) => {
       if (record.state === 'completed') settle(() => resolve(record.returnValue));
-      else if (record.state === 'cancelled') settle(() => reject(new JobCancelledError(jobId)));
-      else
-        settle(() =>
-          reject(
-            new JobFailedError(jobId, {
-              message: record.failedReason ?? 'failed',
-              code: record.failedCode,
-              stack: record.stacktrace?.at(-1),
-            }),
-          ),
-        );
+      else settle(() => reject(endErrorOf(jobId, record)));
     };
-    const gone = (how: 'was removed' | 'does not exist' | 'no longer exists') =>
-      settle(() =>
-        reject(
-          new ClusterError(ErrorCodes.NOT_FOUND, `job ${jobId} ${how}`, {
-            details: { jobId },
-            retryable: false,
-          }),
-        ),
-      );
+    const gone = (how: JobGone) => settle(() => reject(jobGoneError(jobId, how)));
     const fromEvent = (event: JobEnded) => {
       if (event.type === 'removed') gone('was removed');
       else if (event.state === 'completed') {
