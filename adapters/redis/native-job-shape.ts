@@ -12,7 +12,8 @@
  * - BullMQ's `data` carries the payload and the job's facts BullMQ has no field for (tenant,
  *   organization, user, scope key, backoff policy, priority, delay, retention, trace), so the add
  *   writes nothing beyond BullMQ's own add. Attempts, progress, result, failure and timestamps are
- *   BullMQ's fields; history `h`, open attempt `ha` and abort mark `ab` are the wrapped scripts'.
+ *   BullMQ's fields; history `h`, open attempt `ha` and abort mark `ab` are the wrapped scripts', the
+ *   failure's code `fc` (e.g. `NO_PROCESSOR`, native-no-processor.ts) is ours.
  */
 import {
   appScopedName,
@@ -146,6 +147,8 @@ export interface BullFields {
   readonly progress?: unknown;
   readonly returnvalue?: unknown;
   readonly failedReason?: string;
+  /** The failure's code (job hash field `fc`), when it had one. */
+  readonly failedCode?: string;
   readonly stacktrace?: string[];
   readonly history?: JobAttempt[];
   readonly open?: JobAttempt;
@@ -190,6 +193,7 @@ export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: 
     record.finishedAt = f.finishedOn;
   if (state === 'active' && f.open) record.owner = f.open.node;
   if (f.failedReason) record.failedReason = f.failedReason;
+  if (f.failedCode && state === 'failed') record.failedCode = f.failedCode;
   if (f.stacktrace && f.stacktrace.length > 0) record.stacktrace = f.stacktrace.slice(-5);
   if (state === 'completed' && f.returnvalue !== null && f.returnvalue !== undefined)
     record.returnValue = f.returnvalue;
@@ -237,6 +241,7 @@ export function fieldsOfHash(hash: Record<string, string>): BullFields | undefin
     progress: json<unknown>(hash.progress, 0),
     returnvalue: json<unknown>(hash.returnvalue, undefined),
     ...(hash.failedReason ? { failedReason: hash.failedReason } : {}),
+    ...(hash.fc ? { failedCode: hash.fc } : {}),
     stacktrace: json<string[]>(hash.stacktrace, []),
     history: json<Parameters<typeof attemptOf>[0][]>(hash.h, []).map(attemptOf),
     ...(open ? { open: attemptOf(open) } : {}),
