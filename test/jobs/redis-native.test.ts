@@ -17,7 +17,7 @@ import { controlSuite } from './control.suite.js';
 import { FAST, startNode, type ManagedFeature } from './jobs-helpers.js';
 
 /** What stage 1 of the native engine supports beyond the core (see `ManagedFeature`). */
-const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover', 'global-concurrency', 'operator-calls'];
+const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover', 'global-concurrency', 'operator-calls', 'no-processor'];
 
 const target = await resolveRedisUrl();
 
