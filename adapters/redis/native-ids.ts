@@ -3,11 +3,12 @@
  * and the key layout that lets one script call decide a caller id's dedupe across all of a plugin's
  * handler queues.
  *
- * - **Layout.** A native handler queue's BullMQ name is `{<app>:managed-native:<plugin>}<queue name>`
- *   ({@link nativeBullName}; `<queue name>` is `nativeQueueName`'s, escaped as bull-names.ts does):
- *   the hash tag is the plugin's, so on a Redis Cluster all of a plugin's handler queues and its id
- *   index ({@link idIndexKey}, same tag) are in one slot — the price of a plugin-wide atomic dedupe —
- *   while different plugins spread over the masters.
+ * - **Layout.** A native handler queue's BullMQ name is `{<app>:managed-native:<plugin>}:<queue>:<job>`
+ *   ({@link nativeBullName}: `nativeQueueName`'s name, escaped as bull-names.ts does, the hash tag
+ *   around its plugin part): the hash tag is the plugin's, so on a Redis Cluster all of a plugin's
+ *   handler queues and its id index ({@link idIndexKey}, same tag) are in one slot — the price of
+ *   a plugin-wide atomic dedupe — while different plugins spread over the masters; the name is no
+ *   longer than the name wrapped whole.
  * - **Index.** A hash, field = the BullMQ job id of a scoped id (`<plugin>:<tenant>:<id>`), value =
  *   `<key prefix of its handler queue>\n<handler key>`. Written only by the wrapped add of a caller
  *   id ({@link NATIVE_ID_ADDS}): if the entry names another handler queue whose job still exists,
@@ -24,19 +25,33 @@ import { bullScript, hasScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
 import { nativeQueueName, type HandlerName } from './native-job-shape.js';
 
-/** The hash-tag source of a plugin's native keys. */
-function pluginTag(appName: string, pluginName: string): string {
-  return bullQueueName(`${appScopedName(appName, 'managed-native')}:${escapeKeyPart(pluginName)}`);
+/**
+ * What a plugin's hash tag holds: `nativeQueueName`'s part before the queue and job (the app and the
+ * plugin), or `<app>:managed-native:<plugin>` if that name is not made that way.
+ */
+function tagSource(appName: string, pluginName: string): string {
+  const probe = nativeQueueName(appName, { pluginName, queueName: 'q', jobName: 'j' });
+  return probe.endsWith(':q:j')
+    ? probe.slice(0, -':q:j'.length)
+    : `${appScopedName(appName, 'managed-native')}:${escapeKeyPart(pluginName)}`;
 }
 
-/** The BullMQ queue name of handler `h`'s native queue (its plugin's hash tag, then its queue name). */
+/**
+ * The BullMQ queue name of handler `h`'s native queue: `nativeQueueName`'s name, encoded as
+ * bull-names.ts does, with the hash tag around its part up to the plugin (as long as the name
+ * wrapped whole); the tag then the whole name if the name is not made that way.
+ */
 export function nativeBullName(appName: string, h: HandlerName): string {
-  return pluginTag(appName, h.pluginName) + bullQueueName(nativeQueueName(appName, h)).slice(1, -1);
+  const name = nativeQueueName(appName, h);
+  const tag = tagSource(appName, h.pluginName);
+  const rest = `:${escapeKeyPart(h.queueName)}:${escapeKeyPart(h.jobName)}`;
+  if (name === tag + rest) return bullQueueName(tag) + bullQueueName(rest).slice(1, -1);
+  return bullQueueName(tag) + bullQueueName(name).slice(1, -1);
 }
 
 /** The id index of a plugin (`<prefix>:nj:{<plugin tag>}:ids`, in the slot of the plugin's queues). */
 export function idIndexKey(prefix: string, appName: string, pluginName: string): string {
-  return `${prefix}:nj:${pluginTag(appName, pluginName)}:ids`;
+  return `${prefix}:nj:${bullQueueName(tagSource(appName, pluginName))}:ids`;
 }
 
 /** An index entry: where a handler's jobs live (`<queue key prefix>\n<handler key>`). */
