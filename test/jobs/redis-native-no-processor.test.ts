@@ -82,6 +82,41 @@ if ('skip' in target) {
       expect(await mq.getJob(held.jobId)).toMatchObject({ state: 'waiting' });
     });
 
+    it('a handler starting while its jobs are being failed: each job either runs once or fails, never both', async () => {
+      const app = await startNode(cluster, { processorGraceMs: 200 });
+      const mq = app.managedQueue;
+      const job = { pluginName: plugin, queueName: 'q', jobName: 'racing' };
+      const ids: string[] = [];
+      for (let i = 0; i < 300; i += 1) ids.push((await mq.enqueue({ ...job, payload: i })).jobId);
+      // The first failure means a pass is failing the rest now: start the handler at once.
+      const first = await mq.waitForJob(ids[0]!, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(first).toMatchObject({ code: 'NO_PROCESSOR' });
+      const runs = new Map<number, number>();
+      await mq.process({ ...job, concurrency: 16 }, (j) => {
+        runs.set(j.data as number, (runs.get(j.data as number) ?? 0) + 1);
+      });
+      const ends = await Promise.all(
+        ids.map((id) =>
+          mq.waitForJob(id, { timeoutMs: 20_000 }).then(
+            () => 'completed',
+            (e: { code?: string }) => e.code,
+          ),
+        ),
+      );
+      for (const [i, end] of ends.entries()) {
+        const info = await mq.getJob(ids[i]!);
+        if (end === 'completed') {
+          expect(runs.get(i), ids[i]).toBe(1);
+          expect(info, ids[i]).toMatchObject({ state: 'completed' });
+          expect(info!.failedCode, ids[i]).toBeUndefined();
+        } else {
+          expect(end, ids[i]).toBe('NO_PROCESSOR');
+          expect(runs.get(i), ids[i]).toBeUndefined();
+          expect(info, ids[i]).toMatchObject({ state: 'failed', failedCode: 'NO_PROCESSOR' });
+        }
+      }
+    });
+
     it('prunes id-index entries whose job is gone', async () => {
       const app = await startNode(cluster, { processorGraceMs: 300 });
       const mq = app.managedQueue;
