@@ -146,6 +146,8 @@ export interface BullFields {
   readonly progress?: unknown;
   readonly returnvalue?: unknown;
   readonly failedReason?: string;
+  /** The failure's code (field `fc`, native-failed-code.ts). */
+  readonly failedCode?: string;
   readonly stacktrace?: string[];
   readonly history?: JobAttempt[];
   readonly open?: JobAttempt;
@@ -190,6 +192,7 @@ export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: 
     record.finishedAt = f.finishedOn;
   if (state === 'active' && f.open) record.owner = f.open.node;
   if (f.failedReason) record.failedReason = f.failedReason;
+  if (f.failedReason && f.failedCode) record.failedCode = f.failedCode;
   if (f.stacktrace && f.stacktrace.length > 0) record.stacktrace = f.stacktrace.slice(-5);
   if (state === 'completed' && f.returnvalue !== null && f.returnvalue !== undefined)
     record.returnValue = f.returnvalue;
@@ -237,6 +240,7 @@ export function fieldsOfHash(hash: Record<string, string>): BullFields | undefin
     progress: json<unknown>(hash.progress, 0),
     returnvalue: json<unknown>(hash.returnvalue, undefined),
     ...(hash.failedReason ? { failedReason: hash.failedReason } : {}),
+    ...(hash.fc ? { failedCode: hash.fc } : {}),
     stacktrace: json<string[]>(hash.stacktrace, []),
     history: json<Parameters<typeof attemptOf>[0][]>(hash.h, []).map(attemptOf),
     ...(open ? { open: attemptOf(open) } : {}),
