@@ -13,6 +13,7 @@ import { nativeHandlerOf, type NativeRunnerDeps } from './native-runner.js';
 import type { Registration } from './registration.js';
 import type { ManagedJobInfo } from './types.js';
 import { endErrorOf, jobGoneError } from './wait-for-job.js';
+import { addAfterCommit } from './native-transaction.js';
 
 /** The native-engine side of one node's managed queue. */
 export class NativeManagedJobs {
@@ -63,9 +64,13 @@ export class NativeManagedJobs {
     await this.engine.stop(graceMs);
   }
 
-  /** Adds a checked record's job; the existing job's id for a duplicate caller `jobId`. */
-  async enqueue(record: JobRecord): Promise<{ jobId: string }> {
-    return { jobId: await this.engine.add(record) };
+  /**
+   * Adds a checked record's job; the existing job's id for a duplicate caller `jobId`. With a
+   * `transaction` (checked by the caller), the job is added once it commits: see {@link addAfterCommit}.
+   */
+  async enqueue(record: JobRecord, transaction?: object): Promise<{ jobId: string }> {
+    if (transaction === undefined) return { jobId: await this.engine.add(record) };
+    return { jobId: addAfterCommit(this.engine, record, transaction, this.deps.reportError) };
   }
 
   /** The job when it exists and the caller may see it. */
