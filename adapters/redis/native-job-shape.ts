@@ -12,7 +12,8 @@
  * - BullMQ's `data` carries the payload and the job's facts BullMQ has no field for (tenant,
  *   organization, user, scope key, backoff policy, priority, delay, retention, trace), so the add
  *   writes nothing beyond BullMQ's own add. Attempts, progress, result, failure and timestamps are
- *   BullMQ's fields; history `h`, open attempt `ha` and abort mark `ab` are the wrapped scripts'.
+ *   BullMQ's fields; history `h`, open attempt `ha`, abort mark `ab` and failure code `fc`
+ *   (native-failed-code.ts) are the wrapped scripts'.
  */
 import {
   appScopedName,
