@@ -43,12 +43,28 @@ export function unmarkStacktrace(stacktrace: readonly string[]): { stacktrace: s
 }
 
 /**
+ * The code of a job hash's `fc`, when it belongs to the job's current `failedReason` (a failure
+ * BullMQ records without the wrapped scripts — its stalled check failing a job stalled too often —
+ * leaves an older `fc` behind, which must not read as that failure's code).
+ */
+export function codeOfField(fc: string | undefined, failedReason: string | undefined): string | undefined {
+  if (fc === undefined || fc === '' || failedReason === undefined) return undefined;
+  try {
+    const [code, reason] = JSON.parse(fc) as [unknown, unknown];
+    return typeof code === 'string' && reason === failedReason ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Lua (inside the wrapped failure scripts, `ckCall` = `redis.call`): `ckCode(jobKey)` moves the mark
- * of the newest stack entry into `fc`, or deletes `fc` when there is none. A job removed by its
- * failure (`removeOnFail`) has no hash left: nothing is written.
+ * of the newest stack entry into `fc` = `[code, failedReason]`, or deletes `fc` when there is none. A
+ * job removed by its failure (`removeOnFail`) has no hash left: nothing is written.
  */
 export const CODE_LUA = `local function ckCode(jobKey)
-  local st = ckCall('HGET', jobKey, 'stacktrace')
+  local f = ckCall('HMGET', jobKey, 'stacktrace', 'failedReason')
+  local st = f[1]
   if st and st ~= '' then
     local ok, list = pcall(cjson.decode, st)
     if ok and type(list) == 'table' and type(list[#list]) == 'string' then
@@ -56,7 +72,8 @@ export const CODE_LUA = `local function ckCode(jobKey)
       if n then
         n = tonumber(n)
         list[#list] = string.sub(rest, n + 2)
-        ckCall('HSET', jobKey, 'stacktrace', cjson.encode(list), 'fc', string.sub(rest, 1, n))
+        local fc = cjson.encode({ string.sub(rest, 1, n), f[2] or '' })
+        ckCall('HSET', jobKey, 'stacktrace', cjson.encode(list), 'fc', fc)
         return
       end
     end

@@ -26,6 +26,7 @@ import {
   type ManagedJobState,
 } from 'clusterkit/adapter-kit';
 import { decodeJobId, encodeJobId } from './bull-names.js';
+import { codeOfField } from './native-failed-code.js';
 
 /**
  * What BullMQ's `data` holds for a native job. The job's defaults are left out (BullMQ serializes,
@@ -223,6 +224,7 @@ export function fieldsOfHash(hash: Record<string, string>): BullFields | undefin
   if (hash.data === undefined) return undefined;
   const opts = json<{ attempts?: number }>(hash.opts, {});
   const open = json<Parameters<typeof attemptOf>[0] | undefined>(hash.ha, undefined);
+  const failedCode = codeOfField(hash.fc, hash.failedReason);
   const fields: BullFields = {
     data: json<NativeData>(hash.data, {
       p: null,
@@ -241,7 +243,7 @@ export function fieldsOfHash(hash: Record<string, string>): BullFields | undefin
     progress: json<unknown>(hash.progress, 0),
     returnvalue: json<unknown>(hash.returnvalue, undefined),
     ...(hash.failedReason ? { failedReason: hash.failedReason } : {}),
-    ...(hash.fc ? { failedCode: hash.fc } : {}),
+    ...(failedCode !== undefined ? { failedCode } : {}),
     stacktrace: json<string[]>(hash.stacktrace, []),
     history: json<Parameters<typeof attemptOf>[0][]>(hash.h, []).map(attemptOf),
     ...(open ? { open: attemptOf(open) } : {}),
