@@ -208,7 +208,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
             worker: this.options.worker,
             emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
             listens: (event) => this.listenerCount(event) > 0,
-            reportError: report('managedQueue.native'),
+            reportError: (error, meta) => deps.context.reportError(error, { source: 'managedQueue.native', ...meta }),
           },
         )
       : undefined;

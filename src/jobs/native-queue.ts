@@ -24,7 +24,10 @@ export class NativeManagedJobs {
 
   constructor(
     readonly engine: ManagedJobEngine,
-    private readonly deps: NativeRunnerDeps & { readonly worker: boolean; reportError(error: unknown): void },
+    private readonly deps: NativeRunnerDeps & {
+      readonly worker: boolean;
+      reportError(error: unknown, meta?: Record<string, unknown>): void;
+    },
   ) {}
 
   /** Starts the engine, then the workers of the handlers registered before the start. */

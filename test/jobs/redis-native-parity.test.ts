@@ -180,9 +180,9 @@ if ('skip' in target) {
 
     it('transactional enqueue: an add that fails after commit is reported, and commit still returns', async () => {
       const app = await startNode(cluster);
-      const reported = deferred<Error>();
-      app.on('error', (error: Error) => {
-        if (error.message === 'broker hiccup') reported.resolve(error);
+      const reported = deferred<Record<string, unknown>>();
+      app.on('error', (error: Error, meta: Record<string, unknown>) => {
+        if (error.message === 'broker hiccup') reported.resolve(meta);
       });
       failAdds(app, () => true);
       let commit: (() => unknown) | undefined;
@@ -191,7 +191,10 @@ if ('skip' in target) {
         { transaction: { afterCommit: (cb: () => unknown) => void (commit = cb) } },
       );
       await expect(Promise.resolve(commit!())).resolves.toBeUndefined();
-      await within(reported.promise, 5_000, 'reported add failure');
+      expect(await within(reported.promise, 5_000, 'reported add failure')).toMatchObject({
+        source: 'managedQueue.enqueue',
+        jobId,
+      });
       expect(await app.managedQueue.getJob(jobId)).toBeNull();
     });
 
