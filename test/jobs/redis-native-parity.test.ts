@@ -127,6 +127,7 @@ if ('skip' in target) {
       };
       await app.managedQueue.schedule({ ...h, everyMs: 3_000, payload: 'tick' });
       const tickJob = await within(completed.promise, 15_000, 'tick job');
+      await vi.waitFor(async () => expect((await app.managedQueue.getJob(tickJob))!.state).toBe('completed'));
       done = true;
       await within(marked.promise, 10_000, 'tick marked');
       // Every fire of the tick added the same job id; BullMQ's add deduplicated it.
