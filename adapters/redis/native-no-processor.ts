@@ -8,7 +8,8 @@
  * job ({@link NO_PROCESSOR_LUA}): the job is taken out of `wait` / `prioritized` / `delayed` in the
  * same step, so a job a starting worker fetched meanwhile (BullMQ's fetch moves it atomically) is
  * left alone. A failed job spends its remaining attempts (the default engine fails each of them in
- * quick succession) and keeps the code in field `fc`. Jobs of a paused queue are left waiting.
+ * quick succession) and keeps the code in field `fc` (as native-failed-code.ts writes and reads it).
+ * Jobs of a paused queue are left waiting.
  */
 import type { NativeNoProcessorPass as NoProcessorPass } from 'clusterkit/adapter-kit';
 import type { RedisClient } from './connection.js';
@@ -114,7 +115,9 @@ local attempts = 1
 local ok, opts = pcall(cjson.decode, f[3] or '{}')
 if ok and type(opts) == 'table' and tonumber(opts.attempts) then attempts = tonumber(opts.attempts) end
 local started = math.max(tonumber(f[4]) or 0, attempts)
-redis.call('HSET', job, 'failedReason', ARGV[4], 'fc', ARGV[5], 'finishedOn', ARGV[2], 'atm', attempts, 'ats', started)
+-- fc as native-failed-code.ts reads it: [code, the failedReason it belongs to].
+local fc = cjson.encode({ ARGV[5], ARGV[4] })
+redis.call('HSET', job, 'failedReason', ARGV[4], 'fc', fc, 'finishedOn', ARGV[2], 'atm', attempts, 'ats', started)
 redis.call('ZADD', KEYS[5], ARGV[2], id)
 if redis.call('EXISTS', job .. ':w') == 1 then redis.call('PUBLISH', ARGV[6], job) end
 return 1
