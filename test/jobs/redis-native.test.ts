@@ -23,6 +23,7 @@ const NATIVE_FEATURES: readonly ManagedFeature[] = [
   'operator-calls',
   'schedules',
   'transaction',
+  'no-processor',
 ];
 
 const target = await resolveRedisUrl();
