@@ -2,9 +2,11 @@
  * How a native managed job lives in BullMQ (native-job-engine.ts): names, ids, and the job's
  * fields both ways.
  *
- * - One BullMQ queue per handler (plugin, queue, job name), named with the project's one name
- *   encoding: `<app>:managed-native:<plugin>:<queue>:<job>` (each part escaped, src/names.ts),
- *   then BullMQ's (bull-names.ts). A worker per handler then takes only its handler's jobs.
+ * - One BullMQ queue per handler (plugin, queue, job name), named by a short digest of the app and
+ *   the handler key: `nj.<12 base64url chars>` (72 bits of SHA-256), in BullMQ's `{...}` hash tag
+ *   (bull-names.ts). The name is in every key of every script call, so it is kept short; the
+ *   handler is found from a job's public id (generated ids name it; scoped ids through the plugin's
+ *   handler set) and its queue name recomputed. A worker per handler takes only its handler's jobs.
  * - Ids: a caller-given `jobId` is today's scoped id (`<plugin>:<tenant>:<id>`, `namespacedJobId`),
  *   the BullMQ job id its reversible encoding (BullMQ dedupes an existing id); other jobs get
  *   BullMQ's generated id (no `EXISTS` for it), published as `<plugin>/<queue>/<job>/<n>` with each
@@ -14,6 +16,7 @@
  *   writes nothing beyond BullMQ's own add. Attempts, progress, result, failure and timestamps are
  *   BullMQ's fields; history `h`, open attempt `ha` and abort mark `ab` are the wrapped scripts'.
  */
+import { createHash } from 'node:crypto';
 import {
   appScopedName,
   DEFAULT_BACKOFF,
@@ -70,9 +73,14 @@ export interface HandlerName {
   readonly jobName: string;
 }
 
-/** Our queue name (before BullMQ's encoding) of a handler's native queue. */
+/**
+ * Our queue name (before BullMQ's encoding, which leaves it as it is) of a handler's native queue:
+ * `nj.` and a digest of the app-scoped handler key — short, because BullMQ repeats it in every key
+ * of every call (see the module comment).
+ */
 export function nativeQueueName(appName: string, h: HandlerName): string {
-  return `${appScopedName(appName, 'managed-native')}:${handlerKey(h.pluginName, h.queueName, h.jobName)}`;
+  const scoped = `${appScopedName(appName, 'managed-native')}:${handlerKey(h.pluginName, h.queueName, h.jobName)}`;
+  return `nj.${createHash('sha256').update(scoped).digest('base64url').slice(0, 12)}`;
 }
 
 /** What every generated public id of handler `h` starts with (compute once per handler). */

@@ -7,6 +7,8 @@
  */
 import { ClusterError, JobCancelledError, runWithTenant, type App } from 'clusterkit';
 import { Redis } from 'ioredis';
+import { bullQueueName } from '../../adapters/redis/bull-names.js';
+import { nativeQueueName, type HandlerName } from '../../adapters/redis/native-job-shape.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
@@ -297,7 +299,7 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
       const owner = await within(firstStart.promise, 10_000, 'the first start');
       await b.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'locked' }, handler(b));
       // The lock is lost (as when a node stalls past its lock duration): the owner's next extension fails.
-      const [lock] = await scanLocks(redis, cluster.name);
+      const [lock] = await scanLocks(redis, cluster.name, { pluginName: 'p', queueName: 'q', jobName: 'locked' });
       expect(lock).toBeDefined();
       await redis.del(lock!);
       expect(await within(firstAbort.promise, 10_000, 'the owner abort')).toMatchObject({ code: 'LOCK_LOST' });
@@ -444,11 +446,12 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
 }
 
 /** The lock keys BullMQ holds for running jobs (SCAN, never KEYS). */
-async function scanLocks(client: Redis, appName: string): Promise<string[]> {
+async function scanLocks(client: Redis, appName: string, handler: HandlerName): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
+  const queue = bullQueueName(nativeQueueName(appName, handler));
   do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `*{${appName}%3Amanaged-native%3A*:lock`, 'COUNT', 1000);
+    const [next, keys] = await client.scan(cursor, 'MATCH', `*${queue}:*:lock`, 'COUNT', 1000);
     cursor = next;
     found.push(...keys);
   } while (cursor !== '0');
