@@ -24,6 +24,7 @@ import {
   NativeRunFailure,
   type JobRecord,
   type ManagedJobState,
+  type NativeActiveJob,
   type NativeHandler,
 } from 'clusterkit/adapter-kit';
 import { bullQueueName } from './bull-names.js';
@@ -74,6 +75,23 @@ function fieldsOfJob(job: Job): BullFields {
   return f;
 }
 
+/** The job core runs (one object per attempt: its methods are the prototype's, not closures). */
+class ActiveJob implements NativeActiveJob {
+  constructor(
+    readonly record: JobRecord,
+    readonly abort: LazyAbort,
+    private readonly job: Job,
+  ) {}
+
+  async progress(value: number | object): Promise<void> {
+    await this.job.updateProgress(value);
+  }
+
+  async log(line: string): Promise<void> {
+    await this.job.log(clipLogLine(String(line)));
+  }
+}
+
 /** BullMQ does not retry an error named `UnrecoverableError`. */
 function unrecoverable(error: Error): Error {
   if (error.name === 'UnrecoverableError') return error;
@@ -118,14 +136,7 @@ export async function startNativeWorker(
     const id = publicIdWith(idPrefix, job.id!);
     if (deps.abortedEarly(jobKey)) abort.abort(new JobCancelledError(id));
     try {
-      return await handler.run({
-        record: recordOf(id, h, 'active', fieldsOfJob(job)),
-        abort,
-        progress: (value) => job.updateProgress(value),
-        log: async (line) => {
-          await job.log(clipLogLine(String(line)));
-        },
-      });
+      return await handler.run(new ActiveJob(recordOf(id, h, 'active', fieldsOfJob(job)), abort, job));
     } catch (error) {
       if (!(error instanceof NativeRunFailure)) throw error;
       if (error.abandoned && (abort.reason as ClusterError | undefined)?.code === ErrorCodes.SHUTDOWN) {
