@@ -45,6 +45,7 @@ import {
 import { NATIVE_CANCEL_LUA } from './native-scripts.js';
 import { FinishWaiters } from './native-wait.js';
 import { startNativeWorker } from './native-worker.js';
+import { batchWrites } from './write-batching.js';
 
 /** Options of the native engine (`createRedisAdapters({ managedJobs })`). */
 export interface NativeEngineOptions {
@@ -100,6 +101,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     await this.connections.open();
     const client = createClient(this.connections.source, 'worker');
     client.on('error', () => {});
+    // The adds and the workers' finishes of one microtask checkpoint leave in one write (write-batching.ts).
+    batchWrites(client);
     await connectClient(client, this.connections.connectTimeoutMs, 'native managed jobs');
     client.defineCommand('ckNativeCancel', { numberOfKeys: 8, lua: NATIVE_CANCEL_LUA });
     this.client = client;
