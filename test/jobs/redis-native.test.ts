@@ -190,6 +190,34 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
       expect(await runWithTenant({ tenantId: 'other' }, () => app.managedQueue.getJob(jobId))).toBeNull();
     });
 
+    it('keeps the last 20 attempts, each failure message exactly (quotes, backslashes, newlines, non-ASCII)', async () => {
+      const app = await startNode(cluster);
+      const message = (n: number) => `try "${n}" \\ failed\nline 2 — ✓ {"x":[1]}`;
+      await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'many' }, (job) => {
+        if (job.attemptsMade < 24) throw new Error(message(job.attemptsMade + 1));
+        return 'done';
+      });
+      const { jobId } = await app.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'many',
+        payload: null,
+        attempts: 25,
+        backoff: { type: 'fixed', delay: 0 },
+      });
+      expect(await app.managedQueue.waitForJob(jobId, { timeoutMs: 20_000 })).toBe('done');
+      const info = (await app.managedQueue.getJob(jobId))!;
+      expect(info).toMatchObject({ state: 'completed', attemptsMade: 25 });
+      expect(info.history.map((h) => [h.attempt, h.outcome, h.error?.message])).toEqual([
+        ...Array.from({ length: 19 }, (_, i) => [i + 6, 'failed', message(i + 6)]),
+        [25, 'completed', undefined],
+      ]);
+      for (const h of info.history) {
+        expect(h.node).toBe(app.nodeId);
+        expect(h.finishedAt).toBeGreaterThanOrEqual(h.startedAt);
+      }
+    });
+
     it('cancels waiting and delayed jobs (never run; waiters rejected) and reports finished ones', async () => {
       const app = await startNode(cluster);
       const ran: unknown[] = [];
