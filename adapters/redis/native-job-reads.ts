@@ -100,7 +100,7 @@ export async function retryNativeJob(d: OperateDeps): Promise<RetryResult> {
   const job = await Job.fromId(d.queue, d.at.bullId);
   if (!job) return { success: false, reason: 'not_found' };
   // A cancelled job's mark goes first: its next end must not read as cancelled.
-  await d.client.hdel(d.at.keyPrefix + d.at.bullId, 'ab');
+  await d.client.hdel(d.at.keyPrefix + d.at.bullId, 'ab', 'fc');
   try {
     await job.retry('failed', { resetAttemptsMade: true });
   } catch {

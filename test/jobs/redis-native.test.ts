@@ -19,7 +19,13 @@ import { controlSuite } from './control.suite.js';
 import { FAST, startNode, type ManagedFeature } from './jobs-helpers.js';
 
 /** What stage 1 of the native engine supports beyond the core (see `ManagedFeature`). */
-const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover', 'global-concurrency', 'operator-calls'];
+const NATIVE_FEATURES: readonly ManagedFeature[] = [
+  'takeover',
+  'global-concurrency',
+  'operator-calls',
+  'schedules',
+  'transaction',
+];
 
 const target = await resolveRedisUrl();
 
@@ -103,17 +109,11 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
     it('throws NOT_SUPPORTED with { feature, engine } at every stage-2 call', async () => {
       const app = await startNode(cluster);
       const mq = app.managedQueue;
-      const lq = { pluginName: 'p', queueName: 'q' };
-      const job = { ...lq, jobName: 'j', payload: null };
       const calls: [string, () => Promise<unknown>][] = [
         ['listJobs', () => mq.listJobs()],
         ['getMetrics', () => mq.getMetrics()],
         ['getQueueStats', () => mq.getQueueStats()],
         ['clean', () => mq.clean({ state: 'completed', olderThanMs: 0 })],
-        ['schedule', () => mq.schedule({ ...job, everyMs: 1_000 })],
-        ['listSchedules', () => mq.listSchedules()],
-        ['removeSchedule', () => mq.removeSchedule('s')],
-        ['enqueue.transaction', () => mq.enqueue(job, { transaction: { afterCommit: () => undefined } })],
       ];
       for (const [feature, call] of calls) {
         const error = await call().then(
