@@ -70,10 +70,13 @@ function fieldsOfJob(job: Job): BullFields {
     returnvalue: job.returnvalue,
     stacktrace: job.stacktrace ?? [],
   };
-  // The newest stack of a failure just recorded still carries its code's mark (native-failed-code.ts).
-  const unmarked = unmarkStacktrace(f.stacktrace ?? []);
-  f.stacktrace = unmarked.stacktrace;
-  if (unmarked.code !== undefined) f.failedCode = unmarked.code;
+  // The newest stack of a failure just recorded still carries its code's mark (native-failed-code.ts);
+  // a job that has not failed (nearly every attempt) has no stack to unmark.
+  if (f.stacktrace!.length > 0) {
+    const unmarked = unmarkStacktrace(f.stacktrace!);
+    f.stacktrace = unmarked.stacktrace;
+    if (unmarked.code !== undefined) f.failedCode = unmarked.code;
+  }
   if (job.processedOn) f.processedOn = job.processedOn;
   if (job.finishedOn) f.finishedOn = job.finishedOn;
   if (job.failedReason) f.failedReason = job.failedReason;
