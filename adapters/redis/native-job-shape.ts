@@ -2,11 +2,12 @@
  * How a native managed job lives in BullMQ (native-job-engine.ts): names, ids, and the job's
  * fields both ways.
  *
- * - One BullMQ queue per handler (plugin, queue, job name), named by a short digest of the app and
- *   the handler key: `nj.<12 base64url chars>` (72 bits of SHA-256), in BullMQ's `{...}` hash tag
- *   (bull-names.ts). The name is in every key of every script call, so it is kept short; the
- *   handler is found from a job's public id (generated ids name it; scoped ids through the plugin's
- *   handler set) and its queue name recomputed. A worker per handler takes only its handler's jobs.
+ * - One BullMQ queue per handler (plugin, queue, job name), its BullMQ name short digests
+ *   (native-ids.ts `nativeBullName`): `{nj.<plugin digest>}<handler digest>`, 10 base64url
+ *   characters of SHA-256 each — of the app-scoped plugin (the hash tag: all of a plugin's queues
+ *   and its id index in one Redis Cluster slot) and of the app-scoped handler key. The name is in
+ *   every key of every script call, so it is kept short; the handler is found from a job's public
+ *   id (generated ids name it; scoped ids through the plugin's id index) and its name recomputed.
  * - Ids: a caller-given `jobId` is today's scoped id (`<plugin>:<tenant>:<id>`, `namespacedJobId`),
  *   the BullMQ job id its reversible encoding (BullMQ dedupes an existing id); other jobs get
  *   BullMQ's generated id (no `EXISTS` for it), published as `<plugin>/<queue>/<job>/<n>` with each
@@ -21,6 +22,7 @@ import { createHash } from 'node:crypto';
 import {
   appScopedName,
   DEFAULT_BACKOFF,
+  escapeKeyPart,
   DEFAULT_JOB_PRIORITY,
   handlerKey,
   type BackoffPolicy,
@@ -75,14 +77,18 @@ export interface HandlerName {
   readonly jobName: string;
 }
 
-/**
- * Our queue name (before BullMQ's encoding, which leaves it as it is) of a handler's native queue:
- * `nj.` and a digest of the app-scoped handler key — short, because BullMQ repeats it in every key
- * of every call (see the module comment).
- */
-export function nativeQueueName(appName: string, h: HandlerName): string {
-  const scoped = `${appScopedName(appName, 'managed-native')}:${handlerKey(h.pluginName, h.queueName, h.jobName)}`;
-  return `nj.${createHash('sha256').update(scoped).digest('base64url').slice(0, 12)}`;
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 10);
+}
+
+/** A plugin's hash tag (inside `{}` in its queues' BullMQ names): `nj.` and a digest of the app-scoped plugin. */
+export function nativePluginTag(appName: string, pluginName: string): string {
+  return `nj.${digest(`${appScopedName(appName, 'managed-native')}:${escapeKeyPart(pluginName)}`)}`;
+}
+
+/** The part of a handler's BullMQ queue name after its plugin's tag: a digest of the app-scoped handler key. */
+export function nativeHandlerDigest(appName: string, h: HandlerName): string {
+  return digest(`${appScopedName(appName, 'managed-native')}:${handlerKey(h.pluginName, h.queueName, h.jobName)}`);
 }
 
 /** What every generated public id of handler `h` starts with (compute once per handler). */

@@ -7,8 +7,8 @@
  */
 import { ClusterError, JobCancelledError, runWithTenant, type App } from 'clusterkit';
 import { Redis } from 'ioredis';
-import { bullQueueName } from '../../adapters/redis/bull-names.js';
-import { nativeQueueName, type HandlerName } from '../../adapters/redis/native-job-shape.js';
+import { nativeBullName } from '../../adapters/redis/native-ids.js';
+import type { HandlerName } from '../../adapters/redis/native-job-shape.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
@@ -25,6 +25,7 @@ const NATIVE_FEATURES: readonly ManagedFeature[] = [
   'operator-calls',
   'schedules',
   'transaction',
+  'no-processor',
 ];
 
 const target = await resolveRedisUrl();
@@ -477,7 +478,7 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
 async function scanLocks(client: Redis, appName: string, handler: HandlerName): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
-  const queue = bullQueueName(nativeQueueName(appName, handler));
+  const queue = nativeBullName(appName, handler);
   do {
     const [next, keys] = await client.scan(cursor, 'MATCH', `*${queue}:*:lock`, 'COUNT', 1000);
     cursor = next;
