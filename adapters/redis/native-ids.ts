@@ -34,6 +34,16 @@ export function idIndexKey(prefix: string, appName: string, pluginName: string):
   return `${prefix}:nj:${bullQueueName(nativePluginTag(appName, pluginName))}:ids`;
 }
 
+/**
+ * An app-level key of the native engine: `<prefix>:nj:{<app>}:<part>:...` (each part escaped). The
+ * app's hash tag puts them all — every plugin's handler set, the plugins set, the paused flags, the
+ * NO_PROCESSOR marks — in one slot of a Redis Cluster, so one transaction can read and write several
+ * of them (registering a handler queue reads its logical queue's paused flag in the same step).
+ */
+export function nativeAppKey(prefix: string, appName: string, ...parts: string[]): string {
+  return `${prefix}:nj:{${escapeKeyPart(appName)}}:${parts.map(escapeKeyPart).join(':')}`;
+}
+
 /** An index entry: where a handler's jobs live (`<queue key prefix>\n<handler key>`). */
 export function idIndexEntry(keyPrefix: string, handlerKey: string): string {
   return `${keyPrefix}\n${handlerKey}`;
