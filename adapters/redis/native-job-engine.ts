@@ -15,7 +15,6 @@ import { Queue, type JobsOptions } from 'bullmq';
 import {
   ClusterError,
   ErrorCodes,
-  escapeKeyPart,
   handlerKey,
   JobCancelledError,
   MAX_JOB_LOG_LINES,
@@ -33,7 +32,7 @@ import {
 } from 'clusterkit/adapter-kit';
 import { bullPrefix } from './bull-names.js';
 import { closeClient, connectClient, createClient, type RedisClient, type RedisConnections } from './connection.js';
-import { addWithIdIndex, idIndexEntry, idIndexKey, nativeBullName, readIdIndex } from './native-ids.js';
+import { addWithIdIndex, idIndexEntry, idIndexKey, nativeAppKey, nativeBullName, readIdIndex } from './native-ids.js';
 import { generatedIdPrefix, nativeDataOf, parseJobId, type HandlerName } from './native-job-shape.js';
 import { noProcessorPass } from './native-no-processor.js';
 import {
@@ -48,6 +47,7 @@ import {
 import { NATIVE_CANCEL_LUA } from './native-scripts.js';
 import { FinishWaiters } from './native-wait.js';
 import { startNativeWorker } from './native-worker.js';
+import { batchWrites } from './write-batching.js';
 
 /** Options of the native engine (`createRedisAdapters({ managedJobs })`). */
 export interface NativeEngineOptions {
@@ -81,6 +81,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   private readonly queues = new Map<string, Queue>();
   private readonly knownHandlers = new Set<string>();
   private readonly handlerNames = new Map<string, HandlerNames>();
+  private lastNamed: (HandlerName & { readonly names: HandlerNames }) | undefined;
+  private readonly keeps = new Map<number, { readonly age: number }>();
   private readonly running = new Map<string, LazyAbort>();
   private readonly earlyAborts = new Map<string, number>();
   private readonly finishWaiters = new FinishWaiters();
@@ -107,6 +109,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     await this.connections.open();
     const client = createClient(this.connections.source, 'worker');
     client.on('error', () => {});
+    // The adds and the workers' finishes of one microtask checkpoint leave in one write (write-batching.ts).
+    batchWrites(client);
     await connectClient(client, this.connections.connectTimeoutMs, 'native managed jobs');
     client.defineCommand('ckNativeCancel', { numberOfKeys: 8, lua: NATIVE_CANCEL_LUA });
     this.client = client;
@@ -168,27 +172,32 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return queue;
   }
 
-  /** The set of a plugin's handler keys that have had jobs (to find a scoped id's queue). */
+  /** An app-level key (native-ids.ts `nativeAppKey`: all in the app's slot). */
+  private appKey(...parts: string[]): string {
+    return nativeAppKey(this.connections.prefix, this.context.appName, ...parts);
+  }
+
+  /** The set of a plugin's handler keys that have had jobs (for pause/resume and NO_PROCESSOR). */
   private handlersKey(pluginName: string): string {
-    return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:handlers:${escapeKeyPart(pluginName)}`;
+    return this.appKey('handlers', pluginName);
   }
 
   /** The set of plugins that have handler queues (for the NO_PROCESSOR pass). */
   private get pluginsKey(): string {
-    return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:plugins`;
+    return this.appKey('plugins');
   }
 
   /**
    * Records a handler's queue in its plugin's set once per node (to find scoped ids, and for
-   * pause/resume); a queue new to the cluster is paused at once when its logical queue is. The pause
-   * writes its flag before reading the set, so either it sees the new queue or the new queue sees
-   * the flag.
+   * pause/resume); a queue new to the cluster is paused at once when its logical queue is. One
+   * transaction in the app's slot (nativeAppKey) records it and reads the flag; the pause writes its
+   * flag before reading the set, so either it sees the new queue or the new queue sees the flag.
    */
   private async known(h: HandlerName): Promise<void> {
     const hk = handlerKey(h.pluginName, h.queueName, h.jobName);
     if (this.knownHandlers.has(hk)) return;
     const [[, added], , [, paused]] = (await this.redis
-      .pipeline()
+      .multi()
       .sadd(this.handlersKey(h.pluginName), hk)
       .sadd(this.pluginsKey, h.pluginName)
       .exists(this.pausedKey(h.pluginName, h.queueName))
@@ -198,7 +207,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   }
 
   private pausedKey(pluginName: string, queueName: string): string {
-    return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:paused:${escapeKeyPart(pluginName)}:${escapeKeyPart(queueName)}`;
+    return this.appKey('paused', pluginName, queueName);
   }
 
   /** The handler queues of a plugin that have been used (see {@link known}). */
@@ -222,13 +231,23 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return (await this.redis.exists(this.pausedKey(pluginName, queueName))) === 1;
   }
 
+  /** BullMQ's retention option of a job (one frozen object per distinct age: `add` runs per job). */
   private keep(remove: boolean | number, fallbackMs: number): JobsOptions['removeOnComplete'] {
     if (remove === true) return true;
-    return { age: Math.max(1, Math.ceil((remove === false ? fallbackMs : remove) / 1000)) };
+    const age = Math.max(1, Math.ceil((remove === false ? fallbackMs : remove) / 1000));
+    let keep = this.keeps.get(age);
+    if (!keep) {
+      keep = Object.freeze({ age });
+      if (this.keeps.size < 64) this.keeps.set(age, keep);
+    }
+    return keep;
   }
 
-  /** A handler's names, computed once per node (`add` runs per job). */
+  /** A handler's names, computed once per node (`add` runs per job; the last one needs no key). */
   private named(h: HandlerName): HandlerNames {
+    const last = this.lastNamed;
+    if (last && last.pluginName === h.pluginName && last.queueName === h.queueName && last.jobName === h.jobName)
+      return last.names;
     const cacheKey = `${h.pluginName}\n${h.queueName}\n${h.jobName}`;
     let names = this.handlerNames.get(cacheKey);
     if (!names) {
@@ -243,6 +262,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
       };
       this.handlerNames.set(cacheKey, names);
     }
+    this.lastNamed = { pluginName: h.pluginName, queueName: h.queueName, jobName: h.jobName, names };
     return names;
   }
 
@@ -325,11 +345,10 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
 
   /** One NO_PROCESSOR pass (native-no-processor.ts); core runs it on one node at a time. */
   failWithoutProcessor(pass: NativeNoProcessorPass): Promise<number> {
-    const app = escapeKeyPart(this.context.appName);
     return noProcessorPass(
       {
         client: this.redis,
-        missingKey: `${this.connections.prefix}:nj:${app}:missing`,
+        missingKey: this.appKey('missing'),
         plugins: () => this.redis.smembers(this.pluginsKey),
         handlersOf: (pluginName) => this.handlersOf(pluginName),
         keyPrefixOf: (h) => `${this.prefix}:${nativeBullName(this.context.appName, h)}:`,
