@@ -18,7 +18,7 @@
  * - **Locate.** A scoped id's queue is one `HGET` (see {@link readIdIndex}).
  */
 import { Job, type JobsOptions, type Queue } from 'bullmq';
-import { unescapeKeyPart } from 'clusterkit/adapter-kit';
+import { escapeKeyPart, unescapeKeyPart } from 'clusterkit/adapter-kit';
 import { bullQueueName } from './bull-names.js';
 import { bullScript, hasScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
