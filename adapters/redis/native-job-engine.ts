@@ -356,6 +356,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
         indexKeyOf: (pluginName) => idIndexKey(this.connections.prefix, this.context.appName, pluginName),
         indexCursors: this.indexCursors,
         finishedChannel: this.finishedChannel,
+        nodeId: this.context.nodeId,
       },
       pass,
     );

@@ -215,12 +215,12 @@ export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: 
   return record;
 }
 
-/** One attempt as the wrapped scripts write it (`{n, o, s, e?, r?, m?}`) → the public shape. */
-function attemptOf(raw: { n?: number; o?: string; s?: number; e?: number; r?: string; m?: string }): JobAttempt {
+/** One attempt as the wrapped scripts write it (`{n, o, s, e?, r?, m?, c?}`; `c`: the error's code) → the public shape. */
+function attemptOf(raw: { n?: number; o?: string; s?: number; e?: number; r?: string; m?: string; c?: string }): JobAttempt {
   const a: JobAttempt = { attempt: raw.n ?? 0, node: raw.o ?? '', startedAt: raw.s ?? 0 };
   if (raw.e !== undefined) a.finishedAt = raw.e;
   if (raw.r !== undefined) a.outcome = raw.r as JobAttempt['outcome'];
-  if (raw.m !== undefined) a.error = { message: raw.m };
+  if (raw.m !== undefined) a.error = raw.c === undefined ? { message: raw.m } : { message: raw.m, code: raw.c };
   return a;
 }
 

@@ -14,7 +14,8 @@
 import type { NativeNoProcessorPass as NoProcessorPass } from 'clusterkit/adapter-kit';
 import type { RedisClient } from './connection.js';
 import { pruneIdIndex } from './native-ids.js';
-import type { HandlerName } from './native-job-shape.js';
+import { fieldsOfHash, generatedIdPrefix, publicIdWith, recordOf, type HandlerName } from './native-job-shape.js';
+import { NATIVE_HISTORY } from './native-scripts.js';
 
 /** Most jobs of one handler one pass looks at (the rest wait for the next pass). */
 const BATCH = 200;
@@ -34,6 +35,8 @@ export interface NoProcessorDeps {
   indexKeyOf(pluginName: string): string;
   readonly indexCursors: Map<string, string>;
   readonly finishedChannel: string;
+  /** This node's id (the failed attempts' node, as the default engine records the node that failed them). */
+  readonly nodeId: string;
 }
 
 /** One pass; resolves with how many jobs it failed. */
@@ -78,47 +81,95 @@ async function failReady(
     .zrangebyscore(`${prefix}delayed`, '-inf', String((deadline + 1) * 0x1000 - 1), 'LIMIT', 0, BATCH)
     .exec()) as [[unknown, number], [unknown, string[]], [unknown, string[]], [unknown, string[]]];
   if (paused === 1) return 0;
-  const reason = pass.reason(h);
+  const error = pass.error(h);
+  const stack = error.stack ?? `${error.name}: ${error.message}`;
+  const idPrefix = generatedIdPrefix(h);
   let failed = 0;
   for (const id of [...waiting, ...prioritized, ...delayed]) {
     if (pass.signal?.aborted) break;
     const keys = [prefix + id, ...['wait', 'prioritized', 'delayed', 'failed'].map((type) => prefix + type)];
-    const done = await deps.client.eval(
+    const done = (await deps.client.eval(
       NO_PROCESSOR_LUA,
       keys.length,
       ...keys,
       id,
       pass.now,
       deadline,
-      reason,
-      'NO_PROCESSOR',
+      error.message,
+      error.code,
       deps.finishedChannel,
-    );
-    failed += Number(done);
+      deps.nodeId,
+      stack,
+      prefix,
+    )) as 0 | [number, string[]];
+    if (done === 0) continue;
+    failed += 1;
+    const fields = fieldsOfHash(pairs(done[1]));
+    if (fields) pass.failed?.(recordOf(publicIdWith(idPrefix, id), h, 'failed', fields), done[0], error);
   }
   return failed;
 }
 
+/** A flat `HGETALL` reply as an object. */
+function pairs(flat: string[]): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+  return hash;
+}
+
 /**
  * Fails one job with a code, if it is still waiting, prioritized or delayed and was ready by the
- * deadline. KEYS: job, wait, prioritized, delayed, failed. ARGV: id, now, deadline, reason, code,
- * finished channel. Returns 1 when it failed the job, else 0.
+ * deadline, as the default engine records it: every remaining attempt spent, each one a failed
+ * attempt in the history `h` (bounded as the wrapped scripts bound it) with the message and code,
+ * its stack in `stacktrace`, the code in `fc`; then the job's `removeOnFail` as BullMQ's own final
+ * failure applies it (`true`: the job is deleted; `{ age }`: failed jobs older than that are), and
+ * its waiters are told. KEYS: job, wait, prioritized, delayed, failed. ARGV: id, now, deadline,
+ * reason, code, finished channel, node id, stack, key prefix. Returns 0, or the attempts spent and
+ * the job's hash as it was failed.
  */
 const NO_PROCESSOR_LUA = `
-local job, id = KEYS[1], ARGV[1]
-local f = redis.call('HMGET', job, 'timestamp', 'delay', 'opts', 'ats')
+local job, id, now = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local f = redis.call('HMGET', job, 'timestamp', 'delay', 'opts', 'ats', 'atm', 'h', 'stacktrace')
 if not f[1] then return 0 end
 if tonumber(f[1]) + (tonumber(f[2]) or 0) > tonumber(ARGV[3]) then return 0 end
 local taken = redis.call('LREM', KEYS[2], 0, id) + redis.call('ZREM', KEYS[3], id) + redis.call('ZREM', KEYS[4], id)
 if taken == 0 then return 0 end
-local attempts = 1
+local attempts, keep = 1, nil
 local ok, opts = pcall(cjson.decode, f[3] or '{}')
-if ok and type(opts) == 'table' and tonumber(opts.attempts) then attempts = tonumber(opts.attempts) end
-local started = math.max(tonumber(f[4]) or 0, attempts)
+if ok and type(opts) == 'table' then
+  if tonumber(opts.attempts) then attempts = tonumber(opts.attempts) end
+  keep = opts.removeOnFail
+end
+local made = tonumber(f[5]) or 0
+local spent = math.max(1, attempts - made)
+local started = tonumber(f[4]) or 0
+local okh, history = pcall(cjson.decode, f[6] or '[]')
+if not okh or type(history) ~= 'table' then history = {} end
+local okst, stacks = pcall(cjson.decode, f[7] or '[]')
+if not okst or type(stacks) ~= 'table' then stacks = {} end
+for k = 1, spent do
+  history[#history + 1] = { n = started + k, o = ARGV[7], s = now, e = now, r = 'failed', m = ARGV[4], c = ARGV[5] }
+  stacks[#stacks + 1] = ARGV[8]
+end
+while #history > ${NATIVE_HISTORY} do table.remove(history, 1) end
+while #stacks > 10 do table.remove(stacks, 1) end
 -- fc as native-failed-code.ts reads it: [code, the failedReason it belongs to].
-local fc = cjson.encode({ ARGV[5], ARGV[4] })
-redis.call('HSET', job, 'failedReason', ARGV[4], 'fc', fc, 'finishedOn', ARGV[2], 'atm', attempts, 'ats', started)
-redis.call('ZADD', KEYS[5], ARGV[2], id)
+redis.call('HSET', job, 'failedReason', ARGV[4], 'fc', cjson.encode({ ARGV[5], ARGV[4] }), 'processedOn', now,
+  'finishedOn', now, 'atm', made + spent, 'ats', started + spent, 'h', cjson.encode(history), 'ha', '',
+  'stacktrace', cjson.encode(stacks))
+local fields = redis.call('HGETALL', job)
+if keep == true then
+  redis.call('DEL', job, job .. ':logs')
+else
+  redis.call('ZADD', KEYS[5], now, id)
+  if type(keep) == 'table' and tonumber(keep.age) then
+    local old = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(keep.age) * 1000, 'LIMIT', 0, 1000)
+    for _, gone in ipairs(old) do
+      redis.call('DEL', ARGV[9] .. gone, ARGV[9] .. gone .. ':logs')
+      redis.call('ZREM', KEYS[5], gone)
+    end
+  end
+end
 if redis.call('EXISTS', job .. ':w') == 1 then redis.call('PUBLISH', ARGV[6], job) end
-return 1
+return { spent, fields }
 `;

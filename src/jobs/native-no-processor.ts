@@ -8,13 +8,19 @@
  * a producer-only node's are not), and fails, one atomic step per job, the jobs of a handler
  * missing for the grace period that have been ready to run for as long.
  *
+ * Each job failed is announced as on the default engine: one `job:failed` event per attempt the step
+ * spent, on the node that ran the pass, the last one final (`willRetry: false`, state `failed`).
+ *
  * Bound: such a job fails at most `processorGraceMs` + one pass interval after both its handler went
  * missing and it became ready — plus the lock's lease (`max(1 s, processorGraceMs)`) if the node
  * running the pass died.
  */
-import { LockAcquireError } from '../errors.js';
+import { ClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
 import type { LockManager } from '../lock/lock-manager.js';
+import { backoffDelay } from '../event-queue/backoff.js';
+import { toJobInfo, type JobRecord } from './envelope.js';
 import type { ManagedJobEngine } from './native-engine.js';
+import type { ManagedJobInfo } from './types.js';
 
 /** A handler's identity, as a pass names it. */
 export interface NativeHandlerName {
@@ -31,8 +37,13 @@ export interface NativeNoProcessorPass {
   readonly now: number;
   /** Does a live node (that takes jobs) run this handler? */
   alive(handler: NativeHandlerName): Promise<boolean>;
-  /** The failure message of a job of `handler`. */
-  reason(handler: NativeHandlerName): string;
+  /** The failure of a job of `handler` (its message is the job's `failedReason`, its code `NO_PROCESSOR`). */
+  error(handler: NativeHandlerName): ClusterError;
+  /**
+   * Called for each job the pass failed, with the job after the failure (read in the same step) and
+   * how many attempts that step spent: core emits the `job:failed` events.
+   */
+  failed?(record: JobRecord, spent: number, error: ClusterError): void;
   /** Aborted when the pass must stop (its lock was lost). */
   readonly signal?: AbortSignal;
 }
@@ -46,6 +57,8 @@ export interface NativeNoProcessorDeps {
   /** Is the handler (its `handlerKey`) alive on some node (this one included)? */
   aliveAnywhere(pluginName: string, queueName: string, jobName: string): Promise<boolean>;
   onError(error: unknown): void;
+  /** Emits a `job:failed` event on this node (when listened to). */
+  emitFailed?(info: ManagedJobInfo, error: ClusterError, meta: { willRetry: boolean; durationMs: number }): void;
 }
 
 /** The periodic NO_PROCESSOR pass of one node (only one node runs it at a time). */
@@ -89,11 +102,41 @@ export class NativeNoProcessor {
         now,
         signal: lock.signal,
         alive: (h) => this.deps.aliveAnywhere(h.pluginName, h.queueName, h.jobName),
-        reason: (h) =>
-          `no processor registered for ${h.pluginName}/${h.queueName}/${h.jobName} on any live node for ${graceMs} ms`,
+        error: (h) =>
+          new ClusterError(
+            ErrorCodes.NO_PROCESSOR,
+            `no processor registered for ${h.pluginName}/${h.queueName}/${h.jobName} on any live node for ${graceMs} ms`,
+            { details: { pluginName: h.pluginName, queueName: h.queueName, jobName: h.jobName } },
+          ),
+        failed: (record, spent, error) => this.announce(record, spent, error),
       });
     } finally {
       await lock.release().catch(() => {});
+    }
+  }
+
+  /**
+   * The `job:failed` events of a job the pass failed, as the default engine emits them: one per
+   * attempt spent, the earlier ones with `willRetry` (the job as it was between those attempts).
+   */
+  private announce(record: JobRecord, spent: number, error: ClusterError): void {
+    const emit = this.deps.emitFailed;
+    if (!emit) return;
+    for (let k = spent - 1; k >= 0; k -= 1) {
+      if (k === 0) {
+        emit(toJobInfo(record), error, { willRetry: false, durationMs: 0 });
+        continue;
+      }
+      const attemptsMade = record.attemptsMade - k;
+      const between: JobRecord = {
+        ...record,
+        attemptsMade,
+        attemptsStarted: record.attemptsStarted - k,
+        history: record.history.slice(0, Math.max(0, record.history.length - k)),
+        state: backoffDelay(record.backoff, attemptsMade) > 0 ? 'delayed' : 'waiting',
+      };
+      delete between.finishedAt;
+      emit(toJobInfo(between), error, { willRetry: true, durationMs: 0 });
     }
   }
 }

@@ -39,6 +39,9 @@ export class NativeManagedJobs {
           ...deps.noProcessor,
           engine,
           onError: (error) => deps.reportError(error, { source: 'managedQueue.native.noProcessor' }),
+          emitFailed: (info, error, meta) => {
+            if (deps.listens('job:failed')) deps.emit('job:failed', info, error, meta);
+          },
         })
       : undefined;
   }

@@ -88,19 +88,39 @@ export function clusterSuite(factory: ClusterFactory): void {
       // jobs, so it does not count as having it.
       const producer = await startNode(cluster, { worker: false, processorGraceMs: 300 });
       await producer.managedQueue.process({ pluginName: 'ghost', queueName: 'q', jobName: 'nobody' }, () => 'never');
-      const { jobId } = await app.managedQueue.enqueue({
-        pluginName: 'ghost',
-        queueName: 'q',
-        jobName: 'nobody',
-        payload: null,
-        attempts: 2,
-        backoffMs: 10,
-      });
+      // Events are local to the node where the failure happens: whichever node that is.
+      const events: [string, number, string, boolean, string | undefined][] = [];
+      for (const node of [app, producer])
+        node.managedQueue.on('job:failed', (info, error, meta) =>
+          events.push([info.id, info.attemptsMade, info.state, meta.willRetry, (error as { code?: string }).code]),
+        );
+      const input = { pluginName: 'ghost', queueName: 'q', jobName: 'nobody', payload: null };
+      const { jobId } = await app.managedQueue.enqueue({ ...input, attempts: 2, backoffMs: 10 });
+      const gone = await app.managedQueue.enqueue({ ...input, removeOnFail: true });
+      const waitStarted = Date.now();
       const error = await app.managedQueue.waitForJob(jobId, { timeoutMs: 15_000 }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'NO_PROCESSOR' });
+      // Woken by the failure, not by the deadline.
+      expect(Date.now() - waitStarted).toBeLessThan(10_000);
       const info = await app.managedQueue.getJob(jobId);
       expect(info).toMatchObject({ state: 'failed', attemptsMade: 2, failedCode: 'NO_PROCESSOR' });
       expect(info!.failedReason).toMatch(/no processor registered for ghost\/q\/nobody/);
+      expect(info!.timestamps.finishedAt).toBeGreaterThanOrEqual(info!.timestamps.enqueuedAt);
+      // One failed attempt per attempt spent, each with the failure.
+      expect(info!.history.map((h) => [h.attempt, h.outcome, h.error?.message, h.error?.code])).toEqual(
+        [1, 2].map((n) => [n, 'failed', info!.failedReason, 'NO_PROCESSOR']),
+      );
+      for (const h of info!.history) expect(h.finishedAt).toBeGreaterThanOrEqual(h.startedAt);
+      // One job:failed per attempt, the last one final.
+      await vi.waitFor(() => expect(events.filter((e) => e[0] === jobId)).toHaveLength(2), { timeout: 5_000 });
+      expect(events.filter((e) => e[0] === jobId).map((e) => [e[1], e[3], e[4]])).toEqual([
+        [1, true, 'NO_PROCESSOR'],
+        [2, false, 'NO_PROCESSOR'],
+      ]);
+      expect(events.find((e) => e[0] === jobId && !e[3])?.[2]).toBe('failed');
+      // removeOnFail: the failed job is removed.
+      await vi.waitFor(async () => expect(await app.managedQueue.getJob(gone.jobId)).toBeNull(), { timeout: 10_000 });
+      expect(events.filter((e) => e[0] === gone.jobId).map((e) => [e[1], e[3]])).toEqual([[1, false]]);
     });
 
     it('a burst of 1,000 jobs for a concurrency-1 handler does not delay another plugin (head-of-line)', async () => {

@@ -2,7 +2,8 @@
  * NO_PROCESSOR on the experimental native engine (`managedJobs: { engine: 'native' }`), beyond the
  * shared case (test/jobs/cluster.suite.ts, run for it by redis-native.test.ts): a handler that
  * appears within the grace period runs the job; a paused queue's jobs are left waiting; a due
- * delayed job fails too; and the pass prunes id-index entries whose job is gone.
+ * delayed job fails too; the failed retention applies as on BullMQ's own final failure; and the
+ * pass prunes id-index entries whose job is gone.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -116,6 +117,23 @@ if ('skip' in target) {
           expect(info, ids[i]).toMatchObject({ state: 'failed', failedCode: 'NO_PROCESSOR' });
         }
       }
+    });
+
+    it("applies the failed retention as BullMQ's final failure does (the app's default here)", async () => {
+      const app = await startNode(cluster, { processorGraceMs: 300, failedRetentionMs: 1 });
+      const mq = app.managedQueue;
+      const job = { pluginName: plugin, queueName: 'q', jobName: 'kept' };
+      const first = await mq.enqueue({ ...job, payload: 1 });
+      await expect(mq.waitForJob(first.jobId, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'NO_PROCESSOR' });
+      expect(await mq.getJob(first.jobId)).toMatchObject({ state: 'failed' });
+      // BullMQ's age is in whole seconds and is applied by a later failure in the same queue: one
+      // due over a second after the first failed removes it.
+      const second = await mq.enqueue({ ...job, payload: 2, delayMs: 1_100 });
+      await expect(mq.waitForJob(second.jobId, { timeoutMs: 10_000 })).rejects.toMatchObject({
+        code: 'NO_PROCESSOR',
+      });
+      expect(await mq.getJob(first.jobId)).toBeNull();
+      expect(await mq.getJob(second.jobId)).toMatchObject({ state: 'failed', failedCode: 'NO_PROCESSOR' });
     });
 
     it('prunes id-index entries whose job is gone', async () => {
