@@ -10,11 +10,12 @@
  * global concurrency and rate limit together → run. No store read happens before the lane check.
  */
 import type { EventQueueProcessContext } from '../event-queue/event-queue-options.js';
-import { ClusterError, isClusterError, ErrorCodes } from '../errors.js';
+import { isClusterError, ErrorCodes } from '../errors.js';
 import { LazyAbort, NEVER_ABORTED, signalSource, type AbortSource } from '../lazy-abort.js';
 import { decodeJobEnvelope, ticketId, type JobEnvelope, type JobRecord } from './envelope.js';
 import type { JobRunner } from './job-runner.js';
 import type { ClaimResult, JobRef, JobStore } from './job-store.js';
+import { noProcessorError } from './no-processor-error.js';
 import { ParkGate } from './park-gate.js';
 import { randomHex12 } from './random-hex.js';
 import type { ProcessorRegistry, Registration } from './processor-registry.js';
@@ -256,11 +257,7 @@ export class Dispatcher {
     try {
       const result = await store.claim(ref, { nodeId, now: Date.now(), handler: key });
       if (result.type !== 'claimed') return;
-      const error = new ClusterError(
-        ErrorCodes.NO_PROCESSOR,
-        `no processor registered for ${envelope.pluginName}/${envelope.queueName}/${envelope.jobName} on any live node for ${processorGraceMs} ms`,
-        { details: { pluginName: envelope.pluginName, queueName: envelope.queueName, jobName: envelope.jobName } },
-      );
+      const error = noProcessorError(envelope, processorGraceMs);
       result.record.noProcessorSince = since;
       await runner.fail(result.record, error, { cancelled: false, durationMs: 0 });
     } finally {

@@ -15,11 +15,13 @@
  * missing and it became ready — plus the lock's lease (`max(1 s, processorGraceMs)`) if the node
  * running the pass died.
  */
-import { ClusterError, ErrorCodes, LockAcquireError } from '../errors.js';
+import type { ClusterError } from '../errors.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import { backoffDelay } from '../event-queue/backoff.js';
 import { toJobInfo, type JobRecord } from './envelope.js';
+import { LockedPass } from './locked-pass.js';
 import type { ManagedJobEngine } from './native-engine.js';
+import { noProcessorError } from './no-processor-error.js';
 import type { ManagedJobInfo } from './types.js';
 
 /** A handler's identity, as a pass names it. */
@@ -62,57 +64,35 @@ export interface NativeNoProcessorDeps {
 }
 
 /** The periodic NO_PROCESSOR pass of one node (only one node runs it at a time). */
-export class NativeNoProcessor {
-  private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<void> = Promise.resolve();
-
-  constructor(private readonly deps: NativeNoProcessorDeps) {}
+export class NativeNoProcessor extends LockedPass {
+  constructor(private readonly deps: NativeNoProcessorDeps) {
+    super({
+      locks: deps.locks,
+      lockName: 'managed-queue:native-no-processor',
+      leaseMs: Math.max(1_000, deps.graceMs),
+      everyMs: Math.max(50, Math.min(5_000, Math.floor(deps.graceMs / 2))),
+      run: (now, signal) => this.failMissing(now, signal),
+      onError: deps.onError,
+    });
+  }
 
   /** Starts the passes (nothing when the engine has no `failWithoutProcessor`). */
-  start(): void {
-    if (!this.deps.engine.failWithoutProcessor || this.timer) return;
-    const every = Math.max(50, Math.min(5_000, Math.floor(this.deps.graceMs / 2)));
-    this.timer = setInterval(() => {
-      this.pass = this.pass.then(async () => void (await this.runOnce())).catch(this.deps.onError);
-    }, every);
-    this.timer.unref?.();
+  override start(): void {
+    if (this.deps.engine.failWithoutProcessor) super.start();
   }
 
-  /** Stops the passes; waits for one that runs. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.pass.catch(() => {});
-  }
-
-  /** One pass, if this node wins the lock; resolves with how many jobs it failed. */
-  async runOnce(now = Date.now()): Promise<number> {
-    const { engine, locks, graceMs } = this.deps;
+  /** One engine pass; resolves with how many jobs it failed. */
+  private async failMissing(now: number, signal: AbortSignal): Promise<number> {
+    const { engine, graceMs } = this.deps;
     if (!engine.failWithoutProcessor) return 0;
-    let lock;
-    try {
-      lock = await locks.tryAcquire('managed-queue:native-no-processor', Math.max(1_000, graceMs));
-    } catch (error) {
-      if (error instanceof LockAcquireError) return 0;
-      throw error;
-    }
-    try {
-      return await engine.failWithoutProcessor({
-        graceMs,
-        now,
-        signal: lock.signal,
-        alive: (h) => this.deps.aliveAnywhere(h.pluginName, h.queueName, h.jobName),
-        error: (h) =>
-          new ClusterError(
-            ErrorCodes.NO_PROCESSOR,
-            `no processor registered for ${h.pluginName}/${h.queueName}/${h.jobName} on any live node for ${graceMs} ms`,
-            { details: { pluginName: h.pluginName, queueName: h.queueName, jobName: h.jobName } },
-          ),
-        failed: (record, spent, error) => this.announce(record, spent, error),
-      });
-    } finally {
-      await lock.release().catch(() => {});
-    }
+    return engine.failWithoutProcessor({
+      graceMs,
+      now,
+      signal,
+      alive: (h) => this.deps.aliveAnywhere(h.pluginName, h.queueName, h.jobName),
+      error: (h) => noProcessorError(h, graceMs),
+      failed: (record, spent, error) => this.announce(record, spent, error),
+    });
   }
 
   /**

@@ -15,10 +15,10 @@
  * is `ticketRepairMs`): 15 s, at worst 25 s, with the default 10 s. A job parked by a node that died
  * is republished within the same bound counted from when that node's heartbeat lapsed.
  */
-import { LockAcquireError } from '../errors.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { JobRecord } from './envelope.js';
 import type { JobStore } from './job-store.js';
+import { LockedPass } from './locked-pass.js';
 
 /** Most records one pass repairs or sweeps; the rest wait for the next pass. */
 const BATCH = 500;
@@ -36,59 +36,40 @@ export interface ReconcilerDeps {
 }
 
 /** The periodic repair pass of one node (only one node runs it at a time). */
-export class Reconciler {
-  private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<void> = Promise.resolve();
-
-  constructor(private readonly deps: ReconcilerDeps) {}
-
-  start(): void {
-    const every = Math.max(50, Math.floor(this.deps.ticketRepairMs / 2));
-    this.timer = setInterval(() => {
-      this.pass = this.pass.then(async () => void (await this.runOnce())).catch(this.deps.onError);
-    }, every);
-    this.timer.unref?.();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.pass.catch(() => {});
-  }
-
-  /** One pass, if this node wins the lock; returns how many tickets it republished. */
-  async runOnce(now = Date.now()): Promise<number> {
-    const { locks, store, ticketRepairMs } = this.deps;
-    let lock;
-    try {
+export class Reconciler extends LockedPass {
+  constructor(private readonly deps: ReconcilerDeps) {
+    super({
+      locks: deps.locks,
+      lockName: 'managed-queue:reconciler',
       // The lease bounds how long a reconciler that died mid-pass keeps the others out.
-      lock = await locks.tryAcquire('managed-queue:reconciler', Math.max(1_000, ticketRepairMs));
-    } catch (error) {
-      if (error instanceof LockAcquireError) return 0;
-      throw error;
-    }
-    try {
-      const pending = await store.pendingTickets(now - ticketRepairMs, BATCH);
-      const alive = new Map<string, Promise<boolean>>();
-      let repaired = 0;
-      for (const record of pending) {
-        if (lock.signal.aborted) break;
-        if (record.parkedBy !== undefined) {
-          const node = record.parkedBy;
-          if (!alive.has(node)) alive.set(node, this.deps.nodeAlive(node));
-          if (await alive.get(node)) continue; // parked by a live node: it will run it
-        }
-        try {
-          await this.deps.publishRecord(record, Math.max(0, record.runAt - Date.now()));
-          repaired += 1;
-        } catch (error) {
-          this.deps.onError(error);
-        }
+      leaseMs: Math.max(1_000, deps.ticketRepairMs),
+      everyMs: Math.max(50, Math.floor(deps.ticketRepairMs / 2)),
+      run: (now, signal) => this.repair(now, signal),
+      onError: deps.onError,
+    });
+  }
+
+  /** Republishes lost tickets, then sweeps; returns how many tickets it republished. */
+  private async repair(now: number, signal: AbortSignal): Promise<number> {
+    const { store, ticketRepairMs } = this.deps;
+    const pending = await store.pendingTickets(now - ticketRepairMs, BATCH);
+    const alive = new Map<string, Promise<boolean>>();
+    let repaired = 0;
+    for (const record of pending) {
+      if (signal.aborted) break;
+      if (record.parkedBy !== undefined) {
+        const node = record.parkedBy;
+        if (!alive.has(node)) alive.set(node, this.deps.nodeAlive(node));
+        if (await alive.get(node)) continue; // parked by a live node: it will run it
       }
-      if (!lock.signal.aborted) await store.sweep(Date.now(), BATCH * 2);
-      return repaired;
-    } finally {
-      await lock.release().catch(() => {});
+      try {
+        await this.deps.publishRecord(record, Math.max(0, record.runAt - Date.now()));
+        repaired += 1;
+      } catch (error) {
+        this.deps.onError(error);
+      }
     }
+    if (!signal.aborted) await store.sweep(Date.now(), BATCH * 2);
+    return repaired;
   }
 }
