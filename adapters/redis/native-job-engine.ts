@@ -42,6 +42,7 @@ import {
   type Located,
   type OperateDeps,
 } from './native-job-reads.js';
+import { NativeJobQueries } from './native-job-queries.js';
 import { NATIVE_CANCEL_LUA } from './native-scripts.js';
 import { FinishWaiters } from './native-wait.js';
 import { startNativeWorker } from './native-worker.js';
@@ -83,6 +84,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   private readonly prefix: string;
   private readonly finishedChannel: string;
   private readonly abortChannel: string;
+  /** `listJobs`, `getMetrics`, `getQueueStats`, `clean` (native-job-queries.ts). */
+  readonly queries: NativeJobQueries;
 
   constructor(
     private readonly connections: RedisConnections,
@@ -92,6 +95,13 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     this.prefix = bullPrefix(connections.prefix);
     this.finishedChannel = `${connections.prefix}:nj:finished`;
     this.abortChannel = `${connections.prefix}:nj:abort`;
+    this.queries = new NativeJobQueries({
+      client: () => this.redis,
+      locate: (handler) => ({ handler, keyPrefix: this.keyPrefixOf(handler) }),
+      plugins: () => this.redis.smembers(this.pluginsKey()),
+      handlersOf: (pluginName) => this.handlersOf(pluginName),
+      isPaused: (pluginName, queueName) => this.isPaused(pluginName, queueName),
+    });
   }
 
   async start(): Promise<void> {
@@ -163,8 +173,18 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:handlers:${escapeKeyPart(pluginName)}`;
   }
 
+  /** The set of plugins that have had jobs (for the reads over every plugin). */
+  private pluginsKey(): string {
+    return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:plugins`;
+  }
+
+  /** BullMQ's key prefix of a handler's queue. */
+  private keyPrefixOf(handler: HandlerName): string {
+    return `${this.prefix}:${bullQueueName(nativeQueueName(this.context.appName, handler))}:`;
+  }
+
   /**
-   * Records a handler's queue in its plugin's set once per node (to find scoped ids, and for
+   * Records a handler's queue in its plugin's set (and the plugin in the plugins set) once per node (to find scoped ids, and for
    * pause/resume); a queue new to the cluster is paused at once when its logical queue is. The pause
    * writes its flag before reading the set, so either it sees the new queue or the new queue sees
    * the flag.
@@ -176,7 +196,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
       .pipeline()
       .sadd(this.handlersKey(h.pluginName), hk)
       .exists(this.pausedKey(h.pluginName, h.queueName))
-      .exec()) as [[unknown, number], [unknown, number]];
+      .sadd(this.pluginsKey(), h.pluginName)
+      .exec()) as [[unknown, number], [unknown, number], unknown];
     if (added === 1 && paused === 1) await this.queue(h).pause();
     this.knownHandlers.add(hk);
   }
@@ -241,8 +262,13 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     if (record.maxAttempts > 1) opts.backoff = { type: 'clusterkit' };
     if (record.delayMs > 0) opts.delay = record.delayMs;
     if (callerId) opts.jobId = parseJobId(record.id)!.bullId;
-    const job = await this.queueNamed(names.queueName).add(record.jobName, nativeDataOf(record), opts);
-    return callerId ? record.id : names.idPrefix + job.id!;
+    const queue = this.queueNamed(names.queueName);
+    // A job with a tenant enters its tenant's index in the same script call (native-job-queries.ts).
+    const bullId =
+      record.tenantId === undefined
+        ? (await queue.add(record.jobName, nativeDataOf(record), opts)).id!
+        : await this.queries.addWithTenant(queue, record.jobName, nativeDataOf(record), opts, record.tenantId);
+    return callerId ? record.id : names.idPrefix + bullId;
   }
 
   /** Finds a job's queue: from a generated id directly; a scoped id among its plugin's handler queues. */
@@ -252,7 +278,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     const at = (handler: HandlerName): Located => ({
       handler,
       bullId: parsed.bullId,
-      keyPrefix: `${this.prefix}:${bullQueueName(nativeQueueName(this.context.appName, handler))}:`,
+      keyPrefix: this.keyPrefixOf(handler),
     });
     if (parsed.kind === 'generated') return at(parsed.handler);
     const candidates = (await this.handlersOf(parsed.pluginName)).map(at);

@@ -12,7 +12,7 @@ import type {
   RetryResult,
 } from 'clusterkit/adapter-kit';
 import { Job, type Queue } from 'bullmq';
-import { JobCancelledError } from 'clusterkit/adapter-kit';
+import { escapeKeyPart, JobCancelledError } from 'clusterkit/adapter-kit';
 import type { RedisClient } from './connection.js';
 import { fieldsOfHash, recordOf, type HandlerName } from './native-job-shape.js';
 
@@ -100,7 +100,11 @@ export async function retryNativeJob(d: OperateDeps): Promise<RetryResult> {
   const job = await Job.fromId(d.queue, d.at.bullId);
   if (!job) return { success: false, reason: 'not_found' };
   // A cancelled job's mark goes first: its next end must not read as cancelled.
-  await d.client.hdel(d.at.keyPrefix + d.at.bullId, 'ab');
+  await d.client
+    .multi()
+    .hdel(d.at.keyPrefix + d.at.bullId, 'ab')
+    .zrem(`${d.at.keyPrefix}ck:cancelled`, d.at.bullId)
+    .exec();
   try {
     await job.retry('failed', { resetAttemptsMade: true });
   } catch {
@@ -116,6 +120,11 @@ export async function removeNativeJob(d: OperateDeps): Promise<RemoveResult> {
   if (!found) return { success: false, reason: 'not_found' };
   if (found.record.state === 'active') return { success: false, reason: 'active' };
   if ((await d.queue.remove(d.at.bullId)) !== 1) return { success: false, reason: 'active' };
+  // Out of the engine's indexes (native-query-scripts.ts) at once rather than at the next read.
+  const tenantId = found.record.tenantId;
+  const drop = d.client.multi().zrem(`${d.at.keyPrefix}ck:cancelled`, d.at.bullId);
+  if (tenantId !== undefined) drop.zrem(`${d.at.keyPrefix}ck:tenant:${escapeKeyPart(tenantId)}`, d.at.bullId);
+  await drop.exec();
   await d.client.publish(d.finishedChannel, d.at.keyPrefix + d.at.bullId);
   return { success: true };
 }

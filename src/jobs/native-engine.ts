@@ -11,6 +11,7 @@ import { ClusterError, ErrorCodes } from '../errors.js';
 import type { JobRecord } from './envelope.js';
 import type { LazyAbort } from '../lazy-abort.js';
 import type { CancelResult, PromoteResult, RemoveResult, RetryResult } from './job-control.js';
+import type { JobStore } from './job-store.js';
 import type { ProcessorOptions } from './types.js';
 
 /** The job a native engine hands to core to run: its record as read at the start of the attempt. */
@@ -99,7 +100,20 @@ export interface ManagedJobEngine {
   remove?(jobId: string): Promise<RemoveResult>;
   /** Runs a delayed job now. */
   promote?(jobId: string): Promise<PromoteResult>;
+  /**
+   * The engine's job reads (`listJobs`, `getMetrics`, `getQueueStats`, `clean`), with the job
+   * store's contract for them. Optional: without it those calls throw `NOT_SUPPORTED`.
+   */
+  readonly queries?: ManagedJobQueries;
 }
+
+/**
+ * What `listJobs`, `getMetrics`, `getQueueStats` and `clean` need of a backend: the job store's
+ * read-side methods, with the same semantics (core checks the filters and applies tenant
+ * visibility first, see job-queries.ts): newest first by enqueue time, a due `delayed` job counted
+ * and listed as `waiting`, cancelled jobs not in the counts.
+ */
+export type ManagedJobQueries = Pick<JobStore, 'list' | 'counts' | 'queueStats' | 'clean' | 'pausedQueues'>;
 
 /** What core gives an engine factory. */
 export interface ManagedJobEngineContext {

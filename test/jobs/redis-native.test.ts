@@ -17,7 +17,13 @@ import { controlSuite } from './control.suite.js';
 import { FAST, startNode, type ManagedFeature } from './jobs-helpers.js';
 
 /** What stage 1 of the native engine supports beyond the core (see `ManagedFeature`). */
-const NATIVE_FEATURES: readonly ManagedFeature[] = ['takeover', 'global-concurrency', 'operator-calls'];
+const NATIVE_FEATURES: readonly ManagedFeature[] = [
+  'takeover',
+  'global-concurrency',
+  'operator-calls',
+  'queries',
+  'pause',
+];
 
 const target = await resolveRedisUrl();
 
@@ -104,10 +110,6 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
       const lq = { pluginName: 'p', queueName: 'q' };
       const job = { ...lq, jobName: 'j', payload: null };
       const calls: [string, () => Promise<unknown>][] = [
-        ['listJobs', () => mq.listJobs()],
-        ['getMetrics', () => mq.getMetrics()],
-        ['getQueueStats', () => mq.getQueueStats()],
-        ['clean', () => mq.clean({ state: 'completed', olderThanMs: 0 })],
         ['schedule', () => mq.schedule({ ...job, everyMs: 1_000 })],
         ['listSchedules', () => mq.listSchedules()],
         ['removeSchedule', () => mq.removeSchedule('s')],
