@@ -25,7 +25,7 @@ import {
 } from 'clusterkit/adapter-kit';
 import { bullScript, hasScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
-import { readNativeJob, type Located } from './native-job-reads.js';
+import { readNativeJobs, type Located } from './native-job-reads.js';
 import { generatedIdPrefix, publicIdWith, type HandlerName, type NativeData } from './native-job-shape.js';
 import {
   NATIVE_CLEAN_LUA,
@@ -218,12 +218,12 @@ export class NativeJobQueries implements ManagedJobQueries {
       .flat()
       .sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .slice(filter.offset, filter.offset + filter.limit);
-    const client = this.deps.client();
-    const found = await Promise.all(
-      page.map(({ h, bullId }) => {
-        const at = { ...this.deps.locate(h), bullId };
-        return readNativeJob(client, publicIdWith(generatedIdPrefix(h), bullId), at);
-      }),
+    const found = await readNativeJobs(
+      this.deps.client(),
+      page.map(({ h, bullId }) => ({
+        jobId: publicIdWith(generatedIdPrefix(h), bullId),
+        at: { ...this.deps.locate(h), bullId },
+      })),
     );
     return { records: found.flatMap((f) => (f ? [f.record] : [])), total };
   }
