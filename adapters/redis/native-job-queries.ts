@@ -228,8 +228,12 @@ export class NativeJobQueries implements ManagedJobQueries {
     return { records: found.flatMap((f) => (f ? [f.record] : [])), total };
   }
 
-  /** Per handler queue, its newest `offset + limit` jobs of the filter. */
-  private tops(
+  /**
+   * Per handler queue, its newest `offset + limit` jobs of the filter. Without a tenant the queues
+   * are read one after another, each told the K-th newest enqueue time found so far (a job older
+   * than that cannot make the page), so later queues stop early.
+   */
+  private async tops(
     handlers: HandlerName[],
     filter: JobFilter & { state?: ManagedJobState; offset: number; limit: number },
     now: number,
@@ -238,20 +242,33 @@ export class NativeJobQueries implements ManagedJobQueries {
     const due = String((now + 1) * 4096);
     const k = filter.offset + filter.limit;
     const want = filter.state ?? '';
-    return Promise.all(
-      handlers.map(async (h) => {
-        const p = this.deps.locate(h).keyPrefix;
-        const reply = (await (filter.tenantId === undefined
-          ? scripts.ckNativeTop!(`${p}meta`, p, due, k, want)
-          : scripts.ckNativeTenantTop!(`${p}meta`, p, due, k, want, escapeKeyPart(filter.tenantId)))) as string[];
-        const out = [];
-        for (let i = 0; i + 2 < reply.length; i += 3) {
-          const bullId = reply[i]!;
-          out.push({ h, bullId, at: Number(reply[i + 1]), id: `${p}${bullId}` });
-        }
-        return out;
-      }),
-    );
+    const parse = (h: HandlerName, p: string, reply: string[]) => {
+      const out = [];
+      for (let i = 0; i + 2 < reply.length; i += 3) {
+        const bullId = reply[i]!;
+        out.push({ h, bullId, at: Number(reply[i + 1]), id: `${p}${bullId}` });
+      }
+      return out;
+    };
+    if (filter.tenantId !== undefined) {
+      const tenant = escapeKeyPart(filter.tenantId);
+      return Promise.all(
+        handlers.map(async (h) => {
+          const p = this.deps.locate(h).keyPrefix;
+          return parse(h, p, (await scripts.ckNativeTenantTop!(`${p}meta`, p, due, k, want, tenant)) as string[]);
+        }),
+      );
+    }
+    const all: { h: HandlerName; bullId: string; at: number; id: string }[][] = [];
+    let newest: number[] = [];
+    for (const h of handlers) {
+      const p = this.deps.locate(h).keyPrefix;
+      const floor = newest.length >= k ? newest[k - 1]! : 0;
+      const found = parse(h, p, (await scripts.ckNativeTop!(`${p}meta`, p, due, k, want, floor)) as string[]);
+      all.push(found);
+      newest = [...newest, ...found.map((c) => c.at)].sort((a, b) => b - a).slice(0, k);
+    }
+    return all;
   }
 
   async clean(

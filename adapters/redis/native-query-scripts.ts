@@ -111,13 +111,15 @@ return out
 
 /**
  * The newest (by enqueue time) `K` = ARGV[3] jobs of one handler queue in state ARGV[4] ('' = any),
- * as `[id, enqueuedAt, state, …]`. Finished and delayed jobs are walked from the set's highest
- * score down (end time, due time: never before the enqueue time), stopping once the score is below
- * the K-th newest enqueue time found, so a page costs about its own size; waiting jobs are taken
- * per priority level, the K last to enter first; active jobs all. ARGV[2]: the due bound.
+ * enqueued at or after ARGV[5] (the K-th newest of the queues read before; 0 = none), as
+ * `[id, enqueuedAt, state, …]`. Finished and delayed jobs are walked from the set's highest score
+ * down (end time, due time: never before the enqueue time), K first, then in small steps, stopping
+ * once the score is below the K-th newest enqueue time found (or the floor), so a page costs about
+ * its own size; waiting jobs are taken per priority level, the K last to enter first; active jobs
+ * all. ARGV[2]: the due bound.
  */
 export const NATIVE_TOP_LUA = `
-local p, due, K, want = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local p, due, K, want, floor = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local cands = {}
 local function kth()
   table.sort(cands, function(a, b)
@@ -130,10 +132,10 @@ local function kth()
 end
 local function wants(st) return want == '' or want == st end
 local function add(id, ts, st)
-  if ts then cands[#cands + 1] = { id, tonumber(ts), st } end
+  if ts and tonumber(ts) >= floor then cands[#cands + 1] = { id, tonumber(ts), st } end
 end
 local function walk(key, hi, lo, div, classify)
-  local offset, chunk = 0, math.max(K, 100)
+  local offset, chunk = 0, K
   while true do
     local page = redis.call('ZREVRANGEBYSCORE', key, hi, lo, 'WITHSCORES', 'LIMIT', offset, chunk)
     if #page == 0 then return end
@@ -143,9 +145,10 @@ local function walk(key, hi, lo, div, classify)
       if st then add(page[i], f[1], st) end
     end
     offset = offset + chunk
-    local k = kth()
-    if k and math.floor(tonumber(page[#page]) / div) < k then return end
+    local k = kth() or floor
+    if math.floor(tonumber(page[#page]) / div) < k then return end
     if #page < chunk * 2 then return end
+    chunk = math.max(16, math.ceil(K / 8))
   end
 end
 if wants('completed') then walk(p .. 'completed', '+inf', '-inf', 1, function() return 'completed' end) end
