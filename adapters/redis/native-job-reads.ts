@@ -122,7 +122,7 @@ export async function retryNativeJob(d: OperateDeps): Promise<RetryResult> {
   // A cancelled job's mark goes first: its next end must not read as cancelled.
   await d.client
     .multi()
-    .hdel(d.at.keyPrefix + d.at.bullId, 'ab')
+    .hdel(d.at.keyPrefix + d.at.bullId, 'ab', 'fc')
     .zrem(`${d.at.keyPrefix}ck:cancelled`, d.at.bullId)
     .exec();
   try {

@@ -12,7 +12,8 @@
  * - BullMQ's `data` carries the payload and the job's facts BullMQ has no field for (tenant,
  *   organization, user, scope key, backoff policy, priority, delay, retention, trace), so the add
  *   writes nothing beyond BullMQ's own add. Attempts, progress, result, failure and timestamps are
- *   BullMQ's fields; history `h`, open attempt `ha` and abort mark `ab` are the wrapped scripts'.
+ *   BullMQ's fields; history `h`, open attempt `ha`, abort mark `ab` and failure code `fc`
+ *   (native-failed-code.ts) are the wrapped scripts'.
  */
 import {
   appScopedName,
@@ -25,6 +26,7 @@ import {
   type ManagedJobState,
 } from 'clusterkit/adapter-kit';
 import { decodeJobId, encodeJobId } from './bull-names.js';
+import { codeOfField } from './native-failed-code.js';
 
 /**
  * What BullMQ's `data` holds for a native job. The job's defaults are left out (BullMQ serializes,
@@ -146,6 +148,8 @@ export interface BullFields {
   readonly progress?: unknown;
   readonly returnvalue?: unknown;
   readonly failedReason?: string;
+  /** The failure's code (field `fc`, native-failed-code.ts). */
+  readonly failedCode?: string;
   readonly stacktrace?: string[];
   readonly history?: JobAttempt[];
   readonly open?: JobAttempt;
@@ -190,6 +194,7 @@ export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: 
     record.finishedAt = f.finishedOn;
   if (state === 'active' && f.open) record.owner = f.open.node;
   if (f.failedReason) record.failedReason = f.failedReason;
+  if (f.failedReason && f.failedCode) record.failedCode = f.failedCode;
   if (f.stacktrace && f.stacktrace.length > 0) record.stacktrace = f.stacktrace.slice(-5);
   if (state === 'completed' && f.returnvalue !== null && f.returnvalue !== undefined)
     record.returnValue = f.returnvalue;
@@ -219,6 +224,7 @@ export function fieldsOfHash(hash: Record<string, string>): BullFields | undefin
   if (hash.data === undefined) return undefined;
   const opts = json<{ attempts?: number }>(hash.opts, {});
   const open = json<Parameters<typeof attemptOf>[0] | undefined>(hash.ha, undefined);
+  const failedCode = codeOfField(hash.fc, hash.failedReason);
   const fields: BullFields = {
     data: json<NativeData>(hash.data, {
       p: null,
@@ -237,6 +243,7 @@ export function fieldsOfHash(hash: Record<string, string>): BullFields | undefin
     progress: json<unknown>(hash.progress, 0),
     returnvalue: json<unknown>(hash.returnvalue, undefined),
     ...(hash.failedReason ? { failedReason: hash.failedReason } : {}),
+    ...(failedCode !== undefined ? { failedCode } : {}),
     stacktrace: json<string[]>(hash.stacktrace, []),
     history: json<Parameters<typeof attemptOf>[0][]>(hash.h, []).map(attemptOf),
     ...(open ? { open: attemptOf(open) } : {}),

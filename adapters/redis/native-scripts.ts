@@ -10,13 +10,14 @@
  * - finish (`moveToFinished`, `moveToDelayed` and `retryJob`, i.e. completed, final failure, retry
  *   with and without backoff): after BullMQ's step succeeded (its lock check passed), one `HMGET`
  *   and one `HSET` close `ha` into the bounded history `h` (the last 20 attempts) with end, outcome
- *   and BullMQ's `failedReason`; a final finish whose job has a waiter (`<job key>:w`, set by
+ *   and BullMQ's `failedReason`; a failure also moves its code into `fc` (native-failed-code.ts); a final finish whose job has a waiter (`<job key>:w`, set by
  *   `waitForJob`) also `PUBLISH`es the job key on the engine's finished channel.
  *
  * The wrapped sources are the installed BullMQ's (bull-scripts.ts), redefined under BullMQ's own
  * names on a connection only the engine's workers use; the node id is part of the source.
  */
 import { bullScript } from './bull-scripts.js';
+import { CODE_LUA } from './native-failed-code.js';
 import type { RedisClient } from './connection.js';
 
 /** Attempts kept in a job's history (as the record + ticket layer's `MAX_HISTORY`). */
@@ -69,7 +70,7 @@ local function ckStart(res, prefix, now)
     ckCall('HSET', key, 'ha', start)
   end
 end
-local function ckNotify(jobKey)
+${CODE_LUA}local function ckNotify(jobKey)
   if ckCall('EXISTS', jobKey .. ':w') == 1 then ckCall('PUBLISH', ARGV_CHANNEL, jobKey) end
 end
 `;
@@ -93,6 +94,7 @@ const AFTER = {
   // KEYS[12] job key; ARGV[2] now; ARGV[5] 'completed' | 'failed'; ARGV[7] key prefix.
   // An aborted attempt's final failure (its mark ab) enters the queue's cancelled index (native-query-scripts.ts).
   moveToFinished: `if ckOk then
+  if ARGV[5] == 'failed' then ckCode(KEYS[12]) end
   if ckClose(KEYS[12], ARGV[5], ARGV[2]) and ARGV[5] == 'failed' then
     ckCall('ZADD', ARGV[7] .. 'ck:cancelled', ARGV[2], string.sub(KEYS[12], #ARGV[7] + 1))
   end
@@ -100,10 +102,16 @@ const AFTER = {
 end
 ckStart(ckResult, ARGV[7], ARGV[2])`,
   // KEYS[5] job key; ARGV[1] key prefix; ARGV[2] now.
-  moveToDelayed: `if ckOk then ckClose(KEYS[5], 'failed', ARGV[2]) end
+  moveToDelayed: `if ckOk then
+  ckCode(KEYS[5])
+  ckClose(KEYS[5], 'failed', ARGV[2])
+end
 ckStart(ckResult, ARGV[1], ARGV[2])`,
   // KEYS[4] job key; ARGV[2] now.
-  retryJob: `if ckOk then ckClose(KEYS[4], 'failed', ARGV[2]) end`,
+  retryJob: `if ckOk then
+  ckCode(KEYS[4])
+  ckClose(KEYS[4], 'failed', ARGV[2])
+end`,
 } as const;
 
 const wrapped = new WeakSet<object>();

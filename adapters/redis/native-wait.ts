@@ -5,12 +5,9 @@
  * waiters of that key to read again. Nothing finished is missed (the mark is set before the first
  * read) and unwatched jobs publish nothing.
  */
-import { ClusterError, ErrorCodes, type JobRecord } from 'clusterkit/adapter-kit';
+import { waitTimeoutError, WATCH_MARGIN_MS, type JobRecord } from 'clusterkit/adapter-kit';
 import type { RedisClient } from './connection.js';
 import { readNativeJob, type Located } from './native-job-reads.js';
-
-/** How long the watched mark outlives the wait, in ms. */
-const WATCH_MARGIN_MS = 5_000;
 
 /** This node's waiters, by BullMQ job key. */
 export class FinishWaiters {
@@ -51,9 +48,7 @@ export class FinishWaiters {
       set.delete(listener);
       if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
     }
-    throw new ClusterError(ErrorCodes.WAIT_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, {
-      details: { jobId, timeoutMs },
-    });
+    throw waitTimeoutError(jobId, timeoutMs);
   }
 
   /** A watched job's end was announced: its waiters here read again. */

@@ -37,6 +37,7 @@ import {
   type HandlerName,
   type NativeData,
 } from './native-job-shape.js';
+import { codeOf, markedWithCode, unmarkStacktrace } from './native-failed-code.js';
 import { wrapNativeWorkerScripts } from './native-scripts.js';
 
 /** What a native worker needs from its engine. */
@@ -68,6 +69,10 @@ function fieldsOfJob(job: Job): BullFields {
     returnvalue: job.returnvalue,
     stacktrace: job.stacktrace ?? [],
   };
+  // The newest stack of a failure just recorded still carries its code's mark (native-failed-code.ts).
+  const unmarked = unmarkStacktrace(f.stacktrace ?? []);
+  f.stacktrace = unmarked.stacktrace;
+  if (unmarked.code !== undefined) f.failedCode = unmarked.code;
   if (job.processedOn) f.processedOn = job.processedOn;
   if (job.finishedOn) f.finishedOn = job.finishedOn;
   if (job.failedReason) f.failedReason = job.failedReason;
@@ -76,10 +81,18 @@ function fieldsOfJob(job: Job): BullFields {
 
 /** BullMQ does not retry an error named `UnrecoverableError`. */
 function unrecoverable(error: Error): Error {
+  const code = codeOf(error);
+  if (code !== undefined) return markedWithCode(error, code, (message) => new BullUnrecoverable(message));
   if (error.name === 'UnrecoverableError') return error;
   const wrapped = new BullUnrecoverable(error.message);
   if (error.stack !== undefined) wrapped.stack = error.stack;
   return wrapped;
+}
+
+/** A retryable failure as BullMQ records it: with its code's mark when it has one. */
+function retryable(error: Error): Error {
+  const code = codeOf(error);
+  return code === undefined ? error : markedWithCode(error, code, (message) => new Error(message));
 }
 
 /**
@@ -110,6 +123,8 @@ export async function startNativeWorker(
 
   /** Jobs whose attempt ended cancelled (for the `job:failed` event's state). */
   const cancelled = new WeakSet<Job>();
+  /** The handler's error behind what was thrown to BullMQ (for the `job:failed` event). */
+  const originals = new WeakMap<Error, Error>();
 
   async function run(job: Job, token: string | undefined): Promise<unknown> {
     const jobKey = keyPrefix + job.id!;
@@ -135,7 +150,9 @@ export async function startNativeWorker(
       }
       if (error.cancelled) cancelled.add(job);
       // A lost lock: BullMQ's finish refuses the stale token, whatever is thrown here.
-      throw error.retry ? error.error : unrecoverable(error.error);
+      const thrown = error.retry ? retryable(error.error) : unrecoverable(error.error);
+      if (thrown !== error.error) originals.set(thrown, error.error);
+      throw thrown;
     } finally {
       if (deps.running.get(jobKey) === abort) deps.running.delete(jobKey);
     }
@@ -172,7 +189,7 @@ export async function startNativeWorker(
         ? 'cancelled'
         : 'failed';
     handler.settled(
-      { error, willRetry, durationMs: Date.now() - (job.processedOn ?? Date.now()) },
+      { error: originals.get(error) ?? error, willRetry, durationMs: Date.now() - (job.processedOn ?? Date.now()) },
       recordAfter(job, state),
     );
   });

@@ -94,3 +94,4 @@ export const jobStoreKit = Object.freeze({
   physicalPriority,
   MAX_HISTORY,
 });
+export { waitTimeoutError, WATCH_MARGIN_MS } from './wait-for-job.js';

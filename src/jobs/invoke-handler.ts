@@ -3,6 +3,8 @@
  * the job's context (`jobContextOf` plus a non-enumerable `log`), in its trace span when tracing is
  * on, inside the job's tenant context (or outside any tenant for a job enqueued outside one).
  */
+import { ClusterError, ErrorCodes } from '../errors.js';
+import { serializePayload } from '../validation.js';
 import { jobSpanAttributes, jobSpanName, runInSpan, tracingEnabled } from '../tracing.js';
 import { runWithTenant } from '../tenant/tenant-context.js';
 import type { LazyAbort } from '../lazy-abort.js';
@@ -69,4 +71,23 @@ export function invokeHandler(
     ...(record.userId === undefined ? {} : { userId: record.userId }),
   };
   return runWithTenant(tenant, invoke);
+}
+
+/** The largest progress value a handler may report: 64 KiB of JSON. */
+export const MAX_PROGRESS_BYTES = 64 * 1024;
+
+/**
+ * A handler's `job.progress(value)` argument as both engines keep it: checked (JSON-safe, at most
+ * {@link MAX_PROGRESS_BYTES}; else `INVALID_PAYLOAD` at the call) and copied through JSON.
+ */
+export function checkedProgress(value: number | object): number | object {
+  return JSON.parse(serializePayload('job progress', value, MAX_PROGRESS_BYTES)) as number | object;
+}
+
+/**
+ * The failure of an attempt whose return value cannot be kept (`serializePayload`'s
+ * `INVALID_PAYLOAD`): not retryable, since the same handler would return the same value again.
+ */
+export function returnValueFailure(error: ClusterError): ClusterError {
+  return new ClusterError(ErrorCodes.INVALID_PAYLOAD, `job return value: ${error.message}`, { retryable: false });
 }

@@ -16,7 +16,7 @@ import type { JobEvents } from './job-events.js';
 import type { JobRef, JobStore, Retention } from './job-store.js';
 import { LazyAbort, type AbortSource } from '../lazy-abort.js';
 import type { Registration } from './processor-registry.js';
-import { handlerJob, invokeHandler } from './invoke-handler.js';
+import { checkedProgress, handlerJob, invokeHandler, returnValueFailure } from './invoke-handler.js';
 import { MAX_JOB_LOG_LINE_BYTES, MAX_JOB_LOG_LINES, type ManagedQueueEvents } from './types.js';
 
 /** The reason a cancelled job's signal aborts with, and the error `waitForJob` rejects with. */
@@ -156,9 +156,7 @@ export class JobRunner {
           return;
         } catch (error) {
           if (!isClusterError(error) || error.code !== ErrorCodes.INVALID_PAYLOAD) throw error;
-          failure = new ClusterError(ErrorCodes.INVALID_PAYLOAD, `job return value: ${error.message}`, {
-            retryable: false,
-          });
+          failure = returnValueFailure(error);
         }
       }
       await this.fail(record, failure, { cancelled: entry.abortRequested, durationMs });
@@ -182,9 +180,8 @@ export class JobRunner {
   }
 
   private async progress(record: JobRecord, ref: JobRef, value: number | object): Promise<void> {
-    const text = serializePayload('job progress', value, 64 * 1024);
+    const progress = checkedProgress(value);
     if (!this.holds(record.id, ref)) return;
-    const progress = JSON.parse(text) as number | object;
     if (!(await this.deps.store.setProgress(ref, this.deps.nodeId, progress))) return;
     record.progress = progress;
     this.deps.emit('job:progress', toJobInfo(record), progress);

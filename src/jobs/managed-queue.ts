@@ -208,7 +208,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
             worker: this.options.worker,
             emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
             listens: (event) => this.listenerCount(event) > 0,
-            reportError: report('managedQueue.native'),
+            reportError: (error, meta) => deps.context.reportError(error, { source: 'managedQueue.native', ...meta }),
           },
         )
       : undefined;
@@ -240,8 +240,9 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
       throw error;
     }
     this.started = true;
-    if (this.native) return;
+    // Schedules are the job store's on both engines; a tick's job is the engine's (see enqueueTick).
     if (this.options.schedules) this.scheduler.start();
+    if (this.native) return;
     this.reconciler.start();
   }
 
@@ -281,6 +282,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     this.started = false;
     const report = (error: unknown) => this.deps.context.reportError(error, { source: 'managedQueue.stop' });
     if (this.native) {
+      // No tick may reach the engine once it stops.
+      await this.scheduler.stop().catch(report);
       await this.native.stop(this.deps.stopGracePeriodMs ?? 10_000).catch(report);
       await this.halt();
       return;
@@ -344,8 +347,6 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
         `transaction must have an afterCommit(callback) method (the "${this.jobStore.kind}" job store cannot write inside a transaction), got ${describe(transaction)}`,
       );
     }
-    // Checked like any transaction first (a malformed one is INVALID_OPTION on every engine).
-    if (this.native && transaction !== undefined) throw nativeNotSupported('enqueue.transaction');
     const record = recordFromInput(input, {
       attempts: this.options.defaultAttempts,
       maxPayloadBytes: this.deps.context.maxPayloadBytes,
@@ -354,7 +355,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     const trace = captureTraceContext();
     if (trace !== undefined) record.trace = trace;
     this.assertStarted('enqueue');
-    if (this.native) return this.native.enqueue(record);
+    if (this.native) return this.native.enqueue(record, transaction);
     // First use of managed jobs on this node: consume (and so declare) the physical queue first.
     await this.useWorker();
     record.ticketPendingSince = record.enqueuedAt;
@@ -362,12 +363,19 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     return { jobId: record.id };
   }
 
-  /** A schedule tick's enqueue: like `enqueue`, but a failed publish keeps the (pending) record. */
+  /**
+   * A schedule tick's enqueue: like `enqueue`, but a failed publish keeps the (pending) record. On a
+   * native engine the tick's job is one atomic add (deduplicated by its id), so there is nothing to keep.
+   */
   private async enqueueTick(input: EnqueueInput): Promise<void> {
     const record = recordFromInput(input, {
       attempts: this.options.defaultAttempts,
       maxPayloadBytes: this.deps.context.maxPayloadBytes,
     });
+    if (this.native) {
+      await this.native.enqueue(record);
+      return;
+    }
     record.ticketPendingSince = record.enqueuedAt;
     await this.writer.write(record, undefined, { keepOnPublishFailure: true });
   }
@@ -501,7 +509,6 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Adds (or replaces, same id) a repeating job; one run per tick across the cluster. */
   async schedule<T = unknown>(input: ScheduleInput<T>): Promise<{ scheduleId: string }> {
-    this.unsupported('schedule');
     return this.scheduler.add(input, (probe) =>
       recordFromInput(probe, {
         attempts: this.options.defaultAttempts,
@@ -512,13 +519,11 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Schedules (only the current tenant's inside `runWithTenant`). */
   async listSchedules(): Promise<ScheduleInfo[]> {
-    this.unsupported('listSchedules');
     return this.scheduler.list();
   }
 
   /** Removes a schedule; false when there was none (or it is another tenant's). */
   async removeSchedule(scheduleId: string): Promise<boolean> {
-    this.unsupported('removeSchedule');
     return this.scheduler.remove(scheduleId);
   }
 

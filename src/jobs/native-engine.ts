@@ -3,9 +3,10 @@
  * keep a managed job as one of its own jobs (on Redis: a BullMQ job of the handler's BullMQ queue,
  * adapters/redis/native-job-engine.ts) offers a {@link ManagedJobEngineFactory} as
  * `adapters.managedJobEngine`, and `app.managedQueue` then runs enqueue, handlers, outcomes,
- * `getJob`, `waitForJob` and `cancel` through it instead of the record + ticket layer. Core defines
- * the contract and runs the handler (native-runner.ts); the adapter owns storage and delivery.
- * Everything the engine does not support yet throws {@link nativeNotSupported} at the call.
+ * `getJob`, `waitForJob` and `cancel` through it instead of the record + ticket layer, and the
+ * optional calls (operator calls, pause, job reads: {@link ManagedJobQueries}) where the engine has
+ * them. Core defines the contract and runs the handler (native-runner.ts); the adapter owns storage
+ * and delivery. An optional call the engine lacks throws {@link nativeNotSupported} at the call.
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
 import type { JobRecord } from './envelope.js';

@@ -1,6 +1,7 @@
 /**
  * `app.managedQueue` on a native engine (native-engine.ts; experimental, opt-in): the calls stage 1
- * supports — enqueue, handlers, getJob/getJobLogs, waitForJob, cancel — with the same checks and
+ * supports — enqueue (with `afterCommit` transactions: native-transaction.ts), handlers,
+ * getJob/getJobLogs, waitForJob, cancel — with the same checks and
  * the same results as the record + ticket layer; ManagedQueue forwards them here and throws
  * `NOT_SUPPORTED` (see {@link nativeNotSupported}) for the rest.
  */
@@ -13,6 +14,7 @@ import { nativeHandlerOf, type NativeRunnerDeps } from './native-runner.js';
 import type { Registration } from './registration.js';
 import type { ManagedJobInfo } from './types.js';
 import { endErrorOf, jobGoneError } from './wait-for-job.js';
+import { addAfterCommit } from './native-transaction.js';
 
 /** The native-engine side of one node's managed queue. */
 export class NativeManagedJobs {
@@ -22,7 +24,10 @@ export class NativeManagedJobs {
 
   constructor(
     readonly engine: ManagedJobEngine,
-    private readonly deps: NativeRunnerDeps & { readonly worker: boolean; reportError(error: unknown): void },
+    private readonly deps: NativeRunnerDeps & {
+      readonly worker: boolean;
+      reportError(error: unknown, meta?: Record<string, unknown>): void;
+    },
   ) {}
 
   /** Starts the engine, then the workers of the handlers registered before the start. */
@@ -63,9 +68,13 @@ export class NativeManagedJobs {
     await this.engine.stop(graceMs);
   }
 
-  /** Adds a checked record's job; the existing job's id for a duplicate caller `jobId`. */
-  async enqueue(record: JobRecord): Promise<{ jobId: string }> {
-    return { jobId: await this.engine.add(record) };
+  /**
+   * Adds a checked record's job; the existing job's id for a duplicate caller `jobId`. With a
+   * `transaction` (checked by the caller), the job is added once it commits: see {@link addAfterCommit}.
+   */
+  async enqueue(record: JobRecord, transaction?: object): Promise<{ jobId: string }> {
+    if (transaction === undefined) return { jobId: await this.engine.add(record) };
+    return { jobId: addAfterCommit(this.engine, record, transaction, this.deps.reportError) };
   }
 
   /** The job when it exists and the caller may see it. */

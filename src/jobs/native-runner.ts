@@ -5,13 +5,13 @@
  * context — and its failure is classified for the engine: retryable, unrecoverable, cancelled
  * (`cancel({ abortActive })`), or abandoned (lost lock, node stopping). The engine records the outcome.
  */
-import { ClusterError, ErrorCodes, isClusterError, isUnrecoverable, serializeError } from '../errors.js';
+import { ErrorCodes, isClusterError, isUnrecoverable, serializeError } from '../errors.js';
 import { serializePayload } from '../validation.js';
 import { toJobInfo } from './envelope.js';
 import { JobCancelledError } from './job-runner.js';
 import { NativeRunFailure, type NativeActiveJob, type NativeHandler } from './native-engine.js';
 import type { Registration } from './registration.js';
-import { handlerJob, invokeHandler } from './invoke-handler.js';
+import { checkedProgress, handlerJob, invokeHandler, returnValueFailure } from './invoke-handler.js';
 import type { ManagedQueueEvents, ManagedQueueJob } from './types.js';
 
 /** What a native handler needs from the managed queue. */
@@ -61,10 +61,7 @@ async function runAttempt(
     return JSON.parse(serializePayload('return value', value, deps.maxPayloadBytes));
   } catch (error) {
     if (!isClusterError(error) || error.code !== ErrorCodes.INVALID_PAYLOAD) throw error;
-    const failure = new ClusterError(ErrorCodes.INVALID_PAYLOAD, `job return value: ${error.message}`, {
-      retryable: false,
-    });
-    throw new NativeRunFailure(failure, false, false, abort.aborted && !isCancel(abort.reason));
+    throw new NativeRunFailure(returnValueFailure(error), false, false, abort.aborted && !isCancel(abort.reason));
   }
 }
 
@@ -85,7 +82,7 @@ function call(registration: Registration, active: NativeActiveJob, deps: NativeR
   const { record, abort } = active;
   const log = (line: string) => active.log(line);
   const progress: ManagedQueueJob['progress'] = async (value) => {
-    const progress = JSON.parse(serializePayload('job progress', value, 64 * 1024)) as number | object;
+    const progress = checkedProgress(value);
     await active.progress(progress);
     record.progress = progress;
     deps.emit('job:progress', toJobInfo(record), progress);

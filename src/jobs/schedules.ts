@@ -10,6 +10,12 @@
  *
  * Only the latest due tick fires: after every node was down for a while, one catch-up run happens,
  * not one per missed tick.
+ *
+ * A native engine (native-engine.ts) runs this same Scheduler: its tick's enqueue is the engine's
+ * one atomic add, which deduplicates the tick's id in the handler's queue (found again waiting,
+ * running or completed). BullMQ's own job schedulers were not used there: they live per handler
+ * queue, so listing, tenant scoping and the owner check of a schedule id would need an index of
+ * their own, and they create a tick's job only when a worker takes the previous one.
  */
 import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';

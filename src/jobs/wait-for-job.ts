@@ -11,8 +11,8 @@ import { visibleToCaller } from './job-queries.js';
 import { JobCancelledError, JobFailedError } from './job-runner.js';
 import type { JobStore } from './job-store.js';
 
-/** How much longer than the wait its registered interest lasts. */
-const WATCH_MARGIN_MS = 5_000;
+/** How much longer than the wait its registered interest (a watch mark) lasts, in ms. */
+export const WATCH_MARGIN_MS = 5_000;
 
 /** How a waited-for job can be missing. */
 export type JobGone = 'was removed' | 'does not exist' | 'no longer exists';
@@ -20,6 +20,13 @@ export type JobGone = 'was removed' | 'does not exist' | 'no longer exists';
 /** What `waitForJob` rejects with when the job is missing (`NOT_FOUND`). */
 export function jobGoneError(jobId: string, how: JobGone): ClusterError {
   return new ClusterError(ErrorCodes.NOT_FOUND, `job ${jobId} ${how}`, { details: { jobId }, retryable: false });
+}
+
+/** What `waitForJob` rejects with when the job has not finished within `timeoutMs` (`WAIT_TIMEOUT`). */
+export function waitTimeoutError(jobId: string, timeoutMs: number): ClusterError {
+  return new ClusterError(ErrorCodes.WAIT_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, {
+    details: { jobId, timeoutMs },
+  });
 }
 
 /** What `waitForJob` rejects with for a job that ended cancelled or failed: as its record says. */
@@ -65,14 +72,7 @@ export function waitForJob(jobs: JobStore, events: JobEvents, jobId: string, tim
       else settle(() => reject(new JobFailedError(jobId, event.error ?? { message: 'failed' })));
     };
     const off = events.onFinished(jobId, fromEvent);
-    const timedOut = () =>
-      settle(() =>
-        reject(
-          new ClusterError(ErrorCodes.WAIT_TIMEOUT, `job ${jobId} did not finish within ${timeoutMs} ms`, {
-            details: { jobId, timeoutMs },
-          }),
-        ),
-      );
+    const timedOut = () => settle(() => reject(waitTimeoutError(jobId, timeoutMs)));
     // At the deadline, one last look at the record: pub/sub is at-most-once, so an announcement may
     // have been lost while the job did finish. (One read, not a polling loop.)
     const timer = setTimeout(() => {

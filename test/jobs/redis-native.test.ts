@@ -1,11 +1,10 @@
 /**
  * The experimental native managed-job engine on Redis (`managedJobs: { engine: 'native' }`): the
- * public-API suites' cases its stage 1 covers (the features it declares below; every other case is
- * not registered for it), and what only it needs: NOT_SUPPORTED at the call for stage-2 features,
- * priority order behind a busy handler, a lost lock never running a job twice at once, cancel with
+ * public-API suites' cases it covers (the features it declares below; every other case is not
+ * registered for it), and what only it needs: priority order behind a busy handler, a lost lock never running a job twice at once, cancel with
  * abortActive, the attempt history after a retry.
  */
-import { ClusterError, JobCancelledError, runWithTenant, type App } from 'clusterkit';
+import { JobCancelledError, runWithTenant, type App } from 'clusterkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
@@ -16,13 +15,15 @@ import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
 import { FAST, startNode, type ManagedFeature } from './jobs-helpers.js';
 
-/** What stage 1 of the native engine supports beyond the core (see `ManagedFeature`). */
+/** What the native engine supports beyond the core (see `ManagedFeature`). */
 const NATIVE_FEATURES: readonly ManagedFeature[] = [
   'takeover',
   'global-concurrency',
   'operator-calls',
   'queries',
   'pause',
+  'schedules',
+  'transaction',
 ];
 
 const target = await resolveRedisUrl();
@@ -102,28 +103,6 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
         removeOnFail: 30_000,
       });
       expect(info.timestamps.runAt).toBe(info.timestamps.enqueuedAt + 60_000);
-    });
-
-    it('throws NOT_SUPPORTED with { feature, engine } at every stage-2 call', async () => {
-      const app = await startNode(cluster);
-      const mq = app.managedQueue;
-      const lq = { pluginName: 'p', queueName: 'q' };
-      const job = { ...lq, jobName: 'j', payload: null };
-      const calls: [string, () => Promise<unknown>][] = [
-        ['schedule', () => mq.schedule({ ...job, everyMs: 1_000 })],
-        ['listSchedules', () => mq.listSchedules()],
-        ['removeSchedule', () => mq.removeSchedule('s')],
-        ['enqueue.transaction', () => mq.enqueue(job, { transaction: { afterCommit: () => undefined } })],
-      ];
-      for (const [feature, call] of calls) {
-        const error = await call().then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(error, feature).toBeInstanceOf(ClusterError);
-        expect(error, feature).toMatchObject({ code: 'NOT_SUPPORTED', details: { feature, engine: 'native' } });
-        expect((error as Error).message, feature).toMatch(/experimental "native" managed-job engine/);
-      }
     });
 
     it('runs queued jobs in priority order behind a busy handler (lower first, FIFO within one)', async () => {
