@@ -29,10 +29,13 @@ import {
   type ManagedJobEngine,
   type ManagedJobEngineContext,
   type NativeHandler,
+  type NativeNoProcessorPass,
 } from 'clusterkit/adapter-kit';
-import { bullPrefix, bullQueueName } from './bull-names.js';
+import { bullPrefix } from './bull-names.js';
 import { closeClient, connectClient, createClient, type RedisClient, type RedisConnections } from './connection.js';
-import { generatedIdPrefix, nativeDataOf, nativeQueueName, parseJobId, type HandlerName } from './native-job-shape.js';
+import { addWithIdIndex, idIndexEntry, idIndexKey, nativeBullName, readIdIndex } from './native-ids.js';
+import { generatedIdPrefix, nativeDataOf, parseJobId, type HandlerName } from './native-job-shape.js';
+import { noProcessorPass } from './native-no-processor.js';
 import {
   cancelScript,
   promoteNativeJob,
@@ -57,8 +60,12 @@ export interface NativeEngineOptions {
 
 /** A handler's names (see `RedisNativeJobEngine.named`). */
 interface HandlerNames {
-  /** Our name of its BullMQ queue (nativeQueueName). */
+  /** The BullMQ name of its queue (nativeBullName). */
   readonly queueName: string;
+  /** Its queue's key prefix and its entry in its plugin's id index (native-ids.ts). */
+  readonly idEntry: string;
+  /** Its plugin's id index. */
+  readonly indexKey: string;
   /** handlerKey(plugin, queue, job). */
   readonly handlerKey: string;
   /** What its generated public ids start with. */
@@ -78,6 +85,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   private readonly running = new Map<string, LazyAbort>();
   private readonly earlyAborts = new Map<string, number>();
   private readonly finishWaiters = new FinishWaiters();
+  /** Where the NO_PROCESSOR pass goes on pruning each plugin's id index (HSCAN cursors). */
+  private readonly indexCursors = new Map<string, string>();
   /** This node's workers, each by the function that closes it (`force`: without waiting for running jobs). */
   private readonly workers = new Map<() => Promise<void>, (force: boolean) => Promise<void>>();
   private unsubscribe: (() => Promise<void>)[] = [];
@@ -98,7 +107,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     this.queries = new NativeJobQueries({
       client: () => this.redis,
       locate: (handler) => ({ handler, keyPrefix: this.keyPrefixOf(handler) }),
-      plugins: () => this.redis.smembers(this.pluginsKey()),
+      plugins: () => this.redis.smembers(this.pluginsKey),
       handlersOf: (pluginName) => this.handlersOf(pluginName),
       isPaused: (pluginName, queueName) => this.isPaused(pluginName, queueName),
     });
@@ -155,13 +164,14 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   }
 
   private queue(h: HandlerName): Queue {
-    return this.queueNamed(nativeQueueName(this.context.appName, h));
+    return this.queueNamed(nativeBullName(this.context.appName, h));
   }
 
+  /** The Queue of a handler queue by its BullMQ name. */
   private queueNamed(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(bullQueueName(name), { connection: this.redis, prefix: this.prefix });
+      queue = new Queue(name, { connection: this.redis, prefix: this.prefix });
       queue.on('error', (error) => this.context.reportError(error, { source: 'managedQueue.native' }));
       this.queues.set(name, queue);
     }
@@ -173,14 +183,14 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:handlers:${escapeKeyPart(pluginName)}`;
   }
 
-  /** The set of plugins that have had jobs (for the reads over every plugin). */
-  private pluginsKey(): string {
+  /** The set of plugins that have handler queues (for the NO_PROCESSOR pass). */
+  private get pluginsKey(): string {
     return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:plugins`;
   }
 
   /** BullMQ's key prefix of a handler's queue. */
   private keyPrefixOf(handler: HandlerName): string {
-    return `${this.prefix}:${bullQueueName(nativeQueueName(this.context.appName, handler))}:`;
+    return `${this.prefix}:${nativeBullName(this.context.appName, handler)}:`;
   }
 
   /**
@@ -192,12 +202,12 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   private async known(h: HandlerName): Promise<void> {
     const hk = handlerKey(h.pluginName, h.queueName, h.jobName);
     if (this.knownHandlers.has(hk)) return;
-    const [[, added], [, paused]] = (await this.redis
+    const [[, added], , [, paused]] = (await this.redis
       .pipeline()
       .sadd(this.handlersKey(h.pluginName), hk)
+      .sadd(this.pluginsKey, h.pluginName)
       .exists(this.pausedKey(h.pluginName, h.queueName))
-      .sadd(this.pluginsKey(), h.pluginName)
-      .exec()) as [[unknown, number], [unknown, number], unknown];
+      .exec()) as [[unknown, number], unknown, [unknown, number]];
     if (added === 1 && paused === 1) await this.queue(h).pause();
     this.knownHandlers.add(hk);
   }
@@ -237,9 +247,13 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     const cacheKey = `${h.pluginName}\n${h.queueName}\n${h.jobName}`;
     let names = this.handlerNames.get(cacheKey);
     if (!names) {
+      const queueName = nativeBullName(this.context.appName, h);
+      const hk = handlerKey(h.pluginName, h.queueName, h.jobName);
       names = {
-        queueName: nativeQueueName(this.context.appName, h),
-        handlerKey: handlerKey(h.pluginName, h.queueName, h.jobName),
+        queueName,
+        idEntry: idIndexEntry(`${this.prefix}:${queueName}:`, hk),
+        indexKey: idIndexKey(this.connections.prefix, this.context.appName, h.pluginName),
+        handlerKey: hk,
         idPrefix: generatedIdPrefix(h),
       };
       this.handlerNames.set(cacheKey, names);
@@ -261,32 +275,37 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     };
     if (record.maxAttempts > 1) opts.backoff = { type: 'clusterkit' };
     if (record.delayMs > 0) opts.delay = record.delayMs;
-    if (callerId) opts.jobId = parseJobId(record.id)!.bullId;
     const queue = this.queueNamed(names.queueName);
+    const data = nativeDataOf(record);
     // A job with a tenant enters its tenant's index in the same script call (native-job-queries.ts).
+    const tenantId = record.tenantId;
+    if (callerId) {
+      // Plugin-wide dedupe in one script call: BullMQ's add wrapped with the plugin's id index.
+      const bullId = parseJobId(record.id)!.bullId;
+      const index = { indexKey: names.indexKey, bullId, entry: names.idEntry };
+      if (tenantId === undefined)
+        await addWithIdIndex(queue, record.jobName, data, opts, bullId, index.indexKey, index.entry);
+      else await this.queries.addWithTenant(queue, record.jobName, data, opts, tenantId, index);
+      return record.id;
+    }
     const bullId =
-      record.tenantId === undefined
-        ? (await queue.add(record.jobName, nativeDataOf(record), opts)).id!
-        : await this.queries.addWithTenant(queue, record.jobName, nativeDataOf(record), opts, record.tenantId);
-    return callerId ? record.id : names.idPrefix + bullId;
+      tenantId === undefined
+        ? (await queue.add(record.jobName, data, opts)).id!
+        : await this.queries.addWithTenant(queue, record.jobName, data, opts, tenantId);
+    return names.idPrefix + bullId;
   }
 
-  /** Finds a job's queue: from a generated id directly; a scoped id among its plugin's handler queues. */
+  /** Finds a job's queue: from a generated id directly; a scoped id from its plugin's id index (one HGET). */
   private async locate(jobId: string): Promise<Located | undefined> {
     const parsed = parseJobId(jobId);
     if (!parsed) return undefined;
-    const at = (handler: HandlerName): Located => ({
-      handler,
-      bullId: parsed.bullId,
-      keyPrefix: this.keyPrefixOf(handler),
-    });
-    if (parsed.kind === 'generated') return at(parsed.handler);
-    const candidates = (await this.handlersOf(parsed.pluginName)).map(at);
-    if (candidates.length === 0) return undefined;
-    const pipeline = this.redis.pipeline();
-    for (const c of candidates) pipeline.exists(c.keyPrefix + c.bullId);
-    const found = (await pipeline.exec()) ?? [];
-    return candidates.find((_, i) => found[i]?.[1] === 1);
+    if (parsed.kind === 'generated') {
+      const keyPrefix = `${this.prefix}:${nativeBullName(this.context.appName, parsed.handler)}:`;
+      return { handler: parsed.handler, bullId: parsed.bullId, keyPrefix };
+    }
+    const index = idIndexKey(this.connections.prefix, this.context.appName, parsed.pluginName);
+    const at = await readIdIndex(this.redis, index, parsed.bullId);
+    return at && { handler: at.handler, bullId: parsed.bullId, keyPrefix: at.keyPrefix };
   }
 
   async get(jobId: string): Promise<{ record: JobRecord; logs: string[] } | null> {
@@ -328,6 +347,25 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return this.operate(jobId, promoteNativeJob);
   }
 
+  /** One NO_PROCESSOR pass (native-no-processor.ts); core runs it on one node at a time. */
+  failWithoutProcessor(pass: NativeNoProcessorPass): Promise<number> {
+    const app = escapeKeyPart(this.context.appName);
+    return noProcessorPass(
+      {
+        client: this.redis,
+        missingKey: `${this.connections.prefix}:nj:${app}:missing`,
+        plugins: () => this.redis.smembers(this.pluginsKey),
+        handlersOf: (pluginName) => this.handlersOf(pluginName),
+        keyPrefixOf: (h) => `${this.prefix}:${nativeBullName(this.context.appName, h)}:`,
+        handlerKeyOf: (h) => handlerKey(h.pluginName, h.queueName, h.jobName),
+        indexKeyOf: (pluginName) => idIndexKey(this.connections.prefix, this.context.appName, pluginName),
+        indexCursors: this.indexCursors,
+        finishedChannel: this.finishedChannel,
+      },
+      pass,
+    );
+  }
+
   private abortHere(message: string): void {
     const [jobKey = '', jobId = ''] = message.split('\n');
     const entry = this.running.get(jobKey);
@@ -364,7 +402,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
         abortedEarly: (jobKey) => this.earlyAborts.delete(jobKey),
         reportError: this.context.reportError,
       },
-      nativeQueueName(this.context.appName, handler.options),
+      nativeBullName(this.context.appName, handler.options),
       handler,
     );
     const stop = async () => {

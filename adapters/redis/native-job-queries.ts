@@ -25,6 +25,7 @@ import {
 } from 'clusterkit/adapter-kit';
 import { bullScript, hasScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
+import { idAddLua } from './native-ids.js';
 import { readNativeJobs, type Located } from './native-job-reads.js';
 import { generatedIdPrefix, publicIdWith, type HandlerName, type NativeData } from './native-job-shape.js';
 import {
@@ -69,7 +70,8 @@ function countsOf(six: Six): JobCounts {
 /** The native engine's job reads (see the module comment). */
 export class NativeJobQueries implements ManagedJobQueries {
   private readonly defined = new WeakSet<object>();
-  private readonly wrapped = new WeakMap<object, Map<string, string>>();
+  /** Per connection and variant (with the id index or not): BullMQ's add name → ours. */
+  private readonly wrapped = new WeakMap<object, Map<string, Map<string, string>>>();
 
   constructor(private readonly deps: NativeQueryDeps) {}
 
@@ -84,7 +86,8 @@ export class NativeJobQueries implements ManagedJobQueries {
 
   /**
    * Adds a job with a tenant through `queue` (whose connection is the engine's client): BullMQ's add
-   * with the tenant index written in the same script call. Resolves with the BullMQ job id.
+   * with the tenant index written in the same script call — and, for a caller id (`ids`), the
+   * plugin's id index's dedupe around it (native-ids.ts). Resolves with the BullMQ job id.
    */
   async addWithTenant(
     queue: Queue,
@@ -92,25 +95,31 @@ export class NativeJobQueries implements ManagedJobQueries {
     data: NativeData,
     opts: JobsOptions,
     tenantId: string,
+    ids?: { readonly indexKey: string; readonly bullId: string; readonly entry: string },
   ): Promise<string> {
     const client = this.deps.client();
     await queue.getBackend().client; // BullMQ defines its scripts on the connection when the queue first connects.
-    let names = this.wrapped.get(client);
+    const variant = ids ? 'ids' : 'plain';
+    let names = this.wrapped.get(client)?.get(variant);
     if (!names) {
       names = new Map();
       for (const base of ADDS) {
         const script = bullScript(client, base);
         if (!script) throw new Error(`BullMQ's ${base} script is not defined on this connection`);
-        const ours = `ckt:${script.name}`;
-        if (!hasScript(client, ours))
-          client.defineCommand(ours, { numberOfKeys: script.numberOfKeys, lua: tenantAddLua(script.lua) });
+        const ours = `${ids ? 'ckti' : 'ckt'}:${script.name}`;
+        const lua = tenantAddLua(ids ? idAddLua(script.lua) : script.lua);
+        if (!hasScript(client, ours)) client.defineCommand(ours, { numberOfKeys: script.numberOfKeys, lua });
         names.set(script.name, ours);
       }
-      this.wrapped.set(client, names);
+      const variants = this.wrapped.get(client) ?? new Map<string, Map<string, string>>();
+      variants.set(variant, names);
+      this.wrapped.set(client, variants);
     }
-    const job = new Job(queue, name, data, opts, opts.jobId);
+    const jobId = ids ? ids.bullId : opts.jobId;
+    const job = new Job(queue, name, data, { ...opts, ...(jobId === undefined ? {} : { jobId }) }, jobId);
     const commands = client as unknown as Record<string, (args: unknown[]) => Promise<unknown>>;
-    const extra = [escapeKeyPart(tenantId), job.timestamp];
+    // ARGV after BullMQ's three: tenant and enqueue time (ours), then the id index's three.
+    const extra = [escapeKeyPart(tenantId), job.timestamp, ...(ids ? [ids.indexKey, ids.bullId, ids.entry] : [])];
     const through = {
       runCommand: (command: string, args: unknown[]) => {
         const ours = names.get(command);

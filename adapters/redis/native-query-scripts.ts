@@ -257,8 +257,9 @@ return removed
 `;
 
 /**
- * BullMQ's add script `source`, wrapped for a job with a tenant: after the add, in the same call,
- * the job enters its tenant's index (ZADD NX, score = enqueue time ARGV[5]; tenant ARGV[4], escaped)
+ * BullMQ's add script `source` (or the id index's wrapping of it, native-ids.ts: its three ARGV
+ * follow ours), wrapped for a job with a tenant: after the add, in the same call, the job enters
+ * its tenant's index (ZADD NX, score = enqueue time ARGV[5]; tenant ARGV[4], escaped)
  * and the two oldest entries of that index are dropped if their job is gone (amortized pruning of
  * jobs BullMQ removed by age or count). Jobs without a tenant use BullMQ's add unchanged.
  */
@@ -269,7 +270,8 @@ local ckTenant, ckTime = ARGV[4], ARGV[5]
 local ckResult = (function()
 ${source}
 end)()
-if type(ckResult) == 'string' then
+-- A caller id held by another handler's job (the id index's dedupe) is not this queue's job.
+if type(ckResult) == 'string' and redis.call('EXISTS', ckPrefix .. ckResult) == 1 then
   local idx = ckPrefix .. 'ck:tenant:' .. ckTenant
   for _, old in ipairs(redis.call('ZRANGE', idx, 0, 1)) do
     if redis.call('EXISTS', ckPrefix .. old) == 0 then redis.call('ZREM', idx, old) end

@@ -26,7 +26,6 @@ import {
   type ManagedJobState,
   type NativeHandler,
 } from 'clusterkit/adapter-kit';
-import { bullQueueName } from './bull-names.js';
 import type { RedisClient } from './connection.js';
 import {
   generatedIdPrefix,
@@ -96,16 +95,16 @@ function retryable(error: Error): Error {
 }
 
 /**
- * Starts `handler`'s worker; resolves with the function that closes it: running jobs finish, or with
- * `force` the worker closes without waiting for them (a stop whose handler ignores its signal).
+ * Starts `handler`'s worker on its queue (`bullName`: native-ids.ts `nativeBullName`); resolves
+ * with the function that closes it: running jobs finish, or with `force` the worker closes without
+ * waiting for them (a stop whose handler ignores its signal).
  */
 export async function startNativeWorker(
   deps: NativeWorkerDeps,
-  queueName: string,
+  bullName: string,
   handler: NativeHandler,
 ): Promise<(force: boolean) => Promise<void>> {
   const h: HandlerName = handler.options;
-  const bullName = bullQueueName(queueName);
   const keyPrefix = `${deps.prefix}:${bullName}:`;
   const idPrefix = generatedIdPrefix(h);
   const worker = new Worker(bullName, (job: Job, token?: string) => run(job, token), {
@@ -162,7 +161,7 @@ export async function startNativeWorker(
     (job: Job, state: ManagedJobState): (() => JobRecord) =>
     () =>
       recordOf(publicIdWith(idPrefix, job.id!), h, state, fieldsOfJob(job));
-  worker.on('error', (error) => deps.reportError(error, { source: 'managedQueue.native', queue: queueName }));
+  worker.on('error', (error) => deps.reportError(error, { source: 'managedQueue.native', queue: bullName }));
   worker.on('lockRenewalFailed', (ids: string[]) => {
     for (const jobId of ids) {
       deps.running

@@ -72,7 +72,7 @@ export async function seedNative(prefix: string, count: number, now: number): Pr
     for (let i = 0; i < count; i += 1) {
       const r = recordOf(i, now);
       const hk = `${r.pluginName}:${r.queueName}:work`;
-      const p = `${prefix}:q:{bench%3Amanaged-native%3A${hk.replaceAll(':', '%3A')}}:`;
+      const p = `${prefix}:q:{bench%3Amanaged-native%3A${r.pluginName}}%3A${r.queueName}%3Awork:`;
       const bullId = String(i + 1);
       ids.push(`${r.pluginName}/${r.queueName}/work/${bullId}`);
       const hash: Record<string, string | number> = {

@@ -39,6 +39,7 @@ export {
   type NativeActiveJob,
   type NativeHandler,
 } from './native-engine.js';
+export type { NativeHandlerName, NativeNoProcessorPass } from './native-no-processor.js';
 export { LazyAbort } from '../lazy-abort.js';
 export { resolveManagedQueueOptions } from './options.js';
 export { PortableJobStore } from './portable-job-store.js';

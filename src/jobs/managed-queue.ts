@@ -42,7 +42,7 @@ import { resolveManagedQueueOptions, type ManagedQueueOptions, type ResolvedMana
 import { checkProcessorOptions } from './plugin-job-processor.js';
 import { ProcessorRegistry } from './processor-registry.js';
 import { Scheduler } from './schedules.js';
-import { escapeKeyPart, logicalQueueKey } from './scoped-key.js';
+import { escapeKeyPart, handlerKey, logicalQueueKey } from './scoped-key.js';
 import { ScopedState } from './scoped-state.js';
 import { createTicketPreparer, createTicketPublisher } from './ticket-publisher.js';
 import { waitForJob } from './wait-for-job.js';
@@ -209,6 +209,11 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
             emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
             listens: (event) => this.listenerCount(event) > 0,
             reportError: (error, meta) => deps.context.reportError(error, { source: 'managedQueue.native', ...meta }),
+            noProcessor: {
+              locks: deps.lockManager,
+              graceMs: this.options.processorGraceMs,
+              aliveAnywhere: (p, q, j) => this.registry.aliveAnywhere(handlerKey(p, q, j)),
+            },
           },
         )
       : undefined;

@@ -13,6 +13,7 @@ import type { JobRecord } from './envelope.js';
 import type { LazyAbort } from '../lazy-abort.js';
 import type { CancelResult, PromoteResult, RemoveResult, RetryResult } from './job-control.js';
 import type { JobStore } from './job-store.js';
+import type { NativeNoProcessorPass } from './native-no-processor.js';
 import type { ProcessorOptions } from './types.js';
 
 /** The job a native engine hands to core to run: its record as read at the start of the attempt. */
@@ -106,6 +107,12 @@ export interface ManagedJobEngine {
    * store's contract for them. Optional: without it those calls throw `NOT_SUPPORTED`.
    */
   readonly queries?: ManagedJobQueries;
+  /**
+   * One NO_PROCESSOR pass (native-no-processor.ts; core runs it on one node at a time): fails, one
+   * atomic step per job, the ready jobs of handlers no live node has had for `pass.graceMs`.
+   * Resolves with how many it failed. Optional: without it such jobs wait.
+   */
+  failWithoutProcessor?(pass: NativeNoProcessorPass): Promise<number>;
 }
 
 /**

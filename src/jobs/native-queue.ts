@@ -10,6 +10,7 @@ import { toJobInfo, type JobRecord } from './envelope.js';
 import type { CancelResult } from './job-control.js';
 import { visibleToCaller } from './job-queries.js';
 import type { ManagedJobEngine } from './native-engine.js';
+import { NativeNoProcessor, type NativeNoProcessorDeps } from './native-no-processor.js';
 import { nativeHandlerOf, type NativeRunnerDeps } from './native-runner.js';
 import type { Registration } from './registration.js';
 import type { ManagedJobInfo } from './types.js';
@@ -21,20 +22,33 @@ export class NativeManagedJobs {
   /** Handlers whose worker runs (or is starting) on this node, and how to stop each. */
   private readonly workers = new Map<Registration, Promise<() => Promise<void>>>();
   private started = false;
+  /** The NO_PROCESSOR passes (when the engine has them and core gave what they need). */
+  private readonly noProcessor: NativeNoProcessor | undefined;
 
   constructor(
     readonly engine: ManagedJobEngine,
     private readonly deps: NativeRunnerDeps & {
       readonly worker: boolean;
       reportError(error: unknown, meta?: Record<string, unknown>): void;
+      /** For the NO_PROCESSOR passes (native-no-processor.ts). */
+      readonly noProcessor?: Omit<NativeNoProcessorDeps, 'engine' | 'onError'>;
     },
-  ) {}
+  ) {
+    this.noProcessor = deps.noProcessor
+      ? new NativeNoProcessor({
+          ...deps.noProcessor,
+          engine,
+          onError: (error) => deps.reportError(error, { source: 'managedQueue.native.noProcessor' }),
+        })
+      : undefined;
+  }
 
-  /** Starts the engine, then the workers of the handlers registered before the start. */
+  /** Starts the engine, then the workers of the handlers registered before the start, and the NO_PROCESSOR passes. */
   async start(registrations: Iterable<Registration>): Promise<void> {
     await this.engine.start();
     this.started = true;
     await this.sync(registrations);
+    this.noProcessor?.start();
   }
 
   /** Starts the worker of every registration that has none yet (once started, and unless `worker: false`). */
@@ -64,6 +78,7 @@ export class NativeManagedJobs {
   /** Stops every worker (running jobs get `graceMs`, then their signal aborts) and the engine. */
   async stop(graceMs: number): Promise<void> {
     this.started = false;
+    await this.noProcessor?.stop();
     this.workers.clear();
     await this.engine.stop(graceMs);
   }

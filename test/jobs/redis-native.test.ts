@@ -24,6 +24,7 @@ const NATIVE_FEATURES: readonly ManagedFeature[] = [
   'pause',
   'schedules',
   'transaction',
+  'no-processor',
 ];
 
 const target = await resolveRedisUrl();
