@@ -96,6 +96,12 @@ export async function seedNative(prefix: string, count: number, now: number): Pr
       pipe.sadd(`${p}ck:tenants`, r.tenantId!);
       pipe.sadd(`${prefix}:nj:bench:handlers:${r.pluginName}`, hk);
       pipe.sadd(`${prefix}:nj:bench:plugins`, r.pluginName);
+      // Paused (BullMQ's flag and ours): no handler runs them, and the engine's NO_PROCESSOR pass
+      // leaves a paused queue's jobs waiting, so the records stay as seeded while they are read.
+      if (i < 10) {
+        pipe.hset(`${p}meta`, 'paused', 1);
+        pipe.set(`${prefix}:nj:bench:paused:${r.pluginName}:${r.queueName}`, '1');
+      }
       if (pipe.length >= 6_000) {
         await pipe.exec();
         pipe = redis.pipeline();
