@@ -3,12 +3,11 @@
  * and the key layout that lets one script call decide a caller id's dedupe across all of a plugin's
  * handler queues.
  *
- * - **Layout.** A native handler queue's BullMQ name is `{<app>:managed-native:<plugin>}:<queue>:<job>`
- *   ({@link nativeBullName}: `nativeQueueName`'s name, escaped as bull-names.ts does, the hash tag
- *   around its plugin part): the hash tag is the plugin's, so on a Redis Cluster all of a plugin's
- *   handler queues and its id index ({@link idIndexKey}, same tag) are in one slot — the price of
- *   a plugin-wide atomic dedupe — while different plugins spread over the masters; the name is no
- *   longer than the name wrapped whole.
+ * - **Layout.** A native handler queue's BullMQ name is `{nj.<plugin digest>}<handler digest>`
+ *   ({@link nativeBullName}, native-job-shape.ts): the hash tag is the plugin's, so on a Redis
+ *   Cluster all of a plugin's handler queues and its id index ({@link idIndexKey}, same tag) are in
+ *   one slot — the price of a plugin-wide atomic dedupe — while different plugins spread over the
+ *   masters; the name is short because BullMQ repeats it in every key of every call.
  * - **Index.** A hash, field = the BullMQ job id of a scoped id (`<plugin>:<tenant>:<id>`), value =
  *   `<key prefix of its handler queue>\n<handler key>`. Written only by the wrapped add of a caller
  *   id ({@link NATIVE_ID_ADDS}): if the entry names another handler queue whose job still exists,
@@ -19,39 +18,20 @@
  * - **Locate.** A scoped id's queue is one `HGET` (see {@link readIdIndex}).
  */
 import { Job, type JobsOptions, type Queue } from 'bullmq';
-import { appScopedName, escapeKeyPart, unescapeKeyPart } from 'clusterkit/adapter-kit';
+import { unescapeKeyPart } from 'clusterkit/adapter-kit';
 import { bullQueueName } from './bull-names.js';
 import { bullScript, hasScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
-import { nativeQueueName, type HandlerName } from './native-job-shape.js';
+import { nativeHandlerDigest, nativePluginTag, type HandlerName } from './native-job-shape.js';
 
-/**
- * What a plugin's hash tag holds: `nativeQueueName`'s part before the queue and job (the app and the
- * plugin), or `<app>:managed-native:<plugin>` if that name is not made that way.
- */
-function tagSource(appName: string, pluginName: string): string {
-  const probe = nativeQueueName(appName, { pluginName, queueName: 'q', jobName: 'j' });
-  return probe.endsWith(':q:j')
-    ? probe.slice(0, -':q:j'.length)
-    : `${appScopedName(appName, 'managed-native')}:${escapeKeyPart(pluginName)}`;
-}
-
-/**
- * The BullMQ queue name of handler `h`'s native queue: `nativeQueueName`'s name, encoded as
- * bull-names.ts does, with the hash tag around its part up to the plugin (as long as the name
- * wrapped whole); the tag then the whole name if the name is not made that way.
- */
+/** The BullMQ queue name of handler `h`'s native queue: its plugin's tag in `{}`, then its handler digest. */
 export function nativeBullName(appName: string, h: HandlerName): string {
-  const name = nativeQueueName(appName, h);
-  const tag = tagSource(appName, h.pluginName);
-  const rest = `:${escapeKeyPart(h.queueName)}:${escapeKeyPart(h.jobName)}`;
-  if (name === tag + rest) return bullQueueName(tag) + bullQueueName(rest).slice(1, -1);
-  return bullQueueName(tag) + bullQueueName(name).slice(1, -1);
+  return `${bullQueueName(nativePluginTag(appName, h.pluginName))}${nativeHandlerDigest(appName, h)}`;
 }
 
 /** The id index of a plugin (`<prefix>:nj:{<plugin tag>}:ids`, in the slot of the plugin's queues). */
 export function idIndexKey(prefix: string, appName: string, pluginName: string): string {
-  return `${prefix}:nj:${bullQueueName(tagSource(appName, pluginName))}:ids`;
+  return `${prefix}:nj:${bullQueueName(nativePluginTag(appName, pluginName))}:ids`;
 }
 
 /** An index entry: where a handler's jobs live (`<queue key prefix>\n<handler key>`). */

@@ -49,6 +49,7 @@ import { NativeJobQueries } from './native-job-queries.js';
 import { NATIVE_CANCEL_LUA } from './native-scripts.js';
 import { FinishWaiters } from './native-wait.js';
 import { startNativeWorker } from './native-worker.js';
+import { batchWrites } from './write-batching.js';
 
 /** Options of the native engine (`createRedisAdapters({ managedJobs })`). */
 export interface NativeEngineOptions {
@@ -82,6 +83,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   private readonly queues = new Map<string, Queue>();
   private readonly knownHandlers = new Set<string>();
   private readonly handlerNames = new Map<string, HandlerNames>();
+  private lastNamed: (HandlerName & { readonly names: HandlerNames }) | undefined;
+  private readonly keeps = new Map<number, { readonly age: number }>();
   private readonly running = new Map<string, LazyAbort>();
   private readonly earlyAborts = new Map<string, number>();
   private readonly finishWaiters = new FinishWaiters();
@@ -117,6 +120,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     await this.connections.open();
     const client = createClient(this.connections.source, 'worker');
     client.on('error', () => {});
+    // The adds and the workers' finishes of one microtask checkpoint leave in one write (write-batching.ts).
+    batchWrites(client);
     await connectClient(client, this.connections.connectTimeoutMs, 'native managed jobs');
     client.defineCommand('ckNativeCancel', { numberOfKeys: 8, lua: NATIVE_CANCEL_LUA });
     this.client = client;
@@ -237,13 +242,23 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return (await this.redis.exists(this.pausedKey(pluginName, queueName))) === 1;
   }
 
+  /** BullMQ's retention option of a job (one frozen object per distinct age: `add` runs per job). */
   private keep(remove: boolean | number, fallbackMs: number): JobsOptions['removeOnComplete'] {
     if (remove === true) return true;
-    return { age: Math.max(1, Math.ceil((remove === false ? fallbackMs : remove) / 1000)) };
+    const age = Math.max(1, Math.ceil((remove === false ? fallbackMs : remove) / 1000));
+    let keep = this.keeps.get(age);
+    if (!keep) {
+      keep = Object.freeze({ age });
+      if (this.keeps.size < 64) this.keeps.set(age, keep);
+    }
+    return keep;
   }
 
-  /** A handler's names, computed once per node (`add` runs per job). */
+  /** A handler's names, computed once per node (`add` runs per job; the last one needs no key). */
   private named(h: HandlerName): HandlerNames {
+    const last = this.lastNamed;
+    if (last && last.pluginName === h.pluginName && last.queueName === h.queueName && last.jobName === h.jobName)
+      return last.names;
     const cacheKey = `${h.pluginName}\n${h.queueName}\n${h.jobName}`;
     let names = this.handlerNames.get(cacheKey);
     if (!names) {
@@ -258,6 +273,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
       };
       this.handlerNames.set(cacheKey, names);
     }
+    this.lastNamed = { pluginName: h.pluginName, queueName: h.queueName, jobName: h.jobName, names };
     return names;
   }
 

@@ -2,9 +2,12 @@
  * How a native managed job lives in BullMQ (native-job-engine.ts): names, ids, and the job's
  * fields both ways.
  *
- * - One BullMQ queue per handler (plugin, queue, job name), named with the project's one name
- *   encoding: `<app>:managed-native:<plugin>:<queue>:<job>` (each part escaped, src/names.ts),
- *   then BullMQ's (bull-names.ts). A worker per handler then takes only its handler's jobs.
+ * - One BullMQ queue per handler (plugin, queue, job name), its BullMQ name short digests
+ *   (native-ids.ts `nativeBullName`): `{nj.<plugin digest>}<handler digest>`, 10 base64url
+ *   characters of SHA-256 each — of the app-scoped plugin (the hash tag: all of a plugin's queues
+ *   and its id index in one Redis Cluster slot) and of the app-scoped handler key. The name is in
+ *   every key of every script call, so it is kept short; the handler is found from a job's public
+ *   id (generated ids name it; scoped ids through the plugin's id index) and its name recomputed.
  * - Ids: a caller-given `jobId` is today's scoped id (`<plugin>:<tenant>:<id>`, `namespacedJobId`),
  *   the BullMQ job id its reversible encoding (BullMQ dedupes an existing id); other jobs get
  *   BullMQ's generated id (no `EXISTS` for it), published as `<plugin>/<queue>/<job>/<n>` with each
@@ -15,9 +18,11 @@
  *   BullMQ's fields; history `h`, open attempt `ha`, abort mark `ab` and failure code `fc`
  *   (native-failed-code.ts) are the wrapped scripts'.
  */
+import { createHash } from 'node:crypto';
 import {
   appScopedName,
   DEFAULT_BACKOFF,
+  escapeKeyPart,
   DEFAULT_JOB_PRIORITY,
   handlerKey,
   type BackoffPolicy,
@@ -72,9 +77,18 @@ export interface HandlerName {
   readonly jobName: string;
 }
 
-/** Our queue name (before BullMQ's encoding) of a handler's native queue. */
-export function nativeQueueName(appName: string, h: HandlerName): string {
-  return `${appScopedName(appName, 'managed-native')}:${handlerKey(h.pluginName, h.queueName, h.jobName)}`;
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 10);
+}
+
+/** A plugin's hash tag (inside `{}` in its queues' BullMQ names): `nj.` and a digest of the app-scoped plugin. */
+export function nativePluginTag(appName: string, pluginName: string): string {
+  return `nj.${digest(`${appScopedName(appName, 'managed-native')}:${escapeKeyPart(pluginName)}`)}`;
+}
+
+/** The part of a handler's BullMQ queue name after its plugin's tag: a digest of the app-scoped handler key. */
+export function nativeHandlerDigest(appName: string, h: HandlerName): string {
+  return digest(`${appScopedName(appName, 'managed-native')}:${handlerKey(h.pluginName, h.queueName, h.jobName)}`);
 }
 
 /** What every generated public id of handler `h` starts with (compute once per handler). */

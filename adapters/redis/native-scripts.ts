@@ -33,24 +33,32 @@ function luaString(text: string): string {
   return `'${out}'`;
 }
 
-/** Shared Lua: close the open attempt of `jobKey` (`outcome`), and start one from a fetch reply. */
+/**
+ * Shared Lua: close the open attempt of `jobKey` (`outcome`), and start one from a fetch reply.
+ * Attempts are built as JSON text, not through cjson: the open attempt `ha` is a JSON object this
+ * writes, closed by appending fields before its `}`; the history `h` is decoded only when it already
+ * holds attempts (a retry), never on a first attempt's finish. `now` and `ats` are integer strings.
+ */
 function helpers(owner: string): string {
   return `local ckCall = redis.call
+local function ckWith(a, fields)
+  return string.sub(a, 1, -2) .. fields .. '}'
+end
 local function ckPush(h, a)
-  local list = (h and h ~= '') and cjson.decode(h) or {}
-  list[#list + 1] = a
+  if not h or h == '' or h == '[]' then return '[' .. a .. ']' end
+  local list = cjson.decode(h)
+  if #list < ${NATIVE_HISTORY} then return string.sub(h, 1, -2) .. ',' .. a .. ']' end
+  list[#list + 1] = cjson.decode(a)
   while #list > ${NATIVE_HISTORY} do table.remove(list, 1) end
   return cjson.encode(list)
 end
 local function ckClose(jobKey, outcome, now)
   local f = ckCall('HMGET', jobKey, 'ha', 'h', 'failedReason', 'ab')
   if not f[1] or f[1] == '' then return f[4] end
-  local a = cjson.decode(f[1])
-  a.e = tonumber(now)
   if outcome == 'failed' and f[4] then outcome = 'cancelled' end
-  a.r = outcome
-  if outcome ~= 'completed' and f[3] then a.m = f[3] end
-  ckCall('HSET', jobKey, 'h', ckPush(f[2], a), 'ha', '')
+  local fields = ',"e":' .. now .. ',"r":"' .. outcome .. '"'
+  if outcome ~= 'completed' and f[3] then fields = fields .. ',"m":' .. cjson.encode(f[3]) end
+  ckCall('HSET', jobKey, 'h', ckPush(f[2], ckWith(f[1], fields)), 'ha', '')
   return f[4]
 end
 local function ckStart(res, prefix, now)
@@ -61,11 +69,9 @@ local function ckStart(res, prefix, now)
     if k == 'ats' then n = job[i + 1] elseif k == 'ha' then ha = job[i + 1] elseif k == 'h' then h = job[i + 1] end
   end
   local key = prefix .. res[2]
-  local start = cjson.encode({ n = tonumber(n), o = ${luaString(owner)}, s = tonumber(now) })
+  local start = '{"n":' .. n .. ',"o":' .. ${luaString(JSON.stringify(owner))} .. ',"s":' .. now .. '}'
   if ha and ha ~= '' then
-    local lost = cjson.decode(ha)
-    lost.r = 'lost'
-    ckCall('HSET', key, 'h', ckPush(h, lost), 'ha', start)
+    ckCall('HSET', key, 'h', ckPush(h, ckWith(ha, ',"r":"lost"')), 'ha', start)
   else
     ckCall('HSET', key, 'ha', start)
   end

@@ -24,6 +24,7 @@ import {
   NativeRunFailure,
   type JobRecord,
   type ManagedJobState,
+  type NativeActiveJob,
   type NativeHandler,
 } from 'clusterkit/adapter-kit';
 import type { RedisClient } from './connection.js';
@@ -68,14 +69,34 @@ function fieldsOfJob(job: Job): BullFields {
     returnvalue: job.returnvalue,
     stacktrace: job.stacktrace ?? [],
   };
-  // The newest stack of a failure just recorded still carries its code's mark (native-failed-code.ts).
-  const unmarked = unmarkStacktrace(f.stacktrace ?? []);
-  f.stacktrace = unmarked.stacktrace;
-  if (unmarked.code !== undefined) f.failedCode = unmarked.code;
+  // The newest stack of a failure just recorded still carries its code's mark (native-failed-code.ts);
+  // a job that has not failed (nearly every attempt) has no stack to unmark.
+  if (f.stacktrace!.length > 0) {
+    const unmarked = unmarkStacktrace(f.stacktrace!);
+    f.stacktrace = unmarked.stacktrace;
+    if (unmarked.code !== undefined) f.failedCode = unmarked.code;
+  }
   if (job.processedOn) f.processedOn = job.processedOn;
   if (job.finishedOn) f.finishedOn = job.finishedOn;
   if (job.failedReason) f.failedReason = job.failedReason;
   return f;
+}
+
+/** The job core runs (one object per attempt: its methods are the prototype's, not closures). */
+class ActiveJob implements NativeActiveJob {
+  constructor(
+    readonly record: JobRecord,
+    readonly abort: LazyAbort,
+    private readonly job: Job,
+  ) {}
+
+  async progress(value: number | object): Promise<void> {
+    await this.job.updateProgress(value);
+  }
+
+  async log(line: string): Promise<void> {
+    await this.job.log(clipLogLine(String(line)));
+  }
 }
 
 /** BullMQ does not retry an error named `UnrecoverableError`. */
@@ -132,14 +153,7 @@ export async function startNativeWorker(
     const id = publicIdWith(idPrefix, job.id!);
     if (deps.abortedEarly(jobKey)) abort.abort(new JobCancelledError(id));
     try {
-      return await handler.run({
-        record: recordOf(id, h, 'active', fieldsOfJob(job)),
-        abort,
-        progress: (value) => job.updateProgress(value),
-        log: async (line) => {
-          await job.log(clipLogLine(String(line)));
-        },
-      });
+      return await handler.run(new ActiveJob(recordOf(id, h, 'active', fieldsOfJob(job)), abort, job));
     } catch (error) {
       if (!(error instanceof NativeRunFailure)) throw error;
       if (error.abandoned && (abort.reason as ClusterError | undefined)?.code === ErrorCodes.SHUTDOWN) {

@@ -48,9 +48,10 @@ export function invokeHandler(
   const facts = jobContextOf(record);
   const context = Object.defineProperty(facts, 'log', { value: log, enumerable: false }) as ManagedJobHandlerContext;
   // The span opens inside the tenant context (below), so whatever the handler does sees both.
+  // `await` the handler's promise: adopting a returned promise costs an async function two more microtasks.
   const invoke = () =>
     !tracingEnabled()
-      ? (async () => registration.handler(job, context))()
+      ? (async () => await registration.handler(job, context))()
       : runInSpan(
           jobSpanName(record),
           {

@@ -360,7 +360,8 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     const trace = captureTraceContext();
     if (trace !== undefined) record.trace = trace;
     this.assertStarted('enqueue');
-    if (this.native) return this.native.enqueue(record, transaction);
+    // `return await`: one microtask fewer than returning the promise from an async function.
+    if (this.native) return await this.native.enqueue(record, transaction);
     // First use of managed jobs on this node: consume (and so declare) the physical queue first.
     await this.useWorker();
     record.ticketPendingSince = record.enqueuedAt;

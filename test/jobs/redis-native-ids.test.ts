@@ -30,7 +30,7 @@ async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
 
 /** The BullMQ job hashes holding the scoped id `jobId` (one per handler queue that has it). */
 async function jobHashes(client: Redis, jobId: string): Promise<string[]> {
-  return scanKeys(client, `*managed-native*:${encodeJobId(jobId)}`);
+  return scanKeys(client, `*:q:{nj.*}*:${encodeJobId(jobId)}`);
 }
 
 if ('skip' in target) {

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import type { TestCluster } from '../conformance/cluster.js';
 import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
 import { startNode } from './jobs-helpers.js';
+import { nativePluginTag } from '../../adapters/redis/native-job-shape.js';
 
 const target = await resolveRedisUrl();
 
@@ -128,7 +129,7 @@ if ('skip' in target) {
       const kept = await mq.enqueue({ ...input, jobName: 'idle', jobId: 'kept', delayMs: 60_000 });
       await vi.waitFor(
         async () => {
-          const [index] = await scan(redis, `*:nj:*${plugin}}:ids`);
+          const [index] = await scan(redis, `*:nj:{${nativePluginTag(cluster.name, plugin)}}:ids`);
           expect(index).toBeDefined();
           expect(await redis.hlen(index!)).toBe(1);
         },

@@ -6,6 +6,8 @@
  */
 import { JobCancelledError, runWithTenant, type App } from 'clusterkit';
 import { Redis } from 'ioredis';
+import { nativeBullName } from '../../adapters/redis/native-ids.js';
+import type { HandlerName } from '../../adapters/redis/native-job-shape.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
@@ -170,6 +172,34 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
       expect(await runWithTenant({ tenantId: 'other' }, () => app.managedQueue.getJob(jobId))).toBeNull();
     });
 
+    it('keeps the last 20 attempts, each failure message exactly (quotes, backslashes, newlines, non-ASCII)', async () => {
+      const app = await startNode(cluster);
+      const message = (n: number) => `try "${n}" \\ failed\nline 2 — ✓ {"x":[1]}`;
+      await app.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'many' }, (job) => {
+        if (job.attemptsMade < 24) throw new Error(message(job.attemptsMade + 1));
+        return 'done';
+      });
+      const { jobId } = await app.managedQueue.enqueue({
+        pluginName: 'p',
+        queueName: 'q',
+        jobName: 'many',
+        payload: null,
+        attempts: 25,
+        backoff: { type: 'fixed', delay: 0 },
+      });
+      expect(await app.managedQueue.waitForJob(jobId, { timeoutMs: 20_000 })).toBe('done');
+      const info = (await app.managedQueue.getJob(jobId))!;
+      expect(info).toMatchObject({ state: 'completed', attemptsMade: 25 });
+      expect(info.history.map((h) => [h.attempt, h.outcome, h.error?.message])).toEqual([
+        ...Array.from({ length: 19 }, (_, i) => [i + 6, 'failed', message(i + 6)]),
+        [25, 'completed', undefined],
+      ]);
+      for (const h of info.history) {
+        expect(h.node).toBe(app.nodeId);
+        expect(h.finishedAt).toBeGreaterThanOrEqual(h.startedAt);
+      }
+    });
+
     it('cancels waiting and delayed jobs (never run; waiters rejected) and reports finished ones', async () => {
       const app = await startNode(cluster);
       const ran: unknown[] = [];
@@ -279,7 +309,7 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
       const owner = await within(firstStart.promise, 10_000, 'the first start');
       await b.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'locked' }, handler(b));
       // The lock is lost (as when a node stalls past its lock duration): the owner's next extension fails.
-      const [lock] = await scanLocks(redis, cluster.name);
+      const [lock] = await scanLocks(redis, cluster.name, { pluginName: 'p', queueName: 'q', jobName: 'locked' });
       expect(lock).toBeDefined();
       await redis.del(lock!);
       expect(await within(firstAbort.promise, 10_000, 'the owner abort')).toMatchObject({ code: 'LOCK_LOST' });
@@ -426,11 +456,12 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
 }
 
 /** The lock keys BullMQ holds for running jobs (SCAN, never KEYS). */
-async function scanLocks(client: Redis, appName: string): Promise<string[]> {
+async function scanLocks(client: Redis, appName: string, handler: HandlerName): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
+  const queue = nativeBullName(appName, handler);
   do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `*{${appName}%3Amanaged-native%3A*:lock`, 'COUNT', 1000);
+    const [next, keys] = await client.scan(cursor, 'MATCH', `*${queue}:*:lock`, 'COUNT', 1000);
     cursor = next;
     found.push(...keys);
   } while (cursor !== '0');
