@@ -13,6 +13,8 @@ import type { BenchCase } from '../lib/case.js';
 import { benchCluster, startNode, type Backend } from '../lib/clusterkit-app.js';
 import type { RunInput } from '../lib/harness.js';
 import { latencyPercentiles } from '../lib/stats.js';
+// The engine's key layout from its source (the same code the bench's bundle is built from).
+import { nativeBullName } from '../../adapters/redis/native-ids.js';
 import { redisClient } from '../lib/services.js';
 import { pool } from '../lib/waiting.js';
 
@@ -72,7 +74,7 @@ export async function seedNative(prefix: string, count: number, now: number): Pr
     for (let i = 0; i < count; i += 1) {
       const r = recordOf(i, now);
       const hk = `${r.pluginName}:${r.queueName}:work`;
-      const p = `${prefix}:q:{bench%3Amanaged-native%3A${r.pluginName}}%3A${r.queueName}%3Awork:`;
+      const p = `${prefix}:q:${nativeBullName('bench', { pluginName: r.pluginName, queueName: r.queueName, jobName: 'work' })}:`;
       const bullId = String(i + 1);
       ids.push(`${r.pluginName}/${r.queueName}/work/${bullId}`);
       const hash: Record<string, string | number> = {

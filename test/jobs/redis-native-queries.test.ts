@@ -6,6 +6,7 @@
  */
 import { runWithTenant, type App, type ManagedJobInfo } from 'clusterkit';
 import { Redis } from 'ioredis';
+import { nativeBullName } from '../../adapters/redis/native-ids.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TestCluster } from '../conformance/cluster.js';
 import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
@@ -14,12 +15,13 @@ import { startNode } from './jobs-helpers.js';
 
 const target = await resolveRedisUrl();
 
-/** Keys of the native engine's own indexes for the app (SCAN, never KEYS). */
+/** Keys of the native engine's own indexes of handler p/q/j of the app (SCAN, never KEYS). */
 async function indexKeys(client: Redis, appName: string): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
+  const queue = nativeBullName(appName, { pluginName: 'p', queueName: 'q', jobName: 'j' });
   do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `*{${appName}%3Amanaged-native%3A*ck:*`, 'COUNT', 1000);
+    const [next, keys] = await client.scan(cursor, 'MATCH', `*${queue}:ck:*`, 'COUNT', 1000);
     cursor = next;
     found.push(...keys);
   } while (cursor !== '0');
