@@ -18,7 +18,7 @@
  * - **Locate.** A scoped id's queue is one `HGET` (see {@link readIdIndex}).
  */
 import { Job, type JobsOptions, type Queue } from 'bullmq';
-import { unescapeKeyPart } from 'clusterkit/adapter-kit';
+import { escapeKeyPart, unescapeKeyPart } from 'clusterkit/adapter-kit';
 import { bullQueueName } from './bull-names.js';
 import { bullScript, hasScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
@@ -32,6 +32,16 @@ export function nativeBullName(appName: string, h: HandlerName): string {
 /** The id index of a plugin (`<prefix>:nj:{<plugin tag>}:ids`, in the slot of the plugin's queues). */
 export function idIndexKey(prefix: string, appName: string, pluginName: string): string {
   return `${prefix}:nj:${bullQueueName(nativePluginTag(appName, pluginName))}:ids`;
+}
+
+/**
+ * An app-level key of the native engine: `<prefix>:nj:{<app>}:<part>:...` (each part escaped). The
+ * app's hash tag puts them all — every plugin's handler set, the plugins set, the paused flags, the
+ * NO_PROCESSOR marks — in one slot of a Redis Cluster, so one transaction can read and write several
+ * of them (registering a handler queue reads its logical queue's paused flag in the same step).
+ */
+export function nativeAppKey(prefix: string, appName: string, ...parts: string[]): string {
+  return `${prefix}:nj:{${escapeKeyPart(appName)}}:${parts.map(escapeKeyPart).join(':')}`;
 }
 
 /** An index entry: where a handler's jobs live (`<queue key prefix>\n<handler key>`). */

@@ -15,7 +15,6 @@ import { Queue, type JobsOptions } from 'bullmq';
 import {
   ClusterError,
   ErrorCodes,
-  escapeKeyPart,
   handlerKey,
   JobCancelledError,
   MAX_JOB_LOG_LINES,
@@ -33,7 +32,7 @@ import {
 } from 'clusterkit/adapter-kit';
 import { bullPrefix } from './bull-names.js';
 import { closeClient, connectClient, createClient, type RedisClient, type RedisConnections } from './connection.js';
-import { addWithIdIndex, idIndexEntry, idIndexKey, nativeBullName, readIdIndex } from './native-ids.js';
+import { addWithIdIndex, idIndexEntry, idIndexKey, nativeAppKey, nativeBullName, readIdIndex } from './native-ids.js';
 import { generatedIdPrefix, nativeDataOf, parseJobId, type HandlerName } from './native-job-shape.js';
 import { noProcessorPass } from './native-no-processor.js';
 import {
@@ -183,14 +182,19 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return queue;
   }
 
-  /** The set of a plugin's handler keys that have had jobs (to find a scoped id's queue). */
+  /** An app-level key (native-ids.ts `nativeAppKey`: all in the app's slot). */
+  private appKey(...parts: string[]): string {
+    return nativeAppKey(this.connections.prefix, this.context.appName, ...parts);
+  }
+
+  /** The set of a plugin's handler keys that have had jobs (for pause/resume and NO_PROCESSOR). */
   private handlersKey(pluginName: string): string {
-    return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:handlers:${escapeKeyPart(pluginName)}`;
+    return this.appKey('handlers', pluginName);
   }
 
   /** The set of plugins that have handler queues (for the NO_PROCESSOR pass). */
   private get pluginsKey(): string {
-    return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:plugins`;
+    return this.appKey('plugins');
   }
 
   /** BullMQ's key prefix of a handler's queue. */
@@ -199,16 +203,16 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   }
 
   /**
-   * Records a handler's queue in its plugin's set (and the plugin in the plugins set) once per node (to find scoped ids, and for
-   * pause/resume); a queue new to the cluster is paused at once when its logical queue is. The pause
-   * writes its flag before reading the set, so either it sees the new queue or the new queue sees
-   * the flag.
+   * Records a handler's queue in its plugin's set once per node (to find scoped ids, and for
+   * pause/resume); a queue new to the cluster is paused at once when its logical queue is. One
+   * transaction in the app's slot (nativeAppKey) records it and reads the flag; the pause writes its
+   * flag before reading the set, so either it sees the new queue or the new queue sees the flag.
    */
   private async known(h: HandlerName): Promise<void> {
     const hk = handlerKey(h.pluginName, h.queueName, h.jobName);
     if (this.knownHandlers.has(hk)) return;
     const [[, added], , [, paused]] = (await this.redis
-      .pipeline()
+      .multi()
       .sadd(this.handlersKey(h.pluginName), hk)
       .sadd(this.pluginsKey, h.pluginName)
       .exists(this.pausedKey(h.pluginName, h.queueName))
@@ -218,7 +222,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   }
 
   private pausedKey(pluginName: string, queueName: string): string {
-    return `${this.connections.prefix}:nj:${escapeKeyPart(this.context.appName)}:paused:${escapeKeyPart(pluginName)}:${escapeKeyPart(queueName)}`;
+    return this.appKey('paused', pluginName, queueName);
   }
 
   /** The handler queues of a plugin that have been used (see {@link known}). */
@@ -365,11 +369,10 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
 
   /** One NO_PROCESSOR pass (native-no-processor.ts); core runs it on one node at a time. */
   failWithoutProcessor(pass: NativeNoProcessorPass): Promise<number> {
-    const app = escapeKeyPart(this.context.appName);
     return noProcessorPass(
       {
         client: this.redis,
-        missingKey: `${this.connections.prefix}:nj:${app}:missing`,
+        missingKey: this.appKey('missing'),
         plugins: () => this.redis.smembers(this.pluginsKey),
         handlersOf: (pluginName) => this.handlersOf(pluginName),
         keyPrefixOf: (h) => `${this.prefix}:${nativeBullName(this.context.appName, h)}:`,

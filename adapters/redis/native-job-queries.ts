@@ -227,12 +227,20 @@ export class NativeJobQueries implements ManagedJobQueries {
       .flat()
       .sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .slice(filter.offset, filter.offset + filter.limit);
-    const found = await readNativeJobs(
-      this.deps.client(),
-      page.map(({ h, bullId }) => ({
-        jobId: publicIdWith(generatedIdPrefix(h), bullId),
-        at: { ...this.deps.locate(h), bullId },
-      })),
+    // One pipelined read per handler queue (one hash slot each, as a Redis Cluster needs), in parallel.
+    const byQueue = new Map<string, { jobId: string; at: Located; place: number }[]>();
+    page.forEach(({ h, bullId }, place) => {
+      const at = { ...this.deps.locate(h), bullId };
+      const group = byQueue.get(at.keyPrefix) ?? [];
+      group.push({ jobId: publicIdWith(generatedIdPrefix(h), bullId), at, place });
+      byQueue.set(at.keyPrefix, group);
+    });
+    const found: (Awaited<ReturnType<typeof readNativeJobs>>[number] | undefined)[] = [];
+    await Promise.all(
+      [...byQueue.values()].map(async (group) => {
+        const read = await readNativeJobs(this.deps.client(), group);
+        group.forEach(({ place }, i) => (found[place] = read[i]));
+      }),
     );
     return { records: found.flatMap((f) => (f ? [f.record] : [])), total };
   }

@@ -33,7 +33,7 @@ export async function readNativeJob(
   return (await readNativeJobs(client, [{ jobId, at }]))[0]!;
 }
 
-/** Several jobs as {@link readNativeJob} reads one, in ONE pipelined round trip (a page of `listJobs`). */
+/** Several jobs (of one handler queue: one hash slot) as {@link readNativeJob} reads one, in ONE pipelined round trip. */
 export async function readNativeJobs(
   client: RedisClient,
   jobs: readonly { jobId: string; at: Located }[],

@@ -2,7 +2,7 @@
  * NO_PROCESSOR on the native managed-job engine (native-job-engine.ts): one pass of
  * {@link noProcessorPass}, run by one node at a time (core's NativeNoProcessor, under the lock
  * manager). For every handler queue that has had jobs, a handler no live node runs is marked missing
- * (a hash `<prefix>:nj:<app>:missing`: handler key → since, epoch ms; the mark is dropped when a live
+ * (a hash `<prefix>:nj:{<app>}:missing`: handler key → since, epoch ms; the mark is dropped when a live
  * node has it again). Once it has been missing for the grace period, each of its jobs that has been
  * ready to run (waiting, or delayed and due) for the grace period too is failed, one script call per
  * job ({@link NO_PROCESSOR_LUA}): the job is taken out of `wait` / `prioritized` / `delayed` in the

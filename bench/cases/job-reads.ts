@@ -14,7 +14,7 @@ import { benchCluster, startNode, type Backend } from '../lib/clusterkit-app.js'
 import type { RunInput } from '../lib/harness.js';
 import { latencyPercentiles } from '../lib/stats.js';
 // The engine's key layout from its source (the same code the bench's bundle is built from).
-import { nativeBullName } from '../../adapters/redis/native-ids.js';
+import { nativeAppKey, nativeBullName } from '../../adapters/redis/native-ids.js';
 import { redisClient } from '../lib/services.js';
 import { pool } from '../lib/waiting.js';
 
@@ -96,13 +96,13 @@ export async function seedNative(prefix: string, count: number, now: number): Pr
       pipe.hset(p + bullId, hash);
       pipe.zadd(`${p}ck:tenant:${r.tenantId!}`, r.enqueuedAt, bullId);
       pipe.sadd(`${p}ck:tenants`, r.tenantId!);
-      pipe.sadd(`${prefix}:nj:bench:handlers:${r.pluginName}`, hk);
-      pipe.sadd(`${prefix}:nj:bench:plugins`, r.pluginName);
+      pipe.sadd(nativeAppKey(prefix, 'bench', 'handlers', r.pluginName), hk);
+      pipe.sadd(nativeAppKey(prefix, 'bench', 'plugins'), r.pluginName);
       // Paused (BullMQ's flag and ours): no handler runs them, and the engine's NO_PROCESSOR pass
       // leaves a paused queue's jobs waiting, so the records stay as seeded while they are read.
       if (i < 10) {
         pipe.hset(`${p}meta`, 'paused', 1);
-        pipe.set(`${prefix}:nj:bench:paused:${r.pluginName}:${r.queueName}`, '1');
+        pipe.set(nativeAppKey(prefix, 'bench', 'paused', r.pluginName, r.queueName), '1');
       }
       if (pipe.length >= 6_000) {
         await pipe.exec();

@@ -58,6 +58,21 @@ export type ManagedFeature =
   | 'wait-removed';
 
 /**
+ * What the experimental native managed-job engine on Redis supports beyond the core (its factories'
+ * `managedFeatures`: redis-native.test.ts, redis-cluster-native.test.ts).
+ */
+export const NATIVE_FEATURES: readonly ManagedFeature[] = [
+  'takeover',
+  'global-concurrency',
+  'operator-calls',
+  'queries',
+  'pause',
+  'schedules',
+  'transaction',
+  'no-processor',
+];
+
+/**
  * The features each managed-job suite case needs beyond the core (by case name); a case not listed
  * needs only the core. One list, so what an engine runs is declared in one place.
  */

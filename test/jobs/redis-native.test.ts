@@ -15,19 +15,7 @@ import { counter, deferred, within } from '../helpers.js';
 import { basicsSuite } from './basics.suite.js';
 import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
-import { FAST, startNode, type ManagedFeature } from './jobs-helpers.js';
-
-/** What the native engine supports beyond the core (see `ManagedFeature`). */
-const NATIVE_FEATURES: readonly ManagedFeature[] = [
-  'takeover',
-  'global-concurrency',
-  'operator-calls',
-  'queries',
-  'pause',
-  'schedules',
-  'transaction',
-  'no-processor',
-];
+import { FAST, NATIVE_FEATURES, startNode } from './jobs-helpers.js';
 
 const target = await resolveRedisUrl();
 
