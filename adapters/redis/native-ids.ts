@@ -78,8 +78,11 @@ export async function readIdIndex(
 /** BullMQ's add scripts the engine may call (it always sets a priority or a delay; standard for safety). */
 const NATIVE_ID_ADDS = ['addStandardJob', 'addPrioritizedJob', 'addDelayedJob'] as const;
 
-/** BullMQ's add `source`, between the id index's check and its write (the last 3 ARGV are ours). */
-function wrapLua(source: string): string {
+/**
+ * BullMQ's add `source`, between the id index's check and its write (the last 3 ARGV are ours).
+ * Exported for the add of a caller id with a tenant, which wraps this again (native-job-queries.ts).
+ */
+export function idAddLua(source: string): string {
   return `-- clusterkit: a caller id's plugin-wide dedupe, then BullMQ's add (unchanged), then the index.
 local ckN = #ARGV
 local ckIndex, ckId, ckMine = ARGV[ckN - 2], ARGV[ckN - 1], ARGV[ckN]
@@ -108,7 +111,7 @@ function idAddsOf(client: RedisClient): ReadonlyMap<string, string> {
     if (!script) throw new Error(`BullMQ's ${base} script is not defined on this connection`);
     const ours = `cki:${script.name}`;
     if (!hasScript(client, ours))
-      client.defineCommand(ours, { numberOfKeys: script.numberOfKeys, lua: wrapLua(script.lua) });
+      client.defineCommand(ours, { numberOfKeys: script.numberOfKeys, lua: idAddLua(script.lua) });
     map.set(script.name, ours);
   }
   names = map;

@@ -44,6 +44,7 @@ import {
   type Located,
   type OperateDeps,
 } from './native-job-reads.js';
+import { NativeJobQueries } from './native-job-queries.js';
 import { NATIVE_CANCEL_LUA } from './native-scripts.js';
 import { FinishWaiters } from './native-wait.js';
 import { startNativeWorker } from './native-worker.js';
@@ -94,6 +95,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   private readonly prefix: string;
   private readonly finishedChannel: string;
   private readonly abortChannel: string;
+  /** `listJobs`, `getMetrics`, `getQueueStats`, `clean` (native-job-queries.ts). */
+  readonly queries: NativeJobQueries;
 
   constructor(
     private readonly connections: RedisConnections,
@@ -103,6 +106,13 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     this.prefix = bullPrefix(connections.prefix);
     this.finishedChannel = `${connections.prefix}:nj:finished`;
     this.abortChannel = `${connections.prefix}:nj:abort`;
+    this.queries = new NativeJobQueries({
+      client: () => this.redis,
+      locate: (handler) => ({ handler, keyPrefix: this.keyPrefixOf(handler) }),
+      plugins: () => this.redis.smembers(this.pluginsKey),
+      handlersOf: (pluginName) => this.handlersOf(pluginName),
+      isPaused: (pluginName, queueName) => this.isPaused(pluginName, queueName),
+    });
   }
 
   async start(): Promise<void> {
@@ -185,6 +195,11 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   /** The set of plugins that have handler queues (for the NO_PROCESSOR pass). */
   private get pluginsKey(): string {
     return this.appKey('plugins');
+  }
+
+  /** BullMQ's key prefix of a handler's queue. */
+  private keyPrefixOf(handler: HandlerName): string {
+    return `${this.prefix}:${nativeBullName(this.context.appName, handler)}:`;
   }
 
   /**
@@ -281,14 +296,23 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     if (record.maxAttempts > 1) opts.backoff = { type: 'clusterkit' };
     if (record.delayMs > 0) opts.delay = record.delayMs;
     const queue = this.queueNamed(names.queueName);
+    const data = nativeDataOf(record);
+    // A job with a tenant enters its tenant's index in the same script call (native-job-queries.ts).
+    const tenantId = record.tenantId;
     if (callerId) {
       // Plugin-wide dedupe in one script call: BullMQ's add wrapped with the plugin's id index.
       const bullId = parseJobId(record.id)!.bullId;
-      await addWithIdIndex(queue, record.jobName, nativeDataOf(record), opts, bullId, names.indexKey, names.idEntry);
+      const index = { indexKey: names.indexKey, bullId, entry: names.idEntry };
+      if (tenantId === undefined)
+        await addWithIdIndex(queue, record.jobName, data, opts, bullId, index.indexKey, index.entry);
+      else await this.queries.addWithTenant(queue, record.jobName, data, opts, tenantId, index);
       return record.id;
     }
-    const job = await queue.add(record.jobName, nativeDataOf(record), opts);
-    return names.idPrefix + job.id!;
+    const bullId =
+      tenantId === undefined
+        ? (await queue.add(record.jobName, data, opts)).id!
+        : await this.queries.addWithTenant(queue, record.jobName, data, opts, tenantId);
+    return names.idPrefix + bullId;
   }
 
   /** Finds a job's queue: from a generated id directly; a scoped id from its plugin's id index (one HGET). */

@@ -12,7 +12,7 @@ import type {
   RetryResult,
 } from 'clusterkit/adapter-kit';
 import { Job, type Queue } from 'bullmq';
-import { JobCancelledError } from 'clusterkit/adapter-kit';
+import { escapeKeyPart, JobCancelledError } from 'clusterkit/adapter-kit';
 import type { RedisClient } from './connection.js';
 import { fieldsOfHash, recordOf, type HandlerName } from './native-job-shape.js';
 
@@ -30,31 +30,51 @@ export async function readNativeJob(
   jobId: string,
   at: Located,
 ): Promise<{ record: JobRecord; logs: string[] } | null> {
-  const key = at.keyPrefix + at.bullId;
-  const replies = await client
-    .pipeline()
-    .hgetall(key)
-    .lrange(`${key}:logs`, 0, -1)
-    .zscore(`${at.keyPrefix}completed`, at.bullId)
-    .zscore(`${at.keyPrefix}failed`, at.bullId)
-    .zscore(`${at.keyPrefix}delayed`, at.bullId)
-    .lpos(`${at.keyPrefix}active`, at.bullId)
-    .exec();
-  const [hash, logs, completed, failed, delayed, active] = (replies ?? []).map(([error, value]) => {
+  return (await readNativeJobs(client, [{ jobId, at }]))[0]!;
+}
+
+/** Several jobs (of one handler queue: one hash slot) as {@link readNativeJob} reads one, in ONE pipelined round trip. */
+export async function readNativeJobs(
+  client: RedisClient,
+  jobs: readonly { jobId: string; at: Located }[],
+): Promise<({ record: JobRecord; logs: string[] } | null)[]> {
+  if (jobs.length === 0) return [];
+  const pipeline = client.pipeline();
+  for (const { at } of jobs) {
+    const key = at.keyPrefix + at.bullId;
+    pipeline
+      .hgetall(key)
+      .lrange(`${key}:logs`, 0, -1)
+      .zscore(`${at.keyPrefix}completed`, at.bullId)
+      .zscore(`${at.keyPrefix}failed`, at.bullId)
+      .zscore(`${at.keyPrefix}delayed`, at.bullId)
+      .lpos(`${at.keyPrefix}active`, at.bullId);
+  }
+  const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
     if (error) throw error;
     return value;
-  }) as [Record<string, string>, string[], string | null, string | null, string | null, number | null];
-  const fields = fieldsOfHash(hash);
-  if (!fields) return null;
-  let state: ManagedJobState = 'waiting';
-  if (completed !== null) state = 'completed';
-  else if (failed !== null) state = fields.aborted ? 'cancelled' : 'failed';
-  else if (active !== null) state = 'active';
-  else if (delayed !== null) state = 'delayed';
-  const record = recordOf(jobId, at.handler, state, fields);
-  // BullMQ's delayed score is the due time × 4096 (+ a counter).
-  if (delayed !== null) record.runAt = Math.floor(Number(delayed) / 4096);
-  return { record, logs };
+  });
+  return jobs.map(({ jobId, at }, i) => {
+    const [hash, logs, completed, failed, delayed, active] = replies.slice(i * 6, i * 6 + 6) as [
+      Record<string, string>,
+      string[],
+      string | null,
+      string | null,
+      string | null,
+      number | null,
+    ];
+    const fields = fieldsOfHash(hash);
+    if (!fields) return null;
+    let state: ManagedJobState = 'waiting';
+    if (completed !== null) state = 'completed';
+    else if (failed !== null) state = fields.aborted ? 'cancelled' : 'failed';
+    else if (active !== null) state = 'active';
+    else if (delayed !== null) state = 'delayed';
+    const record = recordOf(jobId, at.handler, state, fields);
+    // BullMQ's delayed score is the due time × 4096 (+ a counter).
+    if (delayed !== null) record.runAt = Math.floor(Number(delayed) / 4096);
+    return { record, logs };
+  });
 }
 
 /** Runs the cancel script (defined on `client` as `ckNativeCancel`) for the job at `at`. */
@@ -100,7 +120,11 @@ export async function retryNativeJob(d: OperateDeps): Promise<RetryResult> {
   const job = await Job.fromId(d.queue, d.at.bullId);
   if (!job) return { success: false, reason: 'not_found' };
   // A cancelled job's mark goes first: its next end must not read as cancelled.
-  await d.client.hdel(d.at.keyPrefix + d.at.bullId, 'ab', 'fc');
+  await d.client
+    .multi()
+    .hdel(d.at.keyPrefix + d.at.bullId, 'ab', 'fc')
+    .zrem(`${d.at.keyPrefix}ck:cancelled`, d.at.bullId)
+    .exec();
   try {
     await job.retry('failed', { resetAttemptsMade: true });
   } catch {
@@ -116,6 +140,11 @@ export async function removeNativeJob(d: OperateDeps): Promise<RemoveResult> {
   if (!found) return { success: false, reason: 'not_found' };
   if (found.record.state === 'active') return { success: false, reason: 'active' };
   if ((await d.queue.remove(d.at.bullId)) !== 1) return { success: false, reason: 'active' };
+  // Out of the engine's indexes (native-query-scripts.ts) at once rather than at the next read.
+  const tenantId = found.record.tenantId;
+  const drop = d.client.multi().zrem(`${d.at.keyPrefix}ck:cancelled`, d.at.bullId);
+  if (tenantId !== undefined) drop.zrem(`${d.at.keyPrefix}ck:tenant:${escapeKeyPart(tenantId)}`, d.at.bullId);
+  await drop.exec();
   await d.client.publish(d.finishedChannel, d.at.keyPrefix + d.at.bullId);
   return { success: true };
 }

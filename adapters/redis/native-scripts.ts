@@ -98,9 +98,12 @@ return ckResult
 const AFTER = {
   moveToActive: `ckStart(ckResult, ARGV[1], ARGV[2])`,
   // KEYS[12] job key; ARGV[2] now; ARGV[5] 'completed' | 'failed'; ARGV[7] key prefix.
+  // An aborted attempt's final failure (its mark ab) enters the queue's cancelled index (native-query-scripts.ts).
   moveToFinished: `if ckOk then
   if ARGV[5] == 'failed' then ckCode(KEYS[12]) end
-  ckClose(KEYS[12], ARGV[5], ARGV[2])
+  if ckClose(KEYS[12], ARGV[5], ARGV[2]) and ARGV[5] == 'failed' then
+    ckCall('ZADD', ARGV[7] .. 'ck:cancelled', ARGV[2], string.sub(KEYS[12], #ARGV[7] + 1))
+  end
   ckNotify(KEYS[12])
 end
 ckStart(ckResult, ARGV[7], ARGV[2])`,
@@ -139,8 +142,9 @@ export function wrapNativeWorkerScripts(client: RedisClient, owner: string, chan
 
 /**
  * Cancels a job that has not started: removes it from BullMQ's wait, paused, prioritized and
- * delayed structures and puts it in `failed` with the abort mark `ab` (read back as `cancelled`),
- * telling its waiters. An active job is only marked (`ab`) when ARGV[3] is '1'.
+ * delayed structures and puts it in `failed` with the abort mark `ab` (read back as `cancelled`)
+ * and in the queue's cancelled index (`<prefix>ck:cancelled`, native-query-scripts.ts), telling its
+ * waiters. An active job is only marked (`ab`) when ARGV[3] is '1'.
  * KEYS: job, wait, paused, prioritized, delayed, active, completed, failed. ARGV: job id, now,
  * abortActive, finished channel, reason. Returns 'cancelled' | 'abort' | 'active' | 'completed' |
  * 'failed' | 'not_found'.
@@ -161,6 +165,7 @@ redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)
 redis.call('HSET', job, 'ab', '1', 'failedReason', ARGV[5], 'finishedOn', ARGV[2])
 redis.call('ZADD', KEYS[8], ARGV[2], id)
+redis.call('ZADD', string.sub(job, 1, #job - #id) .. 'ck:cancelled', ARGV[2], id)
 if redis.call('EXISTS', job .. ':w') == 1 then redis.call('PUBLISH', ARGV[4], job) end
 return 'cancelled'
 `;

@@ -10,7 +10,8 @@
  *
  *   REDIS_URL=redis://127.0.0.1:6461 npx tsx bench/tools/managed-native-engine.ts [jobs] [rounds]
  *
- * NE_SIDES (default `bullmq,records,native`): the sides. NE_TOP=n prints each run's n most called commands.
+ * NE_SIDES (default `bullmq,records,native`): the sides; `native-t` is the native engine with every job
+ * enqueued with a tenant (`tenantId: 't1'`: the tenant index written by the add). NE_TOP=n prints each run's n most called commands.
  */
 import { loadavg } from 'node:os';
 import { benchCluster, startNode } from '../lib/clusterkit-app.js';
@@ -78,15 +79,16 @@ async function raw(count: number, keep: boolean): Promise<void> {
 }
 
 /** `app.managedQueue` on today's engine (`records`) or the native one, as the bench case runs it. */
-async function managed(side: 'records' | 'native', count: number, keep: boolean): Promise<void> {
+async function managed(side: 'records' | 'native' | 'native-t', count: number, keep: boolean): Promise<void> {
   const done = countdown(count);
-  const node = await startNode(benchCluster('redis', { nativeJobs: side === 'native' }), async (app) => {
+  const tenant = side === 'native-t' ? { tenantId: 't1' } : {};
+  const node = await startNode(benchCluster('redis', { nativeJobs: side !== 'records' }), async (app) => {
     await app.managedQueue.process({ ...JOB, concurrency: CONCURRENCY }, async () => done.hit());
   });
   try {
     await measure(side, count, keep, async () => {
       await pool(count, WINDOW, new AbortController().signal, (i) =>
-        node.app.managedQueue.enqueue({ ...JOB, payload: { i } }),
+        node.app.managedQueue.enqueue({ ...JOB, ...tenant, payload: { i } }),
       );
       await done.done;
     });
@@ -97,8 +99,8 @@ async function managed(side: 'records' | 'native', count: number, keep: boolean)
 
 function run(side: string, count: number, keep: boolean): Promise<void> {
   if (side === 'bullmq') return raw(count, keep);
-  if (side === 'records' || side === 'native') return managed(side, count, keep);
-  throw new Error(`NE_SIDES: unknown side ${side} (bullmq, records, native)`);
+  if (side === 'records' || side === 'native' || side === 'native-t') return managed(side, count, keep);
+  throw new Error(`NE_SIDES: unknown side ${side} (bullmq, records, native, native-t)`);
 }
 
 const median = (xs: number[]) => quantile(xs, 0.5);

@@ -1,7 +1,7 @@
 /**
  * Read-side operations over job records: list with paging, counts by state, per-queue stats and
  * cleaning old finished jobs, on the job store (indexed on memory and Redis; the portable store walks
- * its records with SCAN + MGET).
+ * its records with SCAN + MGET) or on a native engine's {@link ManagedJobQueries}.
  *
  * Tenant visibility: inside `runWithTenant` only that tenant's jobs are seen; outside any tenant
  * context (platform and operator code) every job is.
@@ -10,7 +10,7 @@ import { ClusterError, ErrorCodes } from '../errors.js';
 import { currentTenant } from '../tenant/tenant-context.js';
 import { assertDuration, assertInteger, assertName, assertOptions, describe } from '../validation.js';
 import { isTerminal, toJobInfo, type JobRecord } from './envelope.js';
-import type { JobStore } from './job-store.js';
+import type { ManagedJobQueries } from './native-engine.js';
 import { logicalQueueKey } from './scoped-key.js';
 import type { JobCounts, ListJobsFilter, ManagedJobInfo, ManagedJobState, MetricsFilter, QueueStats } from './types.js';
 
@@ -55,7 +55,7 @@ function matcherOf(call: string, filter: MetricsFilter | undefined, extra: reado
 
 /** `listJobs`: newest first. */
 export async function listJobs(
-  jobs: JobStore,
+  jobs: ManagedJobQueries,
   filter: ListJobsFilter = {},
 ): Promise<{ jobs: ManagedJobInfo[]; total: number }> {
   const m = matcherOf('managedQueue.listJobs', filter, ['state', 'offset', 'limit']);
@@ -77,12 +77,12 @@ export async function listJobs(
 }
 
 /** `getMetrics`: counts by state (cancelled jobs are not counted). */
-export async function getMetrics(jobs: JobStore, filter?: MetricsFilter): Promise<JobCounts> {
+export async function getMetrics(jobs: ManagedJobQueries, filter?: MetricsFilter): Promise<JobCounts> {
   return jobs.counts(defined(matcherOf('managedQueue.getMetrics', filter)), Date.now());
 }
 
 /** `getQueueStats`: one row per plugin/queue/tenant that has jobs. */
-export async function getQueueStats(jobs: JobStore): Promise<QueueStats[]> {
+export async function getQueueStats(jobs: ManagedJobQueries): Promise<QueueStats[]> {
   const m = matcherOf('managedQueue.getQueueStats', undefined);
   const [rows, paused] = await Promise.all([jobs.queueStats(defined(m), Date.now()), jobs.pausedQueues()]);
   const pausedSet = new Set(paused);
@@ -111,7 +111,7 @@ export interface CleanOptions {
 }
 
 /** `clean`: deletes finished records; returns how many. */
-export async function cleanJobs(jobs: JobStore, options: CleanOptions): Promise<number> {
+export async function cleanJobs(jobs: ManagedJobQueries, options: CleanOptions): Promise<number> {
   const o = assertOptions('managedQueue.clean', options, ['state', 'olderThanMs', 'limit']) as CleanOptions;
   if (o.state === undefined || !isTerminal(o.state)) {
     throw new ClusterError(

@@ -31,7 +31,7 @@ import {
 import { JobEvents } from './job-events.js';
 import { cleanJobs, getMetrics, getQueueStats, listJobs, visibleToCaller, type CleanOptions } from './job-queries.js';
 import { JobRunner } from './job-runner.js';
-import { nativeNotSupported, type ManagedJobEngineFactory } from './native-engine.js';
+import { nativeNotSupported, type ManagedJobEngineFactory, type ManagedJobQueries } from './native-engine.js';
 import { NativeManagedJobs } from './native-queue.js';
 import type { JobStore, JobStoreFactory } from './job-store.js';
 import { inStoreTransaction, JobWriter } from './job-writer.js';
@@ -466,26 +466,22 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
 
   /** Jobs by state with paging, newest first (tenant-scoped inside `runWithTenant`). */
   async listJobs(filter?: ListJobsFilter): Promise<{ jobs: ManagedJobInfo[]; total: number }> {
-    this.unsupported('listJobs');
-    return listJobs(this.jobStore, filter);
+    return listJobs(this.queries('listJobs'), filter);
   }
 
   /** Counts by state (tenant-scoped inside `runWithTenant`). */
   async getMetrics(filter?: MetricsFilter): Promise<JobCounts> {
-    this.unsupported('getMetrics');
-    return getMetrics(this.jobStore, filter);
+    return getMetrics(this.queries('getMetrics'), filter);
   }
 
   /** Counts per plugin/queue/tenant, with the logical queue's paused flag. */
   async getQueueStats(): Promise<QueueStats[]> {
-    this.unsupported('getQueueStats');
-    return getQueueStats(this.jobStore);
+    return getQueueStats(this.queries('getQueueStats'));
   }
 
   /** Deletes finished jobs older than `olderThanMs`; returns how many. */
   async clean(options: CleanOptions): Promise<number> {
-    this.unsupported('clean');
-    return cleanJobs(this.jobStore, options);
+    return cleanJobs(this.queries('clean'), options);
   }
 
   /** Stops starting jobs of a logical queue on every node (running ones finish; new ones wait). */
@@ -569,6 +565,14 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     const registrations = this.registry.registrationsOf(instance);
     this.registry.removeInstance(instance);
     if (this.native) await Promise.all(registrations.map((r) => this.native!.drop(r)));
+  }
+
+  /** Where job reads go: the job store, or the native engine's queries (`NOT_SUPPORTED` without them). */
+  private queries(feature: string): ManagedJobQueries {
+    if (!this.native) return this.jobStore;
+    const queries = this.native.engine.queries;
+    if (!queries) throw nativeNotSupported(feature, this.native.engine.kind);
+    return queries;
   }
 
   /** Throws `NOT_SUPPORTED` when the native engine runs this queue and `feature` is not in its stage 1. */

@@ -3,14 +3,16 @@
  * keep a managed job as one of its own jobs (on Redis: a BullMQ job of the handler's BullMQ queue,
  * adapters/redis/native-job-engine.ts) offers a {@link ManagedJobEngineFactory} as
  * `adapters.managedJobEngine`, and `app.managedQueue` then runs enqueue, handlers, outcomes,
- * `getJob`, `waitForJob` and `cancel` through it instead of the record + ticket layer. Core defines
- * the contract and runs the handler (native-runner.ts); the adapter owns storage and delivery.
- * Everything the engine does not support yet throws {@link nativeNotSupported} at the call.
+ * `getJob`, `waitForJob` and `cancel` through it instead of the record + ticket layer, and the
+ * optional calls (operator calls, pause, job reads: {@link ManagedJobQueries}) where the engine has
+ * them. Core defines the contract and runs the handler (native-runner.ts); the adapter owns storage
+ * and delivery. An optional call the engine lacks throws {@link nativeNotSupported} at the call.
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
 import type { JobRecord } from './envelope.js';
 import type { LazyAbort } from '../lazy-abort.js';
 import type { CancelResult, PromoteResult, RemoveResult, RetryResult } from './job-control.js';
+import type { JobStore } from './job-store.js';
 import type { NativeNoProcessorPass } from './native-no-processor.js';
 import type { ProcessorOptions } from './types.js';
 
@@ -101,12 +103,25 @@ export interface ManagedJobEngine {
   /** Runs a delayed job now. */
   promote?(jobId: string): Promise<PromoteResult>;
   /**
+   * The engine's job reads (`listJobs`, `getMetrics`, `getQueueStats`, `clean`), with the job
+   * store's contract for them. Optional: without it those calls throw `NOT_SUPPORTED`.
+   */
+  readonly queries?: ManagedJobQueries;
+  /**
    * One NO_PROCESSOR pass (native-no-processor.ts; core runs it on one node at a time): fails, one
    * atomic step per job, the ready jobs of handlers no live node has had for `pass.graceMs`.
    * Resolves with how many it failed. Optional: without it such jobs wait.
    */
   failWithoutProcessor?(pass: NativeNoProcessorPass): Promise<number>;
 }
+
+/**
+ * What `listJobs`, `getMetrics`, `getQueueStats` and `clean` need of a backend: the job store's
+ * read-side methods, with the same semantics (core checks the filters and applies tenant
+ * visibility first, see job-queries.ts): newest first by enqueue time, a due `delayed` job counted
+ * and listed as `waiting`, cancelled jobs not in the counts.
+ */
+export type ManagedJobQueries = Pick<JobStore, 'list' | 'counts' | 'queueStats' | 'clean' | 'pausedQueues'>;
 
 /** What core gives an engine factory. */
 export interface ManagedJobEngineContext {

@@ -53,7 +53,9 @@ export type ManagedFeature =
   | 'rate-limit'
   | 'schedules'
   /** Held and parked tickets of a full lane. */
-  | 'busy-lane';
+  | 'busy-lane'
+  /** `waitForJob` hears the outcome of a job removed at its end (`removeOnComplete` / `removeOnFail: true`). */
+  | 'wait-removed';
 
 /**
  * What the experimental native managed-job engine on Redis supports beyond the core (its factories'
@@ -63,6 +65,8 @@ export const NATIVE_FEATURES: readonly ManagedFeature[] = [
   'takeover',
   'global-concurrency',
   'operator-calls',
+  'queries',
+  'pause',
   'schedules',
   'transaction',
   'no-processor',
@@ -83,7 +87,7 @@ const CASE_FEATURES: Readonly<Record<string, readonly ManagedFeature[]>> = {
   'shows a tenant only its own jobs, and everything outside any tenant context': ['queries', 'operator-calls'],
   'pauses and resumes a logical queue on every node': ['pause', 'queries'],
   'cleans finished jobs and times out waitForJob with a coded error': ['queries'],
-  'removes finished records when asked (removeOnComplete / removeOnFail)': ['pause'],
+  'removes finished records when asked (removeOnComplete / removeOnFail)': ['pause', 'wait-removed'],
   'a node without the handler hands jobs back without spending attempts': ['hand-back'],
   'takes over a job whose node stopped mid-run, without spending an attempt': ['takeover'],
   'fails a job with NO_PROCESSOR once no live node has had its handler for the grace period': ['no-processor'],

@@ -1,11 +1,10 @@
 /**
  * The experimental native managed-job engine on Redis (`managedJobs: { engine: 'native' }`): the
- * public-API suites' cases its stage 1 covers (the features it declares below; every other case is
- * not registered for it), and what only it needs: NOT_SUPPORTED at the call for stage-2 features,
- * priority order behind a busy handler, a lost lock never running a job twice at once, cancel with
+ * public-API suites' cases it covers (the features it declares below; every other case is not
+ * registered for it), and what only it needs: priority order behind a busy handler, a lost lock never running a job twice at once, cancel with
  * abortActive, the attempt history after a retry.
  */
-import { ClusterError, JobCancelledError, runWithTenant, type App } from 'clusterkit';
+import { JobCancelledError, runWithTenant, type App } from 'clusterkit';
 import { Redis } from 'ioredis';
 import { nativeBullName } from '../../adapters/redis/native-ids.js';
 import type { HandlerName } from '../../adapters/redis/native-job-shape.js';
@@ -95,26 +94,6 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
         removeOnFail: 30_000,
       });
       expect(info.timestamps.runAt).toBe(info.timestamps.enqueuedAt + 60_000);
-    });
-
-    it('throws NOT_SUPPORTED with { feature, engine } at every stage-2 call', async () => {
-      const app = await startNode(cluster);
-      const mq = app.managedQueue;
-      const calls: [string, () => Promise<unknown>][] = [
-        ['listJobs', () => mq.listJobs()],
-        ['getMetrics', () => mq.getMetrics()],
-        ['getQueueStats', () => mq.getQueueStats()],
-        ['clean', () => mq.clean({ state: 'completed', olderThanMs: 0 })],
-      ];
-      for (const [feature, call] of calls) {
-        const error = await call().then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(error, feature).toBeInstanceOf(ClusterError);
-        expect(error, feature).toMatchObject({ code: 'NOT_SUPPORTED', details: { feature, engine: 'native' } });
-        expect((error as Error).message, feature).toMatch(/experimental "native" managed-job engine/);
-      }
     });
 
     it('runs queued jobs in priority order behind a busy handler (lower first, FIFO within one)', async () => {
