@@ -58,25 +58,31 @@ export function codeOfField(fc: string | undefined, failedReason: string | undef
 }
 
 /**
- * Lua (inside the wrapped failure scripts, `ckCall` = `redis.call`): `ckCode(jobKey)` moves the mark
- * of the newest stack entry into `fc` = `[code, failedReason]`, or deletes `fc` when there is none. A
- * job removed by its failure (`removeOnFail`) has no hash left: nothing is written.
+ * Lua (inside the wrapped failure scripts, `ckCall` = `redis.call`): `ckMarked(st)` reads a stack
+ * list (JSON text) whose newest entry carries the mark → the list with that entry unmarked, and the
+ * code (nil when there is no mark); `ckCode(jobKey)` moves the mark of the newest stack entry into
+ * `fc` = `[code, failedReason]`, or deletes `fc` when there is none. A job removed by its failure
+ * (`removeOnFail`) has no hash left: nothing is written.
  */
-export const CODE_LUA = `local function ckCode(jobKey)
-  local f = ckCall('HMGET', jobKey, 'stacktrace', 'failedReason')
-  local st = f[1]
-  if st and st ~= '' then
-    local ok, list = pcall(cjson.decode, st)
-    if ok and type(list) == 'table' and type(list[#list]) == 'string' then
-      local n, rest = string.match(list[#list], '^\\031ck%-code:(%d+):(.*)$')
-      if n then
-        n = tonumber(n)
-        list[#list] = string.sub(rest, n + 2)
-        local fc = cjson.encode({ string.sub(rest, 1, n), f[2] or '' })
-        ckCall('HSET', jobKey, 'stacktrace', cjson.encode(list), 'fc', fc)
-        return
-      end
+export const CODE_LUA = `local function ckMarked(st)
+  if not st or st == '' then return nil end
+  local ok, list = pcall(cjson.decode, st)
+  if ok and type(list) == 'table' and type(list[#list]) == 'string' then
+    local n, rest = string.match(list[#list], '^\\031ck%-code:(%d+):(.*)$')
+    if n then
+      n = tonumber(n)
+      list[#list] = string.sub(rest, n + 2)
+      return list, string.sub(rest, 1, n)
     end
+  end
+  return nil
+end
+local function ckCode(jobKey)
+  local f = ckCall('HMGET', jobKey, 'stacktrace', 'failedReason')
+  local list, code = ckMarked(f[1])
+  if code then
+    ckCall('HSET', jobKey, 'stacktrace', cjson.encode(list), 'fc', cjson.encode({ code, f[2] or '' }))
+    return
   end
   ckCall('HDEL', jobKey, 'fc')
 end

@@ -23,6 +23,7 @@ import {
   type PromoteResult,
   type RemoveResult,
   type RetryResult,
+  type FinishedJob,
   type JobRecord,
   type LazyAbort,
   type ManagedJobEngine,
@@ -126,7 +127,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     this.client = client;
     const sub = this.connections.subscriber;
     this.unsubscribe = [
-      await sub.listen(this.finishedChannel, (jobKey) => this.finishWaiters.finished(jobKey)),
+      await sub.listen(this.finishedChannel, (message) => this.finishWaiters.finished(message)),
       await sub.listen(this.abortChannel, (message) => this.abortHere(message)),
     ];
   }
@@ -397,7 +398,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     }
   }
 
-  async waitFinished(jobId: string, timeoutMs: number): Promise<JobRecord | null> {
+  async waitFinished(jobId: string, timeoutMs: number): Promise<FinishedJob | null> {
     const at = await this.locate(jobId);
     return at ? this.finishWaiters.wait(this.redis, jobId, at, timeoutMs) : null;
   }

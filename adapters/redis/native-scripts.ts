@@ -10,8 +10,11 @@
  * - finish (`moveToFinished`, `moveToDelayed` and `retryJob`, i.e. completed, final failure, retry
  *   with and without backoff): after BullMQ's step succeeded (its lock check passed), one `HMGET`
  *   and one `HSET` close `ha` into the bounded history `h` (the last 20 attempts) with end, outcome
- *   and BullMQ's `failedReason`; a failure also moves its code into `fc` (native-failed-code.ts); a final finish whose job has a waiter (`<job key>:w`, set by
- *   `waitForJob`) also `PUBLISH`es the job key on the engine's finished channel.
+ *   and BullMQ's `failedReason`; a failure also moves its code into `fc` (native-failed-code.ts); a
+ *   final finish whose job has a waiter (`<job key>:w`, set by `waitForJob`, read before BullMQ's
+ *   step) also `PUBLISH`es the job key on the engine's finished channel — and, when the finish
+ *   removed the job (`removeOnComplete` / `removeOnFail`), its end (native-wait.ts), also written
+ *   into the mark in the same call.
  *
  * The wrapped sources are the installed BullMQ's (bull-scripts.ts), redefined under BullMQ's own
  * names on a connection only the engine's workers use; the node id is part of the source.
@@ -76,15 +79,39 @@ local function ckStart(res, prefix, now)
     ckCall('HSET', key, 'ha', start)
   end
 end
-${CODE_LUA}local function ckNotify(jobKey)
-  if ckCall('EXISTS', jobKey .. ':w') == 1 then ckCall('PUBLISH', ARGV_CHANNEL, jobKey) end
+${CODE_LUA}-- A watched job's final finish: its key on the finished channel; when the finish removed the job,
+-- its end too (kept in the mark as well): ["completed", returnvalue] | ["failed", reason, code?] | ["cancelled"].
+local function ckEnded(jobKey, target, value, ab, fields)
+  if ckCall('EXISTS', jobKey) == 1 then
+    ckCall('PUBLISH', ARGV_CHANNEL, jobKey)
+    return
+  end
+  local out
+  if target == 'failed' and ab then
+    out = cjson.encode({ 'cancelled' })
+  elseif target == 'failed' then
+    local ok, f = pcall(cmsgpack.unpack, fields)
+    local st
+    if ok and type(f) == 'table' then
+      for i = 1, #f - 1, 2 do
+        if f[i] == 'stacktrace' then st = f[i + 1] end
+      end
+    end
+    local _, code = ckMarked(st)
+    out = cjson.encode({ 'failed', value, code })
+  else
+    out = cjson.encode({ 'completed', value })
+  end
+  ckCall('SET', jobKey .. ':w', out, 'KEEPTTL')
+  ckCall('PUBLISH', ARGV_CHANNEL, jobKey .. '\\n' .. out)
 end
 `;
 }
 
-function wrap(source: string, after: string, owner: string, channel: string): string {
+function wrap(source: string, after: string, owner: string, channel: string, before = ''): string {
   return `local ARGV_CHANNEL = ${luaString(channel)}
 ${helpers(owner)}
+${before}
 local ckResult = (function()
 ${source}
 end)()
@@ -104,7 +131,7 @@ const AFTER = {
   if ckClose(KEYS[12], ARGV[5], ARGV[2]) and ARGV[5] == 'failed' then
     ckCall('ZADD', ARGV[7] .. 'ck:cancelled', ARGV[2], string.sub(KEYS[12], #ARGV[7] + 1))
   end
-  ckNotify(KEYS[12])
+  if ckW then ckEnded(KEYS[12], ARGV[5], ARGV[4], ckAb, ARGV[9]) end
 end
 ckStart(ckResult, ARGV[7], ARGV[2])`,
   // KEYS[5] job key; ARGV[1] key prefix; ARGV[2] now.
@@ -120,6 +147,16 @@ ckStart(ckResult, ARGV[1], ARGV[2])`,
 end`,
 } as const;
 
+/**
+ * What runs before a wrapped script: a final finish reads whether the job is watched, and then its
+ * abort mark, while the job still exists (BullMQ's step may remove it: `removeOnComplete` /
+ * `removeOnFail`). An unwatched job costs the one `EXISTS` its announcement check always made.
+ */
+const BEFORE: Partial<Record<keyof typeof AFTER, string>> = {
+  moveToFinished: `local ckW = ckCall('EXISTS', KEYS[12] .. ':w') == 1
+local ckAb = ckW and ckCall('HGET', KEYS[12], 'ab') or nil`,
+};
+
 const wrapped = new WeakSet<object>();
 
 /**
@@ -134,7 +171,7 @@ export function wrapNativeWorkerScripts(client: RedisClient, owner: string, chan
     if (!script) throw new Error(`BullMQ's ${base} script is not defined on this connection`);
     client.defineCommand(script.name, {
       numberOfKeys: script.numberOfKeys,
-      lua: wrap(script.lua, after, owner, channel),
+      lua: wrap(script.lua, after, owner, channel, BEFORE[base as keyof typeof AFTER]),
     });
   }
   wrapped.add(client);

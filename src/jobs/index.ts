@@ -35,6 +35,7 @@ export {
   type ManagedJobEngine,
   type ManagedJobEngineContext,
   type ManagedJobEngineFactory,
+  type FinishedJob,
   type ManagedJobQueries,
   type NativeActiveJob,
   type NativeHandler,

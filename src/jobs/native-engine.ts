@@ -83,10 +83,12 @@ export interface ManagedJobEngine {
   /** Cancels a waiting/delayed job; an active one only with `abortActive` (its handler's signal aborts). */
   cancel(jobId: string, abortActive: boolean): Promise<CancelResult>;
   /**
-   * Resolves with the job's record once it is terminal (completed, failed, cancelled), null when it
-   * does not exist (or is removed meanwhile); rejects with `WAIT_TIMEOUT` after `timeoutMs`.
+   * Resolves with the job's record once it is terminal (completed, failed, cancelled) — or, for a
+   * job removed at its end (`removeOnComplete` / `removeOnFail`) after the wait began, with the end
+   * as announced — null when it does not exist (or is removed otherwise); rejects with
+   * `WAIT_TIMEOUT` after `timeoutMs`.
    */
-  waitFinished(jobId: string, timeoutMs: number): Promise<JobRecord | null>;
+  waitFinished(jobId: string, timeoutMs: number): Promise<FinishedJob | null>;
   /**
    * Pauses (`true`) or resumes a logical queue on every node: its waiting jobs stay queued, running
    * ones finish. Optional: without it, `pause`/`resume`/`isPaused` throw `NOT_SUPPORTED`.
@@ -147,3 +149,9 @@ export function nativeNotSupported(feature: string, engine = 'native'): ClusterE
     { details: { feature, engine } },
   );
 }
+
+/**
+ * How a waited-for job ended (`ManagedJobEngine.waitFinished`): its record, or only the end's
+ * outcome when the job was removed at its end.
+ */
+export type FinishedJob = Pick<JobRecord, 'state' | 'returnValue' | 'failedReason' | 'failedCode' | 'stacktrace'>;

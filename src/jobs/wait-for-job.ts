@@ -30,7 +30,10 @@ export function waitTimeoutError(jobId: string, timeoutMs: number): ClusterError
 }
 
 /** What `waitForJob` rejects with for a job that ended cancelled or failed: as its record says. */
-export function endErrorOf(jobId: string, record: JobRecord): Error {
+export function endErrorOf(
+  jobId: string,
+  record: Pick<JobRecord, 'state' | 'failedReason' | 'failedCode' | 'stacktrace'>,
+): Error {
   if (record.state === 'cancelled') return new JobCancelledError(jobId);
   return new JobFailedError(jobId, {
     message: record.failedReason ?? 'failed',

@@ -70,6 +70,7 @@ export const NATIVE_FEATURES: readonly ManagedFeature[] = [
   'schedules',
   'transaction',
   'no-processor',
+  'wait-removed',
 ];
 
 /**
