@@ -8,52 +8,26 @@
 import { randomBytes } from 'node:crypto';
 import { runWithTenant } from 'clusterkit';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeJobId } from '../../adapters/redis/bull-names.js';
 import type { TestCluster } from '../conformance/cluster.js';
-import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { scanKeys } from '../conformance/redis-factory.js';
+import { onNativeRedis } from './native-redis.js';
 import { startNode } from './jobs-helpers.js';
-
-const target = await resolveRedisUrl();
-
-/** Every key matching `pattern` (SCAN, never KEYS). */
-async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found;
-}
 
 /** The BullMQ job hashes holding the scoped id `jobId` (one per handler queue that has it). */
 async function jobHashes(client: Redis, jobId: string): Promise<string[]> {
   return scanKeys(client, `*:q:{nj.*}*:${encodeJobId(jobId)}`);
 }
 
-if ('skip' in target) {
-  describe.skip(`native engine caller ids (skipped: ${target.skip})`, () => {
-    it('needs a Redis server', () => {});
-  });
-} else {
-  afterAll(async () => {
-    await target.stop?.();
-  });
-  const factory = redisFactory(
-    'redis-native',
-    () => ({ url: target.url }),
-    () => ({ managedJobs: { engine: 'native', lockDurationMs: 2_000, stalledIntervalMs: 3_000 } }),
-  );
-
+await onNativeRedis('native engine caller ids', (factory, url) => {
   describe('native engine caller ids (redis-native)', () => {
     let cluster: TestCluster;
     let redis: Redis;
     let plugin: string;
     beforeEach(() => {
       cluster = factory.create();
-      redis = new Redis(target.url);
+      redis = new Redis(url);
       plugin = `ids-${randomBytes(4).toString('hex')}`;
     });
     afterEach(async () => {
@@ -131,4 +105,4 @@ if ('skip' in target) {
       expect(await mq.getJob(ids[1]!)).toMatchObject({ state: 'cancelled' });
     });
   });
-}
+});

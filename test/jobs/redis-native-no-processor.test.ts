@@ -7,35 +7,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TestCluster } from '../conformance/cluster.js';
-import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
+import { scanKeys } from '../conformance/redis-factory.js';
+import { onNativeRedis } from './native-redis.js';
 import { startNode } from './jobs-helpers.js';
 import { nativePluginTag } from '../../adapters/redis/native-job-shape.js';
 
-const target = await resolveRedisUrl();
-
-if ('skip' in target) {
-  describe.skip(`native engine NO_PROCESSOR (skipped: ${target.skip})`, () => {
-    it('needs a Redis server', () => {});
-  });
-} else {
-  afterAll(async () => {
-    await target.stop?.();
-  });
-  const factory = redisFactory(
-    'redis-native',
-    () => ({ url: target.url }),
-    () => ({ managedJobs: { engine: 'native', lockDurationMs: 2_000, stalledIntervalMs: 3_000 } }),
-  );
-
+await onNativeRedis('native engine NO_PROCESSOR', (factory, url) => {
   describe('native engine NO_PROCESSOR (redis-native)', () => {
     let cluster: TestCluster;
     let redis: Redis;
     let plugin: string;
     beforeEach(() => {
       cluster = factory.create();
-      redis = new Redis(target.url);
+      redis = new Redis(url);
       plugin = `np-${randomBytes(4).toString('hex')}`;
     });
     afterEach(async () => {
@@ -147,7 +133,7 @@ if ('skip' in target) {
       const kept = await mq.enqueue({ ...input, jobName: 'idle', jobId: 'kept', delayMs: 60_000 });
       await vi.waitFor(
         async () => {
-          const [index] = await scan(redis, `*:nj:{${nativePluginTag(cluster.name, plugin)}}:ids`);
+          const [index] = await scanKeys(redis, `*:nj:{${nativePluginTag(cluster.name, plugin)}}:ids`);
           expect(index).toBeDefined();
           expect(await redis.hlen(index!)).toBe(1);
         },
@@ -157,23 +143,11 @@ if ('skip' in target) {
       for (const id of ids) expect(await mq.getJob(id)).toBeNull();
     });
   });
-}
-
-/** Every key matching `pattern` (SCAN, never KEYS). */
-async function scan(client: Redis, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found;
-}
+});
 
 /** Has a NO_PROCESSOR pass marked handler `handlerKey` missing (in any app's hash of missing handlers)? */
 async function markedMissing(client: Redis, handlerKey: string): Promise<boolean> {
-  for (const key of await scan(client, '*:nj:*:missing'))
+  for (const key of await scanKeys(client, '*:nj:*:missing'))
     if ((await client.hexists(key, handlerKey)) === 1) return true;
   return false;
 }
