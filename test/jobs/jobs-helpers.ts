@@ -98,6 +98,18 @@ const CASE_FEATURES: Readonly<Record<string, readonly ManagedFeature[]>> = {
   'enforces a rate limit cluster-wide': ['rate-limit'],
   'fires a schedule exactly once per tick across three nodes, and lists and removes it': ['schedules'],
   'held and parked tickets run in priority order with one park turn per node': ['busy-lane'],
+  '#2 a crash between saving the record and publishing its ticket: re-enqueueing the id repairs the job': [
+    'physical-queue',
+  ],
+  '#2 a crash between saving the record and publishing its ticket: the reconciler republishes it in bound': [
+    'physical-queue',
+    'queries',
+  ],
+  '#2 the transaction afterCommit path: a crash after commit is repaired too': ['physical-queue', 'transaction'],
+  '#3 duplicate tickets and a dead owner: one takeover, never two runs at once': ['physical-queue', 'job-store'],
+  "#5 a tenant's schedule id is namespaced: another tenant using the same id cannot replace it": ['schedules'],
+  '#6 a schedule tick whose enqueue fails is run later, not skipped': ['physical-queue', 'schedules'],
+  '#9 attempts are counted as BullMQ users read them, and every attempt stays in the history': ['operator-calls'],
   'a held ticket the lane takes runs in its own delivery, in priority order, and is never parked': ['busy-lane'],
   'a node that stops with a busy lane hands its held and parked jobs to another node, unspent': ['busy-lane'],
 };

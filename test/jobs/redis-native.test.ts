@@ -16,6 +16,7 @@ import { basicsSuite } from './basics.suite.js';
 import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
 import { FAST, NATIVE_FEATURES, startNode } from './jobs-helpers.js';
+import { transitionsSuite } from './transitions.suite.js';
 
 const target = await resolveRedisUrl();
 
@@ -42,6 +43,7 @@ if ('skip' in target) {
   basicsSuite(factory);
   controlSuite(factory);
   clusterSuite(factory);
+  transitionsSuite(factory);
   // busyLaneSuite: every case is about held and parked tickets ('busy-lane'); the native engine's
   // busy handler is covered below (priority order behind it).
   nativeOnly(factory, target.url);
