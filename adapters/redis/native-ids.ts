@@ -79,7 +79,8 @@ export async function readIdIndex(
 const NATIVE_ID_ADDS = ['addStandardJob', 'addPrioritizedJob', 'addDelayedJob'] as const;
 
 /**
- * BullMQ's add `source`, between the id index's check and its write (the last 3 ARGV are ours).
+ * BullMQ's add `source`, between the id index's check and its write (the last 3 ARGV are ours); a
+ * job it creates starts without a watch mark (an earlier job of the id may have left one).
  * Exported for the add of a caller id with a tenant, which wraps this again (native-job-queries.ts).
  */
 export function idAddLua(source: string): string {
@@ -91,10 +92,17 @@ if ckAt and ckAt ~= ckMine then
   local ckPrefix = string.match(ckAt, '^([^\\n]*)')
   if redis.call('EXISTS', ckPrefix .. ckId) == 1 then return ckId end
 end
+local ckJob = string.match(ckMine, '^([^\\n]*)') .. ckId
+local ckNew = redis.call('EXISTS', ckJob) == 0
 local ckResult = (function()
 ${source}
 end)()
-if type(ckResult) == 'string' and ckAt ~= ckMine then redis.call('HSET', ckIndex, ckId, ckMine) end
+if type(ckResult) == 'string' then
+  if ckAt ~= ckMine then redis.call('HSET', ckIndex, ckId, ckMine) end
+  -- A new job under this id: a watch mark left by an earlier job of the id (which may hold that
+  -- job's announced outcome, native-wait.ts) is not this job's; no waiter of this job exists yet.
+  if ckNew then redis.call('DEL', ckJob .. ':w') end
+end
 return ckResult
 `;
 }

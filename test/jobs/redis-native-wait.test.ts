@@ -92,6 +92,22 @@ await onNativeRedis(
         expect(await endWatched({}, { removeOnComplete: true })).toEqual({ value: undefined });
       });
 
+      it('a caller id enqueued again after its job was removed at its end does not answer with the old outcome', async () => {
+        expect(await endWatched({ value: 'old' }, { removeOnComplete: true, jobId: 'again' })).toEqual({
+          value: 'old',
+        });
+        // The same id again, delayed (so it does not run), waited on, then removed: it no longer exists.
+        const { jobId } = await worker.managedQueue.enqueue({ ...h, jobId: 'again', delay: 60_000, payload: {} });
+        const result = waiter.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 }).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
+        await watched(waiter, jobId);
+        expect(await worker.managedQueue.remove(jobId)).toEqual({ success: true });
+        const outcome = (await within(result, 12_000, 'waitForJob')) as { error?: { code?: string } };
+        expect(outcome.error?.code).toBe('NOT_FOUND');
+      });
+
       it('rejects with the failure (message and code) of a failed job removed by removeOnFail, on another node', async () => {
         const { error } = (await endWatched(
           { fail: 'card declined', code: 'PAYMENT_DECLINED' },
