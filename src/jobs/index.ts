@@ -32,6 +32,7 @@ export { MemoryJobStore, createMemoryJobStore } from './memory-job-store.js';
 export {
   NativeRunFailure,
   nativeNotSupported,
+  pairedJobEngine,
   type ManagedJobEngine,
   type ManagedJobEngineContext,
   type ManagedJobEngineFactory,

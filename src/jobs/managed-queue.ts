@@ -74,9 +74,9 @@ export interface ManagedQueueDeps {
   /** How long `stop()` lets running jobs finish before aborting them, in ms. @default 10000 */
   readonly stopGracePeriodMs?: number;
   /**
-   * The adapter set's native managed-job engine (experimental; e.g. `createRedisAdapters({
-   * managedJobs: { engine: 'native' } })`): jobs become the broker's own jobs, see native-engine.ts.
-   * Default: none (the record + ticket layer).
+   * A native managed-job engine (on Redis the default, paired with the app's event queue by
+   * `createApp`): jobs become the broker's own jobs, see native-engine.ts. Without it: the record +
+   * ticket layer.
    */
   readonly managedJobEngine?: ManagedJobEngineFactory;
 }
@@ -575,7 +575,7 @@ export class ManagedQueue extends ScopedState<ManagedQueueEvents> {
     return queries;
   }
 
-  /** Throws `NOT_SUPPORTED` when the native engine runs this queue and `feature` is not in its stage 1. */
+  /** Throws `NOT_SUPPORTED` when a native engine runs this queue (its optional call `feature` is not there). */
   private unsupported(feature: string): void {
     if (this.native) throw nativeNotSupported(feature, this.native.engine.kind);
   }
