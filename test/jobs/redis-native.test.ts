@@ -1,6 +1,6 @@
 /**
- * The experimental native managed-job engine on Redis (`managedJobs: { engine: 'native' }`): the
- * public-API suites' cases it covers (the features it declares below; every other case is not
+ * The managed-job suites on Redis's default engine, the native one (label 'redis'; the record
+ * engine's run is redis.test.ts, 'redis records'): the public-API suites' cases it covers (the features it declares below; every other case is not
  * registered for it), and what only it needs: priority order behind a busy handler, a lost lock never running a job twice at once, cancel with
  * abortActive, the attempt history after a retry.
  */
@@ -28,12 +28,11 @@ if ('skip' in target) {
   afterAll(async () => {
     await target.stop?.();
   });
+  // No `engine`: a Redis set's default. Short lock and stalled check, so takeovers are quick.
   const base = redisFactory(
-    'redis-native',
+    'redis',
     () => ({ url: target.url }),
-    () => ({
-      managedJobs: { engine: 'native', lockDurationMs: 2_000, stalledIntervalMs: 3_000 },
-    }),
+    () => ({ managedJobs: { lockDurationMs: 2_000, stalledIntervalMs: 3_000 } }),
   );
   const factory: ClusterFactory = {
     label: base.label,
@@ -50,7 +49,7 @@ if ('skip' in target) {
 }
 
 function nativeOnly(factory: ClusterFactory, url: string): void {
-  describe('managed jobs on the native engine (redis-native)', () => {
+  describe('managed jobs on the native engine (redis)', () => {
     let cluster: TestCluster;
     let redis: Redis;
     beforeEach(() => {

@@ -196,4 +196,15 @@ describe.skipIf('skip' in redis || 'skip' in amqp)('the pairing rule on Redis (a
     expect(fromMixedEnv.managedJobEngine).toBeDefined();
     expect(await engineOf(fromMixedEnv, mixed)).toBe('records');
   });
+
+  it('adaptersFromEnv: CLUSTERKIT_MANAGED_JOBS_ENGINE=records runs the record engine; a bad value is refused', async () => {
+    const prefix = prefixed();
+    const env = { CLUSTERKIT_ADAPTER: 'redis', REDIS_URL: redisUrl, CLUSTERKIT_REDIS_PREFIX: prefix };
+    const fromEnv = await adaptersFromEnv({ ...env, CLUSTERKIT_MANAGED_JOBS_ENGINE: 'records' });
+    expect(fromEnv.managedJobEngine).toBeUndefined();
+    expect(await engineOf(fromEnv, prefix)).toBe('records');
+    await expect(adaptersFromEnv({ ...env, CLUSTERKIT_MANAGED_JOBS_ENGINE: 'default' })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_OPTION,
+    });
+  });
 });
