@@ -152,7 +152,9 @@ function nativeEngineOptions(given: ManagedJobsOptions | undefined): NativeEngin
   const engine: unknown = o.engine ?? 'native';
   if (engine !== 'native' && engine !== 'records') {
     const renamed =
-      engine === 'default' ? " ('default' is gone: the record engine is now 'records', and 'native' is the default)" : '';
+      engine === 'default'
+        ? " ('default' is gone: the record engine is now 'records', and 'native' is the default)"
+        : '';
     throw new ClusterError(
       ErrorCodes.INVALID_OPTION,
       `createRedisAdapters: managedJobs.engine must be 'native' (the default) or 'records', got ${describe(engine)}${renamed}`,

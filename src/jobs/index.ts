@@ -32,7 +32,6 @@ export { MemoryJobStore, createMemoryJobStore } from './memory-job-store.js';
 export {
   NativeRunFailure,
   nativeNotSupported,
-  pairedJobEngine,
   type ManagedJobEngine,
   type ManagedJobEngineContext,
   type ManagedJobEngineFactory,
