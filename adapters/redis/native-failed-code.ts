@@ -61,7 +61,7 @@ export function codeOfField(fc: string | undefined, failedReason: string | undef
  * Lua (inside the wrapped failure scripts, `ckCall` = `redis.call`): `ckMarked(st)` reads a stack
  * list (JSON text) whose newest entry carries the mark → the list with that entry unmarked, and the
  * code (nil when there is no mark); `ckCode(jobKey)` moves the mark of the newest stack entry into
- * `fc` = `[code, failedReason]`, or deletes `fc` when there is none. A job removed by its failure
+ * `fc` = `[code, failedReason]` and returns the code, or deletes `fc` when there is none. A job removed by its failure
  * (`removeOnFail`) has no hash left: nothing is written.
  */
 export const CODE_LUA = `local function ckMarked(st)
@@ -82,8 +82,9 @@ local function ckCode(jobKey)
   local list, code = ckMarked(f[1])
   if code then
     ckCall('HSET', jobKey, 'stacktrace', cjson.encode(list), 'fc', cjson.encode({ code, f[2] or '' }))
-    return
+    return code
   end
   ckCall('HDEL', jobKey, 'fc')
+  return nil
 end
 `;
