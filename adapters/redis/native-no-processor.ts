@@ -123,7 +123,8 @@ function pairs(flat: string[]): Record<string, string> {
  * attempt in the history `h` (bounded as the wrapped scripts bound it) with the message and code,
  * its stack in `stacktrace`, the code in `fc`; then the job's `removeOnFail` as BullMQ's own final
  * failure applies it (`true`: the job is deleted; `{ age }`: failed jobs older than that are), and
- * its waiters are told. KEYS: job, wait, prioritized, delayed, failed. ARGV: id, now, deadline,
+ * its waiters are told (of its end too, in the watch mark and the announcement, when it was
+ * removed: native-wait.ts). KEYS: job, wait, prioritized, delayed, failed. ARGV: id, now, deadline,
  * reason, code, finished channel, node id, stack, key prefix. Returns 0, or the attempts spent and
  * the job's hash as it was failed.
  */
@@ -170,6 +171,15 @@ else
     end
   end
 end
-if redis.call('EXISTS', job .. ':w') == 1 then redis.call('PUBLISH', ARGV[6], job) end
+if redis.call('EXISTS', job .. ':w') == 1 then
+  if keep == true then
+    -- Removed at its end: its waiters answer from the end, kept in the mark (native-wait.ts).
+    local out = cjson.encode({ 'failed', ARGV[4], ARGV[5] })
+    redis.call('SET', job .. ':w', out, 'KEEPTTL')
+    redis.call('PUBLISH', ARGV[6], job .. '\\n' .. out)
+  else
+    redis.call('PUBLISH', ARGV[6], job)
+  end
+end
 return { spent, fields }
 `;
