@@ -59,15 +59,17 @@ export function codeOfField(fc: string | undefined, failedReason: string | undef
 
 /**
  * Lua (inside the wrapped failure scripts, `ckCall` = `redis.call`): `ckMarked(st)` reads a stack
- * list (JSON text) whose newest entry carries the mark → the list with that entry unmarked, and the
- * code (nil when there is no mark); `ckCode(jobKey)` moves the mark of the newest stack entry into
- * `fc` = `[code, failedReason]` and returns the code, or deletes `fc` when there is none. A job removed by its failure
+ * list (JSON text) → the list (its newest entry unmarked when it carried the mark; nil when `st` is
+ * not a list) and the code (nil when there is no mark); `ckCode(jobKey)` moves the mark of the newest
+ * stack entry into `fc` = `[code, failedReason]`, or deletes `fc` when there is none, and returns the
+ * code and the newest stack (for the attempt's history entry). A job removed by its failure
  * (`removeOnFail`) has no hash left: nothing is written.
  */
 export const CODE_LUA = `local function ckMarked(st)
   if not st or st == '' then return nil end
   local ok, list = pcall(cjson.decode, st)
-  if ok and type(list) == 'table' and type(list[#list]) == 'string' then
+  if not ok or type(list) ~= 'table' then return nil end
+  if type(list[#list]) == 'string' then
     local n, rest = string.match(list[#list], '^\\031ck%-code:(%d+):(.*)$')
     if n then
       n = tonumber(n)
@@ -75,16 +77,18 @@ export const CODE_LUA = `local function ckMarked(st)
       return list, string.sub(rest, 1, n)
     end
   end
-  return nil
+  return list
 end
 local function ckCode(jobKey)
   local f = ckCall('HMGET', jobKey, 'stacktrace', 'failedReason')
   local list, code = ckMarked(f[1])
+  local newest = list and list[#list]
+  if type(newest) ~= 'string' then newest = nil end
   if code then
     ckCall('HSET', jobKey, 'stacktrace', cjson.encode(list), 'fc', cjson.encode({ code, f[2] or '' }))
-    return code
+    return code, newest
   end
   ckCall('HDEL', jobKey, 'fc')
-  return nil
+  return nil, newest
 end
 `;

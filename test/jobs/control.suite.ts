@@ -121,7 +121,7 @@ export function controlSuite(factory: ClusterFactory): void {
       await app.managedQueue.process({ ...handler, jobName: 'coded' }, (job) => {
         // A code on a plain Error (a plugin's own), then none: each attempt keeps its own.
         if (job.attemptsMade === 0) throw Object.assign(new Error('coded "one"\n'), { code: 'PLUGIN_DOWN' });
-        throw new Error('plain two');
+        throw new Error(`plain ${job.attemptsMade + 1}`);
       });
       // A BigInt is not a JSON value: the return value fails the attempt with INVALID_PAYLOAD.
       await app.managedQueue.process({ ...handler, jobName: 'bad-return' }, () => ({ f: 1n }));
@@ -132,7 +132,7 @@ export function controlSuite(factory: ClusterFactory): void {
       });
       const enqueue = (jobName: string, attempts: number) =>
         app.managedQueue.enqueue({ ...handler, jobName, payload: null, attempts, backoffMs: 10 });
-      const coded = await enqueue('coded', 2);
+      const coded = await enqueue('coded', 7);
       const badReturn = await enqueue('bad-return', 3);
       const cancelled = await enqueue('cancelled', 3);
       await within(started.promise, 10_000, 'job start');
@@ -148,20 +148,23 @@ export function controlSuite(factory: ClusterFactory): void {
         for (const h of info.history) {
           expect(h.node).toBe(app.nodeId);
           expect(h.finishedAt).toBeGreaterThanOrEqual(h.startedAt);
-          ends.push([h.outcome!, h.attempt, h.error?.message, h.error?.code]);
+          // A failed attempt keeps its stack (the error's own), the latest five only; a cancelled one none.
+          if (h.error?.stack !== undefined) expect(h.error.stack).toContain(h.error.message.split('\n')[0]);
+          ends.push([h.outcome!, h.attempt, h.error?.message, h.error?.code, h.error?.stack !== undefined]);
         }
       }
       const invalid = (await app.managedQueue.getJob(badReturn.jobId))!.failedReason;
       expect(invalid).toMatch(/^job return value: /);
       expect(ends).toEqual([
-        ['failed', 2, undefined],
-        ['failed', 1, 'coded "one"\n', 'PLUGIN_DOWN'],
-        ['failed', 2, 'plain two', undefined],
+        ['failed', 7, undefined],
+        ['failed', 1, 'coded "one"\n', 'PLUGIN_DOWN', false],
+        ['failed', 2, 'plain 2', undefined, false],
+        ...[3, 4, 5, 6, 7].map((n) => ['failed', n, `plain ${n}`, undefined, true]),
         // Not retried: INVALID_PAYLOAD is permanent.
         ['failed', 1, 'INVALID_PAYLOAD'],
-        ['failed', 1, invalid, 'INVALID_PAYLOAD'],
+        ['failed', 1, invalid, 'INVALID_PAYLOAD', true],
         ['cancelled', 1, 'JOB_CANCELLED'],
-        ['cancelled', 1, `job ${cancelled.jobId} was cancelled`, 'JOB_CANCELLED'],
+        ['cancelled', 1, `job ${cancelled.jobId} was cancelled`, 'JOB_CANCELLED', false],
       ]);
     });
 
