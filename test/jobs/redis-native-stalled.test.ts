@@ -9,11 +9,10 @@
 import type { App } from 'clusterkit';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { nativeBullName } from '../../adapters/redis/native-ids.js';
 import type { HandlerName } from '../../adapters/redis/native-job-shape.js';
 import type { TestCluster } from '../conformance/cluster.js';
 import { startNode } from './jobs-helpers.js';
-import { onNativeRedis } from './native-redis.js';
+import { onNativeRedis, scanNativeLocks } from './native-redis.js';
 
 const STALLED = 'job stalled more than allowable limit';
 
@@ -44,7 +43,7 @@ await onNativeRedis('a job failed by the stalled check on the native engine', (f
       await app.managedQueue.process(h, async (job) => {
         starts += 1;
         // Lose the lock, as a node that died would: no extension reaches Redis any more.
-        for (const lock of await scanLocks(redis, cluster.name, h)) await redis.del(lock);
+        for (const lock of await scanNativeLocks(redis, cluster.name, h)) await redis.del(lock);
         await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
         throw job.signal.reason;
       });
@@ -92,15 +91,3 @@ await onNativeRedis('a job failed by the stalled check on the native engine', (f
     }, 60_000);
   });
 });
-
-async function scanLocks(client: Redis, appName: string, handler: HandlerName): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  const queue = nativeBullName(appName, handler);
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `*${queue}:*:lock`, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found;
-}
