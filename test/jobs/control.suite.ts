@@ -130,9 +130,11 @@ export function controlSuite(factory: ClusterFactory): void {
         await new Promise<void>((resolve) => job.signal.addEventListener('abort', () => resolve(), { once: true }));
         throw job.signal.reason;
       });
-      const enqueue = (jobName: string, attempts: number) =>
-        app.managedQueue.enqueue({ ...handler, jobName, payload: null, attempts, backoffMs: 10 });
-      const coded = await enqueue('coded', 7);
+      const enqueue = (jobName: string, attempts: number, backoffMs = 10) =>
+        app.managedQueue.enqueue({ ...handler, jobName, payload: null, attempts, backoffMs });
+      // Retried with and without a backoff (BullMQ: moveToDelayed, retryJob).
+      const coded = await enqueue('coded', 7, 0);
+      const backedOff = await enqueue('coded', 2);
       const badReturn = await enqueue('bad-return', 3);
       const cancelled = await enqueue('cancelled', 3);
       await within(started.promise, 10_000, 'job start');
@@ -141,7 +143,7 @@ export function controlSuite(factory: ClusterFactory): void {
       });
       expect(await app.managedQueue.cancel({ jobId: cancelled.jobId, abortActive: true })).toEqual({ success: true });
       const ends: [string, ...unknown[]][] = [];
-      for (const { jobId } of [coded, badReturn, cancelled]) {
+      for (const { jobId } of [coded, backedOff, badReturn, cancelled]) {
         await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 }).catch(() => {});
         const info = (await app.managedQueue.getJob(jobId))!;
         ends.push([info.state, info.attemptsMade, info.failedCode]);
@@ -160,6 +162,9 @@ export function controlSuite(factory: ClusterFactory): void {
         ['failed', 1, 'coded "one"\n', 'PLUGIN_DOWN', false],
         ['failed', 2, 'plain 2', undefined, false],
         ...[3, 4, 5, 6, 7].map((n) => ['failed', n, `plain ${n}`, undefined, true]),
+        ['failed', 2, undefined],
+        ['failed', 1, 'coded "one"\n', 'PLUGIN_DOWN', true],
+        ['failed', 2, 'plain 2', undefined, true],
         // Not retried: INVALID_PAYLOAD is permanent.
         ['failed', 1, 'INVALID_PAYLOAD'],
         ['failed', 1, invalid, 'INVALID_PAYLOAD', true],
