@@ -44,8 +44,10 @@ export function unmarkStacktrace(stacktrace: readonly string[]): { stacktrace: s
 
 /**
  * The code of a job hash's `fc`, when it belongs to the job's current `failedReason` (a failure
- * BullMQ records without the wrapped scripts — its stalled check failing a job stalled too often —
- * leaves an older `fc` behind, which must not read as that failure's code).
+ * recorded by a script the engine does not wrap would leave an older `fc` behind, which must not
+ * read as that failure's code). BullMQ's stalled check does not fail a job itself: it marks a job
+ * stalled too often (`defa`) and moves it back to wait, and the worker that fetches it next fails it
+ * through the wrapped finish (test/jobs/redis-native-stalled.test.ts).
  */
 export function codeOfField(fc: string | undefined, failedReason: string | undefined): string | undefined {
   if (fc === undefined || fc === '' || failedReason === undefined) return undefined;
