@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { counter, deferred, within } from '../helpers.js';
+import { adminSuite } from './admin.suite.js';
 import { basicsSuite } from './basics.suite.js';
 import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
@@ -23,6 +24,7 @@ await onNativeRedis(
     controlSuite(factory);
     clusterSuite(factory);
     transitionsSuite(factory);
+    adminSuite(factory);
     // busyLaneSuite: every case is about held and parked tickets ('busy-lane'); the native engine's
     // busy handler is covered below (priority order behind it).
     nativeOnly(factory, url);
