@@ -15,6 +15,7 @@ import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
 import { FAST, NATIVE_FEATURES, startNode } from './jobs-helpers.js';
 import { onNativeRedis, scanNativeLocks } from './native-redis.js';
+import { scopedStateSuite } from './scoped-state.suite.js';
 import { transitionsSuite } from './transitions.suite.js';
 
 await onNativeRedis(
@@ -25,6 +26,7 @@ await onNativeRedis(
     clusterSuite(factory);
     transitionsSuite(factory);
     adminSuite(factory);
+    scopedStateSuite(factory);
     // busyLaneSuite: every case is about held and parked tickets ('busy-lane'); the native engine's
     // busy handler is covered below (priority order behind it).
     nativeOnly(factory, url);
