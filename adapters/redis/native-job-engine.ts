@@ -434,7 +434,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     }
   }
 
-  async waitFinished(jobId: string, timeoutMs: number): Promise<FinishedJob | null> {
+  async waitFinished(jobId: string, timeoutMs: number): Promise<FinishedJob | 'removed' | null> {
     const at = await this.locate(jobId);
     return at ? this.finishWaiters.wait(this.redis, jobId, at, timeoutMs) : null;
   }

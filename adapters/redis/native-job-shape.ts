@@ -97,7 +97,6 @@ export function generatedIdPrefix(h: HandlerName): string {
   return `${[h.pluginName, h.queueName, h.jobName].map(encodeURIComponent).join('/')}/`;
 }
 
-
 /** Where a public id points: a generated id names its handler; a scoped id only its plugin. */
 export type ParsedId =
   | { readonly kind: 'generated'; readonly handler: HandlerName; readonly bullId: string }
@@ -225,12 +224,25 @@ export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: 
   return record;
 }
 
-/** One attempt as the wrapped scripts write it (`{n, o, s, e?, r?, m?, c?}`; `c`: the error's code) → the public shape. */
-function attemptOf(raw: { n?: number; o?: string; s?: number; e?: number; r?: string; m?: string; c?: string }): JobAttempt {
+/** One attempt as the wrapped scripts write it (`{n, o, s, e?, r?, m?, c?, k?}`; `c`: the error's code, `k`: its stack) → the public shape. */
+function attemptOf(raw: {
+  n?: number;
+  o?: string;
+  s?: number;
+  e?: number;
+  r?: string;
+  m?: string;
+  c?: string;
+  k?: string;
+}): JobAttempt {
   const a: JobAttempt = { attempt: raw.n ?? 0, node: raw.o ?? '', startedAt: raw.s ?? 0 };
   if (raw.e !== undefined) a.finishedAt = raw.e;
   if (raw.r !== undefined) a.outcome = raw.r as JobAttempt['outcome'];
-  if (raw.m !== undefined) a.error = raw.c === undefined ? { message: raw.m } : { message: raw.m, code: raw.c };
+  if (raw.m !== undefined) {
+    a.error = { message: raw.m };
+    if (raw.c !== undefined) a.error.code = raw.c;
+    if (raw.k !== undefined) a.error.stack = raw.k;
+  }
   return a;
 }
 
@@ -275,4 +287,3 @@ export function fieldsOfHash(hash: Record<string, string>): BullFields | undefin
   };
   return fields;
 }
-
