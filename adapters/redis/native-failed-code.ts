@@ -44,8 +44,10 @@ export function unmarkStacktrace(stacktrace: readonly string[]): { stacktrace: s
 
 /**
  * The code of a job hash's `fc`, when it belongs to the job's current `failedReason` (a failure
- * BullMQ records without the wrapped scripts — its stalled check failing a job stalled too often —
- * leaves an older `fc` behind, which must not read as that failure's code).
+ * recorded by a script the engine does not wrap would leave an older `fc` behind, which must not
+ * read as that failure's code). BullMQ's stalled check does not fail a job itself: it marks a job
+ * stalled too often (`defa`) and moves it back to wait, and the worker that fetches it next fails it
+ * through the wrapped finish (test/jobs/redis-native-stalled.test.ts).
  */
 export function codeOfField(fc: string | undefined, failedReason: string | undefined): string | undefined {
   if (fc === undefined || fc === '' || failedReason === undefined) return undefined;
@@ -59,15 +61,17 @@ export function codeOfField(fc: string | undefined, failedReason: string | undef
 
 /**
  * Lua (inside the wrapped failure scripts, `ckCall` = `redis.call`): `ckMarked(st)` reads a stack
- * list (JSON text) whose newest entry carries the mark → the list with that entry unmarked, and the
- * code (nil when there is no mark); `ckCode(jobKey)` moves the mark of the newest stack entry into
- * `fc` = `[code, failedReason]`, or deletes `fc` when there is none. A job removed by its failure
+ * list (JSON text) → the list (its newest entry unmarked when it carried the mark; nil when `st` is
+ * not a list) and the code (nil when there is no mark); `ckCode(jobKey)` moves the mark of the newest
+ * stack entry into `fc` = `[code, failedReason]`, or deletes `fc` when there is none, and returns the
+ * code and the newest stack (for the attempt's history entry). A job removed by its failure
  * (`removeOnFail`) has no hash left: nothing is written.
  */
 export const CODE_LUA = `local function ckMarked(st)
   if not st or st == '' then return nil end
   local ok, list = pcall(cjson.decode, st)
-  if ok and type(list) == 'table' and type(list[#list]) == 'string' then
+  if not ok or type(list) ~= 'table' then return nil end
+  if type(list[#list]) == 'string' then
     local n, rest = string.match(list[#list], '^\\031ck%-code:(%d+):(.*)$')
     if n then
       n = tonumber(n)
@@ -75,15 +79,18 @@ export const CODE_LUA = `local function ckMarked(st)
       return list, string.sub(rest, 1, n)
     end
   end
-  return nil
+  return list
 end
 local function ckCode(jobKey)
   local f = ckCall('HMGET', jobKey, 'stacktrace', 'failedReason')
   local list, code = ckMarked(f[1])
+  local newest = list and list[#list]
+  if type(newest) ~= 'string' then newest = nil end
   if code then
     ckCall('HSET', jobKey, 'stacktrace', cjson.encode(list), 'fc', cjson.encode({ code, f[2] or '' }))
-    return
+    return code, newest
   end
   ckCall('HDEL', jobKey, 'fc')
+  return nil, newest
 end
 `;

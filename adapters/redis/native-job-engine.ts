@@ -11,9 +11,10 @@
  * and unwatched jobs publish nothing. `cancel({ abortActive })` marks the job (`ab`) and publishes
  * its key on the abort channel; the node running it aborts the handler's signal.
  */
-import { Queue, type JobsOptions } from 'bullmq';
+import { Job, Queue, type JobsOptions } from 'bullmq';
 import {
   ClusterError,
+  DEFAULT_JOB_PRIORITY,
   ErrorCodes,
   handlerKey,
   JobCancelledError,
@@ -31,6 +32,7 @@ import {
   type NativeHandler,
   type NativeNoProcessorPass,
 } from 'clusterkit/adapter-kit';
+import { wrapAddScripts, wrappingClient, type WrappedAdds } from './bull-add-scripts.js';
 import { bullPrefix } from './bull-names.js';
 import { closeClient, connectClient, createClient, type RedisClient, type RedisConnections } from './connection.js';
 import { addWithIdIndex, idIndexEntry, idIndexKey, nativeAppKey, nativeBullName, readIdIndex } from './native-ids.js';
@@ -48,6 +50,8 @@ import {
 import { NativeJobQueries } from './native-job-queries.js';
 import { NATIVE_CANCEL_LUA } from './native-scripts.js';
 import { FinishWaiters } from './native-wait.js';
+import { BULL_DEFAULT_PRIORITY } from './lua/queue-scripts.js';
+import { QueuePrioritizer } from './queue-prioritizer.js';
 import { startNativeWorker } from './native-worker.js';
 import { batchWrites } from './write-batching.js';
 
@@ -63,6 +67,8 @@ export interface NativeEngineOptions {
 interface HandlerNames {
   /** The BullMQ name of its queue (nativeBullName). */
   readonly queueName: string;
+  /** BullMQ's key prefix of its queue (`<prefix>:<queueName>:`). */
+  readonly keyPrefix: string;
   /** Its queue's key prefix and its entry in its plugin's id index (native-ids.ts). */
   readonly idEntry: string;
   /** Its plugin's id index. */
@@ -85,6 +91,10 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   private readonly handlerNames = new Map<string, HandlerNames>();
   private lastNamed: (HandlerName & { readonly names: HandlerNames }) | undefined;
   private readonly keeps = new Map<number, { readonly age: number }>();
+  /** The handler queues this node switched or saw switched to prioritized (queue-prioritizer.ts). */
+  private readonly prioritized = new QueuePrioritizer();
+  /** The wrapped adds on the engine's connection (null: BullMQ's could not be wrapped). */
+  private wrappedAdds: WrappedAdds | null | undefined;
   private readonly running = new Map<string, LazyAbort>();
   private readonly earlyAborts = new Map<string, number>();
   private readonly finishWaiters = new FinishWaiters();
@@ -269,9 +279,11 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     if (!names) {
       const queueName = nativeBullName(this.context.appName, h);
       const hk = handlerKey(h.pluginName, h.queueName, h.jobName);
+      const keyPrefix = `${this.prefix}:${queueName}:`;
       names = {
         queueName,
-        idEntry: idIndexEntry(`${this.prefix}:${queueName}:`, hk),
+        keyPrefix,
+        idEntry: idIndexEntry(keyPrefix, hk),
         indexKey: idIndexKey(this.connections.prefix, this.context.appName, h.pluginName),
         handlerKey: hk,
         idPrefix: generatedIdPrefix(h),
@@ -282,24 +294,42 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return names;
   }
 
+  /**
+   * Adds a record's job. A job of the default priority is a plain BullMQ job (no priority: BullMQ's
+   * cheaper path) while its handler queue has only ever seen the default; the first job of another
+   * priority switches the queue to prioritized for good (queue-prioritizer.ts), and every plain add
+   * is lifted to the default level in its own script if the queue has been switched meanwhile.
+   */
   async add(record: JobRecord): Promise<string> {
     const h: HandlerName = record;
     const callerId = record.id.includes(':');
     const names = this.named(h);
     if (!this.knownHandlers.has(names.handlerKey)) await this.known(h);
+    const queue = this.queueNamed(names.queueName);
+    const tenantId = record.tenantId;
+    // The plain generated-id add goes through the event queue's wrapped adds (bull-add-scripts.ts);
+    // when BullMQ's scripts cannot be wrapped there, every job of the queue is prioritized.
+    let adds: WrappedAdds | undefined;
+    let backend: unknown;
+    if (!callerId && tenantId === undefined) {
+      backend = await queue.getBackend().client; // BullMQ defines its scripts on the connection when the queue first connects.
+      adds = this.addsOf(this.redis);
+    }
+    const mustPrioritize =
+      record.priority !== DEFAULT_JOB_PRIORITY || (adds === undefined && !callerId && tenantId === undefined);
+    if (mustPrioritize && !this.prioritized.has(names.queueName))
+      await this.prioritized.prioritize(this.redis, names.queueName, names.keyPrefix);
     const opts: JobsOptions = {
-      priority: Math.min(record.priority + 1, 2_097_152),
       attempts: record.maxAttempts,
       removeOnComplete: this.keep(record.removeOnComplete, this.context.completedRetentionMs),
       removeOnFail: this.keep(record.removeOnFail, this.context.failedRetentionMs),
       keepLogs: MAX_JOB_LOG_LINES,
     };
+    if (this.prioritized.has(names.queueName)) opts.priority = Math.min(record.priority + 1, 2_097_152);
     if (record.maxAttempts > 1) opts.backoff = { type: 'clusterkit' };
     if (record.delayMs > 0) opts.delay = record.delayMs;
-    const queue = this.queueNamed(names.queueName);
     const data = nativeDataOf(record);
     // A job with a tenant enters its tenant's index in the same script call (native-job-queries.ts).
-    const tenantId = record.tenantId;
     if (callerId) {
       // Plugin-wide dedupe in one script call: BullMQ's add wrapped with the plugin's id index.
       const bullId = parseJobId(record.id)!.bullId;
@@ -309,11 +339,17 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
       else await this.queries.addWithTenant(queue, record.jobName, data, opts, tenantId, index);
       return record.id;
     }
-    const bullId =
-      tenantId === undefined
-        ? (await queue.add(record.jobName, data, opts)).id!
-        : await this.queries.addWithTenant(queue, record.jobName, data, opts, tenantId);
-    return names.idPrefix + bullId;
+    if (tenantId !== undefined)
+      return names.idPrefix + (await this.queries.addWithTenant(queue, record.jobName, data, opts, tenantId));
+    const job = new Job(queue, record.jobName, data, opts);
+    const client = adds ? wrappingClient(this.redis, adds, false, BULL_DEFAULT_PRIORITY) : backend;
+    return names.idPrefix + (await job.addJob(client as unknown as Parameters<Job['addJob']>[0]));
+  }
+
+  /** The wrapped adds on `client` (bull-add-scripts.ts), once per connection; undefined when BullMQ's cannot be wrapped. */
+  private addsOf(client: RedisClient): WrappedAdds | undefined {
+    if (this.wrappedAdds === undefined) this.wrappedAdds = wrapAddScripts(client) ?? null;
+    return this.wrappedAdds ?? undefined;
   }
 
   /** Finds a job's queue: from a generated id directly; a scoped id from its plugin's id index (one HGET). */
@@ -398,7 +434,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     }
   }
 
-  async waitFinished(jobId: string, timeoutMs: number): Promise<FinishedJob | null> {
+  async waitFinished(jobId: string, timeoutMs: number): Promise<FinishedJob | 'removed' | null> {
     const at = await this.locate(jobId);
     return at ? this.finishWaiters.wait(this.redis, jobId, at, timeoutMs) : null;
   }

@@ -4,7 +4,8 @@
  * those reads use (Lua: native-query-scripts.ts).
  *
  * - Without a tenant filter, counts come from BullMQ's own structures of each handler queue (LLEN,
- *   ZCARD, ZCOUNT: no job is read), and a page from a walk that stops once the page is certain.
+ *   ZCARD, ZCOUNT: no job is read), and a page from a walk that stops once the page is certain
+ *   (native-job-pages.ts).
  * - Jobs with a tenant are also in a per-queue, per-tenant sorted set written in the same script
  *   call as BullMQ's add (one ZADD + SADD, and a check of the index's two oldest entries); jobs
  *   without a tenant pay nothing (BullMQ's add, unchanged). A tenant's counts intersect its index
@@ -25,9 +26,10 @@ import {
 } from 'clusterkit/adapter-kit';
 import { bullScript, hasScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
-import { idAddLua } from './native-ids.js';
-import { readNativeJobs, type Located } from './native-job-reads.js';
-import { generatedIdPrefix, publicIdWith, type HandlerName, type NativeData } from './native-job-shape.js';
+import { idAddLua, NATIVE_ADDS, nativeAddSource } from './native-ids.js';
+import { nativeTops, readNativePage, type PageFilter, type Scripted } from './native-job-pages.js';
+import type { Located } from './native-job-reads.js';
+import type { HandlerName, NativeData } from './native-job-shape.js';
 import {
   NATIVE_CLEAN_LUA,
   NATIVE_COUNTS_LUA,
@@ -51,7 +53,6 @@ export interface NativeQueryDeps {
 
 type Six = [number, number, number, number, number, number];
 type Row = { h: HandlerName; tenant: string | undefined; all: Six };
-type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
 
 const SCRIPTS = {
   ckNativeCounts: NATIVE_COUNTS_LUA,
@@ -59,9 +60,6 @@ const SCRIPTS = {
   ckNativeTenantTop: NATIVE_TENANT_TOP_LUA,
   ckNativeClean: NATIVE_CLEAN_LUA,
 } as const;
-
-/** BullMQ's add scripts a tenant add wraps. */
-const ADDS = ['addStandardJob', 'addDelayedJob', 'addPrioritizedJob'];
 
 function countsOf(six: Six): JobCounts {
   return { waiting: six[0], active: six[1], completed: six[2], failed: six[3], delayed: six[4] };
@@ -103,11 +101,12 @@ export class NativeJobQueries implements ManagedJobQueries {
     let names = this.wrapped.get(client)?.get(variant);
     if (!names) {
       names = new Map();
-      for (const base of ADDS) {
+      for (const base of Object.keys(NATIVE_ADDS) as (keyof typeof NATIVE_ADDS)[]) {
         const script = bullScript(client, base);
         if (!script) throw new Error(`BullMQ's ${base} script is not defined on this connection`);
         const ours = `${ids ? 'ckti' : 'ckt'}:${script.name}`;
-        const lua = tenantAddLua(ids ? idAddLua(script.lua) : script.lua);
+        const source = nativeAddSource(base, script.lua);
+        const lua = tenantAddLua(ids ? idAddLua(source) : source);
         if (!hasScript(client, ours)) client.defineCommand(ours, { numberOfKeys: script.numberOfKeys, lua });
         names.set(script.name, ours);
       }
@@ -209,83 +208,18 @@ export class NativeJobQueries implements ManagedJobQueries {
       .map(({ all, ...row }) => ({ ...row, ...countsOf(all) }));
   }
 
-  async list(
-    filter: JobFilter & { state?: ManagedJobState; offset: number; limit: number },
-    now: number,
-  ): Promise<{ records: JobRecord[]; total: number }> {
+  async list(filter: PageFilter, now: number): Promise<{ records: JobRecord[]; total: number }> {
     const handlers = await this.handlers(filter);
     const [sixes, tops] = await Promise.all([
       this.sixOf(handlers, filter.tenantId, now),
-      this.tops(handlers, filter, now),
+      nativeTops(this.scripts(), this.deps, handlers, filter, now),
     ]);
     const index = STATE_INDEX[filter.state ?? 'waiting'];
     const total = sixes.reduce(
       (sum, six) => sum + (filter.state === undefined ? six.reduce((a, b) => a + b, 0) : six[index]!),
       0,
     );
-    const page = tops
-      .flat()
-      .sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
-      .slice(filter.offset, filter.offset + filter.limit);
-    // One pipelined read per handler queue (one hash slot each, as a Redis Cluster needs), in parallel.
-    const byQueue = new Map<string, { jobId: string; at: Located; place: number }[]>();
-    page.forEach(({ h, bullId }, place) => {
-      const at = { ...this.deps.locate(h), bullId };
-      const group = byQueue.get(at.keyPrefix) ?? [];
-      group.push({ jobId: publicIdWith(generatedIdPrefix(h), bullId), at, place });
-      byQueue.set(at.keyPrefix, group);
-    });
-    const found: (Awaited<ReturnType<typeof readNativeJobs>>[number] | undefined)[] = [];
-    await Promise.all(
-      [...byQueue.values()].map(async (group) => {
-        const read = await readNativeJobs(this.deps.client(), group);
-        group.forEach(({ place }, i) => (found[place] = read[i]));
-      }),
-    );
-    return { records: found.flatMap((f) => (f ? [f.record] : [])), total };
-  }
-
-  /**
-   * Per handler queue, its newest `offset + limit` jobs of the filter. Without a tenant the queues
-   * are read one after another, each told the K-th newest enqueue time found so far (a job older
-   * than that cannot make the page), so later queues stop early.
-   */
-  private async tops(
-    handlers: HandlerName[],
-    filter: JobFilter & { state?: ManagedJobState; offset: number; limit: number },
-    now: number,
-  ): Promise<{ h: HandlerName; bullId: string; at: number; id: string }[][]> {
-    const scripts = this.scripts();
-    const due = String((now + 1) * 4096);
-    const k = filter.offset + filter.limit;
-    const want = filter.state ?? '';
-    const parse = (h: HandlerName, p: string, reply: string[]) => {
-      const out = [];
-      for (let i = 0; i + 2 < reply.length; i += 3) {
-        const bullId = reply[i]!;
-        out.push({ h, bullId, at: Number(reply[i + 1]), id: `${p}${bullId}` });
-      }
-      return out;
-    };
-    if (filter.tenantId !== undefined) {
-      const tenant = escapeKeyPart(filter.tenantId);
-      return Promise.all(
-        handlers.map(async (h) => {
-          const p = this.deps.locate(h).keyPrefix;
-          return parse(h, p, (await scripts.ckNativeTenantTop!(`${p}meta`, p, due, k, want, tenant)) as string[]);
-        }),
-      );
-    }
-    const all: { h: HandlerName; bullId: string; at: number; id: string }[][] = [];
-    let newest: number[] = [];
-    for (const h of handlers) {
-      const p = this.deps.locate(h).keyPrefix;
-      const floor = newest.length >= k ? newest[k - 1]! : 0;
-      const found = parse(h, p, (await scripts.ckNativeTop!(`${p}meta`, p, due, k, want, floor)) as string[]);
-      all.push(found);
-      newest = [...newest, ...found.map((c) => c.at)].sort((a, b) => b - a).slice(0, k);
-    }
-    return all;
+    return { records: await readNativePage(this.deps, tops, filter), total };
   }
 
   async clean(

@@ -139,15 +139,35 @@ export async function removeNativeJob(d: OperateDeps): Promise<RemoveResult> {
   const found = await readNativeJob(d.client, d.jobId, d.at);
   if (!found) return { success: false, reason: 'not_found' };
   if (found.record.state === 'active') return { success: false, reason: 'active' };
+  const jobKey = d.at.keyPrefix + d.at.bullId;
+  // Its waiters' marks say "removed" before it goes (a mark only counts once the job is gone), so a
+  // crash before the announcement below still has them answer "was removed" at their deadline.
+  await d.client.eval(REMOVED_LUA, 1, `${jobKey}:w`, d.at.bullId, '', jobKey);
   if ((await d.queue.remove(d.at.bullId)) !== 1) return { success: false, reason: 'active' };
   // Out of the engine's indexes (native-query-scripts.ts) at once rather than at the next read.
   const tenantId = found.record.tenantId;
-  const drop = d.client.multi().zrem(`${d.at.keyPrefix}ck:cancelled`, d.at.bullId);
-  if (tenantId !== undefined) drop.zrem(`${d.at.keyPrefix}ck:tenant:${escapeKeyPart(tenantId)}`, d.at.bullId);
-  await drop.exec();
-  await d.client.publish(d.finishedChannel, d.at.keyPrefix + d.at.bullId);
+  const keys = [`${jobKey}:w`, `${d.at.keyPrefix}ck:cancelled`];
+  if (tenantId !== undefined) keys.push(`${d.at.keyPrefix}ck:tenant:${escapeKeyPart(tenantId)}`);
+  await d.client.eval(REMOVED_LUA, keys.length, ...keys, d.at.bullId, d.finishedChannel, jobKey);
   return { success: true };
 }
+
+/**
+ * A removed job's waiters (native-wait.ts): its watch mark, if any, says `["removed"]` (TTL kept)
+ * and, with a channel, the job key is announced with that end (or alone when nobody watches); the
+ * job leaves the engine's other indexes given. KEYS: watch mark, then indexes (sorted sets). ARGV:
+ * BullMQ job id, finished channel ('' = announce nothing), job key.
+ */
+const REMOVED_LUA = `
+local watched = redis.call('EXISTS', KEYS[1]) == 1
+if watched then redis.call('SET', KEYS[1], '["removed"]', 'KEEPTTL') end
+if ARGV[2] ~= '' then
+  if watched then redis.call('PUBLISH', ARGV[2], ARGV[3] .. '\\n["removed"]')
+  else redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+end
+for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 1
+`;
 
 /** `promote`: a delayed job runs now (BullMQ's promote); otherwise the state it is in. */
 export async function promoteNativeJob(d: OperateDeps): Promise<PromoteResult> {

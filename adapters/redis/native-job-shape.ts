@@ -32,6 +32,7 @@ import {
 } from 'clusterkit/adapter-kit';
 import { decodeJobId, encodeJobId } from './bull-names.js';
 import { codeOfField } from './native-failed-code.js';
+import { NATIVE_HISTORY } from './native-scripts.js';
 
 /**
  * What BullMQ's `data` holds for a native job. The job's defaults are left out (BullMQ serializes,
@@ -95,7 +96,6 @@ export function nativeHandlerDigest(appName: string, h: HandlerName): string {
 export function generatedIdPrefix(h: HandlerName): string {
   return `${[h.pluginName, h.queueName, h.jobName].map(encodeURIComponent).join('/')}/`;
 }
-
 
 /** Where a public id points: a generated id names its handler; a scoped id only its plugin. */
 export type ParsedId =
@@ -198,6 +198,15 @@ export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: 
     removeOnFail: d.rf ?? false,
   };
   if (f.open && state === 'active') record.history.push(f.open);
+  // A completion leaves its attempt open in `ha` (native-scripts.ts): it ended when the job did.
+  if (f.open && state === 'completed') {
+    record.history.push(
+      f.open.outcome === undefined
+        ? { ...f.open, finishedAt: f.finishedOn ?? f.open.startedAt, outcome: 'completed' }
+        : f.open,
+    );
+    if (record.history.length > NATIVE_HISTORY) record.history.splice(0, record.history.length - NATIVE_HISTORY);
+  }
   if (d.t !== undefined) record.tenantId = d.t;
   if (d.o !== undefined) record.organizationId = d.o;
   if (d.u !== undefined) record.userId = d.u;
@@ -215,12 +224,25 @@ export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: 
   return record;
 }
 
-/** One attempt as the wrapped scripts write it (`{n, o, s, e?, r?, m?, c?}`; `c`: the error's code) → the public shape. */
-function attemptOf(raw: { n?: number; o?: string; s?: number; e?: number; r?: string; m?: string; c?: string }): JobAttempt {
+/** One attempt as the wrapped scripts write it (`{n, o, s, e?, r?, m?, c?, k?}`; `c`: the error's code, `k`: its stack) → the public shape. */
+function attemptOf(raw: {
+  n?: number;
+  o?: string;
+  s?: number;
+  e?: number;
+  r?: string;
+  m?: string;
+  c?: string;
+  k?: string;
+}): JobAttempt {
   const a: JobAttempt = { attempt: raw.n ?? 0, node: raw.o ?? '', startedAt: raw.s ?? 0 };
   if (raw.e !== undefined) a.finishedAt = raw.e;
   if (raw.r !== undefined) a.outcome = raw.r as JobAttempt['outcome'];
-  if (raw.m !== undefined) a.error = raw.c === undefined ? { message: raw.m } : { message: raw.m, code: raw.c };
+  if (raw.m !== undefined) {
+    a.error = { message: raw.m };
+    if (raw.c !== undefined) a.error.code = raw.c;
+    if (raw.k !== undefined) a.error.stack = raw.k;
+  }
   return a;
 }
 
@@ -265,4 +287,3 @@ export function fieldsOfHash(hash: Record<string, string>): BullFields | undefin
   };
   return fields;
 }
-

@@ -15,7 +15,7 @@ import type { NativeNoProcessorPass as NoProcessorPass } from 'clusterkit/adapte
 import type { RedisClient } from './connection.js';
 import { pruneIdIndex } from './native-ids.js';
 import { fieldsOfHash, generatedIdPrefix, publicIdWith, recordOf, type HandlerName } from './native-job-shape.js';
-import { NATIVE_HISTORY } from './native-scripts.js';
+import { NATIVE_HISTORY, NATIVE_STACK_MAX, NATIVE_STACKS_KEPT } from './native-scripts.js';
 
 /** Most jobs of one handler one pass looks at (the rest wait for the next pass). */
 const BATCH = 200;
@@ -83,6 +83,8 @@ async function failReady(
   if (paused === 1) return 0;
   const error = pass.error(h);
   const stack = error.stack ?? `${error.name}: ${error.message}`;
+  // What each failed attempt's history entry keeps of it (as the record engine clips it).
+  const kept = stack.length > NATIVE_STACK_MAX ? `${stack.slice(0, NATIVE_STACK_MAX)}…` : stack;
   const idPrefix = generatedIdPrefix(h);
   let failed = 0;
   for (const id of [...waiting, ...prioritized, ...delayed]) {
@@ -101,6 +103,7 @@ async function failReady(
       deps.nodeId,
       stack,
       prefix,
+      kept,
     )) as 0 | [number, string[]];
     if (done === 0) continue;
     failed += 1;
@@ -120,12 +123,14 @@ function pairs(flat: string[]): Record<string, string> {
 /**
  * Fails one job with a code, if it is still waiting, prioritized or delayed and was ready by the
  * deadline, as the record engine records it: every remaining attempt spent, each one a failed
- * attempt in the history `h` (bounded as the wrapped scripts bound it) with the message and code,
- * its stack in `stacktrace`, the code in `fc`; then the job's `removeOnFail` as BullMQ's own final
- * failure applies it (`true`: the job is deleted; `{ age }`: failed jobs older than that are), and
- * its waiters are told. KEYS: job, wait, prioritized, delayed, failed. ARGV: id, now, deadline,
- * reason, code, finished channel, node id, stack, key prefix. Returns 0, or the attempts spent and
- * the job's hash as it was failed.
+ * attempt in the history `h` (bounded as the wrapped scripts bound it) with the message, code and
+ * stack (the latest 5 attempts keep theirs), its stack in `stacktrace`, the code in `fc`; then the
+ * job's `removeOnFail` as BullMQ's own final failure applies it (`true`: the job is deleted;
+ * `{ age }`: failed jobs older than that are), and its waiters are told (of its end too, in the
+ * watch mark and the announcement, when it was removed: native-wait.ts). KEYS: job, wait,
+ * prioritized, delayed, failed. ARGV: id, now, deadline, reason, code, finished channel, node id,
+ * stack, key prefix, the stack the history keeps. Returns 0, or the attempts spent and the job's
+ * hash as it was failed.
  */
 const NO_PROCESSOR_LUA = `
 local job, id, now = KEYS[1], ARGV[1], tonumber(ARGV[2])
@@ -148,10 +153,12 @@ if not okh or type(history) ~= 'table' then history = {} end
 local okst, stacks = pcall(cjson.decode, f[7] or '[]')
 if not okst or type(stacks) ~= 'table' then stacks = {} end
 for k = 1, spent do
-  history[#history + 1] = { n = started + k, o = ARGV[7], s = now, e = now, r = 'failed', m = ARGV[4], c = ARGV[5] }
+  history[#history + 1] = { n = started + k, o = ARGV[7], s = now, e = now, r = 'failed', m = ARGV[4], c = ARGV[5],
+    k = ARGV[10] }
   stacks[#stacks + 1] = ARGV[8]
 end
 while #history > ${NATIVE_HISTORY} do table.remove(history, 1) end
+for i = 1, #history - ${NATIVE_STACKS_KEPT} do history[i].k = nil end
 while #stacks > 10 do table.remove(stacks, 1) end
 -- fc as native-failed-code.ts reads it: [code, the failedReason it belongs to].
 redis.call('HSET', job, 'failedReason', ARGV[4], 'fc', cjson.encode({ ARGV[5], ARGV[4] }), 'processedOn', now,
@@ -170,6 +177,15 @@ else
     end
   end
 end
-if redis.call('EXISTS', job .. ':w') == 1 then redis.call('PUBLISH', ARGV[6], job) end
+if redis.call('EXISTS', job .. ':w') == 1 then
+  if keep == true then
+    -- Removed at its end: its waiters answer from the end, kept in the mark (native-wait.ts).
+    local out = cjson.encode({ 'failed', ARGV[4], ARGV[5] })
+    redis.call('SET', job .. ':w', out, 'KEEPTTL')
+    redis.call('PUBLISH', ARGV[6], job .. '\\n' .. out)
+  else
+    redis.call('PUBLISH', ARGV[6], job)
+  end
+end
 return { spent, fields }
 `;

@@ -5,12 +5,17 @@
  *
  * - fetch (`moveToActive`, and the next job fetched by a finish): the attempt start, one `HSET` of
  *   field `ha` = `{"n": attempt, "o": node, "s": start}`. An attempt still open there (its node lost
- *   the lock and the job was moved back by BullMQ's stalled check) is closed as `lost` first — read
- *   from the fetch's own `HGETALL` reply, no extra read.
+ *   the lock and the job was moved back by BullMQ's stalled check) is closed as `lost` first, with its
+ *   end and why (as the record engine closes an attempt it takes over) — read from the fetch's own
+ *   `HGETALL` reply, no extra read.
  * - finish (`moveToFinished`, `moveToDelayed` and `retryJob`, i.e. completed, final failure, retry
  *   with and without backoff): after BullMQ's step succeeded (its lock check passed), one `HMGET`
  *   and one `HSET` close `ha` into the bounded history `h` (the last 20 attempts) with end, outcome
- *   and BullMQ's `failedReason`; a failure also moves its code into `fc` (native-failed-code.ts); a
+ *   and BullMQ's `failedReason` — except a completion: its attempt stays in `ha` and reads as
+ *   completed at the job's `finishedOn` (native-job-shape.ts `recordOf`), no write; a failure also
+ *   moves its code into `fc` (native-failed-code.ts) and into its history entry (`c`, as the record
+ *   engine's `error.code`; a failed attempt's stack as `k`, kept for the latest 5 attempts, as the
+ *   record engine's `error.stack`), from the same read; a
  *   final finish whose job has a waiter (`<job key>:w`, set by `waitForJob`, read before BullMQ's
  *   step) also `PUBLISH`es the job key on the engine's finished channel — and, when the finish
  *   removed the job (`removeOnComplete` / `removeOnFail`), its end (native-wait.ts), also written
@@ -25,6 +30,10 @@ import type { RedisClient } from './connection.js';
 
 /** Attempts kept in a job's history (as the record + ticket layer's `MAX_HISTORY`). */
 export const NATIVE_HISTORY = 20;
+/** How many of the latest attempts keep their failure's stack (as the record + ticket layer's runner). */
+export const NATIVE_STACKS_KEPT = 5;
+/** Longest stack an attempt keeps: 2,000 characters as on the record + ticket layer (the Lua clip counts bytes). */
+export const NATIVE_STACK_MAX = 2_000;
 
 /** A Lua string literal of `text`, exactly (bytes outside letters, digits and `.:_-#` as `\ddd` escapes). */
 function luaString(text: string): string {
@@ -47,22 +56,49 @@ function helpers(owner: string): string {
 local function ckWith(a, fields)
   return string.sub(a, 1, -2) .. fields .. '}'
 end
-local function ckPush(h, a)
+-- Appends attempt a (JSON text) to history h. An attempt that keeps its stack (k: a failure) drops
+-- the stacks of attempts before the latest ${NATIVE_STACKS_KEPT} (as the record engine's runner does).
+local function ckPush(h, a, stacked)
   if not h or h == '' or h == '[]' then return '[' .. a .. ']' end
   local list = cjson.decode(h)
-  if #list < ${NATIVE_HISTORY} then return string.sub(h, 1, -2) .. ',' .. a .. ']' end
+  local older = stacked and list[#list - ${NATIVE_STACKS_KEPT - 1}]
+  if #list < ${NATIVE_HISTORY} and not (type(older) == 'table' and older.k) then
+    return string.sub(h, 1, -2) .. ',' .. a .. ']'
+  end
   list[#list + 1] = cjson.decode(a)
   while #list > ${NATIVE_HISTORY} do table.remove(list, 1) end
+  if stacked then
+    for i = 1, #list - ${NATIVE_STACKS_KEPT} do list[i].k = nil end
+  end
   return cjson.encode(list)
 end
-local function ckClose(jobKey, outcome, now)
+-- A stack as a history entry keeps it: at most ${NATIVE_STACK_MAX} bytes (not cut inside a UTF-8 character), then '…'.
+local function ckClip(st)
+  if #st <= ${NATIVE_STACK_MAX} then return st end
+  local cut = ${NATIVE_STACK_MAX}
+  while cut > 0 and string.byte(st, cut + 1) >= 128 and string.byte(st, cut + 1) < 192 do cut = cut - 1 end
+  return string.sub(st, 1, cut) .. '\\226\\128\\166'
+end
+local function ckClose(jobKey, outcome, now, code, stack)
   local f = ckCall('HMGET', jobKey, 'ha', 'h', 'failedReason', 'ab')
   if not f[1] or f[1] == '' then return f[4] end
   if outcome == 'failed' and f[4] then outcome = 'cancelled' end
   local fields = ',"e":' .. now .. ',"r":"' .. outcome .. '"'
-  if outcome ~= 'completed' and f[3] then fields = fields .. ',"m":' .. cjson.encode(f[3]) end
-  ckCall('HSET', jobKey, 'h', ckPush(f[2], ckWith(f[1], fields)), 'ha', '')
+  if outcome ~= 'completed' and f[3] then
+    fields = fields .. ',"m":' .. cjson.encode(f[3])
+    if code then fields = fields .. ',"c":' .. cjson.encode(code) end
+    if outcome == 'failed' and stack then fields = fields .. ',"k":' .. cjson.encode(ckClip(stack)) end
+  end
+  ckCall('HSET', jobKey, 'h', ckPush(f[2], ckWith(f[1], fields), outcome == 'failed' and stack), 'ha', '')
   return f[4]
+end
+-- An open attempt whose node lost the job (BullMQ's stalled check moved it back): closed now, with
+-- why, as the record engine closes an attempt it takes over (end, outcome, error message).
+local function ckLost(ha, now)
+  local ok, a = pcall(cjson.decode, ha)
+  local node = ok and type(a) == 'table' and type(a.o) == 'string' and a.o or '?'
+  local why = 'node ' .. node .. ' lost this attempt (its lock expired before it finished)'
+  return ckWith(ha, ',"e":' .. now .. ',"r":"lost","m":' .. cjson.encode(why))
 end
 local function ckStart(res, prefix, now)
   if type(res) ~= 'table' or type(res[2]) ~= 'string' or type(res[1]) ~= 'table' then return end
@@ -74,7 +110,7 @@ local function ckStart(res, prefix, now)
   local key = prefix .. res[2]
   local start = '{"n":' .. n .. ',"o":' .. ${luaString(JSON.stringify(owner))} .. ',"s":' .. now .. '}'
   if ha and ha ~= '' then
-    ckCall('HSET', key, 'h', ckPush(h, ckWith(ha, ',"r":"lost"')), 'ha', start)
+    ckCall('HSET', key, 'h', ckPush(h, ckLost(ha, now)), 'ha', start)
   else
     ckCall('HSET', key, 'ha', start)
   end
@@ -126,24 +162,27 @@ const AFTER = {
   moveToActive: `ckStart(ckResult, ARGV[1], ARGV[2])`,
   // KEYS[12] job key; ARGV[2] now; ARGV[5] 'completed' | 'failed'; ARGV[7] key prefix.
   // An aborted attempt's final failure (its mark ab) enters the queue's cancelled index (native-query-scripts.ts).
+  // A completed attempt stays open in `ha`: a completed job's open attempt reads as closed at its
+  // `finishedOn` with outcome completed (native-job-shape.ts `recordOf`), which saves every
+  // completion an HMGET and an HSET.
   moveToFinished: `if ckOk then
-  if ARGV[5] == 'failed' then ckCode(KEYS[12]) end
-  if ckClose(KEYS[12], ARGV[5], ARGV[2]) and ARGV[5] == 'failed' then
-    ckCall('ZADD', ARGV[7] .. 'ck:cancelled', ARGV[2], string.sub(KEYS[12], #ARGV[7] + 1))
+  if ARGV[5] == 'failed' then
+    local code, stack = ckCode(KEYS[12])
+    if ckClose(KEYS[12], 'failed', ARGV[2], code, stack) then
+      ckCall('ZADD', ARGV[7] .. 'ck:cancelled', ARGV[2], string.sub(KEYS[12], #ARGV[7] + 1))
+    end
   end
   if ckW then ckEnded(KEYS[12], ARGV[5], ARGV[4], ckAb, ARGV[9]) end
 end
 ckStart(ckResult, ARGV[7], ARGV[2])`,
   // KEYS[5] job key; ARGV[1] key prefix; ARGV[2] now.
   moveToDelayed: `if ckOk then
-  ckCode(KEYS[5])
-  ckClose(KEYS[5], 'failed', ARGV[2])
+  ckClose(KEYS[5], 'failed', ARGV[2], ckCode(KEYS[5]))
 end
 ckStart(ckResult, ARGV[1], ARGV[2])`,
   // KEYS[4] job key; ARGV[2] now.
   retryJob: `if ckOk then
-  ckCode(KEYS[4])
-  ckClose(KEYS[4], 'failed', ARGV[2])
+  ckClose(KEYS[4], 'failed', ARGV[2], ckCode(KEYS[4]))
 end`,
 } as const;
 

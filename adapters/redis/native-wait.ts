@@ -9,6 +9,7 @@
  * end: the finish script (native-scripts.ts) writes the outcome into the mark (TTL kept) and
  * publishes it after the key, `<job key>\n<outcome>`; a waiter whose read finds the job gone
  * answers from the announcement, or from the mark when the announcement has not arrived (yet).
+ * `remove` does the same with the outcome `["removed"]`, so its waiters hear "was removed".
  */
 import { waitTimeoutError, WATCH_MARGIN_MS, type FinishedJob } from 'clusterkit/adapter-kit';
 import type { RedisClient } from './connection.js';
@@ -20,10 +21,15 @@ export class FinishWaiters {
 
   /**
    * Resolves with the job's record once it is terminal (completed, failed, cancelled) — or with its
-   * announced end when its finish removed it — null when it is gone otherwise; rejects with
-   * `WAIT_TIMEOUT` after `timeoutMs`.
+   * announced end when its finish removed it — `'removed'` when it was removed (`remove`) while this
+   * waited, null when it was gone at the first read; rejects with `WAIT_TIMEOUT` after `timeoutMs`.
    */
-  async wait(redis: RedisClient, jobId: string, at: Located, timeoutMs: number): Promise<FinishedJob | null> {
+  async wait(
+    redis: RedisClient,
+    jobId: string,
+    at: Located,
+    timeoutMs: number,
+  ): Promise<FinishedJob | 'removed' | null> {
     const key = at.keyPrefix + at.bullId;
     let wake: () => void = () => {};
     let woken = new Promise<void>((resolve) => (wake = resolve));
@@ -42,10 +48,14 @@ export class FinishWaiters {
         .set(`${key}:w`, '1', 'PX', timeoutMs + WATCH_MARGIN_MS, 'NX')
         .pexpire(`${key}:w`, timeoutMs + WATCH_MARGIN_MS, 'GT')
         .exec();
-      for (;;) {
+      for (let first = true; ; first = false) {
         woken = new Promise<void>((resolve) => (wake = resolve));
         const found = await readNativeJob(redis, jobId, at);
-        if (!found) return endOf(announced ?? (await redis.get(`${key}:w`)) ?? undefined);
+        if (!found) {
+          // Gone without an end: removed while this waited ('removed'), or gone before it read (null).
+          const end = endOf(announced ?? (await redis.get(`${key}:w`)) ?? undefined);
+          return end ?? (first ? null : 'removed');
+        }
         const state = found.record.state;
         if (state === 'completed' || state === 'failed' || state === 'cancelled') return found.record;
         const left = deadline - Date.now();
@@ -72,12 +82,14 @@ export class FinishWaiters {
 
 /**
  * The end a finish script announced for a job it removed (`["completed", returnvalue]`,
- * `["failed", failedReason, code?]`, `["cancelled"]`; returnvalue is BullMQ's JSON text), or null
- * when there is none (the mark holds `1`, or is gone).
+ * `["failed", failedReason, code?]`, `["cancelled"]`; returnvalue is BullMQ's JSON text) — or
+ * `'removed'` for `["removed"]`, which `remove` writes (native-job-reads.ts) — or null when there is
+ * none (the mark holds `1`, or is gone).
  */
-export function endOf(outcome: string | undefined): FinishedJob | null {
+export function endOf(outcome: string | undefined): FinishedJob | 'removed' | null {
   if (outcome === undefined || !outcome.startsWith('[')) return null;
   const [state, value, code] = JSON.parse(outcome) as [string, string?, string?];
+  if (state === 'removed') return state;
   if (state === 'cancelled') return { state };
   if (state === 'failed') return { state, failedReason: value, ...(code ? { failedCode: code } : {}) };
   if (state !== 'completed') return null;

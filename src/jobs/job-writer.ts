@@ -5,6 +5,7 @@
  * enqueue of the same id) republishes — never a job `waiting` for ever.
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
+import { afterCommitOf } from './after-commit.js';
 import { envelopeOf, refOf, ticketId, type JobRecord } from './envelope.js';
 import type { JobStore } from './job-store.js';
 import { randomHex12 } from './random-hex.js';
@@ -30,8 +31,7 @@ export class JobWriter {
   readonly publishRecord = async (record: JobRecord, delayMs: number, priority = record.priority): Promise<void> => {
     // A parked job's ticket was consumed (acknowledged) under the deterministic id, which a backend
     // may still hold as completed: its replacement needs an id of its own.
-    const physicalId =
-      record.parkedBy === undefined ? ticketId(record) : `${ticketId(record)}|r${randomHex12()}`;
+    const physicalId = record.parkedBy === undefined ? ticketId(record) : `${ticketId(record)}|r${randomHex12()}`;
     await this.publishTicket(envelopeOf(record), Math.max(0, delayMs), physicalId, priority);
     // Replaces the park it names (if any); a node that parks the new ticket meanwhile keeps its mark.
     await this.store().ticketSent(refOf(record), record.parkedBy);
@@ -58,20 +58,15 @@ export class JobWriter {
       return;
     }
     if (transaction !== undefined) {
-      const afterCommit = (transaction as { afterCommit?: unknown }).afterCommit;
-      if (typeof afterCommit !== 'function') {
+      const afterCommit = afterCommitOf(transaction, this.enqueueFailed(record));
+      if (afterCommit === undefined) {
         throw new ClusterError(
           ErrorCodes.NOT_SUPPORTED,
           `managedQueue.enqueue: the "${store.kind}" job store cannot write inside this transaction; pass an object with afterCommit(callback)`,
           { details: { option: 'transaction' } },
         );
       }
-      // Returns the write's promise: a commit() that awaits its hooks (Sequelize) returns with the job there.
-      (afterCommit as (cb: () => unknown) => unknown).call(transaction, () =>
-        this.createAndPublish(record).catch((error: unknown) =>
-          this.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }),
-        ),
-      );
+      afterCommit(() => this.createAndPublish(record));
       return;
     }
     await this.createAndPublish(record, options.keepOnPublishFailure === true);
@@ -97,13 +92,12 @@ export class JobWriter {
     }
     // The ticket follows the commit when the transaction says when that is; else the reconciler
     // publishes it (the record says "ticket pending").
-    const afterCommit = (transaction as { afterCommit?: (cb: () => unknown) => unknown }).afterCommit;
-    if (typeof afterCommit !== 'function') return;
-    afterCommit.call(transaction, () =>
-      this.publishCreated(record, created.backlog).catch((error: unknown) =>
-        this.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id }),
-      ),
-    );
+    afterCommitOf(transaction, this.enqueueFailed(record))?.(() => this.publishCreated(record, created.backlog));
+  }
+
+  /** Reports a failure of `record`'s enqueue that no caller awaits (it followed a commit). */
+  private enqueueFailed(record: JobRecord): (error: unknown) => void {
+    return (error) => this.reportError(error, { source: 'managedQueue.enqueue', jobId: record.id });
   }
 
   private async createAndPublish(record: JobRecord, keepOnPublishFailure = false): Promise<void> {

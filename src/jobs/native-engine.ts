@@ -87,10 +87,10 @@ export interface ManagedJobEngine {
   /**
    * Resolves with the job's record once it is terminal (completed, failed, cancelled) — or, for a
    * job removed at its end (`removeOnComplete` / `removeOnFail`) after the wait began, with the end
-   * as announced — null when it does not exist (or is removed otherwise); rejects with
-   * `WAIT_TIMEOUT` after `timeoutMs`.
+   * as announced — `'removed'` when it was removed (`remove`) while this waited, null when it does
+   * not exist (or is gone otherwise); rejects with `WAIT_TIMEOUT` after `timeoutMs`.
    */
-  waitFinished(jobId: string, timeoutMs: number): Promise<FinishedJob | null>;
+  waitFinished(jobId: string, timeoutMs: number): Promise<FinishedJob | 'removed' | null>;
   /**
    * Pauses (`true`) or resumes a logical queue on every node: its waiting jobs stay queued, running
    * ones finish. Optional: without it, `pause`/`resume`/`isPaused` throw `NOT_SUPPORTED`.

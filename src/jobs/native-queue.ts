@@ -132,6 +132,7 @@ export class NativeManagedJobs {
   async waitForJob(jobId: string, timeoutMs: number): Promise<unknown> {
     if (!(await this.visible(jobId))) throw jobGoneError(jobId, 'does not exist');
     const record = await this.engine.waitFinished(jobId, timeoutMs);
+    if (record === 'removed') throw jobGoneError(jobId, 'was removed');
     if (!record) throw jobGoneError(jobId, 'no longer exists');
     if (record.state === 'completed') return record.returnValue;
     throw endErrorOf(jobId, record);

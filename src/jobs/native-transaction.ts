@@ -1,10 +1,11 @@
 /**
  * `enqueue(input, { transaction })` on a native engine (native-engine.ts): the engine's add is the
  * broker's own (one BullMQ add on Redis) and cannot take part in a database transaction, so the job
- * is added by the transaction's `afterCommit(callback)`, as the record + ticket layer does on a store
- * without transactions (job-writer.ts): a rollback never runs the callback (no job), and a commit that
- * awaits its hooks (Sequelize's `commit()`) returns with the job added.
+ * is added by the transaction's `afterCommit(callback)` (after-commit.ts), as the record + ticket layer
+ * does on a store without transactions (job-writer.ts): a rollback never runs the callback (no job),
+ * and a commit that awaits its hooks (Sequelize's `commit()`) returns with the job added.
  */
+import { afterCommitOf } from './after-commit.js';
 import type { JobRecord } from './envelope.js';
 import { nativeNotSupported, type ManagedJobEngine } from './native-engine.js';
 import { namespacedJobId } from './scoped-key.js';
@@ -23,18 +24,12 @@ export function addAfterCommit(
   transaction: object,
   reportError: (error: unknown, meta?: Record<string, unknown>) => void,
 ): string {
-  const afterCommit = (transaction as { afterCommit?: unknown }).afterCommit;
-  if (typeof afterCommit !== 'function') {
-    throw nativeNotSupported('enqueue.transaction', engine.kind);
-  }
-  if (!record.id.includes(':')) record.id = namespacedJobId(record.pluginName, record.tenantId, record.id);
-  const jobId = record.id;
-  // The hook returns the add's promise (settled, never rejected): a commit that awaits it has the job.
-  (afterCommit as (callback: () => unknown) => unknown).call(transaction, () =>
-    engine.add(record).then(
-      () => undefined,
-      (error: unknown) => reportError(error, { source: 'managedQueue.enqueue', jobId }),
-    ),
+  const jobId = record.id.includes(':') ? record.id : namespacedJobId(record.pluginName, record.tenantId, record.id);
+  const afterCommit = afterCommitOf(transaction, (error) =>
+    reportError(error, { source: 'managedQueue.enqueue', jobId }),
   );
+  if (afterCommit === undefined) throw nativeNotSupported('enqueue.transaction', engine.kind);
+  record.id = jobId;
+  afterCommit(() => engine.add(record));
   return jobId;
 }

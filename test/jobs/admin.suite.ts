@@ -5,10 +5,10 @@
  * what `getJob` shows (options, owner, every attempt with its error and stack, logs).
  */
 import { runWithTenant, type App } from 'clusterkit';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
 import { deferred, within } from '../helpers.js';
-import { startNode } from './jobs-helpers.js';
+import { casesFor, startNode } from './jobs-helpers.js';
 
 const P = 'ops';
 const Q = 'admin';
@@ -16,6 +16,7 @@ const PHYSICAL = 'managed-queue:plugin-jobs';
 
 export function adminSuite(factory: ClusterFactory): void {
   describe(`managed jobs admin (${factory.label})`, () => {
+    const it = casesFor(factory);
     let cluster: TestCluster;
     beforeEach(() => {
       cluster = factory.create();

@@ -97,6 +97,8 @@ export function clusterSuite(factory: ClusterFactory): void {
       const input = { pluginName: 'ghost', queueName: 'q', jobName: 'nobody', payload: null };
       const { jobId } = await app.managedQueue.enqueue({ ...input, attempts: 2, backoffMs: 10 });
       const gone = await app.managedQueue.enqueue({ ...input, removeOnFail: true });
+      // A job removed at its end: its waiter hears the failure, not NOT_FOUND.
+      const goneError = app.managedQueue.waitForJob(gone.jobId, { timeoutMs: 15_000 }).catch((e: unknown) => e);
       const waitStarted = Date.now();
       const error = await app.managedQueue.waitForJob(jobId, { timeoutMs: 15_000 }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'NO_PROCESSOR' });
@@ -121,6 +123,7 @@ export function clusterSuite(factory: ClusterFactory): void {
       // removeOnFail: the failed job is removed.
       await vi.waitFor(async () => expect(await app.managedQueue.getJob(gone.jobId)).toBeNull(), { timeout: 10_000 });
       expect(events.filter((e) => e[0] === gone.jobId).map((e) => [e[1], e[3]])).toEqual([[1, false]]);
+      expect(await goneError).toMatchObject({ code: 'NO_PROCESSOR', message: info!.failedReason });
     });
 
     it('a burst of 1,000 jobs for a concurrency-1 handler does not delay another plugin (head-of-line)', async () => {

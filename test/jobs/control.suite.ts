@@ -114,6 +114,65 @@ export function controlSuite(factory: ClusterFactory): void {
       expect(await operator.managedQueue.getJob(jobId)).toMatchObject({ state: 'cancelled', attemptsMade: 1 });
     });
 
+    it("every attempt's history entry carries its failure's message and code, as failedCode does", async () => {
+      const app = await startNode(cluster);
+      const started = deferred();
+      const handler = { pluginName: P, queueName: Q };
+      await app.managedQueue.process({ ...handler, jobName: 'coded' }, (job) => {
+        // A code on a plain Error (a plugin's own), then none: each attempt keeps its own.
+        if (job.attemptsMade === 0) throw Object.assign(new Error('coded "one"\n'), { code: 'PLUGIN_DOWN' });
+        throw new Error(`plain ${job.attemptsMade + 1}`);
+      });
+      // A BigInt is not a JSON value: the return value fails the attempt with INVALID_PAYLOAD.
+      await app.managedQueue.process({ ...handler, jobName: 'bad-return' }, () => ({ f: 1n }));
+      await app.managedQueue.process({ ...handler, jobName: 'cancelled' }, async (job) => {
+        started.resolve();
+        await new Promise<void>((resolve) => job.signal.addEventListener('abort', () => resolve(), { once: true }));
+        throw job.signal.reason;
+      });
+      const enqueue = (jobName: string, attempts: number, backoffMs = 10) =>
+        app.managedQueue.enqueue({ ...handler, jobName, payload: null, attempts, backoffMs });
+      // Retried with and without a backoff (BullMQ: moveToDelayed, retryJob).
+      const coded = await enqueue('coded', 7, 0);
+      const backedOff = await enqueue('coded', 2);
+      const badReturn = await enqueue('bad-return', 3);
+      const cancelled = await enqueue('cancelled', 3);
+      await within(started.promise, 10_000, 'job start');
+      await vi.waitFor(async () => expect((await app.managedQueue.getJob(cancelled.jobId))!.state).toBe('active'), {
+        timeout: 10_000,
+      });
+      expect(await app.managedQueue.cancel({ jobId: cancelled.jobId, abortActive: true })).toEqual({ success: true });
+      const ends: [string, ...unknown[]][] = [];
+      for (const { jobId } of [coded, backedOff, badReturn, cancelled]) {
+        await app.managedQueue.waitForJob(jobId, { timeoutMs: 10_000 }).catch(() => {});
+        const info = (await app.managedQueue.getJob(jobId))!;
+        ends.push([info.state, info.attemptsMade, info.failedCode]);
+        for (const h of info.history) {
+          expect(h.node).toBe(app.nodeId);
+          expect(h.finishedAt).toBeGreaterThanOrEqual(h.startedAt);
+          // A failed attempt keeps its stack (the error's own), the latest five only; a cancelled one none.
+          if (h.error?.stack !== undefined) expect(h.error.stack).toContain(h.error.message.split('\n')[0]);
+          ends.push([h.outcome!, h.attempt, h.error?.message, h.error?.code, h.error?.stack !== undefined]);
+        }
+      }
+      const invalid = (await app.managedQueue.getJob(badReturn.jobId))!.failedReason;
+      expect(invalid).toMatch(/^job return value: /);
+      expect(ends).toEqual([
+        ['failed', 7, undefined],
+        ['failed', 1, 'coded "one"\n', 'PLUGIN_DOWN', false],
+        ['failed', 2, 'plain 2', undefined, false],
+        ...[3, 4, 5, 6, 7].map((n) => ['failed', n, `plain ${n}`, undefined, true]),
+        ['failed', 2, undefined],
+        ['failed', 1, 'coded "one"\n', 'PLUGIN_DOWN', true],
+        ['failed', 2, 'plain 2', undefined, true],
+        // Not retried: INVALID_PAYLOAD is permanent.
+        ['failed', 1, 'INVALID_PAYLOAD'],
+        ['failed', 1, invalid, 'INVALID_PAYLOAD', true],
+        ['cancelled', 1, 'JOB_CANCELLED'],
+        ['cancelled', 1, `job ${cancelled.jobId} was cancelled`, 'JOB_CANCELLED', false],
+      ]);
+    });
+
     it('shows a tenant only its own jobs, and everything outside any tenant context', async () => {
       const app = await startNode(cluster, { worker: false });
       const mq = app.managedQueue;

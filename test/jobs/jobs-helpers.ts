@@ -111,6 +111,13 @@ const CASE_FEATURES: Readonly<Record<string, readonly ManagedFeature[]>> = {
   '#6 a schedule tick whose enqueue fails is run later, not skipped': ['physical-queue', 'schedules'],
   '#9 attempts are counted as BullMQ users read them, and every attempt stays in the history': ['operator-calls'],
   'a held ticket the lane takes runs in its own delivery, in priority order, and is never parked': ['busy-lane'],
+  'removes finished, waiting and delayed jobs (they never run), refuses a running one': ['operator-calls'],
+  'waitForJob on any node stops waiting when the job is removed before it runs': ['operator-calls'],
+  'promotes a delayed job: it runs now, once, with its attempts kept; others say why not': ['operator-calls'],
+  'a node that dies between promote and its ticket leaves a job the reconciler runs, once': [
+    'operator-calls',
+    'job-store',
+  ],
   'a node that stops with a busy lane hands its held and parked jobs to another node, unspent': ['busy-lane'],
 };
 

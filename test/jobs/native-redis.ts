@@ -6,6 +6,9 @@
  */
 import { afterAll, describe, it } from 'vitest';
 import type { RedisAdaptersOptions } from 'clusterkit/redis';
+import type { Redis } from 'ioredis';
+import { nativeBullName } from '../../adapters/redis/native-ids.js';
+import type { HandlerName } from '../../adapters/redis/native-job-shape.js';
 import type { ClusterFactory } from '../conformance/cluster.js';
 import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
 
@@ -20,12 +23,18 @@ export const FAST_NATIVE: NonNullable<RedisAdaptersOptions['managedJobs']> = {
 
 /**
  * Registers `body(factory, url)` — the file's suites, on a factory labelled `label` whose nodes run
- * the native engine with `managedJobs` ({@link FAST_NATIVE} unless given) — when there is a Redis.
+ * the native engine with `managedJobs` ({@link FAST_NATIVE} unless given), declaring
+ * `managedFeatures` when given — when there is a Redis.
  */
 export async function onNativeRedis(
   title: string,
   body: (factory: ClusterFactory, url: string) => void,
-  options: { label?: string; managedJobs?: RedisAdaptersOptions['managedJobs'] } = {},
+  options: {
+    label?: string;
+    managedJobs?: RedisAdaptersOptions['managedJobs'];
+    /** What the engine supports beyond the core, for the shared suites' `casesFor` (jobs-helpers.ts). */
+    managedFeatures?: ReadonlySet<string>;
+  } = {},
 ): Promise<void> {
   const target = await resolveRedisUrl();
   if ('skip' in target) {
@@ -38,10 +47,26 @@ export async function onNativeRedis(
     await target.stop?.();
   });
   const managedJobs = options.managedJobs ?? FAST_NATIVE;
-  const factory = redisFactory(
+  const base = redisFactory(
     options.label ?? 'redis-native',
     () => ({ url: target.url }),
     () => ({ managedJobs }),
   );
-  body(factory, target.url);
+  body(options.managedFeatures ? { ...base, managedFeatures: options.managedFeatures } : base, target.url);
+}
+
+/**
+ * The lock keys of handler `handler`'s running native jobs in app `appName` (SCAN: a test takes a
+ * lock away as a node that stops extending it loses it).
+ */
+export async function scanNativeLocks(client: Redis, appName: string, handler: HandlerName): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  const queue = nativeBullName(appName, handler);
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `*${queue}:*:lock`, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
 }

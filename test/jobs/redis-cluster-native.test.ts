@@ -13,6 +13,7 @@ import { basicsSuite } from './basics.suite.js';
 import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
 import { NATIVE_FEATURES, startNode } from './jobs-helpers.js';
+import { FAST_NATIVE } from './native-redis.js';
 
 onRedisCluster(
   'managed jobs on the native engine on redis-cluster',
@@ -23,9 +24,9 @@ onRedisCluster(
     nativeOnCluster(factory);
   },
   {
+    // The default engine ('redis-cluster records' is redis-cluster.test.ts).
     label: 'redis-cluster',
-    // No `engine`: the default. Short lock and stalled check, so takeovers are quick.
-    options: () => ({ managedJobs: { lockDurationMs: 2_000, stalledIntervalMs: 3_000 } }),
+    options: () => ({ managedJobs: FAST_NATIVE }),
     managedFeatures: new Set(NATIVE_FEATURES),
   },
 );

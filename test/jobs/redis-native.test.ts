@@ -6,47 +6,34 @@
  */
 import { JobCancelledError, runWithTenant, type App } from 'clusterkit';
 import { Redis } from 'ioredis';
-import { nativeBullName } from '../../adapters/redis/native-ids.js';
-import type { HandlerName } from '../../adapters/redis/native-job-shape.js';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterFactory, TestCluster } from '../conformance/cluster.js';
-import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
 import { counter, deferred, within } from '../helpers.js';
+import { adminSuite } from './admin.suite.js';
 import { basicsSuite } from './basics.suite.js';
 import { clusterSuite } from './cluster.suite.js';
 import { controlSuite } from './control.suite.js';
 import { FAST, NATIVE_FEATURES, startNode } from './jobs-helpers.js';
+import { onNativeRedis, scanNativeLocks } from './native-redis.js';
+import { scopedStateSuite } from './scoped-state.suite.js';
 import { transitionsSuite } from './transitions.suite.js';
 
-const target = await resolveRedisUrl();
-
-if ('skip' in target) {
-  describe.skip(`managed jobs on the native engine (skipped: ${target.skip})`, () => {
-    it('needs a Redis server', () => {});
-  });
-} else {
-  afterAll(async () => {
-    await target.stop?.();
-  });
-  // No `engine`: a Redis set's default. Short lock and stalled check, so takeovers are quick.
-  const base = redisFactory(
-    'redis',
-    () => ({ url: target.url }),
-    () => ({ managedJobs: { lockDurationMs: 2_000, stalledIntervalMs: 3_000 } }),
-  );
-  const factory: ClusterFactory = {
-    label: base.label,
-    create: () => base.create(),
-    managedFeatures: new Set(NATIVE_FEATURES),
-  };
-  basicsSuite(factory);
-  controlSuite(factory);
-  clusterSuite(factory);
-  transitionsSuite(factory);
-  // busyLaneSuite: every case is about held and parked tickets ('busy-lane'); the native engine's
-  // busy handler is covered below (priority order behind it).
-  nativeOnly(factory, target.url);
-}
+await onNativeRedis(
+  'managed jobs on the native engine',
+  (factory, url) => {
+    basicsSuite(factory);
+    controlSuite(factory);
+    clusterSuite(factory);
+    transitionsSuite(factory);
+    adminSuite(factory);
+    scopedStateSuite(factory);
+    // busyLaneSuite: every case is about held and parked tickets ('busy-lane'); the native engine's
+    // busy handler is covered below (priority order behind it).
+    nativeOnly(factory, url);
+  },
+  // Label 'redis': the default engine of a Redis set ('redis records' is redis.test.ts).
+  { label: 'redis', managedFeatures: new Set(NATIVE_FEATURES) },
+);
 
 function nativeOnly(factory: ClusterFactory, url: string): void {
   describe('managed jobs on the native engine (redis)', () => {
@@ -298,7 +285,7 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
       const owner = await within(firstStart.promise, 10_000, 'the first start');
       await b.managedQueue.process({ pluginName: 'p', queueName: 'q', jobName: 'locked' }, handler(b));
       // The lock is lost (as when a node stalls past its lock duration): the owner's next extension fails.
-      const [lock] = await scanLocks(redis, cluster.name, { pluginName: 'p', queueName: 'q', jobName: 'locked' });
+      const [lock] = await scanNativeLocks(redis, cluster.name, { pluginName: 'p', queueName: 'q', jobName: 'locked' });
       expect(lock).toBeDefined();
       await redis.del(lock!);
       expect(await within(firstAbort.promise, 10_000, 'the owner abort')).toMatchObject({ code: 'LOCK_LOST' });
@@ -445,14 +432,3 @@ function nativeOnly(factory: ClusterFactory, url: string): void {
 }
 
 /** The lock keys BullMQ holds for running jobs (SCAN, never KEYS). */
-async function scanLocks(client: Redis, appName: string, handler: HandlerName): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  const queue = nativeBullName(appName, handler);
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `*${queue}:*:lock`, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found;
-}
