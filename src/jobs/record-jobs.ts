@@ -180,17 +180,18 @@ export class RecordJobs implements QueueEngine {
   }
 
   async getJob(jobId: string): Promise<ManagedJobInfo | null> {
-    const { store } = this.parts;
-    const record = await store.get(jobId);
-    if (!record || !visibleToCaller(record)) return null;
-    return { ...toJobInfo(record), logs: await store.getLogs(jobId) };
+    const record = await this.visible(jobId);
+    return record ? { ...toJobInfo(record), logs: await this.parts.store.getLogs(jobId) } : null;
   }
 
   async getJobLogs(jobId: string): Promise<string[] | null> {
-    const { store } = this.parts;
-    const record = await store.get(jobId);
-    if (!record || !visibleToCaller(record)) return null;
-    return store.getLogs(jobId);
+    return (await this.visible(jobId)) ? this.parts.store.getLogs(jobId) : null;
+  }
+
+  /** The job's record when it exists and the caller may see it. */
+  private async visible(jobId: string): Promise<JobRecord | null> {
+    const record = await this.parts.store.get(jobId);
+    return record && visibleToCaller(record) ? record : null;
   }
 
   cancel(options: { jobId: string; abortActive?: boolean }): Promise<CancelResult> {
