@@ -199,11 +199,7 @@ export class RecordJobs implements QueueEngine {
   }
 
   async retry(jobId: string): Promise<RetryResult> {
-    this.assertStarted('retry');
-    const result = await retryJob(this.control, jobId);
-    // Only a job sent again uses the worker (an unknown id must not start one).
-    if (result.success) await this.useWorker();
-    return result;
+    return this.sendAgain('retry', () => retryJob(this.control, jobId));
   }
 
   async remove(jobId: string): Promise<RemoveResult> {
@@ -212,8 +208,13 @@ export class RecordJobs implements QueueEngine {
   }
 
   async promote(jobId: string): Promise<PromoteResult> {
-    this.assertStarted('promote');
-    const result = await promoteJob(this.control, jobId);
+    return this.sendAgain('promote', () => promoteJob(this.control, jobId));
+  }
+
+  /** An operator call that may send a job again; only a job sent again uses the worker (an unknown id must not start one). */
+  private async sendAgain<R extends { success: boolean }>(call: string, op: () => Promise<R>): Promise<R> {
+    this.assertStarted(call);
+    const result = await op();
     if (result.success) await this.useWorker();
     return result;
   }
