@@ -30,6 +30,10 @@ export function timerDelay(ms: number): number {
 /** Default payload size limit, in bytes of serialized JSON (1 MiB). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
 
+/** Names {@link assertName} accepted lately (bounded: cleared when full), and the bound. */
+const VALID_NAMES = new Set<string>();
+const VALID_NAMES_MAX = 1_024;
+
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -43,6 +47,9 @@ export function assertName(kind: string, value: unknown): string {
       details: { kind },
     });
   }
+  // Whether a name is valid depends on the string alone: hot callers (every enqueue checks its
+  // plugin, queue and job names) find the names they use again here instead of re-running the checks.
+  if (VALID_NAMES.has(value)) return value;
   let problem: string | undefined;
   if (value.length === 0) problem = 'must not be empty';
   else if (value.trim().length === 0) problem = 'must not be only whitespace';
@@ -54,6 +61,8 @@ export function assertName(kind: string, value: unknown): string {
       details: { kind },
     });
   }
+  if (VALID_NAMES.size >= VALID_NAMES_MAX) VALID_NAMES.clear();
+  VALID_NAMES.add(value);
   return value;
 }
 
@@ -186,21 +195,25 @@ export function assertInteger(name: string, value: unknown, min: number, max = N
   return value;
 }
 
-/** Checks that `options` is undefined or a plain object whose keys are all in `known`. */
+/**
+ * Checks that `options` is undefined or a plain object whose keys are all in `known` (a set for a
+ * hot call with many known keys).
+ */
 export function assertOptions<T extends object>(
   call: string,
   options: T | undefined,
-  known: readonly string[],
+  known: readonly string[] | ReadonlySet<string>,
 ): Partial<T> {
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `${call}: options must be an object, got ${describe(options)}`);
   }
+  const set = known instanceof Set ? (known as ReadonlySet<string>) : undefined;
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
+    if (set ? !set.has(key) : !(known as readonly string[]).includes(key)) {
       throw new ClusterError(
         ErrorCodes.UNKNOWN_OPTION,
-        `${call}: unknown option "${key}" (known: ${known.join(', ')})`,
+        `${call}: unknown option "${key}" (known: ${[...known].join(', ')})`,
         { details: { option: key } },
       );
     }

@@ -55,25 +55,31 @@ end
 local ckResult = (function()
 ${source}
 end)()
-${
-  plain
-    ? `if type(ckResult) == 'string' then
-${AFTER_PLAIN_ADD_BODY(
-  'ckPrefix .. "meta"',
-  'ckPrefix .. "wait"',
-  'ckPrefix .. "prioritized"',
-  'ckPrefix .. "pc"',
-  'ckPrefix .. ckResult',
-  'ckPrefix .. "marker"',
-  'ckResult',
-  'ARGV[5]',
-)}
-end`
-    : ''
-}
+${plain ? afterPlainAdd('ckPrefix', 'ckResult', 'ARGV[5]') : ''}
 ${creating ? FUSED_CREATE_AFTER('ckPrefix', 'ckResult') : ''}
 return ckResult
 `;
+}
+
+/**
+ * Lua run right after a BullMQ add returned `result` (a Lua expression): when it added a job (the
+ * result is its id) to a queue that has meanwhile been prioritized, the job is lifted to `priority`
+ * (`AFTER_PLAIN_ADD_BODY`). `prefix` is a Lua expression of the queue's key prefix. Shared by the
+ * event queue's adds (below) and the native engine's (native-ids.ts `plainLiftedLua`).
+ */
+export function afterPlainAdd(prefix: string, result: string, priority: string): string {
+  return `if type(${result}) == 'string' then
+${AFTER_PLAIN_ADD_BODY(
+  `${prefix} .. "meta"`,
+  `${prefix} .. "wait"`,
+  `${prefix} .. "prioritized"`,
+  `${prefix} .. "pc"`,
+  `${prefix} .. ${result}`,
+  `${prefix} .. "marker"`,
+  result,
+  priority,
+)}
+end`;
 }
 
 /**

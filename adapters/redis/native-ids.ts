@@ -19,9 +19,11 @@
  */
 import { Job, type JobsOptions, type Queue } from 'bullmq';
 import { escapeKeyPart, unescapeKeyPart } from 'clusterkit/adapter-kit';
+import { afterPlainAdd } from './bull-add-scripts.js';
 import { bullQueueName } from './bull-names.js';
 import { bullScript, hasScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
+import { BULL_DEFAULT_PRIORITY } from './lua/queue-scripts.js';
 import { nativeHandlerDigest, nativePluginTag, type HandlerName } from './native-job-shape.js';
 
 /** The BullMQ queue name of handler `h`'s native queue: its plugin's tag in `{}`, then its handler digest. */
@@ -75,8 +77,29 @@ export async function readIdIndex(
   return entry === null ? undefined : parseIdIndexEntry(entry);
 }
 
-/** BullMQ's add scripts the engine may call (it always sets a priority or a delay; standard for safety). */
-const NATIVE_ID_ADDS = ['addStandardJob', 'addPrioritizedJob', 'addDelayedJob'] as const;
+/** BullMQ's add scripts the engine calls, and whether each adds a plain (priority-less) job. */
+export const NATIVE_ADDS = { addStandardJob: true, addDelayedJob: true, addPrioritizedJob: false } as const;
+
+/**
+ * BullMQ's add `source` (a plain add's, see queue-prioritizer.ts) followed by the lift of the new
+ * job to the default level when its queue has been prioritized meanwhile (bull-add-scripts.ts
+ * `afterPlainAdd`), so a node that has not heard of the switch cannot put a default job ahead of
+ * urgent ones. Wrapped again by the id index's and the tenant index's steps.
+ */
+export function plainLiftedLua(source: string): string {
+  return `local ckPlainPrefix = string.match(KEYS[1], '^(.*:)[^:]+$') or cmsgpack.unpack(ARGV[1])[1]
+local ckPlainResult = (function()
+${source}
+end)()
+${afterPlainAdd('ckPlainPrefix', 'ckPlainResult', String(BULL_DEFAULT_PRIORITY))}
+return ckPlainResult
+`;
+}
+
+/** BullMQ's add `source` of script `base`, with the plain-add lift when `base` adds plain jobs. */
+export function nativeAddSource(base: keyof typeof NATIVE_ADDS, source: string): string {
+  return NATIVE_ADDS[base] ? plainLiftedLua(source) : source;
+}
 
 /**
  * BullMQ's add `source`, between the id index's check and its write (the last 3 ARGV are ours); a
@@ -114,12 +137,15 @@ function idAddsOf(client: RedisClient): ReadonlyMap<string, string> {
   let names = wrapped.get(client);
   if (names) return names;
   const map = new Map<string, string>();
-  for (const base of NATIVE_ID_ADDS) {
+  for (const base of Object.keys(NATIVE_ADDS) as (keyof typeof NATIVE_ADDS)[]) {
     const script = bullScript(client, base);
     if (!script) throw new Error(`BullMQ's ${base} script is not defined on this connection`);
     const ours = `cki:${script.name}`;
     if (!hasScript(client, ours))
-      client.defineCommand(ours, { numberOfKeys: script.numberOfKeys, lua: idAddLua(script.lua) });
+      client.defineCommand(ours, {
+        numberOfKeys: script.numberOfKeys,
+        lua: idAddLua(nativeAddSource(base, script.lua)),
+      });
     map.set(script.name, ours);
   }
   names = map;

@@ -26,7 +26,7 @@ import {
 } from 'clusterkit/adapter-kit';
 import { bullScript, hasScript } from './bull-scripts.js';
 import type { RedisClient } from './connection.js';
-import { idAddLua } from './native-ids.js';
+import { idAddLua, NATIVE_ADDS, nativeAddSource } from './native-ids.js';
 import { nativeTops, readNativePage, type PageFilter, type Scripted } from './native-job-pages.js';
 import type { Located } from './native-job-reads.js';
 import type { HandlerName, NativeData } from './native-job-shape.js';
@@ -60,9 +60,6 @@ const SCRIPTS = {
   ckNativeTenantTop: NATIVE_TENANT_TOP_LUA,
   ckNativeClean: NATIVE_CLEAN_LUA,
 } as const;
-
-/** BullMQ's add scripts a tenant add wraps. */
-const ADDS = ['addStandardJob', 'addDelayedJob', 'addPrioritizedJob'];
 
 function countsOf(six: Six): JobCounts {
   return { waiting: six[0], active: six[1], completed: six[2], failed: six[3], delayed: six[4] };
@@ -104,11 +101,12 @@ export class NativeJobQueries implements ManagedJobQueries {
     let names = this.wrapped.get(client)?.get(variant);
     if (!names) {
       names = new Map();
-      for (const base of ADDS) {
+      for (const base of Object.keys(NATIVE_ADDS) as (keyof typeof NATIVE_ADDS)[]) {
         const script = bullScript(client, base);
         if (!script) throw new Error(`BullMQ's ${base} script is not defined on this connection`);
         const ours = `${ids ? 'ckti' : 'ckt'}:${script.name}`;
-        const lua = tenantAddLua(ids ? idAddLua(script.lua) : script.lua);
+        const source = nativeAddSource(base, script.lua);
+        const lua = tenantAddLua(ids ? idAddLua(source) : source);
         if (!hasScript(client, ours)) client.defineCommand(ours, { numberOfKeys: script.numberOfKeys, lua });
         names.set(script.name, ours);
       }

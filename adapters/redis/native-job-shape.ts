@@ -32,6 +32,7 @@ import {
 } from 'clusterkit/adapter-kit';
 import { decodeJobId, encodeJobId } from './bull-names.js';
 import { codeOfField } from './native-failed-code.js';
+import { NATIVE_HISTORY } from './native-scripts.js';
 
 /**
  * What BullMQ's `data` holds for a native job. The job's defaults are left out (BullMQ serializes,
@@ -197,6 +198,15 @@ export function recordOf(id: string, h: HandlerName, state: ManagedJobState, f: 
     removeOnFail: d.rf ?? false,
   };
   if (f.open && state === 'active') record.history.push(f.open);
+  // A completion leaves its attempt open in `ha` (native-scripts.ts): it ended when the job did.
+  if (f.open && state === 'completed') {
+    record.history.push(
+      f.open.outcome === undefined
+        ? { ...f.open, finishedAt: f.finishedOn ?? f.open.startedAt, outcome: 'completed' }
+        : f.open,
+    );
+    if (record.history.length > NATIVE_HISTORY) record.history.splice(0, record.history.length - NATIVE_HISTORY);
+  }
   if (d.t !== undefined) record.tenantId = d.t;
   if (d.o !== undefined) record.organizationId = d.o;
   if (d.u !== undefined) record.userId = d.u;

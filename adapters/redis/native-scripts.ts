@@ -11,9 +11,11 @@
  * - finish (`moveToFinished`, `moveToDelayed` and `retryJob`, i.e. completed, final failure, retry
  *   with and without backoff): after BullMQ's step succeeded (its lock check passed), one `HMGET`
  *   and one `HSET` close `ha` into the bounded history `h` (the last 20 attempts) with end, outcome
- *   and BullMQ's `failedReason`; a failure also moves its code into `fc` (native-failed-code.ts) and
- *   into its history entry (`c`, as the record engine's `error.code`; a failed attempt's stack as
- *   `k`, kept for the latest 5 attempts, as the record engine's `error.stack`), from the same read; a
+ *   and BullMQ's `failedReason` — except a completion: its attempt stays in `ha` and reads as
+ *   completed at the job's `finishedOn` (native-job-shape.ts `recordOf`), no write; a failure also
+ *   moves its code into `fc` (native-failed-code.ts) and into its history entry (`c`, as the record
+ *   engine's `error.code`; a failed attempt's stack as `k`, kept for the latest 5 attempts, as the
+ *   record engine's `error.stack`), from the same read; a
  *   final finish whose job has a waiter (`<job key>:w`, set by `waitForJob`, read before BullMQ's
  *   step) also `PUBLISH`es the job key on the engine's finished channel — and, when the finish
  *   removed the job (`removeOnComplete` / `removeOnFail`), its end (native-wait.ts), also written
@@ -160,11 +162,15 @@ const AFTER = {
   moveToActive: `ckStart(ckResult, ARGV[1], ARGV[2])`,
   // KEYS[12] job key; ARGV[2] now; ARGV[5] 'completed' | 'failed'; ARGV[7] key prefix.
   // An aborted attempt's final failure (its mark ab) enters the queue's cancelled index (native-query-scripts.ts).
+  // A completed attempt stays open in `ha`: a completed job's open attempt reads as closed at its
+  // `finishedOn` with outcome completed (native-job-shape.ts `recordOf`), which saves every
+  // completion an HMGET and an HSET.
   moveToFinished: `if ckOk then
-  local code, stack
-  if ARGV[5] == 'failed' then code, stack = ckCode(KEYS[12]) end
-  if ckClose(KEYS[12], ARGV[5], ARGV[2], code, stack) and ARGV[5] == 'failed' then
-    ckCall('ZADD', ARGV[7] .. 'ck:cancelled', ARGV[2], string.sub(KEYS[12], #ARGV[7] + 1))
+  if ARGV[5] == 'failed' then
+    local code, stack = ckCode(KEYS[12])
+    if ckClose(KEYS[12], 'failed', ARGV[2], code, stack) then
+      ckCall('ZADD', ARGV[7] .. 'ck:cancelled', ARGV[2], string.sub(KEYS[12], #ARGV[7] + 1))
+    end
   end
   if ckW then ckEnded(KEYS[12], ARGV[5], ARGV[4], ckAb, ARGV[9]) end
 end

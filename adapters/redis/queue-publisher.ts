@@ -17,7 +17,8 @@ import { wrapAddScripts, wrappingClient, type WrappedAdds } from './bull-add-scr
 import { bullKey, encodeJobId } from './bull-names.js';
 import type { RedisClient, RedisConnections } from './connection.js';
 import { canIndexDeadLetters } from './bull-dead-index.js';
-import { BULL_DEFAULT_PRIORITY, PRIORITIZE_QUEUE, REUSE_ID, type QueueScript } from './lua/queue-scripts.js';
+import { BULL_DEFAULT_PRIORITY, REUSE_ID, type QueueScript } from './lua/queue-scripts.js';
+import { QueuePrioritizer } from './queue-prioritizer.js';
 import type { ResolvedQueueOptions } from './redis-event-queue-options.js';
 import { retriesDecidedByJob, StoredJob } from './tolerant-job.js';
 
@@ -33,10 +34,8 @@ type AddClient = Parameters<StoredJob['addJob']>[0];
 
 /** The adds of one node. */
 export class QueuePublisher {
-  /** Queues this node flipped or saw flipped (never undone, except by obliterate). */
-  private readonly prioritized = new Set<string>();
-  /** Flips in flight, per queue (see `prioritize`). */
-  private readonly flipping = new Map<string, Promise<void>>();
+  /** Queues this node flipped or saw flipped, and the flip (queue-prioritizer.ts). */
+  private readonly prioritized = new QueuePrioritizer();
   /** Per connection: the wrapped add commands, or null when BullMQ's scripts could not be wrapped. */
   private readonly wrapped = new WeakMap<object, WrappedAdds | null>();
   private readonly defined = new WeakSet<object>();
@@ -111,7 +110,7 @@ export class QueuePublisher {
     const job = this.jobOf(q, record, plain, timestamp, false, false);
     const reply = await job.addJob(through as unknown as AddClient);
     // The backlog demoted a plain ticket: the script turned the queue prioritized (once, for good).
-    if (Array.isArray(reply) && reply[2] === 'flipped') this.prioritized.add(queue);
+    if (Array.isArray(reply) && reply[2] === 'flipped') this.prioritized.mark(queue);
     return reply;
   }
 
@@ -160,7 +159,7 @@ export class QueuePublisher {
 
   /** Forgets what this node knew of `queue` (after obliterate). */
   forget(queue: string): void {
-    this.prioritized.delete(queue);
+    this.prioritized.forget(queue);
   }
 
   /** The fallback for a caller-given id: free a completed job's id and add, in one MULTI. */
@@ -181,27 +180,9 @@ export class QueuePublisher {
     if (typeof added === 'number' && added < 0) throw new Error(`BullMQ refused the add (code ${added})`);
   }
 
-  /**
-   * Flips `queue` to prioritized (idempotent across nodes) and remembers it. Concurrent adds that
-   * all need the flip share one script call.
-   */
+  /** Flips `queue` to prioritized (idempotent across nodes; see queue-prioritizer.ts). */
   private prioritize(queue: string): Promise<void> {
-    if (this.prioritized.has(queue)) return Promise.resolve();
-    let flip = this.flipping.get(queue);
-    if (!flip) {
-      flip = this.flip(queue).finally(() => this.flipping.delete(queue));
-      this.flipping.set(queue, flip);
-    }
-    return flip;
-  }
-
-  private async flip(queue: string): Promise<void> {
-    const client = this.connections.command;
-    this.define(client);
-    const key = (type: string) => bullKey(this.connections.prefix, queue, type);
-    const keys = ['meta', 'wait', 'paused', 'prioritized', 'pc', 'delayed', 'active', 'failed', 'marker'].map(key);
-    await (client as unknown as Scripted)[PRIORITIZE_QUEUE.name]!(...keys, key(''), BULL_DEFAULT_PRIORITY);
-    this.prioritized.add(queue);
+    return this.prioritized.prioritize(this.connections.command, queue, bullKey(this.connections.prefix, queue, ''));
   }
 
   private addsOf(client: RedisClient): WrappedAdds | undefined {
@@ -217,7 +198,7 @@ export class QueuePublisher {
   /** Defines our scripts on `client` once (ioredis then sends EVALSHA, loading a script when needed). */
   private define(client: RedisClient): void {
     if (this.defined.has(client)) return;
-    for (const script of [REUSE_ID, PRIORITIZE_QUEUE] as QueueScript[]) {
+    for (const script of [REUSE_ID] as QueueScript[]) {
       client.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
     this.defined.add(client);

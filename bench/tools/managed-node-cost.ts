@@ -16,11 +16,14 @@
  * `node --cpu-prof --import tsx`). Warm-up: one round of jobs/5 per side, not reported. Under
  * `node --expose-gc --import tsx` each round starts after a full collection (steadier figures).
  * CK_ENGINE=native runs the Redis side on the experimental native engine (`managedJobs: { engine: 'native' }`).
+ * CK_RAW=1 (redis) also runs raw BullMQ (bench/lib/raw-bullmq.ts, the bench case's raw side) each round,
+ * in the rotation, and prints each side's per-round throughput and server-CPU ratios to it.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { App } from 'clusterkit';
 import { bundleCommit } from '../lib/clusterkit-loader.js';
+import { startRawBullmq } from '../lib/raw-bullmq.js';
 import { serverCost } from '../lib/redis-costs.js';
 import { deleteRedisPrefix, randomName, REDIS_URL } from '../lib/services.js';
 import { quantile } from '../lib/stats.js';
@@ -53,7 +56,8 @@ interface Side {
 
 async function startSide(bundle: Bundle): Promise<Side> {
   const prefix = randomName('ck-nodecost');
-  const adapters = backend === 'redis'
+  const adapters =
+    backend === 'redis'
       ? bundle.redis.createRedisAdapters({
           url: REDIS_URL,
           prefix,
@@ -110,13 +114,35 @@ async function runRound(side: Side, count: number): Promise<Figures> {
   return { nodeUs: (cpu.user + cpu.system) / count, jobsPerSecond: count / (ms / 1000), serverUs };
 }
 
-const sides: { name: 'old' | 'new'; bundle: Bundle; kept?: Side; results: Figures[] }[] = [];
+const sides: { name: 'old' | 'new' | 'raw'; bundle: Bundle; kept?: Side; results: Figures[] }[] = [];
 if (process.env.CK_OLD && process.env.CK_ONLY !== 'new')
   sides.push({ name: 'old', bundle: await load(process.env.CK_OLD, 'old'), results: [] });
 if (process.env.CK_ONLY !== 'old')
   sides.push({ name: 'new', bundle: await load(process.env.CK_NEW ?? 'worktree', 'new'), results: [] });
 
+/** Raw BullMQ as the bench case runs it: `queue.add({ i })`, a worker of the same concurrency. */
+async function rawRound(count: number): Promise<Figures> {
+  const done = countdown(count);
+  const raw = await startRawBullmq({ concurrency: CONCURRENCY, process: async () => done.hit() });
+  try {
+    const cpu0 = process.cpuUsage();
+    const cost = await serverCost(count, async () => {
+      await pool(count, WINDOW, new AbortController().signal, (i) => raw.add({ i }));
+      await done.done;
+    });
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      nodeUs: (cpu.user + cpu.system) / count,
+      jobsPerSecond: count / (cost.ms / 1000),
+      serverUs: (cost.serverCpuSeconds * 1e6) / count,
+    };
+  } finally {
+    await raw.close();
+  }
+}
+
 async function measureSide(side: (typeof sides)[number], count: number): Promise<Figures> {
+  if (side.name === 'raw') return rawRound(count);
   const app = keep ? (side.kept ??= await startSide(side.bundle)) : await startSide(side.bundle);
   (globalThis as { gc?: () => void }).gc?.(); // the previous round's garbage is not this round's cost
   try {
@@ -126,6 +152,9 @@ async function measureSide(side: (typeof sides)[number], count: number): Promise
   }
 }
 
+if (process.env.CK_RAW === '1' && backend === 'redis')
+  sides.push({ name: 'raw', bundle: sides[0]!.bundle, results: [] });
+
 const fmt = (f: Figures) =>
   `node ${f.nodeUs.toFixed(1).padStart(6)} µs/job  ${Math.round(f.jobsPerSecond).toString().padStart(6)} jobs/s` +
   (backend === 'redis' ? `  server ${f.serverUs.toFixed(0).padStart(4)} µs/job` : '');
@@ -133,7 +162,8 @@ const fmt = (f: Figures) =>
 console.log(`${backend}, ${jobs} jobs × ${rounds} rounds, load ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
 for (const side of sides) await measureSide(side, Math.ceil(jobs / 5));
 for (let round = 0; round < rounds; round += 1) {
-  const order = round % 2 === 0 ? sides : [...sides].reverse();
+  const turn = round % sides.length; // the order rotates: each side goes first in turn
+  const order = [...sides.slice(turn), ...sides.slice(0, turn)];
   for (const side of order) {
     const f = await measureSide(side, jobs);
     side.results.push(f);
@@ -149,7 +179,19 @@ for (const side of sides) {
       (backend === 'redis' ? `, server ${median(r.map((f) => f.serverUs)).toFixed(0)} µs/job` : ''),
   );
 }
-const [a, b] = sides;
+const rawSide = sides.find((s) => s.name === 'raw');
+if (rawSide) {
+  for (const side of sides) {
+    if (side === rawSide) continue;
+    const tput = side.results.map((f, i) => f.jobsPerSecond / rawSide.results[i]!.jobsPerSecond);
+    const cpu = side.results.map((f, i) => f.serverUs / rawSide.results[i]!.serverUs);
+    console.log(
+      `${side.name}/raw per round: throughput ${tput.map((x) => x.toFixed(2)).join(' ')} (median ${median(tput).toFixed(3)}), ` +
+        `server CPU ${cpu.map((x) => x.toFixed(2)).join(' ')} (median ${median(cpu).toFixed(3)})`,
+    );
+  }
+}
+const [a, b] = sides.filter((s) => s.name !== 'raw');
 if (a && b) {
   const diffs = b.results.map((f, i) => f.nodeUs - a.results[i]!.nodeUs);
   const ratios = b.results.map((f, i) => f.jobsPerSecond / a.results[i]!.jobsPerSecond);

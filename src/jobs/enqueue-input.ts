@@ -6,40 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_BACKOFF, normalizeBackoff, type BackoffPolicy } from '../event-queue/backoff.js';
 import { ClusterError, ErrorCodes } from '../errors.js';
 import { agreeingAliases } from '../event-queue/event-queue-options.js';
-import {
-  assertDuration,
-  assertInteger,
-  assertName,
-  assertOptions,
-  describe,
-  MAX_DELAY_MS,
-  serializePayload,
-} from '../validation.js';
+import { assertDuration, assertInteger, assertName, describe, MAX_DELAY_MS, serializePayload } from '../validation.js';
 import type { JobRecord } from './envelope.js';
+import { inputFields } from './input-fields.js';
 import { randomHex12 } from './random-hex.js';
 import { namespacedJobId, resolveTenant } from './scoped-key.js';
 import type { EnqueueInput } from './types.js';
-
-const INPUT_KEYS = [
-  'pluginName',
-  'queueName',
-  'jobName',
-  'payload',
-  'tenantId',
-  'organizationId',
-  'scopeKey',
-  'userId',
-  'jobId',
-  'delay',
-  'delayMs',
-  'attempts',
-  'maxRetries',
-  'backoff',
-  'backoffMs',
-  'priority',
-  'removeOnComplete',
-  'removeOnFail',
-] as const;
 
 /** Most attempts accepted for one job. */
 export const MAX_ATTEMPTS = 1_000;
@@ -59,11 +31,13 @@ export function recordFromInput(input: EnqueueInput, defaults: InputDefaults, no
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, `enqueue: input must be an object, got ${describe(input)}`);
   }
-  const i = assertOptions('managedQueue.enqueue', input, INPUT_KEYS) as EnqueueInput;
+  // Every field read once into one fixed shape (input-fields.ts: the caller's objects make each
+  // property read a megamorphic lookup), the keys checked as assertOptions does.
+  const i = inputFields('managedQueue.enqueue', input);
   const pluginName = assertName('enqueue: pluginName', i.pluginName);
   const queueName = assertName('enqueue: queueName', i.queueName);
   const jobName = assertName('enqueue: jobName', i.jobName);
-  if (!('payload' in i)) {
+  if (!i.hasPayload) {
     throw new ClusterError(ErrorCodes.INVALID_ARGUMENT, 'enqueue: payload is required (use null for none)');
   }
   const payloadJson = serializePayload('enqueue: payload', i.payload, defaults.maxPayloadBytes);
@@ -122,6 +96,17 @@ export function resolveJobOptions(
   },
   defaultAttempts: number,
 ): { delayMs: number; attempts: number; backoff: BackoffPolicy } {
+  // None given (most calls): the defaults; nothing to check.
+  if (
+    i.delay === undefined &&
+    i.delayMs === undefined &&
+    i.attempts === undefined &&
+    i.maxRetries === undefined &&
+    i.backoff === undefined &&
+    i.backoffMs === undefined
+  ) {
+    return { delayMs: 0, attempts: defaultAttempts, backoff: DEFAULT_BACKOFF };
+  }
   const long = { allowZero: true, max: MAX_DELAY_MS };
   const delay = i.delay === undefined ? undefined : assertDuration('delay', i.delay, long);
   const delayMs = i.delayMs === undefined ? undefined : assertDuration('delayMs', i.delayMs, long);

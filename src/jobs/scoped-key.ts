@@ -28,6 +28,10 @@ export interface ResolvedScope {
 
 const SCOPE_KEYS = ['pluginName', 'tenantId', 'organizationId', 'scopeKey'] as const;
 
+const TENANT_FIELDS = ['tenantId', 'organizationId', 'userId'] as const;
+/** {@link resolveTenant}'s answer when there is no tenant (shared: callers only read it). */
+const NO_TENANT: { tenantId?: string; organizationId?: string; userId?: string } = Object.freeze({});
+
 /**
  * Checks a tenant/organization pair against the current tenant context: omitted values come from
  * it; a value that contradicts it is refused with `TENANT_MISMATCH`.
@@ -37,8 +41,11 @@ export function resolveTenant(
   given: { tenantId?: unknown; organizationId?: unknown; userId?: unknown },
 ): { tenantId?: string; organizationId?: string; userId?: string } {
   const current = currentTenant();
+  // Nothing given and no tenant context (most calls): nothing to check or fill.
+  if (current === undefined && given.tenantId == null && given.organizationId == null && given.userId == null)
+    return NO_TENANT;
   const out: { tenantId?: string; organizationId?: string; userId?: string } = {};
-  for (const field of ['tenantId', 'organizationId', 'userId'] as const) {
+  for (const field of TENANT_FIELDS) {
     const value = given[field];
     const ambient = current?.[field];
     if (value === undefined || value === null) {
