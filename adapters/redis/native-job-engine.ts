@@ -19,7 +19,6 @@ import {
   handlerKey,
   JobCancelledError,
   MAX_JOB_LOG_LINES,
-  unescapeKeyPart,
   type CancelResult,
   type PromoteResult,
   type RemoveResult,
@@ -35,8 +34,8 @@ import {
 import { wrapAddScripts, wrappingClient, type WrappedAdds } from './bull-add-scripts.js';
 import { bullPrefix } from './bull-names.js';
 import { closeClient, connectClient, createClient, type RedisClient, type RedisConnections } from './connection.js';
-import { addWithIdIndex, idIndexEntry, idIndexKey, nativeAppKey, nativeBullName, readIdIndex } from './native-ids.js';
-import { generatedIdPrefix, nativeDataOf, parseJobId, type HandlerName } from './native-job-shape.js';
+import { addWithIdIndex, nativeBullName, readIdIndex } from './native-ids.js';
+import { nativeDataOf, parseJobId, type HandlerName } from './native-job-shape.js';
 import { noProcessorPass } from './native-no-processor.js';
 import {
   cancelScript,
@@ -53,6 +52,9 @@ import { FinishWaiters } from './native-wait.js';
 import { BULL_DEFAULT_PRIORITY } from './lua/queue-scripts.js';
 import { QueuePrioritizer } from './queue-prioritizer.js';
 import { startNativeWorker } from './native-worker.js';
+import { NativeDirectory } from './native-directory.js';
+import { NativeNames } from './native-names.js';
+import { closeWorkers, type CloseWorker } from './native-stop.js';
 import { batchWrites } from './write-batching.js';
 
 /** Options of the native engine (`createRedisAdapters({ managedJobs })`). */
@@ -63,22 +65,6 @@ export interface NativeEngineOptions {
   readonly stalledIntervalMs?: number;
 }
 
-/** A handler's names (see `RedisNativeJobEngine.named`). */
-interface HandlerNames {
-  /** The BullMQ name of its queue (nativeBullName). */
-  readonly queueName: string;
-  /** BullMQ's key prefix of its queue (`<prefix>:<queueName>:`). */
-  readonly keyPrefix: string;
-  /** Its queue's key prefix and its entry in its plugin's id index (native-ids.ts). */
-  readonly idEntry: string;
-  /** Its plugin's id index. */
-  readonly indexKey: string;
-  /** handlerKey(plugin, queue, job). */
-  readonly handlerKey: string;
-  /** What its generated public ids start with. */
-  readonly idPrefix: string;
-}
-
 /** How long an abort for a job not (yet) running here is remembered. */
 const EARLY_ABORT_MS = 60_000;
 
@@ -87,10 +73,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   readonly kind = 'native';
   private client: RedisClient | undefined;
   private readonly queues = new Map<string, Queue>();
-  private readonly knownHandlers = new Set<string>();
-  private readonly handlerNames = new Map<string, HandlerNames>();
-  private lastNamed: (HandlerName & { readonly names: HandlerNames }) | undefined;
-  private readonly keeps = new Map<number, { readonly age: number }>();
+  private readonly names: NativeNames;
   /** The handler queues this node switched or saw switched to prioritized (queue-prioritizer.ts). */
   private readonly prioritized = new QueuePrioritizer();
   /** The wrapped adds on the engine's connection (null: BullMQ's could not be wrapped). */
@@ -101,13 +84,15 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   /** Where the NO_PROCESSOR pass goes on pruning each plugin's id index (HSCAN cursors). */
   private readonly indexCursors = new Map<string, string>();
   /** This node's workers, each by the function that closes it (`force`: without waiting for running jobs). */
-  private readonly workers = new Map<() => Promise<void>, (force: boolean) => Promise<void>>();
+  private readonly workers = new Map<() => Promise<void>, CloseWorker>();
   private unsubscribe: (() => Promise<void>)[] = [];
   private readonly prefix: string;
   private readonly finishedChannel: string;
   private readonly abortChannel: string;
   /** `listJobs`, `getMetrics`, `getQueueStats`, `clean` (native-job-queries.ts). */
   readonly queries: NativeJobQueries;
+  /** Which handler queues and plugins there are, and the paused flags (native-directory.ts). */
+  private readonly directory: NativeDirectory;
 
   constructor(
     private readonly connections: RedisConnections,
@@ -117,12 +102,19 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     this.prefix = bullPrefix(connections.prefix);
     this.finishedChannel = `${connections.prefix}:nj:finished`;
     this.abortChannel = `${connections.prefix}:nj:abort`;
+    this.names = new NativeNames(this.prefix, connections.prefix, context.appName);
+    this.directory = new NativeDirectory({
+      client: () => this.redis,
+      queue: (h) => this.queue(h),
+      prefix: connections.prefix,
+      appName: context.appName,
+    });
     this.queries = new NativeJobQueries({
       client: () => this.redis,
-      locate: (handler) => ({ handler, keyPrefix: this.keyPrefixOf(handler) }),
-      plugins: () => this.redis.smembers(this.pluginsKey),
-      handlersOf: (pluginName) => this.handlersOf(pluginName),
-      isPaused: (pluginName, queueName) => this.isPaused(pluginName, queueName),
+      locate: (handler) => ({ handler, keyPrefix: this.names.keyPrefixOf(handler) }),
+      plugins: () => this.directory.plugins(),
+      handlersOf: (pluginName) => this.directory.handlersOf(pluginName),
+      isPaused: (pluginName, queueName) => this.directory.isPaused(pluginName, queueName),
     });
   }
 
@@ -143,26 +135,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   }
 
   async stop(graceMs: number): Promise<void> {
-    const abort = setTimeout(() => {
-      for (const entry of this.running.values())
-        entry.abort(new ClusterError(ErrorCodes.SHUTDOWN, 'the node is stopping'));
-    }, graceMs);
-    // Running jobs get the grace period, then their signal aborts; a handler that ignores it is
-    // abandoned after as long again (at least ABANDON_AFTER_MS): its worker is closed without waiting.
-    let abandon: NodeJS.Timeout | undefined;
-    const closing = Promise.allSettled([...this.workers.values()].map((close) => close(false)));
-    try {
-      const done = await Promise.race([
-        closing.then(() => true),
-        new Promise<false>(
-          (resolve) => (abandon = setTimeout(() => resolve(false), graceMs + Math.max(graceMs, ABANDON_AFTER_MS))),
-        ),
-      ]);
-      if (!done) await boundedForceClose([...this.workers.values()]);
-    } finally {
-      clearTimeout(abort);
-      clearTimeout(abandon);
-    }
+    await closeWorkers([...this.workers.values()], this.running, graceMs);
     this.workers.clear();
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
@@ -193,105 +166,12 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return queue;
   }
 
-  /** An app-level key (native-ids.ts `nativeAppKey`: all in the app's slot). */
-  private appKey(...parts: string[]): string {
-    return nativeAppKey(this.connections.prefix, this.context.appName, ...parts);
+  setPaused(pluginName: string, queueName: string, paused: boolean): Promise<void> {
+    return this.directory.setPaused(pluginName, queueName, paused);
   }
 
-  /** The set of a plugin's handler keys that have had jobs (for pause/resume and NO_PROCESSOR). */
-  private handlersKey(pluginName: string): string {
-    return this.appKey('handlers', pluginName);
-  }
-
-  /** The set of plugins that have handler queues (for the NO_PROCESSOR pass). */
-  private get pluginsKey(): string {
-    return this.appKey('plugins');
-  }
-
-  /** BullMQ's key prefix of a handler's queue. */
-  private keyPrefixOf(handler: HandlerName): string {
-    return `${this.prefix}:${nativeBullName(this.context.appName, handler)}:`;
-  }
-
-  /**
-   * Records a handler's queue in its plugin's set once per node (to find scoped ids, and for
-   * pause/resume); a queue new to the cluster is paused at once when its logical queue is. One
-   * transaction in the app's slot (nativeAppKey) records it and reads the flag; the pause writes its
-   * flag before reading the set, so either it sees the new queue or the new queue sees the flag.
-   */
-  private async known(h: HandlerName): Promise<void> {
-    const hk = handlerKey(h.pluginName, h.queueName, h.jobName);
-    if (this.knownHandlers.has(hk)) return;
-    const [[, added], , [, paused]] = (await this.redis
-      .multi()
-      .sadd(this.handlersKey(h.pluginName), hk)
-      .sadd(this.pluginsKey, h.pluginName)
-      .exists(this.pausedKey(h.pluginName, h.queueName))
-      .exec()) as [[unknown, number], unknown, [unknown, number]];
-    if (added === 1 && paused === 1) await this.queue(h).pause();
-    this.knownHandlers.add(hk);
-  }
-
-  private pausedKey(pluginName: string, queueName: string): string {
-    return this.appKey('paused', pluginName, queueName);
-  }
-
-  /** The handler queues of a plugin that have been used (see {@link known}). */
-  private async handlersOf(pluginName: string): Promise<HandlerName[]> {
-    const keys = await this.redis.smembers(this.handlersKey(pluginName));
-    return keys.map((key) => {
-      const [p, queueName, jobName] = key.split(':').map(unescapeKeyPart) as [string, string, string];
-      return { pluginName: p, queueName, jobName };
-    });
-  }
-
-  async setPaused(pluginName: string, queueName: string, paused: boolean): Promise<void> {
-    const flag = this.pausedKey(pluginName, queueName);
-    if (paused) await this.redis.set(flag, '1');
-    else await this.redis.del(flag);
-    const handlers = (await this.handlersOf(pluginName)).filter((h) => h.queueName === queueName);
-    await Promise.all(handlers.map((h) => (paused ? this.queue(h).pause() : this.queue(h).resume())));
-  }
-
-  async isPaused(pluginName: string, queueName: string): Promise<boolean> {
-    return (await this.redis.exists(this.pausedKey(pluginName, queueName))) === 1;
-  }
-
-  /** BullMQ's retention option of a job (one frozen object per distinct age: `add` runs per job). */
-  private keep(remove: boolean | number, fallbackMs: number): JobsOptions['removeOnComplete'] {
-    if (remove === true) return true;
-    const age = Math.max(1, Math.ceil((remove === false ? fallbackMs : remove) / 1000));
-    let keep = this.keeps.get(age);
-    if (!keep) {
-      keep = Object.freeze({ age });
-      if (this.keeps.size < 64) this.keeps.set(age, keep);
-    }
-    return keep;
-  }
-
-  /** A handler's names, computed once per node (`add` runs per job; the last one needs no key). */
-  private named(h: HandlerName): HandlerNames {
-    const last = this.lastNamed;
-    if (last && last.pluginName === h.pluginName && last.queueName === h.queueName && last.jobName === h.jobName)
-      return last.names;
-    const cacheKey = `${h.pluginName}\n${h.queueName}\n${h.jobName}`;
-    let names = this.handlerNames.get(cacheKey);
-    if (!names) {
-      const queueName = nativeBullName(this.context.appName, h);
-      const hk = handlerKey(h.pluginName, h.queueName, h.jobName);
-      const keyPrefix = `${this.prefix}:${queueName}:`;
-      names = {
-        queueName,
-        keyPrefix,
-        idEntry: idIndexEntry(keyPrefix, hk),
-        indexKey: idIndexKey(this.connections.prefix, this.context.appName, h.pluginName),
-        handlerKey: hk,
-        idPrefix: generatedIdPrefix(h),
-      };
-      this.handlerNames.set(cacheKey, names);
-    }
-    this.lastNamed = { pluginName: h.pluginName, queueName: h.queueName, jobName: h.jobName, names };
-    return names;
+  isPaused(pluginName: string, queueName: string): Promise<boolean> {
+    return this.directory.isPaused(pluginName, queueName);
   }
 
   /**
@@ -303,8 +183,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
   async add(record: JobRecord): Promise<string> {
     const h: HandlerName = record;
     const callerId = record.id.includes(':');
-    const names = this.named(h);
-    if (!this.knownHandlers.has(names.handlerKey)) await this.known(h);
+    const names = this.names.named(h);
+    if (!this.directory.isKnown(names.handlerKey)) await this.directory.known(h);
     const queue = this.queueNamed(names.queueName);
     const tenantId = record.tenantId;
     // The plain generated-id add goes through the event queue's wrapped adds (bull-add-scripts.ts);
@@ -321,8 +201,8 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
       await this.prioritized.prioritize(this.redis, names.queueName, names.keyPrefix);
     const opts: JobsOptions = {
       attempts: record.maxAttempts,
-      removeOnComplete: this.keep(record.removeOnComplete, this.context.completedRetentionMs),
-      removeOnFail: this.keep(record.removeOnFail, this.context.failedRetentionMs),
+      removeOnComplete: this.names.keep(record.removeOnComplete, this.context.completedRetentionMs),
+      removeOnFail: this.names.keep(record.removeOnFail, this.context.failedRetentionMs),
       keepLogs: MAX_JOB_LOG_LINES,
     };
     if (this.prioritized.has(names.queueName)) opts.priority = Math.min(record.priority + 1, 2_097_152);
@@ -357,11 +237,9 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     const parsed = parseJobId(jobId);
     if (!parsed) return undefined;
     if (parsed.kind === 'generated') {
-      const keyPrefix = `${this.prefix}:${nativeBullName(this.context.appName, parsed.handler)}:`;
-      return { handler: parsed.handler, bullId: parsed.bullId, keyPrefix };
+      return { handler: parsed.handler, bullId: parsed.bullId, keyPrefix: this.names.keyPrefixOf(parsed.handler) };
     }
-    const index = idIndexKey(this.connections.prefix, this.context.appName, parsed.pluginName);
-    const at = await readIdIndex(this.redis, index, parsed.bullId);
+    const at = await readIdIndex(this.redis, this.names.indexKeyOf(parsed.pluginName), parsed.bullId);
     return at && { handler: at.handler, bullId: parsed.bullId, keyPrefix: at.keyPrefix };
   }
 
@@ -409,12 +287,12 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     return noProcessorPass(
       {
         client: this.redis,
-        missingKey: this.appKey('missing'),
-        plugins: () => this.redis.smembers(this.pluginsKey),
-        handlersOf: (pluginName) => this.handlersOf(pluginName),
-        keyPrefixOf: (h) => `${this.prefix}:${nativeBullName(this.context.appName, h)}:`,
+        missingKey: this.directory.key('missing'),
+        plugins: () => this.directory.plugins(),
+        handlersOf: (pluginName) => this.directory.handlersOf(pluginName),
+        keyPrefixOf: (h) => this.names.keyPrefixOf(h),
         handlerKeyOf: (h) => handlerKey(h.pluginName, h.queueName, h.jobName),
-        indexKeyOf: (pluginName) => idIndexKey(this.connections.prefix, this.context.appName, pluginName),
+        indexKeyOf: (pluginName) => this.names.indexKeyOf(pluginName),
         indexCursors: this.indexCursors,
         finishedChannel: this.finishedChannel,
         nodeId: this.context.nodeId,
@@ -443,7 +321,7 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     // Cluster-wide limits of the handler are BullMQ's own, on its queue (= the handler): checked by
     // BullMQ's fetch, nothing per job when unset. The last registration that gives one sets it.
     const { globalConcurrency, rateLimit } = handler.options;
-    await this.known(handler.options);
+    await this.directory.known(handler.options);
     if (globalConcurrency !== undefined) await this.queue(handler.options).setGlobalConcurrency(globalConcurrency);
     if (rateLimit !== undefined)
       await this.queue(handler.options).setGlobalRateLimit(rateLimit.max, rateLimit.durationMs);
@@ -469,17 +347,4 @@ export class RedisNativeJobEngine implements ManagedJobEngine {
     this.workers.set(stop, close);
     return stop;
   }
-}
-
-/** How long a stopping node waits, beyond the grace period, for a handler that ignores its aborted signal. */
-const ABANDON_AFTER_MS = 1_000;
-
-/** Closes workers without waiting for their running jobs; gives up on them after ABANDON_AFTER_MS. */
-async function boundedForceClose(closes: ReadonlyArray<(force: boolean) => Promise<void>>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.allSettled(closes.map((close) => close(true))),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ABANDON_AFTER_MS))),
-  ]);
-  clearTimeout(timer);
 }

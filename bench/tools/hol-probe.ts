@@ -104,8 +104,8 @@ async function once(admin: Redis | undefined): Promise<void> {
   });
   const deliveredAt = new Map<string, number>();
   const dispatcher = (
-    app.managedQueue as unknown as { dispatcher: { deliver: (m: unknown, c: unknown) => Promise<void> } }
-  ).dispatcher;
+    app.managedQueue as unknown as { jobs: { dispatcher: { deliver: (m: unknown, c: unknown) => Promise<void> } } }
+  ).jobs.dispatcher;
   const deliver = dispatcher.deliver;
   if (variant === 'nogate') (dispatcher as unknown as { parkGate: ParkGate }).parkGate = new ParkGate(1e9);
   if (variant.startsWith('gate'))

@@ -15,8 +15,8 @@ import { startNode } from './jobs-helpers.js';
 
 /** The engine behind `app.managedQueue` (private; to make its add fail, as a broker hiccup would). */
 function engineOf(app: App): { add(record: { id: string }): Promise<string> } {
-  return (app.managedQueue as unknown as { native: { engine: { add(record: { id: string }): Promise<string> } } })
-    .native.engine;
+  return (app.managedQueue as unknown as { jobs: { engine: { add(record: { id: string }): Promise<string> } } }).jobs
+    .engine;
 }
 
 /** Makes `app`'s engine reject adds for which `fail(id)` is true (and count every add by id). */

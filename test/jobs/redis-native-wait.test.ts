@@ -18,7 +18,7 @@ interface EngineInternals {
   finishWaiters: { finished(message: string): void };
 }
 function engineOf(app: App): EngineInternals {
-  return (app.managedQueue as unknown as { native: { engine: EngineInternals } }).native.engine;
+  return (app.managedQueue as unknown as { jobs: { engine: EngineInternals } }).jobs.engine;
 }
 
 /** Resolves once `app`'s wait on `jobId` has set its watch mark (so the end is announced to it). */
