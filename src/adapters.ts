@@ -25,16 +25,17 @@ export interface ClusterAdapters {
    */
   jobStore?: JobStoreFactory;
   /**
-   * Experimental: a native managed-job engine (jobs kept as the broker's own jobs), present only
-   * when the user opted in (`createRedisAdapters({ managedJobs: { engine: 'native' } })`). See
-   * docs/managed-jobs.md, "Native engine (experimental)".
+   * A native managed-job engine (jobs kept as the broker's own jobs): Redis sets have one unless
+   * `createRedisAdapters({ managedJobs: { engine: 'records' } })`. The app uses it only when its
+   * `eventQueue` is the same set's event queue (`ManagedJobEngineFactory.eventQueue`); otherwise
+   * managed jobs run on the record engine (`jobStore` + tickets on the event queue).
    */
   managedJobEngine?: ManagedJobEngineFactory;
 }
 
 /**
- * What an adapter factory returns: every primitive, and a native managed-job engine only when the
- * user opted into one.
+ * What an adapter factory returns: every primitive, and a native managed-job engine when its
+ * backend has one (and the user did not opt out).
  */
 export type FullClusterAdapters = Required<Omit<ClusterAdapters, 'managedJobEngine'>> &
   Pick<ClusterAdapters, 'managedJobEngine'>;

@@ -11,6 +11,7 @@ import { defaultLogger, type Logger, type ManagerContext } from './context.js';
 import { ClusterError, ErrorCodes } from './errors.js';
 import { EventQueueManager } from './event-queue/event-queue-manager.js';
 import { ManagedQueue } from './jobs/managed-queue.js';
+import { pairedJobEngine } from './jobs/native-engine.js';
 import type { ManagedQueueOptions } from './jobs/options.js';
 import { LockManager } from './lock/lock-manager.js';
 import { createMemoryAdapters } from './memory.js';
@@ -103,6 +104,7 @@ export class App extends EventEmitter<AppEvents> {
       lockManager: this.lockManager,
     });
     this.cache = this.cacheManager.createCache({ name: 'default' });
+    const nativeEngine = pairedJobEngine(given);
     this.managedQueue = new ManagedQueue(
       {
         eventQueue: this.eventQueue,
@@ -113,8 +115,9 @@ export class App extends EventEmitter<AppEvents> {
         stopGracePeriodMs: this.stopGracePeriodMs,
         // A native job store from the adapter set; memory's when the cache is memory; else portable.
         ...(given.jobStore ? { jobStore: given.jobStore } : given.cache ? {} : { jobStore: memory!.jobStore }),
-        // Experimental, opt-in: the adapter set's native managed-job engine (src/jobs/native-engine.ts).
-        ...(given.managedJobEngine ? { managedJobEngine: given.managedJobEngine } : {}),
+        // The adapter set's native managed-job engine, only when the app's event queue is that set's
+        // own (the pairing rule, src/jobs/native-engine.ts); else the record engine.
+        ...(nativeEngine ? { managedJobEngine: nativeEngine } : {}),
       },
       options.managedQueue,
     );

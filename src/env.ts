@@ -46,10 +46,17 @@ export function backendsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<Pr
  * `CLUSTERKIT_PUBSUB_ADAPTER`, `CLUSTERKIT_CACHE_ADAPTER`; `CLUSTERKIT_REDIS_URL` (or `REDIS_URL`),
  * `CLUSTERKIT_AMQP_URL` (or `AMQP_URL`), `CLUSTERKIT_REDIS_PREFIX`, `CLUSTERKIT_DATABASE_URL` (or
  * `DATABASE_URL`), `CLUSTERKIT_POSTGRES_SCHEMA`. Broker clients are loaded only when selected.
+ * With Redis selected, the result carries Redis's native managed-job engine too; an app uses it
+ * when the event queue is Redis (else managed jobs run on the record engine).
+ * `CLUSTERKIT_MANAGED_JOBS_ENGINE=records` selects Redis's record engine instead (`native` is the
+ * default), so the CLI reads the jobs of apps configured with `managedJobs: { engine: 'records' }`.
  */
 export async function adaptersFromEnv(
   env: NodeJS.ProcessEnv = process.env,
-): Promise<Required<Omit<ClusterAdapters, 'jobStore' | 'managedJobEngine'>> & Pick<ClusterAdapters, 'jobStore'>> {
+): Promise<
+  Required<Omit<ClusterAdapters, 'jobStore' | 'managedJobEngine'>> &
+    Pick<ClusterAdapters, 'jobStore' | 'managedJobEngine'>
+> {
   const backends = backendsFromEnv(env);
   const used = new Set(Object.values(backends));
   const memory = createMemoryAdapters();
@@ -58,9 +65,12 @@ export async function adaptersFromEnv(
     const url = redisUrl(env);
     if (!url) throw missing('CLUSTERKIT_REDIS_URL (or REDIS_URL)');
     const { createRedisAdapters } = await import('clusterkit/redis');
+    const engine = env.CLUSTERKIT_MANAGED_JOBS_ENGINE?.trim();
     byBackend.redis = createRedisAdapters({
       url,
       ...(env.CLUSTERKIT_REDIS_PREFIX ? { prefix: env.CLUSTERKIT_REDIS_PREFIX } : {}),
+      // 'native' (the default) or 'records'; createRedisAdapters refuses anything else.
+      ...(engine ? { managedJobs: { engine: engine as 'native' | 'records' } } : {}),
     });
   }
   if (used.has('rabbitmq')) {
@@ -82,7 +92,10 @@ export async function adaptersFromEnv(
   // PostgreSQL); a backend without one (RabbitMQ has no cache) falls back to memory's.
   const jobStore = byBackend[backends.cache]?.jobStore ?? memory.jobStore;
   const picked = { eventQueue: pick('eventQueue'), lock: pick('lock'), pubSub: pick('pubSub'), cache: pick('cache') };
-  return { ...picked, jobStore };
+  // Redis's native managed-job engine: the app uses it only when the event queue is Redis's too
+  // (the pairing rule, src/jobs/native-engine.ts); else managed jobs run on the record engine.
+  const managedJobEngine = byBackend.redis?.managedJobEngine;
+  return { ...picked, jobStore, ...(managedJobEngine ? { managedJobEngine } : {}) };
 }
 
 function redisUrl(env: NodeJS.ProcessEnv): string | undefined {

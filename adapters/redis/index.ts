@@ -9,6 +9,8 @@ import {
   ErrorCodes,
   throttledWarning,
   type FullClusterAdapters,
+  type ManagedJobEngineContext,
+  type ManagedJobEngineFactory,
 } from 'clusterkit/adapter-kit';
 import { RedisConnections, type RedisConnectionOptions } from './connection.js';
 import { RedisCacheStore } from './redis-cache-store.js';
@@ -49,20 +51,30 @@ export interface RedisAdaptersOptions extends RedisConnectionOptions {
    */
   onError?: (error: unknown, meta: Record<string, unknown>) => void;
   /**
-   * How `app.managedQueue` keeps jobs on this Redis. `engine: 'native'` (experimental) makes each
-   * managed job a BullMQ job of its handler's own BullMQ queue (no separate record or ticket); stage
-   * 1 supports enqueue, handlers (with global concurrency and rate limits), pause/resume, retry/remove/promote, outcomes, getJob, waitForJob
-   * and cancel, and the other calls throw
-   * `NOT_SUPPORTED` (docs/managed-jobs.md, "Native engine"). Lock and stalled-check timing apply to it.
-   * @default { engine: 'default' } (job records with one script per transition, redis-job-store.ts)
+   * How `app.managedQueue` keeps jobs on this Redis. `engine: 'native'` (the default) makes each
+   * managed job a BullMQ job of its handler's own BullMQ queue (no separate record or ticket; every
+   * managedQueue call, see adapters/redis/native-job-engine.ts); its lock duration and stalled-check
+   * interval are set here. `engine: 'records'` keeps job records in Redis with one script per
+   * transition (redis-job-store.ts) and tickets on the event queue.
+   *
+   * The native engine is used only when the app's event queue is this set's own (BullMQ) event queue:
+   * in a mixed set such as `{ ...createRedisAdapters(), eventQueue: rabbit.eventQueue }` managed jobs
+   * run on the record engine (records in this Redis, tickets on the app's event queue) whatever
+   * `engine` says.
+   * @default { engine: 'native' } (lock 30 s, stalled check every 30 s)
    */
   managedJobs?: ManagedJobsOptions;
 }
 
 /** Options of the managed-job engine on Redis ({@link RedisAdaptersOptions.managedJobs}). */
 export interface ManagedJobsOptions extends NativeEngineOptions {
-  /** `'default'`: records + tickets; `'native'`: experimental BullMQ-native jobs. @default 'default' */
-  engine?: 'default' | 'native';
+  /**
+   * `'native'`: each managed job is a BullMQ job of its handler's queue; `'records'`: job records
+   * in Redis plus tickets on the event queue (also what a mixed adapter set runs). `lockDurationMs`
+   * and `stalledIntervalMs` apply to `'native'` only (given with `'records'`: `INVALID_OPTION`).
+   * @default 'native'
+   */
+  engine?: 'native' | 'records';
 }
 
 const OPTION_KEYS = [
@@ -104,32 +116,62 @@ export function createRedisAdapters(options: RedisAdaptersOptions = {}): FullClu
   const onError = options.onError ?? throttledWarning('clusterkit/redis');
   const connections = new RedisConnections(options, prefix);
   const managed = nativeEngineOptions(options.managedJobs);
+  const eventQueue = new RedisEventQueueAdapter(connections, resolveQueueOptions(options.eventQueue, onError));
   return {
-    eventQueue: new RedisEventQueueAdapter(connections, resolveQueueOptions(options.eventQueue, onError)),
+    eventQueue,
     lock: options.redlock ? new RedlockLockAdapter(connections, options.redlock) : new RedisLockAdapter(connections),
     pubSub: new RedisPubSubAdapter(connections),
     cache: new RedisCacheStore(connections),
-    // Job records in Redis with one Lua script per transition (see redis-job-store.ts).
+    // The record engine's store: job records in Redis with one Lua script per transition (see
+    // redis-job-store.ts). Used with `engine: 'records'`, and when the app's event queue is not this set's.
     jobStore: ({ appName }) => new RedisJobStore(connections, appName),
-    // Experimental, opt-in: managed jobs as BullMQ jobs (native-job-engine.ts).
-    ...(managed ? { managedJobEngine: (context) => new RedisNativeJobEngine(connections, context, managed) } : {}),
+    // The default: managed jobs as BullMQ jobs (native-job-engine.ts), paired with this set's event queue.
+    ...(managed ? { managedJobEngine: nativeEngineFactory(connections, eventQueue, managed) } : {}),
   };
 }
 
-/** The native engine's options when `managedJobs.engine` is `'native'`; undefined for the default engine. */
+/** The native engine's factory, tagged with the event queue it pairs with (ManagedJobEngineFactory.eventQueue). */
+function nativeEngineFactory(
+  connections: RedisConnections,
+  eventQueue: RedisEventQueueAdapter,
+  options: NativeEngineOptions,
+): ManagedJobEngineFactory {
+  return Object.assign((context: ManagedJobEngineContext) => new RedisNativeJobEngine(connections, context, options), {
+    eventQueue,
+  });
+}
+
+/**
+ * The native engine's options when `managedJobs.engine` is `'native'` (the default); undefined for
+ * `'records'`. Throws `INVALID_OPTION` for any other engine (the old `'default'` included) and for
+ * native timings given with `'records'` (they would silently do nothing).
+ */
 function nativeEngineOptions(given: ManagedJobsOptions | undefined): NativeEngineOptions | undefined {
-  if (given === undefined) return undefined;
+  if (given === undefined) return {};
   const o = assertOptions('createRedisAdapters: managedJobs', given, ['engine', 'lockDurationMs', 'stalledIntervalMs']);
-  if (o.engine !== undefined && o.engine !== 'default' && o.engine !== 'native') {
+  const engine: unknown = o.engine ?? 'native';
+  if (engine !== 'native' && engine !== 'records') {
+    const renamed =
+      engine === 'default'
+        ? " ('default' is gone: the record engine is now 'records', and 'native' is the default)"
+        : '';
     throw new ClusterError(
       ErrorCodes.INVALID_OPTION,
-      `managedJobs.engine must be 'default' or 'native', got ${String(o.engine)}`,
-      {
-        details: { option: 'managedJobs.engine' },
-      },
+      `createRedisAdapters: managedJobs.engine must be 'native' (the default) or 'records', got ${describe(engine)}${renamed}`,
+      { details: { option: 'managedJobs.engine' } },
     );
   }
-  if (o.engine !== 'native') return undefined;
+  if (engine === 'records') {
+    const timing = (['lockDurationMs', 'stalledIntervalMs'] as const).find((k) => o[k] !== undefined);
+    if (timing !== undefined) {
+      throw new ClusterError(
+        ErrorCodes.INVALID_OPTION,
+        `createRedisAdapters: managedJobs.${timing} applies to engine 'native' only, not to engine 'records'`,
+        { details: { option: `managedJobs.${timing}` } },
+      );
+    }
+    return undefined;
+  }
   return {
     ...(o.lockDurationMs === undefined
       ? {}
@@ -138,4 +180,9 @@ function nativeEngineOptions(given: ManagedJobsOptions | undefined): NativeEngin
       ? {}
       : { stalledIntervalMs: assertDuration('managedJobs.stalledIntervalMs', o.stalledIntervalMs) }),
   };
+}
+
+/** A bad option value as shown in an error message. */
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : String(value);
 }

@@ -1,6 +1,6 @@
 /**
- * The native managed-job engine on Redis (experimental, opt-in: `createRedisAdapters({ managedJobs:
- * { engine: 'native' } })`): a managed job IS a BullMQ job of its handler's BullMQ queue
+ * The native managed-job engine on Redis (the default; `createRedisAdapters({ managedJobs:
+ * { engine: 'records' } })` opts out): a managed job IS a BullMQ job of its handler's BullMQ queue
  * (native-job-shape.ts), run by a BullMQ worker per handler (native-worker.ts), its attempt history
  * kept by BullMQ's own fetch and finish scripts, wrapped (native-scripts.ts). No separate record, no
  * ticket, no reconciler: the add is BullMQ's add. Core's contract: src/jobs/native-engine.ts.

@@ -7,7 +7,7 @@
  * ready to run (waiting, or delayed and due) for the grace period too is failed, one script call per
  * job ({@link NO_PROCESSOR_LUA}): the job is taken out of `wait` / `prioritized` / `delayed` in the
  * same step, so a job a starting worker fetched meanwhile (BullMQ's fetch moves it atomically) is
- * left alone. A failed job spends its remaining attempts (the default engine fails each of them in
+ * left alone. A failed job spends its remaining attempts (the record engine fails each of them in
  * quick succession) and keeps the code in field `fc` (as native-failed-code.ts writes and reads it).
  * Jobs of a paused queue are left waiting.
  */
@@ -35,7 +35,7 @@ export interface NoProcessorDeps {
   indexKeyOf(pluginName: string): string;
   readonly indexCursors: Map<string, string>;
   readonly finishedChannel: string;
-  /** This node's id (the failed attempts' node, as the default engine records the node that failed them). */
+  /** This node's id (the failed attempts' node, as the record engine records the node that failed them). */
   readonly nodeId: string;
 }
 
@@ -122,7 +122,7 @@ function pairs(flat: string[]): Record<string, string> {
 
 /**
  * Fails one job with a code, if it is still waiting, prioritized or delayed and was ready by the
- * deadline, as the default engine records it: every remaining attempt spent, each one a failed
+ * deadline, as the record engine records it: every remaining attempt spent, each one a failed
  * attempt in the history `h` (bounded as the wrapped scripts bound it) with the message, code and
  * stack (the latest 5 attempts keep theirs), its stack in `stacktrace`, the code in `fc`; then the
  * job's `removeOnFail` as BullMQ's own final failure applies it (`true`: the job is deleted;

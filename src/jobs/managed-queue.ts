@@ -61,9 +61,9 @@ export interface ManagedQueueDeps {
   /** How long `stop()` lets running jobs finish before aborting them, in ms. @default 10000 */
   readonly stopGracePeriodMs?: number;
   /**
-   * The adapter set's native managed-job engine (experimental; e.g. `createRedisAdapters({
-   * managedJobs: { engine: 'native' } })`): jobs become the broker's own jobs, see native-engine.ts.
-   * Default: none (the record + ticket layer).
+   * A native managed-job engine (on Redis the default, paired with the app's event queue by
+   * `createApp`): jobs become the broker's own jobs, see native-engine.ts. Without it: the record +
+   * ticket layer.
    */
   readonly managedJobEngine?: ManagedJobEngineFactory;
 }

@@ -1,14 +1,16 @@
 /**
- * The seam for a *native* managed-job engine (experimental, opt-in): an adapter set whose broker can
- * keep a managed job as one of its own jobs (on Redis: a BullMQ job of the handler's BullMQ queue,
+ * The seam for a *native* managed-job engine: an adapter set whose broker can keep a managed job as
+ * one of its own jobs (on Redis, the default: a BullMQ job of the handler's BullMQ queue,
  * adapters/redis/native-job-engine.ts) offers a {@link ManagedJobEngineFactory} as
- * `adapters.managedJobEngine`, and `app.managedQueue` then runs enqueue, handlers, outcomes,
+ * `adapters.managedJobEngine`, and — when the app's event queue is that set's own event queue
+ * ({@link ManagedJobEngineFactory.eventQueue}) — `app.managedQueue` runs enqueue, handlers, outcomes,
  * `getJob`, `waitForJob` and `cancel` through it instead of the record + ticket layer, and the
  * optional calls (operator calls, pause, job reads: {@link ManagedJobQueries}) where the engine has
  * them. Core defines the contract and runs the handler (native-runner.ts); the adapter owns storage
  * and delivery. An optional call the engine lacks throws {@link nativeNotSupported} at the call.
  */
 import { ClusterError, ErrorCodes } from '../errors.js';
+import type { EventQueueAdapter } from '../event-queue/types.js';
 import type { JobRecord } from './envelope.js';
 import type { LazyAbort } from '../lazy-abort.js';
 import type { CancelResult, PromoteResult, RemoveResult, RetryResult } from './job-control.js';
@@ -135,17 +137,43 @@ export interface ManagedJobEngineContext {
   reportError(error: unknown, meta?: Record<string, unknown>): void;
 }
 
-/** Offered by an adapter set (`adapters.managedJobEngine`) when the user opted into its native engine. */
-export type ManagedJobEngineFactory = (context: ManagedJobEngineContext) => ManagedJobEngine;
+/**
+ * Offered by an adapter set (`adapters.managedJobEngine`) whose broker keeps managed jobs natively
+ * (on Redis unless `managedJobs: { engine: 'records' }`): makes the engine of one node.
+ */
+export interface ManagedJobEngineFactory {
+  (context: ManagedJobEngineContext): ManagedJobEngine;
+  /**
+   * The event-queue adapter of the same adapter set. The engine carries managed jobs on that
+   * broker's own queues, so an app uses it only when its `adapters.eventQueue` is this very adapter
+   * (the pairing rule, src/app.ts); in a mixed set (say Redis with RabbitMQ's event queue) managed
+   * jobs stay on the record engine: records in the job store, tickets on the app's event queue.
+   */
+  readonly eventQueue: EventQueueAdapter;
+}
 
 /**
- * The error of a managed-queue call the native engine does not support yet (stage 2):
- * `NOT_SUPPORTED` with `details: { feature, engine }`.
+ * The engine of `adapters.managedJobEngine` when it pairs with `adapters.eventQueue` (the same
+ * adapter set's event queue, {@link ManagedJobEngineFactory.eventQueue}); undefined otherwise, and
+ * the app's managed jobs then run on the record engine.
+ */
+export function pairedJobEngine(adapters: {
+  readonly eventQueue?: EventQueueAdapter;
+  readonly managedJobEngine?: ManagedJobEngineFactory;
+}): ManagedJobEngineFactory | undefined {
+  const engine = adapters.managedJobEngine;
+  if (engine === undefined || adapters.eventQueue === undefined) return undefined;
+  return engine.eventQueue === adapters.eventQueue ? engine : undefined;
+}
+
+/**
+ * The error of a managed-queue call a native engine does not support: `NOT_SUPPORTED` with
+ * `details: { feature, engine }`.
  */
 export function nativeNotSupported(feature: string, engine = 'native'): ClusterError {
   return new ClusterError(
     ErrorCodes.NOT_SUPPORTED,
-    `managedQueue.${feature}: not supported by the experimental "${engine}" managed-job engine yet (use the default engine: leave managedJobs.engine unset)`,
+    `managedQueue.${feature}: not supported by the "${engine}" managed-job engine (the record engine has it: managedJobs: { engine: 'records' })`,
     { details: { feature, engine } },
   );
 }

@@ -1,5 +1,5 @@
 /**
- * NO_PROCESSOR on a native engine (native-engine.ts): as on the default engine, a job fails with
+ * NO_PROCESSOR on a native engine (native-engine.ts): as on the record engine, a job fails with
  * code `NO_PROCESSOR` once no live node has had its handler for `processorGraceMs`. Every
  * `processorGraceMs / 2` (at least 50 ms, at most 5 s) one node — whichever holds the lock manager's
  * `managed-queue:native-no-processor` lock — asks the engine for one pass
@@ -8,7 +8,7 @@
  * a producer-only node's are not), and fails, one atomic step per job, the jobs of a handler
  * missing for the grace period that have been ready to run for as long.
  *
- * Each job failed is announced as on the default engine: one `job:failed` event per attempt the step
+ * Each job failed is announced as on the record engine: one `job:failed` event per attempt the step
  * spent, on the node that ran the pass, the last one final (`willRetry: false`, state `failed`).
  *
  * Bound: such a job fails at most `processorGraceMs` + one pass interval after both its handler went
@@ -96,7 +96,7 @@ export class NativeNoProcessor extends LockedPass {
   }
 
   /**
-   * The `job:failed` events of a job the pass failed, as the default engine emits them: one per
+   * The `job:failed` events of a job the pass failed, as the record engine emits them: one per
    * attempt spent, the earlier ones with `willRetry` (the job as it was between those attempts).
    */
   private announce(record: JobRecord, spent: number, error: ClusterError): void {

@@ -1,6 +1,5 @@
 /**
- * `app.managedQueue` on a native engine (native-engine.ts; experimental, opt-in): the calls stage 1
- * supports — enqueue (with `afterCommit` transactions: native-transaction.ts), handlers,
+ * `app.managedQueue` on a native engine (native-engine.ts; on Redis the default): the core calls — enqueue (with `afterCommit` transactions: native-transaction.ts), handlers,
  * getJob/getJobLogs, waitForJob, cancel — with the same checks and
  * the same results as the record + ticket layer (ManagedQueue forwards them here, see queue-engine.ts);
  * the optional calls go to the engine where it has them, else throw `NOT_SUPPORTED` ({@link nativeNotSupported}).

@@ -43,7 +43,7 @@ export interface ClusterFactory {
   /**
    * The managed-job features (beyond the core every engine has) this backend's engine supports;
    * absent: all of them. The managed-job suites register only the cases whose features are listed
-   * (see `caseFor` in test/jobs/jobs-helpers.ts): the native engine's stage 1 declares its list.
+   * (see `caseFor` in test/jobs/jobs-helpers.ts): the native engine declares its list.
    */
   readonly managedFeatures?: ReadonlySet<string>;
 }

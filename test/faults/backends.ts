@@ -16,7 +16,7 @@ import {
 } from 'clusterkit';
 import { allQueueNames, createRabbitMQAdapters, pubSubExchange, queueNames } from 'clusterkit/rabbitmq';
 import { createPostgresAdapters } from 'clusterkit/postgres';
-import { createRedisAdapters, type RedisEventQueueOptions } from 'clusterkit/redis';
+import { createRedisAdapters, type RedisAdaptersOptions, type RedisEventQueueOptions } from 'clusterkit/redis';
 import { dropSchema } from '../conformance/postgres-factory.js';
 import { randomName } from '../helpers.js';
 import { AMQP_URL, bookkeepingClient, DATABASE_URL, deleteUnder, REDIS_URL } from './fault-helpers.js';
@@ -49,9 +49,15 @@ export interface BrokerScope {
 /**
  * A fresh scope on `backend`; `redisUrl` defaults to the shared Redis, `databaseUrl` to the shared
  * PostgreSQL (where the scope's schema is `prefix`; BullMQ's lock duration and stalled interval map
- * to the PostgreSQL lease and reap interval).
+ * to the PostgreSQL lease and reap interval). `redis.managedJobs` picks the managed-job engine of
+ * its Redis apps (default: the native engine; `{ engine: 'records' }` for the record engine's cases).
  */
-export function brokerScope(backend: Backend, redisUrl = REDIS_URL, databaseUrl = DATABASE_URL): BrokerScope {
+export function brokerScope(
+  backend: Backend,
+  redisUrl = REDIS_URL,
+  databaseUrl = DATABASE_URL,
+  redis: Pick<RedisAdaptersOptions, 'managedJobs'> = {},
+): BrokerScope {
   const prefix = randomName(backend === 'redis' ? 'ckf' : backend === 'postgres' ? 'ckfp' : 'ckfr');
   const appName = randomName('faults');
   const apps: App[] = [];
@@ -61,7 +67,13 @@ export function brokerScope(backend: Backend, redisUrl = REDIS_URL, databaseUrl 
   const adapters = (eventQueue?: RedisEventQueueOptions, logger: Logger = silentLogger): ClusterAdapters => {
     if (backend === 'memory') return createMemoryAdapters({ backend: memory });
     if (backend === 'redis') {
-      return createRedisAdapters({ url: redisUrl, prefix, onError: () => {}, ...(eventQueue ? { eventQueue } : {}) });
+      return createRedisAdapters({
+        url: redisUrl,
+        prefix,
+        onError: () => {},
+        ...redis,
+        ...(eventQueue ? { eventQueue } : {}),
+      });
     }
     if (backend === 'postgres') {
       return createPostgresAdapters({

@@ -11,6 +11,8 @@
  * On one Redis server the record and ticket are one script call and the window does not exist
  * (the worker forces the two-step fallback open); a producer SIGKILLed mid-burst on that fused path
  * (workers/enqueue-burst.ts) leaves every written job runnable and none pending.
+ * Every case runs the record engine (`managedJobs: { engine: 'records' }` on Redis); the native
+ * engine's crash cases are in native-crash.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from 'clusterkit';
@@ -19,6 +21,8 @@ import { brokerScope, type BrokerScope } from './backends.js';
 import { DATABASE_URL, figure, REDIS_URL, WorkerProcess } from './fault-helpers.js';
 
 const REPAIR_MS = 1_000;
+/** Every case here is about the record engine's records and tickets (the native engine: native-crash.test.ts). */
+const RECORDS = { managedJobs: { engine: 'records' } } as const;
 
 describe.each(['redis', 'postgres'] as const)(
   'faults: crash between record write and ticket publish (%s)',
@@ -32,7 +36,8 @@ describe.each(['redis', 'postgres'] as const)(
     };
 
     beforeAll(async () => {
-      scope = brokerScope(backend);
+      // The record engine's window (record saved, ticket not published): explicitly on Redis.
+      scope = brokerScope(backend, REDIS_URL, DATABASE_URL, RECORDS);
       worker = scope.app({ managedQueue: { ticketRepairMs: REPAIR_MS } });
       await worker.managedQueue.process({ pluginName: 'orders', queueName: 'fulfil', jobName: 'ship' }, (job) => {
         runOf((job.data as { order: string }).order).resolve(Date.now());
@@ -101,6 +106,7 @@ describe.each(['redis', 'postgres'] as const)(
         CK_APP: scope.appName,
         CK_JOB_ID: callerId,
         CK_COUNT: String(count),
+        CK_ENGINE: 'records',
       });
       let sample: Record<string, unknown>;
       try {
@@ -187,7 +193,7 @@ describe('faults: a worker SIGKILLed while it holds tickets waiting for a park t
   const done = new Map<string, ReturnType<typeof deferred<void>>>();
 
   beforeAll(() => {
-    scope = brokerScope('redis');
+    scope = brokerScope('redis', REDIS_URL, DATABASE_URL, RECORDS);
     // The only other node: it checks for stalled physical messages every 500 ms (the killed worker's
     // locks last 1 s). BullMQ lets one node check per interval, so no node here has a longer one.
     rescuer = scope.app(

@@ -58,7 +58,7 @@ export type ManagedFeature =
   | 'wait-removed';
 
 /**
- * What the experimental native managed-job engine on Redis supports beyond the core (its factories'
+ * What the native managed-job engine on Redis (its default) supports beyond the core (its factories'
  * `managedFeatures`: redis-native.test.ts, redis-cluster-native.test.ts).
  */
 export const NATIVE_FEATURES: readonly ManagedFeature[] = [

@@ -1,5 +1,5 @@
 /**
- * The Redis of the native engine's test files (`managedJobs: { engine: 'native' }`): the Redis of
+ * The Redis of the native engine's test files (Redis's default managed-job engine): the Redis of
  * `REDIS_URL` (see `resolveRedisUrl`: under `CI=true` an unreachable one fails the file loudly), a
  * cluster factory on it with the native engine, and the file's suites registered on it — or, outside
  * CI without a Redis, one skipped case saying why.
@@ -12,9 +12,11 @@ import type { HandlerName } from '../../adapters/redis/native-job-shape.js';
 import type { ClusterFactory } from '../conformance/cluster.js';
 import { redisFactory, resolveRedisUrl } from '../conformance/redis-factory.js';
 
-/** The native engine's options in these files: short lock and stalled check, so takeovers are quick. */
+/**
+ * The native engine's options in these files: the default engine (no `engine` given), with a short
+ * lock and stalled check, so takeovers are quick.
+ */
 export const FAST_NATIVE: NonNullable<RedisAdaptersOptions['managedJobs']> = {
-  engine: 'native',
   lockDurationMs: 2_000,
   stalledIntervalMs: 3_000,
 };

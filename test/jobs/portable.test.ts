@@ -24,7 +24,13 @@ if ('skip' in target) {
     const prefix = randomName('ckp');
     return {
       adapters: () => {
-        const { jobStore: _native, ...rest } = createRedisAdapters({ url: target.url, prefix, onError: () => {} });
+        // The record engine without its Redis job store: the portable store over the cache.
+        const { jobStore: _native, ...rest } = createRedisAdapters({
+          url: target.url,
+          prefix,
+          onError: () => {},
+          managedJobs: { engine: 'records' },
+        });
         return rest;
       },
       cleanup: () => deleteRedisPrefix({ url: target.url }, prefix),

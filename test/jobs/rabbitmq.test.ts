@@ -31,8 +31,14 @@ function mixedFactory(
       adapters() {
         const rabbit = createRabbitMQAdapters({ logger: silentLogger, url: amqpUrl, prefix, queueType });
         made.push(rabbit);
-        const { lock, cache, jobStore } = createRedisAdapters({ url: redisUrl, prefix, onError: () => {} });
-        return { eventQueue: rabbit.eventQueue, pubSub: rabbit.pubSub, lock, cache, jobStore };
+        const { lock, cache, jobStore, managedJobEngine } = createRedisAdapters({
+          url: redisUrl,
+          prefix,
+          onError: () => {},
+        });
+        // Redis's native engine is passed along: the pairing rule (its event queue is not the app's)
+        // keeps managed jobs on the record engine, tickets on RabbitMQ — which every case here checks.
+        return { eventQueue: rabbit.eventQueue, pubSub: rabbit.pubSub, lock, cache, jobStore, managedJobEngine };
       },
       async cleanup() {
         const queues = new Set<string>();

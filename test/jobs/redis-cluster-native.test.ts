@@ -1,5 +1,5 @@
 /**
- * The native managed-job engine (`managedJobs: { engine: 'native' }`) on a 3-master Redis Cluster
+ * The native managed-job engine (Redis's default) on a 3-master Redis Cluster
  * (started for this file on free loopback ports): the shared suites' cases it declares
  * (`NATIVE_FEATURES`), so every step it takes — registering a handler queue, the id index, reads,
  * cancel, NO_PROCESSOR, the finished and abort channels — runs with keys spread over slots and
@@ -24,7 +24,8 @@ onRedisCluster(
     nativeOnCluster(factory);
   },
   {
-    label: 'redis-cluster-native',
+    // The default engine ('redis-cluster records' is redis-cluster.test.ts).
+    label: 'redis-cluster',
     options: () => ({ managedJobs: FAST_NATIVE }),
     managedFeatures: new Set(NATIVE_FEATURES),
   },

@@ -1,6 +1,6 @@
 /**
- * Caller job ids on the experimental native engine (`managedJobs: { engine: 'native' }`): a
- * `jobId` is unique per plugin and tenant across the plugin's handlers (as on the default engine),
+ * Caller job ids on the native engine (Redis's default managed-job engine): a
+ * `jobId` is unique per plugin and tenant across the plugin's handlers (as on the record engine),
  * decided in one script call by the plugin's id index — also when two nodes enqueue it at once for
  * two handlers; a stale index entry (its job removed) is overwritten; a scoped id is found through
  * the index alone.

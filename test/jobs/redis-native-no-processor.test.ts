@@ -1,5 +1,5 @@
 /**
- * NO_PROCESSOR on the experimental native engine (`managedJobs: { engine: 'native' }`), beyond the
+ * NO_PROCESSOR on the native engine (Redis's default managed-job engine), beyond the
  * shared case (test/jobs/cluster.suite.ts, run for it by redis-native.test.ts): a handler that
  * appears within the grace period runs the job; a paused queue's jobs are left waiting; a due
  * delayed job fails too; the failed retention applies as on BullMQ's own final failure; and the

@@ -1,5 +1,5 @@
 /**
- * The native managed-job engine (`managedJobs: { engine: 'native' }`) on what it shares with the
+ * The native managed-job engine (Redis's default) on what it shares with the
  * default engine since this wave: schedules (issue 13 defects 5 and 6 — a tenant's schedule id is
  * namespaced, a tick whose enqueue fails runs later — and a tick re-fired after a crash between its
  * enqueue and its mark finds its job, waiting or completed: one run), transactional enqueue

@@ -236,5 +236,5 @@ await onNativeRedis(
       });
     });
   },
-  { managedJobs: { engine: 'native' } },
+  { managedJobs: {} },
 );

@@ -1,5 +1,5 @@
 /**
- * The native engine (`managedJobs: { engine: 'native' }`): a job BullMQ's stalled check fails —
+ * The native engine (Redis's default): a job BullMQ's stalled check fails —
  * its lock lost more often than `maxStalledCount` allows (as when the node running it dies again
  * and again) — reads as a failed job like any other: `getJob` and `waitForJob` answer with the
  * failure (also when `removeOnFail` removed it), `job:failed` is emitted, and the history shows

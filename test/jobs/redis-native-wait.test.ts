@@ -1,6 +1,6 @@
 /**
- * The native managed-job engine (`managedJobs: { engine: 'native' }`): `waitForJob` on a job removed
- * at its end (`removeOnComplete` / `removeOnFail: true`) answers as the default engine does, from
+ * The native managed-job engine (Redis's default): `waitForJob` on a job removed
+ * at its end (`removeOnComplete` / `removeOnFail: true`) answers as the record engine does, from
  * the end's announcement — return value, failure (with its code) or cancellation — on another node
  * than the one that ran it, and from the watch mark when the announcement's outcome is missed.
  */
@@ -140,5 +140,5 @@ await onNativeRedis(
       });
     });
   },
-  { managedJobs: { engine: 'native' }, label: 'redis-native-wait' },
+  { managedJobs: {}, label: 'redis-native-wait' },
 );

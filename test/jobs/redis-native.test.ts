@@ -1,6 +1,6 @@
 /**
- * The experimental native managed-job engine on Redis (`managedJobs: { engine: 'native' }`): the
- * public-API suites' cases it covers (the features it declares below; every other case is not
+ * The managed-job suites on Redis's default engine, the native one (label 'redis'; the record
+ * engine's run is redis.test.ts, 'redis records'): the public-API suites' cases it covers (the features it declares below; every other case is not
  * registered for it), and what only it needs: priority order behind a busy handler, a lost lock never running a job twice at once, cancel with
  * abortActive, the attempt history after a retry.
  */
@@ -31,11 +31,12 @@ await onNativeRedis(
     // busy handler is covered below (priority order behind it).
     nativeOnly(factory, url);
   },
-  { managedFeatures: new Set(NATIVE_FEATURES) },
+  // Label 'redis': the default engine of a Redis set ('redis records' is redis.test.ts).
+  { label: 'redis', managedFeatures: new Set(NATIVE_FEATURES) },
 );
 
 function nativeOnly(factory: ClusterFactory, url: string): void {
-  describe('managed jobs on the native engine (redis-native)', () => {
+  describe('managed jobs on the native engine (redis)', () => {
     let cluster: TestCluster;
     let redis: Redis;
     beforeEach(() => {

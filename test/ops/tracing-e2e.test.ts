@@ -3,6 +3,7 @@
  * context manager and a tracer that records spans (what an SDK would export). One node publishes or
  * enqueues inside a span; another node runs the handler, whose span must be a child of that span,
  * carried on the wire as W3C `traceparent`. Outside any span, nothing trace-related is written.
+ * Redis runs it on both managed-job engines (the default native one and `engine: 'records'`).
  */
 import { SpanKind, SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -40,7 +41,11 @@ async function endedSpans(name: string, count: number): Promise<Recorded[]> {
   );
 }
 
-function tracingSuite(factory: ClusterFactory): void {
+/**
+ * The suite on `factory`; `records`: its managed jobs run on the record engine (job records and
+ * tickets on the physical queue), which the record-and-ticket case reads.
+ */
+function tracingSuite(factory: ClusterFactory, records: boolean): void {
   describe(`tracing end to end on ${factory.label}`, () => {
     let cluster: TestCluster;
 
@@ -174,29 +179,32 @@ function tracingSuite(factory: ClusterFactory): void {
       ]);
     });
 
-    it('managedQueue: outside a span the record carries no trace; the job span nests in its ticket span only', async () => {
-      const { producer, worker } = await twoNodes();
-      const plugin = randomName('untraced');
-      const done = deferred<string>();
-      await worker.managedQueue.process({ pluginName: plugin, queueName: 'q', jobName: 'j' }, async (job) => {
-        const stored = await worker.managedQueue.jobStore.get(job.id);
-        done.resolve(JSON.stringify(stored ?? {}));
-      });
-      const { jobId } = await producer.managedQueue.enqueue({
-        pluginName: plugin,
-        queueName: 'q',
-        jobName: 'j',
-        payload: 1,
-      });
-      const stored = JSON.parse(await within(done.promise, 10_000, 'the untraced job')) as Record<string, unknown>;
-      expect(stored.id).toBe(jobId);
-      expect(stored).not.toHaveProperty('trace');
-      const [span] = await endedSpans(`${plugin}/q/j`, 1);
-      // With no enqueuer trace, the job span's parent is the physical ticket's consumer span, a root.
-      const ticket = spans.find((s) => s.context.spanId === span!.parentSpanId);
-      expect(ticket).toMatchObject({ name: worker.managedQueue.physicalChannel, parentSpanId: undefined });
-      expect(span!.context.traceId).toBe(ticket!.context.traceId);
-    });
+    it.runIf(records)(
+      'managedQueue: outside a span the record carries no trace; the job span nests in its ticket span only',
+      async () => {
+        const { producer, worker } = await twoNodes();
+        const plugin = randomName('untraced');
+        const done = deferred<string>();
+        await worker.managedQueue.process({ pluginName: plugin, queueName: 'q', jobName: 'j' }, async (job) => {
+          const stored = await worker.managedQueue.jobStore.get(job.id);
+          done.resolve(JSON.stringify(stored ?? {}));
+        });
+        const { jobId } = await producer.managedQueue.enqueue({
+          pluginName: plugin,
+          queueName: 'q',
+          jobName: 'j',
+          payload: 1,
+        });
+        const stored = JSON.parse(await within(done.promise, 10_000, 'the untraced job')) as Record<string, unknown>;
+        expect(stored.id).toBe(jobId);
+        expect(stored).not.toHaveProperty('trace');
+        const [span] = await endedSpans(`${plugin}/q/j`, 1);
+        // With no enqueuer trace, the job span's parent is the physical ticket's consumer span, a root.
+        const ticket = spans.find((s) => s.context.spanId === span!.parentSpanId);
+        expect(ticket).toMatchObject({ name: worker.managedQueue.physicalChannel, parentSpanId: undefined });
+        expect(span!.context.traceId).toBe(ticket!.context.traceId);
+      },
+    );
 
     it('physicalChannel is the bare channel of the physical queue', async () => {
       const { worker } = await twoNodes();
@@ -208,7 +216,7 @@ function tracingSuite(factory: ClusterFactory): void {
   });
 }
 
-tracingSuite(memoryFactory);
+tracingSuite(memoryFactory, true);
 
 const target = await resolveRedisUrl();
 if ('skip' in target) {
@@ -219,5 +227,17 @@ if ('skip' in target) {
   afterAll(async () => {
     await target.stop?.();
   });
-  tracingSuite(redisFactory('redis', () => ({ url: target.url })));
+  // Redis's default managed-job engine (native), and the record engine.
+  tracingSuite(
+    redisFactory('redis', () => ({ url: target.url })),
+    false,
+  );
+  tracingSuite(
+    redisFactory(
+      'redis records',
+      () => ({ url: target.url }),
+      () => ({ managedJobs: { engine: 'records' } }),
+    ),
+    true,
+  );
 }

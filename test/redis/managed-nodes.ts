@@ -1,5 +1,5 @@
 /**
- * Nodes of one managed-jobs test on Redis: apps under a random key prefix (one per `describe`
+ * Nodes of one managed-jobs test of the record engine on Redis (`managedJobs: { engine: 'records' }`): apps under a random key prefix (one per `describe`
  * block), a plain client on the same server, and the teardown that stops every app made, removes
  * the prefix's keys and stops a container the target started.
  */
@@ -30,7 +30,13 @@ export function managedNodes(target: RedisTarget, tag: string): ManagedNodes {
         name,
         logger: silentLogger,
         managedQueue: { worker },
-        adapters: createRedisAdapters({ url, prefix: nodes.prefix, onError: () => {} }),
+        // The record engine: these tests read its records and tickets.
+        adapters: createRedisAdapters({
+          url,
+          prefix: nodes.prefix,
+          onError: () => {},
+          managedJobs: { engine: 'records' },
+        }),
       });
       apps.push(app);
       return app;

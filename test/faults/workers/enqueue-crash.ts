@@ -24,7 +24,13 @@ const app = createApp({
   adapters:
     process.env.CK_BACKEND === 'postgres'
       ? createPostgresAdapters({ connectionString: env('DATABASE_URL'), schema: env('CK_PREFIX'), onError: () => {} })
-      : createRedisAdapters({ url: env('REDIS_URL'), prefix: env('CK_PREFIX'), onError: () => {} }),
+      : // The record engine: the window between its record write and its ticket publish is the case.
+        createRedisAdapters({
+          url: env('REDIS_URL'),
+          prefix: env('CK_PREFIX'),
+          onError: () => {},
+          managedJobs: { engine: 'records' },
+        }),
 });
 await app.start();
 // A Redis store and Redis event queue on one server write the record and its ticket in one script

@@ -33,6 +33,8 @@ const app = createApp({
           url: env('REDIS_URL'),
           prefix: env('CK_PREFIX'),
           onError: () => {},
+          // The record engine: parked and held tickets are its own.
+          managedJobs: { engine: 'records' },
           // Short physical locks: what this node held unacknowledged is redelivered soon after the kill.
           ...(hold ? { eventQueue: { lockDurationMs: 1_000, stalledIntervalMs: 500 } } : {}),
         }),
