@@ -17,15 +17,15 @@ const SLOW_JOB_MS = 2;
 const A = { pluginName: 'plugin-a', queueName: 'slow', jobName: 'work' } as const;
 const B = { pluginName: 'plugin-b', queueName: 'fast', jobName: 'work' } as const;
 
-/** Memory, Redis with the default engine, Redis with the experimental native engine. */
-type Engine = Backend | 'redis-native';
+/** Memory, Redis with its default native engine, Redis with the record engine. */
+type Engine = Backend | 'redis-records';
 
 async function run(input: RunInput, engine: Engine, backlog: number, others: number) {
   const waits = new Float64Array(others);
   const sentAt = new Float64Array(others);
   const done = countdown(others);
   const cluster =
-    engine === 'redis-native' ? benchCluster('redis', { nativeJobs: true }) : benchCluster(engine as Backend);
+    engine === 'redis-records' ? benchCluster('redis', { jobEngine: 'records' }) : benchCluster(engine as Backend);
   const node = await startNode(cluster, async (app) => {
     await app.managedQueue.process({ ...A, concurrency: 1 }, () => sleep(SLOW_JOB_MS));
     await app.managedQueue.process({ ...B, concurrency: 10 }, async (job) => {
@@ -63,10 +63,10 @@ export const headOfLine: BenchCase = {
         'plugin B (concurrency 10) enqueued at once; wait = B handler start − B enqueue call. The run ends when B is ' +
         'done; A\'s remaining backlog is discarded with the run\'s keys. "B alone" is the same run with no job of A ' +
         "queued: the wait B's own 100 jobs take through the managed layer, which the head of line adds to. " +
-        "Redis runs both engines: the default one (one physical queue for every plugin's tickets) and the experimental " +
-        "native one (each handler's jobs in its own BullMQ queue).",
+        "Redis runs both engines: the default native one (each handler's jobs in its own BullMQ queue) and the record " +
+        "engine (one physical queue for every plugin's tickets).",
     );
-    const engines = ['memory', 'redis', 'redis-native'] as const;
+    const engines = ['memory', 'redis', 'redis-records'] as const;
     for (const [index, backend] of engines.entries()) {
       const share = (ctx.deadline - performance.now()) / (engines.length - index);
       await report.compare(backend, {
@@ -78,7 +78,7 @@ export const headOfLine: BenchCase = {
           'B alone': (input) => run(input, backend, 0, others),
         },
       });
-      const label = { memory: 'memory', redis: 'Redis', 'redis-native': 'Redis, native engine (experimental)' }[
+      const label = { memory: 'memory', redis: 'Redis, native engine', 'redis-records': 'Redis, record engine' }[
         backend
       ];
       const common = { label, unit: 'ms', higherIsBetter: false, ours: 'clusterkit', raw: 'B alone' } as const;

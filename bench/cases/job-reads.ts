@@ -116,12 +116,13 @@ export async function seedNative(prefix: string, count: number, now: number): Pr
   return ids;
 }
 
-/** `memory`, `redis` (records + tickets) or `redis-native`. */
-type ReadsBackend = Backend | 'redis-native';
+/** `memory`, `redis` (the native engine) or `redis-records` (the record engine's Redis job store). */
+type ReadsBackend = Backend | 'redis-records';
 
 async function run(input: RunInput, backend: ReadsBackend, count: number) {
-  const native = backend === 'redis-native';
-  const cluster = native ? benchCluster('redis', { nativeJobs: true }) : benchCluster(backend as Backend);
+  const native = backend === 'redis';
+  const cluster =
+    backend === 'redis-records' ? benchCluster('redis', { jobEngine: 'records' }) : benchCluster(backend as Backend);
   const node = await startNode(cluster, (app: App) => {
     void app;
   });
@@ -182,7 +183,7 @@ export const jobReads: BenchCase = {
         `then ${SAMPLES * 4} getJob calls on random ids, ${SAMPLES} each of listJobs (first page of 100; state failed + one plugin; one tenant) ` +
         'and getMetrics (all; one plugin; one tenant), one at a time. The native engine: the same records as BullMQ jobs.',
     );
-    const backends = ['memory', 'redis', 'redis-native'] as const;
+    const backends = ['memory', 'redis', 'redis-records'] as const;
     for (const [index, backend] of backends.entries()) {
       const share = (ctx.deadline - performance.now()) / (backends.length - index);
       await report.compare(backend, {
@@ -190,7 +191,9 @@ export const jobReads: BenchCase = {
         runTimeoutMs: 180_000,
         sides: { clusterkit: (input) => run(input, backend, input.warmup ? Math.ceil(count / 20) : count) },
       });
-      const label = { memory: 'memory', redis: 'Redis', 'redis-native': 'Redis, native engine' }[backend];
+      const label = { memory: 'memory', redis: 'Redis, native engine', 'redis-records': 'Redis, record engine' }[
+        backend
+      ];
       const common = {
         label,
         unit: 'ms',

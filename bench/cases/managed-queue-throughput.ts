@@ -18,9 +18,9 @@ const CONCURRENCY = 32;
 const PUBLISH_WINDOW = 200;
 const JOB = { pluginName: 'bench', queueName: 'work', jobName: 'noop' } as const;
 
-async function runClusterkit(input: RunInput, count: number, nativeJobs = false) {
+async function runClusterkit(input: RunInput, count: number, jobEngine: 'native' | 'records' = 'native') {
   const done = countdown(count);
-  const node = await startNode(benchCluster('redis', { nativeJobs }), async (app) => {
+  const node = await startNode(benchCluster('redis', { jobEngine }), async (app) => {
     await app.managedQueue.process({ ...JOB, concurrency: CONCURRENCY }, async () => done.hit());
   });
   try {
@@ -64,23 +64,23 @@ export const managedQueueThroughput: BenchCase = {
     report.note(
       `${count} jobs per run, enqueued through a pool of ${PUBLISH_WINDOW} concurrent calls while the handler runs; ` +
         `handler concurrency ${CONCURRENCY} on both sides (the managed queue's physical worker concurrency is its ` +
-        'default, 32). clusterkit keeps a job record per job (state, attempt history, timestamps) in the Redis job store; ' +
-        'raw BullMQ keeps 1,000 completed jobs. "clusterkit native" is the experimental native engine ' +
-        "(`createRedisAdapters({ managedJobs: { engine: 'native' } })`): each job is a BullMQ job of its handler's " +
-        'own queue, kept with its attempt history for the same retention.',
+        'default, 32). "clusterkit" is the default native engine on Redis: each job is a BullMQ job of its handler\'s ' +
+        'own queue, kept with its attempt history (state, attempts, timestamps) for 24 h; raw BullMQ keeps 1,000 completed ' +
+        'jobs. "clusterkit records" is the record engine (`managedJobs: { engine: \'records\' }`): a job record per job ' +
+        'in the Redis job store and a ticket on one physical queue.',
     );
     await report.compare('redis', {
       budgetMs: ctx.deadline - performance.now(),
       runTimeoutMs: ctx.size(60_000, 20_000),
       sides: {
         clusterkit: (input) => runClusterkit(input, input.warmup ? Math.ceil(count / 5) : count),
-        'clusterkit native': (input) => runClusterkit(input, input.warmup ? Math.ceil(count / 5) : count, true),
+        'clusterkit records': (input) => runClusterkit(input, input.warmup ? Math.ceil(count / 5) : count, 'records'),
         bullmq: (input) => runBullmq(input, input.warmup ? Math.ceil(count / 5) : count),
       },
     });
     for (const [ours, engine] of [
-      ['clusterkit', 'default engine'],
-      ['clusterkit native', 'native engine (experimental)'],
+      ['clusterkit', 'native engine (default)'],
+      ['clusterkit records', 'record engine'],
     ] as const) {
       const label = `Redis, concurrency ${CONCURRENCY}, ${engine}`;
       const common = { label, ours, raw: 'bullmq' } as const;

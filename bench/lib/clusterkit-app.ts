@@ -37,8 +37,8 @@ export interface BenchCluster {
   readonly backend: Backend;
   /** PostgreSQL only: `eventQueue.durablePublish` (default the adapter's, `true`). */
   readonly durablePublish?: boolean;
-  /** Redis only: the experimental native managed-job engine (`managedJobs: { engine: 'native' }`). */
-  readonly nativeJobs?: boolean;
+  /** Redis only: the managed-job engine (`managedJobs.engine`; default the adapters', `'native'`). */
+  readonly jobEngine?: 'native' | 'records';
 }
 
 /**
@@ -50,7 +50,7 @@ export interface BenchCluster {
  */
 export function benchCluster(
   backend: Backend,
-  options: { durablePublish?: boolean; nativeJobs?: boolean } = {},
+  options: { durablePublish?: boolean; jobEngine?: 'native' | 'records' } = {},
 ): BenchCluster {
   const prefix = randomName(`ck-${backend}`);
   return { name: backend === 'memory' ? prefix : 'bench', prefix, backend, ...options };
@@ -63,7 +63,7 @@ async function adaptersFor(cluster: BenchCluster): Promise<ClusterAdapters> {
     return createRedisAdapters({
       url: REDIS_URL,
       prefix: cluster.prefix,
-      ...(cluster.nativeJobs ? { managedJobs: { engine: 'native' as const } } : {}),
+      ...(cluster.jobEngine ? { managedJobs: { engine: cluster.jobEngine } } : {}),
     });
   }
   if (cluster.backend === 'postgres') {

@@ -82,7 +82,7 @@ async function raw(count: number, keep: boolean): Promise<void> {
 async function managed(side: 'records' | 'native' | 'native-t', count: number, keep: boolean): Promise<void> {
   const done = countdown(count);
   const tenant = side === 'native-t' ? { tenantId: 't1' } : {};
-  const node = await startNode(benchCluster('redis', { nativeJobs: side !== 'records' }), async (app) => {
+  const node = await startNode(benchCluster('redis', { jobEngine: side === 'records' ? 'records' : 'native' }), async (app) => {
     await app.managedQueue.process({ ...JOB, concurrency: CONCURRENCY }, async () => done.hit());
   });
   try {

@@ -15,7 +15,7 @@
  * otherwise each round starts a fresh app. CK_ONLY=new|old runs that side alone (e.g. under
  * `node --cpu-prof --import tsx`). Warm-up: one round of jobs/5 per side, not reported. Under
  * `node --expose-gc --import tsx` each round starts after a full collection (steadier figures).
- * CK_ENGINE=native runs the Redis side on the experimental native engine (`managedJobs: { engine: 'native' }`).
+ * The Redis side runs the default native engine; CK_ENGINE=records runs the record engine (`managedJobs: { engine: 'records' }`).
  * CK_RAW=1 (redis) also runs raw BullMQ (bench/lib/raw-bullmq.ts, the bench case's raw side) each round,
  * in the rotation, and prints each side's per-round throughput and server-CPU ratios to it.
  */
@@ -61,7 +61,7 @@ async function startSide(bundle: Bundle): Promise<Side> {
       ? bundle.redis.createRedisAdapters({
           url: REDIS_URL,
           prefix,
-          ...(process.env.CK_ENGINE === 'native' ? { managedJobs: { engine: 'native' as const } } : {}),
+          ...(process.env.CK_ENGINE === 'records' ? { managedJobs: { engine: 'records' as const } } : {}),
         })
       : {};
   const app = bundle.core.createApp({
