@@ -19,7 +19,7 @@ export interface CliResult {
 }
 
 /** Environment for a CLI child: the parent's, minus adapter selections that would leak in, plus `env`. */
-function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+export function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
   for (const key of Object.keys(base)) if (key.startsWith('CLUSTERKIT_')) delete base[key];
   return { ...base, ...env };

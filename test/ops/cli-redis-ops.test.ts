@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { counter, within } from '../helpers.js';
-import { ROOT, startCli } from './cli-process.js';
+import { childEnv, ROOT, startCli } from './cli-process.js';
 import { redisReachable, useRedisNode } from './cli-redis-fixture.js';
 
 describe.skipIf(!redisReachable)('clusterkit dlq, dashboard and worker against Redis', () => {
@@ -49,7 +49,7 @@ describe.skipIf(!redisReachable)('clusterkit dlq, dashboard and worker against R
     expect(await cliJson('dlq', 'redrive', 'ops-dlq', '--all')).toEqual({ channel: 'ops-dlq', redriven: 2 });
     await within(redriven.done, 20_000, 'redriven messages to be handled');
     expect((await f.app.eventQueue.counts('ops-dlq')).dead).toBe(0);
-  });
+  }, 60_000);
 
   it('dlq list defaults to the managed-job queue', async () => {
     const listed = await cliJson<{ channel: string; total: number }>('dlq', 'list');
@@ -152,7 +152,12 @@ describe.skipIf(!redisReachable)('clusterkit dlq, dashboard and worker against R
         'bulk-dlq',
         '--all',
       ].join(' ');
-      const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+      const run = spawnSync('script', ['-qec', command, '/dev/null'], {
+        cwd: ROOT,
+        env: childEnv({}),
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(run.status).toBe(0);
       expect(run.stdout).toContain('delete bulk-dlq [');
       expect(run.stdout).toContain('3/3');
@@ -165,6 +170,7 @@ describe.skipIf(!redisReachable)('clusterkit dlq, dashboard and worker against R
     () => {
       const run = spawnSync(process.execPath, [`${ROOT}dist/cli.js`, ...f.flags, 'queue', 'stats', '--json'], {
         cwd: ROOT,
+        env: childEnv({}),
         encoding: 'utf8',
       });
       expect(run.stderr).toBe('');
