@@ -1,4 +1,11 @@
-import { createApp, silentLogger, type App, type AppOptions, type ClusterAdapters, type LockAdapter } from 'clusterkit/adapter-kit';
+import {
+  createApp,
+  silentLogger,
+  type App,
+  type AppOptions,
+  type ClusterAdapters,
+  type LockAdapter,
+} from 'clusterkit/adapter-kit';
 import { randomName } from '../helpers.js';
 import type { ClusterFactory, TestCluster } from './cluster.js';
 
@@ -12,8 +19,10 @@ export interface BackendSetup {
 
 /**
  * Wraps a lock adapter so that, once `crashed()` is true, nothing reaches the backend: every call
- * rejects locally and notifications are dropped. `connect`/`close` still pass through, so the
- * node's connections are freed at the end of the test.
+ * rejects locally and notifications are dropped. A call already in flight at the crash whose answer
+ * comes after it is rejected too: a dead process never sees it (its effect in the backend, say a
+ * lock granted to the dead node, stays and lapses as a crashed holder's would). `connect`/`close`
+ * still pass through, so the node's connections are freed at the end of the test.
  */
 function crashable(adapter: LockAdapter, crashed: () => boolean): LockAdapter {
   return new Proxy(adapter, {
@@ -30,7 +39,12 @@ function crashable(adapter: LockAdapter, crashed: () => boolean): LockAdapter {
             if (!crashed()) listener(...event);
           };
         }
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        return result.then((answer: unknown) => {
+          if (crashed()) throw new Error('this node has crashed');
+          return answer;
+        });
       };
     },
   });
@@ -65,7 +79,11 @@ export function clusterFactory(label: string, setup: (clusterName: string) => Ba
       const nodes: App[] = [];
       const lines = new Map<App, { joined: boolean; joins: number; waiters: Array<() => void> }>();
       const make = (options: Partial<Omit<AppOptions, 'adapters'>>, given: ClusterAdapters) => {
-        const line: { joined: boolean; joins: number; waiters: Array<() => void> } = { joined: false, joins: 0, waiters: [] };
+        const line: { joined: boolean; joins: number; waiters: Array<() => void> } = {
+          joined: false,
+          joins: 0,
+          waiters: [],
+        };
         const joined = () => {
           line.joined = true;
           line.joins += 1;
